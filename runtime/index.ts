@@ -1,0 +1,20 @@
+// Browser-safe entry point of the Kiln runtime: everything generated model modules may import.
+
+export { Rng } from './rng.ts';
+export type { RngState } from './rng.ts';
+export { initialize, describeInit, TRUNCATED_NORMAL_STD_CORRECTION } from './init.ts';
+export type { InitSpec, FanInit } from './init.ts';
+export {
+  encodeWeights,
+  decodeWeights,
+  checkWeights,
+  formatShape,
+  WeightFileError,
+  WEIGHTS_MAGIC,
+  WEIGHTS_FORMAT_VERSION,
+} from './weights.ts';
+export type { WeightTensor, WeightTensorSpec, WeightDType, WeightData, WeightHeaderEntry } from './weights.ts';
+export { crc32 } from './crc32.ts';
+export { parseIdx, IdxFormatError } from './idx.ts';
+export type { IdxData, IdxTensor } from './idx.ts';
+export { erf } from './math.ts';

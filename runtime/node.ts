@@ -1,0 +1,7 @@
+// Node entry point of the Kiln runtime: the browser-safe runtime plus filesystem-backed helpers.
+
+export * from './index.ts';
+export { loadMnist, mnistDataDir } from './mnist.ts';
+export type { MnistData, MnistOptions, MnistSplit } from './mnist.ts';
+export { readWeightsFile, readWeightsFileSync, writeWeightsFile, writeWeightsFileSync } from './weights-file.ts';
+export type { WeightFileContents } from './weights-file.ts';

@@ -1,0 +1,61 @@
+// Keras-style sequential models: a list of layers declared first, applied in order.
+import { atSite, callSite } from './context.ts';
+import { withInitStyle, type InitStyle } from './init.ts';
+import * as L from './layers.ts';
+import * as O from './ops.ts';
+import { model, type Model } from './model.ts';
+
+type Tensor = L.Tensor;
+
+/** A layer declared but not yet applied; it remembers the line where it was declared. */
+export interface Layer {
+  apply(x: Tensor): Tensor;
+}
+
+/** Turns a functional layer into a declarable one, capturing the declaring line now. */
+function declare<A extends unknown[]>(f: (x: Tensor, ...args: A) => Tensor) {
+  return (...args: A): Layer => {
+    const site = callSite();
+    return { apply: (x) => atSite(site, () => f(x, ...args)) };
+  };
+}
+
+export const layers = {
+  dense: declare(L.dense),
+  conv2d: declare(L.conv2d),
+  maxPool2d: declare(L.maxPool2d),
+  avgPool2d: declare(L.avgPool2d),
+  globalAvgPool: declare(L.globalAvgPool),
+  flatten: declare(L.flatten),
+  reshape: declare(L.reshape),
+  dropout: declare(L.dropout),
+  batchNorm: declare(L.batchNorm),
+  relu: declare(O.relu),
+  sigmoid: declare(O.sigmoid),
+  tanh: declare(O.tanh),
+  leakyRelu: declare(O.leakyRelu),
+  elu: declare(O.elu),
+  selu: declare(O.selu),
+  softplus: declare(O.softplus),
+  gelu: declare(O.gelu),
+  softmax: declare(O.softmax),
+  logSoftmax: declare(O.logSoftmax),
+};
+
+export interface SequentialOptions extends L.InputOptions {
+  name: string;
+  /** Per-sample input shape ([C, H, W], or [H, W, C] with `channelsLast`). */
+  input: number[];
+  /** Default initialisers: Keras's (the default) or PyTorch's. */
+  init?: InitStyle;
+}
+
+/** A model that applies `stack` in order to one input. */
+export function sequential(options: SequentialOptions, stack: Layer[]): Model {
+  const site = callSite();
+  return withInitStyle(options.init, () => {
+    const x = atSite(site, () => L.input(options.input, { name: 'input', dtype: options.dtype, channelsLast: options.channelsLast }));
+    const y = stack.reduce((h, layer) => layer.apply(h), x);
+    return model({ name: options.name, inputs: x, outputs: y });
+  });
+}

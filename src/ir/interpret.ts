@@ -1,0 +1,192 @@
+// The reference interpreter: the definition of what a graph computes, written for clarity.
+//
+// Each node is lowered alone (no fusion) to the kernel language and its expression evaluated
+// once per output element by a tree walk. Compiled modules are tested against this.
+import { allocate, type TypedArray } from './dtype.ts';
+import type { Expr } from './expr.ts';
+import { BATCH_VAR } from './expr.ts';
+import { KilnError } from './errors.ts';
+import { graphNodes, type Graph } from './graph.ts';
+import { expandComposite, freshNames, lowerNode, outVars } from './lowering.ts';
+import type { Node } from './node.ts';
+import { opDef } from './ops/index.ts';
+import { BATCH, formatShape, numel, strides, type Shape } from './shape.ts';
+import { constantData } from './constant.ts';
+
+/** A buffer with the shape it is read through. */
+interface Operand {
+  data: TypedArray;
+  strides: number[];
+}
+
+/** Runs `graph` on `feeds` (by input name) and `weights` (by parameter name). */
+export function interpret(
+  graph: Graph,
+  feeds: Record<string, TypedArray>,
+  weights: Record<string, TypedArray>,
+  batch: number,
+): Record<string, TypedArray> {
+  const values = new Map<Node, TypedArray>();
+  const evaluate = (node: Node): TypedArray => {
+    const known = values.get(node);
+    if (known) return known;
+    const result = evaluateNode(node, evaluate, feeds, weights, batch);
+    values.set(node, result);
+    return result;
+  };
+  for (const n of graphNodes(graph)) evaluate(n);
+  return Object.fromEntries(graph.outputs.map((o) => [o.name, evaluate(o.node)]));
+}
+
+function evaluateNode(
+  node: Node,
+  evaluate: (n: Node) => TypedArray,
+  feeds: Record<string, TypedArray>,
+  weights: Record<string, TypedArray>,
+  batch: number,
+): TypedArray {
+  const def = opDef(node.op);
+  const size = numel(node.type.shape, batch);
+  switch (def.kind) {
+    case 'source':
+      return sourceValue(node, feeds, weights, size);
+    case 'view':
+      return evaluate(node.inputs[0]);
+    case 'composite':
+      return evaluate(expandComposite(node));
+    default: {
+      const operands = node.inputs.map((i) => ({ data: evaluate(i), strides: strides(i.type.shape) }));
+      const expr = lowerNode(node, outVars(node.type.shape.length), (i, index) => ({ k: 'load', input: i, index }), freshNames());
+      return fill(node.type.shape, node, expr, operands, batch);
+    }
+  }
+}
+
+function sourceValue(node: Node, feeds: Record<string, TypedArray>, weights: Record<string, TypedArray>, size: number): TypedArray {
+  const name = node.attrs.name as string;
+  if (node.op === 'const') return constantData(node);
+  const value = node.op === 'input' ? feeds[name] : weights[name];
+  if (!value) throw new KilnError(`no value given for ${node.op} '${name}'`);
+  if (value.length !== size) {
+    throw new KilnError(`${node.op} '${name}' has ${value.length} elements, expected ${size} for shape ${formatShape(node.type.shape)}`);
+  }
+  return value;
+}
+
+/** Evaluates `expr` at every output index, row-major. */
+function fill(shape: Shape, node: Node, expr: Expr, operands: Operand[], batch: number): TypedArray {
+  const dims = shape.map((d) => (d === BATCH ? batch : d));
+  const out = allocate(node.type.dtype, numel(shape, batch));
+  const env = new Map<string, number>([[BATCH_VAR, batch]]);
+  const index = new Array<number>(dims.length).fill(0);
+  for (let flat = 0; flat < out.length; flat++) {
+    index.forEach((x, i) => env.set(`o${i}`, x));
+    out[flat] = evalExpr(expr, env, operands);
+    for (let d = dims.length - 1; d >= 0; d--) {
+      if (++index[d] < dims[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+const UNARY: Record<string, (x: number) => number> = {
+  neg: (x) => -x,
+  abs: Math.abs,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  tanh: Math.tanh,
+  floor: Math.floor,
+  sign: Math.sign,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  erf: (x) => referenceErf(x),
+};
+
+const BINARY: Record<string, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
+  min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
+  idiv: (a, b) => Math.floor(a / b),
+  mod: (a, b) => a - b * Math.floor(a / b),
+  lt: (a, b) => +(a < b),
+  le: (a, b) => +(a <= b),
+  gt: (a, b) => +(a > b),
+  ge: (a, b) => +(a >= b),
+  eq: (a, b) => +(a === b),
+  ne: (a, b) => +(a !== b),
+  and: (a, b) => +(a !== 0 && b !== 0),
+  or: (a, b) => +(a !== 0 || b !== 0),
+};
+
+function evalExpr(e: Expr, env: Map<string, number>, operands: Operand[]): number {
+  switch (e.k) {
+    case 'const':
+      return e.value;
+    case 'var':
+      return env.get(e.name)!;
+    case 'load': {
+      const { data, strides: s } = operands[e.input];
+      let offset = 0;
+      e.index.forEach((i, d) => (offset += evalExpr(i, env, operands) * s[d]));
+      return data[offset];
+    }
+    case 'unary':
+      return UNARY[e.op](evalExpr(e.a, env, operands));
+    case 'binary':
+      return BINARY[e.op](evalExpr(e.a, env, operands), evalExpr(e.b, env, operands));
+    case 'select':
+      return evalExpr(e.cond, env, operands) ? evalExpr(e.a, env, operands) : evalExpr(e.b, env, operands);
+    case 'reduce':
+      return evalReduce(e, env, operands);
+    default:
+      return e satisfies never;
+  }
+}
+
+function evalReduce(e: Extract<Expr, { k: 'reduce' }>, env: Map<string, number>, operands: Operand[]): number {
+  const extents = e.vars.map((r) => (r.extent === BATCH ? env.get(BATCH_VAR)! : r.extent));
+  let acc = e.op === 'sum' ? 0 : e.op === 'min' || e.op === 'argmin' ? Infinity : -Infinity;
+  let best = 0;
+  const visit = (depth: number, flat: number): void => {
+    if (depth === e.vars.length) {
+      const x = evalExpr(e.body, env, operands);
+      if (e.op === 'sum') acc += x;
+      else if (e.op === 'max') acc = Number.isNaN(x) || x > acc ? x : acc;
+      else if (e.op === 'min') acc = Number.isNaN(x) || x < acc ? x : acc;
+      else if (e.op === 'argmax' ? x > acc : x < acc) [acc, best] = [x, flat];
+      return;
+    }
+    for (let i = 0; i < extents[depth]; i++) {
+      env.set(e.vars[depth].name, i);
+      visit(depth + 1, flat * extents[depth] + i);
+    }
+  };
+  visit(0, 0);
+  return e.op === 'argmax' || e.op === 'argmin' ? best : acc;
+}
+
+/** erf by its Maclaurin series (small |x|) or continued fraction for erfc (large |x|). */
+function referenceErf(x: number): number {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? NaN : Math.sign(x);
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+      term *= (-ax * ax) / n;
+      sum += term / (2 * n + 1);
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))), evaluated bottom-up.
+  let f = ax;
+  for (let n = 60; n >= 1; n--) f = ax + n / 2 / f;
+  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f);
+}

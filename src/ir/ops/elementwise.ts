@@ -1,0 +1,88 @@
+// Elementwise ops: unary activations and broadcasting binary arithmetic.
+import * as E from '../expr.ts';
+import type { Expr } from '../expr.ts';
+import { RuleError } from '../errors.ts';
+import { isDType, type DType } from '../dtype.ts';
+import { broadcastType, loadBroadcast, perElement } from './util.ts';
+import { defineOp, type OpDef } from './types.ts';
+
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+/** A unary op from its scalar formula. */
+function unaryOp<A = Record<string, never>>(formula: (x: Expr, attrs: A) => Expr, cost = 1): OpDef<A> {
+  return defineOp<A>({
+    kind: 'elementwise',
+    arity: 1,
+    infer: ([x]) => x,
+    lower: (ctx, attrs) => formula(ctx.load(0, ctx.out), attrs),
+    flops: (inputs, out) => cost * perElement(inputs, out),
+  });
+}
+
+/** A broadcasting binary op from its scalar formula. */
+function binaryOp(formula: (a: Expr, b: Expr) => Expr): OpDef {
+  return defineOp({
+    kind: 'elementwise',
+    arity: 2,
+    infer: (inputs) => broadcastType(inputs),
+    lower: (ctx) => formula(loadBroadcast(ctx, 0), loadBroadcast(ctx, 1)),
+    flops: perElement,
+  });
+}
+
+const positive = (x: Expr) => E.binary('gt', x, E.num(0));
+
+export const elementwiseOps = {
+  neg: unaryOp((x) => E.unary('neg', x)),
+  abs: unaryOp((x) => E.unary('abs', x)),
+  exp: unaryOp((x) => E.unary('exp', x)),
+  log: unaryOp((x) => E.unary('log', x)),
+  sqrt: unaryOp((x) => E.unary('sqrt', x)),
+  erf: unaryOp((x) => E.unary('erf', x)),
+  relu: unaryOp((x) => E.max(x, E.num(0))),
+  sigmoid: unaryOp((x) => E.unary('sigmoid', x), 4),
+  tanh: unaryOp((x) => E.unary('tanh', x), 4),
+  leakyRelu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), x))),
+  elu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), E.unary('expm1', x))), 4),
+  selu: unaryOp(
+    (x) => E.mul(E.num(SELU_SCALE), E.select(positive(x), x, E.mul(E.num(SELU_ALPHA), E.unary('expm1', x)))),
+    5,
+  ),
+  /** softplus(x) = log(1 + e^x), in the form that neither overflows nor loses small values. */
+  softplus: unaryOp(
+    (x) => E.add(E.max(x, E.num(0)), E.unary('log1p', E.unary('exp', E.unary('neg', E.unary('abs', x))))),
+    4,
+  ),
+  /** GELU, exact (erf) form by default as in PyTorch and ONNX; `approximate: 'tanh'` for the other. */
+  gelu: unaryOp<{ approximate?: 'none' | 'tanh' }>((x, { approximate }) => {
+    const half = E.mul(E.num(0.5), x);
+    if (approximate === 'tanh') {
+      const inner = E.mul(E.num(Math.sqrt(2 / Math.PI)), E.add(x, E.mul(E.num(0.044715), E.mul(x, E.mul(x, x)))));
+      return E.mul(half, E.add(E.num(1), E.unary('tanh', inner)));
+    }
+    return E.mul(half, E.add(E.num(1), E.unary('erf', E.mul(x, E.num(Math.SQRT1_2)))));
+  }, 8),
+  /** Clamp to [min, max]; a missing bound is no bound. */
+  clip: unaryOp<{ min?: number | null; max?: number | null }>((x, { min, max }) => {
+    const lo = min === undefined || min === null ? x : E.max(x, E.num(min));
+    return max === undefined || max === null ? lo : E.min(lo, E.num(max));
+  }, 2),
+  cast: defineOp<{ to: DType }>({
+    kind: 'elementwise',
+    arity: 1,
+    infer: ([x], { to }) => {
+      if (!isDType(to)) throw new RuleError(`cast: unknown dtype ${JSON.stringify(to)}`);
+      return { dtype: to, shape: x.shape };
+    },
+    // Conversion happens on store: a float written to an Int32Array truncates toward zero.
+    lower: (ctx) => ctx.load(0, ctx.out),
+  }),
+  add: binaryOp(E.add),
+  sub: binaryOp(E.sub),
+  mul: binaryOp(E.mul),
+  div: binaryOp(E.div),
+  pow: binaryOp((a, b) => E.binary('pow', a, b)),
+  maximum: binaryOp(E.max),
+  minimum: binaryOp(E.min),
+};
