@@ -62,7 +62,9 @@ function readHeader(bytes: Uint8Array, view: DataView): { type: IdxType; dims: n
  * @throws IdxFormatError on a bad magic, unknown type code, or a data length that does not
  *   match the dimensions (the message gives expected and actual byte counts).
  */
-export function parseIdx(bytes: Uint8Array): IdxTensor {
+export function parseIdx(input: Uint8Array): IdxTensor {
+  // A plain view, so that `slice` below copies even when given a Node Buffer.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const { type, dims, dataOffset } = readHeader(bytes, view);
   const count = dims.reduce((a, b) => a * b, 1);

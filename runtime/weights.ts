@@ -127,9 +127,12 @@ export function encodeWeights(tensors: readonly WeightTensor[], meta: Record<str
   return out;
 }
 
-/** Normalises the decoder's input to a Uint8Array view. */
+/**
+ * Normalises the decoder's input to a plain Uint8Array view (not a subclass such as Node's
+ * Buffer, whose `slice` shares memory instead of copying).
+ */
 function asBytes(input: Uint8Array | ArrayBuffer): Uint8Array {
-  if (input instanceof Uint8Array) return input;
+  if (input instanceof Uint8Array) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
   throw new WeightFileError('weight file must be given as a Uint8Array or ArrayBuffer');
 }

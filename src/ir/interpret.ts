@@ -12,6 +12,7 @@ import type { Node } from './node.ts';
 import { opDef } from './ops/index.ts';
 import { BATCH, formatShape, numel, strides, type Shape } from './shape.ts';
 import { constantData } from './constant.ts';
+import { erf } from '../../runtime/math.ts';
 
 /** A buffer with the shape it is read through. */
 interface Operand {
@@ -102,7 +103,7 @@ const UNARY: Record<string, (x: number) => number> = {
   log1p: Math.log1p,
   expm1: Math.expm1,
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  erf: (x) => referenceErf(x),
+  erf,
 };
 
 const BINARY: Record<string, (a: number, b: number) => number> = {
@@ -170,23 +171,4 @@ function evalReduce(e: Extract<Expr, { k: 'reduce' }>, env: Map<string, number>,
   };
   visit(0, 0);
   return e.op === 'argmax' || e.op === 'argmin' ? best : acc;
-}
-
-/** erf by its Maclaurin series (small |x|) or continued fraction for erfc (large |x|). */
-function referenceErf(x: number): number {
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? NaN : Math.sign(x);
-  const ax = Math.abs(x);
-  if (ax < 2.5) {
-    let term = ax;
-    let sum = ax;
-    for (let n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
-      term *= (-ax * ax) / n;
-      sum += term / (2 * n + 1);
-    }
-    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))), evaluated bottom-up.
-  let f = ax;
-  for (let n = 60; n >= 1; n--) f = ax + n / 2 / f;
-  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f);
 }

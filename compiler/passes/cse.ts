@@ -1,0 +1,25 @@
+// Common-subexpression elimination: nodes with the same op, attributes and inputs become one.
+import { withInputs } from '../../src/ir/build.ts';
+import type { Graph } from '../../src/ir/graph.ts';
+import { rewriteGraph } from '../../src/ir/graph.ts';
+import type { Node } from '../../src/ir/node.ts';
+
+/** Attributes as a canonical string (keys sorted), so {a,b} and {b,a} match. */
+function attrsKey(attrs: unknown): string {
+  return JSON.stringify(attrs, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+
+export function eliminateCommonSubexpressions(g: Graph): Graph {
+  const seen = new Map<string, Node>();
+  return rewriteGraph(g, (node, rebuild) => {
+    const n = withInputs(node, node.inputs.map(rebuild));
+    // Inputs and parameters are distinct by name; anything else by what it computes.
+    const key = `${n.op}|${attrsKey(n.attrs)}|${n.inputs.map((i) => i.id).join(',')}`;
+    const twin = seen.get(key);
+    if (twin) return twin;
+    seen.set(key, n);
+    return n;
+  });
+}

@@ -1,0 +1,41 @@
+// The compiler's passes in order. Each is a pure function Graph → Graph, so the CLI can print
+// the IR after any of them and a test can run any one alone.
+import type { Graph } from '../src/ir/graph.ts';
+import { checkGraph } from './check/check.ts';
+import { fuse, type FusedGraph } from './fuse/fuse.ts';
+import { planProgram, type Program } from './lower/plan.ts';
+import { eliminateCommonSubexpressions } from './passes/cse.ts';
+import { decomposeComposites } from './passes/decompose.ts';
+import { foldConstants } from './passes/fold.ts';
+import { eliminateDeadCode } from './passes/simplify.ts';
+
+export interface Pass {
+  readonly name: string;
+  readonly run: (g: Graph) => Graph;
+}
+
+/** Graph-to-graph passes, in the order the compiler runs them. */
+export const PASSES: readonly Pass[] = [
+  { name: 'check', run: checkGraph },
+  { name: 'decompose', run: decomposeComposites },
+  { name: 'dce', run: eliminateDeadCode },
+  { name: 'fold', run: foldConstants },
+  { name: 'cse', run: eliminateCommonSubexpressions },
+  { name: 'check-after', run: checkGraph },
+];
+
+/** Runs the graph passes; `after` sees the graph after each (for `kiln ir --after`). */
+export function optimize(g: Graph, after?: (pass: string, g: Graph) => void): Graph {
+  return PASSES.reduce((graph, pass) => {
+    const next = pass.run(graph);
+    after?.(pass.name, next);
+    return next;
+  }, g);
+}
+
+/** The whole middle end: passes, fusion, lowering, memory planning. */
+export function compileGraph(g: Graph): { optimized: Graph; fused: FusedGraph; program: Program } {
+  const optimized = optimize(g);
+  const fused = fuse(optimized);
+  return { optimized, fused, program: planProgram(fused) };
+}
