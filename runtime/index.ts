@@ -18,3 +18,5 @@ export { crc32 } from './crc32.ts';
 export { parseIdx, IdxFormatError } from './idx.ts';
 export type { IdxData, IdxTensor } from './idx.ts';
 export { erf } from './math.ts';
+export { checkInput, initWeights, resolveWeights, snapshotWeights, fromBase64 } from './model-io.ts';
+export type { TensorInfo, ParameterInfo, WeightsSource, Dim } from './model-io.ts';

@@ -1,0 +1,81 @@
+// What every emitted module does at its boundary: check arrays handed in, and resolve weights.
+import { initialize, type InitSpec } from './init.ts';
+import { Rng } from './rng.ts';
+import { checkWeights, decodeWeights, WeightFileError, type WeightTensor } from './weights.ts';
+
+export type Dim = number | 'N';
+
+/** A model input, output or parameter as the emitted module describes it. */
+export interface TensorInfo {
+  readonly name: string;
+  readonly dtype: 'float32' | 'float64' | 'int32';
+  readonly shape: readonly Dim[];
+}
+
+export interface ParameterInfo extends TensorInfo {
+  readonly init: InitSpec;
+  readonly trainable: boolean;
+}
+
+/** Weights as a user may hand them over: a weight file's bytes, or arrays by parameter name. */
+export type WeightsSource = Uint8Array | ArrayBuffer | Readonly<Record<string, Float32Array>>;
+
+const ARRAY_TYPES = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+
+function describe(info: TensorInfo, batch: number): string {
+  const shape = info.shape.map((d) => (d === 'N' ? batch : d));
+  return `${info.dtype} [${shape.join(', ')}] (${shape.reduce((p, d) => p * d, 1)} values)`;
+}
+
+/** Throws unless `array` is a typed array of `info`'s dtype holding exactly `batch` samples. */
+export function checkInput(info: TensorInfo, array: unknown, batch: number): void {
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+  const expected = describe(info, batch);
+  const Type = ARRAY_TYPES[info.dtype];
+  if (!(array instanceof Type)) {
+    const got = array === null || typeof array !== 'object' ? typeof array : array.constructor.name;
+    throw new TypeError(`input '${info.name}': expected a ${Type.name} of ${expected}, got ${got}`);
+  }
+  const want = info.shape.reduce<number>((p, d) => p * (d === 'N' ? batch : d), 1);
+  if (array.length !== want) {
+    throw new RangeError(`input '${info.name}': expected ${expected}, got ${array.length} values`);
+  }
+}
+
+/** Fresh weights from each parameter's initialiser, drawn in order from one seeded stream. */
+export function initWeights(params: readonly ParameterInfo[], seed: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return params.map((p) => initialize(p.init, size(p), rng));
+}
+
+const size = (p: TensorInfo) => p.shape.reduce<number>((a, d) => a * (d === 'N' ? 1 : d), 1);
+
+/** Resolves a weights source into one array per parameter, checking names, shapes and lengths. */
+export function resolveWeights(params: readonly ParameterInfo[], source: WeightsSource | undefined, seed: number): Float32Array[] {
+  if (source === undefined) return initWeights(params, seed);
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    const { tensors } = decodeWeights(source);
+    checkWeights(params.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape as number[] })), tensors);
+    const byName = new Map(tensors.map((t) => [t.name, t.data]));
+    return params.map((p) => byName.get(p.name) as Float32Array);
+  }
+  return params.map((p) => {
+    const data = source[p.name];
+    if (!(data instanceof Float32Array)) throw new WeightFileError(`missing weights for parameter '${p.name}' (a Float32Array of ${size(p)} values)`);
+    if (data.length !== size(p)) throw new WeightFileError(`parameter '${p.name}': expected [${p.shape.join(', ')}] (${size(p)} values), got ${data.length}`);
+    return data;
+  });
+}
+
+/** The current weights as tensors for `encodeWeights`, copied so later training cannot change them. */
+export function snapshotWeights(params: readonly ParameterInfo[], arrays: readonly Float32Array[]): WeightTensor[] {
+  return params.map((p, i) => ({ name: p.name, dtype: 'float32', shape: p.shape as number[], data: arrays[i].slice() }));
+}
+
+/** Decodes base64 (weights inlined into a module) without Node's Buffer, so browsers can too. */
+export function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
