@@ -1,0 +1,93 @@
+// The CLI's commands as functions that return text, so tests can call them without a process.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkGraph } from '../../compiler/check/check.ts';
+import { compileModel } from '../../compiler/compile.ts';
+import { formatSummary, summarize } from '../../compiler/inspect/summary.ts';
+import { PASSES, compileGraph, optimize } from '../../compiler/pipeline.ts';
+import { renderJsKernel } from '../../compiler/codegen/js.ts';
+import { KilnError } from '../ir/errors.ts';
+import { graphToJson } from '../ir/json.ts';
+import { printGraph } from '../ir/print.ts';
+import { loadModel } from './load.ts';
+
+export interface CompileCliOptions {
+  backend: string;
+  out: string;
+  seed: number;
+  inlineWeights?: boolean;
+  runtimeImport?: string;
+}
+
+/** A file name made only of safe characters, from a model name. */
+export const fileStem = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || 'model';
+
+export async function compileCommand(file: string, o: CompileCliOptions): Promise<string> {
+  if (o.backend !== 'js') throw new KilnError(`unknown backend '${o.backend}' (available: js)`);
+  const { graph } = await loadModel(file);
+  const started = performance.now();
+  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)) });
+  const ms = performance.now() - started;
+  mkdirSync(o.out, { recursive: true });
+  const stem = fileStem(c.name);
+  const files = [`${stem}.ts`, `${stem}.js`, `${stem}.weights.bin`].map((f) => path.join(o.out, f));
+  writeFileSync(files[0], c.ts);
+  writeFileSync(files[1], c.js);
+  writeFileSync(files[2], c.weights);
+  return [
+    `compiled ${c.name} in ${ms.toFixed(0)} ms: ${c.program.kernels.length} kernels, ${c.program.buffers.length} buffers`,
+    ...files.map((f) => `  wrote ${f}`),
+  ].join('\n');
+}
+
+export async function checkCommand(file: string): Promise<string> {
+  const { graph } = await loadModel(file);
+  checkGraph(graph);
+  const s = summarize(graph);
+  const out = graph.outputs.map((o) => `${o.name} ${o.node.type.dtype}[${o.node.type.shape.join(', ')}]`).join(', ');
+  return `ok: ${graph.name}: ${s.layers.length} layers, ${s.totals.params.toLocaleString('en-US')} parameters, outputs ${out}`;
+}
+
+export async function summaryCommand(file: string, json: boolean): Promise<string> {
+  const { graph } = await loadModel(file);
+  const s = summarize(checkGraph(graph));
+  return json ? JSON.stringify(s, null, 2) : formatSummary(s);
+}
+
+export type IrStage = 'input' | 'optimized' | 'kernels' | 'json';
+
+/** The IR at a stage: as written, after a named pass (or all), or as lowered kernels. */
+export async function irCommand(file: string, stage: string, after?: string): Promise<string> {
+  const { graph } = await loadModel(file);
+  if (after) {
+    if (!PASSES.some((p) => p.name === after)) throw new KilnError(`unknown pass '${after}' (passes: ${PASSES.map((p) => p.name).join(', ')})`);
+    let text = '';
+    optimize(graph, (name, g) => {
+      if (name === after) text = printGraph(g);
+    });
+    return text;
+  }
+  switch (stage) {
+    case 'input':
+      return printGraph(graph);
+    case 'optimized':
+      return printGraph(optimize(graph));
+    case 'json':
+      return JSON.stringify(graphToJson(graph), null, 2);
+    case 'kernels': {
+      const { program } = compileGraph(graph);
+      return program.kernels.map(renderJsKernel).join('\n\n');
+    }
+    default:
+      throw new KilnError(`unknown stage '${stage}' (input, optimized, kernels, json)`);
+  }
+}
+
+/** The fusion groups: which ops each kernel computes, and what it reads and writes. */
+export async function fusionCommand(file: string): Promise<string> {
+  const { graph } = await loadModel(file);
+  const { program } = compileGraph(graph);
+  return program.kernels
+    .map((k) => `${k.name.padEnd(4)} ${k.ops.join(' → ').padEnd(32)} ${k.dtype}[${k.shape.join(', ')}]  ${k.layers.join(', ')}`)
+    .join('\n');
+}

@@ -1,0 +1,36 @@
+// Loading a user's model file (TypeScript, run as is through tsx) or a saved graph JSON.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isModel, type Model } from '../dsl/model.ts';
+import { KilnError } from '../ir/errors.ts';
+import { graphFromJson } from '../ir/json.ts';
+
+/** Imports `file` and returns its default-exported model (or parses a `.json` graph). */
+export async function loadModel(file: string): Promise<Model> {
+  const abs = path.resolve(file);
+  if (abs.endsWith('.json')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(abs, 'utf8'));
+    } catch (e) {
+      throw new KilnError(`cannot read graph JSON ${file}: ${(e as Error).message}`);
+    }
+    return { kind: 'kiln.model', graph: graphFromJson(json) };
+  }
+  let mod: { default?: unknown };
+  try {
+    mod = await import(pathToFileURL(abs).href);
+  } catch (e) {
+    if (e instanceof KilnError) throw e;
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(abs)) throw new KilnError(`model file not found: ${file}`);
+    throw e;
+  }
+  if (!isModel(mod.default)) {
+    throw new KilnError(`${file} must \`export default\` a model made with model() or sequential() (its default export is ${describe(mod.default)})`);
+  }
+  return mod.default;
+}
+
+const describe = (v: unknown) => (v === undefined ? 'missing' : v === null ? 'null' : typeof v === 'object' ? 'an object that is not a model' : `a ${typeof v}`);

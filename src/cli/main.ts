@@ -1,0 +1,72 @@
+// The `kiln` command line: parses arguments and runs a command; errors become messages and exit 1.
+import { Command, InvalidArgumentError } from 'commander';
+import { KilnError } from '../ir/errors.ts';
+import { COMPILER_VERSION } from '../../compiler/version.ts';
+import { demo } from './demo.ts';
+import { checkCommand, compileCommand, fusionCommand, irCommand, summaryCommand } from './commands.ts';
+
+const integer = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+};
+
+function program(print: (text: string) => void): Command {
+  const cli = new Command('kiln')
+    .description('Kiln: an ahead-of-time neural-network compiler (TypeScript model → specialised JavaScript)')
+    .version(COMPILER_VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: print, writeErr: (s) => process.stderr.write(s) });
+  cli
+    .command('compile <model>')
+    .description('compile a model file (.ts) into a typed module, its JavaScript and a weight file')
+    .option('--backend <backend>', 'code generator: js', 'js')
+    .option('--out <dir>', 'output folder', 'build')
+    .option('--seed <n>', 'initialiser seed of the emitted weights', integer, 0)
+    .option('--inline-weights', 'embed the weights in the module as well')
+    .option('--runtime-import <specifier>', 'how the module imports the runtime', 'kiln/runtime')
+    .action(async (model, o) => print(await compileCommand(model, o)));
+  cli
+    .command('check <model>')
+    .description('shape-check a model; exits 1 naming the layer, shapes and line on a mismatch')
+    .action(async (model) => print(await checkCommand(model)));
+  cli
+    .command('summary <model>')
+    .description('a table of layers: op, output shape, parameters, FLOPs per sample')
+    .option('--json', 'machine-readable output')
+    .action(async (model, o) => print(await summaryCommand(model, !!o.json)));
+  cli
+    .command('ir <model>')
+    .description('print the graph IR (input, optimized, kernels, json) or after one pass')
+    .option('--stage <stage>', 'input | optimized | kernels | json', 'input')
+    .option('--after <pass>', 'print the IR after this pass')
+    .action(async (model, o) => print(await irCommand(model, o.stage, o.after)));
+  cli
+    .command('fusion <model>')
+    .description('list the fused kernels: the ops each computes and the layers they came from')
+    .action(async (model) => print(await fusionCommand(model)));
+  cli
+    .command('demo')
+    .description('compile examples/cnn.ts, print its summary and classify the MNIST test set')
+    .action(async () => {
+      await demo(print);
+    });
+  return cli;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[], print = (t: string) => process.stdout.write(t.endsWith('\n') ? t : t + '\n')): Promise<number> {
+  try {
+    await program(print).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (code?.startsWith('commander.')) return 1; // commander already printed the problem
+    if (e instanceof KilnError || (e instanceof Error && /WeightFileError|IdxFormatError/.test(e.name))) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
