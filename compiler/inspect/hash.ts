@@ -5,8 +5,11 @@ import { canonicalJson, graphToJson } from '../../src/ir/json.ts';
 
 /**
  * The sha256 (hex) of a graph's canonical JSON form. Equal graphs hash equally whatever their
- * node ids; any change to an op, attribute, type, name or recorded source location changes it.
+ * node ids; any change to an op, attribute, type or name changes it. Source locations are left
+ * out: moving a layer within its file, or compiling from another folder, computes the same thing.
  */
 export function graphHash(g: Graph): string {
-  return createHash('sha256').update(canonicalJson(graphToJson(g))).digest('hex');
+  const json = graphToJson(g);
+  const nodes = json.nodes.map(({ source: _source, ...rest }) => rest);
+  return createHash('sha256').update(canonicalJson({ ...json, nodes })).digest('hex');
 }

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { resetLayerNames } from '../dsl/context.ts';
+import { defaultInit } from '../dsl/init.ts';
 import { isModel, type Model } from '../dsl/model.ts';
 import { KilnError } from '../ir/errors.ts';
 import { graphFromJson } from '../ir/json.ts';
@@ -19,6 +21,8 @@ export async function loadModel(file: string): Promise<Model> {
     return { kind: 'kiln.model', graph: graphFromJson(json) };
   }
   let mod: { default?: unknown };
+  resetLayerNames();
+  defaultInit('keras');
   try {
     mod = await import(pathToFileURL(abs).href);
   } catch (e) {

@@ -37,6 +37,11 @@ export function atSite<T>(site: SourceLoc | undefined, f: () => T): T {
 
 const counters = new Map<string, number>();
 
+/** Restarts layer numbering (each model file loaded by the CLI starts from `dense_1`). */
+export function resetLayerNames(): void {
+  counters.clear();
+}
+
 /** A unique layer name: the user's, or `kind_k` with k counting layers of that kind. */
 export function layerName(kind: string, given?: string): string {
   if (given !== undefined) return given;

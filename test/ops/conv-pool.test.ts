@@ -129,44 +129,47 @@ describe.each([
   }
 });
 
+/** Pool attributes with tuple types, as both the op and the naive reference take them. */
+const window3x3 = { kernel: [3, 3] as Pair, strides: [1, 1] as Pair, pads: [1, 1, 1, 1] as Pads, dilations: [1, 1] as Pair };
+
 describe('pool details', () => {
   it('maxPool2d padding never wins over negative values', () => {
-    const a = { kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] };
+    const a = window3x3;
     checkOp({
       inputs: [{ shape: ['N', 1, 3, 3], range: [-9, -1] }],
       build: ([x]) => makeNode('maxPool2d', [x], a),
-      ref: ([x]) => R.maxPool2d(x, [3, 3], a as R.Window),
+      ref: ([x]) => R.maxPool2d(x, [3, 3], a),
       batch: 2,
     });
   });
 
   it('avgPool2d countIncludePad false averages only in-bounds taps (corner of a padded 3×3 of ones is 1)', () => {
-    const a = { kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], countIncludePad: false };
+    const a = { ...window3x3, countIncludePad: false };
     const { got } = checkOp({
       inputs: [{ shape: [1, 1, 3, 3], values: Array(9).fill(1) }],
       build: ([x]) => makeNode('avgPool2d', [x], a),
-      ref: ([x]) => R.avgPool2d(x, [3, 3], a as R.Window),
+      ref: ([x]) => R.avgPool2d(x, [3, 3], a),
     });
     expect(got).toBeAllclose(Array(9).fill(1));
   });
 
   it('avgPool2d countIncludePad true divides by the whole window', () => {
-    const a = { kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], countIncludePad: true };
+    const a = { ...window3x3, countIncludePad: true };
     const { got } = checkOp({
       inputs: [{ shape: [1, 1, 3, 3], values: Array(9).fill(1) }],
       build: ([x]) => makeNode('avgPool2d', [x], a),
-      ref: ([x]) => R.avgPool2d(x, [3, 3], { ...(a as R.Window), countIncludePad: true }),
+      ref: ([x]) => R.avgPool2d(x, [3, 3], a),
     });
     expect(got).toBeAllclose([4, 6, 4, 6, 9, 6, 4, 6, 4].map((v) => v / 9));
   });
 
   it('maxPool2d propagates NaN in its window only', () => {
     const values = [NaN, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-    const a = { kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] };
+    const a = { kernel: [2, 2] as Pair, strides: [2, 2] as Pair, pads: [0, 0, 0, 0] as Pads, dilations: [1, 1] as Pair };
     const { got } = checkOp({
       inputs: [{ shape: [1, 1, 4, 4], values }],
       build: ([x]) => makeNode('maxPool2d', [x], a),
-      ref: ([x]) => R.maxPool2d(x, [2, 2], a as R.Window),
+      ref: ([x]) => R.maxPool2d(x, [2, 2], a),
     });
     expect(got).toBeAllclose([NaN, 7, 13, 15]);
   });

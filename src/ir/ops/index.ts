@@ -7,6 +7,7 @@ import { movementOps } from './movement.ts';
 import { batchNorm } from './norm.ts';
 import { reduceOps } from './reduce.ts';
 import { sourceOps } from './source.ts';
+import { gradOps } from './grad-ops.ts';
 import type { OpDef } from './types.ts';
 
 export const OPS = {
@@ -20,6 +21,7 @@ export const OPS = {
   ...reduceOps,
   ...movementOps,
   batchNorm,
+  ...gradOps,
 };
 
 export type OpName = keyof typeof OPS;

@@ -1,0 +1,180 @@
+// The gradient table: one vector-Jacobian product per differentiable op, written as IR ops, so a
+// gradient graph is shape-checked, fused, lowered and emitted exactly like a forward graph.
+import type { Node } from '../../src/ir/node.ts';
+import type { AttrsOf, OpName } from '../../src/ir/ops/index.ts';
+import { BATCH, normAxis, type Dim } from '../../src/ir/shape.ts';
+
+/** Builds gradient nodes, attributed to the forward node's layer. */
+export interface GradBuilder {
+  op(op: OpName, inputs: readonly Node[], attrs?: Record<string, unknown>): Node;
+  scalar(value: number): Node;
+  /** Sums `g` over the axes along which `target` was broadcast, then reshapes to its shape. */
+  unbroadcast(g: Node, target: Node): Node;
+}
+
+/** Given the output's gradient `g` and the forward node, the gradient of each input (null: none). */
+export type VjpRule<A> = (g: Node, node: Node & { attrs: A }, b: GradBuilder) => (Node | null)[];
+
+type VjpTable = { [K in OpName]?: VjpRule<AttrsOf<K>> };
+
+const x0 = (n: Node) => n.inputs[0];
+/** g · f'(x) for unary ops whose derivative is a node. */
+const chain =
+  <A>(derivative: (n: Node & { attrs: A }, b: GradBuilder) => Node): VjpRule<A> =>
+  (g, n, b) => [b.op('mul', [g, derivative(n, b)])];
+const oneMinus = (b: GradBuilder, x: Node) => b.op('sub', [b.scalar(1), x]);
+
+/** Shape of a reduction's output with the reduced axes kept as 1. */
+function keptShape(x: Node, axes: number[]): Dim[] {
+  const rank = x.type.shape.length;
+  const all = axes.length ? axes.map((a) => normAxis(a, rank)) : x.type.shape.map((_, i) => i);
+  return x.type.shape.map((d, i) => (all.includes(i) ? 1 : d));
+}
+
+/** A reduction's gradient broadcast back to its input's shape. */
+function spread(g: Node, x: Node, axes: number[], b: GradBuilder): Node {
+  const kept = keptShape(x, axes);
+  const reshaped = b.op('reshape', [g], { shape: kept[0] === BATCH ? [-1, ...kept.slice(1)] : kept });
+  return b.op('expand', [reshaped], { shape: [...x.type.shape] });
+}
+
+const reducedCount = (x: Node, axes: number[]) => {
+  const rank = x.type.shape.length;
+  const all = axes.length ? axes.map((a) => normAxis(a, rank)) : x.type.shape.map((_, i) => i);
+  return all;
+};
+
+export const VJP: VjpTable = {
+  add: (g, n, b) => [b.unbroadcast(g, n.inputs[0]), b.unbroadcast(g, n.inputs[1])],
+  sub: (g, n, b) => [b.unbroadcast(g, n.inputs[0]), b.unbroadcast(b.op('neg', [g]), n.inputs[1])],
+  mul: (g, n, b) => [b.unbroadcast(b.op('mul', [g, n.inputs[1]]), n.inputs[0]), b.unbroadcast(b.op('mul', [g, n.inputs[0]]), n.inputs[1])],
+  div: (g, n, b) => [
+    b.unbroadcast(b.op('div', [g, n.inputs[1]]), n.inputs[0]),
+    b.unbroadcast(b.op('neg', [b.op('div', [b.op('mul', [g, n]), n.inputs[1]])]), n.inputs[1]),
+  ],
+  pow: (g, n, b) => {
+    const [a, e] = n.inputs;
+    const da = b.op('mul', [g, b.op('mul', [e, b.op('pow', [a, b.op('sub', [e, b.scalar(1)])])])]);
+    const de = b.op('mul', [g, b.op('mul', [n, b.op('log', [a])])]);
+    return [b.unbroadcast(da, a), b.unbroadcast(de, e)];
+  },
+  maximum: (g, n, b) => {
+    const mask = b.op('step', [b.op('sub', [n.inputs[0], n.inputs[1]])]);
+    return [b.unbroadcast(b.op('mul', [g, mask]), n.inputs[0]), b.unbroadcast(b.op('mul', [g, oneMinus(b, mask)]), n.inputs[1])];
+  },
+  minimum: (g, n, b) => {
+    const mask = b.op('step', [b.op('sub', [n.inputs[1], n.inputs[0]])]);
+    return [b.unbroadcast(b.op('mul', [g, mask]), n.inputs[0]), b.unbroadcast(b.op('mul', [g, oneMinus(b, mask)]), n.inputs[1])];
+  },
+  neg: (g, _n, b) => [b.op('neg', [g])],
+  abs: chain((n, b) => b.op('sign', [x0(n)])),
+  exp: chain((n) => n),
+  log: (g, n, b) => [b.op('div', [g, x0(n)])],
+  sqrt: (g, n, b) => [b.op('div', [g, b.op('mul', [n, b.scalar(2)])])],
+  erf: chain((n, b) => b.op('mul', [b.scalar(2 / Math.sqrt(Math.PI)), b.op('exp', [b.op('neg', [b.op('mul', [x0(n), x0(n)])])])])),
+  relu: chain((n, b) => b.op('step', [n])),
+  sigmoid: chain((n, b) => b.op('mul', [n, oneMinus(b, n)])),
+  tanh: chain((n, b) => oneMinus(b, b.op('mul', [n, n]))),
+  leakyRelu: chain((n, b) => {
+    const pos = b.op('step', [x0(n)]);
+    return b.op('add', [pos, b.op('mul', [b.scalar(n.attrs.alpha), oneMinus(b, pos)])]);
+  }),
+  elu: chain((n, b) => {
+    const pos = b.op('step', [x0(n)]);
+    // For x ≤ 0, y = α(eˣ - 1) so dy/dx = y + α.
+    return b.op('add', [pos, b.op('mul', [oneMinus(b, pos), b.op('add', [n, b.scalar(n.attrs.alpha)])])]);
+  }),
+  selu: chain((n, b) => {
+    const [alpha, scale] = [1.6732632423543772, 1.0507009873554805];
+    const pos = b.op('step', [x0(n)]);
+    const neg = b.op('mul', [b.scalar(alpha * scale), b.op('exp', [x0(n)])]);
+    return b.op('add', [b.op('mul', [pos, b.scalar(scale)]), b.op('mul', [oneMinus(b, pos), neg])]);
+  }),
+  softplus: chain((n, b) => b.op('sigmoid', [x0(n)])),
+  gelu: (g, n, b) => {
+    if (n.attrs.approximate === 'tanh') return [null];
+    // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+    const x = x0(n);
+    const cdf = b.op('mul', [b.scalar(0.5), b.op('add', [b.scalar(1), b.op('erf', [b.op('mul', [x, b.scalar(Math.SQRT1_2)])])])]);
+    const pdf = b.op('mul', [b.scalar(1 / Math.sqrt(2 * Math.PI)), b.op('exp', [b.op('mul', [b.scalar(-0.5), b.op('mul', [x, x])])])]);
+    return [b.op('mul', [g, b.op('add', [cdf, b.op('mul', [x, pdf])])])];
+  },
+  clip: (g, n, b) => {
+    let mask: Node | null = null;
+    const { min, max } = n.attrs;
+    if (min !== undefined && min !== null) mask = b.op('step', [b.op('sub', [x0(n), b.scalar(min)])]);
+    if (max !== undefined && max !== null) {
+      const upper = b.op('step', [b.op('sub', [b.scalar(max), x0(n)])]);
+      mask = mask ? b.op('mul', [mask, upper]) : upper;
+    }
+    return [mask ? b.op('mul', [g, mask]) : g];
+  },
+  cast: (g, n, b) => [b.op('cast', [g], { to: x0(n).type.dtype })],
+  identity: (g) => [g],
+  dropout: (g) => [g],
+  reshape: (g, n, b) => {
+    const shape = x0(n).type.shape;
+    return [b.op('reshape', [g], { shape: shape[0] === BATCH ? [-1, ...shape.slice(1)] : [...shape] })];
+  },
+  transpose: (g, n, b) => {
+    const inverse = new Array<number>(n.attrs.perm.length);
+    n.attrs.perm.forEach((p, i) => (inverse[p] = i));
+    return [b.op('transpose', [g], { perm: inverse })];
+  },
+  concat: (g, n, b) => {
+    const axis = normAxis(n.attrs.axis, n.type.shape.length);
+    let start = 0;
+    return n.inputs.map((x) => {
+      const size = x.type.shape[axis] as number;
+      const part = b.op('slice', [g], { starts: [start], ends: [start + size], axes: [axis], steps: [1] });
+      start += size;
+      return part;
+    });
+  },
+  slice: (g, n, b) => [b.op('sliceBackward', [g], { ...n.attrs, inputShape: [...x0(n).type.shape] })],
+  expand: (g, n, b) => [b.unbroadcast(g, x0(n))],
+  matmul: (g, n, b) => {
+    const [a, w] = n.inputs;
+    const { transA = false, transB = false } = n.attrs;
+    const da = transA ? b.op('matmul', [w, g], { transA: transB, transB: true }) : b.op('matmul', [g, w], { transA: false, transB: !transB });
+    const dw = transB ? b.op('matmul', [g, a], { transA: true, transB: transA }) : b.op('matmul', [a, g], { transA: !transA, transB: false });
+    return [b.unbroadcast(da, a), b.unbroadcast(dw, w)];
+  },
+  conv2d: (g, n, b) => {
+    const [x, w] = n.inputs;
+    return [
+      b.op('conv2dBackwardInput', [g, w], { ...n.attrs, inputShape: [...x.type.shape] }),
+      b.op('conv2dBackwardFilter', [g, x], { ...n.attrs, inputShape: [...w.type.shape] }),
+    ];
+  },
+  maxPool2d: (g, n, b) => [b.op('maxPool2dBackward', [g, x0(n), n], n.attrs)],
+  globalAvgPool: (g, n, b) => {
+    const x = x0(n);
+    const area = x.type.shape.slice(2).reduce<number>((p, d) => p * (d as number), 1);
+    return [b.op('expand', [b.op('div', [g, b.scalar(area)])], { shape: [...x.type.shape] })];
+  },
+  reduceSum: (g, n, b) => [spread(g, x0(n), n.attrs.axes, b)],
+  reduceMean: (g, n, b) => {
+    const x = x0(n);
+    const axes = reducedCount(x, n.attrs.axes);
+    const literal = axes.reduce((p, a) => (x.type.shape[a] === BATCH ? p : p * (x.type.shape[a] as number)), 1);
+    let count = b.scalar(literal);
+    if (axes.some((a) => x.type.shape[a] === BATCH)) count = b.op('mul', [count, b.op('batchSize', [], { dtype: g.type.dtype })]);
+    return [spread(b.op('div', [g, count]), x, n.attrs.axes, b)];
+  },
+  reduceMax: (g, n, b) => {
+    const x = x0(n);
+    const y = spread(n, x, n.attrs.axes, b);
+    return [b.op('mul', [spread(g, x, n.attrs.axes, b), b.op('isEqual', [x, y])])];
+  },
+  softmax: (g, n, b) => {
+    // dx = y ⊙ (g - Σ g⊙y)
+    const dot = b.op('reduceSum', [b.op('mul', [g, n])], { axes: [n.attrs.axis], keepdims: true });
+    return [b.op('mul', [n, b.op('sub', [g, dot])])];
+  },
+  logSoftmax: (g, n, b) => {
+    // dx = g - softmax(x) ⊙ Σ g
+    const total = b.op('reduceSum', [g], { axes: [n.attrs.axis], keepdims: true });
+    return [b.op('sub', [g, b.op('mul', [b.op('exp', [n]), total])])];
+  },
+};
