@@ -6,9 +6,11 @@ import type { Node } from '../../src/ir/node.ts';
 
 /** Attributes as a canonical string (keys sorted), so {a,b} and {b,a} match. */
 function attrsKey(attrs: unknown): string {
-  return JSON.stringify(attrs, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
-  );
+  // Non-finite numbers are spelled out: JSON would write Infinity, -Infinity and NaN all as null.
+  return JSON.stringify(attrs, (_k, v) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) return `#${v}`;
+    return v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v;
+  });
 }
 
 export function eliminateCommonSubexpressions(g: Graph): Graph {

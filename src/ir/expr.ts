@@ -47,7 +47,7 @@ export function binary(op: BinaryOp, a: Expr, b: Expr): Expr {
   if (op === 'mul') {
     if (isConst(a, 1)) return b;
     if (isConst(b, 1)) return a;
-    if (isConst(a, 0) || isConst(b, 0)) return num(0);
+    // No x·0 → 0: x may be NaN or infinite, and the product must say so.
   }
   if ((op === 'div' || op === 'idiv') && isConst(b, 1)) return a;
   if (a.k === 'const' && b.k === 'const' && ['add', 'sub', 'mul'].includes(op)) {

@@ -132,10 +132,10 @@ describe('special values', () => {
     });
   });
 
-  // KNOWN BUG (src/ir/expr.ts `binary`): mul(num(0), x) is folded to num(0), so with alpha = 0 the
+  // Regression (was a bug in src/ir/expr.ts `binary`): mul(num(0), x) used to fold to num(0), so with alpha = 0 the
   // negative branch alpha·x is the constant 0 and NaN / -Infinity inputs give 0 instead of NaN
   // (IEEE 0·NaN = 0·∞ = NaN; PyTorch's leaky_relu/elu with alpha 0 return NaN). Flip to `it` once fixed.
-  it.fails('leakyRelu alpha=0 propagates NaN (0·x folded to 0)', () => {
+  it('leakyRelu alpha=0 propagates NaN (0·x folded to 0)', () => {
     checkOp({
       inputs: [{ shape: [4], values: [NaN, -Infinity, -2, 3] }],
       build: ([x]) => makeNode('leakyRelu', [x], { alpha: 0 }),
@@ -143,7 +143,7 @@ describe('special values', () => {
     });
   });
 
-  it.fails('elu alpha=0 propagates NaN (0·expm1(x) folded to 0)', () => {
+  it('elu alpha=0 propagates NaN (0·expm1(x) folded to 0)', () => {
     checkOp({
       inputs: [{ shape: [3], values: [NaN, -1, 1] }],
       build: ([x]) => makeNode('elu', [x], { alpha: 0 }),
@@ -153,10 +153,10 @@ describe('special values', () => {
 });
 
 describe('missing attributes', () => {
-  // KNOWN BUG (src/ir/ops/elementwise.ts): leakyRelu/elu do not check `alpha`; without it the
+  // Regression (fixed in src/ir/ops/elementwise.ts): leakyRelu/elu did not check `alpha`; without it the
   // lowering is alpha·x with E.num(undefined), so every negative input becomes NaN instead of either
   // a ShapeError or the ONNX defaults (LeakyRelu 0.01, Elu 1.0). Flip to `it` once fixed.
-  it.fails.each(['leakyRelu', 'elu'])('%s without alpha neither throws nor returns NaN', (op) => {
+  it.each(['leakyRelu', 'elu'])('%s without alpha neither throws nor returns NaN', (op) => {
     const x = leaf([3]);
     let out: ArrayLike<number> = [];
     try {

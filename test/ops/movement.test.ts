@@ -169,10 +169,10 @@ describe('slice', () => {
     expect(() => makeNode('slice', [leaf([6])], { starts: [0.5], ends: [6] })).toThrow(/integer lists/);
   });
 
-  // KNOWN BUG (src/ir/ops/movement.ts resolveSlice): starts/ends are checked with isIntArray but steps
+  // Regression (fixed in resolveSlice): starts/ends were checked with isIntArray but steps
   // are not, so steps [1.5] infers shape [4] and the lowering reads fractional offsets: the
   // interpreter returns [0, NaN, 3, NaN] for x = [0..5]. Flip to `it` once steps are validated.
-  it.fails('rejects non-integer steps', () => {
+  it('rejects non-integer steps', () => {
     expect(() => makeNode('slice', [leaf([6])], { starts: [0], ends: [6], steps: [1.5] })).toThrow(ShapeError);
   });
 });

@@ -58,3 +58,12 @@ export const opsOf = (g: Graph): string[] => graphNodes(g).map((n) => n.op);
 
 /** How many reachable nodes have op `op`. */
 export const countOp = (g: Graph, op: string): number => opsOf(g).filter((o) => o === op).length;
+
+/** Every seed model in examples/ except lenet-bug (which is rejected by design). */
+export const EXAMPLE_NAMES = ['mlp', 'mlp256', 'cnn', 'cnn-small', 'lenet', 'cifar-cnn', 'cnn2'] as const;
+
+/** The graph that `examples/<name>.ts` exports. */
+export async function loadExample(name: string): Promise<Graph> {
+  const mod = (await import(`../../examples/${name}.ts`)) as { default: { graph: Graph } };
+  return mod.default.graph;
+}

@@ -3,18 +3,21 @@ import * as E from '../expr.ts';
 import type { Expr } from '../expr.ts';
 import { RuleError } from '../errors.ts';
 import { isDType, type DType } from '../dtype.ts';
-import { broadcastType, loadBroadcast, perElement } from './util.ts';
+import { broadcastType, loadBroadcast, perElement, requireNumber } from './util.ts';
 import { defineOp, type OpDef } from './types.ts';
 
 const SELU_ALPHA = 1.6732632423543772;
 const SELU_SCALE = 1.0507009873554805;
 
 /** A unary op from its scalar formula. */
-function unaryOp<A = Record<string, never>>(formula: (x: Expr, attrs: A) => Expr, cost = 1): OpDef<A> {
+function unaryOp<A = Record<string, never>>(formula: (x: Expr, attrs: A) => Expr, cost = 1, numbers: (keyof A & string)[] = []): OpDef<A> {
   return defineOp<A>({
     kind: 'elementwise',
     arity: 1,
-    infer: ([x]) => x,
+    infer: ([x], attrs) => {
+      for (const key of numbers) requireNumber(attrs[key], key);
+      return x;
+    },
     lower: (ctx, attrs) => formula(ctx.load(0, ctx.out), attrs),
     flops: (inputs, out) => cost * perElement(inputs, out),
   });
@@ -43,8 +46,8 @@ export const elementwiseOps = {
   relu: unaryOp((x) => E.max(x, E.num(0))),
   sigmoid: unaryOp((x) => E.unary('sigmoid', x), 4),
   tanh: unaryOp((x) => E.unary('tanh', x), 4),
-  leakyRelu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), x))),
-  elu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), E.unary('expm1', x))), 4),
+  leakyRelu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), x)), 1, ['alpha']),
+  elu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), E.unary('expm1', x))), 4, ['alpha']),
   selu: unaryOp(
     (x) => E.mul(E.num(SELU_SCALE), E.select(positive(x), x, E.mul(E.num(SELU_ALPHA), E.unary('expm1', x)))),
     5,

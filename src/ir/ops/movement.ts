@@ -58,7 +58,7 @@ export function resolveSlice(x: TensorType, a: SliceAttrs): { start: number; ste
   const rank = x.shape.length;
   const axes = a.axes ?? a.starts.map((_, i) => i);
   const steps = a.steps ?? axes.map(() => 1);
-  if (!isIntArray(a.starts) || !isIntArray(a.ends) || a.starts.length !== axes.length || a.ends.length !== axes.length || steps.length !== axes.length) {
+  if (!isIntArray(a.starts) || !isIntArray(a.ends) || !isIntArray(axes) || !isIntArray(steps) || a.starts.length !== axes.length || a.ends.length !== axes.length || steps.length !== axes.length) {
     throw new RuleError(`slice starts, ends, axes and steps must be integer lists of one length`);
   }
   const out = x.shape.map((size) => ({ start: 0, step: 1, size }));

@@ -3,7 +3,7 @@ import * as E from '../expr.ts';
 import { RuleError } from '../errors.ts';
 import { formatShape, numel } from '../shape.ts';
 import { defineOp } from './types.ts';
-import { requireSameDType } from './util.ts';
+import { requireNumber, requireSameDType } from './util.ts';
 
 export interface BatchNormAttrs {
   epsilon: number;
@@ -15,7 +15,8 @@ export interface BatchNormAttrs {
 export const batchNorm = defineOp<BatchNormAttrs>({
   kind: 'elementwise',
   arity: 5,
-  infer(inputs) {
+  infer(inputs, { epsilon }) {
+    requireNumber(epsilon, 'epsilon');
     const [x, ...stats] = inputs;
     requireSameDType(inputs);
     if (x.shape.length < 2) throw new RuleError(`expected input [N, C, ...], got ${formatShape(x.shape)}`);
