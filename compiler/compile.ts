@@ -7,6 +7,8 @@ import type { Program } from './lower/plan.ts';
 import { emitJsModule } from './emit/module.ts';
 import { graphHash } from './inspect/hash.ts';
 import { compileGraph } from './pipeline.ts';
+import { buildTrainingGraph, type TrainingSpec } from './train/step.ts';
+import type { TrainingEmit } from './emit/trainer.ts';
 
 export interface CompileOptions {
   /** Initialiser seed for the sidecar weights and for `createModel()` without weights. */
@@ -15,6 +17,8 @@ export interface CompileOptions {
   inlineWeights?: boolean;
   runtimeImport?: string;
   sourceName?: string;
+  /** Also compile a training step (adds `createTrainer` to the module). */
+  training?: TrainingSpec;
 }
 
 export interface CompiledModel {
@@ -47,7 +51,14 @@ export function compileModel(graph: Graph, options: CompileOptions = {}): Compil
     params.map((p, i) => ({ name: p.name, dtype: 'float32', shape: p.shape as number[], data: arrays[i] })),
     { model: graph.name, graphHash: hash, seed },
   );
+  let training: TrainingEmit | undefined;
+  if (options.training) {
+    const t = buildTrainingGraph(graph, options.training);
+    const compiled = compileGraph(t.graph, 't');
+    training = { program: compiled.program, assignments: t.assignments, state: t.state, lr: options.training.optimizer.lr };
+  }
   const { ts, js } = emitJsModule(program, {
+    training,
     graphHash: hash,
     seed,
     runtimeImport: options.runtimeImport,

@@ -34,8 +34,8 @@ export function optimize(g: Graph, after?: (pass: string, g: Graph) => void): Gr
 }
 
 /** The whole middle end: passes, fusion, lowering, memory planning. */
-export function compileGraph(g: Graph): { optimized: Graph; fused: FusedGraph; program: Program } {
+export function compileGraph(g: Graph, kernelPrefix = 'k'): { optimized: Graph; fused: FusedGraph; program: Program } {
   const optimized = optimize(g);
   const fused = fuse(optimized);
-  return { optimized, fused, program: planProgram(fused) };
+  return { optimized, fused, program: planProgram(fused, kernelPrefix) };
 }

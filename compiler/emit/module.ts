@@ -3,9 +3,11 @@ import { Project, ts, VariableDeclarationKind, type SourceFile } from 'ts-morph'
 import { ARRAY_NAME } from '../../src/ir/dtype.ts';
 import { constantData } from '../../src/ir/constant.ts';
 import type { Node } from '../../src/ir/node.ts';
-import { BATCH, formatShape, sampleSize } from '../../src/ir/shape.ts';
+import { BATCH, formatShape } from '../../src/ir/shape.ts';
 import { commentSafe, stringLiteral } from '../codegen/names.ts';
-import type { Program, Storage } from '../lower/plan.ts';
+import type { Program } from '../lower/plan.ts';
+import { programParts } from './program-parts.ts';
+import { addTrainer, type TrainingEmit } from './trainer.ts';
 import { renderJsKernel } from '../codegen/js.ts';
 import { COMPILER_VERSION } from '../version.ts';
 
@@ -19,6 +21,8 @@ export interface EmitOptions {
   graphHash: string;
   /** Where the model came from, for the header (e.g. `examples/cnn.ts`). */
   sourceName?: string;
+  /** A compiled training step: adds `createTrainer`. */
+  training?: TrainingEmit;
 }
 
 export interface EmittedModule {
@@ -28,22 +32,6 @@ export interface EmittedModule {
 
 const tensorInfo = (n: Node, name: string) =>
   `{ name: ${stringLiteral(name)}, dtype: '${n.type.dtype}', shape: [${n.type.shape.map((d) => (d === BATCH ? "'N'" : d)).join(', ')}] }`;
-
-/** How generated code refers to a value's storage. */
-function storageRef(s: Storage): string {
-  switch (s.kind) {
-    case 'input':
-      return `x${s.index}`;
-    case 'param':
-      return `p${s.index}`;
-    case 'const':
-      return `c${s.index}`;
-    case 'buffer':
-      return `b${s.id}`;
-    default:
-      return s satisfies never;
-  }
-}
 
 function header(p: Program, o: EmitOptions): string {
   const g = p.graph;
@@ -89,11 +77,8 @@ function addDescriptions(f: SourceFile, p: Program, o: EmitOptions) {
 function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   const g = p.graph;
   const arrayOf = (n: Node) => ARRAY_NAME[n.type.dtype];
-  const buffers = p.buffers.map((b) => `let b${b.id} = new ${ARRAY_NAME[b.dtype]}(${b.batched ? 0 : b.perSample});`);
-  const reserve = p.buffers.filter((b) => b.batched).map((b) => `b${b.id} = new ${ARRAY_NAME[b.dtype]}(${b.perSample} * batch);`);
-  const calls = p.kernels.map((k) => `${k.name}(batch, ${storageRef(p.storageOf(k.writes))}${k.reads.map((r) => `, ${storageRef(p.storageOf(r))}`).join('')});`);
+  const { declarations: buffers, reserve, calls, slice: outputSlice } = programParts(p);
   const feedArgs = g.inputs.map((n, i) => `x${i}: ${arrayOf(n)}`).join(', ');
-  const outputSlice = (n: Node) => `${storageRef(p.storageOf(n))}.slice(0, ${sampleSize(n.type.shape)}${n.type.shape[0] === BATCH ? ' * batch' : ''})`;
   const first = g.outputs[0];
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
   f.addInterface({
@@ -104,6 +89,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       { name: 'predict', type: `(input: ${arrayOf(g.inputs[0])}, batch: number) => ${arrayOf(first.node)}`, docs: [`Runs the model on \`batch\` samples of input '${commentSafe(String(g.inputs[0].attrs.name))}'; returns output '${commentSafe(first.name)}' (a fresh array).`] },
       { name: 'run', type: `(feeds: Readonly<Record<string, Float32Array | Float64Array | Int32Array>>, batch: number) => Record<string, Float32Array | Float64Array | Int32Array>`, docs: ['Runs the model on named inputs; returns every output by name.'] },
       { name: 'getWeights', type: '() => WeightTensor[]', docs: ['A copy of the weights, ready for `encodeWeights`.'] },
+      { name: 'weightArrays', type: 'readonly Float32Array[]', docs: ['The live weight arrays, in `parameters` order (a trainer updates them in place).'] },
     ],
   });
   f.addFunction({
@@ -144,6 +130,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `},`,
       `run,`,
       `getWeights: () => snapshotWeights(parameters, w),`,
+      `weightArrays: w,`,
       `};`,
     ],
   });
@@ -161,6 +148,12 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const kernels = p.kernels.map(renderJsKernel);
   f.addStatements(['// Kernels: one per fused group, in execution order.', ...kernels]);
   addCreateModel(f, p, o);
+  if (o.training) {
+    const trainKernels = o.training.program.kernels.map(renderJsKernel);
+    kernels.push(...trainKernels);
+    f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...trainKernels]);
+    addTrainer(f, o.training);
+  }
   if (!kernels.some((k) => k.includes('erf('))) {
     f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === 'erf')?.remove();
   }

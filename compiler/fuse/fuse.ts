@@ -52,7 +52,8 @@ export function fuse(g: Graph): FusedGraph {
     for (;;) {
       const readers = users.get(root) ?? [];
       const next = readers[0];
-      if (!next || !canAbsorb(root, next, readers, outputs.has(root))) break;
+      // A consumer joins at most one kernel (both inputs of an add may end chains).
+      if (!next || absorbed.has(next) || !canAbsorb(root, next, readers, outputs.has(root))) break;
       members.push(next);
       absorbed.add(next);
       root = next;

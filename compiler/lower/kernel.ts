@@ -26,7 +26,7 @@ export interface Kernel {
   readonly layers: readonly string[];
 }
 
-export function lowerGroup(group: FusedGroup, index: number): Kernel {
+export function lowerGroup(group: FusedGroup, index: number, prefix = 'k'): Kernel {
   const members = new Set(group.members);
   const reads: Node[] = [];
   const fresh = freshNames();
@@ -43,7 +43,7 @@ export function lowerGroup(group: FusedGroup, index: number): Kernel {
   if (E.reductions(expr).length > 1) internal(`kernel ${index} has more than one reduction`);
   const layers = [...new Set(group.members.map((m) => m.meta.layer).filter((l): l is string => !!l))];
   return {
-    name: `k${index}`,
+    name: `${prefix}${index}`,
     shape: root.type.shape,
     dtype: root.type.dtype,
     inputs: reads.map((r) => r.type),

@@ -33,9 +33,10 @@ export interface Program {
   storageOf(n: Node): Storage;
 }
 
-export function planProgram(fused: FusedGraph): Program {
+/** Plans a fused graph; kernels are named `${kernelPrefix}0`, `${kernelPrefix}1`, ... */
+export function planProgram(fused: FusedGraph, kernelPrefix = 'k'): Program {
   const { graph } = fused;
-  const kernels = fused.groups.map((g, i) => lowerGroup(g, i));
+  const kernels = fused.groups.map((g, i) => lowerGroup(g, i, kernelPrefix));
   const params = graphParams(graph);
   const consts = [...new Set(kernels.flatMap((k) => k.reads).map(baseOf).filter((n) => n.op === 'const'))];
   const storage = new Map<Node, Storage>();

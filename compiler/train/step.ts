@@ -1,0 +1,95 @@
+// The training step as one graph: forward + loss + gradients + optimizer update, so it is
+// checked, fused, lowered and emitted like any other graph.
+import { makeNode } from '../../src/ir/build.ts';
+import { KilnError } from '../../src/ir/errors.ts';
+import { graphParams, type Graph } from '../../src/ir/graph.ts';
+import type { Node } from '../../src/ir/node.ts';
+import { gradients } from '../autodiff/grad.ts';
+import { buildLoss, labelType, type LossSpec } from './losses.ts';
+import { buildUpdate, type OptimizerSpec } from './optimizers.ts';
+
+export interface TrainingSpec {
+  loss: LossSpec;
+  optimizer: OptimizerSpec;
+  /** Rescale gradients whose global L2 norm exceeds this. */
+  clipNorm?: number;
+}
+
+export interface TrainingGraph {
+  readonly graph: Graph;
+  /** Output name → the parameter (or optimizer state) it overwrites after each step. */
+  readonly assignments: ReadonlyMap<string, string>;
+  /** Optimizer state tensors, all zero-initialised, not trainable. */
+  readonly state: readonly Node[];
+}
+
+/** Names of the extra inputs of a training graph. */
+export const TRAIN_INPUTS = { labels: 'labels', lr: 'lr', step: 'step' } as const;
+
+const scalarInput = (name: string) => makeNode('input', [], { name, dtype: 'float32', shape: [] }, { layer: name, layerKind: 'Input' });
+
+/** Σ l1·|w| + l2·w² over every parameter that asks for a penalty. */
+function penalties(params: readonly Node[]): Node | null {
+  let total: Node | null = null;
+  for (const p of params) {
+    const r = p.attrs.regularizer as { l1?: number; l2?: number } | undefined;
+    if (!r) continue;
+    const meta = { layer: p.meta.layer, layerKind: 'Regularizer' };
+    const sum = (x: Node, k: number) => makeNode('mul', [makeNode('const', [], { dtype: 'float32', shape: [], values: [k] }, meta), makeNode('reduceSum', [x], { axes: [], keepdims: false }, meta)], {}, meta);
+    for (const term of [r.l1 ? sum(makeNode('abs', [p], {}, meta), r.l1) : null, r.l2 ? sum(makeNode('mul', [p, p], {}, meta), r.l2) : null]) {
+      if (term) total = total ? makeNode('add', [total, term], {}, meta) : term;
+    }
+  }
+  return total;
+}
+
+/** Scales every gradient by min(1, maxNorm / ‖g‖) with ‖g‖ the norm over all of them. */
+function clipByGlobalNorm(grads: Node[], maxNorm: number): Node[] {
+  const meta = { layer: 'clip', layerKind: 'GradientClip' };
+  const op = (name: string, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, meta);
+  const c = (v: number) => op('const', [], { dtype: 'float32', shape: [], values: [v] });
+  const squares = grads.map((g) => op('reduceSum', [op('mul', [g, g])], { axes: [], keepdims: false }));
+  const norm = op('sqrt', [squares.reduce((a, b) => op('add', [a, b]))]);
+  const scale = op('minimum', [c(1), op('div', [c(maxNorm), op('add', [norm, c(1e-6)])])]);
+  return grads.map((g) => op('mul', [g, scale]));
+}
+
+export function buildTrainingGraph(g: Graph, spec: TrainingSpec): TrainingGraph {
+  if (g.outputs.length !== 1) throw new KilnError(`training needs a model with one output, '${g.name}' has ${g.outputs.length}`);
+  const output = g.outputs[0].node;
+  const lt = labelType(spec.loss, output);
+  const labels = makeNode('input', [], { name: TRAIN_INPUTS.labels, dtype: lt.dtype, shape: [...lt.shape] }, { layer: 'labels', layerKind: 'Input' });
+  const lr = scalarInput(TRAIN_INPUTS.lr);
+  const step = scalarInput(TRAIN_INPUTS.step);
+  const params = graphParams(g);
+  const trainable = params.filter((p) => p.attrs.trainable !== false);
+  let loss = buildLoss(spec.loss, output, labels);
+  const penalty = penalties(trainable);
+  if (penalty) loss = makeNode('add', [loss, penalty], {}, { layer: 'loss', layerKind: 'Loss' });
+  const wrt = gradients(loss, trainable);
+  let grads = trainable.map((p) => wrt.get(p)!);
+  if (spec.clipNorm) grads = clipByGlobalNorm(grads, spec.clipNorm);
+  const state: Node[] = [];
+  const ctx = {
+    lr,
+    step,
+    state(param: Node, role: string) {
+      const s = makeNode('param', [], { name: `${param.attrs.name}/${role}`, dtype: param.type.dtype, shape: [...param.type.shape], init: { kind: 'zeros' }, trainable: false }, param.meta);
+      state.push(s);
+      return s;
+    },
+  };
+  const outputs = [{ name: 'loss', node: loss }];
+  const assignments = new Map<string, string>();
+  const assign = (target: Node, value: Node) => {
+    const name = `next:${target.attrs.name}`;
+    outputs.push({ name, node: value });
+    assignments.set(name, String(target.attrs.name));
+  };
+  trainable.forEach((p, i) => {
+    const u = buildUpdate(spec.optimizer, p, grads[i], ctx);
+    assign(p, u.param);
+    u.state.forEach(([s, next]) => assign(s, next));
+  });
+  return { graph: { name: `${g.name}_train`, inputs: [...g.inputs, labels, lr, step], outputs }, assignments, state };
+}

@@ -1,0 +1,324 @@
+// Gradient-check harness: builds `op(inputs)` into a scalar loss L = Σ y ⊙ r (r a random extra
+// input, so L is linear in y and the check covers the whole VJP), differentiates it with
+// `gradients`, compiles loss and gradients to an emitted JS module, and compares the gradients
+// with central finite differences of L computed through that same module, in float64. It also
+// checks JAX's inner-product identity ⟨J v, r⟩ = ⟨v, Jᵀ r⟩ along one random direction v over all
+// inputs at once, and that the emitted module agrees with the reference interpreter.
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
+import { gradients } from '../../compiler/autodiff/grad.ts';
+import { emitJsModule } from '../../compiler/emit/module.ts';
+import type { FusedGraph, FusedGroup } from '../../compiler/fuse/fuse.ts';
+import { planProgram, type Program } from '../../compiler/lower/plan.ts';
+import { compileGraph } from '../../compiler/pipeline.ts';
+import { makeNode } from '../../src/ir/build.ts';
+import { graphNodes, type Graph } from '../../src/ir/graph.ts';
+import { interpret } from '../../src/ir/interpret.ts';
+import type { Node } from '../../src/ir/node.ts';
+import { numel, type Dim } from '../../src/ir/shape.ts';
+import { Lcg } from '../reference/lcg.ts';
+
+export type { Node };
+
+const OUT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.out');
+
+/** Arrays a compiled module takes and returns. */
+type Feeds = Record<string, Float64Array>;
+
+/** What `createModel()` of an emitted module returns (only what the checks use). */
+export interface EmittedModel {
+  run(feeds: Readonly<Record<string, Float32Array | Float64Array | Int32Array>>, batch: number): Record<string, Float32Array | Float64Array | Int32Array>;
+}
+
+/** One float64 graph input. */
+export interface GradInput {
+  /** IR shape; a leading 'N' is the batch. */
+  shape: Dim[];
+  /** Uniform range of the random values (default [-2, 2)). Ignored when `init` is given. */
+  range?: [number, number];
+  /**
+   * The concrete values (batch included), e.g. bounded away from a kink by construction.
+   * `prev` holds the values already drawn for the earlier inputs of the case.
+   */
+  init?: (rng: Lcg, size: number, shape: number[], prev: readonly Float64Array[]) => ArrayLike<number>;
+  /** Fed but not differentiated (its gradient is neither asked for nor checked). */
+  constant?: boolean;
+}
+
+export interface GradCase {
+  /** Short name, used in file names (letters, digits, dashes). */
+  name: string;
+  inputs: GradInput[];
+  /** The op under test, from the input nodes (all float64). */
+  build: (xs: Node[]) => Node;
+  /** Batch size fed at run time (default 2). */
+  batch?: number;
+  seed?: number;
+  /** Largest allowed relative error of the FD comparisons (default 1e-6). */
+  tol?: number;
+  /** Finite-difference step (default 1e-6). */
+  h?: number;
+  /** Coordinates checked per input; larger tensors are sampled (default 60). */
+  maxCoords?: number;
+}
+
+export interface GradReport {
+  name: string;
+  /** Worst relative FD error per differentiated input, in input order. */
+  inputErrors: number[];
+  /** Relative error of the inner-product (directional) check. */
+  directionError: number;
+  /** Largest of the above. */
+  worst: number;
+  /** Largest |emitted − interpreted| over every output, relative to max(1, |interpreted|). */
+  interpreterDiff: number;
+  /** Whether compiling needed the duplicate-fusion repair (see `repairFusion`). */
+  repaired: boolean;
+}
+
+/** Concrete shape: the batch dim replaced by `batch`. */
+export const concrete = (shape: readonly Dim[], batch: number): number[] => shape.map((d) => (d === 'N' ? batch : d));
+
+// ------------------------------------------------------------------ value generators
+
+/** Uniform magnitudes in [lo, hi) with random signs: bounded away from 0 (kinks of relu, abs, …). */
+export const awayFromZero =
+  (lo = 0.1, hi = 2) =>
+  (rng: Lcg, size: number): Float64Array => {
+    const out = new Float64Array(size);
+    for (let i = 0; i < size; i++) out[i] = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(lo, hi);
+    return out;
+  };
+
+/**
+ * Distinct values with gaps of at least `gap` between any two (a shuffled arithmetic sequence,
+ * centred on 0): a max over any subset has a unique winner that a tiny step cannot change.
+ */
+export const distinct =
+  (gap = 0.05) =>
+  (rng: Lcg, size: number): Float64Array => {
+    const order = Array.from({ length: size }, (_, i) => i);
+    for (let i = size - 1; i > 0; i--) {
+      const j = rng.int(0, i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return Float64Array.from(order, (k) => (k - (size - 1) / 2) * gap);
+  };
+
+/** Values avoiding the points `kinks` by at least `margin`, drawn uniformly from [lo, hi). */
+export const avoiding =
+  (kinks: number[], lo = -2, hi = 2, margin = 0.05) =>
+  (rng: Lcg, size: number): Float64Array => {
+    const out = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      let v: number;
+      do v = rng.uniform(lo, hi);
+      while (kinks.some((k) => Math.abs(v - k) < margin));
+      out[i] = v;
+    }
+    return out;
+  };
+
+// ------------------------------------------------------------------ compiling and loading
+
+let moduleCount = 0;
+
+/**
+ * Works around a fusion bug (reported; see fusion-known-bug.test.ts): `fuse` lets an
+ * elementwise node that reads two single-reader producer chains join BOTH chains' kernels,
+ * giving two groups with the same root and a read of a value that is never stored. Each node
+ * is kept in the first group that claimed it; a later group ends just before it. A no-op when
+ * the fused graph is well formed.
+ */
+export function repairFusion(fused: FusedGraph): { fused: FusedGraph; repaired: boolean } {
+  const claimed = new Set<Node>();
+  let repaired = false;
+  const order = new Map(graphNodes(fused.graph).map((n, i) => [n, i]));
+  // Groups were created in topological order of their anchors; restore that order first.
+  const byAnchor = [...fused.groups].sort((a, b) => order.get(a.members[0])! - order.get(b.members[0])!);
+  const groups: FusedGroup[] = byAnchor.map((g) => {
+    const cut = g.members.findIndex((m) => claimed.has(m));
+    const members = cut < 0 ? g.members : g.members.slice(0, cut);
+    if (cut >= 0) repaired = true;
+    members.forEach((m) => claimed.add(m));
+    return { root: members[members.length - 1], members };
+  });
+  groups.sort((a, b) => order.get(a.root)! - order.get(b.root)!);
+  return { fused: { ...fused, groups }, repaired };
+}
+
+/** Whether two kernels of a fused graph store the same node (the fusion bug above). */
+export function hasDuplicateRoots(fused: FusedGraph): boolean {
+  const roots = fused.groups.map((g) => g.root);
+  return new Set(roots).size !== roots.length;
+}
+
+/** Compiles `graph` with the real pipeline, emits its module, writes it under test/.out and imports it. */
+export async function compileAndLoad(graph: Graph, family: string, name: string): Promise<{ model: EmittedModel; program: Program; repaired: boolean }> {
+  const compiled = compileGraph(graph);
+  let program = compiled.program;
+  let repaired = false;
+  if (hasDuplicateRoots(compiled.fused)) {
+    const fixed = repairFusion(compiled.fused);
+    program = planProgram(fixed.fused);
+    repaired = fixed.repaired;
+  }
+  const { js } = emitJsModule(program, { graphHash: `grad-${family}-${name}` });
+  const dir = join(OUT_ROOT, `grad-${family}`);
+  mkdirSync(dir, { recursive: true });
+  const digest = createHash('sha256').update(js).digest('hex').slice(0, 12);
+  const file = join(dir, `${name}-${process.pid}-${moduleCount++}-${digest}.js`);
+  writeFileSync(file, js);
+  const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as { createModel: () => EmittedModel };
+  return { model: mod.createModel(), program, repaired };
+}
+
+// ------------------------------------------------------------------ the check
+
+/** Indices of a tensor's coordinates to check: all of them, or a seeded sample with both ends. */
+function sampleCoords(size: number, max: number, rng: Lcg): number[] {
+  if (size <= max) return Array.from({ length: size }, (_, i) => i);
+  const picked = new Set<number>([0, size - 1]);
+  while (picked.size < max) picked.add(rng.int(0, size));
+  return [...picked].sort((a, b) => a - b);
+}
+
+/** The scalar test loss Σ y ⊙ r. */
+export function innerLoss(y: Node, r: Node): Node {
+  return makeNode('reduceSum', [makeNode('mul', [y, r])], { axes: [], keepdims: false });
+}
+
+/** max|a − b| over `coords` relative to max(max|a|, floor). */
+function relError(fd: readonly number[], g: readonly number[], floor = 1e-3): number {
+  let diff = 0;
+  let scale = floor;
+  fd.forEach((v, i) => {
+    diff = Math.max(diff, Math.abs(v - g[i]));
+    scale = Math.max(scale, Math.abs(v));
+  });
+  return diff / scale;
+}
+
+/**
+ * Checks the gradients of `Σ build(inputs) ⊙ r` w.r.t. every non-constant input against
+ * central finite differences evaluated through the emitted module; asserts and returns the errors.
+ */
+export async function checkGrads(c: GradCase, family: string): Promise<GradReport> {
+  const batch = c.batch ?? 2;
+  const h = c.h ?? 1e-6;
+  const tol = c.tol ?? 1e-6;
+  const rng = new Lcg(c.seed ?? 20240611);
+
+  const xs = c.inputs.map((s, i) => makeNode('input', [], { name: `x${i}`, dtype: 'float64', shape: s.shape }));
+  const y = c.build(xs);
+  expect(y.type.dtype, 'op output dtype').toBe('float64');
+  const r = makeNode('input', [], { name: 'r', dtype: 'float64', shape: [...y.type.shape] });
+  const loss = innerLoss(y, r);
+  const wrt = xs.filter((_, i) => !c.inputs[i].constant);
+  const grads = gradients(loss, wrt);
+  const graph: Graph = {
+    name: `grad_${c.name.replace(/[^A-Za-z0-9]/g, '_')}`,
+    inputs: [...xs, r],
+    outputs: [{ name: 'loss', node: loss }, ...wrt.map((w, k) => ({ name: `g${k}`, node: grads.get(w)! }))],
+  };
+
+  // Random data: each input from its generator, r uniform in [-1, 1).
+  const feeds: Feeds = {};
+  const drawn: Float64Array[] = [];
+  c.inputs.forEach((s, i) => {
+    const shape = concrete(s.shape, batch);
+    const size = numel(shape);
+    const values = s.init ? Float64Array.from(s.init(rng, size, shape, drawn)) : rng.array(size, ...(s.range ?? [-2, 2]));
+    expect(values.length, `values of input ${i}`).toBe(size);
+    drawn.push(values);
+    feeds[`x${i}`] = values;
+  });
+  feeds.r = rng.array(numel(concrete(r.type.shape, batch)), -1, 1);
+
+  const { model, repaired } = await compileAndLoad(graph, family, c.name);
+  const out = model.run(feeds, batch);
+  const lossAt = (f: Feeds): number => model.run(f, batch).loss[0];
+
+  // The emitted module and the reference interpreter agree on every output.
+  const ref = interpret(graph, feeds, {}, batch);
+  let interpreterDiff = 0;
+  for (const o of graph.outputs) {
+    expect(out[o.name], `emitted '${o.name}' vs interpreter`).toBeAllclose(ref[o.name], { rtol: 1e-12, atol: 1e-12 });
+    out[o.name].forEach((v, i) => (interpreterDiff = Math.max(interpreterDiff, Math.abs(v - ref[o.name][i]) / Math.max(1, Math.abs(ref[o.name][i])))));
+  }
+  expect(Number.isFinite(out.loss[0]), 'loss is finite').toBe(true);
+
+  // Coordinate-wise central differences.
+  const inputErrors: number[] = [];
+  wrt.forEach((w, k) => {
+    const name = w.attrs.name as string;
+    const x = feeds[name];
+    const g = out[`g${k}`];
+    expect(g.length, `gradient of ${name}: length`).toBe(x.length);
+    const coords = sampleCoords(x.length, c.maxCoords ?? 60, rng);
+    const fd: number[] = [];
+    for (const j of coords) {
+      const x0 = x[j];
+      x[j] = x0 + h;
+      const up = lossAt(feeds);
+      x[j] = x0 - h;
+      const down = lossAt(feeds);
+      x[j] = x0;
+      fd.push((up - down) / (2 * h));
+    }
+    const analytic = coords.map((j) => g[j]);
+    const err = relError(fd, analytic);
+    inputErrors.push(err);
+    if (!(err < tol)) {
+      const worst = coords.reduce((b, j, i) => (Math.abs(fd[i] - g[j]) > Math.abs(fd[b] - g[coords[b]]) ? i : b), 0);
+      expect.fail(`${c.name}: gradient of input ${name} is off by ${err.toExponential(2)} (relative); e.g. at flat index ${coords[worst]}: emitted ${g[coords[worst]]}, finite difference ${fd[worst]}`);
+    }
+  });
+
+  // Inner-product identity along a random direction v over all inputs: (L(x+hv) − L(x−hv)) / 2h = Σ⟨gᵢ, vᵢ⟩.
+  const dirs = wrt.map((w) => rng.array(feeds[w.attrs.name as string].length, -1, 1));
+  const shifted = (sign: number): Feeds => {
+    const f: Feeds = { ...feeds };
+    wrt.forEach((w, k) => {
+      const name = w.attrs.name as string;
+      f[name] = feeds[name].map((v, i) => v + sign * h * dirs[k][i]);
+    });
+    return f;
+  };
+  const fdDir = (lossAt(shifted(1)) - lossAt(shifted(-1))) / (2 * h);
+  let dot = 0;
+  let mag = 1e-3;
+  wrt.forEach((_, k) => {
+    out[`g${k}`].forEach((gv, i) => {
+      dot += gv * dirs[k][i];
+      mag += Math.abs(gv * dirs[k][i]);
+    });
+  });
+  const directionError = Math.abs(fdDir - dot) / Math.max(mag, Math.abs(fdDir));
+  expect(directionError, `${c.name}: inner-product identity (fd ${fdDir}, ⟨g, v⟩ ${dot})`).toBeLessThan(tol);
+
+  const worst = Math.max(directionError, ...inputErrors);
+  return { name: c.name, inputErrors, directionError, worst, interpreterDiff, repaired };
+}
+
+// ------------------------------------------------------------------ per-family summaries
+
+/** Collects each case's worst error; `write` saves them as JSON under test/.out for reports. */
+export function summary(family: string) {
+  const rows: { name: string; worst: number; interpreterDiff: number; repaired: boolean }[] = [];
+  return {
+    add(r: GradReport): GradReport {
+      rows.push({ name: r.name, worst: r.worst, interpreterDiff: r.interpreterDiff, repaired: r.repaired });
+      return r;
+    },
+    write(): void {
+      if (!rows.length) return;
+      mkdirSync(OUT_ROOT, { recursive: true });
+      const worst = rows.reduce((a, b) => (b.worst > a.worst ? b : a));
+      writeFileSync(join(OUT_ROOT, `grad-summary-${family}.json`), JSON.stringify({ family, worst, rows }, null, 2));
+    },
+  };
+}
