@@ -1,7 +1,7 @@
 // Loop scheduling shared by source renderers: which subexpressions become named temporaries,
 // and at which loop level each is computed (as early as the variables it reads allow).
 import type { Expr } from '../../src/ir/expr.ts';
-import { exprKey } from '../../src/ir/expr.ts';
+import { exprKey, forEachChild as forChildren } from '../../src/ir/expr.ts';
 import type { Dim } from '../../src/ir/shape.ts';
 import type { Kernel } from '../lower/kernel.ts';
 
@@ -81,28 +81,4 @@ export function schedule(k: Kernel): Schedule {
   const visitBody = (body: Expr) => visit(body, false);
   visit(k.expr, false);
   return { outLoops, reduceLoops, reduce, temps, tempByKey };
-}
-
-/** Calls `f` on each child; `branch` marks the arms of a select (evaluated lazily). */
-export function forChildren(e: Expr, f: (child: Expr, branch: boolean) => void): void {
-  switch (e.k) {
-    case 'const':
-    case 'var':
-      return;
-    case 'load':
-      return e.index.forEach((i) => f(i, false));
-    case 'unary':
-      return f(e.a, false);
-    case 'binary':
-      f(e.a, false);
-      return f(e.b, false);
-    case 'select':
-      f(e.cond, false);
-      f(e.a, true);
-      return f(e.b, true);
-    case 'reduce':
-      return f(e.body, false);
-    default:
-      return e satisfies never;
-  }
 }

@@ -71,29 +71,34 @@ export const reduce = (op: ReduceOp, vars: readonly ReduceVar[], body: Expr): Ex
 export const inRange = (e: Expr, lo: number, hi: number): Expr =>
   binary('and', binary('ge', e, num(lo)), binary('lt', e, num(hi)));
 
-/** Visits every node of an expression tree once per occurrence, parents first. */
-export function walk(e: Expr, visit: (e: Expr) => void): void {
-  visit(e);
+/** Calls `f` on each child of `e`; `branch` marks the arms of a select (evaluated lazily). */
+export function forEachChild(e: Expr, f: (child: Expr, branch: boolean) => void): void {
   switch (e.k) {
     case 'const':
     case 'var':
       return;
     case 'load':
-      return e.index.forEach((i) => walk(i, visit));
+      return e.index.forEach((i) => f(i, false));
     case 'unary':
-      return walk(e.a, visit);
+      return f(e.a, false);
     case 'binary':
-      walk(e.a, visit);
-      return walk(e.b, visit);
+      f(e.a, false);
+      return f(e.b, false);
     case 'select':
-      walk(e.cond, visit);
-      walk(e.a, visit);
-      return walk(e.b, visit);
+      f(e.cond, false);
+      f(e.a, true);
+      return f(e.b, true);
     case 'reduce':
-      return walk(e.body, visit);
+      return f(e.body, false);
     default:
       return e satisfies never;
   }
+}
+
+/** Visits every node of an expression tree once per occurrence, parents first. */
+export function walk(e: Expr, visit: (e: Expr) => void): void {
+  visit(e);
+  forEachChild(e, (c) => walk(c, visit));
 }
 
 /** The reductions in an expression (a lowered kernel has at most one distinct one). */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { gradients } from '../../compiler/autodiff/grad.ts';
 import { emitJsModule } from '../../compiler/emit/module.ts';
 import type { FusedGraph, FusedGroup } from '../../compiler/fuse/fuse.ts';
@@ -157,7 +157,12 @@ export function hasDuplicateRoots(fused: FusedGraph): boolean {
 }
 
 /** Compiles `graph` with the real pipeline, emits its module, writes it under test/.out and imports it. */
-export async function compileAndLoad(graph: Graph, family: string, name: string): Promise<{ model: EmittedModel; program: Program; repaired: boolean }> {
+export async function compileAndLoad(
+  graph: Graph,
+  family: string,
+  name: string,
+  weights?: Record<string, Float32Array>,
+): Promise<{ model: EmittedModel; program: Program; repaired: boolean }> {
   const compiled = compileGraph(graph);
   let program = compiled.program;
   let repaired = false;
@@ -170,10 +175,10 @@ export async function compileAndLoad(graph: Graph, family: string, name: string)
   const dir = join(OUT_ROOT, `grad-${family}`);
   mkdirSync(dir, { recursive: true });
   const digest = createHash('sha256').update(js).digest('hex').slice(0, 12);
-  const file = join(dir, `${name}-${process.pid}-${moduleCount++}-${digest}.js`);
+  const file = join(dir, `${name.replace(/[^A-Za-z0-9_-]+/g, '_')}-${process.pid}-${moduleCount++}-${digest}.js`);
   writeFileSync(file, js);
-  const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as { createModel: () => EmittedModel };
-  return { model: mod.createModel(), program, repaired };
+  const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as { createModel: (w?: Record<string, Float32Array>) => EmittedModel };
+  return { model: mod.createModel(weights), program, repaired };
 }
 
 // ------------------------------------------------------------------ the check
@@ -238,12 +243,16 @@ export async function checkGrads(c: GradCase, family: string): Promise<GradRepor
   });
   feeds.r = rng.array(numel(concrete(r.type.shape, batch)), -1, 1);
 
+  const T0 = performance.now();
   const { model, repaired } = await compileAndLoad(graph, family, c.name);
+  const T1 = performance.now();
   const out = model.run(feeds, batch);
   const lossAt = (f: Feeds): number => model.run(f, batch).loss[0];
 
   // The emitted module and the reference interpreter agree on every output.
+  const T2 = performance.now();
   const ref = interpret(graph, feeds, {}, batch);
+  const T3 = performance.now();
   let interpreterDiff = 0;
   for (const o of graph.outputs) {
     expect(out[o.name], `emitted '${o.name}' vs interpreter`).toBeAllclose(ref[o.name], { rtol: 1e-12, atol: 1e-12 });
@@ -301,6 +310,7 @@ export async function checkGrads(c: GradCase, family: string): Promise<GradRepor
   expect(directionError, `${c.name}: inner-product identity (fd ${fdDir}, ⟨g, v⟩ ${dot})`).toBeLessThan(tol);
 
   const worst = Math.max(directionError, ...inputErrors);
+  if (process.env.GRAD_PROFILE) console.log(c.name, (T1 - T0).toFixed(0), (T3 - T2).toFixed(0), (performance.now() - T3).toFixed(0));
   return { name: c.name, inputErrors, directionError, worst, interpreterDiff, repaired };
 }
 
@@ -321,4 +331,13 @@ export function summary(family: string) {
       writeFileSync(join(OUT_ROOT, `grad-summary-${family}.json`), JSON.stringify({ family, worst, rows }, null, 2));
     },
   };
+}
+
+/** Registers one test per case under `describe(title)`, and writes the family's summary after them. */
+export function gradSuite(family: string, title: string, cases: readonly GradCase[]): void {
+  const s = summary(family);
+  describe(title, () => {
+    for (const c of cases) it(c.name, async () => void s.add(await checkGrads(c, family)));
+  });
+  afterAll(() => s.write());
 }

@@ -85,6 +85,21 @@ function softmaxParts(x: import('../node.ts').Node, axis: number, emit: import('
   return { shifted, e, s };
 }
 
+/** softmax and logSoftmax: same type rule and cost, different compositions. */
+function softmaxFamily(decompose: (x: import('../node.ts').Node, axis: number, emit: import('./types.ts').Emit) => import('../node.ts').Node) {
+  return defineOp<AxisAttrs>({
+    kind: 'composite',
+    arity: 1,
+    infer([x], { axis }) {
+      requireFloat(x);
+      normAxis(axis, x.shape.length);
+      return x;
+    },
+    decompose: ([x], { axis }, emit) => decompose(x, axis, emit),
+    flops: ([x]) => 5 * numel(x.shape),
+  });
+}
+
 export const reduceOps = {
   reduceSum: reduceOp('sum'),
   reduceMean: reduceOp('sum', true),
@@ -104,32 +119,12 @@ export const reduceOps = {
     },
     flops: ([x]) => numel(x.shape),
   }),
-  softmax: defineOp<AxisAttrs>({
-    kind: 'composite',
-    arity: 1,
-    infer([x], { axis }) {
-      requireFloat(x);
-      normAxis(axis, x.shape.length);
-      return x;
-    },
-    decompose([x], { axis }, emit) {
-      const { e, s } = softmaxParts(x, axis, emit);
-      return emit('div', [e, s]);
-    },
-    flops: ([x]) => 5 * numel(x.shape),
+  softmax: softmaxFamily((x, axis, emit) => {
+    const { e, s } = softmaxParts(x, axis, emit);
+    return emit('div', [e, s]);
   }),
-  logSoftmax: defineOp<AxisAttrs>({
-    kind: 'composite',
-    arity: 1,
-    infer([x], { axis }) {
-      requireFloat(x);
-      normAxis(axis, x.shape.length);
-      return x;
-    },
-    decompose([x], { axis }, emit) {
-      const { shifted, s } = softmaxParts(x, axis, emit);
-      return emit('sub', [shifted, emit('log', [s])]);
-    },
-    flops: ([x]) => 5 * numel(x.shape),
+  logSoftmax: softmaxFamily((x, axis, emit) => {
+    const { shifted, s } = softmaxParts(x, axis, emit);
+    return emit('sub', [shifted, emit('log', [s])]);
   }),
 };
