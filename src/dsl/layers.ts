@@ -36,8 +36,16 @@ const ACTIVATION_NAMES: Record<Activation, true> = {
   linear: true, relu: true, sigmoid: true, tanh: true, softmax: true, logSoftmax: true, elu: true, selu: true, softplus: true, gelu: true, leakyRelu: true,
 };
 
-function param(scope: LayerScope, role: string, shape: Dim[], init: InitSpec, trainable = true): Tensor {
-  return scope.node('param', [], { name: `${scope.name}/${role}`, dtype: 'float32', shape, init, trainable });
+/** An L1 and/or L2 penalty on a weight, added to the training loss: l1·Σ|w| + l2·Σw². */
+export interface Regularizer {
+  l1?: number;
+  l2?: number;
+}
+
+function param(scope: LayerScope, role: string, shape: Dim[], init: InitSpec, trainable = true, regularizer?: Regularizer): Tensor {
+  const attrs: Record<string, unknown> = { name: `${scope.name}/${role}`, dtype: 'float32', shape, init, trainable };
+  if (regularizer) attrs.regularizer = regularizer;
+  return scope.node('param', [], attrs);
 }
 
 export interface InputOptions extends LayerOptions {
@@ -61,6 +69,7 @@ export function input(shape: number[], options: InputOptions = {}): Tensor {
 export interface DenseOptions extends LayerOptions {
   activation?: Activation;
   useBias?: boolean;
+  kernelRegularizer?: Regularizer;
   kernelInitializer?: InitChoice;
   biasInitializer?: InitChoice;
 }
@@ -70,7 +79,7 @@ export function dense(x: Tensor, units: number, options: DenseOptions = {}): Ten
   const scope = openLayer('Dense', options.name);
   const fanIn = x.type.shape[x.type.shape.length - 1];
   if (typeof fanIn !== 'number') throw new KilnError(`dense: input ${scope.name} has no fixed feature dimension`);
-  const w = param(scope, 'kernel', [fanIn, units], weightInit(options.kernelInitializer, fanIn, units));
+  const w = param(scope, 'kernel', [fanIn, units], weightInit(options.kernelInitializer, fanIn, units), true, options.kernelRegularizer);
   let y = scope.node('matmul', [x, w]);
   if (options.useBias !== false) y = scope.node('add', [y, param(scope, 'bias', [units], biasInit(options.biasInitializer, fanIn))]);
   return applyActivation(scope, y, options.activation);
@@ -87,6 +96,7 @@ export interface Conv2dOptions extends LayerOptions {
   groups?: number;
   activation?: Activation;
   useBias?: boolean;
+  kernelRegularizer?: Regularizer;
   kernelInitializer?: InitChoice;
   biasInitializer?: InitChoice;
 }
@@ -120,7 +130,7 @@ export function conv2d(x: Tensor, options: Conv2dOptions): Tensor {
   const cg = Math.floor(channels / group);
   const fanIn = cg * k[0] * k[1];
   const fanOut = (options.filters / group) * k[0] * k[1];
-  const w = param(scope, 'kernel', [options.filters, cg, k[0], k[1]], weightInit(options.kernelInitializer, fanIn, fanOut));
+  const w = param(scope, 'kernel', [options.filters, cg, k[0], k[1]], weightInit(options.kernelInitializer, fanIn, fanOut), true, options.kernelRegularizer);
   const pads = resolvePadding(options.padding ?? 'valid', spatial(x), k, strides, dilations);
   let y = scope.node('conv2d', [x, w], { strides, pads, dilations, group });
   if (options.useBias !== false) {

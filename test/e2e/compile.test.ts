@@ -209,7 +209,8 @@ describe('hostile names', () => {
       // Outside string literals the names may only appear defused, inside comments.
       expect(code).not.toContain('*/ process.exit');
       expect(code).not.toMatch(/[\u2028\u2029]/);
-      expect(code.split('\n').filter((l) => l.includes('process.exit')).every((l) => /^\s*(\/\*\*| \*|\s*\/\*\*|\s*\*)/.test(l))).toBe(true);
+      const mentions = code.split('\n').filter((l) => l.includes('process.exit'));
+      expect(mentions.filter((l) => !/^\s*(\/\*|\*)/.test(l))).toEqual([]);
       // And nothing in the syntax tree refers to `process`: no name escaped into code.
       expect(identifiers(source).has('process')).toBe(false);
     }

@@ -5,17 +5,16 @@
 // checks JAX's inner-product identity ⟨J v, r⟩ = ⟨v, Jᵀ r⟩ along one random direction v over all
 // inputs at once, and that the emitted module agrees with the reference interpreter.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gradients } from '../../compiler/autodiff/grad.ts';
 import { emitJsModule } from '../../compiler/emit/module.ts';
-import type { FusedGraph, FusedGroup } from '../../compiler/fuse/fuse.ts';
-import { planProgram, type Program } from '../../compiler/lower/plan.ts';
+import type { Program } from '../../compiler/lower/plan.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { makeNode } from '../../src/ir/build.ts';
-import { graphNodes, type Graph } from '../../src/ir/graph.ts';
+import type { Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { numel, type Dim } from '../../src/ir/shape.ts';
@@ -75,8 +74,6 @@ export interface GradReport {
   worst: number;
   /** Largest |emitted − interpreted| over every output, relative to max(1, |interpreted|). */
   interpreterDiff: number;
-  /** Whether compiling needed the duplicate-fusion repair (see `repairFusion`). */
-  repaired: boolean;
 }
 
 /** Concrete shape: the batch dim replaced by `batch`. */
@@ -124,61 +121,27 @@ export const avoiding =
 
 // ------------------------------------------------------------------ compiling and loading
 
-let moduleCount = 0;
-
-/**
- * Works around a fusion bug (reported; see fusion-known-bug.test.ts): `fuse` lets an
- * elementwise node that reads two single-reader producer chains join BOTH chains' kernels,
- * giving two groups with the same root and a read of a value that is never stored. Each node
- * is kept in the first group that claimed it; a later group ends just before it. A no-op when
- * the fused graph is well formed.
- */
-export function repairFusion(fused: FusedGraph): { fused: FusedGraph; repaired: boolean } {
-  const claimed = new Set<Node>();
-  let repaired = false;
-  const order = new Map(graphNodes(fused.graph).map((n, i) => [n, i]));
-  // Groups were created in topological order of their anchors; restore that order first.
-  const byAnchor = [...fused.groups].sort((a, b) => order.get(a.members[0])! - order.get(b.members[0])!);
-  const groups: FusedGroup[] = byAnchor.map((g) => {
-    const cut = g.members.findIndex((m) => claimed.has(m));
-    const members = cut < 0 ? g.members : g.members.slice(0, cut);
-    if (cut >= 0) repaired = true;
-    members.forEach((m) => claimed.add(m));
-    return { root: members[members.length - 1], members };
-  });
-  groups.sort((a, b) => order.get(a.root)! - order.get(b.root)!);
-  return { fused: { ...fused, groups }, repaired };
-}
-
-/** Whether two kernels of a fused graph store the same node (the fusion bug above). */
-export function hasDuplicateRoots(fused: FusedGraph): boolean {
-  const roots = fused.groups.map((g) => g.root);
-  return new Set(roots).size !== roots.length;
-}
-
 /** Compiles `graph` with the real pipeline, emits its module, writes it under test/.out and imports it. */
 export async function compileAndLoad(
   graph: Graph,
   family: string,
   name: string,
   weights?: Record<string, Float32Array>,
-): Promise<{ model: EmittedModel; program: Program; repaired: boolean }> {
-  const compiled = compileGraph(graph);
-  let program = compiled.program;
-  let repaired = false;
-  if (hasDuplicateRoots(compiled.fused)) {
-    const fixed = repairFusion(compiled.fused);
-    program = planProgram(fixed.fused);
-    repaired = fixed.repaired;
-  }
+): Promise<{ model: EmittedModel; program: Program }> {
+  const { program } = compileGraph(graph);
   const { js } = emitJsModule(program, { graphHash: `grad-${family}-${name}` });
   const dir = join(OUT_ROOT, `grad-${family}`);
   mkdirSync(dir, { recursive: true });
   const digest = createHash('sha256').update(js).digest('hex').slice(0, 12);
-  const file = join(dir, `${name.replace(/[^A-Za-z0-9_-]+/g, '_')}-${process.pid}-${moduleCount++}-${digest}.js`);
-  writeFileSync(file, js);
+  // Named by content: reruns reuse the file, and a module is never half-written when imported.
+  const file = join(dir, `${name.replace(/[^A-Za-z0-9_-]+/g, '_')}-${digest}.js`);
+  if (!existsSync(file)) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, js);
+    renameSync(tmp, file);
+  }
   const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as { createModel: (w?: Record<string, Float32Array>) => EmittedModel };
-  return { model: mod.createModel(weights), program, repaired };
+  return { model: mod.createModel(weights), program };
 }
 
 // ------------------------------------------------------------------ the check
@@ -243,16 +206,12 @@ export async function checkGrads(c: GradCase, family: string): Promise<GradRepor
   });
   feeds.r = rng.array(numel(concrete(r.type.shape, batch)), -1, 1);
 
-  const T0 = performance.now();
-  const { model, repaired } = await compileAndLoad(graph, family, c.name);
-  const T1 = performance.now();
+  const { model } = await compileAndLoad(graph, family, c.name);
   const out = model.run(feeds, batch);
   const lossAt = (f: Feeds): number => model.run(f, batch).loss[0];
 
   // The emitted module and the reference interpreter agree on every output.
-  const T2 = performance.now();
   const ref = interpret(graph, feeds, {}, batch);
-  const T3 = performance.now();
   let interpreterDiff = 0;
   for (const o of graph.outputs) {
     expect(out[o.name], `emitted '${o.name}' vs interpreter`).toBeAllclose(ref[o.name], { rtol: 1e-12, atol: 1e-12 });
@@ -310,18 +269,17 @@ export async function checkGrads(c: GradCase, family: string): Promise<GradRepor
   expect(directionError, `${c.name}: inner-product identity (fd ${fdDir}, ⟨g, v⟩ ${dot})`).toBeLessThan(tol);
 
   const worst = Math.max(directionError, ...inputErrors);
-  if (process.env.GRAD_PROFILE) console.log(c.name, (T1 - T0).toFixed(0), (T3 - T2).toFixed(0), (performance.now() - T3).toFixed(0));
-  return { name: c.name, inputErrors, directionError, worst, interpreterDiff, repaired };
+  return { name: c.name, inputErrors, directionError, worst, interpreterDiff };
 }
 
 // ------------------------------------------------------------------ per-family summaries
 
 /** Collects each case's worst error; `write` saves them as JSON under test/.out for reports. */
 export function summary(family: string) {
-  const rows: { name: string; worst: number; interpreterDiff: number; repaired: boolean }[] = [];
+  const rows: { name: string; worst: number; interpreterDiff: number }[] = [];
   return {
     add(r: GradReport): GradReport {
-      rows.push({ name: r.name, worst: r.worst, interpreterDiff: r.interpreterDiff, repaired: r.repaired });
+      rows.push({ name: r.name, worst: r.worst, interpreterDiff: r.interpreterDiff });
       return r;
     },
     write(): void {

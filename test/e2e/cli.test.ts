@@ -1,0 +1,129 @@
+// The `kiln` command line run as a process (node bin/kiln.js): help, check, summary, compile, ir, and its errors.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { graphParams } from '../../src/ir/graph.ts';
+import { interpret } from '../../src/ir/interpret.ts';
+import { decodeWeights } from '../../runtime/weights.ts';
+import { importModule, loadExampleGraph, randomFloats, ROOT } from './helpers.ts';
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/kiln.js ...args` in the repository root. Each call is one process (~1 s). */
+function kiln(...args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kiln.js'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const show = (r: Result) => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+
+const PARAMS: Record<string, number> = {
+  mlp: 55_050,
+  mlp256: 203_530,
+  cnn: 693_962,
+  'cnn-small': 54_410,
+  lenet: 21_840,
+  'cifar-cnn': 8_475_530,
+  cnn2: 843_658,
+};
+
+describe('kiln CLI', () => {
+  it('--help exits 0 and lists compile, check and summary', async () => {
+    const r = await kiln('--help');
+    expect(r.status, show(r)).toBe(0);
+    for (const cmd of ['compile', 'check', 'summary']) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
+  });
+
+  it('check: exits 1 on lenet-bug naming the layer, both sizes and the line; 0 on lenet', async () => {
+    const [bad, good] = await Promise.all([kiln('check', 'examples/lenet-bug.ts'), kiln('check', 'examples/lenet.ts')]);
+    expect(bad.status, show(bad)).toBe(1);
+    expect(bad.stderr).toContain("'view'");
+    expect(bad.stderr).toContain('320');
+    expect(bad.stderr).toContain('8000');
+    expect(bad.stderr).toContain('examples/lenet-bug.ts:9');
+    expect(bad.stderr).not.toMatch(/^\s+at /m); // a message, not a stack trace
+    expect(good.status, show(good)).toBe(0);
+    expect(good.stdout).toMatch(/^ok: lenet/);
+    expect(good.stdout).toContain('21,840');
+  });
+
+  it('summary --json gives the parameter totals of every example', async () => {
+    const names = Object.keys(PARAMS);
+    const results = await Promise.all(names.map((n) => kiln('summary', `examples/${n}.ts`, '--json')));
+    results.forEach((r, i) => {
+      expect(r.status, show(r)).toBe(0);
+      const s = JSON.parse(r.stdout) as { model: string; totals: { params: number } };
+      expect(s.totals.params, names[i]).toBe(PARAMS[names[i]]);
+    });
+  }, 120_000);
+
+  it('compile writes the module, its JavaScript and weights; the JavaScript imports and predicts', async () => {
+    const out = path.join('test', '.out', 'cli-mlp');
+    rmSync(path.join(ROOT, out), { recursive: true, force: true });
+    const r = await kiln('compile', 'examples/mlp.ts', '--out', out);
+    expect(r.status, show(r)).toBe(0);
+    for (const f of ['mlp.ts', 'mlp.js', 'mlp.weights.bin']) {
+      expect(existsSync(path.join(ROOT, out, f)), f).toBe(true);
+      expect(r.stdout).toContain(path.join(out, f));
+    }
+    expect(readFileSync(path.join(ROOT, out, 'mlp.ts'), 'utf8')).toContain('export function createModel(');
+
+    const mod = await importModule(path.join(ROOT, out, 'mlp.js'));
+    const bytes = new Uint8Array(readFileSync(path.join(ROOT, out, 'mlp.weights.bin')));
+    const x = randomFloats(784 * 2, 21, 0, 1);
+    const y = mod.createModel(bytes).predict(x, 2);
+
+    // Reference: the same model file interpreted here, its parameters fed from the weight file
+    // in order (parameter order is creation order in both processes).
+    const graph = await loadExampleGraph('mlp');
+    const tensors = decodeWeights(bytes).tensors;
+    const params = graphParams(graph);
+    expect(tensors.map((t) => t.shape)).toEqual(params.map((p) => p.type.shape));
+    const weights = Object.fromEntries(params.map((p, i) => [String(p.attrs.name), tensors[i].data]));
+    const want = interpret(graph, { [String(graph.inputs[0].attrs.name)]: x }, weights, 2)[graph.outputs[0].name];
+    expect(y).toBeAllclose(want, { rtol: 1e-5, atol: 1e-6 });
+  }, 60_000);
+
+  it('ir --stage kernels prints the rendered kernels', async () => {
+    const r = await kiln('ir', 'examples/mlp.ts', '--stage', 'kernels');
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout).toContain('function k0(');
+    expect(r.stdout).toContain('matmul → add → relu');
+  });
+
+  it('fails with exit 1 and a clear message: unknown backend, no default export, missing file', async () => {
+    const fixtures = path.join(ROOT, 'test', '.out', 'cli-fixtures');
+    mkdirSync(fixtures, { recursive: true });
+    const noDefault = path.join(fixtures, 'no-default.ts');
+    writeFileSync(noDefault, '// A module that exports no model.\nexport const notAModel = 1;\n');
+    const [backend, nodef, missing] = await Promise.all([
+      kiln('compile', 'examples/mlp.ts', '--backend', 'wasm', '--out', path.join('test', '.out', 'cli-never')),
+      kiln('check', path.relative(ROOT, noDefault)),
+      kiln('summary', 'examples/does-not-exist.ts'),
+    ]);
+    expect(backend.status, show(backend)).toBe(1);
+    expect(backend.stderr).toMatch(/unknown backend 'wasm'/);
+    expect(backend.stderr).toContain('js');
+    expect(existsSync(path.join(ROOT, 'test', '.out', 'cli-never'))).toBe(false);
+
+    expect(nodef.status, show(nodef)).toBe(1);
+    expect(nodef.stderr).toMatch(/no-default\.ts must `export default` a model/);
+    expect(nodef.stderr).toContain('missing');
+
+    expect(missing.status, show(missing)).toBe(1);
+    expect(missing.stderr).toMatch(/not found: examples\/does-not-exist\.ts/);
+    for (const r of [backend, nodef, missing]) expect(r.stderr, show(r)).not.toMatch(/^\s+at /m);
+  });
+});
