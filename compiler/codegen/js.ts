@@ -1,7 +1,7 @@
 // The JavaScript renderer: a pure function from a lowered kernel to the source of one function,
 // loops with literal bounds (only the batch loop reads its bound at run time).
 import type { BinaryOp, Expr, UnaryOp } from '../../src/ir/expr.ts';
-import { exprKey } from '../../src/ir/expr.ts';
+import { exprKey, walk } from '../../src/ir/expr.ts';
 import { ARRAY_NAME } from '../../src/ir/dtype.ts';
 import { BATCH, formatShape, strides, type Dim } from '../../src/ir/shape.ts';
 import type { Kernel } from '../lower/kernel.ts';
@@ -56,36 +56,50 @@ function literal(v: number): string {
 
 const extentJs = (d: Dim) => (d === BATCH ? 'batch' : String(d));
 
+/** Rows computed together in reduction-outer kernels (each weight read serves this many). */
+const ROWS = 4;
+
 /** The names a kernel's parameters get in its function: `out`, `in0`, `in1`, ... */
 export const inputName = (slot: number) => `in${slot}`;
 
 class JsKernelWriter {
   private readonly lines: string[] = [];
   private readonly sched: Schedule;
+  /** In reduction-outer order, the row of accumulators over the last output dimension. */
+  private readonly accRow: string;
   constructor(private readonly k: Kernel) {
     this.sched = schedule(k);
+    this.accRow = `${k.name}_acc`;
   }
 
   render(): string {
     const k = this.k;
     const params = ['batch: number', `out: ${ARRAY_NAME[k.dtype]}`, ...k.inputs.map((t, i) => `${inputName(i)}: ${ARRAY_NAME[t.dtype]}`)];
+    const order = this.sched.order === 'reductionOuter' ? ' Loop order: reduction outside the last output loop, which streams a row of accumulators.' : '';
     const doc = [
       `/**`,
       ` * ${k.name}: ${commentSafe(k.ops.join(' → '))}${k.layers.length ? ` (${commentSafe(k.layers.join(', '))})` : ''}`,
-      ` * out ${k.dtype}${formatShape(k.shape)}; ${k.inputs.map((t, i) => `${inputName(i)} ${t.dtype}${formatShape(t.shape)}`).join(', ')}`,
+      ` * out ${k.dtype}${formatShape(k.shape)}; ${k.inputs.map((t, i) => `${inputName(i)} ${t.dtype}${formatShape(t.shape)}`).join(', ')}.${order}`,
       ` */`,
     ];
-    this.level(-1, 1);
-    return [...doc, `function ${k.name}(${params.join(', ')}): void {`, ...this.lines, `}`].join('\n');
+    const scratch: string[] = [];
+    if (this.sched.order === 'reductionOuter') {
+      const last = this.sched.outLoops[this.sched.outLoops.length - 1];
+      scratch.push(`const ${this.accRow} = new Float64Array(${ROWS * Number(last.extent)});`);
+      this.rowLevel(-1, 1);
+    } else {
+      this.level(-1, 1);
+    }
+    return [...scratch, ...doc, `function ${k.name}(${params.join(', ')}): void {`, ...this.lines, `}`].join('\n');
   }
 
   private emit(depth: number, line: string) {
     this.lines.push(`${'  '.repeat(depth)}${line}`);
   }
 
-  private temps(level: number, afterReduce: boolean, depth: number) {
+  private temps(level: number, depth: number, which: (t: Temp) => boolean) {
     for (const t of this.sched.temps) {
-      if (t.level === level && t.afterReduce === afterReduce) this.emit(depth, `const ${t.name} = ${this.num(t.expr, t)};`);
+      if (t.level === level && which(t)) this.emit(depth, `const ${this.tempName(t)} = ${this.num(t.expr, t, true)};`);
     }
   }
 
@@ -95,18 +109,22 @@ class JsKernelWriter {
     this.emit(depth, `}`);
   }
 
-  /** Emits loop level `level`'s temporaries and what nests inside it. */
+  private store(depth: number) {
+    const offset = this.offset(this.sched.outLoops.map((l) => ({ k: 'var', name: l.name }) as Expr), this.k.shape);
+    this.emit(depth, `out[${offset}] = ${this.num(this.k.expr, undefined, true)};`);
+  }
+
+  /** Output-outer order: emits loop `level`'s temporaries and what nests inside it. */
   private level(level: number, depth: number) {
     const { outLoops } = this.sched;
-    this.temps(level, false, depth);
+    this.temps(level, depth, (t) => !t.afterReduce);
     if (level < outLoops.length - 1) {
       this.loop(outLoops[level + 1], depth, () => this.level(level + 1, depth + 1));
       return;
     }
     if (this.sched.reduce) this.reduction(depth);
-    this.temps(level, true, depth);
-    const offset = this.offset(outLoops.map((l) => ({ k: 'var', name: l.name }) as Expr), this.k.shape);
-    this.emit(depth, `out[${offset}] = ${this.num(this.k.expr)};`);
+    this.temps(level, depth, (t) => t.afterReduce);
+    this.store(depth);
   }
 
   private reduction(depth: number) {
@@ -117,7 +135,7 @@ class JsKernelWriter {
     const rank = this.sched.outLoops.length;
     const nest = (i: number, d: number): void => {
       if (i === r.vars.length) {
-        const x = this.num(r.body);
+        const x = this.num(r.body, undefined, true);
         const cmp = r.op === 'argmax' ? '>' : '<';
         if (r.op === 'sum') this.emit(d, `acc += ${x};`);
         else if (r.op === 'argmax' || r.op === 'argmin') this.emit(d, `{ const x = ${x}; if (x ${cmp} acc) { acc = x; best = ${r.vars[0].name}; } }`);
@@ -126,11 +144,110 @@ class JsKernelWriter {
         return;
       }
       this.loop(this.sched.reduceLoops[i], d, () => {
-        this.temps(rank + i, false, d + 1);
+        this.temps(rank + i, d + 1, () => true);
         nest(i + 1, d + 1);
       });
     };
     nest(0, depth);
+  }
+
+  /**
+   * Reduction-outer order (sums only): zero the accumulator rows, accumulate, then the epilogue.
+   * The loop over the second-to-last output dimension is blocked by ROWS, so every value read
+   * in the innermost loop that does not depend on the row (a weight) serves ROWS outputs.
+   */
+  private rowLevel(level: number, depth: number) {
+    const { outLoops } = this.sched;
+    const rank = outLoops.length;
+    this.temps(level, depth, () => true);
+    if (level < rank - 3) {
+      this.loop(outLoops[level + 1], depth, () => this.rowLevel(level + 1, depth + 1));
+      return;
+    }
+    if (rank < 2) {
+      this.rowBlock(depth, 1);
+      return;
+    }
+    // The blocked row loop, then the rows left over one at a time.
+    const row = outLoops[rank - 2];
+    const extent = extentJs(row.extent);
+    this.emit(depth, `let ${row.name} = 0;`);
+    this.emit(depth, `for (; ${row.name} + ${ROWS} <= ${extent}; ${row.name} += ${ROWS}) {`);
+    this.temps(rank - 2, depth + 1, () => true);
+    this.rowBlock(depth + 1, ROWS);
+    this.emit(depth, `}`);
+    this.emit(depth, `for (; ${row.name} < ${extent}; ${row.name}++) {`);
+    this.temps(rank - 2, depth + 1, () => true);
+    this.rowBlock(depth + 1, 1);
+    this.emit(depth, `}`);
+  }
+
+  /** Accumulates and finishes `rows` consecutive rows (rows > 1: variants per row offset). */
+  private rowBlock(depth: number, rows: number) {
+    const { outLoops, loops } = this.sched;
+    const rank = outLoops.length;
+    const last = outLoops[rank - 1];
+    const width = Number(last.extent);
+    const r = this.sched.reduce!;
+    const rowVar = rank >= 2 && rows > 1 ? outLoops[rank - 2].name : null;
+    const each = (f: (u: number) => void) => {
+      for (let u = 0; u < rows; u++) {
+        this.variant = rowVar ? { rowVar, u } : null;
+        f(u);
+      }
+      this.variant = null;
+    };
+    const rowTemps = (level: number, d: number, which: (t: Temp) => boolean) => {
+      each((u) => this.temps(level, d, (t) => which(t) && (u === 0 || this.dependsOnRow(t))));
+    };
+    this.emit(depth, `${this.accRow}.fill(0, 0, ${rows * width});`);
+    const nest = (i: number, d: number): void => {
+      if (i === r.vars.length) {
+        this.loop(last, d, () => {
+          rowTemps(loops.length - 1, d + 1, (t) => t.inBody);
+          each((u) => this.emit(d + 1, `${this.accRow}[${u ? `${u * width} + ` : ''}${last.name}] += ${this.num(r.body, undefined, true)};`));
+        });
+        return;
+      }
+      this.loop(this.sched.reduceLoops[i], d, () => {
+        rowTemps(rank - 1 + i, d + 1, (t) => t.inBody);
+        nest(i + 1, d + 1);
+      });
+    };
+    nest(0, depth);
+    this.loop(last, depth, () => {
+      each((u) => {
+        this.emit(depth + 1, `{`);
+        this.emit(depth + 2, `const acc = ${this.accRow}[${u ? `${u * width} + ` : ''}${last.name}];`);
+        this.temps(loops.length - 1, depth + 2, (t) => !t.inBody);
+        this.store(depth + 2);
+        this.emit(depth + 1, `}`);
+      });
+    });
+  }
+
+  /** While rendering row u of a block: the row variable reads as `row + u`, row temps get `_u`. */
+  private variant: { rowVar: string; u: number } | null = null;
+
+  private readonly rowDependence = new Map<Temp, boolean>();
+
+  private dependsOnRow(t: Temp): boolean {
+    const rowVar = this.variant?.rowVar;
+    if (!rowVar) return false;
+    const known = this.rowDependence.get(t);
+    if (known !== undefined) return known;
+    let found = false;
+    walk(t.expr, (e) => {
+      if (e.k === 'var' && e.name === rowVar) found = true;
+      const other = this.sched.tempByKey.get(exprKey(e));
+      if (other && other !== t && this.dependsOnRow(other)) found = true;
+    });
+    this.rowDependence.set(t, found);
+    return found;
+  }
+
+  private tempName(t: Temp): string {
+    return this.variant && this.variant.u > 0 && this.dependsOnRow(t) ? `${t.name}_${this.variant.u}` : t.name;
   }
 
   /** Row-major linear offset of a multi-index into a tensor of `shape`. */
@@ -150,13 +267,13 @@ class JsKernelWriter {
 
   private bool(e: Expr, self?: Temp, bare = false): string {
     const t = this.sched.tempByKey.get(exprKey(e));
-    if (t && t !== self) return t.name;
+    if (t && t !== self) return this.tempName(t);
     const wrap = (s: string) => (bare ? s : `(${s})`);
     switch (e.k) {
       case 'const':
         return e.value < 0 && !bare ? `(${literal(e.value)})` : literal(e.value);
       case 'var':
-        return e.name;
+        return this.variant && this.variant.u > 0 && e.name === this.variant.rowVar ? `(${e.name} + ${this.variant.u})` : e.name;
       case 'load':
         return `${inputName(e.input)}[${this.offset(e.index, this.k.inputs[e.input].shape)}]`;
       case 'unary':

@@ -104,6 +104,16 @@ describe('compiled edge cases agree with the interpreter', () => {
   });
 });
 
+describe('fusion corner cases, compiled', () => {
+  it('two single-reader chains meeting in one add', async () => {
+    const x = input('x', ['N', 4]);
+    const w = param('w', [4, 4]);
+    const y = makeNode('add', [makeNode('exp', [makeNode('matmul', [x, w])]), makeNode('neg', [x])]);
+    const { got, want } = await both(graph([x], { y }), { x: randomFloats(12, 9) }, 3);
+    expectSame(got, want);
+  });
+});
+
 describe('known bugs (reported; remove `.fails` once fixed)', () => {
   it.fails('an output that folds to a constant compiles (today: "internal: no storage for node (const)")', async () => {
     const x = input('x', ['N', 2]);

@@ -43,6 +43,8 @@ const c = (values: number[], shape: Dim[] = [values.length]) => makeNode('const'
 cases.push(
   // A constant operand: only the input's gradient is asked for.
   { name: 'pow-const-exponent', inputs: [{ shape: ['N', 3, 4], range: [0.3, 2] }], build: ([x]) => makeNode('pow', [x, c([3], [])]) },
+  // A negative base with an integral constant exponent: only d/da = e·a^(e−1) is needed.
+  { name: 'pow-negative-base', inputs: [{ shape: ['N', 3, 4], init: awayFromZero(0.2, 2) }], build: ([x]) => makeNode('pow', [x, c([3], [])]) },
   { name: 'pow-const-base', inputs: [{ shape: ['N', 3, 4], range: [-1.5, 1.5] }], build: ([x]) => makeNode('pow', [c([0.5, 1.5, 2, 3]), x]) },
   { name: 'div-const-numerator', inputs: [{ shape: ['N', 4], init: awayFromZero(0.5, 2) }], build: ([x]) => makeNode('div', [c([1, -2, 3, 0.5]), x]) },
   { name: 'maximum-relu-like', inputs: [{ shape: ['N', 3, 4], init: awayFromZero(0.05, 2) }], build: ([x]) => makeNode('maximum', [x, c([0], [])]) },

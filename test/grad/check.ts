@@ -170,29 +170,38 @@ function relError(fd: readonly number[], g: readonly number[], floor = 1e-3): nu
   return diff / scale;
 }
 
-/**
- * Checks the gradients of `Σ build(inputs) ⊙ r` w.r.t. every non-constant input against
- * central finite differences evaluated through the emitted module; asserts and returns the errors.
- */
-export async function checkGrads(c: GradCase, family: string): Promise<GradReport> {
-  const batch = c.batch ?? 2;
-  const h = c.h ?? 1e-6;
-  const tol = c.tol ?? 1e-6;
-  const rng = new Lcg(c.seed ?? 20240611);
+/** A case built into graph nodes with its random data; every name starts with `prefix`. */
+export interface PreparedCase {
+  readonly c: GradCase;
+  readonly batch: number;
+  readonly rng: Lcg;
+  /** The case's own graph: its inputs (then r), outputs `<prefix>loss` and `<prefix>g<k>`. */
+  readonly graph: Graph;
+  /** Names of the differentiated inputs, in order; output `<prefix>g<k>` is the k-th one's gradient. */
+  readonly wrt: readonly string[];
+  readonly feeds: Feeds;
+  readonly lossName: string;
+  readonly gradNames: readonly string[];
+}
 
-  const xs = c.inputs.map((s, i) => makeNode('input', [], { name: `x${i}`, dtype: 'float64', shape: s.shape }));
+/** Builds the op, the loss Σ y ⊙ r and its gradients, and draws the case's data. */
+export function prepareCase(c: GradCase, prefix = ''): PreparedCase {
+  const batch = c.batch ?? 2;
+  const rng = new Lcg(c.seed ?? 20240611);
+  const xs = c.inputs.map((s, i) => makeNode('input', [], { name: `${prefix}x${i}`, dtype: 'float64', shape: s.shape }));
   const y = c.build(xs);
-  expect(y.type.dtype, 'op output dtype').toBe('float64');
-  const r = makeNode('input', [], { name: 'r', dtype: 'float64', shape: [...y.type.shape] });
+  expect(y.type.dtype, `${c.name}: op output dtype`).toBe('float64');
+  const r = makeNode('input', [], { name: `${prefix}r`, dtype: 'float64', shape: [...y.type.shape] });
   const loss = innerLoss(y, r);
   const wrt = xs.filter((_, i) => !c.inputs[i].constant);
   const grads = gradients(loss, wrt);
+  const lossName = `${prefix}loss`;
+  const gradNames = wrt.map((_, k) => `${prefix}g${k}`);
   const graph: Graph = {
     name: `grad_${c.name.replace(/[^A-Za-z0-9]/g, '_')}`,
     inputs: [...xs, r],
-    outputs: [{ name: 'loss', node: loss }, ...wrt.map((w, k) => ({ name: `g${k}`, node: grads.get(w)! }))],
+    outputs: [{ name: lossName, node: loss }, ...wrt.map((w, k) => ({ name: gradNames[k], node: grads.get(w)! }))],
   };
-
   // Random data: each input from its generator, r uniform in [-1, 1).
   const feeds: Feeds = {};
   const drawn: Float64Array[] = [];
@@ -200,45 +209,53 @@ export async function checkGrads(c: GradCase, family: string): Promise<GradRepor
     const shape = concrete(s.shape, batch);
     const size = numel(shape);
     const values = s.init ? Float64Array.from(s.init(rng, size, shape, drawn)) : rng.array(size, ...(s.range ?? [-2, 2]));
-    expect(values.length, `values of input ${i}`).toBe(size);
+    expect(values.length, `${c.name}: values of input ${i}`).toBe(size);
     drawn.push(values);
-    feeds[`x${i}`] = values;
+    feeds[`${prefix}x${i}`] = values;
   });
-  feeds.r = rng.array(numel(concrete(r.type.shape, batch)), -1, 1);
+  feeds[`${prefix}r`] = rng.array(numel(concrete(r.type.shape, batch)), -1, 1);
+  return { c, batch, rng, graph, wrt: wrt.map((w) => w.attrs.name as string), feeds, lossName, gradNames };
+}
 
-  const { model } = await compileAndLoad(graph, family, c.name);
-  const out = model.run(feeds, batch);
-  const lossAt = (f: Feeds): number => model.run(f, batch).loss[0];
+/**
+ * Checks a prepared case on a module that computes its outputs (alone, or among other cases
+ * whose inputs are in `allFeeds`): emitted vs interpreted outputs, coordinate-wise central
+ * differences of the loss, and the inner-product identity. Asserts, and returns the errors.
+ */
+export function verifyCase(p: PreparedCase, model: EmittedModel, allFeeds: Feeds = p.feeds): GradReport {
+  const { c, batch, rng, feeds } = p;
+  const h = c.h ?? 1e-6;
+  const tol = c.tol ?? 1e-6;
+  const out = model.run(allFeeds, batch);
+  const lossAt = (f: Feeds): number => model.run(f, batch)[p.lossName][0];
 
-  // The emitted module and the reference interpreter agree on every output.
-  const ref = interpret(graph, feeds, {}, batch);
+  // The emitted module and the reference interpreter agree on every output of the case.
+  const ref = interpret(p.graph, feeds, {}, batch);
   let interpreterDiff = 0;
-  for (const o of graph.outputs) {
-    expect(out[o.name], `emitted '${o.name}' vs interpreter`).toBeAllclose(ref[o.name], { rtol: 1e-12, atol: 1e-12 });
+  for (const o of p.graph.outputs) {
+    expect(out[o.name], `${c.name}: emitted '${o.name}' vs interpreter`).toBeAllclose(ref[o.name], { rtol: 1e-12, atol: 1e-12 });
     out[o.name].forEach((v, i) => (interpreterDiff = Math.max(interpreterDiff, Math.abs(v - ref[o.name][i]) / Math.max(1, Math.abs(ref[o.name][i])))));
   }
-  expect(Number.isFinite(out.loss[0]), 'loss is finite').toBe(true);
+  expect(Number.isFinite(out[p.lossName][0]), `${c.name}: loss is finite`).toBe(true);
 
-  // Coordinate-wise central differences.
+  // Coordinate-wise central differences (inputs perturbed in place, then restored).
   const inputErrors: number[] = [];
-  wrt.forEach((w, k) => {
-    const name = w.attrs.name as string;
+  p.wrt.forEach((name, k) => {
     const x = feeds[name];
-    const g = out[`g${k}`];
-    expect(g.length, `gradient of ${name}: length`).toBe(x.length);
+    const g = out[p.gradNames[k]];
+    expect(g.length, `${c.name}: gradient of ${name}: length`).toBe(x.length);
     const coords = sampleCoords(x.length, c.maxCoords ?? 60, rng);
     const fd: number[] = [];
     for (const j of coords) {
       const x0 = x[j];
       x[j] = x0 + h;
-      const up = lossAt(feeds);
+      const up = lossAt(allFeeds);
       x[j] = x0 - h;
-      const down = lossAt(feeds);
+      const down = lossAt(allFeeds);
       x[j] = x0;
       fd.push((up - down) / (2 * h));
     }
-    const analytic = coords.map((j) => g[j]);
-    const err = relError(fd, analytic);
+    const err = relError(fd, coords.map((j) => g[j]));
     inputErrors.push(err);
     if (!(err < tol)) {
       const worst = coords.reduce((b, j, i) => (Math.abs(fd[i] - g[j]) > Math.abs(fd[b] - g[coords[b]]) ? i : b), 0);
@@ -247,29 +264,47 @@ export async function checkGrads(c: GradCase, family: string): Promise<GradRepor
   });
 
   // Inner-product identity along a random direction v over all inputs: (L(x+hv) − L(x−hv)) / 2h = Σ⟨gᵢ, vᵢ⟩.
-  const dirs = wrt.map((w) => rng.array(feeds[w.attrs.name as string].length, -1, 1));
+  const dirs = p.wrt.map((name) => rng.array(feeds[name].length, -1, 1));
   const shifted = (sign: number): Feeds => {
-    const f: Feeds = { ...feeds };
-    wrt.forEach((w, k) => {
-      const name = w.attrs.name as string;
-      f[name] = feeds[name].map((v, i) => v + sign * h * dirs[k][i]);
-    });
+    const f: Feeds = { ...allFeeds };
+    p.wrt.forEach((name, k) => (f[name] = feeds[name].map((v, i) => v + sign * h * dirs[k][i])));
     return f;
   };
   const fdDir = (lossAt(shifted(1)) - lossAt(shifted(-1))) / (2 * h);
   let dot = 0;
   let mag = 1e-3;
-  wrt.forEach((_, k) => {
-    out[`g${k}`].forEach((gv, i) => {
+  p.gradNames.forEach((gName, k) =>
+    out[gName].forEach((gv, i) => {
       dot += gv * dirs[k][i];
       mag += Math.abs(gv * dirs[k][i]);
-    });
-  });
+    }),
+  );
   const directionError = Math.abs(fdDir - dot) / Math.max(mag, Math.abs(fdDir));
   expect(directionError, `${c.name}: inner-product identity (fd ${fdDir}, ⟨g, v⟩ ${dot})`).toBeLessThan(tol);
 
   const worst = Math.max(directionError, ...inputErrors);
   return { name: c.name, inputErrors, directionError, worst, interpreterDiff };
+}
+
+/**
+ * Checks the gradients of `Σ build(inputs) ⊙ r` w.r.t. every non-constant input against
+ * central finite differences evaluated through the case's own emitted module.
+ */
+export async function checkGrads(c: GradCase, family: string): Promise<GradReport> {
+  const p = prepareCase(c);
+  const { model } = await compileAndLoad(p.graph, family, c.name);
+  return verifyCase(p, model);
+}
+
+/** Several prepared cases (of one batch size) compiled into one module: one emission for all. */
+export async function compileTogether(cases: readonly PreparedCase[], family: string, name: string): Promise<{ model: EmittedModel; feeds: Feeds }> {
+  const graph: Graph = {
+    name: `grad_${family.replace(/[^A-Za-z0-9]/g, '_')}`,
+    inputs: cases.flatMap((p) => p.graph.inputs),
+    outputs: cases.flatMap((p) => p.graph.outputs),
+  };
+  const { model } = await compileAndLoad(graph, family, name);
+  return { model, feeds: Object.assign({}, ...cases.map((p) => p.feeds)) as Feeds };
 }
 
 // ------------------------------------------------------------------ per-family summaries
@@ -291,11 +326,57 @@ export function summary(family: string) {
   };
 }
 
-/** Registers one test per case under `describe(title)`, and writes the family's summary after them. */
+/** Cases per shared module: emission costs a fixed part per module plus a part per kernel, and
+ * every finite-difference run of a shared module runs all of its cases, so small groups are best. */
+const GROUP_SIZE = 8;
+
+/**
+ * Registers one test per case under `describe(title)`. Emission dominates the cost of a check,
+ * so cases are compiled in groups of one batch size into shared modules (their graphs are
+ * disjoint, so each case gets the kernels it would get alone). Should a group fail to compile,
+ * a first test reports it, and that group's cases fall back to modules of their own, so the
+ * failure is pinned on the cases that cause it.
+ */
 export function gradSuite(family: string, title: string, cases: readonly GradCase[]): void {
   const s = summary(family);
+  type Shared = { prepared: Map<GradCase, PreparedCase>; model: EmittedModel; feeds: Feeds };
+  const groups: GradCase[][] = [];
+  for (const batch of new Set(cases.map((c) => c.batch ?? 2))) {
+    const same = cases.filter((c) => (c.batch ?? 2) === batch);
+    for (let i = 0; i < same.length; i += GROUP_SIZE) groups.push(same.slice(i, i + GROUP_SIZE));
+  }
+  const jobs = new Map<GradCase[], Promise<Shared | Error>>();
+  const compileGroup = (group: GradCase[]): Promise<Shared | Error> => {
+    let job = jobs.get(group);
+    if (!job) {
+      job = (async () => {
+        try {
+          const prepared = new Map(group.map((c, k) => [c, prepareCase(c, `c${k}_`)] as const));
+          const { model, feeds } = await compileTogether([...prepared.values()], family, `group${groups.indexOf(group)}`);
+          return { prepared, model, feeds };
+        } catch (e) {
+          return e instanceof Error ? e : new Error(String(e));
+        }
+      })();
+      jobs.set(group, job);
+    }
+    return job;
+  };
   describe(title, () => {
-    for (const c of cases) it(c.name, async () => void s.add(await checkGrads(c, family)));
+    it('every group of cases compiles into one module', async () => {
+      for (const group of groups) {
+        const job = await compileGroup(group);
+        if (job instanceof Error) throw new Error(`group [${group.map((c) => c.name).join(', ')}]: ${job.message}`, { cause: job });
+      }
+    });
+    for (const group of groups) {
+      for (const c of group) {
+        it(c.name, async () => {
+          const job = await compileGroup(group);
+          s.add(job instanceof Error ? await checkGrads(c, family) : verifyCase(job.prepared.get(c)!, job.model, job.feeds));
+        });
+      }
+    }
   });
   afterAll(() => s.write());
 }

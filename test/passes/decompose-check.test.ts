@@ -7,6 +7,7 @@ import { makeNode } from '../../src/ir/build.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import { graphNodes, type Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
+import type { Node, TensorType } from '../../src/ir/node.ts';
 import { opDef } from '../../src/ir/ops/index.ts';
 import { constNode, expectSameSemantics, graphOf, inputNode, opsOf, paramNode, randomData } from './util.ts';
 
@@ -104,7 +105,8 @@ describe('checkGraph', () => {
   it('rejects a node whose recorded type disagrees with its rule', () => {
     const x = inputNode('x', ['N', 3]);
     const good = makeNode('relu', [x]);
-    const forged = Object.freeze({ ...good, id: good.id + 100000, type: { dtype: 'float32' as const, shape: ['N', 4] } });
+    const forgedType: TensorType = { dtype: 'float32', shape: ['N', 4] };
+    const forged: Node = Object.freeze({ ...good, id: good.id + 100000, type: forgedType });
     const g = graphOf([x], { y: forged });
     expect(() => checkGraph(g)).toThrow(/records float32\[N, 4\] but its rule gives float32\[N, 3\]/);
   });
