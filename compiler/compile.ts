@@ -55,7 +55,8 @@ export function compileModel(graph: Graph, options: CompileOptions = {}): Compil
   if (options.training) {
     const t = buildTrainingGraph(graph, options.training);
     const compiled = compileGraph(t.graph, 't');
-    training = { program: compiled.program, assignments: t.assignments, state: t.state, lr: options.training.optimizer.lr };
+    const evaluation = compileGraph(t.evalGraph, 'e');
+    training = { program: compiled.program, evalProgram: evaluation.program, assignments: t.assignments, state: t.state, lr: options.training.optimizer.lr };
   }
   const { ts, js } = emitJsModule(program, {
     training,

@@ -50,3 +50,18 @@ export function erf(x: number): number {
   else value = 1;
   return x < 0 || Object.is(x, -0) ? -value : value;
 }
+
+/**
+ * A uniform number in [0, 1) determined by (seed, index): a counter-based generator, so a
+ * dropout mask is the same wherever and in whatever order its elements are computed.
+ * Mixes with the murmur3 finaliser; both arguments are taken as 32-bit integers.
+ */
+export function hashUniform(seed: number, index: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 0x7f4a7c15, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}

@@ -42,6 +42,7 @@ export const JS_BINARY: Record<BinaryOp, (a: string, b: string) => string> = {
   ne: (a, b) => `${a} !== ${b}`,
   and: (a, b) => `${a} && ${b}`,
   or: (a, b) => `${a} || ${b}`,
+  hashUniform: (a, b) => `hashUniform(${a}, ${b})`,
 };
 
 const BOOLEAN_OPS = new Set<BinaryOp>(['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or']);

@@ -140,22 +140,25 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
 export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
   const f = project.createSourceFile('model.ts', header(p, o) + '\n');
-  const runtimeNames = ['checkInput', 'resolveWeights', 'snapshotWeights', ...(o.inlineWeights ? ['fromBase64'] : []), 'erf'];
-  f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', namedImports: runtimeNames });
-  f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource'] });
-  f.addExportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource'] });
+  const runtimeNames = ['checkInput', 'resolveWeights', 'snapshotWeights', ...(o.inlineWeights ? ['fromBase64'] : []), 'erf', 'hashUniform'];
+  const trainingNames = o.training ? ['Rng', 'encodeWeights', 'decodeWeights', 'fitLoop', 'isCorrect'] : [];
+  const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'SampleSizes'] : [];
+  f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', namedImports: [...runtimeNames, ...trainingNames] });
+  f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...trainingTypes] });
+  f.addExportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
   addDescriptions(f, p, o);
   const kernels = p.kernels.map(renderJsKernel);
   f.addStatements(['// Kernels: one per fused group, in execution order.', ...kernels]);
   addCreateModel(f, p, o);
   if (o.training) {
-    const trainKernels = o.training.program.kernels.map(renderJsKernel);
+    const trainKernels = [...o.training.program.kernels, ...o.training.evalProgram.kernels].map(renderJsKernel);
     kernels.push(...trainKernels);
     f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...trainKernels]);
     addTrainer(f, o.training);
   }
-  if (!kernels.some((k) => k.includes('erf('))) {
-    f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === 'erf')?.remove();
+  // Import the scalar helpers only when some kernel calls them.
+  for (const helper of ['erf', 'hashUniform']) {
+    if (!kernels.some((k) => k.includes(`${helper}(`))) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
   }
   f.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Insert });
   const text = f.getFullText();

@@ -11,6 +11,8 @@ import { programParts } from './program-parts.ts';
 
 export interface TrainingEmit {
   readonly program: Program;
+  /** Forward (inference form) + loss, for `evaluate`. */
+  readonly evalProgram: Program;
   /** Output name → name of the parameter or state tensor it replaces after each step. */
   readonly assignments: ReadonlyMap<string, string>;
   readonly state: readonly Node[];
@@ -26,7 +28,9 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
   const parts = programParts(p, 't');
   const g = p.graph;
   const inputs = g.inputs;
-  const [x, labels, lr, step] = [inputs[0], inputs[inputs.length - 3], inputs[inputs.length - 2], inputs[inputs.length - 1]];
+  const [x, labels, lr, step, seed] = [inputs[0], ...inputs.slice(-4)];
+  const ev = t.evalProgram;
+  const evalParts = programParts(ev, 'e');
   const loss = g.outputs.find((o) => o.name === 'loss')!.node;
   f.addVariableStatement({
     isExported: true,
@@ -50,6 +54,10 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       { name: 'getState', type: '() => WeightTensor[]', docs: ['A copy of the optimizer state.'] },
       { name: 'setWeights', type: '(weights: WeightsSource) => void' },
       { name: 'setState', type: '(state: WeightsSource) => void' },
+      { name: 'fit', type: '(data: Dataset, options: FitOptions) => EpochLog[]', docs: ['Epochs of shuffled mini-batches; returns a log per epoch.'] },
+      { name: 'evaluate', type: '(data: Dataset, batchSize?: number) => Evaluation', docs: ['Mean loss and accuracy with the inference form of the model (no dropout, running statistics).'] },
+      { name: 'save', type: '() => Uint8Array', docs: ['Weights, optimizer state, step count and dropout RNG as one weight file.'] },
+      { name: 'load', type: '(bytes: Uint8Array | ArrayBuffer) => void', docs: ['Restores what `save` wrote: training continues bit-identically.'] },
       { name: 'steps', type: 'number', docs: ['Steps taken so far (Adam bias correction counts them).'] },
       { name: 'lr', type: 'number', docs: ['Learning rate of the next step; schedules set it between steps.'] },
     ],
@@ -66,6 +74,12 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       return `tp${target}.set(${parts.ref(o.node)}.subarray(0, ${sampleSize(o.node.type.shape)}));`;
     });
   const inputRef = (n: Node) => parts.ref(n);
+  const evalParams = ev.params.map((n, i) => `const ep${i} = w[indexOfParameter(${stringLiteral(String(n.attrs.name))})];`);
+  const evalLoss = ev.graph.outputs.find((o) => o.name === 'loss')!.node;
+  const evalOutput = ev.graph.outputs.find((o) => o.name === 'output')!.node;
+  const [evalX, evalLabels] = [ev.graph.inputs[0], ev.graph.inputs[ev.graph.inputs.length - 1]];
+  const outWidth = sampleSize(evalOutput.type.shape);
+  const labelWidth = sampleSize(labels.type.shape);
   f.addFunction({
     name: 'createTrainer',
     isExported: true,
@@ -73,6 +87,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
     parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number }', initializer: '{}' }],
     returnType: 'Trainer',
     statements: [
+      `const sizes: SampleSizes = { input: ${sampleSize(x.type.shape)}, label: ${sampleSize(labels.type.shape)} };`,
       `const model = createModel(options.weights, { seed: options.seed });`,
       `const w = model.weightArrays;`,
       `const s = resolveWeights(stateParameters, options.state, 0);`,
@@ -80,6 +95,20 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       ...p.params.map(trainParam),
       `const ${inputRef(lr)} = new Float32Array(1);`,
       `const ${inputRef(step)} = new Float32Array(1);`,
+      `const ${inputRef(seed)} = new Float32Array(1);`,
+      `/** Draws each step's dropout seed; saved with the trainer so a resumed run draws the same. */`,
+      `let dropoutRng = new Rng((options.seed ?? defaultSeed) + 1);`,
+      ...evalParams,
+      ...ev.consts.map((c, i) => `const ec${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c)).join(', ')}]);`),
+      ...evalParts.declarations,
+      `let evalCapacity = 0;`,
+      `function evalBatch(${evalParts.ref(evalX)}: ${ARRAY_NAME[evalX.type.dtype]}, ${evalParts.ref(evalLabels)}: ${ARRAY_NAME[evalLabels.type.dtype]}, batch: number): void {`,
+      `if (batch > evalCapacity) {`,
+      `evalCapacity = batch;`,
+      ...evalParts.reserve,
+      `}`,
+      ...evalParts.calls,
+      `}`,
       ...p.consts.map((c, i) => `const tc${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c)).join(', ')}]);`),
       `let capacity = 0;`,
       ...parts.declarations,
@@ -98,6 +127,8 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       `trainer.steps++;`,
       `${inputRef(lr)}[0] = trainer.lr;`,
       `${inputRef(step)}[0] = trainer.steps;`,
+      `// Below 2^24 so the float32 input holds it exactly.`,
+      `${inputRef(seed)}[0] = dropoutRng.int(16777216);`,
       ...parts.calls,
       ...assignments,
       `return ${parts.ref(loss)}[0];`,
@@ -107,6 +138,34 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       `getState: () => snapshotWeights(stateParameters, s),`,
       `setWeights(weights: WeightsSource) { resolveWeights(parameters, weights, 0).forEach((a, i) => w[i].set(a)); },`,
       `setState(state: WeightsSource) { resolveWeights(stateParameters, state, 0).forEach((a, i) => s[i].set(a)); },`,
+      `fit: (data: Dataset, fitOptions: FitOptions) => fitLoop(trainer, sizes, data, fitOptions),`,
+      `evaluate(data: Dataset, batchSize = 256): Evaluation {`,
+      `let loss = 0;`,
+      `let correct = 0;`,
+      `for (let i = 0; i < data.count; i += batchSize) {`,
+      `const n = Math.min(batchSize, data.count - i);`,
+      `const xs = data.x.subarray(i * sizes.input, (i + n) * sizes.input) as ${ARRAY_NAME[evalX.type.dtype]};`,
+      `const ys = data.y.subarray(i * sizes.label, (i + n) * sizes.label) as ${ARRAY_NAME[evalLabels.type.dtype]};`,
+      `checkInput(inputs[0], xs, n);`,
+      `checkInput(labelInfo, ys, n);`,
+      `evalBatch(xs, ys, n);`,
+      `loss += ${evalParts.ref(evalLoss)}[0] * n;`,
+      `for (let j = 0; j < n; j++) if (isCorrect(${evalParts.ref(evalOutput)}, ${outWidth}, j, ys, ${labelWidth})) correct++;`,
+      `}`,
+      `return { loss: loss / data.count, accuracy: correct / data.count };`,
+      `},`,
+      `save(): Uint8Array {`,
+      `return encodeWeights([...model.getWeights(), ...snapshotWeights(stateParameters, s)], { model: modelName, graphHash, steps: trainer.steps, lr: trainer.lr, dropoutRng: dropoutRng.getState() });`,
+      `},`,
+      `load(bytes: Uint8Array | ArrayBuffer): void {`,
+      `const { tensors, meta } = decodeWeights(bytes);`,
+      `const byName = Object.fromEntries(tensors.map((x) => [x.name, x.data as Float32Array]));`,
+      `resolveWeights(parameters, byName, 0).forEach((a, i) => w[i].set(a));`,
+      `resolveWeights(stateParameters, byName, 0).forEach((a, i) => s[i].set(a));`,
+      `trainer.steps = Number(meta.steps ?? 0);`,
+      `if (typeof meta.lr === 'number') trainer.lr = meta.lr;`,
+      `if (Array.isArray(meta.dropoutRng)) dropoutRng = Rng.fromState(meta.dropoutRng as number[]);`,
+      `},`,
       `};`,
       `return trainer;`,
     ],

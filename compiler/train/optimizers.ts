@@ -36,6 +36,15 @@ function builder(param: Node) {
   return { op, c, lerp };
 }
 
+/** 1 - βᵗ computed in float64, as PyTorch does (β = 0.999 is not exact in float32). */
+function biasCorrection(beta: number, step: Node, param: Node): Node {
+  const meta = { layer: param.meta.layer ? `${param.meta.layer}/update` : 'update', layerKind: 'Optimizer' };
+  const c64 = (v: number) => makeNode('const', [], { dtype: 'float64', shape: [], values: [v] }, meta);
+  const t = makeNode('cast', [step], { to: 'float64' }, meta);
+  const power = makeNode('pow', [c64(beta), t], {}, meta);
+  return makeNode('cast', [makeNode('sub', [c64(1), power], {}, meta)], { to: param.type.dtype }, meta);
+}
+
 export function buildUpdate(spec: OptimizerSpec, param: Node, grad: Node, ctx: UpdateContext): Update {
   const { op, c, lerp } = builder(param);
   const decay = spec.weightDecay ?? 0;
@@ -58,8 +67,8 @@ export function buildUpdate(spec: OptimizerSpec, param: Node, grad: Node, ctx: U
       const v = ctx.state(param, 'v');
       const m1 = lerp(b1, m, 1 - b1, g);
       const v1 = lerp(b2, v, 1 - b2, op('mul', g, g));
-      const correction1 = op('sub', c(1), op('pow', c(b1), ctx.step));
-      const correction2 = op('sub', c(1), op('pow', c(b2), ctx.step));
+      const correction1 = biasCorrection(b1, ctx.step, param);
+      const correction2 = biasCorrection(b2, ctx.step, param);
       const mHat = op('div', m1, correction1);
       const vHat = op('div', v1, correction2);
       const base = spec.kind === 'adamw' && decay ? op('sub', param, op('mul', op('mul', ctx.lr, c(decay)), param)) : param;

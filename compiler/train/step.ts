@@ -7,6 +7,7 @@ import type { Node } from '../../src/ir/node.ts';
 import { gradients } from '../autodiff/grad.ts';
 import { buildLoss, labelType, type LossSpec } from './losses.ts';
 import { buildUpdate, type OptimizerSpec } from './optimizers.ts';
+import { toTrainingMode } from './training-mode.ts';
 
 export interface TrainingSpec {
   loss: LossSpec;
@@ -17,6 +18,8 @@ export interface TrainingSpec {
 
 export interface TrainingGraph {
   readonly graph: Graph;
+  /** Forward (inference form) + loss, for `evaluate`: outputs `loss` and `output`. */
+  readonly evalGraph: Graph;
   /** Output name → the parameter (or optimizer state) it overwrites after each step. */
   readonly assignments: ReadonlyMap<string, string>;
   /** Optimizer state tensors, all zero-initialised, not trainable. */
@@ -24,7 +27,7 @@ export interface TrainingGraph {
 }
 
 /** Names of the extra inputs of a training graph. */
-export const TRAIN_INPUTS = { labels: 'labels', lr: 'lr', step: 'step' } as const;
+export const TRAIN_INPUTS = { labels: 'labels', lr: 'lr', step: 'step', seed: 'seed' } as const;
 
 const scalarInput = (name: string) => makeNode('input', [], { name, dtype: 'float32', shape: [] }, { layer: name, layerKind: 'Input' });
 
@@ -56,12 +59,16 @@ function clipByGlobalNorm(grads: Node[], maxNorm: number): Node[] {
 
 export function buildTrainingGraph(g: Graph, spec: TrainingSpec): TrainingGraph {
   if (g.outputs.length !== 1) throw new KilnError(`training needs a model with one output, '${g.name}' has ${g.outputs.length}`);
-  const output = g.outputs[0].node;
-  const lt = labelType(spec.loss, output);
+  const lt = labelType(spec.loss, g.outputs[0].node);
   const labels = makeNode('input', [], { name: TRAIN_INPUTS.labels, dtype: lt.dtype, shape: [...lt.shape] }, { layer: 'labels', layerKind: 'Input' });
   const lr = scalarInput(TRAIN_INPUTS.lr);
   const step = scalarInput(TRAIN_INPUTS.step);
-  const params = graphParams(g);
+  const seed = scalarInput(TRAIN_INPUTS.seed);
+  const evalLoss = buildLoss(spec.loss, g.outputs[0].node, labels);
+  const evalGraph: Graph = { name: `${g.name}_eval`, inputs: [...g.inputs, labels], outputs: [{ name: 'loss', node: evalLoss }, { name: 'output', node: g.outputs[0].node }] };
+  const training = toTrainingMode(g, seed);
+  const output = training.graph.outputs[0].node;
+  const params = graphParams(training.graph);
   const trainable = params.filter((p) => p.attrs.trainable !== false);
   let loss = buildLoss(spec.loss, output, labels);
   const penalty = penalties(trainable);
@@ -86,10 +93,11 @@ export function buildTrainingGraph(g: Graph, spec: TrainingSpec): TrainingGraph 
     outputs.push({ name, node: value });
     assignments.set(name, String(target.attrs.name));
   };
+  training.updates.forEach(([target, value]) => assign(target, value));
   trainable.forEach((p, i) => {
     const u = buildUpdate(spec.optimizer, p, grads[i], ctx);
     assign(p, u.param);
     u.state.forEach(([s, next]) => assign(s, next));
   });
-  return { graph: { name: `${g.name}_train`, inputs: [...g.inputs, labels, lr, step], outputs }, assignments, state };
+  return { graph: { name: `${g.name}_train`, inputs: [...g.inputs, labels, lr, step, seed], outputs }, evalGraph, assignments, state };
 }

@@ -7,7 +7,8 @@
 import type { Dim } from './shape.ts';
 
 export type UnaryOp = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'floor' | 'sigmoid' | 'log1p' | 'expm1' | 'sign';
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'idiv' | 'mod' | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'and' | 'or';
+/** `hashUniform(seed, index)`: a counter-based uniform number in [0, 1) (dropout masks). */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'idiv' | 'mod' | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'and' | 'or' | 'hashUniform';
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
 /** A reduction axis: a loop variable and its extent (a literal, or the batch size). */

@@ -12,7 +12,7 @@ import type { Node } from './node.ts';
 import { opDef } from './ops/index.ts';
 import { BATCH, formatShape, numel, strides, type Shape } from './shape.ts';
 import { constantData } from './constant.ts';
-import { erf } from '../../runtime/math.ts';
+import { erf, hashUniform } from '../../runtime/math.ts';
 
 /** A buffer with the shape it is read through. */
 interface Operand {
@@ -124,6 +124,7 @@ const BINARY: Record<string, (a: number, b: number) => number> = {
   ne: (a, b) => +(a !== b),
   and: (a, b) => +(a !== 0 && b !== 0),
   or: (a, b) => +(a !== 0 || b !== 0),
+  hashUniform,
 };
 
 function evalExpr(e: Expr, env: Map<string, number>, operands: Operand[]): number {

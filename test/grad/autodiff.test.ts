@@ -6,15 +6,35 @@ import { gradients } from '../../compiler/autodiff/grad.ts';
 import { VJP } from '../../compiler/autodiff/vjp.ts';
 import { makeNode } from '../../src/ir/build.ts';
 import { KilnError } from '../../src/ir/errors.ts';
-import type { Graph } from '../../src/ir/graph.ts';
+import { topoSort, type Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
 import type { Dim } from '../../src/ir/shape.ts';
 import { Lcg } from '../reference/lcg.ts';
+import { CASES as BINARY } from './cases/binary.ts';
+import { CASES as CONV_POOL } from './cases/conv-pool.ts';
+import { CASES as LINALG } from './cases/linalg.ts';
+import { CASES as MOVEMENT } from './cases/movement.ts';
+import { CASES as REDUCE } from './cases/reduce.ts';
+import { CASES as UNARY } from './cases/unary.ts';
 import { checkGrads, compileAndLoad, gradSuite, innerLoss, type GradCase, type Node } from './check.ts';
 
 const input = (name: string, shape: Dim[]) => makeNode('input', [], { name, dtype: 'float64', shape });
 const sum = (x: Node) => makeNode('reduceSum', [x], { axes: [], keepdims: false });
 const scalar = (v: number) => makeNode('const', [], { dtype: 'float64', shape: [], values: [v] });
+
+describe('coverage', () => {
+  it('every op with a VJP rule is under a finite-difference check, and nothing else is claimed', () => {
+    const checked = new Set<string>();
+    for (const c of [...UNARY, ...BINARY, ...MOVEMENT, ...LINALG, ...CONV_POOL, ...REDUCE]) {
+      const xs = c.inputs.map((s, i) => makeNode('input', [], { name: `x${i}`, dtype: 'float64', shape: s.shape }));
+      for (const n of topoSort([c.build(xs)])) if (n.op !== 'input' && n.op !== 'const') checked.add(n.op);
+    }
+    const rules = Object.keys(VJP).sort();
+    expect(rules.filter((op) => !checked.has(op)), 'ops with a VJP rule but no check').toEqual([]);
+    expect([...checked].filter((op) => !rules.includes(op)).sort(), 'checked ops without a VJP rule').toEqual([]);
+    expect(rules.length).toBeGreaterThanOrEqual(39);
+  });
+});
 
 describe('gradients: errors', () => {
   it('through argmax: a KilnError naming the op and layer, saying it is not differentiable', () => {
@@ -114,6 +134,21 @@ describe('gradients: structure', () => {
     const graph: Graph = { name: 'intermediate', inputs: [x, r], outputs: [{ name: 'gh', node: gradients(innerLoss(h, r), [h]).get(h)! }] };
     const rs = Float64Array.from([1, -2, 3, 0.5, 0.25, -1]);
     expect(interpret(graph, { x: new Float64Array(6), r: rs }, {}, 2).gh).toBeAllclose(rs, { rtol: 0, atol: 0 });
+  });
+
+  it('through a cast float32 → float64: the gradient is cast back to float32', async () => {
+    const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 3] });
+    const r = input('r', ['N', 3]);
+    const gx = gradients(innerLoss(makeNode('cast', [x], { to: 'float64' }), r), [x]).get(x)!;
+    expect(gx.type).toEqual({ dtype: 'float32', shape: ['N', 3] });
+    const graph: Graph = { name: 'cast_back', inputs: [x, r], outputs: [{ name: 'gx', node: gx }] };
+    const feeds = { x: Float32Array.from([1, 2, 3, 4, 5, 6]), r: Float64Array.from([0.1, -0.2, 1 / 3, 1e-3, 2, -7.25]) };
+    const want = Array.from(feeds.r, Math.fround);
+    const { model } = await compileAndLoad(graph, 'autodiff', 'cast-back');
+    const got = model.run(feeds, 2).gx;
+    expect(got).toBeInstanceOf(Float32Array);
+    expect(got).toBeAllclose(want, { rtol: 0, atol: 0 });
+    expect(interpret(graph, feeds, {}, 2).gx).toBeAllclose(want, { rtol: 0, atol: 0 });
   });
 
   it('leaves the forward graph untouched and builds gradient nodes only', () => {

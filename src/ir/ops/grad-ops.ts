@@ -193,4 +193,30 @@ export const sliceBackward = defineOp<SliceAttrs & BackwardAttrs>({
   },
 });
 
-export const gradOps = { batchSize, step, sign, isEqual, expand, oneHot, conv2dBackwardInput, conv2dBackwardFilter, maxPool2dBackward, avgPool2dBackward, sliceBackward };
+
+export interface DropoutMaskAttrs {
+  rate: number;
+}
+
+/**
+ * The training-time dropout mask for a tensor shaped like input 0: 1/(1-rate) where the
+ * element survives, 0 where it is dropped, drawn from (seed, element index); input 1 is the
+ * step's scalar seed, so each step draws a new mask and the backward pass reuses this one.
+ */
+export const dropoutMask = defineOp<DropoutMaskAttrs>({
+  kind: 'movement',
+  arity: 2,
+  infer([x, seed], { rate }) {
+    if (seed.shape.length !== 0) throw new RuleError(`dropout seed must be a scalar, got ${formatShape(seed.shape)}`);
+    if (!(rate >= 0 && rate < 1)) throw new RuleError(`dropout rate must be in [0, 1), got ${rate}`);
+    return { dtype: x.dtype, shape: x.shape };
+  },
+  lower(ctx, { rate }) {
+    const strideOf = (d: number) => ctx.output.shape.slice(d + 1).reduce<number>((p, n) => p * (n as number), 1);
+    const flat = ctx.out.reduce<Expr>((acc, o, d) => E.add(acc, E.mul(o, E.num(strideOf(d)))), E.num(0));
+    const u = E.binary('hashUniform', ctx.load(1, []), flat);
+    return E.select(E.binary('ge', u, E.num(rate)), E.num(1 / (1 - rate)), E.num(0));
+  },
+});
+
+export const gradOps = { dropoutMask, batchSize, step, sign, isEqual, expand, oneHot, conv2dBackwardInput, conv2dBackwardFilter, maxPool2dBackward, avgPool2dBackward, sliceBackward };

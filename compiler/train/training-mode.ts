@@ -1,0 +1,49 @@
+// The forward graph as it runs in training: dropout draws a mask, batch normalisation uses the
+// batch's statistics and updates its running averages. Inference keeps the graph as written.
+import { makeNode, withInputs } from '../../src/ir/build.ts';
+import { rewriteGraph, type Graph } from '../../src/ir/graph.ts';
+import type { Node } from '../../src/ir/node.ts';
+
+export interface TrainingModeGraph {
+  readonly graph: Graph;
+  /** Non-trainable state (batch-norm running statistics) and its value after the step. */
+  readonly updates: readonly (readonly [Node, Node])[];
+}
+
+/** Dropout as x ⊙ mask, the mask drawn from the step's seed. */
+function trainingDropout(n: Node, seed: Node): Node {
+  const rate = n.attrs.rate as number;
+  if (!rate) return n.inputs[0];
+  const mask = makeNode('dropoutMask', [n.inputs[0], seed], { rate }, n.meta);
+  return makeNode('mul', [n.inputs[0], mask], {}, n.meta);
+}
+
+/** Batch norm with the batch's mean and (biased) variance over every axis but the channel. */
+function trainingBatchNorm(n: Node, updates: (readonly [Node, Node])[]): Node {
+  const [x, gamma, beta, running, runningVar] = n.inputs;
+  const op = (name: string, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, n.meta);
+  const c = (v: number) => op('const', [], { dtype: x.type.dtype, shape: [], values: [v] });
+  const rank = x.type.shape.length;
+  const axes = x.type.shape.map((_, i) => i).filter((i) => i !== 1);
+  const channels = x.type.shape[1] as number;
+  const perChannel = (t: Node) => (rank > 2 ? op('reshape', [t], { shape: [channels, ...new Array(rank - 2).fill(1)] }) : t);
+  const mean = op('reduceMean', [x], { axes, keepdims: true });
+  const centred = op('sub', [x, mean]);
+  const variance = op('reduceMean', [op('mul', [centred, centred])], { axes, keepdims: true });
+  const normalised = op('div', [centred, op('sqrt', [op('add', [variance, c(n.attrs.epsilon as number)])])]);
+  const momentum = (n.attrs.momentum as number | undefined) ?? 0.9;
+  const blend = (old: Node, batch: Node) => op('add', [op('mul', [c(momentum), old]), op('mul', [c(1 - momentum), op('reshape', [batch], { shape: [channels] })])]);
+  updates.push([running, blend(running, mean)], [runningVar, blend(runningVar, variance)]);
+  return op('add', [op('mul', [normalised, perChannel(gamma)]), perChannel(beta)]);
+}
+
+export function toTrainingMode(g: Graph, seed: Node): TrainingModeGraph {
+  const updates: (readonly [Node, Node])[] = [];
+  const graph = rewriteGraph(g, (node, rebuild) => {
+    const n = withInputs(node, node.inputs.map(rebuild));
+    if (n.op === 'dropout') return trainingDropout(n, seed);
+    if (n.op === 'batchNorm') return trainingBatchNorm(n, updates);
+    return n;
+  });
+  return { graph, updates };
+}
