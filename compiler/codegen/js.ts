@@ -48,7 +48,8 @@ export const JS_BINARY: Record<BinaryOp, (a: string, b: string) => string> = {
 const BOOLEAN_OPS = new Set<BinaryOp>(['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or']);
 const isBoolean = (e: Expr) => e.k === 'binary' && BOOLEAN_OPS.has(e.op);
 
-function literal(v: number): string {
+/** A number as JS source, exactly (keeps -0, spells Infinity and NaN). */
+export function literal(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return 'Infinity';
   if (v === -Infinity) return '-Infinity';

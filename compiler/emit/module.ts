@@ -8,7 +8,7 @@ import { commentSafe, stringLiteral } from '../codegen/names.ts';
 import type { Program } from '../lower/plan.ts';
 import { programParts } from './program-parts.ts';
 import { addTrainer, type TrainingEmit } from './trainer.ts';
-import { renderJsKernel } from '../codegen/js.ts';
+import { literal, renderJsKernel } from '../codegen/js.ts';
 import { COMPILER_VERSION } from '../version.ts';
 
 export interface EmitOptions {
@@ -67,7 +67,7 @@ function addDescriptions(f: SourceFile, p: Program, o: EmitOptions) {
     { isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'parameters', type: 'readonly ParameterInfo[]', initializer: `[\n${paramInfo.join(',\n')}]` }], docs: ['Parameters in weight-file order, with the initialiser used when no weights are given.'] },
   ]);
   p.consts.forEach((n, i) => {
-    f.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: `c${i}`, initializer: `new ${ARRAY_NAME[n.type.dtype]}([${Array.from(constantData(n)).join(', ')}])` }] });
+    f.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: `c${i}`, initializer: `new ${ARRAY_NAME[n.type.dtype]}([${Array.from(constantData(n), literal).join(', ')}])` }] });
   });
   if (o.inlineWeights) {
     f.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'inlineWeights', initializer: stringLiteral(Buffer.from(o.inlineWeights).toString('base64')) }], docs: ['The weight file, embedded at compile time (base64).'] });
@@ -119,7 +119,8 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `function run(feeds: Readonly<Record<string, Float32Array | Float64Array | Int32Array>>, batch: number) {`,
       ...g.inputs.map((n, i) => `const x${i} = feeds[${stringLiteral(String(n.attrs.name))}] as ${arrayOf(n)};\ncheckInput(inputs[${i}], x${i}, batch);`),
       `forward(batch${g.inputs.map((_, i) => `, x${i}`).join('')});`,
-      `return {${g.outputs.map((out) => `${stringLiteral(out.name)}: ${outputSlice(out.node)}`).join(', ')}};`,
+      // Computed keys: a plain "__proto__" key would set the prototype instead of a property.
+      `return {${g.outputs.map((out) => `[${stringLiteral(out.name)}]: ${outputSlice(out.node)}`).join(', ')}};`,
       `}`,
       `return {`,
       `predict(x0: ${arrayOf(g.inputs[0])}, batch: number): ${arrayOf(first.node)} {`,

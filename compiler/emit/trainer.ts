@@ -6,6 +6,7 @@ import type { Node } from '../../src/ir/node.ts';
 import { constantData } from '../../src/ir/constant.ts';
 import { sampleSize } from '../../src/ir/shape.ts';
 import { stringLiteral } from '../codegen/names.ts';
+import { literal } from '../codegen/js.ts';
 import type { Program } from '../lower/plan.ts';
 import { programParts } from './program-parts.ts';
 
@@ -99,7 +100,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       `/** Draws each step's dropout seed; saved with the trainer so a resumed run draws the same. */`,
       `let dropoutRng = new Rng((options.seed ?? defaultSeed) + 1);`,
       ...evalParams,
-      ...ev.consts.map((c, i) => `const ec${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c)).join(', ')}]);`),
+      ...ev.consts.map((c, i) => `const ec${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c), literal).join(', ')}]);`),
       ...evalParts.declarations,
       `let evalCapacity = 0;`,
       `function evalBatch(${evalParts.ref(evalX)}: ${ARRAY_NAME[evalX.type.dtype]}, ${evalParts.ref(evalLabels)}: ${ARRAY_NAME[evalLabels.type.dtype]}, batch: number): void {`,
@@ -109,7 +110,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       `}`,
       ...evalParts.calls,
       `}`,
-      ...p.consts.map((c, i) => `const tc${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c)).join(', ')}]);`),
+      ...p.consts.map((c, i) => `const tc${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c), literal).join(', ')}]);`),
       `let capacity = 0;`,
       ...parts.declarations,
       `function reserve(batch: number): void {`,

@@ -38,7 +38,9 @@ export function planProgram(fused: FusedGraph, kernelPrefix = 'k'): Program {
   const { graph } = fused;
   const kernels = fused.groups.map((g, i) => lowerGroup(g, i, kernelPrefix));
   const params = graphParams(graph);
-  const consts = [...new Set(kernels.flatMap((k) => k.reads).map(baseOf).filter((n) => n.op === 'const'))];
+  // Constants some kernel reads, or that are outputs themselves (a fully folded output).
+  const values = [...kernels.flatMap((k) => k.reads), ...graph.outputs.map((o) => o.node)].map(baseOf);
+  const consts = [...new Set(values.filter((n) => n.op === 'const'))];
   const storage = new Map<Node, Storage>();
   graph.inputs.forEach((n, index) => storage.set(n, { kind: 'input', index }));
   params.forEach((n, index) => storage.set(n, { kind: 'param', index }));

@@ -6,9 +6,9 @@ import type { Node } from '../../src/ir/node.ts';
 
 /** Attributes as a canonical string (keys sorted), so {a,b} and {b,a} match. */
 function attrsKey(attrs: unknown): string {
-  // Non-finite numbers are spelled out: JSON would write Infinity, -Infinity and NaN all as null.
+  // Non-finite numbers and -0 are spelled out: JSON writes ±Infinity and NaN as null, and -0 as 0.
   return JSON.stringify(attrs, (_k, v) => {
-    if (typeof v === 'number' && !Number.isFinite(v)) return `#${v}`;
+    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return Object.is(v, -0) ? '#-0' : `#${v}`;
     return v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v;
   });
 }

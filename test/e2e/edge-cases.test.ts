@@ -115,20 +115,20 @@ describe('fusion corner cases, compiled', () => {
 });
 
 describe('known bugs (reported; remove `.fails` once fixed)', () => {
-  it.fails('an output that folds to a constant compiles (today: "internal: no storage for node (const)")', async () => {
+  it('an output that folds to a constant compiles', async () => {
     const x = input('x', ['N', 2]);
     const k = makeNode('exp', [makeNode('const', [], { dtype: 'float32', shape: [2], values: [1, 2] })]);
     const { got, want } = await both(graph([x], { y: makeNode('relu', [x]), k }), { x: randomFloats(2, 7) }, 1);
     expectSame(got, want);
   });
 
-  it.fails("an output named '__proto__' is returned by run() (today: the object literal sets the prototype)", async () => {
+  it("an output named '__proto__' is returned by run()", async () => {
     const x = input('x', ['N', 2]);
     const { got } = await both(graph([x], { ['__proto__']: makeNode('relu', [x]), z: makeNode('neg', [x]) }), { x: randomFloats(2, 8) }, 1);
     expect(Object.keys(got)).toEqual(['__proto__', 'z']);
   });
 
-  it.fails('a -0 constant keeps its sign in the emitted module (today: written as 0)', async () => {
+  it('a -0 constant keeps its sign in the emitted module', async () => {
     const x = input('x', ['N', 2]);
     const zeros = makeNode('const', [], { dtype: 'float32', shape: [2], values: [-0, 0] });
     const { got } = await both(graph([x], { y: makeNode('div', [x, zeros]) }), { x: Float32Array.from([1, 1]) }, 1);
