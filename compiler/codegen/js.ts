@@ -120,6 +120,10 @@ class JsKernelWriter {
   private level(level: number, depth: number) {
     const { outLoops } = this.sched;
     this.temps(level, depth, (t) => !t.afterReduce);
+    if (level === outLoops.length - 2 && this.blocksColumns()) {
+      this.columnBlocks(depth);
+      return;
+    }
     if (level < outLoops.length - 1) {
       this.loop(outLoops[level + 1], depth, () => this.level(level + 1, depth + 1));
       return;
@@ -127,6 +131,68 @@ class JsKernelWriter {
     if (this.sched.reduce) this.reduction(depth);
     this.temps(level, depth, (t) => t.afterReduce);
     this.store(depth);
+  }
+
+  /**
+   * Whether to compute ROWS neighbouring outputs of the last dimension together in an
+   * output-outer sum: worth it when some value the reduction reads does not depend on that
+   * dimension (a row of x in x·Wᵀ), so one load serves every accumulator.
+   */
+  private blocksColumns(): boolean {
+    const r = this.sched.reduce;
+    const last = this.sched.outLoops[this.sched.outLoops.length - 1];
+    if (!r || r.op !== 'sum' || last === undefined || last.extent === BATCH || Number(last.extent) < ROWS) return false;
+    this.variant = { rowVar: last.name, u: 1 };
+    const shared = this.sched.temps.some((t) => t.inBody && t.expr.k === 'load' && !this.dependsOnRow(t));
+    this.variant = null;
+    this.rowDependence.clear();
+    return shared;
+  }
+
+  /** The last output loop blocked by ROWS: ROWS scalar accumulators share each row-free load. */
+  private columnBlocks(depth: number) {
+    const { outLoops } = this.sched;
+    const rank = outLoops.length;
+    const col = outLoops[rank - 1];
+    const r = this.sched.reduce!;
+    const body = (d: number, rows: number) => {
+      const each = (f: (u: number) => void) => {
+        for (let u = 0; u < rows; u++) {
+          this.variant = rows > 1 ? { rowVar: col.name, u } : null;
+          f(u);
+        }
+        this.variant = null;
+      };
+      const variantTemps = (level: number, dd: number, which: (t: Temp) => boolean) =>
+        each((u) => this.temps(level, dd, (t) => which(t) && (u === 0 || this.dependsOnRow(t))));
+      variantTemps(rank - 1, d, (t) => !t.afterReduce);
+      each((u) => this.emit(d, `let ${u ? `acc_${u}` : 'acc'} = 0;`));
+      const nest = (i: number, dd: number): void => {
+        if (i === r.vars.length) {
+          each((u) => this.emit(dd, `${u ? `acc_${u}` : 'acc'} += ${this.num(r.body, undefined, true)};`));
+          return;
+        }
+        this.loop(this.sched.reduceLoops[i], dd, () => {
+          variantTemps(rank + i, dd + 1, () => true);
+          nest(i + 1, dd + 1);
+        });
+      };
+      nest(0, d);
+      each(() => {
+        this.temps(rank - 1, d, (t) => t.afterReduce);
+        this.store(d);
+      });
+    };
+    const extent = Number(col.extent);
+    this.emit(depth, `let ${col.name} = 0;`);
+    this.emit(depth, `for (; ${col.name} + ${ROWS} <= ${extent}; ${col.name} += ${ROWS}) {`);
+    body(depth + 1, ROWS);
+    this.emit(depth, `}`);
+    if (extent % ROWS) {
+      this.emit(depth, `for (; ${col.name} < ${extent}; ${col.name}++) {`);
+      body(depth + 1, 1);
+      this.emit(depth, `}`);
+    }
   }
 
   private reduction(depth: number) {
@@ -282,7 +348,7 @@ class JsKernelWriter {
         return wrap(JS_UNARY[e.op](this.num(e.a)));
       case 'binary': {
         const asBool = e.op === 'and' || e.op === 'or';
-        const arg = (x: Expr) => (asBool && !isBoolean(x) ? `(${this.num(x)} !== 0)` : this.num(x));
+        const arg = (x: Expr) => (!asBool ? this.num(x) : isBoolean(x) ? this.bool(x) : `(${this.num(x)} !== 0)`);
         return wrap(JS_BINARY[e.op](arg(e.a), arg(e.b)));
       }
       case 'select': {
@@ -290,7 +356,8 @@ class JsKernelWriter {
         return wrap(`${cond} ? ${this.num(e.a)} : ${this.num(e.b)}`);
       }
       case 'reduce':
-        return this.sched.reduce?.op === 'argmax' || this.sched.reduce?.op === 'argmin' ? 'best' : 'acc';
+        if (this.sched.reduce?.op === 'argmax' || this.sched.reduce?.op === 'argmin') return 'best';
+        return this.variant && this.variant.u > 0 && this.sched.order === 'outputOuter' ? `acc_${this.variant.u}` : 'acc';
       default:
         return e satisfies never;
     }

@@ -3,11 +3,17 @@ import { Command, InvalidArgumentError } from 'commander';
 import { KilnError } from '../ir/errors.ts';
 import { COMPILER_VERSION } from '../../compiler/version.ts';
 import { demo } from './demo.ts';
+import { trainCommand } from './train.ts';
 import { checkCommand, compileCommand, fusionCommand, irCommand, summaryCommand } from './commands.ts';
 
 const integer = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+};
+const number = (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('not a number');
   return n;
 };
 
@@ -46,10 +52,31 @@ function program(print: (text: string) => void): Command {
     .description('list the fused kernels: the ops each computes and the layers they came from')
     .action(async (model) => print(await fusionCommand(model)));
   cli
+    .command('train <model>')
+    .description('compile a model with a training step, train it on MNIST and report its test accuracy')
+    .option('--data <name>', 'data set: mnist', 'mnist')
+    .option('--epochs <n>', 'passes over the training images', integer, 1)
+    .option('--batch-size <n>', 'samples per optimizer step', integer, 64)
+    .option('--optimizer <kind>', 'adam | sgd | adamw | rmsprop | adagrad', 'adam')
+    .option('--lr <rate>', 'learning rate', number, 1e-3)
+    .option('--momentum <m>', 'momentum (sgd, rmsprop)', number)
+    .option('--loss <kind>', 'auto | mse | binaryCrossEntropy | categoricalCrossEntropy | sparseCategoricalCrossEntropy', 'auto')
+    .option('--from-logits', 'the model outputs logits (auto: unless it ends in softmax/logSoftmax)')
+    .option('--seed <n>', 'seed of the initial weights and of the shuffling', integer, 0)
+    .option('--limit <k>', 'train on the first k images only (quick runs)', integer)
+    .option('--validation <v>', 'hold out the last v training images for validation', integer, 0)
+    .option('--save <file>', 'write the trained weights and optimizer state')
+    .option('--png <file>', 'picture of the first ten test digits with predictions (default <out>/predictions.png)')
+    .option('--out <dir>', 'output folder of the compiled module (default build/<model>)')
+    .action(async (model, o) => {
+      await trainCommand(model, o, print);
+    });
+  cli
     .command('demo')
-    .description('compile examples/cnn.ts, print its summary and classify the MNIST test set')
-    .action(async () => {
-      await demo(print);
+    .description('compile examples/cnn.ts with training, train it on MNIST, print its test accuracy and a predictions PNG')
+    .option('--epochs <n>', 'passes over the 60,000 training images', integer, 1)
+    .action(async (o) => {
+      await demo(print, { epochs: o.epochs });
     });
   return cli;
 }

@@ -144,6 +144,9 @@ export const conv2dBackwardFilter = defineOp<Conv2dAttrs & BackwardAttrs>({
   flops: ([g], out) => 2 * numel(g.shape) * numel(out.shape.slice(1)),
 });
 
+/** Non-overlapping, unpadded windows (the usual 2×2 pool with stride 2). */
+const tiles = (a: PoolAttrs) => a.strides[0] === a.kernel[0] && a.strides[1] === a.kernel[1] && a.pads.every((p) => p === 0) && a.dilations.every((d) => d === 1);
+
 /** dL/dx of maxPool2d from dy, x and y: each output's gradient goes to the inputs equal to its max. */
 export const maxPool2dBackward = defineOp<PoolAttrs>({
   kind: 'reduce',
@@ -152,6 +155,13 @@ export const maxPool2dBackward = defineOp<PoolAttrs>({
   lower(ctx, a) {
     const [, , oh, ow] = ctx.inputs[0].shape as number[];
     const x = ctx.load(1, ctx.out);
+    if (tiles(a)) {
+      // Windows that tile the input: each input lies in at most one window, no search needed.
+      const [y, xo] = [0, 1].map((d) => E.binary('idiv', ctx.out[2 + d], E.num(a.kernel[d])));
+      const at = [ctx.out[0], ctx.out[1], y, xo];
+      const inside = E.binary('and', E.binary('lt', y, E.num(oh)), E.binary('lt', xo, E.num(ow)));
+      return E.select(inside, E.select(E.binary('eq', x, ctx.load(2, at)), ctx.load(0, at), E.num(0)), E.num(0));
+    }
     return scatterWindows(ctx, a, a.kernel, [oh, ow], [], (y, xo) => {
       const at = [ctx.out[0], ctx.out[1], y, xo];
       return E.select(E.binary('eq', x, ctx.load(2, at)), ctx.load(0, at), E.num(0));

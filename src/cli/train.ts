@@ -1,0 +1,223 @@
+// `kiln train`: compile a model with a training step, fit it on MNIST, report accuracy, save, draw.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import cliProgress from 'cli-progress';
+import { compileModel } from '../../compiler/compile.ts';
+import type { LossKind, LossSpec } from '../../compiler/train/losses.ts';
+import type { OptimizerSpec } from '../../compiler/train/optimizers.ts';
+import type { TrainingSpec } from '../../compiler/train/step.ts';
+import { loadMnist } from '../../runtime/mnist.ts';
+import type { Dataset, EpochLog, Evaluation, FitOptions } from '../../runtime/train-loop.ts';
+import { KilnError } from '../ir/errors.ts';
+import type { Graph } from '../ir/graph.ts';
+import { formatShape, sampleSize } from '../ir/shape.ts';
+import { fileStem } from './commands.ts';
+import { loadModel } from './load.ts';
+import { writePredictionsPng } from './png.ts';
+
+/** Options of `kiln train` (as commander parses them). */
+export interface TrainOptions {
+  data: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  lr: number;
+  momentum?: number;
+  loss: string;
+  fromLogits?: boolean;
+  seed: number;
+  limit?: number;
+  validation: number;
+  save?: string;
+  png?: string;
+  out?: string;
+}
+
+/** What a training run ends with. */
+export interface TrainResult {
+  readonly logs: EpochLog[];
+  readonly finalLoss: number;
+  readonly valAccuracy?: number;
+  readonly test: Evaluation;
+  readonly png: string;
+}
+
+/** The parts of an emitted module's trainer that the CLI uses. */
+export interface EmittedTrainer {
+  fit(data: Dataset, options: FitOptions): EpochLog[];
+  evaluate(data: Dataset, batchSize?: number): Evaluation;
+  predict(x: Float32Array, batch: number): Float32Array;
+  save(): Uint8Array;
+}
+
+const LOSSES: readonly LossKind[] = ['mse', 'binaryCrossEntropy', 'categoricalCrossEntropy', 'sparseCategoricalCrossEntropy'];
+const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
+const MNIST_PIXELS = 784;
+const MNIST_CLASSES = 10;
+const MNIST_TRAIN = 60_000;
+
+/**
+ * The loss for `--loss`: `auto` is sparse categorical cross-entropy, from logits unless the
+ * model's output is a softmax (probabilities) or a logSoftmax (log-probabilities, which the loss
+ * reads as they are when `fromLogits` is false).
+ */
+export function resolveLoss(graph: Graph, loss: string, fromLogits?: boolean): LossSpec {
+  if (loss === 'auto') {
+    const op = graph.outputs[0]?.node.op;
+    return { kind: 'sparseCategoricalCrossEntropy', fromLogits: fromLogits ?? !(op === 'softmax' || op === 'logSoftmax') };
+  }
+  if (!(LOSSES as readonly string[]).includes(loss)) throw new KilnError(`unknown loss '${loss}' (auto, ${LOSSES.join(', ')})`);
+  return { kind: loss as LossKind, fromLogits: !!fromLogits };
+}
+
+/** The optimizer for `--optimizer`, `--lr` and `--momentum`. */
+export function resolveOptimizer(kind: string, lr: number, momentum?: number): OptimizerSpec {
+  if (!(OPTIMIZERS as readonly string[]).includes(kind)) throw new KilnError(`unknown optimizer '${kind}' (${OPTIMIZERS.join(', ')})`);
+  if (!(lr > 0)) throw new KilnError(`--lr must be a positive number, got ${lr}`);
+  if (momentum !== undefined) {
+    if (kind !== 'sgd' && kind !== 'rmsprop') throw new KilnError(`--momentum applies to sgd and rmsprop, not ${kind}`);
+    return { kind, lr, momentum } as OptimizerSpec;
+  }
+  return { kind, lr } as OptimizerSpec;
+}
+
+/** Throws unless the model reads one MNIST image per sample ([784], [1, 28, 28] or [28, 28, 1]) and outputs 10 classes. */
+export function checkMnistModel(graph: Graph): void {
+  const input = graph.inputs[0];
+  const shape = input ? formatShape(input.type.shape) : '(none)';
+  if (graph.inputs.length !== 1 || sampleSize(input.type.shape) !== MNIST_PIXELS) {
+    const size = input ? ` (${sampleSize(input.type.shape)} values per sample)` : '';
+    throw new KilnError(
+      `--data mnist needs a model with one input of 784 values per sample ([784], [1, 28, 28] or [28, 28, 1]); '${graph.name}' takes ${graph.inputs.length === 1 ? `'${String(input.attrs.name)}' ${shape}${size}` : `${graph.inputs.length} inputs`}`,
+    );
+  }
+  const output = graph.outputs[0]?.node.type.shape;
+  if (graph.outputs.length !== 1 || !output || output[output.length - 1] !== MNIST_CLASSES) {
+    throw new KilnError(`--data mnist needs a model with one output of ${MNIST_CLASSES} classes; '${graph.name}' outputs ${graph.outputs.map((o) => formatShape(o.node.type.shape)).join(', ')}`);
+  }
+}
+
+/** Labels as the loss reads them: class ids for the sparse loss, one-hot rows otherwise. */
+export function mnistLabels(loss: LossSpec, labels: Int32Array): Int32Array | Float32Array {
+  if (loss.kind === 'sparseCategoricalCrossEntropy') return labels;
+  const oneHot = new Float32Array(labels.length * MNIST_CLASSES);
+  labels.forEach((c, i) => (oneHot[i * MNIST_CLASSES + c] = 1));
+  return oneHot;
+}
+
+/** Compiles `graph` with `training` into `out` (.ts and .js), imports it and creates a seeded trainer. */
+export async function compileTrainer(graph: Graph, training: TrainingSpec, out: string, seed: number, sourceName?: string): Promise<{ trainer: EmittedTrainer; file: string; ms: number }> {
+  const started = performance.now();
+  const c = compileModel(graph, { seed, training, sourceName });
+  const ms = performance.now() - started;
+  mkdirSync(out, { recursive: true });
+  const stem = fileStem(c.name);
+  const file = path.join(out, `${stem}.js`);
+  writeFileSync(path.join(out, `${stem}.ts`), c.ts);
+  writeFileSync(file, c.js);
+  // The query keeps a second compile in the same process from getting the cached module.
+  const url = `${pathToFileURL(path.resolve(file)).href}?hash=${c.graphHash}-${Date.now()}`;
+  const mod = (await import(url)) as { createTrainer(options: { seed?: number }): EmittedTrainer };
+  return { trainer: mod.createTrainer({ seed }), file, ms };
+}
+
+/** Callbacks for `fit` that draw a per-epoch progress bar on a terminal and print one line per epoch. */
+export function progressReporter(epochs: number, samples: number, batchSize: number, print: (s: string) => void): Pick<FitOptions, 'onBatch' | 'onEpoch'> {
+  const tty = !!process.stdout.isTTY;
+  let bar: cliProgress.SingleBar | undefined;
+  let started = 0;
+  let lossSum = 0;
+  let seen = 0;
+  return {
+    onBatch({ epoch, batch, batches, loss }) {
+      if (!tty) return;
+      if (batch === 0) {
+        bar = new cliProgress.SingleBar(
+          { format: `epoch ${epoch + 1}/${epochs} [{bar}] {percentage}% | loss {loss} | {speed} samples/s | ETA {eta_formatted}`, stream: process.stdout, hideCursor: true, clearOnComplete: true },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(batches, 0, { loss: '-', speed: '-' });
+        started = performance.now();
+        lossSum = 0;
+        seen = 0;
+      }
+      const n = Math.min(batchSize, samples - batch * batchSize);
+      lossSum += loss * n;
+      seen += n;
+      const seconds = (performance.now() - started) / 1000;
+      bar?.update(batch + 1, { loss: (lossSum / seen).toFixed(4), speed: seconds > 0 ? Math.round(seen / seconds) : '-' });
+    },
+    onEpoch(log) {
+      bar?.stop();
+      bar = undefined;
+      const val = log.valAccuracy === undefined ? '' : `, val acc ${percent(log.valAccuracy)}`;
+      print(`epoch ${log.epoch + 1}/${epochs}: loss ${log.loss.toFixed(4)}${val}, ${log.seconds.toFixed(1)} s, ${Math.round(log.samplesPerSecond)} samples/s`);
+    },
+  };
+}
+
+const percent = (fraction: number) => `${(100 * fraction).toFixed(2)} %`;
+
+/** Index of the largest of `n` values starting at `offset`. */
+function argmax(values: Float32Array, offset: number, n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (values[offset + i] > values[offset + best]) best = i;
+  return best;
+}
+
+/** `kiln train`: compiles `file` with training, fits it on MNIST, evaluates, saves and draws. */
+export async function trainCommand(file: string, o: TrainOptions, print: (s: string) => void): Promise<TrainResult> {
+  if (o.data !== 'mnist') throw new KilnError(`unknown data set '${o.data}' (available: mnist)`);
+  for (const [flag, v] of [['--epochs', o.epochs], ['--batch-size', o.batchSize]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new KilnError(`${flag} must be a positive integer, got ${v}`);
+  }
+  if (!Number.isInteger(o.validation) || o.validation < 0 || o.validation >= MNIST_TRAIN) throw new KilnError(`--validation must be an integer in [0, ${MNIST_TRAIN}), got ${o.validation}`);
+  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new KilnError(`--limit must be a positive integer, got ${o.limit}`);
+  const { graph } = await loadModel(file);
+  checkMnistModel(graph);
+  const loss = resolveLoss(graph, o.loss, o.fromLogits);
+  const optimizer = resolveOptimizer(o.optimizer, o.lr, o.momentum);
+  const out = o.out ?? path.join('build', fileStem(graph.name));
+  const compiled = await compileTrainer(graph, { loss, optimizer }, out, o.seed, path.relative(process.cwd(), path.resolve(file)));
+  print(`compiled ${graph.name} with training (${optimizer.kind}, lr ${optimizer.lr}, ${loss.kind}${loss.fromLogits ? ' from logits' : ''}) in ${compiled.ms.toFixed(0)} ms: ${compiled.file}`);
+
+  const trainCount = Math.min(o.limit ?? MNIST_TRAIN, MNIST_TRAIN - o.validation);
+  const train = loadMnist('train', { limit: trainCount });
+  const trainData: Dataset = { x: train.images, y: mnistLabels(loss, train.labels), count: train.count };
+  let validationData: Dataset | undefined;
+  if (o.validation > 0) {
+    const v = loadMnist('train', { offset: MNIST_TRAIN - o.validation });
+    validationData = { x: v.images, y: mnistLabels(loss, v.labels), count: v.count };
+  }
+  print(`training on ${train.count} MNIST images${validationData ? `, validating on the last ${validationData.count}` : ''}: ${o.epochs} epoch${o.epochs === 1 ? '' : 's'} of batch ${o.batchSize}, seed ${o.seed}`);
+  const logs = compiled.trainer.fit(trainData, {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    shuffle: true,
+    seed: o.seed,
+    validationData,
+    ...progressReporter(o.epochs, train.count, o.batchSize, print),
+  });
+
+  const t = loadMnist('test');
+  const test = compiled.trainer.evaluate({ x: t.images, y: mnistLabels(loss, t.labels), count: t.count }, 500);
+  const last = logs[logs.length - 1];
+  const valAccuracy = last.valAccuracy;
+  if (valAccuracy !== undefined) print(`validation accuracy: ${percent(valAccuracy)} (${validationData!.count} images)`);
+  print(`test accuracy: ${percent(test.accuracy)} (${t.count} MNIST test images, loss ${test.loss.toFixed(4)})`);
+  print(`final training loss: ${last.loss}`);
+
+  const shown = 10;
+  const probs = compiled.trainer.predict(t.images.subarray(0, shown * MNIST_PIXELS), shown);
+  const predicted = Array.from({ length: shown }, (_, i) => argmax(probs, i * MNIST_CLASSES, MNIST_CLASSES));
+  const png = o.png ?? path.join(out, 'predictions.png');
+  writePredictionsPng(png, t.images, predicted, Array.from(t.labels.subarray(0, shown)));
+  print(`wrote ${png} (first ten test digits: predicted/true)`);
+  if (o.save) {
+    mkdirSync(path.dirname(path.resolve(o.save)), { recursive: true });
+    writeFileSync(o.save, compiled.trainer.save());
+    print(`saved weights and optimizer state to ${o.save}`);
+  }
+  return { logs, finalLoss: last.loss, valAccuracy, test, png };
+}
