@@ -44,6 +44,26 @@ const reducedCount = (x: Node, axes: number[]) => {
   return all;
 };
 
+/** What avgPool2d divided each output position by: the window, or its taps inside the input. */
+function poolDivisors(x: Node, n: Node & { attrs: AttrsOf<'avgPool2d'> }): number[] {
+  const a = n.attrs;
+  const [h, w] = x.type.shape.slice(2) as number[];
+  const [oh, ow] = n.type.shape.slice(2) as number[];
+  const inside = (o: number, size: number, axis: 0 | 1) => {
+    let count = 0;
+    for (let t = 0; t < a.kernel[axis]; t++) {
+      const pos = o * a.strides[axis] - a.pads[axis] + t * a.dilations[axis];
+      if (pos >= 0 && pos < size) count++;
+    }
+    return count;
+  };
+  const values: number[] = [];
+  for (let i = 0; i < oh; i++) {
+    for (let j = 0; j < ow; j++) values.push(a.countIncludePad ? a.kernel[0] * a.kernel[1] : inside(i, h, 0) * inside(j, w, 1));
+  }
+  return values;
+}
+
 export const VJP: VjpTable = {
   add: (g, n, b) => [b.unbroadcast(g, n.inputs[0]), b.unbroadcast(g, n.inputs[1])],
   sub: (g, n, b) => [b.unbroadcast(g, n.inputs[0]), b.unbroadcast(b.op('neg', [g]), n.inputs[1])],
@@ -148,6 +168,11 @@ export const VJP: VjpTable = {
     ];
   },
   maxPool2d: (g, n, b) => [b.op('maxPool2dBackward', [g, x0(n), n], n.attrs)],
+  avgPool2d: (g, n, b) => {
+    const x = x0(n);
+    const divisor = b.op('const', [], { dtype: x.type.dtype, shape: n.type.shape.slice(2), values: poolDivisors(x, n) });
+    return [b.op('avgPool2dBackward', [g, divisor], { ...n.attrs, inputShape: [...x.type.shape] })];
+  },
   globalAvgPool: (g, n, b) => {
     const x = x0(n);
     const area = x.type.shape.slice(2).reduce<number>((p, d) => p * (d as number), 1);

@@ -204,11 +204,9 @@ describe('compilation regressions', () => {
     expect(model.run({ x: xs, z: zs }, 2).y).toBeAllclose(Array.from(xs, (v, i) => Math.exp(v) + Math.exp(zs[i])), { rtol: 1e-15, atol: 0 });
   });
 
-  // KNOWN BUG (reported, not fixed at the time of writing): the gradient of Σ x for an
-  // unbatched x is constant-folded to a `const` node, and a graph output that is a constant gets
-  // no storage in compiler/lower/plan.ts ("internal: no storage for node %k (const)"). Remove
-  // `.fails` once the planner stores constant outputs.
-  it.fails('a gradient that folds to a constant (d/dx Σ x, x unbatched) compiles and is all ones', async () => {
+  // The gradient of Σ x for an unbatched x folds to a `const`: a constant graph output used to get
+  // no storage in the memory plan ("internal: no storage for node %k (const)").
+  it('a gradient that folds to a constant (d/dx Σ x, x unbatched) compiles and is all ones', async () => {
     const x = input('x', [3]);
     const graph: Graph = { name: 'const_gradient', inputs: [x], outputs: [{ name: 'gx', node: gradients(sum(x), [x]).get(x)! }] };
     const { model } = await compileAndLoad(graph, 'autodiff', 'const-gradient');

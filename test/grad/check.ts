@@ -4,6 +4,10 @@
 // with central finite differences of L computed through that same module, in float64. It also
 // checks JAX's inner-product identity ⟨J v, r⟩ = ⟨v, Jᵀ r⟩ along one random direction v over all
 // inputs at once, and that the emitted module agrees with the reference interpreter.
+//
+// `gradSuite` registers a family of cases; emission dominates the cost, so it compiles the
+// cases in small groups into shared modules (their graphs are disjoint). `checkGrads` checks one
+// case on a module of its own. Modules are written under test/.out/grad-<family>/.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -326,8 +330,10 @@ export function summary(family: string) {
   };
 }
 
-/** Cases per shared module: emission costs a fixed part per module plus a part per kernel, and
- * every finite-difference run of a shared module runs all of its cases, so small groups are best. */
+/**
+ * Cases per shared module: emission costs a fixed part per module plus a part per kernel, and
+ * every finite-difference run of a shared module runs all of its cases, so groups stay small.
+ */
 const GROUP_SIZE = 8;
 
 /**

@@ -1,7 +1,7 @@
 // Matrix multiplication: the dense layer's core, with optional transposed operands.
 import * as E from '../expr.ts';
 import { RuleError } from '../errors.ts';
-import { broadcastShapes, formatShape, numel, type Dim } from '../shape.ts';
+import { BATCH, broadcastShapes, formatShape, numel, type Dim } from '../shape.ts';
 import { broadcastIndex, requireSameDType } from './util.ts';
 import { defineOp } from './types.ts';
 
@@ -28,7 +28,11 @@ export const matmul = defineOp<MatmulAttrs>({
       );
     }
     const lead = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    return { dtype: a.dtype, shape: [...lead, m, n] };
+    const shape = [...lead, m, n];
+    if (shape.slice(1).includes(BATCH)) {
+      throw new RuleError(`matmul of ${formatShape(a.shape)} and ${formatShape(b.shape)} would put the batch dimension inside ${formatShape(shape)}`);
+    }
+    return { dtype: a.dtype, shape };
   },
   lower(ctx, { transA, transB }) {
     const [a, b] = ctx.inputs;

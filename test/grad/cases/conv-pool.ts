@@ -1,5 +1,6 @@
 // Gradient-check cases for conv2d (stride, asymmetric padding, dilation, groups),
-// maxPool2d (stride, padding, overlapping windows; distinct values so every max is unique)
+// maxPool2d (stride, padding, overlapping windows; distinct values so every max is unique),
+// avgPool2d (padding counted in or out of the divisor)
 // and globalAvgPool, on NCHW inputs.
 import { makeNode } from '../../../src/ir/build.ts';
 import type { Dim } from '../../../src/ir/shape.ts';
@@ -29,6 +30,13 @@ const pool = (name: string, x: Dim[], kernel: Pair, a: Window, batch = 2): GradC
   batch,
 });
 
+const avgPool = (name: string, x: Dim[], kernel: Pair, a: Window & { countIncludePad?: boolean }, batch = 2): GradCase => ({
+  name,
+  inputs: [{ shape: x }],
+  build: ([xs]) => makeNode('avgPool2d', [xs], { kernel, ...window(a), countIncludePad: a.countIncludePad ?? false }),
+  batch,
+});
+
 export const CASES: GradCase[] = [
   conv('conv-plain', ['N', 1, 4, 4], [2, 1, 2, 2], {}),
   conv('conv-stride', ['N', 2, 7, 6], [3, 2, 3, 3], { strides: [2, 2] }),
@@ -49,6 +57,9 @@ export const CASES: GradCase[] = [
   pool('maxpool-overlap-s1', ['N', 2, 4, 4], [2, 2], {}),
   pool('maxpool-stride-skips-inputs', ['N', 1, 7, 7], [2, 2], { strides: [3, 3] }),
   pool('maxpool-dilation', ['N', 1, 6, 6], [2, 2], { strides: [1, 1], dilations: [2, 2], pads: [1, 0, 0, 1] }),
+  avgPool('avgpool-2x2-s2', ['N', 2, 4, 6], [2, 2], { strides: [2, 2] }),
+  avgPool('avgpool-asym-pad-excl', ['N', 2, 5, 5], [3, 2], { strides: [2, 1], pads: [1, 0, 1, 1] }, 3),
+  avgPool('avgpool-pad-incl', ['N', 1, 5, 5], [2, 2], { strides: [2, 2], pads: [1, 1, 0, 0], countIncludePad: true }),
   { name: 'globalavgpool', inputs: [{ shape: ['N', 3, 4, 5] }], build: ([x]) => makeNode('globalAvgPool', [x]) },
   { name: 'globalavgpool-rank3', inputs: [{ shape: ['N', 2, 5] }], build: ([x]) => makeNode('globalAvgPool', [x]), batch: 3 },
   { name: 'globalavgpool-rank5', inputs: [{ shape: ['N', 2, 2, 3, 2] }], build: ([x]) => makeNode('globalAvgPool', [x]) },
