@@ -63,7 +63,8 @@ export function resolveWeights(params: readonly ParameterInfo[], source: Weights
     const data = source[p.name];
     if (!(data instanceof Float32Array)) throw new WeightFileError(`missing weights for parameter '${p.name}' (a Float32Array of ${size(p)} values)`);
     if (data.length !== size(p)) throw new WeightFileError(`parameter '${p.name}': expected [${p.shape.join(', ')}] (${size(p)} values), got ${data.length}`);
-    return data;
+    // A copy: the model owns its weights (training must not write into the caller's arrays).
+    return data.slice();
   });
 }
 

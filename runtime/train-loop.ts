@@ -86,30 +86,45 @@ export function fitLoop(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset,
   const baseLr = trainer.lr;
   const batches = Math.ceil(data.count / batchSize);
   const logs: EpochLog[] = [];
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    if (options.shuffle !== false) rng.shuffle(order);
-    const started = performance.now();
-    let lossSum = 0;
-    for (let b = 0; b < batches; b++) {
-      const n = Math.min(batchSize, data.count - b * batchSize);
-      for (let j = 0; j < n; j++) {
-        const s = order[b * batchSize + j];
-        bx.set(data.x.subarray(s * sizes.input, (s + 1) * sizes.input), j * sizes.input);
-        by.set(data.y.subarray(s * sizes.label, (s + 1) * sizes.label), j * sizes.label);
-      }
-      trainer.lr = scheduledLr(options.schedule, baseLr, epoch, trainer.steps);
-      const loss = trainer.step(bx.subarray(0, n * sizes.input), by.subarray(0, n * sizes.label), n);
-      lossSum += loss * n;
-      options.onBatch?.({ epoch, batch: b, batches, loss });
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const val = options.validationData ? trainer.evaluate(options.validationData, batchSize) : undefined;
-    const log: EpochLog = { epoch, loss: lossSum / data.count, valLoss: val?.loss, valAccuracy: val?.accuracy, seconds, samplesPerSecond: data.count / seconds };
-    logs.push(log);
-    options.onEpoch?.(log);
+  try {
+    trainEpochs();
+  } finally {
+    // A schedule changes the rate only for this fit, even when a callback throws to stop early.
+    trainer.lr = baseLr;
   }
-  trainer.lr = baseLr;
   return logs;
+
+  function trainEpochs(): void {
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      if (options.shuffle !== false) rng.shuffle(order);
+      const started = performance.now();
+      let lossSum = 0;
+      for (let b = 0; b < batches; b++) {
+        const n = Math.min(batchSize, data.count - b * batchSize);
+        for (let j = 0; j < n; j++) {
+          const s = order[b * batchSize + j];
+          copyRow(data.x, s, bx, j, sizes.input);
+          copyRow(data.y, s, by, j, sizes.label);
+        }
+        trainer.lr = scheduledLr(options.schedule, baseLr, epoch, trainer.steps);
+        const full = n === batchSize;
+        const loss = trainer.step(full ? bx : bx.subarray(0, n * sizes.input), full ? by : by.subarray(0, n * sizes.label), n);
+        lossSum += loss * n;
+        options.onBatch?.({ epoch, batch: b, batches, loss });
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const val = options.validationData ? trainer.evaluate(options.validationData, batchSize) : undefined;
+      const log: EpochLog = { epoch, loss: lossSum / data.count, valLoss: val?.loss, valAccuracy: val?.accuracy, seconds, samplesPerSecond: data.count / seconds };
+      logs.push(log);
+      options.onEpoch?.(log);
+    }
+  }
+}
+
+/** Copies sample `from` of `src` into slot `to` of `dst` (rows of `width` values), allocating nothing. */
+function copyRow(src: Float32Array | Int32Array, from: number, dst: Float32Array | Int32Array, to: number, width: number): void {
+  const [a, b] = [from * width, to * width];
+  for (let i = 0; i < width; i++) dst[b + i] = src[a + i];
 }
 
 /** Whether prediction `offset` (of `width` values) matches its label. */

@@ -5,7 +5,7 @@ import { KilnError, formatSite } from '../../src/ir/errors.ts';
 import { topoSort } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { BATCH, sameShape } from '../../src/ir/shape.ts';
-import { VJP, type GradBuilder, type VjpRule } from './vjp.ts';
+import { VJP, ZERO, type GradBuilder, type VjpRule } from './vjp.ts';
 
 /** A builder whose nodes carry the forward node's layer, so gradient kernels name their layer. */
 function builderFor(forward: Node): GradBuilder {
@@ -55,6 +55,7 @@ export function gradients(loss: Node, wrt: readonly Node[], seed?: Node): Map<No
       const gx = grads[k];
       if (!needed.has(x)) return;
       if (!gx) throw notDifferentiable(node, k);
+      if (gx === ZERO) return;
       const prev = adjoint.get(x);
       adjoint.set(x, prev ? makeNode('add', [prev, gx], {}, x.meta) : gx);
     });

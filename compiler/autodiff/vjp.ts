@@ -12,8 +12,14 @@ export interface GradBuilder {
   unbroadcast(g: Node, target: Node): Node;
 }
 
-/** Given the output's gradient `g` and the forward node, the gradient of each input (null: none). */
-export type VjpRule<A> = (g: Node, node: Node & { attrs: A }, b: GradBuilder) => (Node | null)[];
+/** The derivative is zero wherever it exists (masks, signs): nothing flows back. */
+export const ZERO = 'zero' as const;
+
+/**
+ * Given the output's gradient `g` and the forward node, the gradient of each input: a node,
+ * ZERO, or null where the op is not differentiable with respect to that input.
+ */
+export type VjpRule<A> = (g: Node, node: Node & { attrs: A }, b: GradBuilder) => (Node | typeof ZERO | null)[];
 
 type VjpTable = { [K in OpName]?: VjpRule<AttrsOf<K>> };
 
@@ -64,7 +70,14 @@ function poolDivisors(x: Node, n: Node & { attrs: AttrsOf<'avgPool2d'> }): numbe
   return values;
 }
 
+const zeros: VjpRule<unknown> = (_g, n) => n.inputs.map(() => ZERO);
+
 export const VJP: VjpTable = {
+  // Piecewise-constant in their inputs: a dropout mask reads only x's shape and the seed.
+  dropoutMask: zeros,
+  step: zeros,
+  sign: zeros,
+  isEqual: zeros,
   add: (g, n, b) => [b.unbroadcast(g, n.inputs[0]), b.unbroadcast(g, n.inputs[1])],
   sub: (g, n, b) => [b.unbroadcast(g, n.inputs[0]), b.unbroadcast(b.op('neg', [g]), n.inputs[1])],
   mul: (g, n, b) => [b.unbroadcast(b.op('mul', [g, n.inputs[1]]), n.inputs[0]), b.unbroadcast(b.op('mul', [g, n.inputs[0]]), n.inputs[1])],

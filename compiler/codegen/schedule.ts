@@ -84,11 +84,36 @@ function streamingLoads(k: Kernel, body: Expr, v: string): number {
   return count;
 }
 
+/** How far each load of `body` moves per step of loop `v` (NaN: not affine in it). */
+function loadSteps(k: Kernel, body: Expr, v: string): number[] {
+  const steps: number[] = [];
+  const visit = (e: Expr) => {
+    if (e.k === 'load') {
+      const s = strides(k.inputs[e.input].shape);
+      steps.push(e.index.reduce((sum, ix, d) => sum + coefficient(ix, v) * s[d], 0));
+    }
+    forEachChild(e, visit);
+  };
+  visit(body);
+  return steps;
+}
+
+/**
+ * A matrix product: one operand free of the last output loop, another free of the one before.
+ * Such kernels get a register tile in output-outer order (the renderer's `tile`).
+ */
+export function isMatrixProduct(k: Kernel, r: Expr & { k: 'reduce' }): boolean {
+  const rank = k.shape.length;
+  if (rank < 2 || k.shape[rank - 1] === BATCH) return false;
+  const [rows, cols] = [loadSteps(k, r.body, `o${rank - 2}`), loadSteps(k, r.body, `o${rank - 1}`)];
+  return rows.some((s, i) => s === 0 && cols[i] !== 0) && cols.some((s, i) => s === 0 && rows[i] !== 0);
+}
+
 /** Reduction-outer order pays off when its innermost loop streams more loads than the default. */
 export function chooseOrder(k: Kernel): LoopOrder {
   const r = theReduction(k.expr);
   const last = k.shape.length - 1;
-  if (!r || r.op !== 'sum' || last < 0 || k.shape[last] === BATCH) return 'outputOuter';
+  if (!r || r.op !== 'sum' || last < 0 || k.shape[last] === BATCH || isMatrixProduct(k, r)) return 'outputOuter';
   const innermostReduce = r.vars[r.vars.length - 1].name;
   const gain = streamingLoads(k, r.body, `o${last}`) - streamingLoads(k, r.body, innermostReduce);
   // On a tie, the longer loop goes innermost (a convolution's columns rather than its 3 taps).

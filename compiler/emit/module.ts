@@ -8,7 +8,8 @@ import { commentSafe, stringLiteral } from '../codegen/names.ts';
 import type { Program } from '../lower/plan.ts';
 import { programParts } from './program-parts.ts';
 import { addTrainer, type TrainingEmit } from './trainer.ts';
-import { literal, renderJsKernel } from '../codegen/js.ts';
+import { literal } from '../codegen/js.ts';
+import { renderJsKernel } from '../codegen/js-kernel.ts';
 import { COMPILER_VERSION } from '../version.ts';
 
 export interface EmitOptions {

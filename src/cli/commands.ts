@@ -5,7 +5,7 @@ import { checkGraph } from '../../compiler/check/check.ts';
 import { compileModel } from '../../compiler/compile.ts';
 import { formatSummary, summarize } from '../../compiler/inspect/summary.ts';
 import { PASSES, compileGraph, optimize } from '../../compiler/pipeline.ts';
-import { renderJsKernel } from '../../compiler/codegen/js.ts';
+import { renderJsKernel } from '../../compiler/codegen/js-kernel.ts';
 import { KilnError } from '../ir/errors.ts';
 import { graphToJson } from '../ir/json.ts';
 import { printGraph } from '../ir/print.ts';

@@ -22,6 +22,21 @@ const input = (name: string, shape: Dim[]) => makeNode('input', [], { name, dtyp
 const sum = (x: Node) => makeNode('reduceSum', [x], { axes: [], keepdims: false });
 const scalar = (v: number) => makeNode('const', [], { dtype: 'float64', shape: [], values: [v] });
 
+const ZERO_RULE_OPS = ['dropoutMask', 'isEqual', 'sign', 'step'];
+
+describe('zero rules', () => {
+  it('masks and signs pass no gradient back: d/dx Σ x·step(x) = step(x), d/dx Σ x·mask(x) = mask(x)', () => {
+    const x = input('x', ['N', 4]);
+    const seed = makeNode('input', [], { name: 'seed', dtype: 'float64', shape: [] });
+    for (const mask of [makeNode('step', [x]), makeNode('sign', [x]), makeNode('isEqual', [x, scalar(0.5)]), makeNode('dropoutMask', [x, seed], { rate: 0.5 })]) {
+      const dx = gradients(sum(makeNode('mul', [x, mask])), [x]).get(x)!;
+      const feeds = { x: Float64Array.from([0.5, -1, 2, 0.25, 3, -0.5, 0.5, 1]), seed: Float64Array.from([7]) };
+      const out = interpret({ name: 'z', inputs: [x, seed], outputs: [{ name: 'dx', node: dx }, { name: 'mask', node: mask }] }, feeds, {}, 2);
+      expect(Array.from(out.dx)).toEqual(Array.from(out.mask));
+    }
+  });
+});
+
 describe('coverage', () => {
   it('every op with a VJP rule is under a finite-difference check, and nothing else is claimed', () => {
     const checked = new Set<string>();
@@ -29,7 +44,8 @@ describe('coverage', () => {
       const xs = c.inputs.map((s, i) => makeNode('input', [], { name: `x${i}`, dtype: 'float64', shape: s.shape }));
       for (const n of topoSort([c.build(xs)])) if (n.op !== 'input' && n.op !== 'const') checked.add(n.op);
     }
-    const rules = Object.keys(VJP).sort();
+    // Piecewise-constant ops (masks, signs) have an all-ZERO rule, checked in 'zero rules' below.
+    const rules = Object.keys(VJP).filter((op) => !ZERO_RULE_OPS.includes(op)).sort();
     expect(rules.filter((op) => !checked.has(op)), 'ops with a VJP rule but no check').toEqual([]);
     expect([...checked].filter((op) => !rules.includes(op)).sort(), 'checked ops without a VJP rule').toEqual([]);
     expect(rules.length).toBeGreaterThanOrEqual(39);
