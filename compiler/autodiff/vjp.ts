@@ -50,6 +50,25 @@ const reducedCount = (x: Node, axes: number[]) => {
   return all;
 };
 
+/**
+ * dL/dx of a convolution. With unit strides and dilations and no groups it is itself a plain
+ * convolution: dy padded by k-1-p, filters with in/out channels swapped and taps flipped; that
+ * form has no bounds tests in its inner loop and gets the forward convolution's register tile.
+ * Otherwise the dedicated scatter kernel computes it.
+ */
+function convInputGradient(g: Node, n: Node & { attrs: AttrsOf<'conv2d'> }, b: GradBuilder): Node {
+  const [x, w] = n.inputs;
+  const a = n.attrs;
+  const [kh, kw] = w.type.shape.slice(2) as number[];
+  const [pt, pl, pb, pr] = a.pads;
+  const plain = a.group === 1 && a.strides.every((s) => s === 1) && a.dilations.every((d) => d === 1) && Math.max(pt, pb) <= kh - 1 && Math.max(pl, pr) <= kw - 1;
+  if (!plain) return b.op('conv2dBackwardInput', [g, w], { ...a, inputShape: [...x.type.shape] });
+  const padded = b.op('pad', [g], { pads: [kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr] });
+  const swapped = b.op('transpose', [w], { perm: [1, 0, 2, 3] });
+  const flipped = b.op('slice', [swapped], { starts: [-1, -1], ends: [-(kh + 1), -(kw + 1)], axes: [2, 3], steps: [-1, -1] });
+  return b.op('conv2d', [padded, flipped], { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 });
+}
+
 /** What avgPool2d divided each output position by: the window, or its taps inside the input. */
 function poolDivisors(x: Node, n: Node & { attrs: AttrsOf<'avgPool2d'> }): number[] {
   const a = n.attrs;
@@ -175,10 +194,13 @@ export const VJP: VjpTable = {
   },
   conv2d: (g, n, b) => {
     const [x, w] = n.inputs;
-    return [
-      b.op('conv2dBackwardInput', [g, w], { ...n.attrs, inputShape: [...x.type.shape] }),
-      b.op('conv2dBackwardFilter', [g, x], { ...n.attrs, inputShape: [...w.type.shape] }),
-    ];
+    return [convInputGradient(g, n, b), b.op('conv2dBackwardFilter', [g, x], { ...n.attrs, inputShape: [...w.type.shape] })];
+  },
+  pad: (g, n, b) => {
+    const [t, l] = n.attrs.pads;
+    const [h, w] = x0(n).type.shape.slice(-2) as number[];
+    const r = n.type.shape.length;
+    return [b.op('slice', [g], { starts: [t, l], ends: [t + h, l + w], axes: [r - 2, r - 1], steps: [1, 1] })];
   },
   maxPool2d: (g, n, b) => [b.op('maxPool2dBackward', [g, x0(n), n], n.attrs)],
   avgPool2d: (g, n, b) => {

@@ -21,6 +21,8 @@ class JsKernelWriter {
   private readonly lines: string[] = [];
   private readonly sched: Schedule;
   private readonly x: JsExpr;
+  /** Inside a 2-D register tile, variant names are tagged by axis (`t1_r2`, `t1_c3`). */
+  private twoD = false;
   /** In reduction-outer order, the rows of accumulators over the last output dimension. */
   private readonly accRow: string;
 
@@ -69,7 +71,7 @@ class JsKernelWriter {
 
   /** Runs `f` once per variant of a tile (row offsets × column offsets). */
   private variants(rows: { name: string; count: number } | null, cols: { name: string; count: number } | null, f: () => void) {
-    const tag = rows && cols;
+    const tag = this.twoD;
     for (let u = 0; u < (rows?.count ?? 1); u++) {
       for (let v = 0; v < (cols?.count ?? 1); v++) {
         const offsets: Variant['offsets'][number][] = [];
@@ -108,7 +110,8 @@ class JsKernelWriter {
   }
 
   private store(depth: number) {
-    const offset = this.x.offset(this.sched.outLoops.map((l) => ({ k: 'var', name: l.name }) as Expr), this.k.shape);
+    // Output dimensions in their own order (the loops may nest in another).
+    const offset = this.x.offset(this.k.shape.map((_, d) => ({ k: 'var', name: `o${d}` }) as Expr), this.k.shape);
     this.emit(depth, `out[${offset}] = ${this.x.num(this.k.expr, undefined, true)};`);
   }
 
@@ -158,6 +161,7 @@ class JsKernelWriter {
       columns(depth, null);
       return;
     }
+    this.twoD = true;
     this.blockedLoop(row, tile.rows, depth, (count) => {
       const rows = { name: row.name, count };
       this.variantTemps(rank - 2, depth + 1, (t) => !t.afterReduce, rows, null);

@@ -1,5 +1,6 @@
 // Gradient-check cases for the movement ops: reshape, transpose, concat, slice
-// (steps, negative steps, negative indices) and expand (broadcast to a batched shape).
+// (steps, negative steps, negative indices), pad (zeros around the spatial dims) and expand
+// (broadcast to a batched shape).
 import { makeNode } from '../../../src/ir/build.ts';
 import type { Dim } from '../../../src/ir/shape.ts';
 import { type GradCase } from '../check.ts';
@@ -41,6 +42,8 @@ export const CASES: GradCase[] = [
   one('slice-negative-indices', ['N', 5, 6], 'slice', { starts: [-4, -5], ends: [-1, 100], axes: [1, -1] }),
   one('slice-reverse-step3', ['N', 7], 'slice', { starts: [6], ends: [0], axes: [1], steps: [-3] }),
   one('slice-no-axes', [4, 5], 'slice', { starts: [1, 0], ends: [3, 5] }),
+  one('pad-asym', ['N', 2, 3, 4], 'pad', { pads: [1, 0, 2, 3] }),
+  one('pad-unbatched', [2, 3], 'pad', { pads: [0, 2, 1, 0] }),
   one('expand-inner', [3, 1], 'expand', { shape: ['N', 3, 4] }),
   one('expand-batched', ['N', 1, 4], 'expand', { shape: ['N', 3, 4] }, 3),
   one('expand-vector', [4], 'expand', { shape: ['N', 2, 4] }),
