@@ -63,7 +63,7 @@ function convInputGradient(g: Node, n: Node & { attrs: AttrsOf<'conv2d'> }, b: G
   const [pt, pl, pb, pr] = a.pads;
   const plain = a.group === 1 && a.strides.every((s) => s === 1) && a.dilations.every((d) => d === 1) && Math.max(pt, pb) <= kh - 1 && Math.max(pl, pr) <= kw - 1;
   if (!plain) return b.op('conv2dBackwardInput', [g, w], { ...a, inputShape: [...x.type.shape] });
-  const padded = b.op('pad', [g], { pads: [kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr] });
+  const padded = b.op('pad', [g], { pads: [0, 0, kh - 1 - pt, kw - 1 - pl, 0, 0, kh - 1 - pb, kw - 1 - pr], mode: 'constant', value: 0 });
   const swapped = b.op('transpose', [w], { perm: [1, 0, 2, 3] });
   const flipped = b.op('slice', [swapped], { starts: [-1, -1], ends: [-(kh + 1), -(kw + 1)], axes: [2, 3], steps: [-1, -1] });
   return b.op('conv2d', [padded, flipped], { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 });
@@ -197,10 +197,15 @@ export const VJP: VjpTable = {
     return [convInputGradient(g, n, b), b.op('conv2dBackwardFilter', [g, x], { ...n.attrs, inputShape: [...w.type.shape] })];
   },
   pad: (g, n, b) => {
-    const [t, l] = n.attrs.pads;
-    const [h, w] = x0(n).type.shape.slice(-2) as number[];
-    const r = n.type.shape.length;
-    return [b.op('slice', [g], { starts: [t, l], ends: [t + h, l + w], axes: [r - 2, r - 1], steps: [1, 1] })];
+    // Constant padding: the gradient is the part of g over the original tensor.
+    const { pads, mode } = n.attrs;
+    const shape = x0(n).type.shape;
+    const r = shape.length;
+    if (mode !== 'constant' || pads.some((p) => p < 0)) return [null];
+    const axes = shape.map((_, i) => i).filter((i) => pads[i] > 0 || pads[i + r] > 0);
+    if (!axes.length) return [g];
+    const starts = axes.map((i) => pads[i]);
+    return [b.op('slice', [g], { starts, ends: axes.map((i, j) => starts[j] + (shape[i] as number)), axes, steps: axes.map(() => 1) })];
   },
   maxPool2d: (g, n, b) => [b.op('maxPool2dBackward', [g, x0(n), n], n.attrs)],
   avgPool2d: (g, n, b) => {

@@ -46,6 +46,12 @@ export const JS_BINARY: Record<BinaryOp, (a: string, b: string) => string> = {
 const BOOLEAN_OPS = new Set<BinaryOp>(['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or']);
 const isBoolean = (e: Expr) => e.k === 'binary' && BOOLEAN_OPS.has(e.op);
 
+/** Terms that may stand unparenthesised in a sum: sums and products of plain values. */
+function simpleTerm(e: Expr): boolean {
+  if (e.k === 'var' || e.k === 'const' || e.k === 'load') return true;
+  return e.k === 'binary' && (e.op === 'add' || e.op === 'sub' || e.op === 'mul') && simpleTerm(e.a) && simpleTerm(e.b);
+}
+
 /** A number as JS source, exactly (keeps -0, spells Infinity and NaN). */
 export function literal(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
@@ -117,7 +123,7 @@ export class JsExpr {
   offset(index: readonly Expr[], shape: readonly Dim[]): string {
     const s = strides(shape);
     const terms = index
-      .map((e, d) => (e.k === 'const' && e.value === 0 ? '' : s[d] === 1 ? this.num(e, undefined, true) : `${this.num(e)} * ${s[d]}`))
+      .map((e, d) => (e.k === 'const' && e.value === 0 ? '' : s[d] === 1 ? this.num(e, undefined, simpleTerm(e)) : `${this.num(e)} * ${s[d]}`))
       .filter((t) => t !== '');
     return terms.length ? terms.join(' + ') : '0';
   }

@@ -122,11 +122,32 @@ export function matrixPair(k: Kernel, r: Expr & { k: 'reduce' }): [number, numbe
   return null;
 }
 
+/** Whether the reduction's body and the expression around it have a computed value in common. */
+function sharesWithEpilogue(e: Expr, r: Expr & { k: 'reduce' }): boolean {
+  const inBody = new Set<string>();
+  const collect = (x: Expr) => {
+    if (x.k !== 'const' && x.k !== 'var') inBody.add(exprKey(x));
+    forEachChild(x, collect);
+  };
+  collect(r.body);
+  let shared = false;
+  const scan = (x: Expr) => {
+    if (x.k === 'reduce') return;
+    if (inBody.has(exprKey(x))) shared = true;
+    forEachChild(x, scan);
+  };
+  scan(e);
+  return shared;
+}
+
 /** Reduction-outer order pays off when its innermost loop streams more loads than the default. */
 export function chooseOrder(k: Kernel): LoopOrder {
   const r = theReduction(k.expr);
   const last = k.shape.length - 1;
   if (!r || r.op !== 'sum' || last < 0 || k.shape[last] === BATCH || matrixPair(k, r)) return 'outputOuter';
+  // The last output loop runs twice in reduction-outer order (accumulate, then epilogue), so a
+  // value both parts compute would be out of scope in one of them.
+  if (sharesWithEpilogue(k.expr, r)) return 'outputOuter';
   const innermostReduce = r.vars[r.vars.length - 1].name;
   const gain = streamingLoads(k, r.body, `o${last}`) - streamingLoads(k, r.body, innermostReduce);
   // On a tie, the longer loop goes innermost (a convolution's columns rather than its 3 taps).

@@ -81,13 +81,14 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   const { declarations: buffers, reserve, calls, slice: outputSlice } = programParts(p);
   const feedArgs = g.inputs.map((n, i) => `x${i}: ${arrayOf(n)}`).join(', ');
   const first = g.outputs[0];
+  const inputArray = g.inputs.length ? arrayOf(g.inputs[0]) : 'Float32Array';
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
   f.addInterface({
     name: 'Model',
     isExported: true,
     docs: ['A compiled model instance: its buffers are allocated once and grow only for a larger batch.'],
     properties: [
-      { name: 'predict', type: `(input: ${arrayOf(g.inputs[0])}, batch: number) => ${arrayOf(first.node)}`, docs: [`Runs the model on \`batch\` samples of input '${commentSafe(String(g.inputs[0].attrs.name))}'; returns output '${commentSafe(first.name)}' (a fresh array).`] },
+      { name: 'predict', type: `(input: ${inputArray}, batch: number) => ${arrayOf(first.node)}`, docs: [`Runs the model on \`batch\` samples of its first input; returns output '${commentSafe(first.name)}' (a fresh array).`] },
       { name: 'run', type: `(feeds: Readonly<Record<string, Float32Array | Float64Array | Int32Array>>, batch: number) => Record<string, Float32Array | Float64Array | Int32Array>`, docs: ['Runs the model on named inputs; returns every output by name.'] },
       { name: 'getWeights', type: '() => WeightTensor[]', docs: ['A copy of the weights, ready for `encodeWeights`.'] },
       { name: 'weightArrays', type: 'readonly Float32Array[]', docs: ['The live weight arrays, in `parameters` order (a trainer updates them in place).'] },
@@ -124,11 +125,10 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `return {${g.outputs.map((out) => `[${stringLiteral(out.name)}]: ${outputSlice(out.node)}`).join(', ')}};`,
       `}`,
       `return {`,
-      `predict(x0: ${arrayOf(g.inputs[0])}, batch: number): ${arrayOf(first.node)} {`,
-      ...(g.inputs.length > 1 ? [`throw new Error(${stringLiteral(`model '${g.name}' has ${g.inputs.length} inputs: use run()`)});`] : []),
-      `checkInput(inputs[0], x0, batch);`,
-      `forward(batch, x0);`,
-      `return ${outputSlice(first.node)};`,
+      `predict(x0: ${inputArray}, batch: number): ${arrayOf(first.node)} {`,
+      ...(g.inputs.length !== 1
+        ? [`throw new Error(${stringLiteral(`model '${g.name}' has ${g.inputs.length} inputs: use run()`)});`]
+        : [`checkInput(inputs[0], x0, batch);`, `forward(batch, x0);`, `return ${outputSlice(first.node)};`]),
       `},`,
       `run,`,
       `getWeights: () => snapshotWeights(parameters, w),`,

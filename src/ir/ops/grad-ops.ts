@@ -230,29 +230,4 @@ export const dropoutMask = defineOp<DropoutMaskAttrs>({
 });
 
 
-export interface PadAttrs {
-  /** Zeros added [top, left, bottom, right] around the last two (spatial) dimensions. */
-  pads: [number, number, number, number];
-}
-
-/** Zero padding of the spatial dimensions of an NCHW tensor. */
-export const pad = defineOp<PadAttrs>({
-  kind: 'movement',
-  arity: 1,
-  infer([x], { pads }) {
-    requireInts(pads, 4, 'pads', 0);
-    if (x.shape.length < 2) throw new RuleError(`pad needs at least two dimensions, got ${formatShape(x.shape)}`);
-    const r = x.shape.length;
-    const [h, w] = [x.shape[r - 2], x.shape[r - 1]] as number[];
-    return { dtype: x.dtype, shape: [...x.shape.slice(0, -2), h + pads[0] + pads[2], w + pads[1] + pads[3]] };
-  },
-  lower(ctx, { pads }) {
-    const r = ctx.out.length;
-    const [h, w] = ctx.inputs[0].shape.slice(-2) as number[];
-    const [y, x] = [E.sub(ctx.out[r - 2], E.num(pads[0])), E.sub(ctx.out[r - 1], E.num(pads[1]))];
-    const inside = E.binary('and', E.inRange(y, 0, h), E.inRange(x, 0, w));
-    return E.select(inside, ctx.load(0, [...ctx.out.slice(0, -2), y, x]), E.num(0));
-  },
-});
-
-export const gradOps = { pad, dropoutMask, batchSize, step, sign, isEqual, expand, oneHot, conv2dBackwardInput, conv2dBackwardFilter, maxPool2dBackward, avgPool2dBackward, sliceBackward };
+export const gradOps = { dropoutMask, batchSize, step, sign, isEqual, expand, oneHot, conv2dBackwardInput, conv2dBackwardFilter, maxPool2dBackward, avgPool2dBackward, sliceBackward };

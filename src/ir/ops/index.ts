@@ -8,6 +8,8 @@ import { batchNorm } from './norm.ts';
 import { reduceOps } from './reduce.ts';
 import { sourceOps } from './source.ts';
 import { gradOps } from './grad-ops.ts';
+import { onnxOps } from './onnx-gather.ts';
+import { onnxExtraOps } from './onnx-extra.ts';
 import type { OpDef } from './types.ts';
 
 export const OPS = {
@@ -22,6 +24,8 @@ export const OPS = {
   ...movementOps,
   batchNorm,
   ...gradOps,
+  ...onnxOps,
+  ...onnxExtraOps,
 };
 
 export type OpName = keyof typeof OPS;

@@ -1,0 +1,156 @@
+// The ONNX conformance runner: each case folder (model.onnx + test_data_set_0/{input,output}_N.pb)
+// is imported, compiled with a backend, run, and compared with ONNX's tolerance.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { UnsupportedError } from '../../src/ir/errors.ts';
+import { decodeModel, importModel } from '../../src/onnx/import.ts';
+import { decodeTensorBytes, toKilnArray, type TensorValue } from '../../src/onnx/tensor.ts';
+import { compileModel } from '../compile.ts';
+
+export const RTOL = 1e-3;
+export const ATOL = 1e-7;
+
+export type Backend = 'js';
+export const BACKENDS: readonly Backend[] = ['js'];
+
+export type CaseStatus = 'pass' | 'fail' | 'unsupported';
+
+export interface CaseResult {
+  readonly name: string;
+  readonly status: CaseStatus;
+  /** Why it failed or is unsupported. */
+  readonly detail?: string;
+}
+
+export interface ConformanceOptions {
+  backend?: Backend;
+  /** Where emitted modules go: `<outDir>/<case>/model.js` (must lie inside this package so `kiln/runtime` resolves). */
+  outDir?: string;
+  /** Only these case names (default: every case folder). */
+  only?: readonly string[];
+  /** Called with each result as it is known. */
+  onResult?: (r: CaseResult) => void;
+}
+
+/** The repository root: emitted modules are written below it so that `kiln/runtime` resolves. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** One result line, as the CLI prints it. */
+export function formatResult(r: CaseResult): string {
+  if (r.status === 'pass') return `PASS ${r.name}`;
+  return `${r.status === 'fail' ? 'FAIL' : 'UNSUPPORTED'} ${r.name} (${r.detail ?? ''})`;
+}
+
+export function formatSummary(results: readonly CaseResult[]): string {
+  const count = (s: CaseStatus) => results.filter((r) => r.status === s).length;
+  return `${count('pass')} passed, ${count('fail')} failed, ${count('unsupported')} unsupported`;
+}
+
+/** Case folders of a directory laid out like the ONNX backend node tests, sorted by name. */
+export function listCases(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(path.join(dir, e.name, 'model.onnx')))
+    .map((e) => e.name)
+    .sort();
+}
+
+function readNumbered(dataDir: string, prefix: string): TensorValue[] {
+  const out: TensorValue[] = [];
+  for (let i = 0; existsSync(path.join(dataDir, `${prefix}_${i}.pb`)); i++) {
+    out.push(decodeTensorBytes(readFileSync(path.join(dataDir, `${prefix}_${i}.pb`)), `${prefix}_${i}.pb`));
+  }
+  return out;
+}
+
+const close = (g: number, e: number) => {
+  if (Number.isNaN(e) || Number.isNaN(g)) return Number.isNaN(e) && Number.isNaN(g);
+  if (!Number.isFinite(e) || !Number.isFinite(g)) return g === e;
+  return Math.abs(g - e) <= ATOL + RTOL * Math.abs(e);
+};
+
+/** Null when every element is within tolerance, else the worst element's description. */
+export function compareOutput(name: string, got: ArrayLike<number> | undefined, expected: TensorValue): string | null {
+  if (!got) return `output '${name}' missing`;
+  const want = expected.data as ArrayLike<number>;
+  if (got.length !== want.length) return `output '${name}': ${got.length} values, expected ${want.length} (dims [${expected.dims.join(', ')}])`;
+  let worst = -1;
+  let worstBad = 0;
+  for (let i = 0; i < want.length; i++) {
+    const [g, e] = [Number(got[i]), Number(want[i])];
+    if (close(g, e)) continue;
+    const bad = Number.isFinite(g) && Number.isFinite(e) ? Math.abs(g - e) / (ATOL + RTOL * Math.abs(e)) : Infinity;
+    if (worst < 0 || bad > worstBad) [worst, worstBad] = [i, bad];
+  }
+  return worst < 0 ? null : `worst element ${worst}${want.length > 1 ? '' : ''}: got ${got[worst]}, expected ${want[worst]}${name ? ` in '${name}'` : ''}`;
+}
+
+interface EmittedModule {
+  createModel(): { run(feeds: Record<string, unknown>, batch: number): Record<string, ArrayLike<number>> };
+}
+
+/** Runs one case folder; never throws for problems of the case itself. */
+export async function runCase(caseDir: string, options: ConformanceOptions = {}): Promise<CaseResult> {
+  const name = path.basename(caseDir);
+  const outDir = options.outDir ?? path.join(REPO_ROOT, 'build', 'conformance');
+  try {
+    const model = decodeModel(readFileSync(path.join(caseDir, 'model.onnx')));
+    const dataDir = path.join(caseDir, 'test_data_set_0');
+    const inputs = readNumbered(dataDir, 'input');
+    const expected = readNumbered(dataDir, 'output');
+    const initNames = new Set((model.graph!.initializer ?? []).map((t) => t.name));
+    const graphInputs = (model.graph!.input ?? []).filter((v) => !initNames.has(v.name ?? ''));
+    if (graphInputs.length !== inputs.length) {
+      return { name, status: 'fail', detail: `the model has ${graphInputs.length} inputs, the test data ${inputs.length}` };
+    }
+    const inputShapes: Record<string, number[]> = {};
+    const inputValues: Record<string, TensorValue> = {};
+    graphInputs.forEach((v, i) => {
+      inputShapes[v.name ?? ''] = inputs[i].dims;
+      inputValues[v.name ?? ''] = inputs[i];
+    });
+    // Kiln compiles shapes ahead of time: an input an op needs at compile time (a Reshape's
+    // shape, Slice bounds, reduction axes) is specialised on the test data's value.
+    const graph = importModel(model, { inputShapes, inputValues, name });
+    if (graph.inputs.length === 0) throw new UnsupportedError(`models without inputs are not supported`);
+    const feeds: Record<string, unknown> = {};
+    graphInputs.forEach((v, i) => (feeds[v.name ?? ''] = toKilnArray(inputs[i], `input_${i}`).data));
+    const compiled = compileModel(graph, { sourceName: `${name}/model.onnx` });
+    const dir = path.join(outDir, name.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'model.js');
+    writeFileSync(file, compiled.js);
+    writeFileSync(path.join(dir, 'model.ts'), compiled.ts);
+    const mod = (await import(/* @vite-ignore */ `${pathToFileURL(file).href}?t=${Date.now()}`)) as EmittedModule;
+    const results = mod.createModel().run(feeds, 1);
+    const outputNames = graph.outputs.map((o) => o.name);
+    if (expected.length !== outputNames.length) return { name, status: 'fail', detail: `${outputNames.length} outputs, the test data has ${expected.length}` };
+    for (let i = 0; i < expected.length; i++) {
+      const want = toKilnArray(expected[i], `output_${i}`);
+      const bad = compareOutput(outputNames.length > 1 ? outputNames[i] : '', results[outputNames[i]], { ...expected[i], data: want.data });
+      if (bad) return { name, status: 'fail', detail: bad };
+    }
+    return { name, status: 'pass' };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (e instanceof UnsupportedError) return { name, status: 'unsupported', detail: message };
+    return { name, status: 'fail', detail: `${e instanceof Error ? e.name : 'error'}: ${message}` };
+  }
+}
+
+/** Runs every case of `dir` (or `options.only`), in name order, one at a time. */
+export async function runConformance(dir: string, options: ConformanceOptions = {}): Promise<CaseResult[]> {
+  const backend = options.backend ?? 'js';
+  if (!BACKENDS.includes(backend)) throw new UnsupportedError(`backend '${backend}' is not supported (choose from ${BACKENDS.join(', ')})`);
+  const names = options.only ? [...options.only] : listCases(dir);
+  const results: CaseResult[] = [];
+  for (const name of names) {
+    const r = existsSync(path.join(dir, name, 'model.onnx'))
+      ? await runCase(path.join(dir, name), options)
+      : { name, status: 'fail' as const, detail: `no such case folder` };
+    results.push(r);
+    options.onResult?.(r);
+  }
+  return results;
+}

@@ -1,0 +1,36 @@
+// Gather (ONNX semantics): picks slices of `data` along a constant axis at int32 `indices`.
+import * as E from '../expr.ts';
+import { RuleError } from '../errors.ts';
+import { BATCH, formatShape, normAxis, type Dim } from '../shape.ts';
+import { defineOp } from './types.ts';
+
+export interface GatherAttrs {
+  axis: number;
+}
+
+/** out[a..., i..., b...] = data[a..., indices[i...], b...]; a negative index counts from the end. */
+export const gather = defineOp<GatherAttrs>({
+  kind: 'movement',
+  arity: 2,
+  infer([data, indices], { axis }) {
+    if (indices.dtype !== 'int32') throw new RuleError(`gather indices must be int32, got ${indices.dtype}`);
+    const ax = normAxis(axis, data.shape.length);
+    if (data.shape[ax] === BATCH || indices.shape.includes(BATCH)) throw new RuleError(`gather cannot index the batch dimension`);
+    const shape: Dim[] = [...data.shape.slice(0, ax), ...indices.shape, ...data.shape.slice(ax + 1)];
+    if (shape.slice(1).includes(BATCH)) throw new RuleError(`gather of ${formatShape(data.shape)} would put the batch dimension inside ${formatShape(shape)}`);
+    return { dtype: data.dtype, shape };
+  },
+  lower(ctx, { axis }) {
+    const [data, indices] = ctx.inputs;
+    const ax = normAxis(axis, data.shape.length);
+    const r = indices.shape.length;
+    const raw = ctx.load(1, ctx.out.slice(ax, ax + r));
+    const size = data.shape[ax] as number;
+    // (raw + size) mod size maps [-size, size) onto [0, size). No select here: the JS renderer
+    // does not parenthesise a select used as the last index term.
+    const index = E.binary('mod', E.add(raw, E.num(size)), E.num(size));
+    return ctx.load(0, [...ctx.out.slice(0, ax), index, ...ctx.out.slice(ax + r)]);
+  },
+});
+
+export const onnxOps = { gather };

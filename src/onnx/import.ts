@@ -1,0 +1,199 @@
+// ONNX import: a ModelProto (decoded by protobufjs from the generated onnx.proto code) becomes a
+// Kiln graph. Each ONNX op is one entry of the table in `ops.ts`; this file walks the graph,
+// keeps values by name, and turns initializers and Constant nodes into `const` nodes.
+import { makeNode } from '../ir/build.ts';
+import type { DType } from '../ir/dtype.ts';
+import { KilnError, UnsupportedError } from '../ir/errors.ts';
+import type { Graph, GraphOutput } from '../ir/graph.ts';
+import type { Node, NodeMeta } from '../ir/node.ts';
+import { decodeMessage, int64, onnx, OnnxFormatError, type AttributeProto, type Int64, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.ts';
+import { decodeTensor, dtypeName, kilnDType, toKilnArray, type TensorValue } from './tensor.ts';
+import { ONNX_OPS, type OnnxContext } from './ops.ts';
+
+export interface ImportOptions {
+  /** Concrete shapes for graph inputs whose dims the file leaves symbolic (or to override them). */
+  inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * Values of graph inputs to specialise on: where an op needs one of them at compile time (a
+   * Reshape's shape, a ReduceSum's axes, Slice bounds…) this value is used. The input stays an
+   * input of the compiled model, which is then correct only when fed these same values.
+   */
+  inputValues?: Readonly<Record<string, TensorValue>>;
+  /** Graph name (default: the file's graph name, else `onnx_model`). */
+  name?: string;
+}
+
+/** A value in the graph being built: a node, a known constant (made into a node on first use), or a reason it is missing. */
+interface Value {
+  node?: Node;
+  tensor?: TensorValue;
+  missing?: string;
+}
+
+/** The default-domain opset the model imports. */
+export function modelOpset(model: ModelProto): number {
+  const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  return entry ? int64(entry.version as Int64) : 1;
+}
+
+/** Decodes a `.onnx` file; a truncated or corrupt one is an OnnxFormatError (a KilnError). */
+export function decodeModel(bytes: Uint8Array): ModelProto {
+  const model = decodeMessage('ONNX model', bytes, (b) => onnx.ModelProto.decode(b));
+  if (!model.graph) throw new OnnxFormatError(`ONNX model: the file holds no graph`);
+  return model;
+}
+
+/** Reads an attribute into plain JS values (ints as numbers, strings decoded as UTF-8). */
+function attributeValue(a: AttributeProto): unknown {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.type) {
+    case T.FLOAT:
+      return a.f ?? 0;
+    case T.INT:
+      return int64(a.i as Int64);
+    case T.STRING:
+      return new TextDecoder().decode(a.s ?? new Uint8Array());
+    case T.TENSOR:
+      return a.t;
+    case T.FLOATS:
+      return [...(a.floats ?? [])];
+    case T.INTS:
+      return (a.ints ?? []).map((v) => int64(v as Int64));
+    case T.STRINGS:
+      return (a.strings ?? []).map((s) => new TextDecoder().decode(s));
+    default:
+      return { unsupportedAttributeType: a.type };
+  }
+}
+
+const nodeLabel = (n: NodeProto, opset: number, index: number) =>
+  `node ${JSON.stringify(n.name || `#${index}`)} (${n.opType}, opset ${opset})`;
+
+function valueInfoType(v: ValueInfoProto, options: ImportOptions): { dtype: DType; shape: number[] } {
+  const name = v.name ?? '';
+  const tt = v.type?.tensorType;
+  if (!tt) throw new UnsupportedError(`graph input '${name}': only tensor inputs are supported`);
+  const dtype = kilnDType(tt.elemType);
+  if (!dtype) throw new UnsupportedError(`graph input '${name}': element type ${dtypeName(tt.elemType)} is not supported`);
+  const given = options.inputShapes?.[name];
+  if (given) return { dtype, shape: [...given] };
+  const dims = tt.shape?.dim ?? [];
+  const shape = dims.map((d, i) => {
+    if (d.dimValue !== null && d.dimValue !== undefined && !d.dimParam) return int64(d.dimValue as Int64);
+    throw new UnsupportedError(`graph input '${name}': dimension ${i} is symbolic (${JSON.stringify(d.dimParam ?? '?')}); pass its size in options.inputShapes`);
+  });
+  return { dtype, shape };
+}
+
+/** Imports an ONNX model into a Kiln graph. Unsupported ops and dtypes are UnsupportedErrors naming op, node and opset. */
+export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
+  const model = decodeModel(bytes);
+  return importModel(model, options);
+}
+
+export function importModel(model: ModelProto, options: ImportOptions = {}): Graph {
+  const g = model.graph!;
+  const opset = modelOpset(model);
+  for (const o of model.opsetImport ?? []) {
+    if (o.domain && o.domain !== 'ai.onnx' && (g.node ?? []).some((n) => n.domain === o.domain)) {
+      throw new UnsupportedError(`operator domain '${o.domain}' is not supported`);
+    }
+  }
+  const values = new Map<string, Value>();
+  const metaOf = new Map<string, NodeMeta>();
+
+  for (const t of g.initializer ?? []) values.set(t.name ?? '', { tensor: decodeTensor(t, 'initializer') });
+  if ((g.sparseInitializer ?? []).length) throw new UnsupportedError(`sparse initializers are not supported`);
+
+  const inputs: Node[] = [];
+  for (const v of g.input ?? []) {
+    const name = v.name ?? '';
+    if (values.has(name)) continue; // an initializer: a constant, not a model input
+    const { dtype, shape } = valueInfoType(v, options);
+    const node = makeNode('input', [], { name, dtype, shape }, { layer: name, layerKind: 'Input' });
+    inputs.push(node);
+    values.set(name, { node });
+  }
+
+  const constNode = (t: TensorValue, meta: NodeMeta): Node => {
+    const { dtype, data } = toKilnArray(t, 'constant');
+    return makeNode('const', [], { dtype, shape: [...t.dims], values: Array.from(data) }, meta);
+  };
+  const nodeOf = (name: string, user: string): Node => {
+    const v = values.get(name);
+    if (!v) throw new OnnxFormatError(`${user} reads '${name}', which no node, input or initializer defines`);
+    if (v.missing) throw new UnsupportedError(`${user} reads '${name}': ${v.missing}`);
+    if (!v.node) v.node = constNode(v.tensor!, metaOf.get(name) ?? { layer: name, layerKind: 'Initializer' });
+    return v.node;
+  };
+
+  const usedNames = new Set<string>();
+  (g.node ?? []).forEach((n, index) => {
+    const opType = n.opType ?? '';
+    const label = nodeLabel(n, opset, index);
+    if (n.domain && n.domain !== 'ai.onnx') throw new UnsupportedError(`${label}: domain '${n.domain}' is not supported`);
+    const impl = Object.prototype.hasOwnProperty.call(ONNX_OPS, opType) ? ONNX_OPS[opType] : undefined;
+    if (!impl) throw new UnsupportedError(`${label}: op ${opType} is not supported`);
+    let layer = n.name || `${opType}_${index}`;
+    while (usedNames.has(layer)) layer += '_';
+    usedNames.add(layer);
+    const meta: NodeMeta = { layer, layerKind: opType };
+    const attrs = new Map<string, unknown>((n.attribute ?? []).map((a) => [a.name ?? '', attributeValue(a)]));
+    const inputNames = n.input ?? [];
+    const ctx: OnnxContext = {
+      opType,
+      opset,
+      label,
+      count: inputNames.length,
+      has: (i) => i < inputNames.length && inputNames[i] !== '',
+      input: (i) => {
+        if (!(i < inputNames.length && inputNames[i] !== '')) throw new OnnxFormatError(`${label}: input ${i} is required`);
+        return nodeOf(inputNames[i], label);
+      },
+      constant(i) {
+        if (!(i < inputNames.length && inputNames[i] !== '')) return undefined;
+        const v = values.get(inputNames[i]);
+        if (v?.tensor) return v.tensor;
+        if (v?.node?.op === 'input' && options.inputValues && Object.prototype.hasOwnProperty.call(options.inputValues, inputNames[i])) {
+          return options.inputValues[inputNames[i]];
+        }
+        if (v?.node?.op === 'const') {
+          const c = v.node;
+          return { name: inputNames[i], onnxType: 7, dims: c.type.shape as number[], data: c.attrs.values as number[] };
+        }
+        return undefined;
+      },
+      attr: (name) => attrs.get(name),
+      emit: (op, ins, a = {}) => makeNode(op, ins, a, meta),
+      constNode: (t) => constNode(t, meta),
+      unsupported: (why) => {
+        throw new UnsupportedError(`${label}: ${why}`);
+      },
+    };
+    let result: ReturnType<typeof impl>;
+    try {
+      result = impl(ctx);
+    } catch (e) {
+      if (e instanceof KilnError && !e.message.includes(label)) {
+        const Ctor = e instanceof UnsupportedError ? UnsupportedError : KilnError;
+        throw new Ctor(`${label}: ${e.message}`);
+      }
+      throw e;
+    }
+    const outs = Array.isArray(result) ? result : [result];
+    (n.output ?? []).forEach((name, k) => {
+      if (!name) return;
+      if (k < outs.length) {
+        const o = outs[k];
+        if ('dims' in o) {
+          values.set(name, { tensor: o });
+          metaOf.set(name, meta);
+        } else values.set(name, { node: o });
+      } else values.set(name, { missing: `output ${k} of ${label} is not supported` });
+    });
+  });
+
+  const outputs: GraphOutput[] = (g.output ?? []).map((o) => ({ name: o.name ?? '', node: nodeOf(o.name ?? '', `graph output '${o.name}'`) }));
+  if (outputs.length === 0) throw new OnnxFormatError(`ONNX model: the graph has no outputs`);
+  return { name: options.name ?? (g.name || 'onnx_model'), inputs, outputs };
+}

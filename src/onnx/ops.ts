@@ -1,0 +1,520 @@
+// The ONNX op table: one entry per ONNX op_type, mapping its inputs, attributes and opset to Kiln IR.
+import type { DType } from '../ir/dtype.ts';
+import type { Node } from '../ir/node.ts';
+import type { Dim } from '../ir/shape.ts';
+import type { TensorProto } from './proto.ts';
+import { decodeTensor, dtypeName, kilnDType, type TensorValue } from './tensor.ts';
+
+/** What an op entry sees: the node's inputs, attributes and the model's opset. */
+export interface OnnxContext {
+  readonly opType: string;
+  /** The default-domain opset the model imports. */
+  readonly opset: number;
+  /** `node "name" (OpType, opset N)`, for messages. */
+  readonly label: string;
+  /** Number of inputs listed (including empty, i.e. omitted, ones). */
+  readonly count: number;
+  /** Whether input `i` is given (listed and not empty). */
+  has(i: number): boolean;
+  /** Input `i` as a node (required). */
+  input(i: number): Node;
+  /** Input `i`'s values when they are known at import time (initializer, Constant, Shape). */
+  constant(i: number): TensorValue | undefined;
+  attr(name: string): unknown;
+  /** Makes a node, with the ONNX node's name as its layer. */
+  emit(op: string, inputs: readonly Node[], attrs?: Record<string, unknown>): Node;
+  constNode(t: TensorValue): Node;
+  unsupported(why: string): never;
+}
+
+/** An entry returns the node of each output in order (outputs beyond them are unsupported), or a known constant. */
+export type OnnxOp = (c: OnnxContext) => Node | TensorValue | (Node | TensorValue)[];
+
+// ---- attribute and input helpers ----
+
+const int = (c: OnnxContext, name: string, def: number): number => {
+  const v = c.attr(name);
+  return typeof v === 'number' ? v : def;
+};
+const float = (c: OnnxContext, name: string, def: number): number => {
+  const v = c.attr(name);
+  return typeof v === 'number' ? v : def;
+};
+const ints = (c: OnnxContext, name: string): number[] | undefined => {
+  const v = c.attr(name);
+  return Array.isArray(v) ? (v as number[]) : undefined;
+};
+const str = (c: OnnxContext, name: string, def: string): string => {
+  const v = c.attr(name);
+  return typeof v === 'string' ? v : def;
+};
+
+/** A constant input's values as numbers, or an unsupported error (Kiln needs them at compile time). */
+function constInts(c: OnnxContext, i: number, what: string): number[] | undefined {
+  if (!c.has(i)) return undefined;
+  const t = c.constant(i);
+  if (!t) c.unsupported(`input ${i} (${what}) must be a constant (initializer or Constant node); Kiln compiles shapes ahead of time`);
+  return Array.from(t.data as ArrayLike<number>);
+}
+
+const shapeOf = (n: Node): number[] => {
+  if (n.type.shape.some((d) => typeof d !== 'number')) throw new Error(`internal: ONNX import made a batched shape`);
+  return n.type.shape as number[];
+};
+const prod = (xs: readonly number[]) => xs.reduce((p, d) => p * d, 1);
+const normAxis = (c: OnnxContext, axis: number, rank: number): number => {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1)) c.unsupported(`axis ${axis} is out of range for rank ${rank}`);
+  return a;
+};
+const reshape = (c: OnnxContext, x: Node, shape: readonly Dim[]): Node =>
+  shapeOf(x).length === shape.length && shapeOf(x).every((d, i) => d === shape[i]) ? x : c.emit('reshape', [x], { shape: [...shape] });
+const scalar = (c: OnnxContext, value: number, dtype: DType): Node =>
+  c.constNode({ name: '', onnxType: dtype === 'float64' ? 11 : dtype === 'int32' ? 6 : 1, dims: [], data: [value] });
+
+// ---- op families ----
+
+const unary = (op: string, attrs: (c: OnnxContext) => Record<string, unknown> = () => ({})): OnnxOp => (c) =>
+  c.emit(op, [c.input(0)], attrs(c));
+const binary = (op: string): OnnxOp => (c) => c.emit(op, [c.input(0), c.input(1)]);
+
+/** Max, Min, Sum, Mean: variadic, folded pairwise (each pair broadcasts). */
+const variadic = (op: string, mean = false): OnnxOp => (c) => {
+  let acc = c.input(0);
+  for (let i = 1; i < c.count; i++) if (c.has(i)) acc = c.emit(op, [acc, c.input(i)]);
+  return mean && c.count > 1 ? c.emit('div', [acc, scalar(c, c.count, acc.type.dtype)]) : acc;
+};
+
+/** Softmax / LogSoftmax: since opset 13 along `axis` (default -1); before, on the input flattened to 2-D at `axis` (default 1). */
+const softmaxLike = (op: string): OnnxOp => (c) => {
+  const x = c.input(0);
+  const shape = shapeOf(x);
+  if (c.opset >= 13) return c.emit(op, [x], { axis: normAxis(c, int(c, 'axis', -1), shape.length) });
+  const axis = normAxis(c, int(c, 'axis', 1), shape.length);
+  const flat = reshape(c, x, [prod(shape.slice(0, axis)), prod(shape.slice(axis))]);
+  return reshape(c, c.emit(op, [flat], { axis: 1 }), shape);
+};
+
+/** ReduceSum/Mean/Max/Min: axes an attribute, or (ReduceSum since 13, the others since 18) an input. */
+const reduce = (op: string, axesInputSince: number): OnnxOp => (c) => {
+  const x = c.input(0);
+  const rank = shapeOf(x).length;
+  const axes = c.opset >= axesInputSince ? constInts(c, 1, 'axes') : ints(c, 'axes');
+  const keepdims = int(c, 'keepdims', 1) !== 0;
+  if ((axes === undefined || axes.length === 0) && int(c, 'noop_with_empty_axes', 0) !== 0) return c.emit('identity', [x]);
+  const list = (axes ?? []).map((a) => normAxis(c, a, rank));
+  if (shapeOf(x).some((d) => d === 0)) c.unsupported(`reductions over empty tensors are not supported`);
+  return c.emit(op, [x], { axes: list, keepdims });
+};
+
+/** Spatial pads [begin..., end...] from auto_pad / pads for input extents, kernel, strides, dilations. */
+function windowPads(c: OnnxContext, spatial: number[], kernel: number[], strides: number[], dilations: number[]): number[] {
+  const n = spatial.length;
+  const autoPad = str(c, 'auto_pad', 'NOTSET');
+  if (autoPad === 'NOTSET') {
+    const pads = ints(c, 'pads') ?? new Array<number>(2 * n).fill(0);
+    if (pads.length !== 2 * n) c.unsupported(`pads must have ${2 * n} entries, got ${pads.length}`);
+    return pads;
+  }
+  if (autoPad === 'VALID') return new Array<number>(2 * n).fill(0);
+  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') c.unsupported(`auto_pad ${JSON.stringify(autoPad)} is not supported`);
+  const begin: number[] = [];
+  const end: number[] = [];
+  spatial.forEach((size, i) => {
+    const out = Math.ceil(size / strides[i]);
+    const total = Math.max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size);
+    const b = autoPad === 'SAME_LOWER' ? Math.ceil(total / 2) : Math.floor(total / 2);
+    begin.push(b);
+    end.push(total - b);
+  });
+  return [...begin, ...end];
+}
+
+interface Window {
+  x: Node;
+  /** [H, W] kernel, strides, dilations; pads as [top, left, bottom, right]. */
+  kernel: [number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  pads: [number, number, number, number];
+  /** Shape the 2-D result is reshaped to at the end (1-D windows run as H = 1), or null. */
+  restore: ((y: Node) => Node) | null;
+}
+
+/** Normalises a 1-D or 2-D windowed op to Kiln's 2-D form. */
+function window(c: OnnxContext, x: Node, kernel: number[], ceil = false): Window {
+  const shape = shapeOf(x);
+  const n = shape.length - 2;
+  if (n !== 1 && n !== 2) c.unsupported(`${n}-D windows are not supported (Kiln has 1-D and 2-D convolution and pooling)`);
+  const strides = ints(c, 'strides') ?? new Array<number>(n).fill(1);
+  const dilations = ints(c, 'dilations') ?? new Array<number>(n).fill(1);
+  if (kernel.length !== n || strides.length !== n || dilations.length !== n) c.unsupported(`kernel, strides and dilations must have ${n} entries`);
+  const spatial = shape.slice(2);
+  const pads = windowPads(c, spatial, kernel, strides, dilations);
+  if (ceil) {
+    // ceil_mode: grow the end padding so that the floor rule gives the ceil rule's extent,
+    // dropping a last window that would start inside the end padding (as ONNX does).
+    spatial.forEach((size, i) => {
+      const span = (kernel[i] - 1) * dilations[i] + 1;
+      const padded = size + pads[i] + pads[i + n];
+      let out = Math.ceil((padded - span) / strides[i]) + 1;
+      if ((out - 1) * strides[i] >= size + pads[i]) out--;
+      pads[i + n] = Math.max(pads[i + n], (out - 1) * strides[i] + span - size - pads[i]);
+    });
+  }
+  if (n === 2) {
+    return { x, kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]], dilations: [dilations[0], dilations[1]], pads: [pads[0], pads[1], pads[2], pads[3]], restore: null };
+  }
+  const x2 = reshape(c, x, [shape[0], shape[1], 1, shape[2]]);
+  return {
+    x: x2,
+    kernel: [1, kernel[0]],
+    strides: [1, strides[0]],
+    dilations: [1, dilations[0]],
+    pads: [0, pads[0], 0, pads[1]],
+    restore: (y) => {
+      const s = shapeOf(y);
+      return reshape(c, y, [s[0], s[1], s[3]]);
+    },
+  };
+}
+
+const windowAttrs = (w: Window) => ({ strides: w.strides, pads: w.pads, dilations: w.dilations });
+
+const conv: OnnxOp = (c) => {
+  const x = c.input(0);
+  let w = c.input(1);
+  const ws = shapeOf(w);
+  const kernel = ints(c, 'kernel_shape') ?? ws.slice(2);
+  const win = window(c, x, kernel);
+  if (win.restore) w = reshape(c, w, [ws[0], ws[1], 1, ws[2]]);
+  let y = c.emit('conv2d', [win.x, w], { ...windowAttrs(win), group: int(c, 'group', 1) });
+  if (c.has(2)) {
+    const b = c.input(2);
+    y = c.emit('add', [y, reshape(c, b, [shapeOf(b)[0], 1, 1])]);
+  }
+  return win.restore ? win.restore(y) : y;
+};
+
+const pool = (op: 'maxPool2d' | 'avgPool2d'): OnnxOp => (c) => {
+  const kernel = ints(c, 'kernel_shape');
+  if (!kernel) return c.unsupported(`kernel_shape is required`);
+  const win = window(c, c.input(0), kernel, int(c, 'ceil_mode', 0) !== 0);
+  const attrs: Record<string, unknown> = { ...windowAttrs(win), kernel: win.kernel };
+  if (op === 'avgPool2d') attrs.countIncludePad = int(c, 'count_include_pad', 0) !== 0;
+  if (op === 'maxPool2d' && int(c, 'storage_order', 0) !== 0) {
+    // storage_order only changes the Indices output, which Kiln does not produce.
+  }
+  const y = c.emit(op, [win.x], attrs);
+  return win.restore ? win.restore(y) : y;
+};
+
+const globalPool = (op: 'reduceMean' | 'reduceMax'): OnnxOp => (c) => {
+  const x = c.input(0);
+  const rank = shapeOf(x).length;
+  if (rank < 3) c.unsupported(`expected input [N, C, ...spatial]`);
+  if (op === 'reduceMean') return c.emit('globalAvgPool', [x]);
+  return c.emit(op, [x], { axes: Array.from({ length: rank - 2 }, (_, i) => i + 2), keepdims: true });
+};
+
+const gemm: OnnxOp = (c) => {
+  const a = c.input(0);
+  const b = c.input(1);
+  if (shapeOf(a).length !== 2 || shapeOf(b).length !== 2) c.unsupported(`Gemm needs 2-D A and B`);
+  let y = c.emit('matmul', [a, b], { transA: int(c, 'transA', 0) !== 0, transB: int(c, 'transB', 0) !== 0 });
+  const alpha = float(c, 'alpha', 1);
+  const beta = float(c, 'beta', 1);
+  if (alpha !== 1) y = c.emit('mul', [y, scalar(c, alpha, y.type.dtype)]);
+  if (c.has(2)) {
+    let bias = c.input(2);
+    if (beta !== 1) bias = c.emit('mul', [bias, scalar(c, beta, bias.type.dtype)]);
+    y = c.emit('add', [y, bias]);
+  }
+  return y;
+};
+
+/** MatMul with NumPy semantics: a 1-D operand is promoted to a matrix and the added axis dropped. */
+const matmul: OnnxOp = (c) => {
+  let a = c.input(0);
+  let b = c.input(1);
+  const [sa, sb] = [shapeOf(a), shapeOf(b)];
+  if (sa.length === 1) a = reshape(c, a, [1, sa[0]]);
+  if (sb.length === 1) b = reshape(c, b, [sb[0], 1]);
+  let y = c.emit('matmul', [a, b]);
+  const sy = shapeOf(y);
+  if (sa.length === 1 && sb.length === 1) y = reshape(c, y, []);
+  else if (sa.length === 1) y = reshape(c, y, [...sy.slice(0, -2), sy[sy.length - 1]]);
+  else if (sb.length === 1) y = reshape(c, y, sy.slice(0, -1));
+  return y;
+};
+
+/** Reshape: the target shape is an input since opset 5 (an attribute before); 0 copies a dim unless allowzero, -1 is inferred. */
+const reshapeOp: OnnxOp = (c) => {
+  const x = c.input(0);
+  const shape = shapeOf(x);
+  const target = c.opset >= 5 ? constInts(c, 1, 'shape') : ints(c, 'shape');
+  if (!target) return c.unsupported(`the target shape is missing`);
+  const allowZero = int(c, 'allowzero', 0) !== 0;
+  const dims = target.map((d, i) => (d === 0 && !allowZero ? shape[i] : d));
+  const known = dims.filter((d) => d !== -1);
+  if (dims.length - known.length > 1 || known.some((d) => d < 0 || d === undefined)) c.unsupported(`invalid target shape [${target.join(', ')}]`);
+  if (known.length < dims.length) {
+    const rest = prod(known);
+    const total = prod(shape);
+    if (rest === 0 || total % rest !== 0) c.unsupported(`cannot reshape [${shape.join(', ')}] to [${target.join(', ')}]`);
+    return reshape(c, x, dims.map((d) => (d === -1 ? total / rest : d)));
+  }
+  return reshape(c, x, dims);
+};
+
+const flatten: OnnxOp = (c) => {
+  const x = c.input(0);
+  const shape = shapeOf(x);
+  let axis = int(c, 'axis', 1);
+  if (axis < 0) axis += shape.length;
+  if (axis < 0 || axis > shape.length) c.unsupported(`axis ${int(c, 'axis', 1)} out of range for rank ${shape.length}`);
+  return reshape(c, x, [prod(shape.slice(0, axis)), prod(shape.slice(axis))]);
+};
+
+/** Squeeze / Unsqueeze: axes an attribute before opset 13, an input since. */
+const squeezeAxes = (c: OnnxContext) => (c.opset >= 13 ? constInts(c, 1, 'axes') : ints(c, 'axes'));
+
+const squeeze: OnnxOp = (c) => {
+  const x = c.input(0);
+  const shape = shapeOf(x);
+  const axes = squeezeAxes(c);
+  const drop = new Set(axes === undefined ? shape.flatMap((d, i) => (d === 1 ? [i] : [])) : axes.map((a) => normAxis(c, a, shape.length)));
+  for (const a of drop) if (shape[a] !== 1) c.unsupported(`cannot squeeze axis ${a} of size ${shape[a]}`);
+  return reshape(c, x, shape.filter((_, i) => !drop.has(i)));
+};
+
+const unsqueeze: OnnxOp = (c) => {
+  const x = c.input(0);
+  const shape = shapeOf(x);
+  const axes = squeezeAxes(c);
+  if (!axes) return c.unsupported(`axes are required`);
+  const rank = shape.length + axes.length;
+  const at = new Set(axes.map((a) => normAxis(c, a, rank)));
+  const out: number[] = [];
+  let k = 0;
+  for (let i = 0; i < rank; i++) out.push(at.has(i) ? 1 : shape[k++]);
+  return reshape(c, x, out);
+};
+
+const transpose: OnnxOp = (c) => {
+  const x = c.input(0);
+  const rank = shapeOf(x).length;
+  const perm = ints(c, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+  return c.emit('transpose', [x], { perm });
+};
+
+const concat: OnnxOp = (c) => {
+  const parts: Node[] = [];
+  for (let i = 0; i < c.count; i++) if (c.has(i)) parts.push(c.input(i));
+  const nonEmpty = parts.filter((p) => !shapeOf(p).includes(0));
+  const axis = normAxis(c, int(c, 'axis', 0), shapeOf(parts[0]).length);
+  return c.emit('concat', nonEmpty.length ? nonEmpty : parts.slice(0, 1), { axis });
+};
+
+/** Clip: min/max attributes before opset 11, optional inputs since (constant or not). */
+const clip: OnnxOp = (c) => {
+  let x = c.input(0);
+  if (c.opset < 11) {
+    const min = c.attr('min');
+    const max = c.attr('max');
+    return c.emit('clip', [x], { min: typeof min === 'number' ? min : null, max: typeof max === 'number' ? max : null });
+  }
+  if (c.has(1)) x = c.emit('maximum', [x, c.input(1)]);
+  if (c.has(2)) x = c.emit('minimum', [x, c.input(2)]);
+  return c.has(1) || c.has(2) ? x : c.emit('identity', [x]);
+};
+
+/** Dropout at inference: the identity. Ratio an attribute before opset 12, an input since; the mask output is unsupported. */
+const dropout: OnnxOp = (c) => {
+  const x = c.input(0);
+  if (c.opset >= 12 && c.has(2)) {
+    const training = c.constant(2);
+    if (!training) return c.unsupported(`training_mode must be a constant`);
+    if (training.data[0]) c.unsupported(`training mode is not supported (inference only)`);
+  }
+  return c.emit('identity', [x]);
+};
+
+const batchNorm: OnnxOp = (c) => {
+  if (int(c, 'training_mode', 0) !== 0) c.unsupported(`training mode is not supported (inference only)`);
+  if (c.opset < 7 && int(c, 'is_test', 0) === 0) c.unsupported(`training mode (is_test = 0) is not supported`);
+  const ins = [0, 1, 2, 3, 4].map((i) => c.input(i));
+  return c.emit('batchNorm', ins, { epsilon: float(c, 'epsilon', 1e-5), momentum: float(c, 'momentum', 0.9) });
+};
+
+/** Pow: ONNX allows base and exponent of different types; the result has the base's type. */
+const pow: OnnxOp = (c) => {
+  const base = c.input(0);
+  let exponent = c.input(1);
+  if (base.type.dtype === exponent.type.dtype) return c.emit('pow', [base, exponent]);
+  if (base.type.dtype !== 'int32') return c.emit('pow', [base, c.emit('cast', [exponent], { to: base.type.dtype })]);
+  const y = c.emit('pow', [c.emit('cast', [base], { to: exponent.type.dtype }), exponent]);
+  return c.emit('cast', [y], { to: 'int32' });
+};
+
+const cast: OnnxOp = (c) => {
+  const x = c.input(0);
+  const to = int(c, 'to', 0);
+  const dtype = kilnDType(to);
+  if (!dtype || to === 9) c.unsupported(`cast to ${dtypeName(to)} is not supported`);
+  if (int(c, 'saturate', 1) !== 1 && to > 16) c.unsupported(`saturate = 0 is not supported`);
+  return dtype === x.type.dtype ? c.emit('identity', [x]) : c.emit('cast', [x], { to: dtype });
+};
+
+/** Constant: the value attribute (or value_float(s) / value_int(s)); a known constant at import time. */
+const constant: OnnxOp = (c) => {
+  const t = c.attr('value');
+  if (t && typeof t === 'object' && !Array.isArray(t)) {
+    return decodeTensor(t as TensorProto, 'Constant value');
+  }
+  const vf = c.attr('value_float');
+  if (typeof vf === 'number') return { name: '', onnxType: 1, dims: [], data: [vf] };
+  const vfs = c.attr('value_floats');
+  if (Array.isArray(vfs)) return { name: '', onnxType: 1, dims: [vfs.length], data: vfs as number[] };
+  const vi = c.attr('value_int');
+  if (typeof vi === 'number') return { name: '', onnxType: 7, dims: [], data: [vi] };
+  const vis = c.attr('value_ints');
+  if (Array.isArray(vis)) return { name: '', onnxType: 7, dims: [vis.length], data: vis as number[] };
+  return c.unsupported(`only tensor, float(s) and int(s) constants are supported`);
+};
+
+/** Shape: a constant at import time (Kiln shapes are static); start/end since opset 15. */
+const shapeOp: OnnxOp = (c) => {
+  const shape = shapeOf(c.input(0));
+  const clampAxis = (a: number) => Math.min(Math.max(a < 0 ? a + shape.length : a, 0), shape.length);
+  const dims = shape.slice(clampAxis(int(c, 'start', 0)), clampAxis(int(c, 'end', shape.length)));
+  return { name: '', onnxType: 7, dims: [dims.length], data: dims };
+};
+
+/** Slice: starts/ends/axes/steps attributes before opset 10, constant inputs since. */
+const slice: OnnxOp = (c) => {
+  const x = c.input(0);
+  const rank = shapeOf(x).length;
+  const clamp = (v: number) => Math.min(Math.max(v, -(2 ** 31) + 1), 2 ** 31 - 1);
+  const starts = (c.opset >= 10 ? constInts(c, 1, 'starts') : ints(c, 'starts')) ?? c.unsupported(`starts are required`);
+  const ends = (c.opset >= 10 ? constInts(c, 2, 'ends') : ints(c, 'ends')) ?? c.unsupported(`ends are required`);
+  const axes = (c.opset >= 10 ? constInts(c, 3, 'axes') : ints(c, 'axes')) ?? starts.map((_, i) => i);
+  const steps = (c.opset >= 10 ? constInts(c, 4, 'steps') : undefined) ?? starts.map(() => 1);
+  const y = c.emit('slice', [x], { starts: starts.map(clamp), ends: ends.map(clamp), axes: axes.map((a) => normAxis(c, a, rank)), steps: steps.map(clamp) });
+  if (shapeOf(y).includes(0)) c.unsupported(`empty slices are not supported`);
+  return y;
+};
+
+const gather: OnnxOp = (c) => {
+  const data = c.input(0);
+  const indices = c.input(1);
+  const axis = normAxis(c, int(c, 'axis', 0), shapeOf(data).length);
+  return c.emit('gather', [data, indices], { axis });
+};
+
+const gelu: OnnxOp = (c) => {
+  const approximate = str(c, 'approximate', 'none');
+  if (approximate !== 'none' && approximate !== 'tanh') c.unsupported(`approximate ${JSON.stringify(approximate)} is not supported`);
+  return c.emit('gelu', [c.input(0)], { approximate });
+};
+
+/** Selu with any alpha and gamma: gamma · elu(x, alpha). */
+const selu: OnnxOp = (c) => {
+  const x = c.input(0);
+  const y = c.emit('elu', [x], { alpha: float(c, 'alpha', 1.67326319217681884765625) });
+  return c.emit('mul', [y, scalar(c, float(c, 'gamma', 1.05070102214813232421875), x.type.dtype)]);
+};
+
+const comparison = (op: 'lt' | 'le' | 'gt' | 'ge' | 'eq'): OnnxOp => (c) => c.emit('compare', [c.input(0), c.input(1)], { op });
+
+/** Pad: pads (and constant value, axes since 18) inputs since opset 11, attributes before. */
+const padOp: OnnxOp = (c) => {
+  const x = c.input(0);
+  const rank = shapeOf(x).length;
+  const mode = str(c, 'mode', 'constant');
+  if (!['constant', 'edge', 'reflect', 'wrap'].includes(mode)) return c.unsupported(`mode ${JSON.stringify(mode)} is not supported`);
+  let pads: number[] | undefined;
+  let value = 0;
+  if (c.opset >= 11) {
+    pads = constInts(c, 1, 'pads');
+    const v = c.has(2) ? constInts(c, 2, 'constant_value') : undefined;
+    if (v) value = v[0];
+    const axes = c.opset >= 18 ? constInts(c, 3, 'axes') : undefined;
+    if (pads && axes) {
+      const full = new Array<number>(2 * rank).fill(0);
+      axes.forEach((a, i) => {
+        const ax = normAxis(c, a, rank);
+        full[ax] = pads![i];
+        full[ax + rank] = pads![i + axes.length];
+      });
+      pads = full;
+    }
+  } else {
+    pads = ints(c, 'pads') ?? ints(c, 'paddings');
+    value = float(c, 'value', 0);
+  }
+  if (!pads) return c.unsupported(`pads are required`);
+  return c.emit('pad', [x], { pads, mode, value });
+};
+
+/** The table: ONNX op_type → its mapping to Kiln IR. */
+export const ONNX_OPS: Readonly<Record<string, OnnxOp>> = {
+  Add: binary('add'),
+  Sub: binary('sub'),
+  Mul: binary('mul'),
+  Div: binary('div'),
+  Pow: pow,
+  Neg: unary('neg'),
+  Abs: unary('abs'),
+  Exp: unary('exp'),
+  Log: unary('log'),
+  Sqrt: unary('sqrt'),
+  Erf: unary('erf'),
+  Relu: unary('relu'),
+  Sigmoid: unary('sigmoid'),
+  Tanh: unary('tanh'),
+  Softplus: unary('softplus'),
+  LeakyRelu: unary('leakyRelu', (c) => ({ alpha: float(c, 'alpha', 0.01) })),
+  Elu: unary('elu', (c) => ({ alpha: float(c, 'alpha', 1) })),
+  Selu: selu,
+  Gelu: gelu,
+  Softmax: softmaxLike('softmax'),
+  LogSoftmax: softmaxLike('logSoftmax'),
+  Max: variadic('maximum'),
+  Min: variadic('minimum'),
+  Sum: variadic('add'),
+  Mean: variadic('add', true),
+  Gemm: gemm,
+  MatMul: matmul,
+  Conv: conv,
+  MaxPool: pool('maxPool2d'),
+  AveragePool: pool('avgPool2d'),
+  GlobalAveragePool: globalPool('reduceMean'),
+  GlobalMaxPool: globalPool('reduceMax'),
+  BatchNormalization: batchNorm,
+  Flatten: flatten,
+  Reshape: reshapeOp,
+  Squeeze: squeeze,
+  Unsqueeze: unsqueeze,
+  Transpose: transpose,
+  Concat: concat,
+  Slice: slice,
+  Gather: gather,
+  ReduceSum: reduce('reduceSum', 13),
+  ReduceMean: reduce('reduceMean', 18),
+  ReduceMax: reduce('reduceMax', 18),
+  ReduceMin: reduce('reduceMin', 18),
+  Clip: clip,
+  Identity: (c) => c.emit('identity', [c.input(0)]),
+  Dropout: dropout,
+  Cast: cast,
+  Constant: constant,
+  Shape: shapeOp,
+  Equal: comparison('eq'),
+  Less: comparison('lt'),
+  LessOrEqual: comparison('le'),
+  Greater: comparison('gt'),
+  GreaterOrEqual: comparison('ge'),
+  Where: (c) => c.emit('where', [c.input(0), c.input(1), c.input(2)]),
+  Pad: padOp,
+};
