@@ -10,6 +10,7 @@ import { KilnError } from '../ir/errors.ts';
 import { graphToJson } from '../ir/json.ts';
 import { printGraph } from '../ir/print.ts';
 import { loadModel } from './load.ts';
+import { resolveLoss, resolveOptimizer } from './train.ts';
 
 export interface CompileCliOptions {
   backend: string;
@@ -17,6 +18,13 @@ export interface CompileCliOptions {
   seed: number;
   inlineWeights?: boolean;
   runtimeImport?: string;
+  /** Also compile a training step (`createTrainer`), with this optimizer and loss. */
+  train?: boolean;
+  optimizer?: string;
+  lr?: number;
+  momentum?: number;
+  loss?: string;
+  fromLogits?: boolean;
 }
 
 /** A file name made only of safe characters, from a model name. */
@@ -26,7 +34,10 @@ export async function compileCommand(file: string, o: CompileCliOptions): Promis
   if (o.backend !== 'js') throw new KilnError(`unknown backend '${o.backend}' (available: js)`);
   const { graph } = await loadModel(file);
   const started = performance.now();
-  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)) });
+  const training = o.train
+    ? { loss: resolveLoss(graph, o.loss ?? 'auto', o.fromLogits), optimizer: resolveOptimizer(o.optimizer ?? 'adam', o.lr ?? 1e-3, o.momentum) }
+    : undefined;
+  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training });
   const ms = performance.now() - started;
   mkdirSync(o.out, { recursive: true });
   const stem = fileStem(c.name);

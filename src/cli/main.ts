@@ -31,6 +31,12 @@ function program(print: (text: string) => void): Command {
     .option('--seed <n>', 'initialiser seed of the emitted weights', integer, 0)
     .option('--inline-weights', 'embed the weights in the module as well')
     .option('--runtime-import <specifier>', 'how the module imports the runtime', 'kiln/runtime')
+    .option('--train', 'also compile the training step: the module exports createTrainer')
+    .option('--optimizer <kind>', 'with --train: adam | sgd | adamw | rmsprop | adagrad', 'adam')
+    .option('--lr <rate>', 'with --train: the default learning rate', number, 1e-3)
+    .option('--momentum <m>', 'with --train: momentum (sgd, rmsprop)', number)
+    .option('--loss <kind>', 'with --train: auto | mse | binaryCrossEntropy | categoricalCrossEntropy | sparseCategoricalCrossEntropy', 'auto')
+    .option('--from-logits', 'with --train: the model outputs logits')
     .action(async (model, o) => print(await compileCommand(model, o)));
   cli
     .command('check <model>')
