@@ -4,6 +4,7 @@ import path from 'node:path';
 import { checkGraph } from '../../compiler/check/check.ts';
 import { compileModel } from '../../compiler/compile.ts';
 import { formatSummary, summarize } from '../../compiler/inspect/summary.ts';
+import { formatMemory, memoryPlan } from '../../compiler/inspect/memory.ts';
 import { PASSES, compileGraph, optimize } from '../../compiler/pipeline.ts';
 import { renderJsKernel } from '../../compiler/codegen/js-kernel.ts';
 import { KilnError } from '../ir/errors.ts';
@@ -59,10 +60,15 @@ export async function checkCommand(file: string): Promise<string> {
   return `ok: ${graph.name}: ${s.layers.length} layers, ${s.totals.params.toLocaleString('en-US')} parameters, outputs ${out}`;
 }
 
+/** Batch size at which `kiln summary` states the planned peak memory. */
+const SUMMARY_BATCH = 64;
+
 export async function summaryCommand(file: string, json: boolean): Promise<string> {
   const { graph } = await loadModel(file);
   const s = summarize(checkGraph(graph));
-  return json ? JSON.stringify(s, null, 2) : formatSummary(s);
+  const memory = memoryPlan(compileGraph(graph).program);
+  if (json) return JSON.stringify({ ...s, memory }, null, 2);
+  return [formatSummary(s), ...formatMemory(memory, SUMMARY_BATCH)].join('\n');
 }
 
 export type IrStage = 'input' | 'optimized' | 'kernels' | 'json';
