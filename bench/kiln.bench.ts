@@ -1,7 +1,7 @@
 // Kiln's own throughput on the workloads of ../shared/PEERS.md, measured with `benchmark`:
 // MLP 784-256-10 inference (batch 1/64/1024) and Adam training step (batch 64), the MNIST CNN's
-// inference and training step (batch 64). Peers (tfjs, jax-js, onnxruntime) are not run yet:
-// the cross-engine report is the benchmark issue's work. Usage: npm run bench [-- --quick]
+// inference and training step (batch 64). Kiln alone, on MNIST images; the cross-engine benchmark
+// against the peers is bench/run.ts (`npm run bench`). Usage: npx tsx bench/kiln.bench.ts [--quick]
 import Benchmark from 'benchmark';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

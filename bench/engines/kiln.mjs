@@ -1,0 +1,41 @@
+// Kiln: imports the modules that bench/run.ts compiled into build/bench/ and feeds them the shared weights.
+import { pathToFileURL } from 'node:url';
+import { load, main, sample, spec } from './common.mjs';
+
+const mods = {};
+const mod = async (name) => (mods[name] ??= await import(pathToFileURL(spec.kiln[name]).href));
+/** The shared weights of `prefix` as arrays by Kiln's parameter names (weight-file order). */
+function weights(m, keys) {
+  const out = {};
+  m.parameters.forEach((p, i) => {
+    const t = load(keys[i]);
+    if (t.data.length !== p.shape.reduce((a, b) => a * b, 1)) throw new Error(`${p.name}: shape mismatch`);
+    out[p.name] = t.data;
+  });
+  return out;
+}
+const x = load('x').data;
+const y = load('y').data;
+
+await main({ name: 'kiln' }, async (w) => {
+  if (w.kind === 'matmul') {
+    const m = await mod(`mm${w.n}`);
+    const model = m.createModel();
+    const feeds = { a: load(`mmA${w.n}`).data, b: load(`mmB${w.n}`).data };
+    return { check: () => sample(model.run(feeds, 1).c), run: () => model.run(feeds, 1).c[0] };
+  }
+  const name = w.model;
+  const m = await mod(name);
+  const ws = weights(m, spec.paramKeys[name]);
+  const xb = x.subarray(0, w.batch * 784);
+  if (w.kind === 'infer') {
+    const model = m.createModel(ws);
+    return { check: () => sample(model.predict(xb, w.batch)), run: () => model.predict(xb, w.batch)[0] };
+  }
+  const trainer = m.createTrainer({ weights: ws, seed: 1 });
+  const yb = y.subarray(0, w.batch);
+  return {
+    check: () => [0, 1, 2].map(() => trainer.step(xb, yb, w.batch)),
+    run: () => trainer.step(xb, yb, w.batch),
+  };
+});

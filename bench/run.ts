@@ -1,0 +1,241 @@
+// Kiln against its peers on the workloads of ../shared/PEERS.md, in one run.
+//
+//   npm run bench                 5 interleaved rounds, matmul n = 128…1024
+//   npm run bench -- --quick      2 rounds, matmul n = 128, 256, 512 (a few minutes)
+//   … --rounds N  --engines kiln,tfjs-cpu,…
+//
+// The driver draws one set of seeded Glorot-uniform weights and inputs, writes them as raw
+// float32 files to a temporary folder and compiles Kiln's modules into build/bench/. Every engine
+// runs in a fresh `node` process (bench/engines/<engine>.mjs): first once in check mode, where its
+// outputs are compared with Kiln's (an engine that disagrees on a workload is reported and not
+// timed), then once per round, rounds interleaved and the engine order rotated each round. Each
+// process reports per workload the median time of several timed samples after a warm-up (results
+// are read back on every call); the report gives the median over rounds, min–max and Kiln's ratio.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileModel } from '../compiler/compile.ts';
+import { input, matmul, model as functionalModel } from '../src/index.ts';
+import type { Model } from '../src/dsl/model.ts';
+import { cnnOnnx, matmulOnnx, mlpOnnx } from './onnx-models.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const argv = process.argv.slice(2);
+const arg = (name: string): string | undefined => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+const quick = argv.includes('--quick');
+const rounds = Number(arg('--rounds') ?? (quick ? 2 : 5));
+const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024];
+const tolerance = 1e-3;
+
+interface Engine { id: string; label: string; file: string; args?: string[] }
+const allEngines: Engine[] = [
+  { id: 'kiln', label: 'Kiln (js backend)', file: 'kiln.mjs' },
+  { id: 'tfjs-cpu', label: '@tensorflow/tfjs-backend-cpu', file: 'tfjs.mjs', args: ['cpu'] },
+  { id: 'tfjs-wasm', label: '@tensorflow/tfjs-backend-wasm (1 thread)', file: 'tfjs.mjs', args: ['wasm'] },
+  { id: 'jax', label: '@jax-js/jax (wasm, jit, 1 thread)', file: 'jax.mjs' },
+  { id: 'onnxruntime', label: 'onnxruntime-node (CPU, 1 thread)', file: 'onnxruntime.mjs' },
+  { id: 'brain', label: 'brain.js', file: 'brain.mjs' },
+];
+const only = arg('--engines')?.split(',');
+const engines = allEngines.filter((e) => !only || e.id === 'kiln' || only.includes(e.id));
+
+interface Workload { id: string; title: string; kind: 'matmul' | 'infer' | 'train'; model?: string; n?: number; batch: number; unit: string }
+const workloads: Workload[] = [
+  ...sizes.map((n): Workload => ({ id: `mm${n}`, title: `matmul ${n}×${n}`, kind: 'matmul', n, batch: 1, unit: 'GFLOP/s' })),
+  ...[1, 64, 1024].map((b): Workload => ({ id: `mlp-infer-b${b}`, title: `MLP 784-256-10 inference, batch ${b}`, kind: 'infer', model: 'mlp', batch: b, unit: 'samples/s' })),
+  { id: 'mlp-train-b64', title: 'MLP 784-256-10 training step (Adam), batch 64', kind: 'train', model: 'mlp', batch: 64, unit: 'steps/s' },
+  { id: 'cnn-infer-b64', title: 'CNN inference, batch 64', kind: 'infer', model: 'cnn', batch: 64, unit: 'samples/s' },
+  { id: 'cnn-train-b64', title: 'CNN training step (Adam), batch 64', kind: 'train', model: 'cnn', batch: 64, unit: 'steps/s' },
+];
+const throughput = (w: Workload, seconds: number): number => (w.kind === 'matmul' ? (2 * w.n! ** 3) / seconds / 1e9 : w.kind === 'infer' ? w.batch / seconds : 1 / seconds);
+
+// ---- shared weights and inputs -------------------------------------------------------------
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = mulberry32(20261123);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-'));
+const tensors: Record<string, { dtype: 'float32' | 'int32'; shape: number[] }> = {};
+const floats: Record<string, Float32Array> = {};
+function put(key: string, shape: number[], fill: () => number, dtype: 'float32' | 'int32' = 'float32'): void {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
+  for (let i = 0; i < size; i++) data[i] = fill();
+  writeFileSync(path.join(dir, `${key}.bin`), new Uint8Array(data.buffer));
+  tensors[key] = { dtype, shape };
+  if (data instanceof Float32Array) floats[key] = data;
+}
+const uniform = (limit: number) => () => (2 * rand() - 1) * limit;
+const glorot = (key: string, shape: number[], fanIn: number, fanOut: number) => put(key, shape, uniform(Math.sqrt(6 / (fanIn + fanOut))));
+// Kiln's layouts: dense kernels [in, out]; conv kernels OIHW; the CNN flattens NCHW.
+glorot('mlp.w1', [784, 256], 784, 256); put('mlp.b1', [256], uniform(0.1));
+glorot('mlp.w2', [256, 10], 256, 10); put('mlp.b2', [10], uniform(0.1));
+glorot('cnn.wc', [32, 1, 3, 3], 9, 9 * 32); put('cnn.bc', [32], uniform(0.1));
+glorot('cnn.w1', [5408, 128], 5408, 128); put('cnn.b1', [128], uniform(0.1));
+glorot('cnn.w2', [128, 10], 128, 10); put('cnn.b2', [10], uniform(0.1));
+put('x', [1024, 784], () => rand());
+put('y', [64], () => Math.floor(rand() * 10), 'int32');
+for (const n of sizes) { put(`mmA${n}`, [n, n], uniform(1)); put(`mmB${n}`, [n, n], uniform(1)); }
+// The onnxruntime peer's models, hand-built with the same weights.
+writeFileSync(path.join(dir, 'mlp.onnx'), mlpOnnx(floats));
+writeFileSync(path.join(dir, 'cnn.onnx'), cnnOnnx(floats));
+for (const n of sizes) writeFileSync(path.join(dir, `mm${n}.onnx`), matmulOnnx(n));
+const paramKeys = { mlp: ['mlp.w1', 'mlp.b1', 'mlp.w2', 'mlp.b2'], cnn: ['cnn.wc', 'cnn.bc', 'cnn.w1', 'cnn.b1', 'cnn.w2', 'cnn.b2'] };
+
+// ---- Kiln's modules ------------------------------------------------------------------------
+const buildDir = path.join(root, 'build/bench');
+mkdirSync(buildDir, { recursive: true });
+const kiln: Record<string, string> = {};
+function emit(name: string, m: Model, training: boolean): void {
+  const output = m.graph.outputs[0].node.op;
+  const compiled = compileModel(m.graph, {
+    seed: 1,
+    ...(training ? { training: { loss: { kind: 'sparseCategoricalCrossEntropy', fromLogits: output !== 'softmax' }, optimizer: { kind: 'adam', lr: 1e-3 } } } : {}),
+  } as Parameters<typeof compileModel>[1]);
+  const file = path.join(buildDir, `${name}.js`);
+  writeFileSync(file, compiled.js);
+  kiln[name] = file;
+}
+const t0 = performance.now();
+emit('mlp', (await import('./models/mlp.ts')).default as Model, true);
+emit('cnn', (await import('../examples/cnn.ts')).default as Model, true);
+for (const n of sizes) {
+  const a = input([n, n], { batched: false, name: 'a' });
+  const b = input([n, n], { batched: false, name: 'b' });
+  emit(`mm${n}`, functionalModel({ name: `mm${n}`, inputs: [a, b], outputs: { c: matmul(a, b) } }), false);
+}
+console.error(`compiled Kiln's modules in ${((performance.now() - t0) / 1000).toFixed(1)} s; data in ${dir}`);
+
+// ---- engine processes ----------------------------------------------------------------------
+interface Cell { check?: number[]; median?: number; unsupported?: string; error?: string }
+interface Report { engine: { name: string; version?: string }; results: Record<string, Cell> }
+function spawnEngine(e: Engine, mode: 'check' | 'time', list: Workload[]): Report | string {
+  const specFile = path.join(dir, `spec-${e.id}-${mode}.json`);
+  writeFileSync(specFile, JSON.stringify({ dir, tensors, paramKeys, kiln, quick, mode, workloads: list }));
+  const r = spawnSync(process.execPath, [path.join(here, 'engines', e.file), specFile, ...(e.args ?? [])], {
+    cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 240_000,
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
+  const line = r.stdout?.split('\n').find((l) => l.startsWith('@@RESULT '));
+  if (line) return JSON.parse(line.slice(9)) as Report;
+  const why = (r.error?.message ?? r.stderr ?? '').split('\n').filter((l) => /Error|error|Cannot/.test(l))[0] ?? `exit ${r.status}`;
+  return why.trim().slice(0, 200);
+}
+
+/** max |a − b| / max |kiln|, over the compared values. */
+function disagreement(ref: number[], got: number[]): number {
+  if (ref.length !== got.length) return Infinity;
+  let scale = 1e-6, err = 0;
+  for (let i = 0; i < ref.length; i++) { scale = Math.max(scale, Math.abs(ref[i])); err = Math.max(err, Math.abs(ref[i] - got[i])); }
+  return Number.isNaN(err) ? Infinity : err / scale;
+}
+
+const status = new Map<string, Map<string, string>>(); // engine → workload → why not timed
+const versions = new Map<string, string>();
+const checks = new Map<string, Report | string>();
+for (const e of engines) {
+  const s = performance.now();
+  checks.set(e.id, spawnEngine(e, 'check', workloads));
+  console.error(`check ${e.id}: ${((performance.now() - s) / 1000).toFixed(1)} s`);
+}
+const kilnCheck = checks.get('kiln');
+if (kilnCheck === undefined || typeof kilnCheck === 'string') throw new Error(`Kiln's engine failed: ${kilnCheck}`);
+const agreement = new Map<string, Map<string, number>>();
+for (const e of engines) {
+  const rep = checks.get(e.id)!;
+  const st = new Map<string, string>();
+  const ag = new Map<string, number>();
+  status.set(e.id, st);
+  agreement.set(e.id, ag);
+  if (typeof rep === 'string') { for (const w of workloads) st.set(w.id, `cannot run: ${rep}`); continue; }
+  if (rep.engine.version) versions.set(e.id, rep.engine.version);
+  for (const w of workloads) {
+    const c = rep.results[w.id];
+    const ref = kilnCheck.results[w.id]?.check;
+    if (!c) st.set(w.id, 'no result');
+    else if (c.unsupported) st.set(w.id, c.unsupported);
+    else if (c.error) st.set(w.id, `fails: ${c.error}`);
+    else if (!ref) st.set(w.id, 'Kiln has no reference output');
+    else {
+      const d = disagreement(ref, c.check!);
+      ag.set(w.id, d);
+      if (!(d <= tolerance)) st.set(w.id, `disagrees with Kiln (max error ${d.toExponential(1)} of the output's scale)`);
+    }
+  }
+}
+
+const times = new Map<string, Map<string, number[]>>();
+for (let r = 0; r < rounds; r++) {
+  const order = engines.map((_, i) => engines[(i + r) % engines.length]);
+  for (const e of order) {
+    const list = workloads.filter((w) => !status.get(e.id)!.has(w.id));
+    if (list.length === 0) continue;
+    const s = performance.now();
+    const rep = spawnEngine(e, 'time', list);
+    console.error(`round ${r + 1}/${rounds} ${e.id}: ${((performance.now() - s) / 1000).toFixed(1)} s`);
+    if (typeof rep === 'string') { for (const w of list) status.get(e.id)!.set(w.id, `failed while timed: ${rep}`); continue; }
+    const m = times.get(e.id) ?? new Map<string, number[]>();
+    times.set(e.id, m);
+    for (const w of list) {
+      const c = rep.results[w.id];
+      if (c?.median) m.set(w.id, [...(m.get(w.id) ?? []), throughput(w, c.median)]);
+      else status.get(e.id)!.set(w.id, `failed while timed: ${c?.error ?? 'no result'}`);
+    }
+  }
+}
+
+// ---- report --------------------------------------------------------------------------------
+const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const fmt = (v: number) => (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
+const cpu = (() => { const r = spawnSync('lscpu', { encoding: 'utf8' }); return /Model name:\s*(.+)/.exec(r.stdout ?? '')?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown'; })();
+const lines: string[] = [];
+lines.push('# Kiln against its peers', '');
+lines.push(`- Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\``);
+lines.push(`- Date: ${new Date().toISOString()}`);
+lines.push(`- Machine: ${cpu}, ${os.cpus().length} logical CPUs, Node ${process.version}`);
+lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); each engine in a fresh process per round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratio = Kiln's throughput / the peer's (> 1: Kiln faster).`);
+lines.push(`- Same seeded Glorot-uniform weights and inputs in every engine; before timing, each engine's outputs (inference outputs, matmul products, the losses of three consecutive training steps) are compared with Kiln's: max |difference| ≤ ${tolerance} × the largest |value| or the workload is not timed for that engine.`);
+lines.push('');
+for (const w of workloads) {
+  lines.push(`## ${w.title} (${w.unit})`, '');
+  lines.push('| engine | median | min–max | Kiln ÷ engine | agreement with Kiln |', '|---|---:|---:|---:|---|');
+  const kv = times.get('kiln')?.get(w.id);
+  const km = kv ? median(kv) : undefined;
+  for (const e of engines) {
+    const v = times.get(e.id)?.get(w.id);
+    const why = status.get(e.id)!.get(w.id);
+    const ag = agreement.get(e.id)!.get(w.id);
+    const agText = e.id === 'kiln' ? 'reference' : ag === undefined ? '' : `${ag.toExponential(1)}`;
+    const name = `${e.label}${versions.get(e.id) ? ` ${versions.get(e.id)}` : ''}`;
+    if (!v || why) { lines.push(`| ${name} | — | — | — | ${why ?? 'not timed'} |`); continue; }
+    const m = median(v);
+    const ratio = e.id === 'kiln' || km === undefined ? '' : `${(km / m).toFixed(2)}×`;
+    lines.push(`| ${name} | ${fmt(m)} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} | ${ratio} | ${agText} |`);
+  }
+  lines.push('');
+}
+const notes = readNotes();
+if (notes) lines.push('## Notes', '', notes, '');
+const text = lines.join('\n');
+writeFileSync(path.join(here, 'results.md'), text);
+console.log(text);
+rmSync(dir, { recursive: true, force: true });
+
+function readNotes(): string {
+  return [
+    '- onnxruntime-node: inference only (no training step); Kiln has no ONNX exporter yet, so `bench/onnx-models.ts` builds the .onnx files by hand (npm `onnx-proto`) with the same weights; CPU execution provider, 1 intra-op thread, all graph optimisations.',
+    "- brain.js: MLP inference only. Its `NeuralNetwork` applies the hidden activation to the output layer too, so the engine adds 100 to the output biases (ReLU is then the identity on the logits) and applies the softmax in JavaScript; softmax is shift-invariant, so the outputs are the same. Its training (per-sample SGD with momentum on MSE, no Adam or cross-entropy) is not the same workload and is not timed.",
+    '- TensorFlow.js: `@tensorflow/tfjs-core` with the CPU or WebAssembly backend (1 thread in Node); the union package `@tensorflow/tfjs` is loaded only because it registers the gradient functions that training needs. Adam with ε = 1e-8 as in Kiln. tfjs-backend-wasm has no `Conv2DBackpropFilter` kernel, so its CNN training step fails.',
+    '- @jax-js/jax: wasm device, every function under `jit()`; Adam is written out in jax-js ops (its optimizers are in another package); max pooling as a reshape and max.',
+  ].join('\n');
+}
