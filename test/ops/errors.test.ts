@@ -87,6 +87,9 @@ describe('registry coverage', () => {
     'reduceSum', 'reduceMean', 'reduceMax', 'reduceMin', 'argmax', 'softmax', 'logSoftmax',
     'reshape', 'identity', 'dropout', 'transpose', 'concat', 'slice',
     'batchNorm',
+    // test/ops/grad-ops.test.ts
+    'step', 'sign', 'isEqual', 'expand', 'oneHot', 'batchSize', 'dropoutMask', 'sliceBackward',
+    'conv2dBackwardInput', 'conv2dBackwardFilter', 'maxPool2dBackward', 'avgPool2dBackward',
   ];
 
   it('every tested op is still registered', () => {
