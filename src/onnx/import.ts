@@ -101,8 +101,13 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
   }
   const values = new Map<string, Value>();
   const metaOf = new Map<string, NodeMeta>();
+  /** ONNX element types where the file states them (graph inputs, initializers, constants). */
+  const elemTypes = new Map<string, number>();
 
-  for (const t of g.initializer ?? []) values.set(t.name ?? '', { tensor: decodeTensor(t, 'initializer') });
+  for (const t of g.initializer ?? []) {
+    values.set(t.name ?? '', { tensor: decodeTensor(t, 'initializer') });
+    elemTypes.set(t.name ?? '', t.dataType ?? 0);
+  }
   if ((g.sparseInitializer ?? []).length) throw new UnsupportedError(`sparse initializers are not supported`);
 
   const inputs: Node[] = [];
@@ -113,6 +118,7 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
     const node = makeNode('input', [], { name, dtype, shape }, { layer: name, layerKind: 'Input' });
     inputs.push(node);
     values.set(name, { node });
+    elemTypes.set(name, v.type?.tensorType?.elemType ?? 0);
   }
 
   const constNode = (t: TensorValue, meta: NodeMeta): Node => {
@@ -163,6 +169,8 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
         }
         return undefined;
       },
+      wantsOutput: (k) => k < (n.output ?? []).length && (n.output ?? [])[k] !== '',
+      elemType: (i) => (i < inputNames.length && inputNames[i] !== '' ? elemTypes.get(inputNames[i]) : undefined),
       attr: (name) => attrs.get(name),
       emit: (op, ins, a = {}) => makeNode(op, ins, a, meta),
       constNode: (t) => constNode(t, meta),
@@ -187,6 +195,7 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
         const o = outs[k];
         if ('dims' in o) {
           values.set(name, { tensor: o });
+          elemTypes.set(name, o.onnxType);
           metaOf.set(name, meta);
         } else values.set(name, { node: o });
       } else values.set(name, { missing: `output ${k} of ${label} is not supported` });

@@ -1,76 +1,14 @@
 // The ONNX op table: one entry per ONNX op_type, mapping its inputs, attributes and opset to Kiln IR.
-import type { DType } from '../ir/dtype.ts';
 import type { Node } from '../ir/node.ts';
-import type { Dim } from '../ir/shape.ts';
 import type { TensorProto } from './proto.ts';
-import { decodeTensor, dtypeName, kilnDType, type TensorValue } from './tensor.ts';
+import { decodeTensor, type TensorValue } from './tensor.ts';
+import { recurrent } from './rnn.ts';
+import { constInts, float, int, ints, normAxis, prod, reshape, scalar, shapeOf, str, type OnnxContext, type OnnxOp } from './context.ts';
+import { conv, globalPool, pool } from './ops-window.ts';
+import { cast, castLike } from './ops-cast.ts';
+import { nll, softmaxCrossEntropy } from './ops-loss.ts';
 
-/** What an op entry sees: the node's inputs, attributes and the model's opset. */
-export interface OnnxContext {
-  readonly opType: string;
-  /** The default-domain opset the model imports. */
-  readonly opset: number;
-  /** `node "name" (OpType, opset N)`, for messages. */
-  readonly label: string;
-  /** Number of inputs listed (including empty, i.e. omitted, ones). */
-  readonly count: number;
-  /** Whether input `i` is given (listed and not empty). */
-  has(i: number): boolean;
-  /** Input `i` as a node (required). */
-  input(i: number): Node;
-  /** Input `i`'s values when they are known at import time (initializer, Constant, Shape). */
-  constant(i: number): TensorValue | undefined;
-  attr(name: string): unknown;
-  /** Makes a node, with the ONNX node's name as its layer. */
-  emit(op: string, inputs: readonly Node[], attrs?: Record<string, unknown>): Node;
-  constNode(t: TensorValue): Node;
-  unsupported(why: string): never;
-}
-
-/** An entry returns the node of each output in order (outputs beyond them are unsupported), or a known constant. */
-export type OnnxOp = (c: OnnxContext) => Node | TensorValue | (Node | TensorValue)[];
-
-// ---- attribute and input helpers ----
-
-const int = (c: OnnxContext, name: string, def: number): number => {
-  const v = c.attr(name);
-  return typeof v === 'number' ? v : def;
-};
-const float = (c: OnnxContext, name: string, def: number): number => {
-  const v = c.attr(name);
-  return typeof v === 'number' ? v : def;
-};
-const ints = (c: OnnxContext, name: string): number[] | undefined => {
-  const v = c.attr(name);
-  return Array.isArray(v) ? (v as number[]) : undefined;
-};
-const str = (c: OnnxContext, name: string, def: string): string => {
-  const v = c.attr(name);
-  return typeof v === 'string' ? v : def;
-};
-
-/** A constant input's values as numbers, or an unsupported error (Kiln needs them at compile time). */
-function constInts(c: OnnxContext, i: number, what: string): number[] | undefined {
-  if (!c.has(i)) return undefined;
-  const t = c.constant(i);
-  if (!t) c.unsupported(`input ${i} (${what}) must be a constant (initializer or Constant node); Kiln compiles shapes ahead of time`);
-  return Array.from(t.data as ArrayLike<number>);
-}
-
-const shapeOf = (n: Node): number[] => {
-  if (n.type.shape.some((d) => typeof d !== 'number')) throw new Error(`internal: ONNX import made a batched shape`);
-  return n.type.shape as number[];
-};
-const prod = (xs: readonly number[]) => xs.reduce((p, d) => p * d, 1);
-const normAxis = (c: OnnxContext, axis: number, rank: number): number => {
-  const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1)) c.unsupported(`axis ${axis} is out of range for rank ${rank}`);
-  return a;
-};
-const reshape = (c: OnnxContext, x: Node, shape: readonly Dim[]): Node =>
-  shapeOf(x).length === shape.length && shapeOf(x).every((d, i) => d === shape[i]) ? x : c.emit('reshape', [x], { shape: [...shape] });
-const scalar = (c: OnnxContext, value: number, dtype: DType): Node =>
-  c.constNode({ name: '', onnxType: dtype === 'float64' ? 11 : dtype === 'int32' ? 6 : 1, dims: [], data: [value] });
+export type { OnnxContext, OnnxOp } from './context.ts';
 
 // ---- op families ----
 
@@ -103,118 +41,21 @@ const reduce = (op: string, axesInputSince: number): OnnxOp => (c) => {
   const keepdims = int(c, 'keepdims', 1) !== 0;
   if ((axes === undefined || axes.length === 0) && int(c, 'noop_with_empty_axes', 0) !== 0) return c.emit('identity', [x]);
   const list = (axes ?? []).map((a) => normAxis(c, a, rank));
-  if (shapeOf(x).some((d) => d === 0)) c.unsupported(`reductions over empty tensors are not supported`);
-  return c.emit(op, [x], { axes: list, keepdims });
-};
-
-/** Spatial pads [begin..., end...] from auto_pad / pads for input extents, kernel, strides, dilations. */
-function windowPads(c: OnnxContext, spatial: number[], kernel: number[], strides: number[], dilations: number[]): number[] {
-  const n = spatial.length;
-  const autoPad = str(c, 'auto_pad', 'NOTSET');
-  if (autoPad === 'NOTSET') {
-    const pads = ints(c, 'pads') ?? new Array<number>(2 * n).fill(0);
-    if (pads.length !== 2 * n) c.unsupported(`pads must have ${2 * n} entries, got ${pads.length}`);
-    return pads;
-  }
-  if (autoPad === 'VALID') return new Array<number>(2 * n).fill(0);
-  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') c.unsupported(`auto_pad ${JSON.stringify(autoPad)} is not supported`);
-  const begin: number[] = [];
-  const end: number[] = [];
-  spatial.forEach((size, i) => {
-    const out = Math.ceil(size / strides[i]);
-    const total = Math.max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size);
-    const b = autoPad === 'SAME_LOWER' ? Math.ceil(total / 2) : Math.floor(total / 2);
-    begin.push(b);
-    end.push(total - b);
-  });
-  return [...begin, ...end];
-}
-
-interface Window {
-  x: Node;
-  /** [H, W] kernel, strides, dilations; pads as [top, left, bottom, right]. */
-  kernel: [number, number];
-  strides: [number, number];
-  dilations: [number, number];
-  pads: [number, number, number, number];
-  /** Shape the 2-D result is reshaped to at the end (1-D windows run as H = 1), or null. */
-  restore: ((y: Node) => Node) | null;
-}
-
-/** Normalises a 1-D or 2-D windowed op to Kiln's 2-D form. */
-function window(c: OnnxContext, x: Node, kernel: number[], ceil = false): Window {
   const shape = shapeOf(x);
-  const n = shape.length - 2;
-  if (n !== 1 && n !== 2) c.unsupported(`${n}-D windows are not supported (Kiln has 1-D and 2-D convolution and pooling)`);
-  const strides = ints(c, 'strides') ?? new Array<number>(n).fill(1);
-  const dilations = ints(c, 'dilations') ?? new Array<number>(n).fill(1);
-  if (kernel.length !== n || strides.length !== n || dilations.length !== n) c.unsupported(`kernel, strides and dilations must have ${n} entries`);
-  const spatial = shape.slice(2);
-  const pads = windowPads(c, spatial, kernel, strides, dilations);
-  if (ceil) {
-    // ceil_mode: grow the end padding so that the floor rule gives the ceil rule's extent,
-    // dropping a last window that would start inside the end padding (as ONNX does).
-    spatial.forEach((size, i) => {
-      const span = (kernel[i] - 1) * dilations[i] + 1;
-      const padded = size + pads[i] + pads[i + n];
-      let out = Math.ceil((padded - span) / strides[i]) + 1;
-      if ((out - 1) * strides[i] >= size + pads[i]) out--;
-      pads[i + n] = Math.max(pads[i + n], (out - 1) * strides[i] + span - size - pads[i]);
-    });
+  if (shape.some((d) => d === 0)) {
+    // A reduction over an empty set is its identity element: a constant of the output's shape.
+    const all = list.length ? list : shape.map((_, i) => i);
+    const dims = shape.flatMap((d, i) => (all.includes(i) ? (keepdims ? [1] : []) : [d]));
+    const dtype = x.type.dtype;
+    if ((op !== 'reduceSum' && dtype === 'int32') || dims.includes(0)) c.unsupported(`this reduction over an empty tensor is not supported`);
+    const zeros = c.constNode({ name: '', onnxType: dtype === 'float64' ? 11 : dtype === 'int32' ? 6 : 1, dims, data: new Array<number>(prod(dims)).fill(0) });
+    if (op === 'reduceSum') return zeros;
+    // Constants must be finite (they are written as JSON): -∞ is log 0, +∞ its negation, NaN 0/0.
+    if (op === 'reduceMax') return c.emit('log', [zeros]);
+    if (op === 'reduceMin') return c.emit('neg', [c.emit('log', [zeros])]);
+    return c.emit('div', [zeros, zeros]);
   }
-  if (n === 2) {
-    return { x, kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]], dilations: [dilations[0], dilations[1]], pads: [pads[0], pads[1], pads[2], pads[3]], restore: null };
-  }
-  const x2 = reshape(c, x, [shape[0], shape[1], 1, shape[2]]);
-  return {
-    x: x2,
-    kernel: [1, kernel[0]],
-    strides: [1, strides[0]],
-    dilations: [1, dilations[0]],
-    pads: [0, pads[0], 0, pads[1]],
-    restore: (y) => {
-      const s = shapeOf(y);
-      return reshape(c, y, [s[0], s[1], s[3]]);
-    },
-  };
-}
-
-const windowAttrs = (w: Window) => ({ strides: w.strides, pads: w.pads, dilations: w.dilations });
-
-const conv: OnnxOp = (c) => {
-  const x = c.input(0);
-  let w = c.input(1);
-  const ws = shapeOf(w);
-  const kernel = ints(c, 'kernel_shape') ?? ws.slice(2);
-  const win = window(c, x, kernel);
-  if (win.restore) w = reshape(c, w, [ws[0], ws[1], 1, ws[2]]);
-  let y = c.emit('conv2d', [win.x, w], { ...windowAttrs(win), group: int(c, 'group', 1) });
-  if (c.has(2)) {
-    const b = c.input(2);
-    y = c.emit('add', [y, reshape(c, b, [shapeOf(b)[0], 1, 1])]);
-  }
-  return win.restore ? win.restore(y) : y;
-};
-
-const pool = (op: 'maxPool2d' | 'avgPool2d'): OnnxOp => (c) => {
-  const kernel = ints(c, 'kernel_shape');
-  if (!kernel) return c.unsupported(`kernel_shape is required`);
-  const win = window(c, c.input(0), kernel, int(c, 'ceil_mode', 0) !== 0);
-  const attrs: Record<string, unknown> = { ...windowAttrs(win), kernel: win.kernel };
-  if (op === 'avgPool2d') attrs.countIncludePad = int(c, 'count_include_pad', 0) !== 0;
-  if (op === 'maxPool2d' && int(c, 'storage_order', 0) !== 0) {
-    // storage_order only changes the Indices output, which Kiln does not produce.
-  }
-  const y = c.emit(op, [win.x], attrs);
-  return win.restore ? win.restore(y) : y;
-};
-
-const globalPool = (op: 'reduceMean' | 'reduceMax'): OnnxOp => (c) => {
-  const x = c.input(0);
-  const rank = shapeOf(x).length;
-  if (rank < 3) c.unsupported(`expected input [N, C, ...spatial]`);
-  if (op === 'reduceMean') return c.emit('globalAvgPool', [x]);
-  return c.emit(op, [x], { axes: Array.from({ length: rank - 2 }, (_, i) => i + 2), keepdims: true });
+  return c.emit(op, [x], { axes: list, keepdims });
 };
 
 const gemm: OnnxOp = (c) => {
@@ -337,7 +178,10 @@ const dropout: OnnxOp = (c) => {
     if (!training) return c.unsupported(`training_mode must be a constant`);
     if (training.data[0]) c.unsupported(`training mode is not supported (inference only)`);
   }
-  return c.emit('identity', [x]);
+  // The mask output (since opset 12) keeps every element at inference: all true.
+  const dims = shapeOf(x);
+  const mask: TensorValue = { name: '', onnxType: 9, dims: [...dims], data: new Int32Array(prod(dims)).fill(1) };
+  return c.opset >= 12 ? [c.emit('identity', [x]), mask] : c.emit('identity', [x]);
 };
 
 const batchNorm: OnnxOp = (c) => {
@@ -355,15 +199,6 @@ const pow: OnnxOp = (c) => {
   if (base.type.dtype !== 'int32') return c.emit('pow', [base, c.emit('cast', [exponent], { to: base.type.dtype })]);
   const y = c.emit('pow', [c.emit('cast', [base], { to: exponent.type.dtype }), exponent]);
   return c.emit('cast', [y], { to: 'int32' });
-};
-
-const cast: OnnxOp = (c) => {
-  const x = c.input(0);
-  const to = int(c, 'to', 0);
-  const dtype = kilnDType(to);
-  if (!dtype || to === 9) c.unsupported(`cast to ${dtypeName(to)} is not supported`);
-  if (int(c, 'saturate', 1) !== 1 && to > 16) c.unsupported(`saturate = 0 is not supported`);
-  return dtype === x.type.dtype ? c.emit('identity', [x]) : c.emit('cast', [x], { to: dtype });
 };
 
 /** Constant: the value attribute (or value_float(s) / value_int(s)); a known constant at import time. */
@@ -457,6 +292,11 @@ const padOp: OnnxOp = (c) => {
   return c.emit('pad', [x], { pads, mode, value });
 };
 
+const gatherElements: OnnxOp = (c) => {
+  const data = c.input(0);
+  return c.emit('gatherElements', [data, c.input(1)], { axis: normAxis(c, int(c, 'axis', 0), shapeOf(data).length) });
+};
+
 /** The table: ONNX op_type → its mapping to Kiln IR. */
 export const ONNX_OPS: Readonly<Record<string, OnnxOp>> = {
   Add: binary('add'),
@@ -500,6 +340,13 @@ export const ONNX_OPS: Readonly<Record<string, OnnxOp>> = {
   Concat: concat,
   Slice: slice,
   Gather: gather,
+  GatherElements: gatherElements,
+  CastLike: castLike,
+  NegativeLogLikelihoodLoss: nll,
+  SoftmaxCrossEntropyLoss: softmaxCrossEntropy,
+  RNN: recurrent('RNN'),
+  LSTM: recurrent('LSTM'),
+  GRU: recurrent('GRU'),
   ReduceSum: reduce('reduceSum', 13),
   ReduceMean: reduce('reduceMean', 18),
   ReduceMax: reduce('reduceMax', 18),

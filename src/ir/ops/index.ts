@@ -10,6 +10,7 @@ import { sourceOps } from './source.ts';
 import { gradOps } from './grad-ops.ts';
 import { onnxOps } from './onnx-gather.ts';
 import { onnxExtraOps } from './onnx-extra.ts';
+import { onnxPoolOps } from './onnx-pool.ts';
 import type { OpDef } from './types.ts';
 
 export const OPS = {
@@ -26,6 +27,7 @@ export const OPS = {
   ...gradOps,
   ...onnxOps,
   ...onnxExtraOps,
+  ...onnxPoolOps,
 };
 
 export type OpName = keyof typeof OPS;

@@ -1,5 +1,6 @@
 // Ops the ONNX importer needs beyond Kiln's own: comparisons (int32 0/1 results: Kiln has no
-// bool dtype), Where, and Pad (constant, edge, reflect, wrap).
+// bool dtype), Where, Pad (constant, edge, reflect, wrap), and the roundings of a Cast to the narrow
+// types Kiln carries widened (roundFloat: FLOAT16, BFLOAT16, FLOAT8…; roundInt: INT4, UINT2…).
 import * as E from '../expr.ts';
 import type { Expr } from '../expr.ts';
 import { RuleError } from '../errors.ts';
@@ -87,4 +88,87 @@ export const pad = defineOp<PadAttrs>({
   },
 });
 
-export const onnxExtraOps = { compare, where, pad };
+export interface RoundFloatAttrs {
+  /** Mantissa bits of the narrow format. */
+  mantissa: number;
+  /** Exponent of its smallest normal number (below it, values are subnormal). */
+  minExp: number;
+  /** Its largest finite value. */
+  max: number;
+  /** What a finite value beyond `max` after rounding becomes: ±∞, NaN, or ±max (saturation). */
+  overflow: 'inf' | 'nan' | 'max';
+  /** What ±∞ becomes. */
+  inf: 'inf' | 'nan' | 'max';
+  /** Formats without NaN (FLOAT4E2M1) make it 0. */
+  nanToZero?: boolean;
+  /** Rounding: to nearest, ties to even (default), or towards +∞ / -∞. */
+  mode?: 'nearest' | 'up' | 'down';
+  /** Formats without zero (FLOAT8E8M0) raise smaller results to this, their smallest value. */
+  least?: number;
+}
+
+/**
+ * Rounds to the nearest value of a narrow float format (FLOAT16, BFLOAT16, FLOAT8…), ties to even,
+ * keeping the type: Kiln carries those formats widened, and this is a Cast to one of them.
+ */
+export const roundFloat = defineOp<RoundFloatAttrs>({
+  kind: 'elementwise',
+  arity: 1,
+  infer([x], a) {
+    if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new RuleError(`roundFloat needs a float input, got ${x.dtype}`);
+    if (!Number.isInteger(a.mantissa) || !Number.isInteger(a.minExp) || !(a.max > 0)) throw new RuleError(`roundFloat: bad format`);
+    return x;
+  },
+  lower(ctx, a) {
+    const x = ctx.load(0, ctx.out);
+    const ax = E.unary('abs', x);
+    const pow2 = (e: Expr) => E.binary('pow', E.num(2), e);
+    // The binary exponent of |x|, corrected for the rounding of log.
+    const e0 = E.unary('floor', E.mul(E.unary('log', ax), E.num(Math.LOG2E)));
+    const e1 = E.select(E.binary('gt', pow2(e0), ax), E.sub(e0, E.num(1)), e0);
+    const e2 = E.select(E.binary('le', pow2(E.add(e1, E.num(1))), ax), E.add(e1, E.num(1)), e1);
+    const ulp = pow2(E.sub(E.max(e2, E.num(a.minExp)), E.num(a.mantissa)));
+    const q = E.div(x, ulp);
+    const r0 = E.unary('floor', E.add(q, E.num(0.5)));
+    const tie = E.binary('and', E.binary('eq', E.sub(r0, q), E.num(0.5)), E.binary('ne', E.binary('mod', r0, E.num(2)), E.num(0)));
+    const rounded = a.mode === 'up' ? E.unary('neg', E.unary('floor', E.unary('neg', q))) : a.mode === 'down' ? E.unary('floor', q) : E.select(tie, E.sub(r0, E.num(1)), r0);
+    const y0 = E.mul(rounded, ulp);
+    const y = a.least !== undefined ? E.max(y0, E.num(a.least)) : y0;
+    const special = (mode: 'inf' | 'nan' | 'max') =>
+      mode === 'nan' ? E.num(NaN) : E.select(E.binary('gt', x, E.num(0)), E.num(mode === 'inf' ? Infinity : a.max), E.num(mode === 'inf' ? -Infinity : -a.max));
+    const isInf = E.binary('eq', ax, E.num(Infinity));
+    const out = E.select(isInf, special(a.inf), E.select(E.binary('gt', E.unary('abs', y), E.num(a.max)), special(a.overflow), y));
+    return a.nanToZero ? E.select(E.binary('ne', x, x), E.num(0), out) : out;
+  },
+  flops: perElement,
+});
+
+export interface RoundIntAttrs {
+  min: number;
+  max: number;
+}
+
+/**
+ * A float rounded to the nearest integer (ties to even) and wrapped into [min, max] modulo its
+ * width, as int32: a Cast to INT4, UINT2… (ONNX keeps the low bits, as for the wider integers).
+ */
+export const roundInt = defineOp<RoundIntAttrs>({
+  kind: 'elementwise',
+  arity: 1,
+  infer([x], { min, max }) {
+    if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new RuleError(`roundInt needs a float input, got ${x.dtype}`);
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min > max) throw new RuleError(`roundInt: bad range [${min}, ${max}]`);
+    return { dtype: 'int32', shape: x.shape };
+  },
+  lower(ctx, { min, max }) {
+    const x = ctx.load(0, ctx.out);
+    const r0 = E.unary('floor', E.add(x, E.num(0.5)));
+    const tie = E.binary('and', E.binary('eq', E.sub(r0, x), E.num(0.5)), E.binary('ne', E.binary('mod', r0, E.num(2)), E.num(0)));
+    const r = E.sub(E.select(tie, E.sub(r0, E.num(1)), r0), E.num(min));
+    const m = E.num(max - min + 1);
+    return E.add(E.binary('mod', E.add(E.binary('mod', r, m), m), m), E.num(min));
+  },
+  flops: perElement,
+});
+
+export const onnxExtraOps = { compare, where, pad, roundFloat, roundInt };

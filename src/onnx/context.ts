@@ -1,0 +1,76 @@
+// What an ONNX op entry sees (its inputs, attributes, opset) and the helpers every entry uses.
+import type { DType } from '../ir/dtype.ts';
+import type { Node } from '../ir/node.ts';
+import type { Dim } from '../ir/shape.ts';
+import type { TensorValue } from './tensor.ts';
+
+/** What an op entry sees: the node's inputs, attributes and the model's opset. */
+export interface OnnxContext {
+  readonly opType: string;
+  /** The default-domain opset the model imports. */
+  readonly opset: number;
+  /** `node "name" (OpType, opset N)`, for messages. */
+  readonly label: string;
+  /** Number of inputs listed (including empty, i.e. omitted, ones). */
+  readonly count: number;
+  /** Whether input `i` is given (listed and not empty). */
+  has(i: number): boolean;
+  /** Input `i` as a node (required). */
+  input(i: number): Node;
+  /** Input `i`'s values when they are known at import time (initializer, Constant, Shape). */
+  constant(i: number): TensorValue | undefined;
+  /** Whether the node lists output `k` (named, so something may read it). */
+  wantsOutput(k: number): boolean;
+  /** Input `i`'s ONNX element type where the file states it (graph inputs, initializers, constants). */
+  elemType(i: number): number | undefined;
+  attr(name: string): unknown;
+  /** Makes a node, with the ONNX node's name as its layer. */
+  emit(op: string, inputs: readonly Node[], attrs?: Record<string, unknown>): Node;
+  constNode(t: TensorValue): Node;
+  unsupported(why: string): never;
+}
+
+/** An entry returns the node of each output in order (outputs beyond them are unsupported), or a known constant. */
+export type OnnxOp = (c: OnnxContext) => Node | TensorValue | (Node | TensorValue)[];
+
+// ---- attribute and input helpers ----
+
+export const int = (c: OnnxContext, name: string, def: number): number => {
+  const v = c.attr(name);
+  return typeof v === 'number' ? v : def;
+};
+export const float = (c: OnnxContext, name: string, def: number): number => {
+  const v = c.attr(name);
+  return typeof v === 'number' ? v : def;
+};
+export const ints = (c: OnnxContext, name: string): number[] | undefined => {
+  const v = c.attr(name);
+  return Array.isArray(v) ? (v as number[]) : undefined;
+};
+export const str = (c: OnnxContext, name: string, def: string): string => {
+  const v = c.attr(name);
+  return typeof v === 'string' ? v : def;
+};
+
+/** A constant input's values as numbers, or an unsupported error (Kiln needs them at compile time). */
+export function constInts(c: OnnxContext, i: number, what: string): number[] | undefined {
+  if (!c.has(i)) return undefined;
+  const t = c.constant(i);
+  if (!t) c.unsupported(`input ${i} (${what}) must be a constant (initializer or Constant node); Kiln compiles shapes ahead of time`);
+  return Array.from(t.data as ArrayLike<number>);
+}
+
+export const shapeOf = (n: Node): number[] => {
+  if (n.type.shape.some((d) => typeof d !== 'number')) throw new Error(`internal: ONNX import made a batched shape`);
+  return n.type.shape as number[];
+};
+export const prod = (xs: readonly number[]) => xs.reduce((p, d) => p * d, 1);
+export const normAxis = (c: OnnxContext, axis: number, rank: number): number => {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1)) c.unsupported(`axis ${axis} is out of range for rank ${rank}`);
+  return a;
+};
+export const reshape = (c: OnnxContext, x: Node, shape: readonly Dim[]): Node =>
+  shapeOf(x).length === shape.length && shapeOf(x).every((d, i) => d === shape[i]) ? x : c.emit('reshape', [x], { shape: [...shape] });
+export const scalar = (c: OnnxContext, value: number, dtype: DType): Node =>
+  c.constNode({ name: '', onnxType: dtype === 'float64' ? 11 : dtype === 'int32' ? 6 : 1, dims: [], data: [value] });

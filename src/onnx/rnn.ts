@@ -1,0 +1,149 @@
+// RNN, LSTM and GRU: shapes are static, so the time loop is unrolled at import time into IR ops
+// (one matmul for the input projection of every step, then per step a matmul with the recurrence
+// weights, slices for the gates, sigmoid/tanh and elementwise arithmetic).
+import type { DType } from '../ir/dtype.ts';
+import type { Node } from '../ir/node.ts';
+import type { OnnxContext, OnnxOp } from './ops.ts';
+
+type Kind = 'RNN' | 'LSTM' | 'GRU';
+
+const GATES: Record<Kind, number> = { RNN: 1, LSTM: 4, GRU: 3 };
+/** The default activations of one direction: gate activation(s) first, as ONNX lists them. */
+const DEFAULT_ACTIVATIONS: Record<Kind, string[]> = { RNN: ['Tanh'], LSTM: ['Sigmoid', 'Tanh', 'Tanh'], GRU: ['Sigmoid', 'Tanh'] };
+const ACTIVATIONS: Record<string, string> = { Sigmoid: 'sigmoid', Tanh: 'tanh', Relu: 'relu' };
+
+const shapeOf = (n: Node): number[] => n.type.shape as number[];
+
+export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
+  const emit = c.emit;
+  const attr = (name: string) => c.attr(name);
+  const hidden = attr('hidden_size');
+  const direction = typeof attr('direction') === 'string' ? (attr('direction') as string) : 'forward';
+  const layout = typeof attr('layout') === 'number' ? (attr('layout') as number) : 0;
+  const clip = attr('clip');
+  if (direction !== 'forward' && direction !== 'reverse' && direction !== 'bidirectional') return c.unsupported(`direction ${JSON.stringify(direction)} is not supported`);
+  if (layout !== 0 && layout !== 1) return c.unsupported(`layout ${layout} is not supported`);
+  if (kind === 'LSTM' && typeof attr('input_forget') === 'number' && attr('input_forget') !== 0) c.unsupported(`input_forget is not supported`);
+  if (attr('activation_alpha') !== undefined || attr('activation_beta') !== undefined) c.unsupported(`activation_alpha/beta are not supported`);
+  const numDir = direction === 'bidirectional' ? 2 : 1;
+  const perDir = DEFAULT_ACTIVATIONS[kind].length;
+  const acts = (attr('activations') as string[] | undefined) ?? [];
+  if (acts.length !== 0 && acts.length !== perDir * numDir) c.unsupported(`expected ${perDir * numDir} activations, got ${acts.length}`);
+  const actOf = (d: number, k: number): string => {
+    const name = acts.length ? acts[d * perDir + k] : DEFAULT_ACTIVATIONS[kind][k];
+    const op = ACTIVATIONS[name];
+    if (!op) c.unsupported(`activation ${JSON.stringify(name)} is not supported`);
+    return op;
+  };
+  const linearBeforeReset = kind === 'GRU' && attr('linear_before_reset') !== undefined && attr('linear_before_reset') !== 0;
+
+  let x = c.input(0);
+  if (shapeOf(x).length !== 3) c.unsupported(`X must be 3-D`);
+  if (layout === 1) x = emit('transpose', [x], { perm: [1, 0, 2] });
+  const [S, B, I] = shapeOf(x);
+  const W = c.input(1);
+  const R = c.input(2);
+  const G = GATES[kind];
+  const H = typeof hidden === 'number' ? hidden : shapeOf(R)[2];
+  const dtype: DType = x.type.dtype;
+  if (dtype !== 'float32' && dtype !== 'float64') c.unsupported(`X must be floating-point`);
+  if (shapeOf(W).join() !== [numDir, G * H, I].join() || shapeOf(R).join() !== [numDir, G * H, H].join()) c.unsupported(`W or R has an unexpected shape`);
+  if (S === 0 || B === 0) c.unsupported(`empty sequences are not supported`);
+  if (c.has(4)) {
+    const lens = c.constant(4);
+    if (!lens) return c.unsupported(`sequence_lens must be a constant`);
+    if (Array.from(lens.data as ArrayLike<number>).some((v) => v !== S)) c.unsupported(`sequence_lens shorter than the sequence are not supported`);
+  }
+  const stateIn = (i: number): Node | undefined => {
+    if (!c.has(i)) return undefined;
+    const s = c.input(i);
+    return layout === 1 ? emit('transpose', [s], { perm: [1, 0, 2] }) : s;
+  };
+  const h0 = stateIn(5);
+  const c0 = kind === 'LSTM' ? stateIn(6) : undefined;
+
+  const zeros = (shape: number[]): Node =>
+    c.constNode({ name: '', onnxType: dtype === 'float64' ? 11 : 1, dims: shape, data: new Array<number>(shape.reduce((p, d) => p * d, 1)).fill(0) });
+  const slice = (t: Node, axis: number, start: number, end: number): Node => emit('slice', [t], { starts: [start], ends: [end], axes: [axis], steps: [1] });
+  const reshape = (t: Node, shape: number[]): Node => emit('reshape', [t], { shape });
+  const act = (op: string, t: Node): Node => emit(op, [t]);
+  const clipped = (t: Node): Node => (typeof clip === 'number' ? emit('clip', [t], { min: -clip, max: clip }) : t);
+
+  const xFlat = reshape(x, [S * B, I]);
+  const Ys: Node[] = [];
+  const Hs: Node[] = [];
+  const Cs: Node[] = [];
+  for (let d = 0; d < numDir; d++) {
+    const Wd = reshape(slice(W, 0, d, d + 1), [G * H, I]);
+    const Rd = reshape(slice(R, 0, d, d + 1), [G * H, H]);
+    let Wb: Node | undefined;
+    let Rb: Node | undefined;
+    if (c.has(3)) {
+      const Bd = reshape(slice(c.input(3), 0, d, d + 1), [2 * G * H]);
+      Wb = slice(Bd, 0, 0, G * H);
+      Rb = slice(Bd, 0, G * H, 2 * G * H);
+    }
+    let P: Node | undefined;
+    if (kind === 'LSTM' && c.has(7)) P = reshape(slice(c.input(7), 0, d, d + 1), [3 * H]);
+    // Input projections of every step at once: [S*B, G*H].
+    let xw = emit('matmul', [xFlat, Wd], { transB: true });
+    // The recurrence bias joins the input projection except where GRU applies it inside the reset.
+    let bias = Wb;
+    if (Wb && Rb && !(kind === 'GRU' && linearBeforeReset)) bias = emit('add', [Wb, Rb]);
+    if (bias) xw = emit('add', [xw, bias]);
+    let h = h0 ? reshape(slice(h0, 0, d, d + 1), [B, H]) : zeros([B, H]);
+    let cell = c0 ? reshape(slice(c0, 0, d, d + 1), [B, H]) : kind === 'LSTM' ? zeros([B, H]) : undefined;
+    const reverse = direction === 'reverse' || d === 1;
+    const outs: Node[] = new Array<Node>(S);
+    for (let k = 0; k < S; k++) {
+      const t = reverse ? S - 1 - k : k;
+      const xt = slice(xw, 0, t * B, (t + 1) * B);
+      const gate = (g: number, src: Node) => slice(src, 1, g * H, (g + 1) * H);
+      if (kind === 'RNN') {
+        h = act(actOf(d, 0), clipped(emit('add', [xt, emit('matmul', [h, Rd], { transB: true })])));
+      } else if (kind === 'LSTM') {
+        const pre = emit('add', [xt, emit('matmul', [h, Rd], { transB: true })]);
+        const peep = (g: number, s: Node, z: Node) => (P ? emit('add', [z, emit('mul', [slice(P, 0, g * H, (g + 1) * H), s])]) : z);
+        const iG = act(actOf(d, 0), clipped(peep(0, cell!, gate(0, pre))));
+        const fG = act(actOf(d, 0), clipped(peep(2, cell!, gate(2, pre))));
+        const cG = act(actOf(d, 1), clipped(gate(3, pre)));
+        cell = emit('add', [emit('mul', [fG, cell!]), emit('mul', [iG, cG])]);
+        const oG = act(actOf(d, 0), clipped(peep(1, cell, gate(1, pre))));
+        h = emit('mul', [oG, act(actOf(d, 2), cell)]);
+      } else {
+        // GRU: gates z, r, h.
+        const Rzr = slice(Rd, 0, 0, 2 * H);
+        const Rh = slice(Rd, 0, 2 * H, 3 * H);
+        const zr = emit('add', [slice(xt, 1, 0, 2 * H), emit('matmul', [h, Rzr], { transB: true })]);
+        const zrB = linearBeforeReset && Rb ? emit('add', [zr, slice(Rb, 0, 0, 2 * H)]) : zr;
+        const z = act(actOf(d, 0), clipped(gate(0, zrB)));
+        const r = act(actOf(d, 0), clipped(gate(1, zrB)));
+        let hh: Node;
+        if (linearBeforeReset) {
+          let hr = emit('matmul', [h, Rh], { transB: true });
+          if (Rb) hr = emit('add', [hr, slice(Rb, 0, 2 * H, 3 * H)]);
+          hh = emit('add', [gate(2, xt), emit('mul', [r, hr])]);
+        } else {
+          hh = emit('add', [gate(2, xt), emit('matmul', [emit('mul', [r, h]), Rh], { transB: true })]);
+        }
+        const hTilde = act(actOf(d, 1), clipped(hh));
+        // (1 - z) ⊙ h̃ + z ⊙ h  =  h̃ + z ⊙ (h - h̃)
+        h = emit('add', [hTilde, emit('mul', [z, emit('sub', [h, hTilde])])]);
+      }
+      outs[t] = reshape(h, [1, 1, B, H]);
+    }
+    Ys.push(S === 1 ? outs[0] : emit('concat', outs, { axis: 0 }));
+    Hs.push(reshape(h, [1, B, H]));
+    if (cell) Cs.push(reshape(cell, [1, B, H]));
+  }
+  const cat = (parts: Node[], axis: number) => (parts.length === 1 ? parts[0] : emit('concat', parts, { axis }));
+  let Y = cat(Ys, 1); // [S, D, B, H]
+  let Yh = cat(Hs, 0); // [D, B, H]
+  let Yc = Cs.length ? cat(Cs, 0) : undefined;
+  if (layout === 1) {
+    Y = emit('transpose', [Y], { perm: [2, 0, 1, 3] });
+    Yh = emit('transpose', [Yh], { perm: [1, 0, 2] });
+    if (Yc) Yc = emit('transpose', [Yc], { perm: [1, 0, 2] });
+  }
+  return Yc ? [Y, Yh, Yc] : [Y, Yh];
+};
