@@ -30,7 +30,7 @@ export function memoryPlan(p: Program): MemoryPlan {
   };
 }
 
-const kib = (bytes: number) => `${(bytes / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} KiB`;
+const kib = (bytes: number) => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} KiB`);
 
 /** Lines for `kiln summary`: the plan, and its peak at a given batch size. */
 export function formatMemory(m: MemoryPlan, batch: number): string[] {

@@ -1,4 +1,4 @@
-// Loading a user's model file (TypeScript, run as is through tsx) or a saved graph JSON.
+// Loading a user's model: a TypeScript file (run as is through tsx), an ONNX file, or a saved graph JSON.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,10 +7,20 @@ import { defaultInit } from '../dsl/init.ts';
 import { isModel, type Model } from '../dsl/model.ts';
 import { KilnError } from '../ir/errors.ts';
 import { graphFromJson } from '../ir/json.ts';
+import { importOnnx } from '../onnx/import.ts';
 
-/** Imports `file` and returns its default-exported model (or parses a `.json` graph). */
+/** Imports `file` and returns its default-exported model (or imports an `.onnx` file, or parses a `.json` graph). */
 export async function loadModel(file: string): Promise<Model> {
   const abs = path.resolve(file);
+  if (abs.endsWith('.onnx')) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(abs);
+    } catch (e) {
+      throw new KilnError(`cannot read ONNX file ${file}: ${(e as Error).message}`);
+    }
+    return { kind: 'kiln.model', graph: importOnnx(bytes) };
+  }
   if (abs.endsWith('.json')) {
     let json: unknown;
     try {
