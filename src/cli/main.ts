@@ -4,6 +4,7 @@ import { KilnError } from '../ir/errors.ts';
 import { COMPILER_VERSION } from '../../compiler/version.ts';
 import { demo } from './demo.ts';
 import { trainCommand } from './train.ts';
+import { exportCommand } from './export.ts';
 import { checkCommand, compileCommand, fusionCommand, irCommand, summaryCommand } from './commands.ts';
 
 const integer = (v: string) => {
@@ -38,6 +39,14 @@ function program(print: (text: string) => void): Command {
     .option('--loss <kind>', 'with --train: auto | mse | binaryCrossEntropy | categoricalCrossEntropy | sparseCategoricalCrossEntropy', 'auto')
     .option('--from-logits', 'with --train: the model outputs logits')
     .action(async (model, o) => print(await compileCommand(model, o)));
+  cli
+    .command('export <model>')
+    .description('export a model and its weights to an ONNX file')
+    .requiredOption('--onnx <file>', 'the .onnx file to write')
+    .option('--weights <file>', 'a Kiln weight file (default: fresh weights from --seed, as kiln compile writes)')
+    .option('--seed <n>', 'initialiser seed when no --weights is given', integer, 0)
+    .option('--opset <n>', 'ONNX opset (13 to 22)', integer, 17)
+    .action(async (model, o) => print(await exportCommand(model, o)));
   cli
     .command('check <model>')
     .description('shape-check a model; exits 1 naming the layer, shapes and line on a mismatch')
