@@ -7,7 +7,7 @@ import { defaultInit } from '../dsl/init.ts';
 import { isModel, type Model } from '../dsl/model.ts';
 import { KilnError } from '../ir/errors.ts';
 import { graphFromJson } from '../ir/json.ts';
-import { importOnnx } from '../onnx/import.ts';
+import { importOnnxBatched } from '../onnx/batch.ts';
 
 /** Imports `file` and returns its default-exported model (or imports an `.onnx` file, or parses a `.json` graph). */
 export async function loadModel(file: string): Promise<Model> {
@@ -19,7 +19,7 @@ export async function loadModel(file: string): Promise<Model> {
     } catch (e) {
       throw new KilnError(`cannot read ONNX file ${file}: ${(e as Error).message}`);
     }
-    return { kind: 'kiln.model', graph: importOnnx(bytes) };
+    return { kind: 'kiln.model', graph: importOnnxBatched(bytes) };
   }
   if (abs.endsWith('.json')) {
     let json: unknown;

@@ -1,0 +1,59 @@
+// A leading symbolic dimension of ONNX inputs (an exported model's "N", PyTorch's "batch_size")
+// becomes Kiln's batch dimension: the model is imported at a probe size, then generalised.
+import { makeNode } from '../ir/build.ts';
+import { KilnError } from '../ir/errors.ts';
+import { rewriteGraph, type Graph } from '../ir/graph.ts';
+import type { Node } from '../ir/node.ts';
+import { BATCH, formatShape } from '../ir/shape.ts';
+import { decodeModel, importModel, type ImportOptions } from './import.ts';
+import type { ModelProto } from './proto.ts';
+
+/** A batch size no dimension of a real model is likely to equal, so its uses can be found. */
+const PROBE = 9973;
+
+/** Inputs (not initializers) whose first dimension is symbolic and whose others are not. */
+function batchedInputs(model: ModelProto): Map<string, number[]> {
+  const g = model.graph!;
+  const initialized = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+  const found = new Map<string, number[]>();
+  for (const v of g.input ?? []) {
+    const name = v.name ?? '';
+    const dims = v.type?.tensorType?.shape?.dim ?? [];
+    if (initialized.has(name) || dims.length === 0) continue;
+    const symbolic = dims.map((d) => !!d.dimParam || d.dimValue === null || d.dimValue === undefined);
+    if (symbolic[0] && !symbolic.slice(1).some(Boolean)) found.set(name, [PROBE, ...dims.slice(1).map((d) => Number(d.dimValue))]);
+  }
+  return found;
+}
+
+const mentionsProbe = (values: readonly unknown[]) => values.includes(PROBE);
+
+/** The node with the probe batch replaced by the symbolic one, or an error where that is impossible. */
+function generalise(node: Node, inputs: readonly Node[]): Node {
+  const attrs = { ...(node.attrs as Record<string, unknown>) };
+  if (node.op === 'input' && (attrs.shape as unknown[])[0] === PROBE) attrs.shape = [BATCH, ...(attrs.shape as unknown[]).slice(1)];
+  else if (node.op === 'reshape' && (attrs.shape as unknown[])[0] === PROBE) attrs.shape = [-1, ...(attrs.shape as unknown[]).slice(1)];
+  else if (node.op === 'expand' && (attrs.shape as unknown[])[0] === PROBE) attrs.shape = [BATCH, ...(attrs.shape as unknown[]).slice(1)];
+  const stillThere = Object.values(attrs).some((v) => Array.isArray(v) && mentionsProbe(v));
+  if (stillThere || (node.op === 'const' && mentionsProbe(node.type.shape))) {
+    throw new KilnError(`cannot keep the batch dimension symbolic: node ${node.op} ${formatShape(node.type.shape)} of layer '${node.meta.layer ?? '?'}' uses the batch size as a value; give the input a fixed shape`);
+  }
+  return makeNode(node.op, inputs, attrs, node.meta);
+}
+
+/**
+ * Imports an ONNX model; inputs whose leading dimension is symbolic get Kiln's batch dimension.
+ * Inputs with other symbolic dimensions still need `options.inputShapes`.
+ */
+export function importOnnxBatched(bytes: Uint8Array, options: ImportOptions = {}): Graph {
+  const model = decodeModel(bytes);
+  const probes = batchedInputs(model);
+  for (const name of Object.keys(options.inputShapes ?? {})) probes.delete(name);
+  if (probes.size === 0) return importModel(model, options);
+  const probed = importModel(model, { ...options, inputShapes: { ...Object.fromEntries(probes), ...options.inputShapes } });
+  const graph = rewriteGraph(probed, (node, rebuild) => (node.op === 'param' ? node : generalise(node, node.inputs.map(rebuild))));
+  for (const o of graph.outputs) {
+    if (o.node.type.shape.slice(1).includes(PROBE as never)) throw new KilnError(`output '${o.name}' ${formatShape(o.node.type.shape)} keeps the batch inside it; give the input a fixed shape`);
+  }
+  return graph;
+}
