@@ -19,6 +19,8 @@ export interface CompileOptions {
   sourceName?: string;
   /** Also compile a training step (adds `createTrainer` to the module). */
   training?: TrainingSpec;
+  /** Values for some parameters (an imported model's), used instead of their initialisers. */
+  initialWeights?: Readonly<Record<string, Float32Array>>;
 }
 
 export interface CompiledModel {
@@ -46,7 +48,8 @@ export function compileModel(graph: Graph, options: CompileOptions = {}): Compil
   const hash = graphHash(graph);
   const { program } = compileGraph(graph);
   const params = parameterInfo(program.params);
-  const arrays = initWeights(params, seed);
+  const given = options.initialWeights ?? {};
+  const arrays = initWeights(params, seed).map((fresh, i) => given[params[i].name] ?? fresh);
   const weights = encodeWeights(
     params.map((p, i) => ({ name: p.name, dtype: 'float32', shape: p.shape as number[], data: arrays[i] })),
     { model: graph.name, graphHash: hash, seed },

@@ -33,12 +33,12 @@ export const fileStem = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_').
 
 export async function compileCommand(file: string, o: CompileCliOptions): Promise<string> {
   if (o.backend !== 'js') throw new KilnError(`unknown backend '${o.backend}' (available: js)`);
-  const { graph } = await loadModel(file);
+  const { graph, weights: initialWeights } = await loadModel(file);
   const started = performance.now();
   const training = o.train
     ? { loss: resolveLoss(graph, o.loss ?? 'auto', o.fromLogits), optimizer: resolveOptimizer(o.optimizer ?? 'adam', o.lr ?? 1e-3, o.momentum) }
     : undefined;
-  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training });
+  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights });
   const ms = performance.now() - started;
   mkdirSync(o.out, { recursive: true });
   const stem = fileStem(c.name);

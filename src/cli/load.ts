@@ -19,7 +19,9 @@ export async function loadModel(file: string): Promise<Model> {
     } catch (e) {
       throw new KilnError(`cannot read ONNX file ${file}: ${(e as Error).message}`);
     }
-    return { kind: 'kiln.model', graph: importOnnxBatched(bytes) };
+    // Initializers become trainable parameters with the file's values: fine-tuning works.
+    const weights: Record<string, Float32Array> = {};
+    return { kind: 'kiln.model', graph: importOnnxBatched(bytes, { weightsOut: weights }), weights };
   }
   if (abs.endsWith('.json')) {
     let json: unknown;

@@ -107,9 +107,9 @@ export function mnistLabels(loss: LossSpec, labels: Int32Array): Int32Array | Fl
 }
 
 /** Compiles `graph` with `training` into `out` (.ts and .js), imports it and creates a seeded trainer. */
-export async function compileTrainer(graph: Graph, training: TrainingSpec, out: string, seed: number, sourceName?: string): Promise<{ trainer: EmittedTrainer; file: string; ms: number }> {
+export async function compileTrainer(graph: Graph, training: TrainingSpec, out: string, seed: number, sourceName?: string, initialWeights?: Readonly<Record<string, Float32Array>>): Promise<{ trainer: EmittedTrainer; file: string; ms: number }> {
   const started = performance.now();
-  const c = compileModel(graph, { seed, training, sourceName });
+  const c = compileModel(graph, { seed, training, sourceName, initialWeights });
   const ms = performance.now() - started;
   mkdirSync(out, { recursive: true });
   const stem = fileStem(c.name);
@@ -118,8 +118,9 @@ export async function compileTrainer(graph: Graph, training: TrainingSpec, out: 
   writeFileSync(file, c.js);
   // The query keeps a second compile in the same process from getting the cached module.
   const url = `${pathToFileURL(path.resolve(file)).href}?hash=${c.graphHash}-${Date.now()}`;
-  const mod = (await import(url)) as { createTrainer(options: { seed?: number }): EmittedTrainer };
-  return { trainer: mod.createTrainer({ seed }), file, ms };
+  const mod = (await import(url)) as { createTrainer(options: { seed?: number; weights?: Uint8Array }): EmittedTrainer };
+  // The compiled weight file holds any values the model came with (an imported file's).
+  return { trainer: mod.createTrainer({ seed, weights: c.weights }), file, ms };
 }
 
 /** Callbacks for `fit` that draw a per-epoch progress bar on a terminal and print one line per epoch. */
@@ -174,12 +175,12 @@ export async function trainCommand(file: string, o: TrainOptions, print: (s: str
   }
   if (!Number.isInteger(o.validation) || o.validation < 0 || o.validation >= MNIST_TRAIN) throw new KilnError(`--validation must be an integer in [0, ${MNIST_TRAIN}), got ${o.validation}`);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new KilnError(`--limit must be a positive integer, got ${o.limit}`);
-  const { graph } = await loadModel(file);
+  const { graph, weights } = await loadModel(file);
   checkMnistModel(graph);
   const loss = resolveLoss(graph, o.loss, o.fromLogits);
   const optimizer = resolveOptimizer(o.optimizer, o.lr, o.momentum);
   const out = o.out ?? path.join('build', fileStem(graph.name));
-  const compiled = await compileTrainer(graph, { loss, optimizer }, out, o.seed, path.relative(process.cwd(), path.resolve(file)));
+  const compiled = await compileTrainer(graph, { loss, optimizer }, out, o.seed, path.relative(process.cwd(), path.resolve(file)), weights);
   print(`compiled ${graph.name} with training (${optimizer.kind}, lr ${optimizer.lr}, ${loss.kind}${loss.fromLogits ? ' from logits' : ''}) in ${compiled.ms.toFixed(0)} ms: ${compiled.file}`);
 
   const trainCount = Math.min(o.limit ?? MNIST_TRAIN, MNIST_TRAIN - o.validation);

@@ -6,6 +6,8 @@ import type { Node } from '../ir/node.ts';
 export interface Model {
   readonly kind: 'kiln.model';
   readonly graph: Graph;
+  /** Parameter values that come with the model (an imported file's initializers), by name. */
+  readonly weights?: Readonly<Record<string, Float32Array>>;
 }
 
 export interface ModelSpec {

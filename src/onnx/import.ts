@@ -21,6 +21,11 @@ export interface ImportOptions {
   inputValues?: Readonly<Record<string, TensorValue>>;
   /** Graph name (default: the file's graph name, else `onnx_model`). */
   name?: string;
+  /**
+   * Float initializers used as tensors become trainable `param` nodes (so the model can be
+   * fine-tuned) and their values are put here by name; otherwise they are constants.
+   */
+  weightsOut?: Record<string, Float32Array>;
 }
 
 /** A value in the graph being built: a node, a known constant (made into a node on first use), or a reason it is missing. */
@@ -104,6 +109,7 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
   /** ONNX element types where the file states them (graph inputs, initializers, constants). */
   const elemTypes = new Map<string, number>();
 
+  const initializerNames = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
   for (const t of g.initializer ?? []) {
     values.set(t.name ?? '', { tensor: decodeTensor(t, 'initializer') });
     elemTypes.set(t.name ?? '', t.dataType ?? 0);
@@ -125,11 +131,19 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
     const { dtype, data } = toKilnArray(t, 'constant');
     return makeNode('const', [], { dtype, shape: [...t.dims], values: Array.from(data) }, meta);
   };
+  /** An initializer or constant as a node: a trainable parameter when asked for and float. */
+  const initializerNode = (name: string, t: TensorValue, meta: NodeMeta): Node => {
+    const out = options.weightsOut;
+    const { dtype, data } = toKilnArray(t, 'constant');
+    if (!out || !initializerNames.has(name) || dtype !== 'float32' || data.length < 2) return constNode(t, meta);
+    out[name] = Float32Array.from(data as ArrayLike<number>);
+    return makeNode('param', [], { name, dtype, shape: [...t.dims], init: { kind: 'zeros' }, trainable: true }, meta);
+  };
   const nodeOf = (name: string, user: string): Node => {
     const v = values.get(name);
     if (!v) throw new OnnxFormatError(`${user} reads '${name}', which no node, input or initializer defines`);
     if (v.missing) throw new UnsupportedError(`${user} reads '${name}': ${v.missing}`);
-    if (!v.node) v.node = constNode(v.tensor!, metaOf.get(name) ?? { layer: name, layerKind: 'Initializer' });
+    if (!v.node) v.node = initializerNode(name, v.tensor!, metaOf.get(name) ?? { layer: name, layerKind: 'Initializer' });
     return v.node;
   };
 

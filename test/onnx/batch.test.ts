@@ -27,7 +27,8 @@ describe('symbolic batch in ONNX inputs', () => {
       await compileCommand(`examples/${name}.ts`, { backend: 'js', out: path.join(out, 'original'), seed: 4 });
       await compileCommand(onnxFile, { backend: 'js', out: path.join(out, 'imported'), seed: 0 });
       const original = (await moduleAt(path.join(out, 'original'), name)).createModel(readFileSync(path.join(out, 'original', `${name}.weights.bin`)));
-      const imported = (await moduleAt(path.join(out, 'imported'), name)).createModel();
+      // The imported initializers are parameters; the compiled weight file holds their values.
+      const imported = (await moduleAt(path.join(out, 'imported'), name)).createModel(readFileSync(path.join(out, 'imported', `${name}.weights.bin`)));
       const rng = new Lcg(5);
       for (const batch of [1, 5]) {
         const x = Float32Array.from({ length: 784 * batch }, () => rng.next());
