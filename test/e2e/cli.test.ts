@@ -1,5 +1,4 @@
 // The `kiln` command line run as a process (node bin/kiln.js): help, check, summary, compile, ir, and its errors.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,27 +6,9 @@ import { graphParams } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
 import { decodeWeights } from '../../runtime/weights.ts';
 import { importModule, loadExampleGraph, randomFloats, ROOT } from './helpers.ts';
+import { kiln, showRun } from './helpers.ts';
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node bin/kiln.js ...args` in the repository root. Each call is one process (~1 s). */
-function kiln(...args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kiln.js'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-const show = (r: Result) => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+const show = showRun;
 
 const PARAMS: Record<string, number> = {
   mlp: 55_050,

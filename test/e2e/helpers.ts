@@ -1,4 +1,5 @@
 // End-to-end helpers: output folders under test/.out, importing emitted modules, seeded inputs and weights.
+import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -65,3 +66,26 @@ export function randomizeZeroTensors(initial: Uint8Array, seed: number): { bytes
 
 /** Elements per sample of a (possibly batched) shape. */
 export const perSample = (shape: readonly (number | 'N')[]): number => shape.reduce<number>((p, d) => p * (d === 'N' ? 1 : d), 1);
+
+/** What a `kiln` process printed and how it exited. */
+export interface KilnRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/kiln.js ...args` in the repository root. Each call is one process (~1 s). */
+export function kiln(...args: string[]): Promise<KilnRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kiln.js'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** A run's exit code and output, for assertion messages. */
+export const showRun = (r: KilnRun) => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;

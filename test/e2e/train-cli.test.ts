@@ -1,5 +1,4 @@
 // `kiln train` as a process: MNIST accuracy, bit-identical reruns, the saved weight file, the PNG, bad inputs.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -7,27 +6,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { graphParams } from '../../src/ir/graph.ts';
 import { decodeWeights } from '../../runtime/weights.ts';
 import { freshOutDir, loadExampleGraph, ROOT } from './helpers.ts';
+import { kiln, showRun, type KilnRun } from './helpers.ts';
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node bin/kiln.js ...args` in the repository root. */
-function kiln(...args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kiln.js'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-const show = (r: Result) => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+type Result = KilnRun;
+const show = showRun;
 const line = (r: Result, prefix: string) => r.stdout.split('\n').find((l) => l.startsWith(prefix));
 const QUICK = ['--data', 'mnist', '--epochs', '1', '--batch-size', '64', '--limit', '2000', '--seed', '1'];
 
