@@ -72,7 +72,9 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
     .filter((o) => t.assignments.has(o.name))
     .map((o) => {
       const target = p.params.findIndex((n) => n.attrs.name === t.assignments.get(o.name));
-      return `tp${target}.set(${parts.ref(o.node)}.subarray(0, ${sampleSize(o.node.type.shape)}));`;
+      // A plain copy loop: a planned buffer may be longer than the parameter, and a subarray
+      // view per parameter per step would allocate in the training loop.
+      return `for (let i = 0; i < ${sampleSize(o.node.type.shape)}; i++) tp${target}[i] = ${parts.ref(o.node)}[i];`;
     });
   const inputRef = (n: Node) => parts.ref(n);
   const evalParams = ev.params.map((n, i) => `const ep${i} = w[indexOfParameter(${stringLiteral(String(n.attrs.name))})];`);

@@ -1,8 +1,9 @@
 // The model DSL: dense and conv2d shapes (Keras 'same'/'valid'), forward values, sequential params, error sites.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { shapeError } from './harness.ts';
 import { describe, expect, it } from 'vitest';
-import { conv2d, dense, flatten, input, layers, maxPool2d, reshape, sequential, ShapeError, add, matmul } from '../../src/index.ts';
+import { conv2d, dense, flatten, input, layers, maxPool2d, reshape, sequential, add, matmul } from '../../src/index.ts';
 import type { TypedArray } from '../../src/ir/dtype.ts';
 import { graphParams } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
@@ -20,15 +21,6 @@ function lineOf(marker: string): number {
   return hits[0];
 }
 
-function shapeErrorOf(f: () => unknown): ShapeError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ShapeError);
-    return e as ShapeError;
-  }
-  throw new Error('expected a ShapeError');
-}
 
 /** Random float32 weights for every parameter reachable from `out`. */
 function randomWeights(out: Node, rng: Lcg): Record<string, TypedArray> {
@@ -153,7 +145,7 @@ describe('sequential', () => {
 describe('error sites point at the calling line of this test file', () => {
   it('a functional reshape([N, 20, 20, 20] → [-1, 320])', () => {
     const x = input([20, 20, 20]);
-    const e = shapeErrorOf(() => reshape(x, [-1, 320])); // @site:reshape
+    const e = shapeError(() => reshape(x, [-1, 320])); // @site:reshape
     expect(e.message).toContain('8000');
     expect(e.message).toContain('320');
     expect(e.site.op).toBe('reshape');
@@ -166,7 +158,7 @@ describe('error sites point at the calling line of this test file', () => {
   it('a dense layer whose input has the wrong width, via matmul', () => {
     const x = input([4]);
     const w = input([5, 2], { batched: false });
-    const e = shapeErrorOf(() => matmul(x, w)); // @site:matmul
+    const e = shapeError(() => matmul(x, w)); // @site:matmul
     expect(e.message).toContain('[N, 4]');
     expect(e.message).toContain('[5, 2]');
     expect(e.site.source?.file.endsWith('dsl.test.ts')).toBe(true);
@@ -176,13 +168,13 @@ describe('error sites point at the calling line of this test file', () => {
   it('a broadcast add of mismatched tensors', () => {
     const a = input([3, 4]);
     const b = input([5], { batched: false });
-    const e = shapeErrorOf(() => add(a, b)); // @site:add
+    const e = shapeError(() => add(a, b)); // @site:add
     expect(e.site.source?.line).toBe(lineOf('// @site:add'));
     expect(e.message).toMatch(/\[N, 3, 4\].*\[5\]/);
   });
 
   it('a sequential layer reports the line where it was declared, not where it was applied', () => {
-    const e = shapeErrorOf(() =>
+    const e = shapeError(() =>
       sequential({ name: 'bad', input: [20, 20, 20] }, [
         layers.relu(),
         layers.reshape([-1, 320]), // @site:sequential-reshape
@@ -197,7 +189,7 @@ describe('error sites point at the calling line of this test file', () => {
   it('the DSL conv2d channel mismatch names both shapes', () => {
     const x = input([3, 8, 8]);
     const y = conv2d(x, { filters: 4, kernelSize: 3 });
-    const e = shapeErrorOf(() => flatten(maxPool2d(conv2d(y, { filters: 2, kernelSize: 3, groups: 3 })))); // @site:conv
+    const e = shapeError(() => flatten(maxPool2d(conv2d(y, { filters: 2, kernelSize: 3, groups: 3 })))); // @site:conv
     expect(e.message).toMatch(/group 3 must divide input channels 4/);
     expect(e.site.source?.line).toBe(lineOf('// @site:conv'));
   });

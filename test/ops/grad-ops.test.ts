@@ -1,6 +1,6 @@
 // Forward results of the ops gradients are made of (masks, broadcasts, backward kernels of the
 // windowed ops), against naive loops written from their definitions.
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { makeNode } from '../../src/ir/build.ts';
 import { hashUniform } from '../../runtime/math.ts';
 import { checkOp } from './harness.ts';

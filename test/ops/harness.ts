@@ -8,6 +8,7 @@ import type { Node } from '../../src/ir/node.ts';
 import type { Dim } from '../../src/ir/shape.ts';
 import { Lcg } from '../reference/lcg.ts';
 import { sizeOf, tensor, type Tensor } from '../reference/naive.ts';
+import { ShapeError } from '../../src/ir/errors.ts';
 
 export type { Node };
 
@@ -87,3 +88,14 @@ export function checkOp(c: OpCase): { got: TypedArray; want: Tensor; node: Node 
 
 /** The batch sizes every batched case runs with. */
 export const BATCHES = [1, 3] as const;
+
+/** The ShapeError `f` throws (the test fails if it throws nothing or something else). */
+export function shapeError(f: () => unknown): ShapeError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ShapeError);
+    return e as ShapeError;
+  }
+  throw new Error('expected a ShapeError');
+}

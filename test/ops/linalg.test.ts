@@ -4,7 +4,7 @@ import { makeNode } from '../../src/ir/build.ts';
 import { ShapeError } from '../../src/ir/errors.ts';
 import type { Dim } from '../../src/ir/shape.ts';
 import * as R from '../reference/naive.ts';
-import { BATCHES, checkOp, leaf } from './harness.ts';
+import { BATCHES, checkOp, leaf, shapeError } from './harness.ts';
 
 interface MatmulCase {
   a: Dim[];
@@ -117,15 +117,6 @@ describe('matmul', () => {
 });
 
 describe('matmul shape errors', () => {
-  function shapeError(f: () => unknown): ShapeError {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ShapeError);
-      return e as ShapeError;
-    }
-    throw new Error('expected a ShapeError');
-  }
 
   it('inner dimension mismatch names both shapes and both sizes', () => {
     const e = shapeError(() => makeNode('matmul', [leaf(['N', 3, 4]), leaf([5, 6])]));

@@ -4,21 +4,12 @@ import { makeNode } from '../../src/ir/build.ts';
 import { ShapeError } from '../../src/ir/errors.ts';
 import type { Dim } from '../../src/ir/shape.ts';
 import * as R from '../reference/naive.ts';
-import { BATCHES, checkOp, leaf } from './harness.ts';
+import { BATCHES, checkOp, leaf, shapeError } from './harness.ts';
 
 const fmt = (s: readonly Dim[]) => `[${s.join(', ')}]`;
 const INT_MIN = -(2 ** 31);
 const INT_MAX = 2 ** 31 - 1;
 
-function shapeError(f: () => unknown): ShapeError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ShapeError);
-    return e as ShapeError;
-  }
-  throw new Error('expected a ShapeError');
-}
 
 describe('transpose', () => {
   const CASES: [Dim[], number[]][] = [
