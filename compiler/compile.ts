@@ -4,7 +4,8 @@ import { encodeWeights } from '../runtime/weights.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import type { Node } from '../src/ir/node.ts';
 import type { Program } from './lower/plan.ts';
-import { emitJsModule } from './emit/module.ts';
+import { emitJsModule, type Backend } from './emit/module.ts';
+import { emitGpuJsModule } from './emit/gpujs-module.ts';
 import { graphHash } from './inspect/hash.ts';
 import { compileGraph } from './pipeline.ts';
 import { buildTrainingGraph, type TrainingSpec } from './train/step.ts';
@@ -21,6 +22,8 @@ export interface CompileOptions {
   training?: TrainingSpec;
   /** Values for some parameters (an imported model's), used instead of their initialisers. */
   initialWeights?: Readonly<Record<string, Float32Array>>;
+  /** Code generator: JavaScript loops (default) or GPU.js kernels. */
+  backend?: Backend;
 }
 
 export interface CompiledModel {
@@ -61,7 +64,8 @@ export function compileModel(graph: Graph, options: CompileOptions = {}): Compil
     const evaluation = compileGraph(t.evalGraph, 'e');
     training = { program: compiled.program, evalProgram: evaluation.program, assignments: t.assignments, state: t.state, lr: options.training.optimizer.lr };
   }
-  const { ts, js } = emitJsModule(program, {
+  const emit = options.backend === 'gpujs' ? emitGpuJsModule : emitJsModule;
+  const { ts, js } = emit(program, {
     training,
     graphHash: hash,
     seed,

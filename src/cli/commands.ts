@@ -32,13 +32,13 @@ export interface CompileCliOptions {
 export const fileStem = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || 'model';
 
 export async function compileCommand(file: string, o: CompileCliOptions): Promise<string> {
-  if (o.backend !== 'js') throw new KilnError(`unknown backend '${o.backend}' (available: js)`);
+  if (o.backend !== 'js' && o.backend !== 'gpujs') throw new KilnError(`unknown backend '${o.backend}' (available: js, gpujs)`);
   const { graph, weights: initialWeights } = await loadModel(file);
   const started = performance.now();
   const training = o.train
     ? { loss: resolveLoss(graph, o.loss ?? 'auto', o.fromLogits), optimizer: resolveOptimizer(o.optimizer ?? 'adam', o.lr ?? 1e-3, o.momentum) }
     : undefined;
-  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights });
+  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights, backend: o.backend });
   const ms = performance.now() - started;
   mkdirSync(o.out, { recursive: true });
   const stem = fileStem(c.name);

@@ -27,7 +27,7 @@ function program(print: (text: string) => void): Command {
   cli
     .command('compile <model>')
     .description('compile a model file (.ts) into a typed module, its JavaScript and a weight file')
-    .option('--backend <backend>', 'code generator: js', 'js')
+    .option('--backend <backend>', 'code generator: js (JavaScript loops) | gpujs (GPU.js kernels)', 'js')
     .option('--out <dir>', 'output folder', 'build')
     .option('--seed <n>', 'initialiser seed of the emitted weights', integer, 0)
     .option('--inline-weights', 'embed the weights in the module as well')

@@ -1,0 +1,137 @@
+// What modules emitted for the GPU.js backend import: a GPU opened on a backend that is checked,
+// kernels built once from sources written at compile time, and tensors moved on and off it.
+//
+// Tensors between kernels stay where the backend computes: WebGL textures (kernels run with
+// `pipeline: true`), plain typed arrays on the cpu and webasm backends. Every kernel runs with
+// `immutable: true`, so a result survives the kernel's next call; the emitted code releases each
+// result after its last reader (`release`), which hands the texture back to its kernel for reuse.
+import { GPU } from 'gpu.js';
+import type { IKernelRunShortcut, Texture } from 'gpu.js';
+
+/** The GPU.js backends Kiln reports. `webgpu` is left out: its kernels are asynchronous only. */
+export type GpuMode = 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu';
+export const GPU_MODES: readonly GpuMode[] = ['webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu'];
+
+export interface GpuOptions {
+  /** A GPU.js instance to share (its backend is checked like any other). */
+  gpu?: GPU;
+  /** The backend to demand: opening fails unless GPU.js really runs this one. Default: GPU.js's choice. */
+  mode?: GpuMode;
+  /** The largest batch a call may have (bounds the GPU loops that reduce over the batch). */
+  maxBatch?: number;
+}
+
+/** A tensor on the device: a texture on WebGL, a typed array on the cpu and webasm backends. */
+export type DeviceTensor = Texture | Float32Array;
+
+/** A built kernel: its output holds `perSample` elements per batch entry, or `perSample` in all. */
+export type DeviceKernel = (batch: number, ...args: (DeviceTensor | number)[]) => DeviceTensor;
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+const DEFAULT_MAX_BATCH = 65536;
+
+const modeOf = (kernel: IKernelRunShortcut): string => (kernel as unknown as { kernel: { constructor: { mode: string } } }).kernel.constructor.mode;
+
+export class GpuDevice {
+  readonly gpu: GPU;
+  readonly maxBatch: number;
+  /** The backend every kernel so far ran on (checked after each kernel's first call). */
+  readonly backend: GpuMode;
+  private readonly uploader: IKernelRunShortcut;
+  private readonly kernels: IKernelRunShortcut[] = [];
+
+  constructor(options: GpuOptions = {}) {
+    this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (options.mode !== undefined && !GPU_MODES.includes(options.mode)) {
+      throw new GpuError(`unknown GPU.js backend '${String(options.mode)}' (one of ${GPU_MODES.join(', ')})`);
+    }
+    try {
+      this.gpu = options.gpu ?? new GPU(options.mode ? { mode: options.mode } : {});
+    } catch (e) {
+      throw new GpuError(`GPU.js cannot open backend '${options.mode}' here: ${(e as Error).message}`);
+    }
+    this.uploader = this.gpu.createKernel('function (a) { return a[this.thread.x]; }', this.settings([1], []));
+    // A first upload builds the uploader, which tells which backend GPU.js really picked.
+    this.upload(new Float32Array([0]));
+    this.backend = modeOf(this.uploader) as GpuMode;
+    if (options.mode && this.backend !== options.mode) {
+      throw new GpuError(`GPU.js backend '${options.mode}' was demanded but '${this.backend}' runs (GPU.js fell back)`);
+    }
+  }
+
+  private settings(output: number[], functions: string[]) {
+    return {
+      output,
+      pipeline: true,
+      immutable: true,
+      dynamicOutput: true,
+      dynamicArguments: true,
+      loopMaxIterations: this.maxBatch,
+      precision: 'single' as const,
+      tactic: 'precision' as const,
+      functions: functions as unknown as [],
+    };
+  }
+
+  /** Builds one kernel; `helpers` are the sources of the functions it calls. */
+  kernel(source: string, helpers: readonly string[], perSample: number, batched: boolean): DeviceKernel {
+    const k = this.gpu.createKernel(source, this.settings([Math.max(1, perSample)], [...helpers]));
+    this.kernels.push(k);
+    let elements = perSample;
+    let ran = false;
+    return (batch, ...args) => {
+      if (batch > this.maxBatch) throw new GpuError(`batch ${batch} is above this model's maxBatch (${this.maxBatch}); create it with a larger { maxBatch }`);
+      const want = batched ? perSample * batch : perSample;
+      if (want !== elements) {
+        k.setOutput([want]);
+        elements = want;
+      }
+      const out = k(...args, batch) as DeviceTensor;
+      if (!ran) {
+        ran = true;
+        this.check(k);
+      }
+      return out;
+    };
+  }
+
+  /** GPU.js may move one kernel to another backend (webasm degrades to cpu): that is an error. */
+  private check(k: IKernelRunShortcut) {
+    const mode = modeOf(k);
+    if (mode !== this.backend) throw new GpuError(`a kernel fell back from GPU.js backend '${this.backend}' to '${mode}'`);
+  }
+
+  /** A copy of `data` on the device, as float32. */
+  upload(data: ArrayLike<number>): DeviceTensor {
+    const values = data instanceof Float32Array ? data : Float32Array.from(data);
+    this.uploader.setOutput([Math.max(1, values.length)]);
+    return this.uploader(values.length ? values : new Float32Array(1)) as DeviceTensor;
+  }
+
+  /** The first `length` values of a device tensor, converted to the model's dtype. */
+  read(t: DeviceTensor, length: number, dtype: 'float32' | 'float64' | 'int32' = 'float32'): Float32Array | Float64Array | Int32Array {
+    const values = (t instanceof Float32Array ? t : (t.toArray() as Float32Array)).subarray(0, length);
+    if (dtype === 'int32') return Int32Array.from(values, Math.round);
+    if (dtype === 'float64') return Float64Array.from(values);
+    return values.slice();
+  }
+
+  /** Hands a device tensor back (a texture returns to its kernel's pool; arrays need nothing). */
+  release(t: DeviceTensor | undefined): void {
+    if (t && !(t instanceof Float32Array) && typeof t.delete === 'function') t.delete();
+  }
+
+  /** Frees every kernel and texture of this device (the GPU instance too, unless it was given). */
+  destroy(): void {
+    for (const k of this.kernels) k.destroy();
+    this.uploader.destroy();
+  }
+}
+
+/** Float32 view of an input the GPU reads (labels and indices are exact below 2^24). */
+export function asFloat32(data: Float32Array | Float64Array | Int32Array): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}

@@ -1,0 +1,121 @@
+// The part of a trainer that does no numerics: step counting, dropout seeds, fit, evaluate,
+// save and load. A backend supplies the compiled step and evaluation (`TrainerCore`); this wraps
+// them into the `Trainer` every emitted module offers.
+import { checkInput, resolveWeights, type ParameterInfo, type TensorInfo, type WeightsSource } from './model-io.ts';
+import { Rng } from './rng.ts';
+import { fitLoop, isCorrect, type Dataset, type EpochLog, type Evaluation, type FitOptions, type SampleSizes } from './train-loop.ts';
+import { decodeWeights, encodeWeights, type WeightTensor } from './weights.ts';
+
+type Labels = Float32Array | Int32Array;
+
+/** What a backend's compiled training step offers. Arrays are in parameter/state order. */
+export interface TrainerCore {
+  /** One forward + loss + backward + update pass; writes the new weights and state; returns the loss. */
+  step(x: Float32Array, labels: Labels, batch: number, hyper: { lr: number; step: number; seed: number }): number;
+  /** The inference form's mean loss and outputs on a batch. */
+  evaluate(x: Float32Array, labels: Labels, batch: number): { loss: number; output: Float32Array | Float64Array };
+  predict(x: Float32Array, batch: number): Float32Array | Float64Array | Int32Array;
+  readWeights(): Float32Array[];
+  writeWeights(arrays: readonly Float32Array[]): void;
+  readState(): Float32Array[];
+  writeState(arrays: readonly Float32Array[]): void;
+}
+
+/** What the emitted module knows about its model, for checks and weight files. */
+export interface TrainerInfo {
+  readonly modelName: string;
+  readonly graphHash: string;
+  readonly input: TensorInfo;
+  readonly labels: TensorInfo;
+  readonly parameters: readonly ParameterInfo[];
+  readonly stateParameters: readonly ParameterInfo[];
+  /** Values per sample of the model output (for accuracy). */
+  readonly outputWidth: number;
+  readonly defaultLr: number;
+  readonly defaultSeed: number;
+}
+
+export interface Trainer {
+  /** One optimizer step on a batch; returns the batch loss. */
+  step(input: Float32Array, labels: Labels, batch: number): number;
+  /** Inference with the current weights. */
+  predict(input: Float32Array, batch: number): Float32Array | Float64Array | Int32Array;
+  getWeights(): WeightTensor[];
+  /** A copy of the optimizer state. */
+  getState(): WeightTensor[];
+  setWeights(weights: WeightsSource): void;
+  setState(state: WeightsSource): void;
+  /** Epochs of shuffled mini-batches; returns a log per epoch. */
+  fit(data: Dataset, options: FitOptions): EpochLog[];
+  /** Mean loss and accuracy with the inference form of the model (no dropout, running statistics). */
+  evaluate(data: Dataset, batchSize?: number): Evaluation;
+  /** Weights, optimizer state, step count and dropout RNG as one weight file. */
+  save(): Uint8Array;
+  /** Restores what `save` wrote: training continues where it stopped. */
+  load(bytes: Uint8Array | ArrayBuffer): void;
+  /** Steps taken so far (Adam bias correction counts them). */
+  steps: number;
+  /** Learning rate of the next step; schedules set it between steps. */
+  lr: number;
+}
+
+const snapshot = (params: readonly ParameterInfo[], arrays: readonly Float32Array[]): WeightTensor[] =>
+  params.map((p, i) => ({ name: p.name, dtype: 'float32', shape: p.shape as number[], data: arrays[i] }));
+
+export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { seed?: number; lr?: number } = {}): Trainer {
+  const sizes: SampleSizes = { input: sampleWidth(info.input), label: sampleWidth(info.labels) };
+  /** Draws each step's dropout seed; saved with the trainer so a resumed run draws the same. */
+  let dropoutRng = new Rng((options.seed ?? info.defaultSeed) + 1);
+  const trainer: Trainer = {
+    steps: 0,
+    lr: options.lr ?? info.defaultLr,
+    step(x, labels, batch) {
+      checkInput(info.input, x, batch);
+      checkInput(info.labels, labels, batch);
+      trainer.steps++;
+      // Below 2^24 so a float32 holds the seed exactly.
+      return core.step(x, labels, batch, { lr: trainer.lr, step: trainer.steps, seed: dropoutRng.int(16777216) });
+    },
+    predict: (x, batch) => core.predict(x, batch),
+    getWeights: () => snapshot(info.parameters, core.readWeights()),
+    getState: () => snapshot(info.stateParameters, core.readState()),
+    setWeights: (weights) => core.writeWeights(resolveWeights(info.parameters, weights, 0)),
+    setState: (state) => core.writeState(resolveWeights(info.stateParameters, state, 0)),
+    fit: (data, fitOptions) => fitLoop(trainer, sizes, data, fitOptions),
+    evaluate(data, batchSize = 256) {
+      if (!(data.count > 0)) throw new RangeError('evaluate needs at least one sample');
+      let loss = 0;
+      let correct = 0;
+      for (let i = 0; i < data.count; i += batchSize) {
+        const n = Math.min(batchSize, data.count - i);
+        const xs = data.x.subarray(i * sizes.input, (i + n) * sizes.input);
+        const ys = data.y.subarray(i * sizes.label, (i + n) * sizes.label);
+        checkInput(info.input, xs, n);
+        checkInput(info.labels, ys, n);
+        const result = core.evaluate(xs, ys, n);
+        loss += result.loss * n;
+        for (let j = 0; j < n; j++) if (isCorrect(result.output, info.outputWidth, j, ys, sizes.label)) correct++;
+      }
+      return { loss: loss / data.count, accuracy: correct / data.count };
+    },
+    save() {
+      const tensors = [...snapshot(info.parameters, core.readWeights()), ...snapshot(info.stateParameters, core.readState())];
+      return encodeWeights(tensors, { model: info.modelName, graphHash: info.graphHash, steps: trainer.steps, lr: trainer.lr, dropoutRng: dropoutRng.getState() });
+    },
+    load(bytes) {
+      const { tensors, meta } = decodeWeights(bytes);
+      if (typeof meta.graphHash === 'string' && meta.graphHash !== info.graphHash) {
+        throw new Error(`this file was saved from another model (graph ${String(meta.graphHash).slice(0, 12)}…, this module's is ${info.graphHash.slice(0, 12)}…)`);
+      }
+      const byName = Object.fromEntries(tensors.map((x) => [x.name, x.data as Float32Array]));
+      core.writeWeights(resolveWeights(info.parameters, byName, 0));
+      core.writeState(resolveWeights(info.stateParameters, byName, 0));
+      trainer.steps = Number(meta.steps ?? 0);
+      if (typeof meta.lr === 'number') trainer.lr = meta.lr;
+      if (Array.isArray(meta.dropoutRng)) dropoutRng = Rng.fromState(meta.dropoutRng as number[]);
+    },
+  };
+  return trainer;
+}
+
+const sampleWidth = (t: TensorInfo) => t.shape.reduce<number>((p, d) => p * (d === 'N' ? 1 : d), 1);
