@@ -14,7 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gradients } from '../../compiler/autodiff/grad.ts';
-import { emitJsModule } from '../../compiler/emit/module.ts';
+import { emitGpuJsModule } from '../../compiler/emit/gpujs-module.ts';
+import { emitJsModule, type Backend } from '../../compiler/emit/module.ts';
 import type { Program } from '../../compiler/lower/plan.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { makeNode } from '../../src/ir/build.ts';
@@ -131,10 +132,13 @@ export async function compileAndLoad(
   family: string,
   name: string,
   weights?: Record<string, Float32Array>,
+  backend: Backend = 'js',
+  modelOptions: object = {},
 ): Promise<{ model: EmittedModel; program: Program }> {
   const { program } = compileGraph(graph);
-  const { js } = emitJsModule(program, { graphHash: `grad-${family}-${name}` });
-  const dir = join(OUT_ROOT, `grad-${family}`);
+  const emit = backend === 'gpujs' ? emitGpuJsModule : emitJsModule;
+  const { js } = emit(program, { graphHash: `grad-${family}-${name}` });
+  const dir = join(OUT_ROOT, `grad-${family}${backend === 'js' ? '' : `-${backend}`}`);
   mkdirSync(dir, { recursive: true });
   const digest = createHash('sha256').update(js).digest('hex').slice(0, 12);
   // Named by content: reruns reuse the file, and a module is never half-written when imported.
@@ -144,8 +148,8 @@ export async function compileAndLoad(
     writeFileSync(tmp, js);
     renameSync(tmp, file);
   }
-  const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as { createModel: (w?: Record<string, Float32Array>) => EmittedModel };
-  return { model: mod.createModel(weights), program };
+  const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as { createModel: (w?: Record<string, Float32Array>, o?: object) => EmittedModel };
+  return { model: mod.createModel(weights, modelOptions), program };
 }
 
 // ------------------------------------------------------------------ the check
