@@ -5,7 +5,7 @@
 // `pipeline: true`), plain typed arrays on the cpu and webasm backends. Every kernel runs with
 // `immutable: true`, so a result survives the kernel's next call; the emitted code releases each
 // result after its last reader (`release`), which hands the texture back to its kernel for reuse.
-import { GPU } from 'gpu.js';
+import { GPU, HeadlessGLKernel, WebGL2Kernel, WebGLKernel } from 'gpu.js';
 import type { IKernelRunShortcut, Texture } from 'gpu.js';
 
 /** The GPU.js backends Kiln reports. `webgpu` is left out: its kernels are asynchronous only. */
@@ -33,7 +33,14 @@ export class GpuError extends Error {
 
 const DEFAULT_MAX_BATCH = 65536;
 
-const modeOf = (kernel: IKernelRunShortcut): string => (kernel as unknown as { kernel: { constructor: { mode: string } } }).kernel.constructor.mode;
+/** The backend a built kernel runs on. GL kernels all call themselves 'gpu': tell them apart by class. */
+function modeOf(shortcut: IKernelRunShortcut): string {
+  const kernel = (shortcut as unknown as { kernel: object }).kernel;
+  if (kernel instanceof HeadlessGLKernel) return 'headlessgl';
+  if (kernel instanceof WebGL2Kernel) return 'webgl2';
+  if (kernel instanceof WebGLKernel) return 'webgl';
+  return (kernel.constructor as unknown as { mode: string }).mode;
+}
 
 export class GpuDevice {
   readonly gpu: GPU;

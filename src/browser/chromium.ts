@@ -1,0 +1,25 @@
+// Finding and starting a headless Chromium with WebGL2 for the browser tests.
+import { existsSync } from 'node:fs';
+
+/** Where Debian's `chromium` package puts it; `KILN_CHROMIUM` overrides. */
+export function findChromium(): string | undefined {
+  const candidates = [process.env.KILN_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  return candidates.find((c): c is string => !!c && existsSync(c));
+}
+
+/**
+ * Flags for WebGL2 in a headless Chromium without a display GPU: ANGLE over EGL reaches Mesa's
+ * llvmpipe (or a real GPU's driver) instead of the blocklisted default; the background services
+ * are off because this machine's network is closed.
+ */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--use-angle=gl-egl',
+  '--ignore-gpu-blocklist',
+  '--enable-unsafe-swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
