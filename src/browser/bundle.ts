@@ -13,8 +13,9 @@ const RUNTIME_ENTRIES: Record<string, string> = {
   'kiln/runtime/gpujs': path.join(ROOT, 'runtime', 'gpujs.ts'),
 };
 
-/** Bundles `entry` into one browser script at `outfile` (ES2022, with a source map). */
-export async function bundleForBrowser(entry: string, outfile: string, options: { minify?: boolean } = {}): Promise<void> {
+/** Bundles `entry` into one browser script at `outfile` (ES2022, with a source map); `aliases` map bare imports to files. */
+export async function bundleForBrowser(entry: string, outfile: string, options: { minify?: boolean; aliases?: Record<string, string> } = {}): Promise<void> {
+  const files = { ...RUNTIME_ENTRIES, ...options.aliases };
   await build({
     entryPoints: [entry],
     outfile,
@@ -27,9 +28,9 @@ export async function bundleForBrowser(entry: string, outfile: string, options: 
     logLevel: 'warning',
     plugins: [
       {
-        name: 'kiln-runtime',
+        name: 'kiln-aliases',
         setup(b) {
-          b.onResolve({ filter: /^kiln\/runtime(\/gpujs)?$/ }, (args) => ({ path: RUNTIME_ENTRIES[args.path] }));
+          b.onResolve({ filter: /^[^./]/ }, (args) => (Object.hasOwn(files, args.path) ? { path: files[args.path] } : undefined));
         },
       },
     ],

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { KilnError } from '../ir/errors.ts';
 import { COMPILER_VERSION } from '../../compiler/version.ts';
 import { demo } from './demo.ts';
+import { demoBrowserCommand } from '../browser/demo-build.ts';
 import { trainCommand } from './train.ts';
 import { exportCommand } from './export.ts';
 import { checkCommand, compileCommand, fusionCommand, irCommand, summaryCommand } from './commands.ts';
@@ -83,8 +84,19 @@ function program(print: (text: string) => void): Command {
     .option('--save <file>', 'write the trained weights and optimizer state')
     .option('--png <file>', 'picture of the first ten test digits with predictions (default <out>/predictions.png)')
     .option('--out <dir>', 'output folder of the compiled module (default build/<model>)')
+    .option('--backend <backend>', 'code generator: js | gpujs', 'js')
+    .option('--gpu <mode>', 'with --backend gpujs: the GPU.js backend to demand (webasm | cpu | headlessgl)')
     .action(async (model, o) => {
       await trainCommand(model, o, print);
+    });
+  cli
+    .command('demo-browser')
+    .description('build a page that trains the MNIST CNN on WebGL2 (GPU.js) and classifies drawn digits; serve it on 127.0.0.1')
+    .option('--out <dir>', 'output folder', 'build/demo-browser')
+    .option('--port <n>', 'port on 127.0.0.1', integer, 8080)
+    .option('--build-only', 'build the page without serving it')
+    .action(async (o) => {
+      await demoBrowserCommand(o, print);
     });
   cli
     .command('demo')

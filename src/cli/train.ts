@@ -32,6 +32,10 @@ export interface TrainOptions {
   save?: string;
   png?: string;
   out?: string;
+  /** Code generator: js (default) or gpujs. */
+  backend?: string;
+  /** With the gpujs backend: the GPU.js backend to demand (default webasm in Node: no GL context here). */
+  gpu?: string;
 }
 
 /** What a training run ends with. */
@@ -49,6 +53,8 @@ export interface EmittedTrainer {
   evaluate(data: Dataset, batchSize?: number): Evaluation;
   predict(x: Float32Array, batch: number): Float32Array;
   save(): Uint8Array;
+  /** The GPU.js backend that runs it (gpujs modules only). */
+  backend?: string;
 }
 
 const LOSSES: readonly LossKind[] = ['mse', 'binaryCrossEntropy', 'categoricalCrossEntropy', 'sparseCategoricalCrossEntropy'];
@@ -107,9 +113,23 @@ export function mnistLabels(loss: LossSpec, labels: Int32Array): Int32Array | Fl
 }
 
 /** Compiles `graph` with `training` into `out` (.ts and .js), imports it and creates a seeded trainer. */
-export async function compileTrainer(graph: Graph, training: TrainingSpec, out: string, seed: number, sourceName?: string, initialWeights?: Readonly<Record<string, Float32Array>>): Promise<{ trainer: EmittedTrainer; file: string; ms: number }> {
+/** Where a trainer runs: the code generator, and for gpujs the GPU.js backend to demand. */
+export interface TrainerTarget {
+  backend?: 'js' | 'gpujs';
+  gpu?: string;
+}
+
+export async function compileTrainer(
+  graph: Graph,
+  training: TrainingSpec,
+  out: string,
+  seed: number,
+  sourceName?: string,
+  initialWeights?: Readonly<Record<string, Float32Array>>,
+  target: TrainerTarget = {},
+): Promise<{ trainer: EmittedTrainer; file: string; ms: number }> {
   const started = performance.now();
-  const c = compileModel(graph, { seed, training, sourceName, initialWeights });
+  const c = compileModel(graph, { seed, training, sourceName, initialWeights, backend: target.backend });
   const ms = performance.now() - started;
   mkdirSync(out, { recursive: true });
   const stem = fileStem(c.name);
@@ -118,9 +138,10 @@ export async function compileTrainer(graph: Graph, training: TrainingSpec, out: 
   writeFileSync(file, c.js);
   // The query keeps a second compile in the same process from getting the cached module.
   const url = `${pathToFileURL(path.resolve(file)).href}?hash=${c.graphHash}-${Date.now()}`;
-  const mod = (await import(url)) as { createTrainer(options: { seed?: number; weights?: Uint8Array }): EmittedTrainer };
+  const mod = (await import(url)) as { createTrainer(options: { seed?: number; weights?: Uint8Array; mode?: string }): EmittedTrainer };
   // The compiled weight file holds any values the model came with (an imported file's).
-  return { trainer: mod.createTrainer({ seed, weights: c.weights }), file, ms };
+  const gpu = target.backend === 'gpujs' ? { mode: target.gpu ?? 'webasm' } : {};
+  return { trainer: mod.createTrainer({ seed, weights: c.weights, ...gpu }), file, ms };
 }
 
 /** Callbacks for `fit` that draw a per-epoch progress bar on a terminal and print one line per epoch. */
@@ -180,8 +201,12 @@ export async function trainCommand(file: string, o: TrainOptions, print: (s: str
   const loss = resolveLoss(graph, o.loss, o.fromLogits);
   const optimizer = resolveOptimizer(o.optimizer, o.lr, o.momentum);
   const out = o.out ?? path.join('build', fileStem(graph.name));
-  const compiled = await compileTrainer(graph, { loss, optimizer }, out, o.seed, path.relative(process.cwd(), path.resolve(file)), weights);
-  print(`compiled ${graph.name} with training (${optimizer.kind}, lr ${optimizer.lr}, ${loss.kind}${loss.fromLogits ? ' from logits' : ''}) in ${compiled.ms.toFixed(0)} ms: ${compiled.file}`);
+  const backend = o.backend ?? 'js';
+  if (backend !== 'js' && backend !== 'gpujs') throw new KilnError(`unknown backend '${backend}' (available: js, gpujs)`);
+  if (o.gpu !== undefined && backend !== 'gpujs') throw new KilnError('--gpu applies to --backend gpujs');
+  const compiled = await compileTrainer(graph, { loss, optimizer }, out, o.seed, path.relative(process.cwd(), path.resolve(file)), weights, { backend, gpu: o.gpu });
+  const where = compiled.trainer.backend ? `, GPU.js backend ${compiled.trainer.backend}` : '';
+  print(`compiled ${graph.name} with training (${optimizer.kind}, lr ${optimizer.lr}, ${loss.kind}${loss.fromLogits ? ' from logits' : ''}) in ${compiled.ms.toFixed(0)} ms: ${compiled.file}${where}`);
 
   const trainCount = Math.min(o.limit ?? MNIST_TRAIN, MNIST_TRAIN - o.validation);
   const train = loadMnist('train', { limit: trainCount });

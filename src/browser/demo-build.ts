@@ -1,0 +1,60 @@
+// `npm run demo:browser`: builds a static page that trains the compiled MNIST CNN on WebGL2 and
+// classifies digits drawn on a canvas, then serves it on 127.0.0.1.
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileModel } from '../../compiler/compile.ts';
+import { loadMnist } from '../../runtime/mnist.ts';
+import { fileStem } from '../cli/commands.ts';
+import { loadModel } from '../cli/load.ts';
+import { resolveLoss, resolveOptimizer } from '../cli/train.ts';
+import { bundleForBrowser } from './bundle.ts';
+import { serveFolder, type StaticServer } from './serve.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export interface DemoBuildOptions {
+  /** Output folder: the compiled module under `model/`, the page under `site/`. */
+  out: string;
+  model?: string;
+  /** MNIST images shipped to the page for training and for the test accuracy. */
+  trainImages?: number;
+  testImages?: number;
+}
+
+/** MNIST images as one file: `count` rows of 784 grey bytes, then `count` label bytes. */
+function mnistFile(split: 'train' | 'test', limit: number): Uint8Array {
+  const { images, labels, count } = loadMnist(split, { limit });
+  const bytes = new Uint8Array(count * 785);
+  for (let i = 0; i < count * 784; i++) bytes[i] = Math.round(images[i] * 255);
+  bytes.set(labels, count * 784);
+  return bytes;
+}
+
+/** Compiles the model for GPU.js with training and writes the static site; returns its folder. */
+export async function buildBrowserDemo(o: DemoBuildOptions): Promise<string> {
+  const { graph, weights } = await loadModel(o.model ?? path.join(HERE, '..', '..', 'examples', 'cnn.ts'));
+  const training = { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) };
+  const compiled = compileModel(graph, { backend: 'gpujs', training, seed: 0, initialWeights: weights, sourceName: 'examples/cnn.ts' });
+  const modelDir = path.join(o.out, 'model');
+  const site = path.join(o.out, 'site');
+  mkdirSync(modelDir, { recursive: true });
+  mkdirSync(site, { recursive: true });
+  const modelFile = path.resolve(modelDir, `${fileStem(compiled.name)}.ts`);
+  writeFileSync(modelFile, compiled.ts);
+  writeFileSync(path.join(site, 'mnist-train.bin'), mnistFile('train', o.trainImages ?? 12_000));
+  writeFileSync(path.join(site, 'mnist-test.bin'), mnistFile('test', o.testImages ?? 2_000));
+  copyFileSync(path.join(HERE, 'demo.html'), path.join(site, 'index.html'));
+  await bundleForBrowser(path.join(HERE, 'demo-page.ts'), path.join(site, 'demo.js'), { aliases: { 'kiln-demo-model': modelFile }, minify: true });
+  return site;
+}
+
+/** Builds the demo and serves it until the process is stopped. */
+export async function demoBrowserCommand(o: { out: string; port: number; buildOnly?: boolean }, print: (s: string) => void): Promise<StaticServer | undefined> {
+  const site = await buildBrowserDemo({ out: o.out });
+  print(`built the browser demo in ${site}`);
+  if (o.buildOnly) return undefined;
+  const server = await serveFolder(site, o.port);
+  print(`serving on ${server.url}  (open it in a browser with WebGL2; Ctrl-C stops)`);
+  return server;
+}
