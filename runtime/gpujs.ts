@@ -19,6 +19,23 @@ export interface GpuOptions {
   mode?: GpuMode;
   /** The largest batch a call may have (bounds the GPU loops that reduce over the batch). */
   maxBatch?: number;
+  /** Kernels exported by `GpuDevice.exportKernels` on a WebGL backend, used at their batch size. */
+  precompiled?: PrecompiledKernels;
+}
+
+/**
+ * Kernels GPU.js exported with `toString` after running them at one batch size. Shaders are
+ * included, so no JavaScript → GLSL translation happens at run time. GPU.js exports a kernel with
+ * its output size fixed, so other batch sizes use the kernels built from source. These strings are
+ * code: load them only from a build you made (`kiln precompile`), like the module itself.
+ */
+export interface PrecompiledKernels {
+  /** The model they were exported from (emitted modules check it). */
+  readonly graphHash: string;
+  readonly backend: GpuMode;
+  readonly batch: number;
+  /** Kernel name → what GPU.js's `toString` wrote (a function of `{ context, canvas }`). */
+  readonly kernels: Readonly<Record<string, string>>;
 }
 
 /** A tensor on the device: a texture on WebGL, a typed array on the cpu and webasm backends. */
@@ -49,6 +66,9 @@ export class GpuDevice {
   readonly backend: GpuMode;
   private readonly uploader: IKernelRunShortcut;
   private readonly kernels: IKernelRunShortcut[] = [];
+  private readonly precompiled?: PrecompiledKernels;
+  /** While `exportKernels` runs: each kernel's `toString` at its first call. */
+  private exported: Record<string, string> | null = null;
 
   constructor(options: GpuOptions = {}) {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
@@ -67,6 +87,39 @@ export class GpuDevice {
     if (options.mode && this.backend !== options.mode) {
       throw new GpuError(`GPU.js backend '${options.mode}' was demanded but '${this.backend}' runs (GPU.js fell back)`);
     }
+    if (options.precompiled && options.precompiled.backend !== this.backend) {
+      throw new GpuError(`these kernels were precompiled for '${options.precompiled.backend}', but '${this.backend}' runs`);
+    }
+    this.precompiled = options.precompiled;
+  }
+
+  /**
+   * Runs `work` (model calls at one batch size) and returns every kernel it called, exported by
+   * GPU.js with its shaders. WebGL backends only.
+   */
+  exportKernels(graphHash: string, work: () => void): PrecompiledKernels {
+    if (!this.backend.startsWith('webgl')) throw new GpuError(`GPU.js exports kernels on WebGL only, not '${this.backend}'`);
+    this.exported = {};
+    let batch = 0;
+    try {
+      this.exportBatch = (b) => {
+        if (batch && b !== batch) throw new GpuError(`exportKernels: every call must have one batch size (${batch}, then ${b})`);
+        batch = b;
+      };
+      work();
+      return { graphHash, backend: this.backend, batch, kernels: this.exported };
+    } finally {
+      this.exported = null;
+      this.exportBatch = () => {};
+    }
+  }
+
+  private exportBatch: (batch: number) => void = () => {};
+
+  /** A precompiled kernel, made on this device's context. */
+  private instantiate(source: string): (...args: unknown[]) => DeviceTensor {
+    const factory = new Function(`return ${source}`)() as (s: object) => (...args: unknown[]) => DeviceTensor;
+    return factory({ context: (this.gpu as unknown as { context: unknown }).context, canvas: (this.gpu as unknown as { canvas: unknown }).canvas });
   }
 
   private settings(output: number[], functions: string[]) {
@@ -83,20 +136,30 @@ export class GpuDevice {
     };
   }
 
-  /** Builds one kernel; `helpers` are the sources of the functions it calls. */
-  kernel(source: string, helpers: readonly string[], perSample: number, batched: boolean): DeviceKernel {
+  /** Builds kernel `name`; `helpers` are the sources of the functions it calls. */
+  kernel(name: string, source: string, helpers: readonly string[], perSample: number, batched: boolean): DeviceKernel {
     const k = this.gpu.createKernel(source, this.settings([Math.max(1, perSample)], [...helpers]));
     this.kernels.push(k);
     let elements = perSample;
     let ran = false;
+    const pre = this.precompiled?.kernels[name];
+    let fixed: ((...args: unknown[]) => DeviceTensor) | undefined;
     return (batch, ...args) => {
       if (batch > this.maxBatch) throw new GpuError(`batch ${batch} is above this model's maxBatch (${this.maxBatch}); create it with a larger { maxBatch }`);
+      if (pre && batch === this.precompiled!.batch) {
+        fixed ??= this.instantiate(pre);
+        return fixed(...args, batch);
+      }
       const want = batched ? perSample * batch : perSample;
       if (want !== elements) {
         k.setOutput([want]);
         elements = want;
       }
       const out = k(...args, batch) as DeviceTensor;
+      if (this.exported && !(name in this.exported)) {
+        this.exportBatch(batch);
+        this.exported[name] = k.toString(...args, batch);
+      }
       if (!ran) {
         ran = true;
         this.check(k);

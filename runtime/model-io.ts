@@ -5,14 +5,18 @@ import { checkWeights, decodeWeights, WeightFileError, type WeightTensor } from 
 
 export type Dim = number | 'N';
 
-/** A model input, output or parameter as the emitted module describes it. */
+/**
+ * A model input, output or parameter as the emitted module describes it. `string`: an ONNX string
+ * tensor, handed over as an array of strings (the model interns them to int32 ids inside).
+ */
 export interface TensorInfo {
   readonly name: string;
-  readonly dtype: 'float32' | 'float64' | 'int32';
+  readonly dtype: 'float32' | 'float64' | 'int32' | 'string';
   readonly shape: readonly Dim[];
 }
 
 export interface ParameterInfo extends TensorInfo {
+  readonly dtype: 'float32' | 'float64' | 'int32';
   readonly init: InitSpec;
   readonly trainable: boolean;
 }
@@ -27,14 +31,22 @@ function describe(info: TensorInfo, batch: number): string {
   return `${info.dtype} [${shape.join(', ')}] (${shape.reduce((p, d) => p * d, 1)} values)`;
 }
 
-/** Throws unless `array` is a typed array of `info`'s dtype holding exactly `batch` samples. */
+const typeName = (x: unknown) => (x === null || typeof x !== 'object' ? typeof x : (x.constructor?.name ?? 'object'));
+
+/** Throws unless `array` is an array of strings, every element a string. */
+function checkStrings(info: TensorInfo, array: unknown, expected: string): asserts array is readonly string[] {
+  if (!Array.isArray(array)) throw new TypeError(`input '${info.name}': expected an array of strings of ${expected}, got ${typeName(array)}`);
+  const bad = array.findIndex((s) => typeof s !== 'string');
+  if (bad >= 0) throw new TypeError(`input '${info.name}': expected an array of strings of ${expected}, element ${bad} is ${typeName(array[bad])}`);
+}
+
+/** Throws unless `array` is a typed array of `info`'s dtype (an array of strings for `string`) holding exactly `batch` samples. */
 export function checkInput(info: TensorInfo, array: unknown, batch: number): void {
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
   const expected = describe(info, batch);
-  const Type = ARRAY_TYPES[info.dtype];
-  if (!(array instanceof Type)) {
-    const got = array === null || typeof array !== 'object' ? typeof array : array.constructor.name;
-    throw new TypeError(`input '${info.name}': expected a ${Type.name} of ${expected}, got ${got}`);
+  if (info.dtype === 'string') checkStrings(info, array, expected);
+  else if (!(array instanceof ARRAY_TYPES[info.dtype])) {
+    throw new TypeError(`input '${info.name}': expected a ${ARRAY_TYPES[info.dtype].name} of ${expected}, got ${typeName(array)}`);
   }
   const want = info.shape.reduce<number>((p, d) => p * (d === 'N' ? batch : d), 1);
   if (array.length !== want) {

@@ -11,8 +11,8 @@ import { compileModel } from '../compile.ts';
 export const RTOL = 1e-3;
 export const ATOL = 1e-7;
 
-export type Backend = 'js';
-export const BACKENDS: readonly Backend[] = ['js'];
+export type Backend = 'js' | 'gpujs';
+export const BACKENDS: readonly Backend[] = ['js', 'gpujs'];
 
 export type CaseStatus = 'pass' | 'fail' | 'unsupported';
 
@@ -25,6 +25,8 @@ export interface CaseResult {
 
 export interface ConformanceOptions {
   backend?: Backend;
+  /** With the gpujs backend: the GPU.js backend to demand (default webasm: float32, like a GPU). */
+  gpu?: string;
   /** Where emitted modules go: `<outDir>/<case>/model.js` (must lie inside this package so `kiln/runtime` resolves). */
   outDir?: string;
   /** Only these case names (default: every case folder). */
@@ -86,7 +88,7 @@ export function compareOutput(name: string, got: ArrayLike<number> | undefined, 
 }
 
 interface EmittedModule {
-  createModel(): { run(feeds: Record<string, unknown>, batch: number): Record<string, ArrayLike<number>> };
+  createModel(weights?: undefined, options?: { mode?: string }): { run(feeds: Record<string, unknown>, batch: number): Record<string, ArrayLike<number>> };
 }
 
 /** Runs one case folder; never throws for problems of the case itself. */
@@ -115,7 +117,8 @@ export async function runCase(caseDir: string, options: ConformanceOptions = {})
     if (graph.inputs.length === 0) throw new UnsupportedError(`models without inputs are not supported`);
     const feeds: Record<string, unknown> = {};
     graphInputs.forEach((v, i) => (feeds[v.name ?? ''] = toKilnArray(inputs[i], `input_${i}`).data));
-    const compiled = compileModel(graph, { sourceName: `${name}/model.onnx` });
+    const backend = options.backend ?? 'js';
+    const compiled = compileModel(graph, { sourceName: `${name}/model.onnx`, backend });
     const dir = path.join(outDir, name.replace(/[^A-Za-z0-9_.-]/g, '_'));
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -123,7 +126,7 @@ export async function runCase(caseDir: string, options: ConformanceOptions = {})
     writeFileSync(file, compiled.js);
     writeFileSync(path.join(dir, 'model.ts'), compiled.ts);
     const mod = (await import(/* @vite-ignore */ `${pathToFileURL(file).href}?t=${Date.now()}`)) as EmittedModule;
-    const results = mod.createModel().run(feeds, 1);
+    const results = mod.createModel(undefined, backend === 'gpujs' ? { mode: options.gpu ?? 'webasm' } : {}).run(feeds, 1);
     const outputNames = graph.outputs.map((o) => o.name);
     if (expected.length !== outputNames.length) return { name, status: 'fail', detail: `${outputNames.length} outputs, the test data has ${expected.length}` };
     for (let i = 0; i < expected.length; i++) {

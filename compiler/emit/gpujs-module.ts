@@ -63,7 +63,7 @@ function deviceCalls(p: Program, refs: DeviceRefs, keep: readonly Node[]): Devic
 function kernelBuilds(p: Program, prefix: string): string[] {
   return p.kernels.map((k, i) => {
     const helpers = helpersUsed(renderGpuJsKernel(k)).map((h) => `helpers.${h}`);
-    return `const ${prefix}${i} = device.kernel(${k.name}Source, [${helpers.join(', ')}], ${sampleSize(k.shape)}, ${isBatched(k.shape)});`;
+    return `const ${prefix}${i} = device.kernel('${k.name}', ${k.name}Source, [${helpers.join(', ')}], ${sampleSize(k.shape)}, ${isBatched(k.shape)});`;
   });
 }
 
@@ -107,6 +107,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       { name: 'device', type: 'GpuDevice' },
       { name: 'params', type: 'DeviceTensor[]', docs: ['The live weight tensors on the device, in `parameters` order (a trainer replaces them).'] },
       { name: 'destroy', type: '() => void', docs: ['Frees the kernels and textures (not needed for garbage collection of results).'] },
+      { name: 'exportKernels', type: '(batch: number) => PrecompiledKernels', docs: ['Runs one batch of zeros and returns the kernels GPU.js exported, shaders included (WebGL only): pass them as `{ precompiled }` to skip the translation to GLSL at that batch size.'] },
     ],
   });
   f.addFunction({
@@ -119,6 +120,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
     ],
     returnType: 'Model',
     statements: [
+      `if (options.precompiled && options.precompiled.graphHash !== graphHash) throw new Error('these precompiled kernels belong to another model');`,
       `const device = options.device ?? new GpuDevice(options);`,
       `const P = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed).map((a) => device.upload(a));`,
       `const Ck = [${p.consts.map((_, i) => `c${i}`).join(', ')}].map((a) => device.upload(a));`,
@@ -152,6 +154,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `device,`,
       `params: P,`,
       `destroy: () => device.destroy(),`,
+      `exportKernels: (batch: number) => device.exportKernels(graphHash, () => forward(batch, inputs.map((t) => new Float32Array(sizeOf(t) * batch)))),`,
       `};`,
     ],
   });
@@ -189,7 +192,7 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit) {
     isExported: true,
     docs: [`Creates a trainer whose parameters and optimizer state live on the GPU.js device; learning rate ${t.lr} unless given.`],
     parameters: [{ name: 'options', type: 'ModelOptions & { weights?: WeightsSource; state?: WeightsSource; lr?: number }', initializer: '{}' }],
-    returnType: 'Trainer',
+    returnType: 'Trainer & { backend: GpuMode }',
     statements: [
       `const model = createModel(options.weights, options);`,
       `const { device, params: P } = model;`,
@@ -234,7 +237,7 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit) {
       `writeState: (arrays) => write(S, arrays),`,
       `};`,
       `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: ${labelInfo(labels)}, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${t.lr}, defaultSeed };`,
-      `return trainerShell(core, info, options);`,
+      `return Object.assign(trainerShell(core, info, options), { backend: device.backend });`,
     ],
   });
 }
@@ -253,7 +256,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
   f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32'] });
-  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: ['DeviceTensor', 'GpuMode', 'GpuOptions'] });
+  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: ['DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels'] });
   f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...(o.training ? ['Trainer'] : [])] });
   addDescriptions(f, p, o, 'gpujs');
   f.addInterface({

@@ -1,4 +1,4 @@
-// `npm run conformance -- <dir> [--backend js] [--only name,name] [--out build/conformance]`:
+// `npm run conformance -- <dir> [--backend js|gpujs] [--gpu webasm|cpu] [--only name,name] [--out build/conformance]`:
 // runs every ONNX test case under <dir>, one line per case, then a summary line.
 // Exit status: 0 when no case failed (unsupported cases do not fail the run), 1 otherwise, 2 on bad usage.
 import { existsSync, statSync } from 'node:fs';
@@ -6,7 +6,7 @@ import path from 'node:path';
 import { formatResult, formatSummary, runConformance, BACKENDS, type Backend } from '../../compiler/conformance/run.ts';
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run conformance -- <dir> [--backend ${BACKENDS.join('|')}] [--only case,case] [--out dir]\n`);
+  process.stderr.write(`${message}\nusage: npm run conformance -- <dir> [--backend ${BACKENDS.join('|')}] [--gpu webasm|cpu] [--only case,case] [--out dir]\n`);
   process.exit(2);
 }
 
@@ -15,6 +15,7 @@ async function main(argv: string[]): Promise<number> {
   let backend: Backend = 'js';
   let only: string[] | undefined;
   let outDir: string | undefined;
+  let gpu: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -22,7 +23,8 @@ async function main(argv: string[]): Promise<number> {
       const b = value();
       if (!(BACKENDS as readonly string[]).includes(b)) usage(`unknown backend '${b}'`);
       backend = b as Backend;
-    } else if (a === '--only') only = value().split(',').filter(Boolean);
+    } else if (a === '--gpu') gpu = value();
+    else if (a === '--only') only = value().split(',').filter(Boolean);
     else if (a === '--out') outDir = path.resolve(value());
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else if (dir === undefined) dir = a;
@@ -30,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!dir) usage('missing <dir>');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) usage(`no such directory: ${dir}`);
-  const results = await runConformance(dir, { backend, only, outDir, onResult: (r) => console.log(formatResult(r)) });
+  const results = await runConformance(dir, { backend, gpu, only, outDir, onResult: (r) => console.log(formatResult(r)) });
   console.log(formatSummary(results));
   return results.some((r) => r.status === 'fail') ? 1 : 0;
 }

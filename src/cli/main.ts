@@ -4,6 +4,7 @@ import { KilnError } from '../ir/errors.ts';
 import { COMPILER_VERSION } from '../../compiler/version.ts';
 import { demo } from './demo.ts';
 import { demoBrowserCommand } from '../browser/demo-build.ts';
+import { precompileCommand } from '../browser/precompile.ts';
 import { trainCommand } from './train.ts';
 import { exportCommand } from './export.ts';
 import { checkCommand, compileCommand, fusionCommand, irCommand, summaryCommand } from './commands.ts';
@@ -88,6 +89,14 @@ function program(print: (text: string) => void): Command {
     .option('--gpu <mode>', 'with --backend gpujs: the GPU.js backend to demand (webasm | cpu | headlessgl)')
     .action(async (model, o) => {
       await trainCommand(model, o, print);
+    });
+  cli
+    .command('precompile <module>')
+    .description('export the kernels of a --backend gpujs module with their WebGL2 shaders (headless Chromium), for { precompiled }')
+    .option('--batch <n>', 'the batch size the exported kernels run at', integer, 1)
+    .option('--out <file>', 'output JSON (default <module>.webgl2.b<batch>.json)')
+    .action(async (module, o) => {
+      print(`wrote ${await precompileCommand(module, o)}`);
     });
   cli
     .command('demo-browser')

@@ -27,6 +27,8 @@ export interface OnnxContext {
   /** Makes a node, with the ONNX node's name as its layer. */
   emit(op: string, inputs: readonly Node[], attrs?: Record<string, unknown>): Node;
   constNode(t: TensorValue): Node;
+  /** String constants, interned into the model's dictionary (see strings.ts): a STRING-typed value of ids. */
+  strings(dims: number[], values: readonly string[]): TensorValue;
   unsupported(why: string): never;
 }
 

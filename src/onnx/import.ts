@@ -9,6 +9,7 @@ import type { Node, NodeMeta } from '../ir/node.ts';
 import { decodeMessage, int64, onnx, OnnxFormatError, type AttributeProto, type Int64, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.ts';
 import { decodeTensor, dtypeName, kilnDType, toKilnArray, type TensorValue } from './tensor.ts';
 import { ONNX_OPS, type OnnxContext } from './ops.ts';
+import { decodeStrings, internStrings, STRING, stringInterner, stringOutputs, withStringBoundary } from './strings.ts';
 
 export interface ImportOptions {
   /** Concrete shapes for graph inputs whose dims the file leaves symbolic (or to override them). */
@@ -78,7 +79,8 @@ function valueInfoType(v: ValueInfoProto, options: ImportOptions): { dtype: DTyp
   const name = v.name ?? '';
   const tt = v.type?.tensorType;
   if (!tt) throw new UnsupportedError(`graph input '${name}': only tensor inputs are supported`);
-  const dtype = kilnDType(tt.elemType);
+  // A string input is fed as strings and interned to int32 ids by the emitted module (strings.ts).
+  const dtype = tt.elemType === STRING ? 'int32' : kilnDType(tt.elemType);
   if (!dtype) throw new UnsupportedError(`graph input '${name}': element type ${dtypeName(tt.elemType)} is not supported`);
   const given = options.inputShapes?.[name];
   if (given) return { dtype, shape: [...given] };
@@ -108,11 +110,19 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
   const metaOf = new Map<string, NodeMeta>();
   /** ONNX element types where the file states them (graph inputs, initializers, constants). */
   const elemTypes = new Map<string, number>();
+  /** Values that are string tensors (carried as interned ids), and the model's dictionary. */
+  const stringValues = new Set<string>();
+  const interner = stringInterner();
 
   const initializerNames = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
   for (const t of g.initializer ?? []) {
-    values.set(t.name ?? '', { tensor: decodeTensor(t, 'initializer') });
-    elemTypes.set(t.name ?? '', t.dataType ?? 0);
+    const name = t.name ?? '';
+    if (t.dataType === STRING) {
+      const { dims, strings } = decodeStrings(t, 'initializer');
+      values.set(name, { tensor: internStrings(interner, name, dims, strings) });
+      stringValues.add(name);
+    } else values.set(name, { tensor: decodeTensor(t, 'initializer') });
+    elemTypes.set(name, t.dataType ?? 0);
   }
   if ((g.sparseInitializer ?? []).length) throw new UnsupportedError(`sparse initializers are not supported`);
 
@@ -125,6 +135,7 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
     inputs.push(node);
     values.set(name, { node });
     elemTypes.set(name, v.type?.tensorType?.elemType ?? 0);
+    if (v.type?.tensorType?.elemType === STRING) stringValues.add(name);
   }
 
   const constNode = (t: TensorValue, meta: NodeMeta): Node => {
@@ -188,10 +199,15 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
       attr: (name) => attrs.get(name),
       emit: (op, ins, a = {}) => makeNode(op, ins, a, meta),
       constNode: (t) => constNode(t, meta),
+      strings: (dims, strings) => internStrings(interner, '', dims, strings),
       unsupported: (why) => {
         throw new UnsupportedError(`${label}: ${why}`);
       },
     };
+    // Checked before the op is mapped: on ids, an op that is not about equality would compute nonsense.
+    const given = inputNames.flatMap((name, i) => (name ? [i] : []));
+    const stringInputs = given.filter((i) => stringValues.has(inputNames[i]));
+    const outputsAreStrings = stringInputs.length > 0 && stringOutputs(opType, label, stringInputs, given);
     let result: ReturnType<typeof impl>;
     try {
       result = impl(ctx);
@@ -205,6 +221,7 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
     const outs = Array.isArray(result) ? result : [result];
     (n.output ?? []).forEach((name, k) => {
       if (!name) return;
+      if (outputsAreStrings || (k < outs.length && 'dims' in outs[k] && outs[k].onnxType === STRING)) stringValues.add(name);
       if (k < outs.length) {
         const o = outs[k];
         if ('dims' in o) {
@@ -218,5 +235,10 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
 
   const outputs: GraphOutput[] = (g.output ?? []).map((o) => ({ name: o.name ?? '', node: nodeOf(o.name ?? '', `graph output '${o.name}'`) }));
   if (outputs.length === 0) throw new OnnxFormatError(`ONNX model: the graph has no outputs`);
-  return { name: options.name ?? (g.name || 'onnx_model'), inputs, outputs };
+  const graph: Graph = { name: options.name ?? (g.name || 'onnx_model'), inputs, outputs };
+  return withStringBoundary(graph, {
+    inputs: inputs.map((n) => String(n.attrs.name)).filter((name) => stringValues.has(name)),
+    outputs: outputs.map((o) => o.name).filter((name) => stringValues.has(name)),
+    table: [...interner.table],
+  });
 }

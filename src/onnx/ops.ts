@@ -3,6 +3,7 @@ import type { Node } from '../ir/node.ts';
 import type { TensorProto } from './proto.ts';
 import { decodeTensor, type TensorValue } from './tensor.ts';
 import { recurrent } from './rnn.ts';
+import { decodeStrings, STRING } from './strings.ts';
 import { constInts, float, int, ints, normAxis, prod, reshape, scalar, shapeOf, str, type OnnxContext, type OnnxOp } from './context.ts';
 import { conv, globalPool, pool } from './ops-window.ts';
 import { cast, castLike } from './ops-cast.ts';
@@ -201,12 +202,20 @@ const pow: OnnxOp = (c) => {
   return c.emit('cast', [y], { to: 'int32' });
 };
 
-/** Constant: the value attribute (or value_float(s) / value_int(s)); a known constant at import time. */
+/** Constant: the value attribute (or value_float(s) / value_int(s) / value_string(s)); a known constant at import time. */
 const constant: OnnxOp = (c) => {
   const t = c.attr('value');
   if (t && typeof t === 'object' && !Array.isArray(t)) {
+    if ((t as TensorProto).dataType === STRING) {
+      const { dims, strings } = decodeStrings(t as TensorProto, 'Constant value');
+      return c.strings(dims, strings);
+    }
     return decodeTensor(t as TensorProto, 'Constant value');
   }
+  const vs = c.attr('value_string');
+  if (typeof vs === 'string') return c.strings([], [vs]);
+  const vss = c.attr('value_strings');
+  if (Array.isArray(vss)) return c.strings([vss.length], vss as string[]);
   const vf = c.attr('value_float');
   if (typeof vf === 'number') return { name: '', onnxType: 1, dims: [], data: [vf] };
   const vfs = c.attr('value_floats');
@@ -215,7 +224,7 @@ const constant: OnnxOp = (c) => {
   if (typeof vi === 'number') return { name: '', onnxType: 7, dims: [], data: [vi] };
   const vis = c.attr('value_ints');
   if (Array.isArray(vis)) return { name: '', onnxType: 7, dims: [vis.length], data: vis as number[] };
-  return c.unsupported(`only tensor, float(s) and int(s) constants are supported`);
+  return c.unsupported(`only tensor, float(s), int(s) and string(s) constants are supported`);
 };
 
 /** Shape: a constant at import time (Kiln shapes are static); start/end since opset 15. */

@@ -211,7 +211,8 @@ export function decodeTensor(t: TensorProto, what = 'tensor'): TensorValue {
 
 /** The values as the typed array of their Kiln dtype; int64 must fit in int32 (else UnsupportedError). */
 export function toKilnArray(t: TensorValue, what = 'tensor'): { dtype: DType; data: TypedArray } {
-  const dtype = kilnDType(t.onnxType);
+  // A STRING-typed value holds interned ids (strings.ts), already int32.
+  const dtype = t.onnxType === onnx.TensorProto.DataType.STRING && t.data instanceof Int32Array ? 'int32' : kilnDType(t.onnxType);
   if (dtype === null) throw new UnsupportedError(`${what} '${t.name}': element type ${dtypeName(t.onnxType)} is not supported`);
   if (t.data instanceof Float32Array || t.data instanceof Float64Array || t.data instanceof Int32Array) return { dtype, data: t.data };
   if (dtype === 'float32') return { dtype, data: Float32Array.from(t.data) };

@@ -4,6 +4,7 @@ import { fromBase64 } from 'kiln/runtime';
 
 interface GpuModel {
   predict(x: Float32Array, batch: number): Float32Array;
+  exportKernels(batch: number): unknown;
   backend: string;
   device: { gpu: unknown };
   destroy(): void;
@@ -13,7 +14,7 @@ interface GpuTrainer {
   getWeights(): { name: string; data: Float32Array }[];
 }
 export interface GpuModule {
-  createModel(weights?: Uint8Array, options?: { mode?: string }): GpuModel;
+  createModel(weights?: Uint8Array, options?: { mode?: string; precompiled?: unknown }): GpuModel;
   createTrainer?(options: { weights?: Uint8Array; mode?: string }): GpuTrainer;
 }
 
@@ -41,6 +42,24 @@ export function install(modules: Record<string, GpuModule>): void {
       } finally {
         model.destroy();
       }
+    },
+    /** Kernels exported after one call at `batch`, shaders included. */
+    exportKernels(name: string, batch: number): unknown {
+      const model = modules[name].createModel(undefined, { mode: 'webgl2' });
+      try {
+        return model.exportKernels(batch);
+      } finally {
+        model.destroy();
+      }
+    },
+    /** A fresh model's first predictions and how long creating it and the first call took. */
+    firstCall(name: string, weights: string, precompiled: unknown, x: number[], batch: number) {
+      const started = performance.now();
+      const model = modules[name].createModel(fromBase64(weights), { mode: 'webgl2', precompiled: precompiled ?? undefined });
+      const output = Array.from(model.predict(Float32Array.from(x), batch));
+      const ms = performance.now() - started;
+      model.destroy();
+      return { ms, output };
     },
     /** `steps` training steps on one batch; the losses and the final weights. */
     train(name: string, weights: string, mode: string, x: number[], labels: number[], batch: number, steps: number) {

@@ -137,6 +137,24 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGL2 in headless Chromium', () =
     expect(Float32Array.from(r.outputs[0])).toBeAllclose(await predictInNode('saturate', x, batch), { rtol: 0, atol: 1e-4 });
   });
 
+  it('precompiled kernels (GPU.js toString, shaders included) give the same predictions; first-call time is reported', async () => {
+    const batch = 4;
+    const weights = Buffer.from(compiled.get('cnn')!.weights).toString('base64');
+    const x = Array.from(randomFloats(batch * 784, 21, 0, 1));
+    const pre = (await page.evaluate(([b]) => (globalThis as any).kiln.exportKernels('cnn', b), [batch] as const)) as { batch: number; backend: string; kernels: Record<string, string> };
+    expect(pre.batch).toBe(batch);
+    expect(pre.backend).toBe('webgl2');
+    expect(Object.keys(pre.kernels).length).toBeGreaterThan(3);
+    const first = (p: unknown) => page.evaluate(([w, pc, xx, b]) => (globalThis as any).kiln.firstCall('cnn', w, pc, xx, b), [weights, p, x, batch] as const) as Promise<{ ms: number; output: number[] }>;
+    const plain = await first(null);
+    const precompiled = await first(pre);
+    const plainAgain = await first(null);
+    expect(Float32Array.from(precompiled.output)).toBeAllclose(Float32Array.from(plain.output), { rtol: 0, atol: 1e-6 });
+    expect(Float32Array.from(plain.output)).toBeAllclose(await predictInNode('cnn', Float32Array.from(x), batch), { rtol: 0, atol: 1e-4 });
+    const fromSource = Math.min(plain.ms, plainAgain.ms);
+    console.log(`[first call, cnn batch ${batch}, webgl2] from source: ${fromSource.toFixed(0)} ms; precompiled: ${precompiled.ms.toFixed(0)} ms`);
+  });
+
   it('demanding a backend the page cannot give is an error, not a silent fallback', async () => {
     const message = await page.evaluate(() => {
       try {
