@@ -17,8 +17,8 @@ import type { Kernel } from '../lower/kernel.ts';
 import { inputName } from './js.ts';
 import { commentSafe } from './names.ts';
 
-/** Largest finite float32: GLSL has no Infinity literal. */
-const FLOAT_MAX = '3.4028234663852886e38';
+/** GLSL has no Infinity literal; 1/0 is +Infinity on IEEE hardware (every WebGL2 GPU, and wasm). */
+const INFINITY = '(1.0 / 0.0)';
 
 /**
  * Helper functions every kernel may call, registered with GPU.js through the `functions` kernel
@@ -61,7 +61,7 @@ export const GPUJS_HELPERS: Readonly<Record<string, string>> = {
   if (a === 0.0) {
     if (b > 0.0) { return 0.0; }
     if (b === 0.0) { return 1.0; }
-    return ${FLOAT_MAX};
+    return ${INFINITY};
   }
   if (Math.floor(b) !== b) { return 0.0 / 0.0; }
   const m = Math.pow(-a, b);
@@ -152,11 +152,11 @@ const BINARY: Record<Exclude<BinaryOp, BooleanOp>, (a: string, b: string) => str
   hashUniform: (a, b) => `kHash(${a}, ${b})`,
 };
 
-/** A float literal GLSL accepts: always with a decimal point or exponent, no Infinity or NaN. */
+/** A float literal GLSL accepts: always with a decimal point or exponent; infinities and NaN as divisions. */
 export function floatLiteral(v: number): string {
   if (Number.isNaN(v)) return '(0.0 / 0.0)';
-  if (v === Infinity) return FLOAT_MAX;
-  if (v === -Infinity) return `-${FLOAT_MAX}`;
+  if (v === Infinity) return INFINITY;
+  if (v === -Infinity) return `(-1.0 / 0.0)`;
   const s = String(Object.is(v, -0) ? 0 : v);
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
@@ -183,7 +183,9 @@ class GpuJsKernelWriter {
     const k = this.k;
     const params = [...k.inputs.map((_, i) => inputName(i)), BATCH_VAR];
     const reduce = reductions(k.expr)[0] as Extract<Expr, { k: 'reduce' }> | undefined;
-    const body = [...this.decode(), ...(reduce ? this.reduction(reduce) : []), `return ${this.num(k.expr)};`];
+    // A JS backend stores an int32 result into an Int32Array, which truncates; so does this.
+    const value = k.dtype === 'int32' ? `Math.trunc(${this.num(k.expr)})` : this.num(k.expr);
+    const body = [...this.decode(), ...(reduce ? this.reduction(reduce) : []), `return ${value};`];
     // Anonymous: GPU.js names the kernel itself, and a reduction variable may be called `k0`.
     return [`function (${params.join(', ')}) {`, ...body.map((line) => `  ${line}`), `}`].join('\n');
   }
@@ -209,7 +211,7 @@ class GpuJsKernelWriter {
 
   /** The kernel's one reduction, into `acc` (and `best` for argmax/argmin), by nested loops. */
   private reduction(e: Extract<Expr, { k: 'reduce' }>): string[] {
-    const init = e.op === 'sum' ? '0.0' : e.op === 'min' || e.op === 'argmin' ? FLOAT_MAX : `-${FLOAT_MAX}`;
+    const init = e.op === 'sum' ? '0.0' : floatLiteral(e.op === 'min' || e.op === 'argmin' ? Infinity : -Infinity);
     const lines = [`let acc = ${init};`];
     if (e.op === 'argmax' || e.op === 'argmin') lines.push(`let best = 0.0;`);
     e.vars.forEach((r, d) => lines.push(`${'  '.repeat(d)}for (let ${r.name} = 0; ${r.name} < ${extent(r.extent)}; ${r.name}++) {`));
