@@ -33,6 +33,7 @@ const tolerance = 1e-3;
 interface Engine { id: string; label: string; file: string; args?: string[] }
 const allEngines: Engine[] = [
   { id: 'kiln', label: 'Kiln (js backend)', file: 'kiln.mjs' },
+  { id: 'kiln-2t', label: 'Kiln (js backend, 2 threads)', file: 'kiln.mjs', args: ['--threads'] },
   { id: 'tfjs-cpu', label: '@tensorflow/tfjs-backend-cpu', file: 'tfjs.mjs', args: ['cpu'] },
   { id: 'tfjs-wasm', label: '@tensorflow/tfjs-backend-wasm (1 thread)', file: 'tfjs.mjs', args: ['wasm'] },
   { id: 'jax', label: '@jax-js/jax (wasm, jit, 1 thread)', file: 'jax.mjs' },

@@ -92,3 +92,8 @@ export function fromBase64(text: string): Uint8Array {
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
 }
+
+/** A zeroed typed array (emitted modules allocate through this or a thread pool's `alloc`). */
+export function allocArray<T extends typeof Float32Array | typeof Float64Array | typeof Int32Array>(Type: T, length: number): InstanceType<T> {
+  return new Type(length) as InstanceType<T>;
+}

@@ -1,6 +1,10 @@
 // Kiln: imports the modules that bench/run.ts compiled into build/bench/ and feeds them the shared weights.
 import { pathToFileURL } from 'node:url';
 import { load, main, sample, spec } from './common.mjs';
+import { ThreadPool } from '../../dist/runtime/node.js';
+
+// `--threads`: both cores, large kernels split between this thread and a worker (ThreadPool).
+const pool = process.argv.includes('--threads') ? new ThreadPool() : undefined;
 
 const mods = {};
 const mod = async (name) => (mods[name] ??= await import(pathToFileURL(spec.kiln[name]).href));
@@ -17,10 +21,10 @@ function weights(m, keys) {
 const x = load('x').data;
 const y = load('y').data;
 
-await main({ name: 'kiln' }, async (w) => {
+await main({ name: pool ? 'kiln-2t' : 'kiln' }, async (w) => {
   if (w.kind === 'matmul') {
     const m = await mod(`mm${w.n}`);
-    const model = m.createModel();
+    const model = m.createModel(undefined, { pool });
     const feeds = { a: load(`mmA${w.n}`).data, b: load(`mmB${w.n}`).data };
     return { check: () => sample(model.run(feeds, 1).c), run: () => model.run(feeds, 1).c[0] };
   }
@@ -29,10 +33,10 @@ await main({ name: 'kiln' }, async (w) => {
   const ws = weights(m, spec.paramKeys[name]);
   const xb = x.subarray(0, w.batch * 784);
   if (w.kind === 'infer') {
-    const model = m.createModel(ws);
+    const model = m.createModel(ws, { pool });
     return { check: () => sample(model.predict(xb, w.batch)), run: () => model.predict(xb, w.batch)[0] };
   }
-  const trainer = m.createTrainer({ weights: ws, seed: 1 });
+  const trainer = m.createTrainer({ weights: ws, seed: 1, pool });
   const yb = y.subarray(0, w.batch);
   return {
     check: () => [0, 1, 2].map(() => trainer.step(xb, yb, w.batch)),

@@ -2,7 +2,7 @@
 // loops with literal bounds (only the batch loop reads its bound at run time), register tiles.
 import { ARRAY_NAME } from '../../src/ir/dtype.ts';
 import type { Expr } from '../../src/ir/expr.ts';
-import { BATCH, formatShape } from '../../src/ir/shape.ts';
+import { BATCH, formatShape, type Dim } from '../../src/ir/shape.ts';
 import type { Kernel } from '../lower/kernel.ts';
 import { extentJs, inputName, JsExpr, type Variant } from './js.ts';
 import { commentSafe } from './names.ts';
@@ -32,9 +32,15 @@ class JsKernelWriter {
     this.accRow = `${k.name}_acc`;
   }
 
+  /** The outermost output loop: callers may run any range [lo, hi) of it (another thread the rest). */
+  private get split(): Loop | undefined {
+    return this.sched.outLoops[0];
+  }
+
   render(): string {
     const k = this.k;
     const params = ['batch: number', `out: ${ARRAY_NAME[k.dtype]}`, ...k.inputs.map((t, i) => `${inputName(i)}: ${ARRAY_NAME[t.dtype]}`)];
+    if (this.split) params.push('lo = 0', `hi = ${extentJs(this.split.extent)}`);
     const tile = this.sched.order === 'outputOuter' ? this.tile() : null;
     const how =
       this.sched.order === 'reductionOuter'
@@ -46,6 +52,7 @@ class JsKernelWriter {
       `/**`,
       ` * ${k.name}: ${commentSafe(k.ops.join(' → '))}${k.layers.length ? ` (${commentSafe(k.layers.join(', '))})` : ''}`,
       ` * out ${k.dtype}${formatShape(k.shape)}; ${k.inputs.map((t, i) => `${inputName(i)} ${t.dtype}${formatShape(t.shape)}`).join(', ')}.${how}`,
+      ...(this.split ? [` * Computes ${this.split.name} in [lo, hi): a worker thread may take part of the range.`] : []),
       ` */`,
     ];
     const scratch: string[] = [];
@@ -89,20 +96,26 @@ class JsKernelWriter {
     this.variants(rows, cols, () => this.temps(level, depth, (t) => which(t) && this.x.needsCopy(t)));
   }
 
+  /** Where a loop starts and ends: the split loop runs [lo, hi). */
+  private range(loop: Loop): [string, string] {
+    return loop === this.split ? ['lo', 'hi'] : ['0', extentJs(loop.extent)];
+  }
+
   private loop(loop: Loop, depth: number, body: () => void) {
-    this.emit(depth, `for (let ${loop.name} = 0; ${loop.name} < ${extentJs(loop.extent)}; ${loop.name}++) {`);
+    const [from, to] = this.range(loop);
+    this.emit(depth, `for (let ${loop.name} = ${from}; ${loop.name} < ${to}; ${loop.name}++) {`);
     body();
     this.emit(depth, `}`);
   }
 
   /** A loop stepping by `block`, then the iterations left over one at a time. */
   private blockedLoop(loop: Loop, block: number, depth: number, body: (count: number) => void) {
-    const extent = extentJs(loop.extent);
-    this.emit(depth, `let ${loop.name} = 0;`);
+    const [from, extent] = this.range(loop);
+    this.emit(depth, `let ${loop.name} = ${from};`);
     this.emit(depth, `for (; ${loop.name} + ${block} <= ${extent}; ${loop.name} += ${block}) {`);
     body(block);
     this.emit(depth, `}`);
-    if (loop.extent === BATCH || Number(loop.extent) % block !== 0) {
+    if (loop === this.split || loop.extent === BATCH || Number(loop.extent) % block !== 0) {
       this.emit(depth, `for (; ${loop.name} < ${extent}; ${loop.name}++) {`);
       body(1);
       this.emit(depth, `}`);
@@ -284,3 +297,19 @@ class JsKernelWriter {
 export function renderJsKernel(k: Kernel): string {
   return new JsKernelWriter(k).render();
 }
+
+/**
+ * How a kernel may be split across threads: the extent of its outermost output loop (each
+ * thread takes a range of it; ranges start at multiples of BLOCK so register tiles stay whole),
+ * and its work per call as multiply-adds (output elements × reduction length), for the threshold.
+ */
+export function kernelSplit(k: Kernel): { extent: Dim; work: string } | null {
+  const { outLoops, reduceLoops } = schedule(k);
+  if (!outLoops.length) return null;
+  const factors = [...k.shape, ...reduceLoops.map((l) => l.extent)];
+  const literal = factors.filter((d) => d !== BATCH).reduce<number>((p, d) => p * Number(d), 1);
+  const batches = factors.filter((d) => d === BATCH).length;
+  return { extent: outLoops[0].extent, work: [String(literal), ...Array<string>(batches).fill('batch')].join(' * ') };
+}
+
+export const SPLIT_ALIGN = BLOCK;

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UnsupportedError } from '../../src/ir/errors.ts';
 import { decodeModel, importModel } from '../../src/onnx/import.ts';
-import { decodeTensorBytes, toKilnArray, type TensorValue } from '../../src/onnx/tensor.ts';
+import { decodeMessage, onnx } from '../../src/onnx/proto.ts';
+import { decodeStrings, STRING, type StringTensor } from '../../src/onnx/strings.ts';
+import { decodeTensor, toKilnArray, type TensorValue } from '../../src/onnx/tensor.ts';
 import { compileModel } from '../compile.ts';
 
 export const RTOL = 1e-3;
@@ -57,10 +59,16 @@ export function listCases(dir: string): string[] {
     .sort();
 }
 
-function readNumbered(dataDir: string, prefix: string): TensorValue[] {
-  const out: TensorValue[] = [];
+/** A test-data tensor: numbers, or strings (which the emitted module takes and returns as such). */
+type CaseTensor = TensorValue | StringTensor;
+const isStrings = (t: CaseTensor): t is StringTensor => 'strings' in t;
+
+function readNumbered(dataDir: string, prefix: string): CaseTensor[] {
+  const out: CaseTensor[] = [];
   for (let i = 0; existsSync(path.join(dataDir, `${prefix}_${i}.pb`)); i++) {
-    out.push(decodeTensorBytes(readFileSync(path.join(dataDir, `${prefix}_${i}.pb`)), `${prefix}_${i}.pb`));
+    const what = `${prefix}_${i}.pb`;
+    const t = decodeMessage(what, readFileSync(path.join(dataDir, what)), (b) => onnx.TensorProto.decode(b));
+    out.push(t.dataType === STRING ? decodeStrings(t, what) : decodeTensor(t, what));
   }
   return out;
 }
@@ -87,8 +95,16 @@ export function compareOutput(name: string, got: ArrayLike<number> | undefined, 
   return worst < 0 ? null : `worst element ${worst}${want.length > 1 ? '' : ''}: got ${got[worst]}, expected ${want[worst]}${name ? ` in '${name}'` : ''}`;
 }
 
+/** Null when the strings are equal, else the first that differs. */
+export function compareStrings(name: string, got: unknown, expected: StringTensor): string | null {
+  if (!Array.isArray(got)) return `output '${name}': expected strings, got ${got === undefined ? 'nothing' : typeof got}`;
+  if (got.length !== expected.strings.length) return `output '${name}': ${got.length} strings, expected ${expected.strings.length} (dims [${expected.dims.join(', ')}])`;
+  const i = expected.strings.findIndex((s, k) => got[k] !== s);
+  return i < 0 ? null : `element ${i}: got ${JSON.stringify(got[i])}, expected ${JSON.stringify(expected.strings[i])}${name ? ` in '${name}'` : ''}`;
+}
+
 interface EmittedModule {
-  createModel(weights?: undefined, options?: { mode?: string }): { run(feeds: Record<string, unknown>, batch: number): Record<string, ArrayLike<number>> };
+  createModel(weights?: undefined, options?: { mode?: string }): { run(feeds: Record<string, unknown>, batch: number): Record<string, ArrayLike<number> | string[]> };
 }
 
 /** Runs one case folder; never throws for problems of the case itself. */
@@ -108,15 +124,20 @@ export async function runCase(caseDir: string, options: ConformanceOptions = {})
     const inputShapes: Record<string, number[]> = {};
     const inputValues: Record<string, TensorValue> = {};
     graphInputs.forEach((v, i) => {
-      inputShapes[v.name ?? ''] = inputs[i].dims;
-      inputValues[v.name ?? ''] = inputs[i];
+      const input = inputs[i];
+      inputShapes[v.name ?? ''] = input.dims;
+      // No op needs a string's value at compile time (strings are interned ids inside).
+      if (!isStrings(input)) inputValues[v.name ?? ''] = input;
     });
     // Kiln compiles shapes ahead of time: an input an op needs at compile time (a Reshape's
     // shape, Slice bounds, reduction axes) is specialised on the test data's value.
     const graph = importModel(model, { inputShapes, inputValues, name });
     if (graph.inputs.length === 0) throw new UnsupportedError(`models without inputs are not supported`);
     const feeds: Record<string, unknown> = {};
-    graphInputs.forEach((v, i) => (feeds[v.name ?? ''] = toKilnArray(inputs[i], `input_${i}`).data));
+    graphInputs.forEach((v, i) => {
+      const input = inputs[i];
+      feeds[v.name ?? ''] = isStrings(input) ? input.strings : toKilnArray(input, `input_${i}`).data;
+    });
     const backend = options.backend ?? 'js';
     const compiled = compileModel(graph, { sourceName: `${name}/model.onnx`, backend });
     const dir = path.join(outDir, name.replace(/[^A-Za-z0-9_.-]/g, '_'));
@@ -130,8 +151,10 @@ export async function runCase(caseDir: string, options: ConformanceOptions = {})
     const outputNames = graph.outputs.map((o) => o.name);
     if (expected.length !== outputNames.length) return { name, status: 'fail', detail: `${outputNames.length} outputs, the test data has ${expected.length}` };
     for (let i = 0; i < expected.length; i++) {
-      const want = toKilnArray(expected[i], `output_${i}`);
-      const bad = compareOutput(outputNames.length > 1 ? outputNames[i] : '', results[outputNames[i]], { ...expected[i], data: want.data });
+      const [want, got, label] = [expected[i], results[outputNames[i]], outputNames.length > 1 ? outputNames[i] : ''];
+      const bad = isStrings(want)
+        ? compareStrings(label, got, want)
+        : compareOutput(label, got as ArrayLike<number> | undefined, { ...want, data: toKilnArray(want, `output_${i}`).data });
       if (bad) return { name, status: 'fail', detail: bad };
     }
     return { name, status: 'pass' };

@@ -11,7 +11,7 @@ import { describeGpuJsKernel, GPUJS_HELPERS, helpersUsed, renderGpuJsKernel } fr
 import { literal } from '../codegen/js.ts';
 import { commentSafe, stringLiteral } from '../codegen/names.ts';
 import { baseOf, type Program } from '../lower/plan.ts';
-import { addDescriptions, header, type EmitOptions, type EmittedModule } from './module.ts';
+import { addDescriptions, header, runtimeEntry, type EmitOptions, type EmittedModule } from './module.ts';
 import type { TrainingEmit } from './trainer.ts';
 
 /** How the statements of one program name the device tensors they read. */
@@ -251,7 +251,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
   const f = project.createSourceFile('model.ts', header(p, o, 'gpujs') + '\n');
   const runtime = o.runtimeImport ?? 'kiln/runtime';
-  const gpuRuntime = gpuRuntimeImport(runtime);
+  const gpuRuntime = runtimeEntry(runtime, 'gpujs');
   const runtimeNames = ['checkInput', 'resolveWeights', ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell'] : [])];
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
   f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
@@ -282,9 +282,4 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   const text = f.getFullText();
   const js = ts.transpileModule(text, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } }).outputText;
   return { ts: text, js };
-}
-
-/** The GPU.js runtime entry beside the main one: `kiln/runtime` → `kiln/runtime/gpujs`. */
-export function gpuRuntimeImport(runtime: string): string {
-  return /\/index\.[jt]s$/.test(runtime) ? runtime.replace(/index(\.[jt]s)$/, 'gpujs$1') : `${runtime}/gpujs`;
 }

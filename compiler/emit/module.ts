@@ -3,7 +3,7 @@ import { Project, ts, VariableDeclarationKind, type SourceFile } from 'ts-morph'
 import { ARRAY_NAME } from '../../src/ir/dtype.ts';
 import { constantData } from '../../src/ir/constant.ts';
 import { UnsupportedError } from '../../src/ir/errors.ts';
-import type { Graph } from '../../src/ir/graph.ts';
+import type { Graph, GraphOutput } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import type { StringBoundary } from '../../src/onnx/strings.ts';
 import { BATCH, formatShape } from '../../src/ir/shape.ts';
@@ -12,7 +12,8 @@ import type { Program } from '../lower/plan.ts';
 import { programParts } from './program-parts.ts';
 import { addTrainer, type TrainingEmit } from './trainer.ts';
 import { literal } from '../codegen/js.ts';
-import { renderJsKernel } from '../codegen/js-kernel.ts';
+import { kernelSplit, renderJsKernel } from '../codegen/js-kernel.ts';
+import type { Kernel } from '../lower/kernel.ts';
 import { COMPILER_VERSION } from '../version.ts';
 
 export interface EmitOptions {
@@ -98,21 +99,54 @@ export function addDescriptions(f: SourceFile, p: Program, o: EmitOptions, backe
   }
 }
 
+/** The strings of the model's constants, and the per-call dictionary `run` interns string inputs into. */
+function addStringDictionary(f: SourceFile, sb: StringBoundary) {
+  const table = sb.table.map((s) => stringLiteral(s));
+  f.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'strings', type: 'readonly string[]', initializer: `[${table.join(', ')}]` }], docs: ["The strings of the model's string constants: a string's id is its position here."] });
+  f.addFunction({
+    name: 'stringDictionary',
+    docs: ['A dictionary for one call: constants keep their ids and each new string gets the next one, so equal strings get equal ids in every input.'],
+    statements: [
+      `const table = [...strings];`,
+      `const ids = new Map<string, number>();`,
+      `table.forEach((s, i) => ids.set(s, i));`,
+      `return {`,
+      `intern: (values: readonly string[]) => Int32Array.from(values, (s) => ids.get(s) ?? (ids.set(s, table.length), table.push(s) - 1)),`,
+      `lookup: (values: ArrayLike<number>) => Array.from(values, (id) => table[id]),`,
+      `};`,
+    ],
+  });
+}
+
 function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   const g = p.graph;
   const arrayOf = (n: Node) => ARRAY_NAME[n.type.dtype];
   const { declarations: buffers, reserve, calls, slice: outputSlice } = programParts(p);
   const feedArgs = g.inputs.map((n, i) => `x${i}: ${arrayOf(n)}`).join(', ');
   const first = g.outputs[0];
-  const inputArray = g.inputs.length ? arrayOf(g.inputs[0]) : 'Float32Array';
+  // String tensors cross the boundary as arrays of strings and are ids inside (stringDictionary).
+  const sb = stringBoundary(g);
+  const isStringInput = (n: Node) => sb?.inputs.includes(String(n.attrs.name)) ?? false;
+  const isStringOutput = (out: GraphOutput) => sb?.outputs.includes(out.name) ?? false;
+  const feedType = (n: Node) => (isStringInput(n) ? 'readonly string[]' : arrayOf(n));
+  const resultType = (out: GraphOutput) => (isStringOutput(out) ? 'string[]' : arrayOf(out.node));
+  const result = (out: GraphOutput) => (isStringOutput(out) ? `dictionary.lookup(${outputSlice(out.node)})` : outputSlice(out.node));
+  const arrays = 'Float32Array | Float64Array | Int32Array';
+  const feedsType = `Readonly<Record<string, ${arrays}${sb ? ' | readonly string[]' : ''}>>`;
+  const feed = (n: Node, i: number) => {
+    const name = stringLiteral(String(n.attrs.name));
+    if (!isStringInput(n)) return `const x${i} = feeds[${name}] as ${arrayOf(n)};\ncheckInput(inputs[${i}], x${i}, batch);`;
+    return `const s${i} = feeds[${name}] as readonly string[];\ncheckInput(inputs[${i}], s${i}, batch);\nconst x${i} = dictionary.intern(s${i});`;
+  };
+  const inputArray = g.inputs.length ? feedType(g.inputs[0]) : 'Float32Array';
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
   f.addInterface({
     name: 'Model',
     isExported: true,
     docs: ['A compiled model instance: its buffers are allocated once and grow only for a larger batch.'],
     properties: [
-      { name: 'predict', type: `(input: ${inputArray}, batch: number) => ${arrayOf(first.node)}`, docs: [`Runs the model on \`batch\` samples of its first input; returns output '${commentSafe(first.name)}' (a fresh array).`] },
-      { name: 'run', type: `(feeds: Readonly<Record<string, Float32Array | Float64Array | Int32Array>>, batch: number) => Record<string, Float32Array | Float64Array | Int32Array>`, docs: ['Runs the model on named inputs; returns every output by name.'] },
+      { name: 'predict', type: `(input: ${inputArray}, batch: number) => ${resultType(first)}`, docs: [`Runs the model on \`batch\` samples of its first input; returns output '${commentSafe(first.name)}' (a fresh array).`] },
+      { name: 'run', type: `(feeds: ${feedsType}, batch: number) => Record<string, ${arrays}${sb ? ' | string[]' : ''}>`, docs: ['Runs the model on named inputs; returns every output by name.'] },
       { name: 'getWeights', type: '() => WeightTensor[]', docs: ['A copy of the weights, ready for `encodeWeights`.'] },
       { name: 'weightArrays', type: 'readonly Float32Array[]', docs: ['The live weight arrays, in `parameters` order (a trainer updates them in place).'] },
     ],
@@ -123,11 +157,12 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
     docs: [`Creates a model from a weight file's bytes or arrays by name; without weights, ${o.inlineWeights ? 'from the weights embedded in this module' : 'initialises fresh ones from `seed`'}.`],
     parameters: [
       { name: 'weights', type: 'WeightsSource', hasQuestionToken: true },
-      { name: 'options', type: '{ seed?: number }', initializer: '{}' },
+      { name: 'options', type: '{ seed?: number; pool?: ThreadPool }', initializer: '{}' },
     ],
     returnType: 'Model',
     statements: [
-      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed);`,
+      ...poolSetup('options.pool'),
+      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed).map((a) => pool?.share(a) ?? a);`,
       ...p.params.map((_, i) => `const p${i} = w[${i}];`),
       `let capacity = 0;`,
       ...buffers,
@@ -141,17 +176,20 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `reserve(batch);`,
       ...calls,
       `}`,
-      `function run(feeds: Readonly<Record<string, Float32Array | Float64Array | Int32Array>>, batch: number) {`,
-      ...g.inputs.map((n, i) => `const x${i} = feeds[${stringLiteral(String(n.attrs.name))}] as ${arrayOf(n)};\ncheckInput(inputs[${i}], x${i}, batch);`),
+      `function run(feeds: ${feedsType}, batch: number) {`,
+      ...(sb ? [`const dictionary = stringDictionary();`] : []),
+      ...g.inputs.map(feed),
       `forward(batch${g.inputs.map((_, i) => `, x${i}`).join('')});`,
       // Computed keys: a plain "__proto__" key would set the prototype instead of a property.
-      `return {${g.outputs.map((out) => `[${stringLiteral(out.name)}]: ${outputSlice(out.node)}`).join(', ')}};`,
+      `return {${g.outputs.map((out) => `[${stringLiteral(out.name)}]: ${result(out)}`).join(', ')}};`,
       `}`,
       `return {`,
-      `predict(x0: ${inputArray}, batch: number): ${arrayOf(first.node)} {`,
+      `predict(x0: ${inputArray}, batch: number): ${resultType(first)} {`,
       ...(g.inputs.length !== 1
         ? [`throw new Error(${stringLiteral(`model '${g.name}' has ${g.inputs.length} inputs: use run()`)});`]
-        : [`checkInput(inputs[0], x0, batch);`, `forward(batch, x0);`, `return ${outputSlice(first.node)};`]),
+        : sb
+          ? [`return run({ [${stringLiteral(String(g.inputs[0].attrs.name))}]: x0 }, batch)[${stringLiteral(first.name)}] as ${resultType(first)};`]
+          : [`checkInput(inputs[0], x0, batch);`, `forward(batch, x0);`, `return ${outputSlice(first.node)};`]),
       `},`,
       `run,`,
       `getWeights: () => snapshotWeights(parameters, w),`,
@@ -161,15 +199,49 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   });
 }
 
+/**
+ * The statements that give a program its kernels (`K`) and memory (`alloc`): with a thread pool
+ * (`kiln/runtime/node`), shared memory and kernels that split their outer loop across threads.
+ */
+export function poolSetup(pool: string): string[] {
+  return [
+    `const pool = ${pool};`,
+    `const K = pool ? pool.bind(import.meta.url, kernels, splits) : kernels;`,
+    `const alloc = pool ? pool.alloc : allocArray;`,
+  ];
+}
+
+/** The kernel table workers look kernels up in, and how each kernel splits across threads. */
+function addKernelTable(f: SourceFile, kernels: readonly Kernel[]) {
+  const splits = kernels.map((k) => [k, kernelSplit(k)] as const).filter((e): e is [Kernel, NonNullable<ReturnType<typeof kernelSplit>>] => e[1] !== null);
+  f.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['Every kernel by name (a worker thread of a ThreadPool imports this module and looks them up here).'],
+    declarations: [{ name: 'kernels', initializer: `{ ${kernels.map((k) => k.name).join(', ')} }` }],
+  });
+  f.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['How each kernel may split across threads: the extent of its outermost output loop, and its multiply-adds per call.'],
+    declarations: [{ name: 'splits', type: 'Readonly<Record<string, KernelSplit>>', initializer: `{\n${splits.map(([k, s]) => `${k.name}: { extent: ${s.extent === BATCH ? "'N'" : s.extent}, work: (batch: number) => ${s.work} }`).join(',\n')}\n}` }],
+  });
+}
+
+/** Another entry of the runtime beside the one a module imports: `kiln/runtime` → `kiln/runtime/<entry>`. */
+export function runtimeEntry(runtime: string, entry: string): string {
+  return /\/index\.[jt]s$/.test(runtime) ? runtime.replace(/index(\.[jt]s)$/, `${entry}$1`) : `${runtime}/${entry}`;
+}
+
 /** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
 export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
   const f = project.createSourceFile('model.ts', header(p, o) + '\n');
-  const runtimeNames = ['checkInput', 'resolveWeights', 'snapshotWeights', ...(o.inlineWeights ? ['fromBase64'] : []), 'erf', 'hashUniform'];
+  const runtimeNames = ['checkInput', 'resolveWeights', 'snapshotWeights', 'allocArray', ...(o.inlineWeights ? ['fromBase64'] : []), 'erf', 'hashUniform'];
   const trainingNames = o.training ? ['Rng', 'encodeWeights', 'decodeWeights', 'fitLoop', 'isCorrect'] : [];
   const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'SampleSizes'] : [];
   f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', namedImports: [...runtimeNames, ...trainingNames] });
   f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...trainingTypes] });
+  f.addImportDeclaration({ moduleSpecifier: runtimeEntry(o.runtimeImport ?? 'kiln/runtime', 'node'), isTypeOnly: true, namedImports: ['KernelSplit', 'ThreadPool'] });
   f.addExportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
   addDescriptions(f, p, o);
   const kernels = p.kernels.map(renderJsKernel);
@@ -181,6 +253,7 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
     f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...trainKernels]);
     addTrainer(f, o.training);
   }
+  addKernelTable(f, [...p.kernels, ...(o.training ? [...o.training.program.kernels, ...o.training.evalProgram.kernels] : [])]);
   // Import the scalar helpers only when some kernel calls them.
   for (const helper of ['erf', 'hashUniform']) {
     if (!kernels.some((k) => k.includes(`${helper}(`))) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();

@@ -26,7 +26,7 @@ export interface ProgramParts {
   readonly declarations: string[];
   /** Body of `reserve(batch)`: reallocates the batch-sized buffers. */
   readonly reserve: string[];
-  /** The kernel calls, in order. */
+  /** The kernel calls, in order (through `K`, the module's kernel table or its pool-bound copy). */
   readonly calls: string[];
   /** An expression copying node `n`'s value out (its batch rows only). */
   slice(n: Node): string;
@@ -36,9 +36,10 @@ export interface ProgramParts {
 export function programParts(p: Program, prefix = ''): ProgramParts {
   const ref = (n: Node) => storageRef(p.storageOf(n), prefix);
   return {
-    declarations: p.buffers.map((b) => `let ${prefix}b${b.id} = new ${ARRAY_NAME[b.dtype]}(${b.batched ? 0 : b.perSample});`),
-    reserve: p.buffers.filter((b) => b.batched).map((b) => `${prefix}b${b.id} = new ${ARRAY_NAME[b.dtype]}(${b.perSample} * batch);`),
-    calls: p.kernels.map((k) => `${k.name}(batch, ${ref(k.writes)}${k.reads.map((r) => `, ${ref(r)}`).join('')});`),
+    // `alloc` and `K` are the model's: shared memory and split kernels when it has a thread pool.
+    declarations: p.buffers.map((b) => `let ${prefix}b${b.id} = alloc(${ARRAY_NAME[b.dtype]}, ${b.batched ? 0 : b.perSample});`),
+    reserve: p.buffers.filter((b) => b.batched).map((b) => `${prefix}b${b.id} = alloc(${ARRAY_NAME[b.dtype]}, ${b.perSample} * batch);`),
+    calls: p.kernels.map((k) => `K.${k.name}(batch, ${ref(k.writes)}${k.reads.map((r) => `, ${ref(r)}`).join('')});`),
     slice: (n) => `${ref(n)}.slice(0, ${sampleSize(n.type.shape)}${n.type.shape[0] === BATCH ? ' * batch' : ''})`,
     ref,
   };

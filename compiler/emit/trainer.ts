@@ -9,6 +9,7 @@ import { stringLiteral } from '../codegen/names.ts';
 import { literal } from '../codegen/js.ts';
 import type { Program } from '../lower/plan.ts';
 import { programParts } from './program-parts.ts';
+import { poolSetup } from './module.ts';
 
 export interface TrainingEmit {
   readonly program: Program;
@@ -87,13 +88,14 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
     name: 'createTrainer',
     isExported: true,
     docs: [`Creates a trainer (optimizer and loss compiled in); weights default to fresh ones from \`seed\`, learning rate to ${t.lr}.`],
-    parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number }', initializer: '{}' }],
+    parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number; pool?: ThreadPool }', initializer: '{}' }],
     returnType: 'Trainer',
     statements: [
       `const sizes: SampleSizes = { input: ${sampleSize(x.type.shape)}, label: ${sampleSize(labels.type.shape)} };`,
-      `const model = createModel(options.weights, { seed: options.seed });`,
+      `const model = createModel(options.weights, { seed: options.seed, pool: options.pool });`,
+      ...poolSetup('options.pool'),
       `const w = model.weightArrays;`,
-      `const s = resolveWeights(stateParameters, options.state, 0);`,
+      `const s = resolveWeights(stateParameters, options.state, 0).map((a) => pool?.share(a) ?? a);`,
       `const indexOfParameter = (name: string) => parameters.findIndex((q) => q.name === name);`,
       ...p.params.map(trainParam),
       `const ${inputRef(lr)} = new Float32Array(1);`,

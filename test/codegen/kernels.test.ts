@@ -46,13 +46,14 @@ describe('golden kernels of examples/cnn.ts', () => {
   it('renders a function with literal bounds except the batch loop, allocating nothing per call', () => {
     const src = renderJsKernel(byOps('matmul→add→relu'));
     expect(src).toMatch(/\/\*\*\n \* k3: matmul → add → relu \(dense_\d+\)/);
-    expect(src).toContain('function k3(batch: number, out: Float32Array, in0: Float32Array, in1: Float32Array, in2: Float32Array): void {');
+    // The outermost output loop (the batch here) runs [lo, hi), by default all of it.
+    expect(src).toContain('function k3(batch: number, out: Float32Array, in0: Float32Array, in1: Float32Array, in2: Float32Array, lo = 0, hi = batch): void {');
     const body = src.slice(src.indexOf('function k3('));
-    // Every loop bound is a literal, except those that read the batch size (rows may be blocked).
+    // Every loop bound is a literal, except the split loop's (hi: the batch size by default).
     const conditions = [...body.matchAll(/for \([^;]*;([^;]*);/g)].map((m) => m[1].trim());
     expect(conditions.length).toBeGreaterThanOrEqual(3);
-    for (const c of conditions) expect(c).toMatch(/<=? (\d+|batch)$/);
-    expect(conditions.some((c) => c.endsWith('batch'))).toBe(true);
+    for (const c of conditions) expect(c).toMatch(/<=? (\d+|hi)$/);
+    expect(conditions.some((c) => c.endsWith('hi'))).toBe(true);
     expect(conditions.some((c) => c.endsWith(' 5408'))).toBe(true);
     expect(conditions.some((c) => c.endsWith(' 128'))).toBe(true);
     // Any scratch space lives outside the function: calls allocate nothing.
