@@ -8,7 +8,7 @@
 // which kernels stay on one thread can be low. Arrays reach the worker once, when first used.
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { workerMain } from './parallel-worker.ts';
+import { WORKER_SOURCE } from './parallel-worker.ts';
 
 type Array32 = Float32Array | Float64Array | Int32Array;
 type ArrayType = typeof Float32Array | typeof Float64Array | typeof Int32Array;
@@ -22,8 +22,9 @@ export interface KernelSplit {
   work(batch: number): number;
 }
 
-/** Kernels below this many multiply-adds stay on the calling thread (measured: bench/threads.ts). */
-export const DEFAULT_THRESHOLD = 200_000;
+/** Kernels below this many multiply-adds stay on the calling thread (bench/threads.ts: a split
+ * dense layer breaks even near 16,000 on this machine; kept above that for the idle-worker case). */
+export const DEFAULT_THRESHOLD = 50_000;
 /** Split points are multiples of this, so the JS renderer's 4-row register tiles stay whole. */
 const ALIGN = 4;
 
@@ -63,13 +64,15 @@ export class ThreadPool {
     const down = new MessageChannel();
     const up = new MessageChannel();
     [this.toWorker, this.fromWorker] = [down.port1, up.port2];
-    this.worker = new Worker(`(${workerMain.toString()})()`, {
+    this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { control: this.control, commands: down.port2, replies: up.port1 },
       transferList: [down.port2, up.port1],
     });
-    // A waiting worker must not keep the process alive.
+    // A waiting worker must not keep the process alive; a broken one surfaces as a PoolError
+    // (the calling thread stops waiting for it) instead of an unhandled 'error' event.
     this.worker.unref();
+    this.worker.on('error', () => {});
   }
 
   /** A typed array in shared memory (what planned buffers and weights must be, to be split). */
@@ -137,6 +140,8 @@ export class ThreadPool {
     } catch (e) {
       failure = e;
     }
+    // The worker usually finishes its half at about the same time: spin a little, then sleep.
+    for (let spin = 0; spin < 20000 && Atomics.load(c, STATE) === 1; spin++);
     for (let s = Atomics.load(c, STATE); s === 1; s = Atomics.load(c, STATE)) Atomics.wait(c, STATE, 1);
     const state = Atomics.load(c, STATE);
     Atomics.store(c, STATE, 0);
