@@ -204,24 +204,27 @@ lines.push('# Kiln against its peers', '');
 lines.push(`- Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\``);
 lines.push(`- Date: ${new Date().toISOString()}`);
 lines.push(`- Machine: ${cpu}, ${os.cpus().length} logical CPUs, Node ${process.version}`);
-lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); each engine in a fresh process per round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratio = Kiln's throughput / the peer's (> 1: Kiln faster).`);
+lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); each engine in a fresh process per round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratios = Kiln's throughput (one thread, and two threads with a `ThreadPool`) / the engine's (> 1: Kiln faster).`);
 lines.push(`- Same seeded Glorot-uniform weights and inputs in every engine; before timing, each engine's outputs (inference outputs, matmul products, the losses of three consecutive training steps) are compared with Kiln's: max |difference| ≤ ${tolerance} × the largest |value| or the workload is not timed for that engine.`);
 lines.push('');
 for (const w of workloads) {
   lines.push(`## ${w.title} (${w.unit})`, '');
-  lines.push('| engine | median | min–max | Kiln ÷ engine | agreement with Kiln |', '|---|---:|---:|---:|---|');
-  const kv = times.get('kiln')?.get(w.id);
-  const km = kv ? median(kv) : undefined;
+  lines.push('| engine | median | min–max | Kiln ÷ engine | Kiln 2 threads ÷ engine | agreement with Kiln |', '|---|---:|---:|---:|---:|---|');
+  const medianOf = (id: string) => {
+    const v = times.get(id)?.get(w.id);
+    return v && !status.get(id)?.get(w.id) ? median(v) : undefined;
+  };
+  const [km, k2] = [medianOf('kiln'), medianOf('kiln-2t')];
   for (const e of engines) {
     const v = times.get(e.id)?.get(w.id);
     const why = status.get(e.id)!.get(w.id);
     const ag = agreement.get(e.id)!.get(w.id);
     const agText = e.id === 'kiln' ? 'reference' : ag === undefined ? '' : `${ag.toExponential(1)}`;
     const name = `${e.label}${versions.get(e.id) ? ` ${versions.get(e.id)}` : ''}`;
-    if (!v || why) { lines.push(`| ${name} | — | — | — | ${why ?? 'not timed'} |`); continue; }
+    if (!v || why) { lines.push(`| ${name} | — | — | — | — | ${why ?? 'not timed'} |`); continue; }
     const m = median(v);
-    const ratio = e.id === 'kiln' || km === undefined ? '' : `${(km / m).toFixed(2)}×`;
-    lines.push(`| ${name} | ${fmt(m)} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} | ${ratio} | ${agText} |`);
+    const ratio = (k: number | undefined, self: string) => (e.id === self || k === undefined ? '' : `${(k / m).toFixed(2)}×`);
+    lines.push(`| ${name} | ${fmt(m)} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} | ${ratio(km, 'kiln')} | ${ratio(k2, 'kiln-2t')} | ${agText} |`);
   }
   lines.push('');
 }

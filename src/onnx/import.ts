@@ -9,6 +9,7 @@ import type { Node, NodeMeta } from '../ir/node.ts';
 import { decodeMessage, int64, onnx, OnnxFormatError, type AttributeProto, type Int64, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.ts';
 import { decodeTensor, dtypeName, kilnDType, toKilnArray, type TensorValue } from './tensor.ts';
 import { ONNX_OPS, type OnnxContext } from './ops.ts';
+import { foldConstant } from './fold.ts';
 import { decodeStrings, internStrings, STRING, stringInterner, stringOutputs, withStringBoundary } from './strings.ts';
 
 export interface ImportOptions {
@@ -224,11 +225,13 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
       if (outputsAreStrings || (k < outs.length && 'dims' in outs[k] && outs[k].onnxType === STRING)) stringValues.add(name);
       if (k < outs.length) {
         const o = outs[k];
-        if ('dims' in o) {
-          values.set(name, { tensor: o });
-          elemTypes.set(name, o.onnxType);
+        // A node computed from constants only is folded, so later ops can read its values.
+        const known = 'dims' in o ? o : outputsAreStrings ? undefined : foldConstant(o);
+        if (known) {
+          values.set(name, { tensor: known });
+          elemTypes.set(name, known.onnxType);
           metaOf.set(name, meta);
-        } else values.set(name, { node: o });
+        } else values.set(name, { node: o as Node });
       } else values.set(name, { missing: `output ${k} of ${label} is not supported` });
     });
   });

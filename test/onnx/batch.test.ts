@@ -8,6 +8,9 @@ import { compileCommand } from '../../src/cli/commands.ts';
 import { exportCommand } from '../../src/cli/export.ts';
 import { loadModel } from '../../src/cli/load.ts';
 import { BATCH } from '../../src/ir/shape.ts';
+import { interpret } from '../../src/ir/interpret.ts';
+import { importOnnxBatched } from '../../src/onnx/batch.ts';
+import { onnx } from '../../src/onnx/proto.ts';
 import { Lcg } from '../reference/lcg.ts';
 
 const out = path.resolve('test/.out/onnx-batch');
@@ -36,4 +39,54 @@ describe('symbolic batch in ONNX inputs', () => {
       }
     });
   }
+});
+
+describe('PyTorch-style dynamic shapes on a symbolic batch', () => {
+  // What torch.onnx.export writes for `x.view(x.size(0), -1)` then a Linear layer:
+  // Shape → Gather(0) → Unsqueeze → Concat([·, -1]) → Reshape, then Gemm with transB.
+  const T = onnx.TensorProto.DataType;
+  const sym = (name: string, dims: (number | string)[]) => ({ name, type: { tensorType: { elemType: T.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } } });
+  const int64 = (name: string, values: number[], dims = [values.length]) => ({ name, dataType: T.INT64, dims, int64Data: values });
+  const weights = Float32Array.from({ length: 3 * 12 }, (_, i) => Math.cos(i) / 4);
+  const bias = Float32Array.from([0.1, -0.2, 0.3]);
+  const bytes = onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      opsetImport: [{ version: 13 }],
+      graph: {
+        input: [sym('x', ['batch_size', 3, 2, 2])],
+        output: [sym('y', ['batch_size', 3])],
+        initializer: [
+          int64('zero', [0], []),
+          int64('minus_one', [-1]),
+          int64('axes', [0]),
+          { name: 'W', dataType: T.FLOAT, dims: [3, 12], floatData: Array.from(weights) },
+          { name: 'B', dataType: T.FLOAT, dims: [3], floatData: Array.from(bias) },
+        ],
+        node: [
+          { opType: 'Shape', input: ['x'], output: ['shape'] },
+          { opType: 'Gather', input: ['shape', 'zero'], output: ['n'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+          { opType: 'Unsqueeze', input: ['n', 'axes'], output: ['n1'] },
+          { opType: 'Concat', input: ['n1', 'minus_one'], output: ['target'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+          { opType: 'Reshape', input: ['x', 'target'], output: ['flat'] },
+          { opType: 'Gemm', input: ['flat', 'W', 'B'], output: ['y'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+        ],
+      },
+    }),
+  ).finish();
+
+  it('imports with the batch symbolic and computes x·Wᵀ + b at batch 1 and 4', () => {
+    const graph = importOnnxBatched(bytes);
+    expect(graph.inputs[0].type.shape[0]).toBe('N');
+    for (const batch of [1, 4]) {
+      const x = Float32Array.from({ length: batch * 12 }, (_, i) => Math.sin(i));
+      const y = interpret(graph, { x }, {}, batch).y as Float32Array;
+      for (let n = 0; n < batch; n++) {
+        for (let j = 0; j < 3; j++) {
+          let want = bias[j];
+          for (let k = 0; k < 12; k++) want += x[n * 12 + k] * weights[j * 12 + k];
+          expect(y[n * 3 + j]).toBeCloseTo(want, 5);
+        }
+      }
+    }
+  });
 });

@@ -1,0 +1,31 @@
+// Constant folding at import: a node whose value depends only on constants (shape arithmetic such
+// as PyTorch's Shape → Gather → Unsqueeze → Concat → Reshape for `x.view(x.size(0), -1)`) is
+// evaluated right away with Kiln's reference interpreter, so that ops which need a value at
+// compile time (Reshape's shape, Slice's bounds, Expand's shape) get it.
+import { interpret } from '../ir/interpret.ts';
+import type { Node } from '../ir/node.ts';
+import { numel } from '../ir/shape.ts';
+import type { TensorValue } from './tensor.ts';
+
+/** Larger constant results stay nodes: folding is for shapes and indices, not for weights. */
+const MAX_FOLDED = 4096;
+
+/** Whether every leaf below `n` is a constant (no input, parameter or random source). */
+function onlyConstants(n: Node, seen = new Set<Node>()): boolean {
+  if (seen.has(n)) return true;
+  seen.add(n);
+  if (n.inputs.length === 0) return n.op === 'const';
+  return n.inputs.every((i) => onlyConstants(i, seen));
+}
+
+/** ONNX element type of a folded value: int32 ones stand for INT64 (shapes and indices). */
+const ONNX_TYPE = { float32: 1, int32: 7, float64: 11 } as const;
+
+/** The value of `n` if it is a small constant expression, else undefined. */
+export function foldConstant(n: Node): TensorValue | undefined {
+  if (n.op === 'const' || !onlyConstants(n)) return undefined;
+  const dims = n.type.shape as number[];
+  if (dims.some((d) => typeof d !== 'number') || numel(dims) > MAX_FOLDED) return undefined;
+  const data = interpret({ name: 'fold', inputs: [], outputs: [{ name: 'v', node: n }] }, {}, {}, 1).v;
+  return { name: '', onnxType: ONNX_TYPE[n.type.dtype], dims: [...dims], data };
+}
