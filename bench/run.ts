@@ -204,7 +204,7 @@ lines.push('# Kiln against its peers', '');
 lines.push(`- Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\``);
 lines.push(`- Date: ${new Date().toISOString()}`);
 lines.push(`- Machine: ${cpu}, ${os.cpus().length} logical CPUs, Node ${process.version}`);
-lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); each engine in a fresh process per round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratios = Kiln's throughput (one thread, and two threads with a `ThreadPool`) / the engine's (> 1: Kiln faster).`);
+lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); each engine in a fresh process per round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratios = Kiln's throughput (one thread, and two threads with a \`ThreadPool\`) / the engine's (> 1: Kiln faster).`);
 lines.push(`- Same seeded Glorot-uniform weights and inputs in every engine; before timing, each engine's outputs (inference outputs, matmul products, the losses of three consecutive training steps) are compared with Kiln's: max |difference| ≤ ${tolerance} × the largest |value| or the workload is not timed for that engine.`);
 lines.push('');
 for (const w of workloads) {
