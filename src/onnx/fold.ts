@@ -27,5 +27,7 @@ export function foldConstant(n: Node): TensorValue | undefined {
   const dims = n.type.shape as number[];
   if (dims.some((d) => typeof d !== 'number') || numel(dims) > MAX_FOLDED) return undefined;
   const data = interpret({ name: 'fold', inputs: [], outputs: [{ name: 'v', node: n }] }, {}, {}, 1).v;
+  // Constants are stored as JSON numbers: an infinity or NaN stays a computed node.
+  if (!data.every(Number.isFinite)) return undefined;
   return { name: '', onnxType: ONNX_TYPE[n.type.dtype], dims: [...dims], data };
 }
