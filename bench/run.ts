@@ -234,6 +234,8 @@ const text = lines.join('\n');
 writeFileSync(path.join(here, 'results.md'), text);
 console.log(text);
 rmSync(dir, { recursive: true, force: true });
+// Start-up costs (compile time, import → first predict) in fresh processes: bench/startup.md.
+spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'startup.ts')], { stdio: 'inherit' });
 
 function readNotes(): string {
   return [

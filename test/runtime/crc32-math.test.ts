@@ -1,4 +1,5 @@
 // Tests for CRC-32 check values and the double-precision erf.
+import zlib from 'node:zlib';
 import { describe, it, expect } from 'vitest';
 import { crc32 } from '../../runtime/crc32.ts';
 import { erf } from '../../runtime/math.ts';
@@ -18,6 +19,12 @@ describe('crc32', () => {
     for (let cut = 0; cut <= bytes.length; cut++) {
       expect(crc32(bytes.subarray(cut), crc32(bytes.subarray(0, cut)))).toBe(0xcbf43926);
     }
+  });
+
+  it('agrees with zlib on long random buffers of every length mod 4', () => {
+    let seed = 7;
+    const bytes = Uint8Array.from({ length: 10_003 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+    for (const n of [10_000, 10_001, 10_002, 10_003]) expect(crc32(bytes.subarray(0, n))).toBe(zlib.crc32(bytes.subarray(0, n)));
   });
 
   it('detects a single flipped bit', () => {
