@@ -237,10 +237,10 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
   const f = project.createSourceFile('model.ts', header(p, o) + '\n');
   const runtimeNames = ['checkInput', 'resolveWeights', 'snapshotWeights', 'allocArray', ...(o.inlineWeights ? ['fromBase64'] : []), 'erf', 'hashUniform'];
-  const trainingNames = o.training ? ['Rng', 'encodeWeights', 'decodeWeights', 'fitLoop', 'isCorrect'] : [];
-  const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'SampleSizes'] : [];
+  const trainingNames = o.training ? ['trainerShell'] : [];
+  const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
   f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', namedImports: [...runtimeNames, ...trainingNames] });
-  f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...trainingTypes] });
+  f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...trainingTypes, ...(o.training ? ['TrainerCore', 'TrainerInfo'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: runtimeEntry(o.runtimeImport ?? 'kiln/runtime', 'node'), isTypeOnly: true, namedImports: ['KernelSplit', 'ThreadPool'] });
   f.addExportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
   addDescriptions(f, p, o);

@@ -1,5 +1,7 @@
 // The training entry point of an emitted module: `createTrainer`, whose `step` runs the whole
-// compiled training graph and then writes the new parameters and optimizer state in place.
+// compiled training graph and then writes the new parameters and optimizer state in place. The
+// runtime's `trainerShell` wraps it (input checks, step count, dropout seeds, fit, evaluate,
+// save, load), the same shell the GPU.js backend uses.
 import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
 import { ARRAY_NAME } from '../../src/ir/dtype.ts';
 import type { Node } from '../../src/ir/node.ts';
@@ -45,25 +47,6 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
     declarationKind: VariableDeclarationKind.Const,
     declarations: [{ name: 'labelInfo', type: 'TensorInfo', initializer: `{ name: 'labels', dtype: '${labels.type.dtype}', shape: [${labels.type.shape.map((d) => (typeof d === 'number' ? d : "'N'")).join(', ')}] }` }],
   });
-  f.addInterface({
-    name: 'Trainer',
-    isExported: true,
-    docs: ['A model being trained: `step` is one compiled forward + loss + backward + update pass.'],
-    properties: [
-      { name: 'step', type: `(input: ${ARRAY_NAME[x.type.dtype]}, labels: ${ARRAY_NAME[labels.type.dtype]}, batch: number) => number`, docs: ['One optimizer step on a batch; returns the batch loss.'] },
-      { name: 'predict', type: 'Model["predict"]', docs: ['Inference with the current weights.'] },
-      { name: 'getWeights', type: '() => WeightTensor[]' },
-      { name: 'getState', type: '() => WeightTensor[]', docs: ['A copy of the optimizer state.'] },
-      { name: 'setWeights', type: '(weights: WeightsSource) => void' },
-      { name: 'setState', type: '(state: WeightsSource) => void' },
-      { name: 'fit', type: '(data: Dataset, options: FitOptions) => EpochLog[]', docs: ['Epochs of shuffled mini-batches; returns a log per epoch.'] },
-      { name: 'evaluate', type: '(data: Dataset, batchSize?: number) => Evaluation', docs: ['Mean loss and accuracy with the inference form of the model (no dropout, running statistics).'] },
-      { name: 'save', type: '() => Uint8Array', docs: ['Weights, optimizer state, step count and dropout RNG as one weight file.'] },
-      { name: 'load', type: '(bytes: Uint8Array | ArrayBuffer) => void', docs: ['Restores what `save` wrote: training continues bit-identically.'] },
-      { name: 'steps', type: 'number', docs: ['Steps taken so far (Adam bias correction counts them).'] },
-      { name: 'lr', type: 'number', docs: ['Learning rate of the next step; schedules set it between steps.'] },
-    ],
-  });
   const trainParam = (n: Node, i: number) => {
     const name = String(n.attrs.name);
     const isState = t.state.some((s) => s.attrs.name === name);
@@ -83,7 +66,6 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
   const evalOutput = ev.graph.outputs.find((o) => o.name === 'output')!.node;
   const [evalX, evalLabels] = [ev.graph.inputs[0], ev.graph.inputs[ev.graph.inputs.length - 1]];
   const outWidth = sampleSize(evalOutput.type.shape);
-  const labelWidth = sampleSize(labels.type.shape);
   f.addFunction({
     name: 'createTrainer',
     isExported: true,
@@ -91,7 +73,6 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
     parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number; pool?: ThreadPool }', initializer: '{}' }],
     returnType: 'Trainer',
     statements: [
-      `const sizes: SampleSizes = { input: ${sampleSize(x.type.shape)}, label: ${sampleSize(labels.type.shape)} };`,
       `const model = createModel(options.weights, { seed: options.seed, pool: options.pool });`,
       ...poolSetup('options.pool'),
       `const w = model.weightArrays;`,
@@ -101,8 +82,6 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       `const ${inputRef(lr)} = new Float32Array(1);`,
       `const ${inputRef(step)} = new Float32Array(1);`,
       `const ${inputRef(seed)} = new Float32Array(1);`,
-      `/** Draws each step's dropout seed; saved with the trainer so a resumed run draws the same. */`,
-      `let dropoutRng = new Rng((options.seed ?? defaultSeed) + 1);`,
       ...evalParams,
       ...ev.consts.map((c, i) => `const ec${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c), literal).join(', ')}]);`),
       ...evalParts.declarations,
@@ -122,59 +101,31 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       `capacity = batch;`,
       ...parts.reserve,
       `}`,
-      `const trainer: Trainer = {`,
-      `steps: 0,`,
-      `lr: options.lr ?? ${t.lr},`,
-      `step(${inputRef(x)}: ${ARRAY_NAME[x.type.dtype]}, ${inputRef(labels)}: ${ARRAY_NAME[labels.type.dtype]}, batch: number): number {`,
-      `checkInput(inputs[0], ${inputRef(x)}, batch);`,
-      `checkInput(labelInfo, ${inputRef(labels)}, batch);`,
+      `/** The compiled step and evaluation; trainerShell adds checks, fit, evaluate, save and load. */`,
+      `const core: TrainerCore = {`,
+      `step(input, labels, batch, hyper) {`,
+      `const ${inputRef(x)} = input as ${ARRAY_NAME[x.type.dtype]};`,
+      `const ${inputRef(labels)} = labels as ${ARRAY_NAME[labels.type.dtype]};`,
       `reserve(batch);`,
-      `trainer.steps++;`,
-      `${inputRef(lr)}[0] = trainer.lr;`,
-      `${inputRef(step)}[0] = trainer.steps;`,
-      `// Below 2^24 so the float32 input holds it exactly.`,
-      `${inputRef(seed)}[0] = dropoutRng.int(16777216);`,
+      `${inputRef(lr)}[0] = hyper.lr;`,
+      `${inputRef(step)}[0] = hyper.step;`,
+      `${inputRef(seed)}[0] = hyper.seed;`,
       ...parts.calls,
       ...assignments,
       `return ${parts.ref(loss)}[0];`,
       `},`,
+      `evaluate(input, labels, batch) {`,
+      `evalBatch(input as ${ARRAY_NAME[evalX.type.dtype]}, labels as ${ARRAY_NAME[evalLabels.type.dtype]}, batch);`,
+      `return { loss: ${evalParts.ref(evalLoss)}[0], output: ${evalParts.ref(evalOutput)} };`,
+      `},`,
       `predict: model.predict,`,
-      `getWeights: model.getWeights,`,
-      `getState: () => snapshotWeights(stateParameters, s),`,
-      `setWeights(weights: WeightsSource) { resolveWeights(parameters, weights, 0).forEach((a, i) => w[i].set(a)); },`,
-      `setState(state: WeightsSource) { resolveWeights(stateParameters, state, 0).forEach((a, i) => s[i].set(a)); },`,
-      `fit: (data: Dataset, fitOptions: FitOptions) => fitLoop(trainer, sizes, data, fitOptions),`,
-      `evaluate(data: Dataset, batchSize = 256): Evaluation {`,
-      `if (!(data.count > 0)) throw new RangeError('evaluate needs at least one sample');`,
-      `let loss = 0;`,
-      `let correct = 0;`,
-      `for (let i = 0; i < data.count; i += batchSize) {`,
-      `const n = Math.min(batchSize, data.count - i);`,
-      `const xs = data.x.subarray(i * sizes.input, (i + n) * sizes.input) as ${ARRAY_NAME[evalX.type.dtype]};`,
-      `const ys = data.y.subarray(i * sizes.label, (i + n) * sizes.label) as ${ARRAY_NAME[evalLabels.type.dtype]};`,
-      `checkInput(inputs[0], xs, n);`,
-      `checkInput(labelInfo, ys, n);`,
-      `evalBatch(xs, ys, n);`,
-      `loss += ${evalParts.ref(evalLoss)}[0] * n;`,
-      `for (let j = 0; j < n; j++) if (isCorrect(${evalParts.ref(evalOutput)}, ${outWidth}, j, ys, ${labelWidth})) correct++;`,
-      `}`,
-      `return { loss: loss / data.count, accuracy: correct / data.count };`,
-      `},`,
-      `save(): Uint8Array {`,
-      `return encodeWeights([...model.getWeights(), ...snapshotWeights(stateParameters, s)], { model: modelName, graphHash, steps: trainer.steps, lr: trainer.lr, dropoutRng: dropoutRng.getState() });`,
-      `},`,
-      `load(bytes: Uint8Array | ArrayBuffer): void {`,
-      `const { tensors, meta } = decodeWeights(bytes);`,
-      `if (typeof meta.graphHash === 'string' && meta.graphHash !== graphHash) throw new Error(\`this file was saved from another model (graph \${String(meta.graphHash).slice(0, 12)}…, this module's is \${graphHash.slice(0, 12)}…)\`);`,
-      `const byName = Object.fromEntries(tensors.map((x) => [x.name, x.data as Float32Array]));`,
-      `resolveWeights(parameters, byName, 0).forEach((a, i) => w[i].set(a));`,
-      `resolveWeights(stateParameters, byName, 0).forEach((a, i) => s[i].set(a));`,
-      `trainer.steps = Number(meta.steps ?? 0);`,
-      `if (typeof meta.lr === 'number') trainer.lr = meta.lr;`,
-      `if (Array.isArray(meta.dropoutRng)) dropoutRng = Rng.fromState(meta.dropoutRng as number[]);`,
-      `},`,
+      `readWeights: () => w.map((a) => a.slice()),`,
+      `writeWeights: (arrays) => arrays.forEach((a, i) => w[i].set(a)),`,
+      `readState: () => s.map((a) => a.slice()),`,
+      `writeState: (arrays) => arrays.forEach((a, i) => s[i].set(a)),`,
       `};`,
-      `return trainer;`,
+      `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${outWidth}, defaultLr: ${t.lr}, defaultSeed };`,
+      `return trainerShell(core, info, options);`,
     ],
   });
 }
