@@ -239,7 +239,8 @@ spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'startup.ts')], 
 
 function readNotes(): string {
   return [
-    '- onnxruntime-node: inference only (no training step); Kiln has no ONNX exporter yet, so `bench/onnx-models.ts` builds the .onnx files by hand (npm `onnx-proto`) with the same weights; CPU execution provider, 1 intra-op thread, all graph optimisations.',
+    '- onnxruntime-node: inference only (no training step); `bench/onnx-models.ts` builds the .onnx files by hand (npm `onnx-proto`) with the same weights, independently of Kiln\'s own exporter; CPU execution provider, 1 intra-op thread, all graph optimisations.',
+    '- Kiln (2 threads): the same module with a `ThreadPool` (runtime/parallel.ts); results are bit-identical to one thread.',
     "- brain.js: MLP inference only. Its `NeuralNetwork` applies the hidden activation to the output layer too, so the engine adds 100 to the output biases (ReLU is then the identity on the logits) and applies the softmax in JavaScript; softmax is shift-invariant, so the outputs are the same. Its training (per-sample SGD with momentum on MSE, no Adam or cross-entropy) is not the same workload and is not timed.",
     '- TensorFlow.js: `@tensorflow/tfjs-core` with the CPU or WebAssembly backend (1 thread in Node); the union package `@tensorflow/tfjs` is loaded only because it registers the gradient functions that training needs. Adam with ε = 1e-8 as in Kiln. tfjs-backend-wasm has no `Conv2DBackpropFilter` kernel, so its CNN training step fails.',
     '- @jax-js/jax: wasm device, every function under `jit()`; Adam is written out in jax-js ops (its optimizers are in another package); max pooling as a reshape and max.',
