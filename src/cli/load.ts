@@ -7,7 +7,25 @@ import { defaultInit } from '../dsl/init.ts';
 import { isModel, type Model } from '../dsl/model.ts';
 import { KilnError } from '../ir/errors.ts';
 import { graphFromJson } from '../ir/json.ts';
-import { importOnnxBatched } from '../onnx/batch.ts';
+import { importOnnxBatched, type InputShape } from '../onnx/batch.ts';
+
+/** Sizes for ONNX inputs' symbolic dimensions (`--input-shape`), used by every `.onnx` load. */
+let onnxInputShapes: Readonly<Record<string, InputShape>> = {};
+
+export function setOnnxInputShapes(shapes: Readonly<Record<string, InputShape>>): void {
+  onnxInputShapes = shapes;
+}
+
+/** `['tokens=N,32', 'mask=4,32']` → shapes by input name; N (leading only) is the batch. */
+export function parseInputShapes(specs: readonly string[] = []): Record<string, InputShape> {
+  const out: Record<string, InputShape> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=((?:N|\d+)(?:,\d+)*)$/.exec(spec.trim());
+    if (!m) throw new KilnError(`--input-shape wants name=dims with dims like N,3,224,224 or 1,16 (N only first), got '${spec}'`);
+    out[m[1]] = m[2].split(',').map((d) => (d === 'N' ? 'N' : Number(d)));
+  }
+  return out;
+}
 
 /** Imports `file` and returns its default-exported model (or imports an `.onnx` file, or parses a `.json` graph). */
 export async function loadModel(file: string): Promise<Model> {
@@ -21,7 +39,7 @@ export async function loadModel(file: string): Promise<Model> {
     }
     // Initializers become trainable parameters with the file's values: fine-tuning works.
     const weights: Record<string, Float32Array> = {};
-    return { kind: 'kiln.model', graph: importOnnxBatched(bytes, { weightsOut: weights }), weights };
+    return { kind: 'kiln.model', graph: importOnnxBatched(bytes, { weightsOut: weights, inputShapes: onnxInputShapes }), weights };
   }
   if (abs.endsWith('.json')) {
     let json: unknown;

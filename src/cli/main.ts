@@ -4,6 +4,7 @@ import { KilnError } from '../ir/errors.ts';
 import { COMPILER_VERSION } from '../../compiler/version.ts';
 import { demo } from './demo.ts';
 import { demoBrowserCommand } from '../browser/demo-build.ts';
+import { parseInputShapes, setOnnxInputShapes } from './load.ts';
 import { precompileCommand } from '../browser/precompile.ts';
 import { trainCommand } from './train.ts';
 import { exportCommand } from './export.ts';
@@ -26,8 +27,11 @@ function program(print: (text: string) => void): Command {
     .version(COMPILER_VERSION)
     .exitOverride()
     .configureOutput({ writeOut: print, writeErr: (s) => process.stderr.write(s) });
+  // ONNX inputs with symbolic dimensions: sizes for every command that loads a model.
+  cli.hook('preAction', (_, action) => setOnnxInputShapes(parseInputShapes(action.opts().inputShape as string[] | undefined)));
   cli
     .command('compile <model>')
+    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .description('compile a model file (.ts) into a typed module, its JavaScript and a weight file')
     .option('--backend <backend>', 'code generator: js (JavaScript loops) | gpujs (GPU.js kernels)', 'js')
     .option('--out <dir>', 'output folder', 'build')
@@ -43,6 +47,7 @@ function program(print: (text: string) => void): Command {
     .action(async (model, o) => print(await compileCommand(model, o)));
   cli
     .command('export <model>')
+    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .description('export a model and its weights to an ONNX file')
     .requiredOption('--onnx <file>', 'the .onnx file to write')
     .option('--weights <file>', 'a Kiln weight file (default: fresh weights from --seed, as kiln compile writes)')
@@ -51,25 +56,30 @@ function program(print: (text: string) => void): Command {
     .action(async (model, o) => print(await exportCommand(model, o)));
   cli
     .command('check <model>')
+    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .description('shape-check a model; exits 1 naming the layer, shapes and line on a mismatch')
     .action(async (model) => print(await checkCommand(model)));
   cli
     .command('summary <model>')
+    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .description('a table of layers: op, output shape, parameters, FLOPs per sample')
     .option('--json', 'machine-readable output')
     .action(async (model, o) => print(await summaryCommand(model, !!o.json)));
   cli
     .command('ir <model>')
+    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .description('print the graph IR (input, optimized, kernels, json) or after one pass')
     .option('--stage <stage>', 'input | optimized | kernels | json', 'input')
     .option('--after <pass>', 'print the IR after this pass')
     .action(async (model, o) => print(await irCommand(model, o.stage, o.after)));
   cli
     .command('fusion <model>')
+    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .description('list the fused kernels: the ops each computes and the layers they came from')
     .action(async (model) => print(await fusionCommand(model)));
   cli
     .command('train <model>')
+    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .description('compile a model with a training step, train it on MNIST and report its test accuracy')
     .option('--data <name>', 'data set: mnist', 'mnist')
     .option('--epochs <n>', 'passes over the training images', integer, 1)

@@ -41,16 +41,27 @@ function generalise(node: Node, inputs: readonly Node[]): Node {
   return makeNode(node.op, inputs, attrs, node.meta);
 }
 
+/** A size for every dimension of an input; 'N' (first only) keeps that dimension the batch. */
+export type InputShape = readonly (number | 'N')[];
+
 /**
  * Imports an ONNX model; inputs whose leading dimension is symbolic get Kiln's batch dimension.
- * Inputs with other symbolic dimensions still need `options.inputShapes`.
+ * Inputs with other symbolic dimensions need `options.inputShapes` (where 'N' first keeps the batch).
  */
-export function importOnnxBatched(bytes: Uint8Array, options: ImportOptions = {}): Graph {
+export function importOnnxBatched(bytes: Uint8Array, options: Omit<ImportOptions, 'inputShapes'> & { inputShapes?: Readonly<Record<string, InputShape>> } = {}): Graph {
   const model = decodeModel(bytes);
   const probes = batchedInputs(model);
-  for (const name of Object.keys(options.inputShapes ?? {})) probes.delete(name);
-  if (probes.size === 0) return importModel(model, options);
-  const probed = importModel(model, { ...options, inputShapes: { ...Object.fromEntries(probes), ...options.inputShapes } });
+  const fixed: Record<string, number[]> = {};
+  for (const [name, shape] of Object.entries(options.inputShapes ?? {})) {
+    if (shape.slice(1).includes('N')) throw new KilnError(`input '${name}': only the first dimension can be the batch N`);
+    if (shape[0] === 'N') probes.set(name, [PROBE, ...(shape.slice(1) as number[])]);
+    else {
+      probes.delete(name);
+      fixed[name] = shape as number[];
+    }
+  }
+  if (probes.size === 0) return importModel(model, { ...options, inputShapes: fixed });
+  const probed = importModel(model, { ...options, inputShapes: { ...fixed, ...Object.fromEntries(probes) } });
   const graph = rewriteGraph(probed, (node, rebuild) => (node.op === 'param' ? node : generalise(node, node.inputs.map(rebuild))));
   for (const o of graph.outputs) {
     if (o.node.type.shape.slice(1).includes(PROBE as never)) throw new KilnError(`output '${o.name}' ${formatShape(o.node.type.shape)} keeps the batch inside it; give the input a fixed shape`);

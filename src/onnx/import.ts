@@ -88,7 +88,7 @@ function valueInfoType(v: ValueInfoProto, options: ImportOptions): { dtype: DTyp
   const dims = tt.shape?.dim ?? [];
   const shape = dims.map((d, i) => {
     if (d.dimValue !== null && d.dimValue !== undefined && !d.dimParam) return int64(d.dimValue as Int64);
-    throw new UnsupportedError(`graph input '${name}': dimension ${i} is symbolic (${JSON.stringify(d.dimParam ?? '?')}); pass its size in options.inputShapes`);
+    throw new UnsupportedError(`graph input '${name}': dimension ${i} is symbolic (${JSON.stringify(d.dimParam ?? '?')}); pass its size (kiln: --input-shape ${name}=…; API: options.inputShapes)`);
   });
   return { dtype, shape };
 }

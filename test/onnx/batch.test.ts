@@ -1,6 +1,6 @@
 // ONNX inputs with a symbolic leading dimension import with Kiln's batch dimension: a Kiln model
 // exported to ONNX, loaded back through the CLI's loader, compiles and predicts like the original.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { BATCH } from '../../src/ir/shape.ts';
 import { interpret } from '../../src/ir/interpret.ts';
 import { importOnnxBatched } from '../../src/onnx/batch.ts';
 import { onnx } from '../../src/onnx/proto.ts';
+import { parseInputShapes } from '../../src/cli/load.ts';
+import { freshOutDir, kiln, showRun } from '../e2e/helpers.ts';
 import { Lcg } from '../reference/lcg.ts';
 
 const out = path.resolve('test/.out/onnx-batch');
@@ -88,5 +90,38 @@ describe('PyTorch-style dynamic shapes on a symbolic batch', () => {
         }
       }
     }
+  });
+});
+
+describe('symbolic dimensions besides the batch', () => {
+  const T = onnx.TensorProto.DataType;
+  const sym = (name: string, dims: (number | string)[]) => ({ name, type: { tensorType: { elemType: T.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } } });
+  const bytes = onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      opsetImport: [{ version: 13 }],
+      graph: { input: [sym('tokens', ['batch', 'seq', 4])], output: [sym('y', ['batch', 'seq', 4])], node: [{ opType: 'Relu', input: ['tokens'], output: ['y'] }] },
+    }),
+  ).finish();
+
+  it('are an error that says how to give their size', () => {
+    expect(() => importOnnxBatched(bytes)).toThrow(/dimension \d is symbolic.*--input-shape tokens=/);
+  });
+
+  it('take sizes from inputShapes, N keeping the batch symbolic', () => {
+    expect(importOnnxBatched(bytes, { inputShapes: parseInputShapes(['tokens=N,5,4']) }).inputs[0].type.shape).toEqual([BATCH, 5, 4]);
+    expect(importOnnxBatched(bytes, { inputShapes: parseInputShapes(['tokens=2,5,4']) }).inputs[0].type.shape).toEqual([2, 5, 4]);
+    expect(() => parseInputShapes(['tokens=5,N'])).toThrow(/N only first/);
+  });
+
+  it('kiln check takes --input-shape', async () => {
+    const dir = freshOutDir('onnx-input-shape');
+    const file = path.join(dir, 'seq.onnx');
+    writeFileSync(file, bytes);
+    const ok = await kiln('check', file, '--input-shape', 'tokens=N,7,4');
+    expect(ok.status, showRun(ok)).toBe(0);
+    expect(ok.stdout).toMatch(/outputs y float32\[N, 7, 4\]/);
+    const bad = await kiln('check', file);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--input-shape tokens=/);
   });
 });
