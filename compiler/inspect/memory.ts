@@ -1,6 +1,7 @@
 // Planned memory of a compiled program: weights, and the activation buffers the plan reuses.
-import { sampleSize } from '../../src/ir/shape.ts';
-import type { Program } from '../lower/plan.ts';
+import type { Node } from '../../src/ir/node.ts';
+import { isBatched, sampleSize } from '../../src/ir/shape.ts';
+import { baseOf, type Program } from '../lower/plan.ts';
 
 const BYTES = { float32: 4, float64: 8, int32: 4 } as const;
 
@@ -15,6 +16,12 @@ export interface MemoryPlan {
   readonly kernels: number;
   /** Without reuse, one buffer per kernel output: what the plan saves is measured against it. */
   readonly unplannedBytesPerSample: number;
+  /**
+   * The least any plan could use without recomputing: the most bytes of kernel results alive at
+   * once (from the kernel that writes one to the last that reads it; outputs to the end), per
+   * sample and fixed. A training step's bound holds the activations its backward pass keeps.
+   */
+  readonly liveBound: { readonly bytesPerSample: number; readonly fixedBytes: number; readonly atKernel: number };
 }
 
 export function memoryPlan(p: Program): MemoryPlan {
@@ -27,7 +34,27 @@ export function memoryPlan(p: Program): MemoryPlan {
     buffers: p.buffers.length,
     kernels: p.kernels.length,
     unplannedBytesPerSample: perKernel.reduce((sum, k) => sum + sampleSize(k.shape) * BYTES[k.dtype], 0),
+    liveBound: liveBound(p),
   };
+}
+
+/** Bytes alive at each kernel (at a batch of 64, to rank the steps), and the largest. */
+function liveBound(p: Program): MemoryPlan['liveBound'] {
+  const last = new Map<Node, number>();
+  p.kernels.forEach((k, i) => k.reads.forEach((r) => last.set(baseOf(r), i)));
+  for (const o of p.graph.outputs) last.set(baseOf(o.node), p.kernels.length);
+  let best = { bytesPerSample: 0, fixedBytes: 0, atKernel: 0 };
+  p.kernels.forEach((_, i) => {
+    let [perSample, fixed] = [0, 0];
+    p.kernels.forEach((k, j) => {
+      if (j > i || (last.get(k.writes) ?? j) < i) return;
+      const bytes = sampleSize(k.shape) * BYTES[k.dtype];
+      if (isBatched(k.shape)) perSample += bytes;
+      else fixed += bytes;
+    });
+    if (perSample * 64 + fixed > best.bytesPerSample * 64 + best.fixedBytes) best = { bytesPerSample: perSample, fixedBytes: fixed, atKernel: i };
+  });
+  return best;
 }
 
 const kib = (bytes: number) => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} KiB`);
@@ -35,9 +62,11 @@ const kib = (bytes: number) => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).
 /** Lines for `kiln summary`: the plan, and its peak at a given batch size. */
 export function formatMemory(m: MemoryPlan, batch: number): string[] {
   const peak = m.parameterBytes + m.fixedBufferBytes + m.bufferBytesPerSample * batch;
+  const bound = m.parameterBytes + m.liveBound.fixedBytes + m.liveBound.bytesPerSample * batch;
   return [
     `Parameters: ${kib(m.parameterBytes)}`,
     `Planned buffers: ${m.buffers} for ${m.kernels} kernels, ${kib(m.bufferBytesPerSample)} per sample (${kib(m.unplannedBytesPerSample)} without reuse)${m.fixedBufferBytes ? ` + ${kib(m.fixedBufferBytes)}` : ''}`,
     `Planned peak at batch ${batch}: ${kib(peak)}`,
+    `Least possible at batch ${batch} (parameters + results alive at once, at kernel ${m.liveBound.atKernel}): ${kib(bound)}; planned ÷ least: ${(peak / bound).toFixed(2)}`,
   ];
 }

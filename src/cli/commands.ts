@@ -12,6 +12,7 @@ import { graphToJson } from '../ir/json.ts';
 import { printGraph } from '../ir/print.ts';
 import { loadModel } from './load.ts';
 import { resolveLoss, resolveOptimizer } from './train.ts';
+import { buildTrainingGraph } from '../../compiler/train/step.ts';
 
 export interface CompileCliOptions {
   backend: string;
@@ -63,12 +64,15 @@ export async function checkCommand(file: string): Promise<string> {
 /** Batch size at which `kiln summary` states the planned peak memory. */
 const SUMMARY_BATCH = 64;
 
-export async function summaryCommand(file: string, json: boolean): Promise<string> {
+export async function summaryCommand(file: string, json: boolean, train = false): Promise<string> {
   const { graph } = await loadModel(file);
   const s = summarize(checkGraph(graph));
   const memory = memoryPlan(compileGraph(graph).program);
-  if (json) return JSON.stringify({ ...s, memory }, null, 2);
-  return [formatSummary(s), ...formatMemory(memory, SUMMARY_BATCH)].join('\n');
+  // The training step's plan: Adam's state counts as parameters, the backward pass's kept activations as live results.
+  const training = train ? memoryPlan(compileGraph(buildTrainingGraph(graph, { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) }).graph, 't').program) : undefined;
+  if (json) return JSON.stringify({ ...s, memory, ...(training ? { training } : {}) }, null, 2);
+  const trainLines = training ? ['Training step (Adam, parameters and optimizer state together):', ...formatMemory(training, SUMMARY_BATCH).map((l) => `  ${l}`)] : [];
+  return [formatSummary(s), ...formatMemory(memory, SUMMARY_BATCH), ...trainLines].join('\n');
 }
 
 export type IrStage = 'input' | 'optimized' | 'kernels' | 'json';

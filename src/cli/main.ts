@@ -64,7 +64,8 @@ function program(print: (text: string) => void): Command {
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .description('a table of layers: op, output shape, parameters, FLOPs per sample')
     .option('--json', 'machine-readable output')
-    .action(async (model, o) => print(await summaryCommand(model, !!o.json)));
+    .option('--train', 'also plan the training step (Adam) and report its memory')
+    .action(async (model, o) => print(await summaryCommand(model, !!o.json, !!o.train)));
   cli
     .command('ir <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')

@@ -18,3 +18,22 @@ describe('memoryPlan', () => {
     expect(lines.join('\n')).toContain(`Planned peak at batch 64: ${peak.toLocaleString('en-US', { maximumFractionDigits: 1 })} KiB`);
   });
 });
+
+describe('the training step plan against the least memory any plan needs', () => {
+  it('cnn, Adam, batch 64: parameters + Adam state exact; plan never below the live bound, and within 1.5× of it', async () => {
+    const { buildTrainingGraph } = await import('../../compiler/train/step.ts');
+    const graph = await loadExample('cnn');
+    const t = buildTrainingGraph(graph, { loss: { kind: 'sparseCategoricalCrossEntropy', fromLogits: false }, optimizer: { kind: 'adam', lr: 1e-3 } });
+    const m = memoryPlan(compileGraph(t.graph, 't').program);
+    // Weights, Adam's two moments per weight, and the step count state (if any) as float32.
+    expect(m.parameterBytes).toBeGreaterThanOrEqual(3 * 693_962 * 4);
+    expect(m.parameterBytes).toBeLessThan(3 * 693_962 * 4 + 64);
+    const at = (perSample: number, fixed: number) => m.parameterBytes + fixed + perSample * 64;
+    const planned = at(m.bufferBytesPerSample, m.fixedBufferBytes);
+    const least = at(m.liveBound.bytesPerSample, m.liveBound.fixedBytes);
+    // The conv activation [32, 26, 26] must be kept for the filter gradient: at least that is live.
+    expect(m.liveBound.bytesPerSample).toBeGreaterThanOrEqual(21_632 * 4);
+    expect(planned).toBeGreaterThanOrEqual(least);
+    expect(planned / least).toBeLessThanOrEqual(1.5);
+  });
+});
