@@ -4,6 +4,7 @@
 // only inputs go up and only outputs, losses and metrics come back.
 import { Project, ts, VariableDeclarationKind, type SourceFile } from 'ts-morph';
 import { constantData } from '../../src/ir/constant.ts';
+import { internal } from '../../src/ir/errors.ts';
 import { ARRAY_NAME } from '../../src/ir/dtype.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { BATCH, isBatched, sampleSize } from '../../src/ir/shape.ts';
@@ -160,12 +161,19 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   });
 }
 
-function addCreateTrainer(f: SourceFile, t: TrainingEmit) {
+/** `modelParams`: the inference program's parameters, in the order of the module's `parameters`. */
+function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly Node[]) {
   const p = t.program;
   const g = p.graph;
   const [x, labels, lr, step, seed] = [g.inputs[0], ...g.inputs.slice(-4)];
   const stateIndex = (n: Node) => t.state.findIndex((s) => s.attrs.name === n.attrs.name);
-  const modelIndex = (n: Node) => `indexOf(${stringLiteral(String(n.attrs.name))})`;
+  // Resolved here, at compile time: the step looks up no names.
+  const modelIndex = (n: Node | string) => {
+    const name = typeof n === 'string' ? n : String(n.attrs.name);
+    const i = modelParams.findIndex((q) => q.attrs.name === name);
+    if (i < 0) internal(`training parameter '${name}' is not a model parameter`);
+    return i;
+  };
   const paramRef = (n: Node) => (stateIndex(n) >= 0 ? `S[${stateIndex(n)}]` : `P[${modelIndex(n)}]`);
   const hyper = new Map<Node, string>([[x, 'X'], [labels, 'Y'], [lr, 'LR'], [step, 'STEP'], [seed, 'SEED']]);
   const assigned = g.outputs.filter((o) => t.assignments.has(o.name) && p.storageOf(o.node).kind === 'buffer');
@@ -173,7 +181,7 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit) {
   const stepCalls = deviceCalls(p, { prefix: 'tk', input: (i) => hyper.get(g.inputs[i]) ?? 'X', param: paramRef }, [loss, ...assigned.map((o) => o.node)]);
   const target = (name: string) => {
     const s = t.state.findIndex((n) => n.attrs.name === name);
-    return s >= 0 ? `S[${s}]` : `P[indexOf(${stringLiteral(name)})]`;
+    return s >= 0 ? `S[${s}]` : `P[${modelIndex(name)}]`;
   };
   const ev = t.evalProgram;
   const evLoss = ev.graph.outputs.find((o) => o.name === 'loss')!.node;
@@ -197,7 +205,6 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit) {
       `const model = createModel(options.weights, options);`,
       `const { device, params: P } = model;`,
       `const S = resolveWeights(stateParameters, options.state, 0).map((a) => device.upload(a));`,
-      `const indexOf = (name: string) => parameters.findIndex((q) => q.name === name);`,
       `const Ctk = [${p.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
       `const Cek = [${ev.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
       ...kernelBuilds(p, 'tk'),
@@ -277,7 +284,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   ]);
   addKernelSources(f, programs);
   addCreateModel(f, p, o);
-  if (o.training) addCreateTrainer(f, o.training);
+  if (o.training) addCreateTrainer(f, o.training, p.params);
   f.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Insert });
   const text = f.getFullText();
   const js = ts.transpileModule(text, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } }).outputText;
