@@ -67,6 +67,7 @@ export class GpuDevice {
   private readonly uploader: IKernelRunShortcut;
   private readonly kernels: IKernelRunShortcut[] = [];
   private readonly precompiled?: PrecompiledKernels;
+  private readonly ownsGpu: boolean;
   /** While `exportKernels` runs: each kernel's `toString` at its first call. */
   private exported: Record<string, string> | null = null;
 
@@ -75,6 +76,7 @@ export class GpuDevice {
     if (options.mode !== undefined && !GPU_MODES.includes(options.mode)) {
       throw new GpuError(`unknown GPU.js backend '${String(options.mode)}' (one of ${GPU_MODES.join(', ')})`);
     }
+    this.ownsGpu = !options.gpu;
     try {
       this.gpu = options.gpu ?? new GPU(options.mode ? { mode: options.mode } : {});
     } catch (e) {
@@ -194,10 +196,11 @@ export class GpuDevice {
     if (t && !(t instanceof Float32Array) && typeof t.delete === 'function') t.delete();
   }
 
-  /** Frees every kernel and texture of this device (the GPU instance too, unless it was given). */
+  /** Frees every kernel and texture of this device, and the GPU instance unless it was given. */
   destroy(): void {
     for (const k of this.kernels) k.destroy();
     this.uploader.destroy();
+    if (this.ownsGpu) void this.gpu.destroy();
   }
 }
 
