@@ -13,7 +13,7 @@
 import type { BinaryOp, Expr, UnaryOp } from '../../src/ir/expr.ts';
 import { BATCH_VAR, reductions } from '../../src/ir/expr.ts';
 import { BATCH, formatShape, sampleSize, strides, type Dim } from '../../src/ir/shape.ts';
-import type { Kernel } from '../lower/kernel.ts';
+import { describeOps, type Kernel } from '../lower/kernel.ts';
 import { inputName } from './js.ts';
 import { commentSafe } from './names.ts';
 
@@ -171,7 +171,7 @@ export function renderGpuJsKernel(k: Kernel): string {
 /** What a kernel computes, for the comment above its source. */
 export function describeGpuJsKernel(k: Kernel): string[] {
   return [
-    `${k.name}: ${commentSafe(k.ops.join(' → '))}${k.layers.length ? ` (${commentSafe(k.layers.join(', '))})` : ''}`,
+    `${k.name}: ${commentSafe(describeOps(k))}${k.layers.length ? ` (${commentSafe(k.layers.join(', '))})` : ''}`,
     `out ${k.dtype}${formatShape(k.shape)}; ${k.inputs.map((t, i) => `${inputName(i)} ${t.dtype}${formatShape(t.shape)}`).join(', ')}.`,
   ];
 }

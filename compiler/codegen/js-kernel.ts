@@ -3,7 +3,7 @@
 import { ARRAY_NAME } from '../../src/ir/dtype.ts';
 import type { Expr } from '../../src/ir/expr.ts';
 import { BATCH, formatShape, type Dim } from '../../src/ir/shape.ts';
-import type { Kernel } from '../lower/kernel.ts';
+import { describeOps, type Kernel } from '../lower/kernel.ts';
 import { extentJs, inputName, JsExpr, type Variant } from './js.ts';
 import { commentSafe } from './names.ts';
 import { schedule, type Loop, type Schedule, type Temp } from './schedule.ts';
@@ -50,7 +50,7 @@ class JsKernelWriter {
           : '';
     const doc = [
       `/**`,
-      ` * ${k.name}: ${commentSafe(k.ops.join(' → '))}${k.layers.length ? ` (${commentSafe(k.layers.join(', '))})` : ''}`,
+      ` * ${k.name}: ${commentSafe(describeOps(k))}${k.layers.length ? ` (${commentSafe(k.layers.join(', '))})` : ''}`,
       ` * out ${k.dtype}${formatShape(k.shape)}; ${k.inputs.map((t, i) => `${inputName(i)} ${t.dtype}${formatShape(t.shape)}`).join(', ')}.${how}`,
       ...(this.split ? [` * Computes ${this.split.name} in [lo, hi): a worker thread may take part of the range.`] : []),
       ` */`,

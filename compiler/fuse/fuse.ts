@@ -1,7 +1,10 @@
 // Fusion: groups nodes into kernels. Every computed node anchors a kernel; an elementwise
 // consumer that is its producer's only reader, and reads it at its own index, joins the
 // producer's kernel as an epilogue (bias add, activation, elementwise chains). Reductions never
-// join another kernel, so a kernel holds at most one reduction.
+// join another kernel, so a kernel holds at most one reduction. Then a short elementwise kernel
+// whose few readers each read an element once (at their own index, or as a plain reduction's
+// input) is computed again inside each reader instead of stored: softmax's exp(x − max) feeds
+// both its sum and its division without a buffer of its own.
 import { consumers, graphNodes, type Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { opDef } from '../../src/ir/ops/index.ts';
@@ -12,6 +15,8 @@ export interface FusedGroup {
   readonly root: Node;
   /** In evaluation order, the first is the anchor (the op that owns the loop nest). */
   readonly members: readonly Node[];
+  /** Cheap elementwise producers computed again inside this kernel, where it reads them, instead of stored. */
+  readonly recomputed?: readonly Node[];
 }
 
 export interface FusedGraph {
@@ -64,5 +69,47 @@ export function fuse(g: Graph): FusedGraph {
   // root in topological order, so order groups by their roots' positions.
   const position = new Map(nodes.map((n, i) => [n, i]));
   groups.sort((a, b) => position.get(a.root)! - position.get(b.root)!);
-  return { graph: g, groups, views };
+  return { graph: g, groups: recomputeCheapProducers(groups, users, outputs), views };
+}
+
+/** Elementwise kernels at most this long (in ops), read by at most this many kernels, are recomputed. */
+const RECOMPUTE_MAX_OPS = 4;
+const RECOMPUTE_MAX_READERS = 2;
+
+/** Whether `reader` reads `value` once per element it computes, inside its own loop. */
+function readsOncePerElement(reader: Node, value: Node, group: FusedGroup): boolean {
+  const def = opDef(reader.op);
+  if (def.kind === 'elementwise') return sameShape(reader.type.shape, value.type.shape);
+  return !!def.readsOnce && group.members[0] === reader;
+}
+
+/** Folds each cheap elementwise group into the groups that read it (as a prologue) and drops it. */
+function recomputeCheapProducers(groups: readonly FusedGroup[], users: ReadonlyMap<Node, readonly Node[]>, outputs: ReadonlySet<Node>): FusedGroup[] {
+  const groupOf = new Map<Node, FusedGroup>();
+  const place = (group: FusedGroup) => [...group.members, ...(group.recomputed ?? [])].forEach((m) => groupOf.set(m, group));
+  groups.forEach(place);
+  const kept = new Set(groups);
+  for (const original of groups) {
+    // The group as it is now: it may have grown a prologue of its own already.
+    const g = groupOf.get(original.members[0])!;
+    if (!kept.has(g) || outputs.has(g.root) || g.members.length + (g.recomputed?.length ?? 0) > RECOMPUTE_MAX_OPS) continue;
+    if (!g.members.every((m) => opDef(m.op).kind === 'elementwise')) continue;
+    const readers = [...new Set(users.get(g.root) ?? [])];
+    const targets = readers.map((r) => groupOf.get(r));
+    if (readers.length === 0 || readers.length > RECOMPUTE_MAX_READERS) continue;
+    if (!readers.every((r, i) => targets[i] && targets[i] !== g && readsOncePerElement(r, g.root, targets[i]!))) continue;
+    if (new Set(targets).size !== targets.length) continue;
+    kept.delete(g);
+    for (const t of targets as FusedGroup[]) {
+      const grown: FusedGroup = { root: t.root, members: t.members, recomputed: [...(t.recomputed ?? []), ...(g.recomputed ?? []), ...g.members] };
+      kept.delete(t);
+      kept.add(grown);
+      place(grown);
+    }
+  }
+  // Keep the original order: a grown group stands where the group it grew from stood.
+  return groups.flatMap((g) => {
+    const now = groupOf.get(g.members[0]);
+    return now && kept.has(now) && now.members[0] === g.members[0] ? [now] : [];
+  });
 }

@@ -23,11 +23,13 @@ export interface Kernel {
   readonly writes: Node;
   /** The ops fused into this kernel, anchor first, for comments and inspection. */
   readonly ops: readonly string[];
+  /** Elementwise ops recomputed where this kernel reads them (in evaluation order), instead of read from a buffer. */
+  readonly recomputes: readonly string[];
   readonly layers: readonly string[];
 }
 
 export function lowerGroup(group: FusedGroup, index: number, prefix = 'k'): Kernel {
-  const members = new Set(group.members);
+  const members = new Set([...group.members, ...(group.recomputed ?? [])]);
   const reads: Node[] = [];
   const fresh = freshNames();
   const slot = (n: Node): number => {
@@ -51,6 +53,12 @@ export function lowerGroup(group: FusedGroup, index: number, prefix = 'k'): Kern
     reads,
     writes: root,
     ops: group.members.map((m) => m.op),
+    recomputes: (group.recomputed ?? []).map((m) => m.op),
     layers,
   };
+}
+
+/** `matmul → add → relu`, or `reduceSum [recomputes sub → exp]`: what a kernel computes, for comments and listings. */
+export function describeOps(k: Kernel): string {
+  return `${k.ops.join(' → ')}${k.recomputes.length ? ` [recomputes ${k.recomputes.join(' → ')}]` : ''}`;
 }

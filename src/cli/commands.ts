@@ -7,6 +7,7 @@ import { formatSummary, summarize } from '../../compiler/inspect/summary.ts';
 import { formatMemory, memoryPlan } from '../../compiler/inspect/memory.ts';
 import { PASSES, compileGraph, optimize } from '../../compiler/pipeline.ts';
 import { renderJsKernel } from '../../compiler/codegen/js-kernel.ts';
+import { describeOps } from '../../compiler/lower/kernel.ts';
 import { KilnError } from '../ir/errors.ts';
 import { graphToJson } from '../ir/json.ts';
 import { printGraph } from '../ir/print.ts';
@@ -109,6 +110,6 @@ export async function fusionCommand(file: string): Promise<string> {
   const { graph } = await loadModel(file);
   const { program } = compileGraph(graph);
   return program.kernels
-    .map((k) => `${k.name.padEnd(4)} ${k.ops.join(' → ').padEnd(32)} ${k.dtype}[${k.shape.join(', ')}]  ${k.layers.join(', ')}`)
+    .map((k) => `${k.name.padEnd(4)} ${describeOps(k).padEnd(32)} ${k.dtype}[${k.shape.join(', ')}]  ${k.layers.join(', ')}`)
     .join('\n');
 }

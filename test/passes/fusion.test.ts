@@ -1,6 +1,7 @@
-// Fusion and lowering: which ops share a kernel (cnn's exact grouping), single readers only, one reduction per kernel.
+// Fusion and lowering: which ops share a kernel (cnn's exact grouping), single readers only, one
+// reduction per kernel, and which cheap producers are recomputed where they are read.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fuse } from '../../compiler/fuse/fuse.ts';
+import { fuse, type FusedGroup } from '../../compiler/fuse/fuse.ts';
 import { compileGraph, optimize } from '../../compiler/pipeline.ts';
 import type { Kernel } from '../../compiler/lower/kernel.ts';
 import { baseOf } from '../../compiler/lower/plan.ts';
@@ -27,10 +28,10 @@ describe('fusion of examples/cnn.ts', () => {
       'matmul→add→relu',
       'matmul→add',
       'reduceMax', // softmax, decomposed: the logits are read twice, so nothing fuses into them
-      'sub→exp',
-      'reduceSum',
-      'div',
+      'reduceSum', // Σ exp(x − max), with exp(x − max) recomputed here ...
+      'div', // ... and here, instead of stored in a buffer of its own
     ]);
+    expect(kernelsOf('cnn').map((k) => k.recomputes.join('→'))).toEqual(['', '', '', '', '', '', 'sub→exp', 'sub→exp']);
   });
 
   it('names each kernel after its layers and gives it the shape of what it stores', () => {
@@ -54,10 +55,13 @@ describe('fusion of examples/cnn.ts', () => {
   });
 
   it('lenet fuses a relu after the pool and the log into the sum', () => {
-    expect(kernelsOf('lenet').map((k) => k.ops.join('→'))).toEqual([
+    const ks = kernelsOf('lenet');
+    expect(ks.map((k) => k.ops.join('→'))).toEqual([
       'conv2d→add', 'maxPool2d→relu', 'conv2d→add', 'maxPool2d→relu', 'matmul→add→relu', 'matmul→add',
-      'reduceMax', 'sub', 'exp', 'reduceSum→log', 'sub',
+      'reduceMax', 'reduceSum→log', 'sub',
     ]);
+    // logSoftmax in three kernels: x − max is recomputed by the sum (under exp) and by the final sub.
+    expect(ks.slice(6).map((k) => k.recomputes.join('→'))).toEqual(['', 'sub→exp', 'sub']);
   });
 });
 
@@ -85,15 +89,33 @@ describe('fusion invariants on every example', () => {
     }
   });
 
-  it.each(EXAMPLE_NAMES)('%s: every computed node is in exactly one kernel; sources and views in none', (name) => {
+  it.each(EXAMPLE_NAMES)('%s: every computed node is stored by one kernel or recomputed where it is read; sources and views in none', (name) => {
     const g = optimize(graphs.get(name)!);
     const { groups, views } = fuse(g);
-    const count = new Map<unknown, number>();
-    for (const grp of groups) for (const m of grp.members) count.set(m, (count.get(m) ?? 0) + 1);
+    const users = consumers(graphNodes(g));
+    const stored = new Map<unknown, number>();
+    const recomputed = new Map<Node, FusedGroup[]>();
+    for (const grp of groups) {
+      for (const m of grp.members) stored.set(m, (stored.get(m) ?? 0) + 1);
+      for (const m of grp.recomputed ?? []) recomputed.set(m, [...(recomputed.get(m) ?? []), grp]);
+    }
     for (const n of graphNodes(g)) {
       const kind = opDef(n.op).kind;
-      const expected = kind === 'source' || kind === 'view' ? 0 : 1;
-      expect(count.get(n) ?? 0, `%${n.id} ${n.op}`).toBe(expected);
+      if (kind === 'source' || kind === 'view') {
+        expect(stored.has(n) || recomputed.has(n), `%${n.id} ${n.op}`).toBe(false);
+        continue;
+      }
+      const copies = recomputed.get(n);
+      if (!copies) {
+        expect(stored.get(n), `%${n.id} ${n.op}`).toBe(1);
+        continue;
+      }
+      // Recomputed: cheap, elementwise, in at most two kernels, and stored by none.
+      expect(stored.has(n), `%${n.id} ${n.op} both stored and recomputed`).toBe(false);
+      expect(kind).toBe('elementwise');
+      expect(copies.length).toBeLessThanOrEqual(2);
+      // Everyone who reads it recomputes it (or belongs to what is recomputed with it).
+      for (const r of users.get(n) ?? []) expect(copies.some((grp) => grp.members.includes(r) || grp.recomputed!.includes(r)), `reader %${r.id} ${r.op}`).toBe(true);
     }
     expect(views.every((v) => opDef(v.op).kind === 'view')).toBe(true);
   });

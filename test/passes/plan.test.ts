@@ -65,16 +65,18 @@ describe('memory plan of every example', () => {
     expect(p.buffers.map((b) => b.id)).toEqual(p.buffers.map((_, i) => i));
   });
 
-  it.each(EXAMPLE_NAMES)('%s: buffers are reused (a chain with a softmax diamond needs at most 3)', (name) => {
+  // A chain ending in softmax: the logits stay alive until the division (which recomputes
+  // exp(x − max) from them), beside the max and the sum, and the output: at most 4 buffers.
+  it.each(EXAMPLE_NAMES)('%s: buffers are reused (a chain with a softmax at its end needs at most 4)', (name) => {
     const p = programs.get(name)!;
-    expect(p.buffers.length).toBeLessThanOrEqual(3);
+    expect(p.buffers.length).toBeLessThanOrEqual(4);
     if (p.kernels.length > 3) expect(p.buffers.length).toBeLessThan(p.kernels.length);
   });
 
-  it('cnn: nine kernels share at most three buffers, the largest sized for the conv output', () => {
+  it('cnn: eight kernels share at most four buffers, the largest sized for the conv output', () => {
     const p = programs.get('cnn')!;
-    expect(p.kernels).toHaveLength(9);
-    expect(p.buffers.length).toBeLessThanOrEqual(3);
+    expect(p.kernels).toHaveLength(8);
+    expect(p.buffers.length).toBeLessThanOrEqual(4);
     expect(Math.max(...p.buffers.map((b) => b.perSample))).toBe(32 * 26 * 26);
   });
 

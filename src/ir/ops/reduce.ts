@@ -56,6 +56,7 @@ function reducedCount(vars: readonly E.ReduceVar[]): Expr {
 function reduceOp(op: ReduceOp, mean = false) {
   return defineOp<ReduceAttrs>({
     kind: 'reduce',
+    readsOnce: true,
     arity: 1,
     infer: ([x], a) => reduceInfer(x, a),
     lower(ctx, a) {

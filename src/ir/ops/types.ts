@@ -41,6 +41,11 @@ export interface OpDef<A = Record<string, never>> {
   decompose?(inputs: readonly Node[], attrs: A, emit: Emit): Node;
   /** Floating-point operations per sample (a multiply-add counts 2). */
   flops?(inputs: readonly TensorType[], output: TensorType, attrs: A): number;
+  /**
+   * Reads every input element exactly once (a plain reduction): fusion may recompute a cheap
+   * elementwise producer inside it instead of storing the producer's result.
+   */
+  readonly readsOnce?: boolean;
 }
 
 /** Declares an op with its attribute type checked against its rules. */
