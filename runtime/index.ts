@@ -22,5 +22,5 @@ export { checkInput, initWeights, resolveWeights, snapshotWeights, fromBase64, a
 export type { TensorInfo, ParameterInfo, WeightsSource, Dim } from './model-io.ts';
 export { fitLoop, scheduledLr, isCorrect } from './train-loop.ts';
 export type { Dataset, Schedule, EpochLog, FitOptions, Evaluation, LoopTrainer, SampleSizes } from './train-loop.ts';
-export { trainerShell } from './trainer-shell.ts';
+export { trainerShell, savedTrainer } from './trainer-shell.ts';
 export type { Trainer, TrainerCore, TrainerInfo } from './trainer-shell.ts';

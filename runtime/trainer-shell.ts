@@ -62,7 +62,17 @@ export interface Trainer {
 const snapshot = (params: readonly ParameterInfo[], arrays: readonly Float32Array[]): WeightTensor[] =>
   params.map((p, i) => ({ name: p.name, dtype: 'float32', shape: p.shape as number[], data: arrays[i] }));
 
-export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { seed?: number; lr?: number } = {}): Trainer {
+/**
+ * `weights` when it is a trainer's own `save()` (weights, optimizer state, step count): the
+ * trainer then starts from all of it, not from the weights alone.
+ */
+export function savedTrainer(weights: WeightsSource | undefined): Uint8Array | ArrayBuffer | undefined {
+  if (!(weights instanceof Uint8Array || weights instanceof ArrayBuffer)) return undefined;
+  return typeof decodeWeights(weights).meta.steps === 'number' ? weights : undefined;
+}
+
+/** `options.saved`: a `save()` to resume from (see `savedTrainer`). */
+export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { seed?: number; lr?: number; saved?: Uint8Array | ArrayBuffer } = {}): Trainer {
   const sizes: SampleSizes = { input: sampleWidth(info.input), label: sampleWidth(info.labels) };
   /** Draws each step's dropout seed; saved with the trainer so a resumed run draws the same. */
   let dropoutRng = new Rng((options.seed ?? info.defaultSeed) + 1);
@@ -115,6 +125,7 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
       if (Array.isArray(meta.dropoutRng)) dropoutRng = Rng.fromState(meta.dropoutRng as number[]);
     },
   };
+  if (options.saved) trainer.load(options.saved);
   return trainer;
 }
 

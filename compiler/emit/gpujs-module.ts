@@ -202,7 +202,9 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly 
     parameters: [{ name: 'options', type: 'ModelOptions & { weights?: WeightsSource; state?: WeightsSource; lr?: number }', initializer: '{}' }],
     returnType: 'Trainer & { backend: GpuMode }',
     statements: [
-      `const model = createModel(options.weights, options);`,
+      `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
+      `const saved = savedTrainer(options.weights);`,
+      `const model = createModel(saved ? undefined : options.weights, options);`,
       `const { device, params: P } = model;`,
       `const S = resolveWeights(stateParameters, options.state, 0).map((a) => device.upload(a));`,
       `const Ctk = [${p.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
@@ -244,7 +246,7 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly 
       `writeState: (arrays) => write(S, arrays),`,
       `};`,
       `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: ${labelInfo(labels)}, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${t.lr}, defaultSeed };`,
-      `return Object.assign(trainerShell(core, info, options), { backend: device.backend });`,
+      `return Object.assign(trainerShell(core, info, { ...options, saved }), { backend: device.backend });`,
     ],
   });
 }
@@ -259,7 +261,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   const f = project.createSourceFile('model.ts', header(p, o, 'gpujs') + '\n');
   const runtime = o.runtimeImport ?? 'kiln/runtime';
   const gpuRuntime = runtimeEntry(runtime, 'gpujs');
-  const runtimeNames = ['checkInput', 'resolveWeights', ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell'] : [])];
+  const runtimeNames = ['checkInput', 'resolveWeights', ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer'] : [])];
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
   f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32'] });

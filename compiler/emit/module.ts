@@ -237,7 +237,7 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
   const f = project.createSourceFile('model.ts', header(p, o) + '\n');
   const runtimeNames = ['checkInput', 'resolveWeights', 'snapshotWeights', 'allocArray', ...(o.inlineWeights ? ['fromBase64'] : []), 'erf', 'hashUniform'];
-  const trainingNames = o.training ? ['trainerShell'] : [];
+  const trainingNames = o.training ? ['trainerShell', 'savedTrainer'] : [];
   const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
   f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', namedImports: [...runtimeNames, ...trainingNames] });
   f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...trainingTypes, ...(o.training ? ['TrainerCore', 'TrainerInfo'] : [])] });

@@ -73,7 +73,9 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
     parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number; pool?: ThreadPool }', initializer: '{}' }],
     returnType: 'Trainer',
     statements: [
-      `const model = createModel(options.weights, { seed: options.seed, pool: options.pool });`,
+      `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
+      `const saved = savedTrainer(options.weights);`,
+      `const model = createModel(saved ? undefined : options.weights, { seed: options.seed, pool: options.pool });`,
       ...poolSetup('options.pool'),
       `const w = model.weightArrays;`,
       `const s = resolveWeights(stateParameters, options.state, 0).map((a) => pool?.share(a) ?? a);`,
@@ -125,7 +127,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
       `writeState: (arrays) => arrays.forEach((a, i) => s[i].set(a)),`,
       `};`,
       `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${outWidth}, defaultLr: ${t.lr}, defaultSeed };`,
-      `return trainerShell(core, info, options);`,
+      `return trainerShell(core, info, { ...options, saved });`,
     ],
   });
 }

@@ -45,6 +45,18 @@ describe('save and load', () => {
     expect(u.predict(X, B)).toEqual(t.predict(X, B));
   });
 
+  it('createTrainer({ weights: saved }) resumes the same way as load()', async () => {
+    const create = await mlp('saveload_weights_option');
+    const t = create({ seed: 3 });
+    for (let i = 0; i < 4; i++) t.step(X, T, B);
+    const bytes = t.save();
+    const continued = Array.from({ length: 3 }, () => t.step(X, T, B));
+    const u = create({ seed: 42, weights: bytes } as never);
+    expect(u.steps).toBe(4);
+    expect(Array.from({ length: 3 }, () => u.step(X, T, B))).toEqual(continued);
+    expect(snapshot(u)).toEqual(snapshot(t));
+  });
+
   it('the file holds every weight and Adam moment by name, the step count and the dropout RNG', async () => {
     const create = await mlp('saveload_contents');
     const t = create({ seed: 4 });
