@@ -4,7 +4,7 @@ import type { BinaryOp, Expr, UnaryOp } from '../../src/ir/expr.ts';
 import { exprKey, walk } from '../../src/ir/expr.ts';
 import { BATCH, strides, type Dim } from '../../src/ir/shape.ts';
 import type { Kernel } from '../lower/kernel.ts';
-import type { Schedule, Temp } from './schedule.ts';
+import { coefficient, type Schedule, type Temp } from './schedule.ts';
 
 /** How each ALU op is spelled in JavaScript. Comparisons yield booleans (see `asNumber`). */
 export const JS_UNARY: Record<UnaryOp, (a: string) => string> = {
@@ -119,8 +119,24 @@ export class JsExpr {
     return 'acc' + this.suffix(() => true);
   }
 
-  /** Row-major linear offset of a multi-index into a tensor of `shape`. */
+  /**
+   * Row-major linear offset of a multi-index into a tensor of `shape`. In a shifted tile variant
+   * an affine offset is spelled as the base variant's plus a constant, so the JIT computes the
+   * shared part once for all the variants' loads (`in0[a + 13]` beside `in0[a]`).
+   */
   offset(index: readonly Expr[], shape: readonly Dim[]): string {
+    const shifts = (this.variant?.offsets ?? []).filter((o) => o.offset !== 0);
+    if (shifts.length) {
+      const s = strides(shape);
+      const delta = shifts.reduce((sum, o) => sum + o.offset * index.reduce((c, e, d) => c + coefficient(e, o.name) * s[d], 0), 0);
+      if (Number.isFinite(delta)) {
+        const variant = this.variant;
+        this.variant = null;
+        const base = this.offset(index, shape);
+        this.variant = variant;
+        return delta === 0 ? base : `${base} + ${delta}`;
+      }
+    }
     const s = strides(shape);
     const terms = index
       .map((e, d) => (e.k === 'const' && e.value === 0 ? '' : s[d] === 1 ? this.num(e, undefined, simpleTerm(e)) : `${this.num(e)} * ${s[d]}`))

@@ -50,7 +50,7 @@ function theReduction(e: Expr): Extract<Expr, { k: 'reduce' }> | null {
 }
 
 /** Coefficient of loop variable `v` in an affine index expression (NaN when not affine). */
-function coefficient(e: Expr, v: string): number {
+export function coefficient(e: Expr, v: string): number {
   switch (e.k) {
     case 'const':
       return 0;
