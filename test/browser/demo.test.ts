@@ -35,6 +35,7 @@ describe.skipIf(!CHROMIUM)('browser demo (npm run demo:browser)', () => {
     await page.goto(`${server.url}?steps=16&batch=32`);
     await page.waitForFunction(() => (globalThis as unknown as { demo: DemoState }).demo.done || !!(globalThis as unknown as { demo: DemoState }).demo.error, null, { timeout: 240_000 });
     const state = await page.evaluate(() => (globalThis as unknown as { demo: DemoState }).demo);
+    console.log(`[demo] ${state.backend}: loss ${state.losses[0].toFixed(3)} → ${state.losses[15].toFixed(3)}, test accuracy ${state.accuracy}`);
     expect(state.error).toBe('');
     expect(state.backend).toBe('webgl2');
     expect(state.losses).toHaveLength(16);
