@@ -13,7 +13,7 @@ import { literal } from '../codegen/js.ts';
 import { commentSafe, stringLiteral } from '../codegen/names.ts';
 import { baseOf, type Program } from '../lower/plan.ts';
 import { addDescriptions, header, runtimeEntry, type EmitOptions, type EmittedModule } from './module.ts';
-import type { TrainingEmit } from './trainer.ts';
+import { addTrainingDescriptions, type TrainingEmit } from './trainer.ts';
 
 /** How the statements of one program name the device tensors they read. */
 interface DeviceRefs {
@@ -60,6 +60,11 @@ function deviceCalls(p: Program, refs: DeviceRefs, keep: readonly Node[]): Devic
   return { lines, ref };
 }
 
+/** Releases of the kernel results among `nodes` (outputs already read back), once each. */
+function releaseResults(calls: DeviceCalls, p: Program, nodes: readonly Node[]): string[] {
+  return [...new Set(nodes.map(baseOf))].filter((n) => p.storageOf(n).kind === 'buffer').map((n) => `device.release(${calls.ref(n)});`);
+}
+
 /** `const k0 = device.kernel(k0Source, [...helpers], perSample, batched);` for each kernel. */
 function kernelBuilds(p: Program, prefix: string): string[] {
   return p.kernels.map((k, i) => {
@@ -93,8 +98,6 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
   const run = deviceCalls(p, { prefix: 'k', input: (i) => `X${i}`, param: (n) => `P[${p.params.indexOf(n)}]` }, g.outputs.map((out) => out.node));
   const outputs = g.outputs.map((out, i) => `const y${i} = device.read(${run.ref(out.node)}, ${perCall(out.node)}, '${out.node.type.dtype}');`);
-  // Outputs read back; the kernel results among them are released after reading (once each).
-  const produced = [...new Set(g.outputs.map((out) => baseOf(out.node)))].filter((n) => p.storageOf(n).kind === 'buffer');
   f.addInterface({
     name: 'Model',
     isExported: true,
@@ -131,7 +134,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       ...run.lines,
       ...g.inputs.map((_, i) => `device.release(X${i});`),
       ...outputs,
-      ...produced.map((n) => `device.release(${run.ref(n)});`),
+      ...releaseResults(run, p, g.outputs.map((out) => out.node)),
       `return [${g.outputs.map((_, i) => `y${i}`).join(', ')}];`,
       `}`,
       `function run(feeds: Readonly<Record<string, Float32Array | Float64Array | Int32Array>>, batch: number) {`,
@@ -187,14 +190,7 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly 
   const evLoss = ev.graph.outputs.find((o) => o.name === 'loss')!.node;
   const evOut = ev.graph.outputs.find((o) => o.name === 'output')!.node;
   const evalCalls = deviceCalls(ev, { prefix: 'ek', input: (i) => (i === 0 ? 'X' : 'Y'), param: (n) => `P[${modelIndex(n)}]` }, [evLoss, evOut]);
-  const releaseRead = (calls: DeviceCalls, prog: Program, nodes: Node[]) =>
-    [...new Set(nodes.map(baseOf))].filter((n) => prog.storageOf(n).kind === 'buffer').map((n) => `device.release(${calls.ref(n)});`);
-  f.addVariableStatement({
-    isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
-    docs: ['Optimizer state, saved with the weights so training resumes where it stopped.'],
-    declarations: [{ name: 'stateParameters', type: 'readonly ParameterInfo[]', initializer: `[${t.state.map((n) => `{ name: ${stringLiteral(String(n.attrs.name))}, dtype: 'float32', shape: [${n.type.shape.join(', ')}], init: { kind: 'zeros' }, trainable: false }`).join(',\n')}]` }],
-  });
+  addTrainingDescriptions(f, t);
   f.addFunction({
     name: 'createTrainer',
     isExported: true,
@@ -223,7 +219,7 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly 
       ...stepCalls.lines,
       `for (const input of [X, Y, LR, STEP, SEED]) device.release(input);`,
       `const loss = device.read(${stepCalls.ref(loss)}, 1)[0];`,
-      ...releaseRead(stepCalls, p, [loss]),
+      ...releaseResults(stepCalls, p, [loss]),
       `// The new parameters and optimizer state replace the old ones, which go back to their kernels.`,
       ...assigned.map((o) => `device.release(${target(t.assignments.get(o.name)!)});\n${target(t.assignments.get(o.name)!)} = ${stepCalls.ref(o.node)};`),
       `return loss;`,
@@ -236,7 +232,7 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly 
       `device.release(Y);`,
       `const loss = device.read(${evalCalls.ref(evLoss)}, 1)[0];`,
       `const output = device.read(${evalCalls.ref(evOut)}, ${perCall(evOut)}) as Float32Array;`,
-      ...releaseRead(evalCalls, ev, [evLoss, evOut]),
+      ...releaseResults(evalCalls, ev, [evLoss, evOut]),
       `return { loss, output };`,
       `},`,
       `predict: model.predict,`,
@@ -245,7 +241,7 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly 
       `readState: () => read(S, stateParameters),`,
       `writeState: (arrays) => write(S, arrays),`,
       `};`,
-      `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: ${labelInfo(labels)}, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${t.lr}, defaultSeed };`,
+      `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${t.lr}, defaultSeed };`,
       `return Object.assign(trainerShell(core, info, { ...options, saved }), { backend: device.backend });`,
     ],
   });
@@ -253,7 +249,6 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly 
 
 const constArray = (c: Node) => `new Float32Array([${Array.from(constantData(c), literal).join(', ')}])`;
 
-const labelInfo = (n: Node) => `{ name: 'labels', dtype: '${n.type.dtype}', shape: [${n.type.shape.map((d) => (d === BATCH ? "'N'" : d)).join(', ')}] }`;
 
 /** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
 export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {

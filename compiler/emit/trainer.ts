@@ -27,15 +27,9 @@ export interface TrainingEmit {
 const info = (n: Node) =>
   `{ name: ${stringLiteral(String(n.attrs.name))}, dtype: '${n.type.dtype}', shape: [${n.type.shape.join(', ')}], init: { kind: 'zeros' }, trainable: false }`;
 
-export function addTrainer(f: SourceFile, t: TrainingEmit) {
-  const p = t.program;
-  const parts = programParts(p, 't');
-  const g = p.graph;
-  const inputs = g.inputs;
-  const [x, labels, lr, step, seed] = [inputs[0], ...inputs.slice(-4)];
-  const ev = t.evalProgram;
-  const evalParts = programParts(ev, 'e');
-  const loss = g.outputs.find((o) => o.name === 'loss')!.node;
+/** The exported `stateParameters` and `labelInfo` of a module with a trainer (either backend). */
+export function addTrainingDescriptions(f: SourceFile, t: TrainingEmit) {
+  const labels = t.program.graph.inputs[t.program.graph.inputs.length - 4];
   f.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
@@ -47,6 +41,18 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
     declarationKind: VariableDeclarationKind.Const,
     declarations: [{ name: 'labelInfo', type: 'TensorInfo', initializer: `{ name: 'labels', dtype: '${labels.type.dtype}', shape: [${labels.type.shape.map((d) => (typeof d === 'number' ? d : "'N'")).join(', ')}] }` }],
   });
+}
+
+export function addTrainer(f: SourceFile, t: TrainingEmit) {
+  const p = t.program;
+  const parts = programParts(p, 't');
+  const g = p.graph;
+  const inputs = g.inputs;
+  const [x, labels, lr, step, seed] = [inputs[0], ...inputs.slice(-4)];
+  const ev = t.evalProgram;
+  const evalParts = programParts(ev, 'e');
+  const loss = g.outputs.find((o) => o.name === 'loss')!.node;
+  addTrainingDescriptions(f, t);
   const trainParam = (n: Node, i: number) => {
     const name = String(n.attrs.name);
     const isState = t.state.some((s) => s.attrs.name === name);
