@@ -24,3 +24,5 @@ export { fitLoop, scheduledLr, isCorrect } from './train-loop.ts';
 export type { Dataset, Schedule, EpochLog, FitOptions, Evaluation, LoopTrainer, SampleSizes } from './train-loop.ts';
 export { trainerShell, savedTrainer } from './trainer-shell.ts';
 export type { Trainer, TrainerCore, TrainerInfo } from './trainer-shell.ts';
+export { SimdMemory, openSimd, workerSimd, simdSupported } from './simd.ts';
+export type { SimdKernels } from './simd.ts';

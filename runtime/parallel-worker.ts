@@ -12,6 +12,7 @@ const TYPES = { Float32Array, Float64Array, Int32Array };
 const SPIN = 20000;
 const arrays = new Map();
 const modules = new Map();
+const memories = new Map();
 const loaded = new Map();
 const importModule = new Function('url', 'return import(url)');
 
@@ -20,7 +21,15 @@ function drain() {
   for (let m = threads.receiveMessageOnPort(commands); m; m = threads.receiveMessageOnPort(commands)) {
     const c = m.message;
     if (c.kind === 'array') arrays.set(c.id, new TYPES[c.type](c.buffer, c.offset, c.length));
-    else modules.set(c.id, importModule(c.url).then((mod) => c.names.map((n) => mod.kernels[n])));
+    else if (c.kind === 'memory') memories.set(c.id, c.memory);
+    else {
+      // A module bound with a SIMD memory: its own WebAssembly instance over that same memory.
+      const memory = c.memory === undefined ? undefined : memories.get(c.memory);
+      modules.set(c.id, importModule(c.url).then((mod) => {
+        const table = memory ? mod.workerKernels(memory) : mod.kernels;
+        return c.names.map((n) => table[n]);
+      }));
+    }
   }
 }
 

@@ -9,9 +9,11 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { WORKER_SOURCE } from './parallel-worker.ts';
+import type { SimdMemory } from './simd.ts';
 
 type Array32 = Float32Array | Float64Array | Int32Array;
 type ArrayType = typeof Float32Array | typeof Float64Array | typeof Int32Array;
+type Alloc = <T extends ArrayType>(Type: T, length: number) => InstanceType<T>;
 /** An emitted kernel: `(batch, out, ...inputs, lo, hi)`. */
 export type KernelFn = (batch: number, ...args: (Array32 | number)[]) => void;
 
@@ -56,8 +58,10 @@ export class ThreadPool {
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
   private readonly modules = new Map<string, number>();
-  /** Copies of arrays that are not shared (the caller's inputs, module constants), by argument slot. */
-  private readonly staging: Array32[] = [];
+  /** Copies of arrays that are not shared (the caller's inputs, module constants), by allocator and argument slot. */
+  private readonly staging = new Map<Alloc, Array32[]>();
+  private readonly memories = new WeakMap<SimdMemory, number>();
+  private nextMemory = 0;
 
   constructor(options: { threshold?: number } = {}) {
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
@@ -93,13 +97,18 @@ export class ThreadPool {
    * The kernels of the module at `moduleUrl`, wrapped: a call with enough work runs half of its
    * outermost loop on the worker (which imports the module itself), the other half here.
    */
-  bind<K extends Record<string, (...args: never[]) => void>>(moduleUrl: string, kernels: K, splits: Readonly<Record<string, KernelSplit>>): K {
-    let moduleId = this.modules.get(moduleUrl);
+  bind<K extends Record<string, (...args: never[]) => void>>(moduleUrl: string, kernels: K, splits: Readonly<Record<string, KernelSplit>>, simd?: SimdMemory): K {
+    // With SIMD kernels the worker builds its own instance over the model's memory, so a module
+    // is bound once per memory; arguments are staged in that memory, where kernels address them.
+    const memoryId = simd ? this.memoryId(simd) : undefined;
+    const key = `${moduleUrl}#${memoryId ?? ''}`;
+    let moduleId = this.modules.get(key);
     if (moduleId === undefined) {
       moduleId = this.modules.size;
-      this.modules.set(moduleUrl, moduleId);
-      this.toWorker.postMessage({ kind: 'module', id: moduleId, url: moduleUrl, names: Object.keys(kernels) });
+      this.modules.set(key, moduleId);
+      this.toWorker.postMessage({ kind: 'module', id: moduleId, url: moduleUrl, names: Object.keys(kernels), memory: memoryId });
     }
+    const stage = simd?.alloc ?? this.alloc;
     const id = moduleId;
     const names = Object.keys(kernels);
     const bound: Record<string, KernelFn> = {};
@@ -111,19 +120,19 @@ export class ThreadPool {
         : (batch, ...args) => {
             const extent = split.extent === 'N' ? batch : split.extent;
             if (extent < 2 * ALIGN || split.work(batch) < this.threshold) return k(batch, ...args);
-            this.run(id, index, k, batch, args as Array32[], extent);
+            this.run(id, index, k, batch, args as Array32[], extent, stage);
           };
     }
     return bound as unknown as K;
   }
 
-  private run(moduleId: number, kernel: number, k: KernelFn, batch: number, args: Array32[], extent: number) {
+  private run(moduleId: number, kernel: number, k: KernelFn, batch: number, args: Array32[], extent: number, stage: Alloc) {
     const c = this.control;
     if (Atomics.load(c, STARTED) !== 1 && Atomics.wait(c, STARTED, 0, START_TIMEOUT_MS) === 'timed-out') {
       throw new PoolError(`the worker thread did not start within ${START_TIMEOUT_MS / 1000} s`);
     }
     if (!(args[0].buffer instanceof SharedArrayBuffer)) throw new PoolError('a split kernel must write shared memory: allocate its buffers with pool.alloc');
-    const shared = args.map((a, i) => (i === 0 ? a : this.staged(i, a)));
+    const shared = args.map((a, i) => (i === 0 ? a : this.staged(i, a, stage)));
     const mid = Math.ceil(extent / 2 / ALIGN) * ALIGN;
     c[MODULE] = moduleId;
     c[KERNEL] = kernel;
@@ -153,15 +162,28 @@ export class ThreadPool {
   }
 
   /** The shared array a kernel reads for argument slot `slot`: `a`, or a fresh copy of it. */
-  private staged(slot: number, a: Array32): Array32 {
-    if (a.buffer instanceof SharedArrayBuffer) return a;
-    let copy = this.staging[slot];
+  private staged(slot: number, a: Array32, stage: Alloc): Array32 {
+    if (a.buffer instanceof SharedArrayBuffer && stage === this.alloc) return a;
+    const staging = this.staging.get(stage) ?? [];
+    this.staging.set(stage, staging);
+    let copy = staging[slot];
     if (!copy || copy.length !== a.length || copy.constructor !== a.constructor) {
-      copy = this.alloc(a.constructor as ArrayType, a.length);
-      this.staging[slot] = copy;
+      copy = stage(a.constructor as ArrayType, a.length);
+      staging[slot] = copy;
     }
     copy.set(a as never);
     return copy;
+  }
+
+  /** The worker's name for a model's SIMD memory; sent to it the first time. */
+  private memoryId(simd: SimdMemory): number {
+    let id = this.memories.get(simd);
+    if (id === undefined) {
+      id = this.nextMemory++;
+      this.memories.set(simd, id);
+      this.toWorker.postMessage({ kind: 'memory', id, memory: simd.memory });
+    }
+    return id;
   }
 
   /** The worker's name for a shared array; sent to it the first time. */

@@ -15,6 +15,7 @@ import { literal } from '../codegen/js.ts';
 import { kernelSplit, renderJsKernel } from '../codegen/js-kernel.ts';
 import type { Kernel } from '../lower/kernel.ts';
 import { COMPILER_VERSION } from '../version.ts';
+import { addSimdTable } from './simd-table.ts';
 
 export interface EmitOptions {
   /** Module specifier of Kiln's runtime as the emitted module should import it. */
@@ -118,7 +119,7 @@ function addStringDictionary(f: SourceFile, sb: StringBoundary) {
   });
 }
 
-function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
+function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: boolean) {
   const g = p.graph;
   const arrayOf = (n: Node) => ARRAY_NAME[n.type.dtype];
   const { declarations: buffers, reserve, calls, slice: outputSlice } = programParts(p);
@@ -149,6 +150,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       { name: 'run', type: `(feeds: ${feedsType}, batch: number) => Record<string, ${arrays}${sb ? ' | string[]' : ''}>`, docs: ['Runs the model on named inputs; returns every output by name.'] },
       { name: 'getWeights', type: '() => WeightTensor[]', docs: ['A copy of the weights, ready for `encodeWeights`.'] },
       { name: 'weightArrays', type: 'readonly Float32Array[]', docs: ['The live weight arrays, in `parameters` order (a trainer updates them in place).'] },
+      { name: 'memory', type: 'SimdMemory | undefined', docs: ['The WebAssembly memory its weights and buffers live in when SIMD kernels run (a trainer allocates there too).'] },
     ],
   });
   f.addFunction({
@@ -157,12 +159,12 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
     docs: [`Creates a model from a weight file's bytes or arrays by name; without weights, ${o.inlineWeights ? 'from the weights embedded in this module' : 'initialises fresh ones from `seed`'}.`],
     parameters: [
       { name: 'weights', type: 'WeightsSource', hasQuestionToken: true },
-      { name: 'options', type: '{ seed?: number; pool?: ThreadPool }', initializer: '{}' },
+      { name: 'options', type: '{ seed?: number; pool?: ThreadPool; simd?: boolean }', initializer: '{}' },
     ],
     returnType: 'Model',
     statements: [
-      ...poolSetup('options.pool'),
-      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed).map((a) => pool?.share(a) ?? a);`,
+      ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd' }),
+      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed).map(place);`,
       ...p.params.map((_, i) => `const p${i} = w[${i}];`),
       `let capacity = 0;`,
       ...buffers,
@@ -194,6 +196,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `run,`,
       `getWeights: () => snapshotWeights(parameters, w),`,
       `weightArrays: w,`,
+      `memory: simd?.memory,`,
       `};`,
     ],
   });
@@ -203,12 +206,24 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
  * The statements that give a program its kernels (`K`) and memory (`alloc`): with a thread pool
  * (`kiln/runtime/node`), shared memory and kernels that split their outer loop across threads.
  */
-export function poolSetup(pool: string): string[] {
+export function poolSetup(pool: string, simd: SimdSetup): string[] {
+  // A trainer runs SIMD kernels only over its model's memory, and only if its model does.
+  const open = !simd.hasKernels ? 'undefined' : simd.memory ? `${simd.memory} ? openSimd(simdWasm, ${simd.memory}) : undefined` : `${simd.enabled} === false ? undefined : openSimd(simdWasm)`;
   return [
     `const pool = ${pool};`,
-    `const K = pool ? pool.bind(import.meta.url, kernels, splits) : kernels;`,
-    `const alloc = pool ? pool.alloc : allocArray;`,
+    `const simd = ${open};`,
+    `const table = simd ? { ...kernels, ...simdKernels(simd) } : kernels;`,
+    `const K = pool ? pool.bind(import.meta.url, table, splits, simd?.memory) : table;`,
+    `const alloc = simd ? simd.memory.alloc : pool ? pool.alloc : allocArray;`,
+    `const place = <T extends Float32Array | Float64Array | Int32Array>(a: T): T => simd?.memory.adopt(a) ?? pool?.share(a) ?? a;`,
   ];
+}
+
+/** Whether a module has SIMD kernels, the expression that may turn them off, and the memory to use (a trainer's: its model's). */
+export interface SimdSetup {
+  readonly hasKernels: boolean;
+  readonly enabled: string;
+  readonly memory?: string;
 }
 
 /** The kernel table workers look kernels up in, and how each kernel splits across threads. */
@@ -236,28 +251,32 @@ export function runtimeEntry(runtime: string, entry: string): string {
 export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
   const f = project.createSourceFile('model.ts', header(p, o) + '\n');
-  const runtimeNames = ['checkInput', 'resolveWeights', 'snapshotWeights', 'allocArray', ...(o.inlineWeights ? ['fromBase64'] : []), 'erf', 'hashUniform'];
+  const allKernels = [...p.kernels, ...(o.training ? [...o.training.program.kernels, ...o.training.evalProgram.kernels] : [])];
+  const runtimeNames = ['checkInput', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform'];
   const trainingNames = o.training ? ['trainerShell', 'savedTrainer'] : [];
   const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
   f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', namedImports: [...runtimeNames, ...trainingNames] });
-  f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...trainingTypes, ...(o.training ? ['TrainerCore', 'TrainerInfo'] : [])] });
+  f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory', ...trainingTypes, ...(o.training ? ['TrainerCore', 'TrainerInfo'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: runtimeEntry(o.runtimeImport ?? 'kiln/runtime', 'node'), isTypeOnly: true, namedImports: ['KernelSplit', 'ThreadPool'] });
   f.addExportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
   addDescriptions(f, p, o);
   const kernels = p.kernels.map(renderJsKernel);
   f.addStatements(['// Kernels: one per fused group, in execution order.', ...kernels]);
-  addCreateModel(f, p, o);
   if (o.training) {
     const trainKernels = [...o.training.program.kernels, ...o.training.evalProgram.kernels].map(renderJsKernel);
     kernels.push(...trainKernels);
     f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...trainKernels]);
-    addTrainer(f, o.training);
   }
-  addKernelTable(f, [...p.kernels, ...(o.training ? [...o.training.program.kernels, ...o.training.evalProgram.kernels] : [])]);
-  // Import the scalar helpers only when some kernel calls them.
-  for (const helper of ['erf', 'hashUniform']) {
-    if (!kernels.some((k) => k.includes(`${helper}(`))) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
+  const hasSimd = addSimdTable(f, allKernels);
+  addCreateModel(f, p, o, hasSimd);
+  if (o.training) addTrainer(f, o.training, hasSimd);
+  addKernelTable(f, allKernels);
+  // Import the helpers only when some code calls them.
+  const body = f.getFullText();
+  for (const helper of ['erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {
+    if (!body.includes(`${helper}(`)) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
   }
+  if (!hasSimd) f.getImportDeclarations()[1].getNamedImports().find((i) => i.getName() === 'SimdKernels')?.remove();
   f.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Insert });
   const text = f.getFullText();
   const js = ts.transpileModule(text, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } }).outputText;

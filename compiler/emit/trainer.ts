@@ -43,7 +43,7 @@ export function addTrainingDescriptions(f: SourceFile, t: TrainingEmit) {
   });
 }
 
-export function addTrainer(f: SourceFile, t: TrainingEmit) {
+export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
   const p = t.program;
   const parts = programParts(p, 't');
   const g = p.graph;
@@ -76,15 +76,15 @@ export function addTrainer(f: SourceFile, t: TrainingEmit) {
     name: 'createTrainer',
     isExported: true,
     docs: [`Creates a trainer (optimizer and loss compiled in); weights default to fresh ones from \`seed\`, learning rate to ${t.lr}.`],
-    parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number; pool?: ThreadPool }', initializer: '{}' }],
+    parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number; pool?: ThreadPool; simd?: boolean }', initializer: '{}' }],
     returnType: 'Trainer',
     statements: [
       `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
       `const saved = savedTrainer(options.weights);`,
-      `const model = createModel(saved ? undefined : options.weights, { seed: options.seed, pool: options.pool });`,
-      ...poolSetup('options.pool'),
+      `const model = createModel(saved ? undefined : options.weights, { seed: options.seed, pool: options.pool, simd: options.simd });`,
+      ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd', memory: 'model.memory' }),
       `const w = model.weightArrays;`,
-      `const s = resolveWeights(stateParameters, options.state, 0).map((a) => pool?.share(a) ?? a);`,
+      `const s = resolveWeights(stateParameters, options.state, 0).map(place);`,
       `const indexOfParameter = (name: string) => parameters.findIndex((q) => q.name === name);`,
       ...p.params.map(trainParam),
       `const ${inputRef(lr)} = new Float32Array(1);`,

@@ -1,0 +1,286 @@
+// A small WebAssembly binary writer: exactly the instructions Kiln's SIMD kernels use, each
+// method named after its text-format mnemonic, so a renderer reads like the WAT it produces.
+// The module imports one shared memory (`env.memory`) and exports one function per kernel.
+
+/** Value types of the binary format. */
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+export type ValType = typeof I32 | typeof F32 | typeof V128;
+
+/** Unsigned LEB128. */
+function uleb(n: number, out: number[]): void {
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+}
+
+/** Signed LEB128 (32-bit values). */
+function sleb(n: number, out: number[]): void {
+  n |= 0;
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return;
+  }
+}
+
+const SIMD = 0xfd;
+/** SIMD opcodes (after the 0xfd prefix), from the WebAssembly 2.0 specification. */
+const SIMD_OPS = {
+  'v128.load': 0x00,
+  'v128.load32_splat': 0x09,
+  'v128.store': 0x0b,
+  'v128.const': 0x0c,
+  'f32x4.splat': 0x13,
+  'f32x4.extract_lane': 0x1f,
+  'f32x4.eq': 0x41,
+  'f32x4.ne': 0x42,
+  'f32x4.lt': 0x43,
+  'f32x4.gt': 0x44,
+  'f32x4.le': 0x45,
+  'f32x4.ge': 0x46,
+  'v128.and': 0x4e,
+  'v128.bitselect': 0x52,
+  'f32x4.abs': 0xe0,
+  'f32x4.neg': 0xe1,
+  'f32x4.sqrt': 0xe3,
+  'f32x4.add': 0xe4,
+  'f32x4.sub': 0xe5,
+  'f32x4.mul': 0xe6,
+  'f32x4.div': 0xe7,
+  'f32x4.min': 0xe8,
+  'f32x4.max': 0xe9,
+} as const;
+export type SimdOp = keyof typeof SIMD_OPS;
+
+/** Plain (one-byte) opcodes. */
+const OPS = {
+  'i32.add': 0x6a,
+  'i32.sub': 0x6b,
+  'i32.mul': 0x6c,
+  'i32.lt_s': 0x48,
+  'i32.gt_s': 0x4a,
+  'f32.add': 0x92,
+  'f32.sub': 0x93,
+  'f32.mul': 0x94,
+  'f32.div': 0x95,
+  'f32.min': 0x96,
+  'f32.max': 0x97,
+  'f32.neg': 0x8c,
+  'f32.abs': 0x8b,
+  'f32.sqrt': 0x91,
+  'f32.eq': 0x5b,
+  'f32.ne': 0x5c,
+  'f32.lt': 0x5d,
+  'f32.gt': 0x5e,
+  'f32.le': 0x5f,
+  'f32.ge': 0x60,
+  'f32.convert_i32_u': 0xb3,
+  select: 0x1b,
+} as const;
+export type PlainOp = keyof typeof OPS;
+
+/** The body of one function: locals are declared as they are asked for. */
+export class FunctionBody {
+  readonly code: number[] = [];
+  private readonly locals: ValType[] = [];
+
+  constructor(private readonly paramCount: number) {}
+
+  /** A new local of type `t`; returns its index. */
+  local(t: ValType): number {
+    this.locals.push(t);
+    return this.paramCount + this.locals.length - 1;
+  }
+
+  op(name: PlainOp): this {
+    this.code.push(OPS[name]);
+    return this;
+  }
+
+  simd(name: SimdOp): this {
+    this.code.push(SIMD);
+    uleb(SIMD_OPS[name], this.code);
+    return this;
+  }
+
+  get(i: number): this {
+    this.code.push(0x20);
+    uleb(i, this.code);
+    return this;
+  }
+
+  set(i: number): this {
+    this.code.push(0x21);
+    uleb(i, this.code);
+    return this;
+  }
+
+  tee(i: number): this {
+    this.code.push(0x22);
+    uleb(i, this.code);
+    return this;
+  }
+
+  i32(value: number): this {
+    this.code.push(0x41);
+    sleb(value, this.code);
+    return this;
+  }
+
+  f32(value: number): this {
+    this.code.push(0x43, ...new Uint8Array(new Float32Array([value]).buffer));
+    return this;
+  }
+
+  /** A memory access with a constant byte offset (`align` as log2 of the natural alignment). */
+  private memarg(align: number, offset: number): this {
+    if (offset < 0 || !Number.isInteger(offset)) throw new Error(`wasm: memory offset ${offset} must be a non-negative integer`);
+    uleb(align, this.code);
+    uleb(offset, this.code);
+    return this;
+  }
+
+  f32Load(offset: number): this {
+    this.code.push(0x2a);
+    return this.memarg(2, offset);
+  }
+
+  f32Store(offset: number): this {
+    this.code.push(0x38);
+    return this.memarg(2, offset);
+  }
+
+  /** `v128.load`, `v128.load32_splat` or `v128.store` at a constant offset. */
+  vmem(name: 'v128.load' | 'v128.load32_splat' | 'v128.store', offset: number): this {
+    this.simd(name);
+    return this.memarg(name === 'v128.load32_splat' ? 2 : 4, offset);
+  }
+
+  v128Const(bytes: Uint8Array): this {
+    this.simd('v128.const');
+    this.code.push(...bytes);
+    return this;
+  }
+
+  extractLane(lane: number): this {
+    this.simd('f32x4.extract_lane');
+    this.code.push(lane);
+    return this;
+  }
+
+  /** `block` / `loop` with no result, and their `end`. */
+  block(): this {
+    this.code.push(0x02, 0x40);
+    return this;
+  }
+
+  loop(): this {
+    this.code.push(0x03, 0x40);
+    return this;
+  }
+
+  end(): this {
+    this.code.push(0x0b);
+    return this;
+  }
+
+  brIf(depth: number): this {
+    this.code.push(0x0d);
+    uleb(depth, this.code);
+    return this;
+  }
+
+  br(depth: number): this {
+    this.code.push(0x0c);
+    uleb(depth, this.code);
+    return this;
+  }
+
+  /** The function's entry in the code section: its locals, instructions and final `end`. */
+  encode(): number[] {
+    const out: number[] = [];
+    const groups: [number, ValType][] = [];
+    for (const t of this.locals) {
+      const last = groups[groups.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else groups.push([1, t]);
+    }
+    uleb(groups.length, out);
+    for (const [count, t] of groups) {
+      uleb(count, out);
+      out.push(t);
+    }
+    out.push(...this.code, 0x0b);
+    const sized: number[] = [];
+    uleb(out.length, sized);
+    return sized.concat(out);
+  }
+}
+
+export interface WasmFunction {
+  readonly name: string;
+  /** Every parameter is an i32 (sizes and byte addresses). */
+  readonly params: number;
+  readonly body: FunctionBody;
+}
+
+function section(id: number, content: number[], out: number[]) {
+  out.push(id);
+  uleb(content.length, out);
+  out.push(...content);
+}
+
+function name(s: string, out: number[]) {
+  const bytes = new TextEncoder().encode(s);
+  uleb(bytes.length, out);
+  out.push(...bytes);
+}
+
+/** Largest memory a module may use, in 64 KiB pages (2 GiB); a shared memory must declare one. */
+export const MAX_PAGES = 32768;
+
+/** A module of `functions`, importing a shared memory `env.memory`, exporting each function by name. */
+export function encodeModule(functions: readonly WasmFunction[]): Uint8Array {
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const arities = [...new Set(functions.map((f) => f.params))];
+  const types: number[] = [];
+  uleb(arities.length, types);
+  for (const n of arities) {
+    types.push(0x60);
+    uleb(n, types);
+    for (let i = 0; i < n; i++) types.push(I32);
+    types.push(0x00);
+  }
+  section(1, types, out);
+  const imports: number[] = [1];
+  name('env', imports);
+  name('memory', imports);
+  imports.push(0x02, 0x03); // memory; limits: shared, with a maximum
+  uleb(1, imports);
+  uleb(MAX_PAGES, imports);
+  section(2, imports, out);
+  const funcs: number[] = [];
+  uleb(functions.length, funcs);
+  for (const f of functions) uleb(arities.indexOf(f.params), funcs);
+  section(3, funcs, out);
+  const exports: number[] = [];
+  uleb(functions.length, exports);
+  functions.forEach((f, i) => {
+    name(f.name, exports);
+    exports.push(0x00);
+    uleb(i, exports);
+  });
+  section(7, exports, out);
+  const code: number[] = [];
+  uleb(functions.length, code);
+  for (const f of functions) code.push(...f.body.encode());
+  section(10, code, out);
+  return new Uint8Array(out);
+}
