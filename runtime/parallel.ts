@@ -14,6 +14,11 @@ import type { SimdMemory } from './simd.ts';
 type Array32 = Float32Array | Float64Array | Int32Array;
 type ArrayType = typeof Float32Array | typeof Float64Array | typeof Int32Array;
 type Alloc = <T extends ArrayType>(Type: T, length: number) => InstanceType<T>;
+/** Where a split kernel's arguments must live (memory the worker sees too), and how to copy others there. */
+interface Staging {
+  readonly alloc: Alloc;
+  owns(a: Array32): boolean;
+}
 /** An emitted kernel: `(batch, out, ...inputs, lo, hi)`. */
 export type KernelFn = (batch: number, ...args: (Array32 | number)[]) => void;
 
@@ -22,11 +27,15 @@ export interface KernelSplit {
   readonly extent: number | 'N';
   /** Multiply-adds of one call at this batch size. */
   work(batch: number): number;
+  /** The kernel has a WebAssembly SIMD version, which runs several times faster, so splitting pays later. */
+  readonly simd?: boolean;
 }
 
 /** Kernels below this many multiply-adds stay on the calling thread (bench/threads.ts: a split
  * dense layer breaks even near 16,000 on this machine; kept above that for the idle-worker case). */
 export const DEFAULT_THRESHOLD = 50_000;
+/** The same for SIMD kernels (bench/threads.ts: a split SIMD dense layer pays from about 500,000). */
+export const DEFAULT_SIMD_THRESHOLD = 500_000;
 /** Split points are multiples of this, so the JS renderer's 4-row register tiles stay whole. */
 const ALIGN = 4;
 
@@ -51,6 +60,7 @@ export class PoolError extends Error {
 /** One worker thread and the shared memory it works on. See `createThreadPool`. */
 export class ThreadPool {
   readonly threshold: number;
+  readonly simdThreshold: number;
   private readonly worker: Worker;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
   private readonly toWorker: MessagePort;
@@ -63,8 +73,9 @@ export class ThreadPool {
   private readonly memories = new WeakMap<SimdMemory, number>();
   private nextMemory = 0;
 
-  constructor(options: { threshold?: number } = {}) {
+  constructor(options: { threshold?: number; simdThreshold?: number } = {}) {
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
+    this.simdThreshold = options.simdThreshold ?? options.threshold ?? DEFAULT_SIMD_THRESHOLD;
     const down = new MessageChannel();
     const up = new MessageChannel();
     [this.toWorker, this.fromWorker] = [down.port1, up.port2];
@@ -108,7 +119,7 @@ export class ThreadPool {
       this.modules.set(key, moduleId);
       this.toWorker.postMessage({ kind: 'module', id: moduleId, url: moduleUrl, names: Object.keys(kernels), memory: memoryId });
     }
-    const stage = simd?.alloc ?? this.alloc;
+    const stage: Staging = simd ? { alloc: simd.alloc, owns: (a) => simd.owns(a) } : { alloc: this.alloc, owns: (a) => a.buffer instanceof SharedArrayBuffer };
     const id = moduleId;
     const names = Object.keys(kernels);
     const bound: Record<string, KernelFn> = {};
@@ -119,14 +130,15 @@ export class ThreadPool {
         ? k
         : (batch, ...args) => {
             const extent = split.extent === 'N' ? batch : split.extent;
-            if (extent < 2 * ALIGN || split.work(batch) < this.threshold) return k(batch, ...args);
+            const threshold = simd && split.simd ? this.simdThreshold : this.threshold;
+            if (extent < 2 * ALIGN || split.work(batch) < threshold) return k(batch, ...args);
             this.run(id, index, k, batch, args as Array32[], extent, stage);
           };
     }
     return bound as unknown as K;
   }
 
-  private run(moduleId: number, kernel: number, k: KernelFn, batch: number, args: Array32[], extent: number, stage: Alloc) {
+  private run(moduleId: number, kernel: number, k: KernelFn, batch: number, args: Array32[], extent: number, stage: Staging) {
     const c = this.control;
     if (Atomics.load(c, STARTED) !== 1 && Atomics.wait(c, STARTED, 0, START_TIMEOUT_MS) === 'timed-out') {
       throw new PoolError(`the worker thread did not start within ${START_TIMEOUT_MS / 1000} s`);
@@ -162,13 +174,13 @@ export class ThreadPool {
   }
 
   /** The shared array a kernel reads for argument slot `slot`: `a`, or a fresh copy of it. */
-  private staged(slot: number, a: Array32, stage: Alloc): Array32 {
-    if (a.buffer instanceof SharedArrayBuffer && stage === this.alloc) return a;
-    const staging = this.staging.get(stage) ?? [];
-    this.staging.set(stage, staging);
+  private staged(slot: number, a: Array32, stage: Staging): Array32 {
+    if (stage.owns(a)) return a;
+    const staging = this.staging.get(stage.alloc) ?? [];
+    this.staging.set(stage.alloc, staging);
     let copy = staging[slot];
     if (!copy || copy.length !== a.length || copy.constructor !== a.constructor) {
-      copy = stage(a.constructor as ArrayType, a.length);
+      copy = stage.alloc(a.constructor as ArrayType, a.length);
       staging[slot] = copy;
     }
     copy.set(a as never);
@@ -208,7 +220,7 @@ export class ThreadPool {
  * A pool for emitted modules (`createModel(weights, { pool })`), or undefined on a single core,
  * where splitting would only add overhead.
  */
-export function createThreadPool(options: { threshold?: number; force?: boolean } = {}): ThreadPool | undefined {
+export function createThreadPool(options: { threshold?: number; simdThreshold?: number; force?: boolean } = {}): ThreadPool | undefined {
   if (!options.force && availableParallelism() < 2) return undefined;
   return new ThreadPool(options);
 }

@@ -227,7 +227,7 @@ export interface SimdSetup {
 }
 
 /** The kernel table workers look kernels up in, and how each kernel splits across threads. */
-function addKernelTable(f: SourceFile, kernels: readonly Kernel[]) {
+function addKernelTable(f: SourceFile, kernels: readonly Kernel[], simd: ReadonlySet<string>) {
   const splits = kernels.map((k) => [k, kernelSplit(k)] as const).filter((e): e is [Kernel, NonNullable<ReturnType<typeof kernelSplit>>] => e[1] !== null);
   f.addVariableStatement({
     isExported: true,
@@ -237,8 +237,8 @@ function addKernelTable(f: SourceFile, kernels: readonly Kernel[]) {
   });
   f.addVariableStatement({
     declarationKind: VariableDeclarationKind.Const,
-    docs: ['How each kernel may split across threads: the extent of its outermost output loop, and its multiply-adds per call.'],
-    declarations: [{ name: 'splits', type: 'Readonly<Record<string, KernelSplit>>', initializer: `{\n${splits.map(([k, s]) => `${k.name}: { extent: ${s.extent === BATCH ? "'N'" : s.extent}, work: (batch: number) => ${s.work} }`).join(',\n')}\n}` }],
+    docs: ['How each kernel may split across threads: the extent of its outermost output loop, its multiply-adds per call, and whether it has a SIMD version.'],
+    declarations: [{ name: 'splits', type: 'Readonly<Record<string, KernelSplit>>', initializer: `{\n${splits.map(([k, s]) => `${k.name}: { extent: ${s.extent === BATCH ? "'N'" : s.extent}, work: (batch: number) => ${s.work}${simd.has(k.name) ? ', simd: true' : ''} }`).join(',\n')}\n}` }],
   });
 }
 
@@ -267,10 +267,11 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
     kernels.push(...trainKernels);
     f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...trainKernels]);
   }
-  const hasSimd = addSimdTable(f, allKernels);
+  const simdNames = addSimdTable(f, allKernels);
+  const hasSimd = simdNames.size > 0;
   addCreateModel(f, p, o, hasSimd);
   if (o.training) addTrainer(f, o.training, hasSimd);
-  addKernelTable(f, allKernels);
+  addKernelTable(f, allKernels, simdNames);
   // Import the helpers only when some code calls them.
   const body = f.getFullText();
   for (const helper of ['erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {

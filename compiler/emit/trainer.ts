@@ -62,9 +62,10 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
     .filter((o) => t.assignments.has(o.name))
     .map((o) => {
       const target = p.params.findIndex((n) => n.attrs.name === t.assignments.get(o.name));
-      // A plain copy loop: a planned buffer may be longer than the parameter, and a subarray
-      // view per parameter per step would allocate in the training loop.
-      return `for (let i = 0; i < ${sampleSize(o.node.type.shape)}; i++) tp${target}[i] = ${parts.ref(o.node)}[i];`;
+      // A block copy (memcpy speed); a planned buffer may be longer than the parameter, and only
+      // then is a view made.
+      const [n, src] = [sampleSize(o.node.type.shape), parts.ref(o.node)];
+      return `tp${target}.set(${src}.length === ${n} ? ${src} : ${src}.subarray(0, ${n}));`;
     });
   const inputRef = (n: Node) => parts.ref(n);
   const evalParams = ev.params.map((n, i) => `const ep${i} = w[indexOfParameter(${stringLiteral(String(n.attrs.name))})];`);

@@ -6,6 +6,7 @@ import { compileModel } from '../../compiler/compile.ts';
 import { formatSummary, summarize } from '../../compiler/inspect/summary.ts';
 import { formatMemory, memoryPlan } from '../../compiler/inspect/memory.ts';
 import { PASSES, compileGraph, optimize } from '../../compiler/pipeline.ts';
+import { renderSimdKernel, simdListing } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { renderJsKernel } from '../../compiler/codegen/js-kernel.ts';
 import { describeOps } from '../../compiler/lower/kernel.ts';
 import { KilnError } from '../ir/errors.ts';
@@ -76,7 +77,7 @@ export async function summaryCommand(file: string, json: boolean, train = false)
   return [formatSummary(s), ...formatMemory(memory, SUMMARY_BATCH), ...trainLines].join('\n');
 }
 
-export type IrStage = 'input' | 'optimized' | 'kernels' | 'json';
+export type IrStage = 'input' | 'optimized' | 'kernels' | 'wasm' | 'json';
 
 /** The IR at a stage: as written, after a named pass (or all), or as lowered kernels. */
 export async function irCommand(file: string, stage: string, after?: string): Promise<string> {
@@ -100,8 +101,16 @@ export async function irCommand(file: string, stage: string, after?: string): Pr
       const { program } = compileGraph(graph);
       return program.kernels.map(renderJsKernel).join('\n\n');
     }
+    case 'wasm': {
+      // The kernels that have WebAssembly SIMD versions, as text; the others run as JavaScript.
+      const { program } = compileGraph(graph);
+      const listed = program.kernels.map((k) => [k, renderSimdKernel(k)] as const);
+      const simd = listed.flatMap(([k, s]) => (s ? [simdListing(k, s)] : []));
+      const js = listed.filter(([, s]) => !s).map(([k]) => k.name);
+      return [...simd, `;; JavaScript only: ${js.length ? js.join(', ') : 'none'}`].join('\n\n');
+    }
     default:
-      throw new KilnError(`unknown stage '${stage}' (input, optimized, kernels, json)`);
+      throw new KilnError(`unknown stage '${stage}' (input, optimized, kernels, wasm, json)`);
   }
 }
 

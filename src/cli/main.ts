@@ -70,7 +70,7 @@ function program(print: (text: string) => void): Command {
     .command('ir <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .description('print the graph IR (input, optimized, kernels, json) or after one pass')
-    .option('--stage <stage>', 'input | optimized | kernels | json', 'input')
+    .option('--stage <stage>', 'input | optimized | kernels (JavaScript) | wasm (SIMD kernels as text) | json', 'input')
     .option('--after <pass>', 'print the IR after this pass')
     .action(async (model, o) => print(await irCommand(model, o.stage, o.after)));
   cli

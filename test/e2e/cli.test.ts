@@ -84,6 +84,15 @@ describe('kiln CLI', () => {
     expect(r.stdout).toContain('matmul → add → relu');
   });
 
+  it('ir --stage wasm prints the SIMD kernels as WebAssembly text, and which kernels stay JavaScript', async () => {
+    const r = await kiln('ir', 'examples/mlp.ts', '--stage', 'wasm');
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/^;; k0: SIMD: 4 outputs along o1 per vector/m);
+    expect(r.stdout).toContain('(func $k0 (param $batch i32)');
+    expect(r.stdout).toContain('f32x4.mul');
+    expect(r.stdout).toMatch(/;; JavaScript only: k\d/);
+  });
+
   it('fails with exit 1 and a clear message: unknown backend, no default export, missing file', async () => {
     const fixtures = path.join(ROOT, 'test', '.out', 'cli-fixtures');
     mkdirSync(fixtures, { recursive: true });

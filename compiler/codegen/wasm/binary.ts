@@ -86,12 +86,28 @@ const OPS = {
 } as const;
 export type PlainOp = keyof typeof OPS;
 
-/** The body of one function: locals are declared as they are asked for. */
+const TYPE_NAMES: Record<ValType, string> = { [I32]: 'i32', [F32]: 'f32', [V128]: 'v128' };
+
+/** The body of one function: locals are declared as they are asked for. It keeps a text listing beside the bytes. */
 export class FunctionBody {
   readonly code: number[] = [];
   private readonly locals: ValType[] = [];
+  private readonly lines: string[] = [];
+  private depth = 1;
 
   constructor(private readonly paramCount: number) {}
+
+  /** One instruction of the listing (text format, folded one per line). */
+  private say(text: string): void {
+    this.lines.push(`${'  '.repeat(this.depth)}${text}`);
+  }
+
+  /** The function in WebAssembly text format (`paramNames` name its parameters). */
+  listing(name: string, paramNames: readonly string[]): string {
+    const params = paramNames.map((p) => `(param $${p} i32)`).join(' ');
+    const locals = this.locals.map((t) => TYPE_NAMES[t]);
+    return [`(func $${name} ${params}`, ...(locals.length ? [`  (local ${locals.join(' ')})`] : []), ...this.lines, ')'].join('\n');
+  }
 
   /** A new local of type `t`; returns its index. */
   local(t: ValType): number {
@@ -100,42 +116,50 @@ export class FunctionBody {
   }
 
   op(name: PlainOp): this {
+    this.say(name);
     this.code.push(OPS[name]);
     return this;
   }
 
   simd(name: SimdOp): this {
+    if (name !== 'v128.load' && name !== 'v128.load32_splat' && name !== 'v128.store' && name !== 'v128.const' && name !== 'f32x4.extract_lane') this.say(name);
     this.code.push(SIMD);
     uleb(SIMD_OPS[name], this.code);
     return this;
   }
 
   get(i: number): this {
+    this.say(`local.get ${i}`);
     this.code.push(0x20);
     uleb(i, this.code);
     return this;
   }
 
   set(i: number): this {
+    this.say(`local.set ${i}`);
     this.code.push(0x21);
     uleb(i, this.code);
     return this;
   }
 
   tee(i: number): this {
+    this.say(`local.tee ${i}`);
     this.code.push(0x22);
     uleb(i, this.code);
     return this;
   }
 
   i32(value: number): this {
+    this.say(`i32.const ${value}`);
     this.code.push(0x41);
     sleb(value, this.code);
     return this;
   }
 
   f32(value: number): this {
-    this.code.push(0x43, ...new Uint8Array(new Float32Array([value]).buffer));
+    this.say(`f32.const ${value}`);
+    this.code.push(0x43);
+    append(this.code, [...new Uint8Array(new Float32Array([value]).buffer)]);
     return this;
   }
 
@@ -148,28 +172,33 @@ export class FunctionBody {
   }
 
   f32Load(offset: number): this {
+    this.say(`f32.load offset=${offset}`);
     this.code.push(0x2a);
     return this.memarg(2, offset);
   }
 
   f32Store(offset: number): this {
+    this.say(`f32.store offset=${offset}`);
     this.code.push(0x38);
     return this.memarg(2, offset);
   }
 
   /** `v128.load`, `v128.load32_splat` or `v128.store` at a constant offset. */
   vmem(name: 'v128.load' | 'v128.load32_splat' | 'v128.store', offset: number): this {
+    this.say(`${name} offset=${offset}`);
     this.simd(name);
     return this.memarg(name === 'v128.load32_splat' ? 2 : 4, offset);
   }
 
   v128Const(bytes: Uint8Array): this {
+    this.say(`v128.const i32x4 ${Array.from(new Int32Array(bytes.buffer, bytes.byteOffset, 4)).join(' ')}`);
     this.simd('v128.const');
-    this.code.push(...bytes);
+    append(this.code, [...bytes]);
     return this;
   }
 
   extractLane(lane: number): this {
+    this.say(`f32x4.extract_lane ${lane}`);
     this.simd('f32x4.extract_lane');
     this.code.push(lane);
     return this;
@@ -177,27 +206,35 @@ export class FunctionBody {
 
   /** `block` / `loop` with no result, and their `end`. */
   block(): this {
+    this.say('block');
+    this.depth++;
     this.code.push(0x02, 0x40);
     return this;
   }
 
   loop(): this {
+    this.say('loop');
+    this.depth++;
     this.code.push(0x03, 0x40);
     return this;
   }
 
   end(): this {
+    this.depth--;
+    this.say('end');
     this.code.push(0x0b);
     return this;
   }
 
   brIf(depth: number): this {
+    this.say(`br_if ${depth}`);
     this.code.push(0x0d);
     uleb(depth, this.code);
     return this;
   }
 
   br(depth: number): this {
+    this.say(`br ${depth}`);
     this.code.push(0x0c);
     uleb(depth, this.code);
     return this;
@@ -217,10 +254,12 @@ export class FunctionBody {
       uleb(count, out);
       out.push(t);
     }
-    out.push(...this.code, 0x0b);
+    append(out, this.code);
+    out.push(0x0b);
     const sized: number[] = [];
     uleb(out.length, sized);
-    return sized.concat(out);
+    append(sized, out);
+    return sized;
   }
 }
 
@@ -231,10 +270,15 @@ export interface WasmFunction {
   readonly body: FunctionBody;
 }
 
+/** Appends without spreading (a large module's code would overflow the call stack). */
+function append(out: number[], bytes: readonly number[]) {
+  for (const b of bytes) out.push(b);
+}
+
 function section(id: number, content: number[], out: number[]) {
   out.push(id);
   uleb(content.length, out);
-  out.push(...content);
+  append(out, content);
 }
 
 function name(s: string, out: number[]) {
@@ -247,7 +291,7 @@ function name(s: string, out: number[]) {
 export const MAX_PAGES = 32768;
 
 /** A module of `functions`, importing a shared memory `env.memory`, exporting each function by name. */
-export function encodeModule(functions: readonly WasmFunction[]): Uint8Array {
+export function encodeModule(functions: readonly WasmFunction[]): Uint8Array<ArrayBuffer> {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const arities = [...new Set(functions.map((f) => f.params))];
   const types: number[] = [];
@@ -280,7 +324,7 @@ export function encodeModule(functions: readonly WasmFunction[]): Uint8Array {
   section(7, exports, out);
   const code: number[] = [];
   uleb(functions.length, code);
-  for (const f of functions) code.push(...f.body.encode());
+  for (const f of functions) append(code, f.body.encode());
   section(10, code, out);
   return new Uint8Array(out);
 }

@@ -69,14 +69,15 @@ export interface LoopVar {
 }
 
 /**
- * A kernel `out[o] = epilogue(Σ_r a[o, r] · b[o, r])`. `epilogue` is the kernel's expression with
- * the sum replaced by input slot `-1`'s load at the output index (the accumulator).
+ * A kernel `out[o] = epilogue(Σ_r a[o, r] · b[o, r])`, or `out[o] = epilogue` (elementwise).
+ * `epilogue` is the kernel's expression with the sum replaced by input slot `-1`'s load at the
+ * output index (the accumulator).
  */
 export interface Contraction {
   readonly out: readonly LoopVar[];
   readonly reduce: readonly LoopVar[];
-  readonly a: AffineLoad;
-  readonly b: AffineLoad;
+  /** The two factors of the summed product; null for an elementwise kernel (no sum). */
+  readonly product: { readonly a: AffineLoad; readonly b: AffineLoad } | null;
   readonly epilogue: Expr;
   /** The output's element offset (row-major). */
   readonly outAt: Affine;
@@ -85,25 +86,41 @@ export interface Contraction {
 /** The accumulator inside an epilogue. */
 export const ACC = -1;
 
-/** The kernel as a float32 contraction of two affine loads, or null. */
+/** The kernel as a float32 contraction of two affine loads (or elementwise over affine loads), or null. */
 export function contractionOf(k: Kernel): Contraction | null {
   if (k.dtype !== 'float32' || k.inputs.some((t) => t.dtype !== 'float32') || k.shape.length === 0) return null;
   const sums: (Expr & { k: 'reduce' })[] = [];
   const findSums = (e: Expr) => (e.k === 'reduce' ? sums.push(e) : forEachChild(e, findSums));
   findSums(k.expr);
+  const out = k.shape.map((extent, d) => ({ name: `o${d}`, extent }));
+  const outNames = new Set(out.map((l) => l.name));
+  const outStrides = strides(k.shape);
+  const outAt: Affine = { c: 0, coef: Object.fromEntries(out.map((l, d) => [l.name, outStrides[d]])) };
+  if (sums.length === 0) {
+    // Elementwise (an optimizer update, a mask): the epilogue alone.
+    return epilogueIsAffine(k, k.expr, outNames) ? { out, reduce: [], product: null, epilogue: k.expr, outAt } : null;
+  }
   if (sums.length !== 1 || sums[0].op !== 'sum') return null;
   const r = sums[0];
   if (r.body.k !== 'binary' || r.body.op !== 'mul' || r.body.a.k !== 'load' || r.body.b.k !== 'load') return null;
-  const out = k.shape.map((extent, d) => ({ name: `o${d}`, extent }));
-  const outNames = new Set(out.map((l) => l.name));
   const all = new Set([...outNames, ...r.vars.map((v) => v.name)]);
   const [a, b] = [loadOffset(k, r.body.a, all), loadOffset(k, r.body.b, all)];
   if (!a || !b) return null;
   const epilogue = replaceSum(k.expr, r, out);
   if (!epilogueIsAffine(k, epilogue, outNames)) return null;
-  const outStrides = strides(k.shape);
-  const outAt: Affine = { c: 0, coef: Object.fromEntries(out.map((l, d) => [l.name, outStrides[d]])) };
-  return { out, reduce: r.vars, a: { input: r.body.a.input, at: a }, b: { input: r.body.b.input, at: b }, epilogue, outAt };
+  return { out, reduce: r.vars, product: { a: { input: r.body.a.input, at: a }, b: { input: r.body.b.input, at: b } }, epilogue, outAt };
+}
+
+/** Every load of the epilogue (not the accumulator), with its offset. */
+export function epilogueLoads(k: Kernel, c: Contraction): { input: number; at: Affine }[] {
+  const outNames = new Set(c.out.map((l) => l.name));
+  const found: { input: number; at: Affine }[] = [];
+  const visit = (x: Expr) => {
+    if (x.k === 'load' && x.input !== ACC) found.push({ input: x.input, at: epilogueLoad(k, x, outNames) });
+    else forEachChild(x, visit);
+  };
+  visit(c.epilogue);
+  return found;
 }
 
 function replaceSum(e: Expr, sum: Expr, out: readonly LoopVar[]): Expr {

@@ -10,11 +10,11 @@
 //   tile is 4 × 2 outputs.
 // Short reductions (a 3×3 window) are unrolled into constant address offsets; the epilogue
 // (bias, activation, a gradient mask) runs on the accumulators before the one store.
-import type { Expr } from '../../../src/ir/expr.ts';
+import { mapExpr, type Expr } from '../../../src/ir/expr.ts';
 import { BATCH, type Dim } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { F32, FunctionBody, I32, V128, type PlainOp, type SimdOp, type WasmFunction } from './binary.ts';
-import { ACC, coefOf, contractionOf, epilogueLoad, type Affine, type Contraction, type LoopVar } from './contraction.ts';
+import { ACC, coefOf, contractionOf, epilogueLoad, epilogueLoads, type Affine, type Contraction, type LoopVar } from './contraction.ts';
 
 /** Parameters of every SIMD kernel: sizes, then one byte address per array (out first). */
 const BATCH_P = 0;
@@ -33,6 +33,12 @@ export interface SimdKernel {
   readonly fn: WasmFunction;
   /** How the kernel is tiled, for the emitted module's comments. */
   readonly how: string;
+  /**
+   * An epilogue the vector code does not have (exp, tanh, sigmoid...): the wasm function stores
+   * the sums and this elementwise JavaScript kernel finishes them in place, reading `out` as its
+   * last input.
+   */
+  readonly epilogue: Kernel | null;
 }
 
 /** Thrown while rendering a kernel that cannot be expressed (a negative constant offset...): it stays JavaScript. */
@@ -40,32 +46,53 @@ class NotExpressible extends Error {}
 
 type Tile = { kind: 'broadcast'; col: LoopVar; rows: LoopVar | null; vec: 'a' | 'b' } | { kind: 'dot'; red: LoopVar; rows: LoopVar | null; cols: LoopVar | null };
 
+/** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`). */
+export function simdListing(k: Kernel, s: SimdKernel): string {
+  const params = ['batch', 'lo', 'hi', 'out', ...k.inputs.map((_, i) => `in${i}`)];
+  return [`;; ${k.name}: ${s.how}${s.epilogue ? ` Epilogue in JavaScript: ${s.epilogue.name}.` : ''}`, s.fn.body.listing(k.name, params)].join('\n');
+}
+
 /** The SIMD version of kernel `k`, or null when it is not a contraction this renderer tiles. */
 export function renderSimdKernel(k: Kernel): SimdKernel | null {
   const c = contractionOf(k);
   if (!c) return null;
-  const tile = chooseTile(c);
-  if (!tile || !epilogueSupported(c.epilogue)) return null;
+  const vectorEpilogue = epilogueSupported(c.epilogue);
+  if (!vectorEpilogue && !c.product) return null;
+  const sums: Contraction = vectorEpilogue ? c : { ...c, epilogue: { k: 'load', input: ACC, index: c.out.map((l) => ({ k: 'var', name: l.name })) } };
+  const tile = chooseTile(k, sums);
+  if (!tile) return null;
   try {
-    return new SimdWriter(k, c, tile).render();
+    return { ...new SimdWriter(k, sums, tile).render(), epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
   } catch (e) {
     if (e instanceof NotExpressible) return null;
     throw e;
   }
 }
 
+/** The epilogue as an elementwise kernel over the stored sums (the output, read as one more input). */
+function epilogueKernel(k: Kernel, c: Contraction): Kernel {
+  const sums = k.inputs.length;
+  const expr = mapExpr(c.epilogue, (e) => (e.k === 'load' && e.input === ACC ? { ...e, input: sums } : e));
+  return { ...k, name: `${k.name}_epilogue`, expr, inputs: [...k.inputs, { dtype: k.dtype, shape: k.shape }], reads: [...k.reads, k.writes], ops: k.ops.slice(1), recomputes: [] };
+}
+
 /** Share of vector lanes doing useful work along a dimension of extent `n`. */
 const laneUse = (n: Dim) => (n === BATCH ? 0 : n / (4 * Math.ceil(n / 4)));
 
-function chooseTile(c: Contraction): Tile | null {
-  const { a, b } = c;
+function chooseTile(k: Kernel, c: Contraction): Tile | null {
   const last = c.out[c.out.length - 1];
-  // Rows move one operand and not the other; the first output dimension never is the vector or
-  // column one, so the thread split (over o0) stays a split of rows or outer loops.
+  // A vector of 4 outputs along the last dimension needs every epilogue load to be contiguous
+  // along it, or constant (splatted).
+  const vectorEpilogue = epilogueLoads(k, c).every((l) => [0, 1].includes(coefOf(l.at, last.name)));
+  // The first output dimension is never the vector or column one, so the thread split (over o0)
+  // stays a split of rows or of outer loops.
+  const canVector = c.out.length > 1 && last.extent !== BATCH && vectorEpilogue;
+  if (!c.product) return canVector ? { kind: 'broadcast', col: last, rows: null, vec: 'a' } : null;
+  const { a, b } = c.product;
   const rowsFor = (moving: Affine, still: Affine, exclude: string) =>
     [...c.out].reverse().find((l) => l.name !== exclude && coefOf(moving, l.name) !== 0 && coefOf(still, l.name) === 0) ?? null;
-  let broadcast: Tile | null = null;
-  if (c.out.length > 1 && last.extent !== BATCH) {
+  let broadcast: (Tile & { kind: 'broadcast' }) | null = null;
+  if (canVector) {
     const vec = coefOf(a.at, last.name) === 1 && coefOf(b.at, last.name) === 0 ? 'a' : coefOf(b.at, last.name) === 1 && coefOf(a.at, last.name) === 0 ? 'b' : null;
     if (vec) {
       const [v, s] = vec === 'a' ? [a.at, b.at] : [b.at, a.at];
@@ -78,7 +105,7 @@ function chooseTile(c: Contraction): Tile | null {
     const cols = [...c.out].reverse().find((l) => l.name !== 'o0' && coefOf(b.at, l.name) !== 0 && coefOf(a.at, l.name) === 0) ?? null;
     dot = { kind: 'dot', red, rows: rowsFor(a.at, b.at, cols?.name ?? ''), cols };
   }
-  if (broadcast && dot) return laneUse((broadcast as { col: LoopVar }).col.extent) >= laneUse(red!.extent) ? broadcast : dot;
+  if (broadcast && dot && red) return laneUse(broadcast.col.extent) >= laneUse(red.extent) ? broadcast : dot;
   return broadcast ?? dot;
 }
 
@@ -125,14 +152,16 @@ class SimdWriter {
     this.outNames = new Set(c.out.map((l) => l.name));
   }
 
-  render(): SimdKernel {
+  render(): Omit<SimdKernel, 'epilogue'> {
     const t = this.tile;
     const handled = new Set([t.rows?.name, t.kind === 'broadcast' ? t.col.name : t.cols?.name].filter((n): n is string => !!n));
     const outer = this.c.out.filter((l) => !handled.has(l.name));
     this.nest(outer, () => (t.kind === 'broadcast' ? this.broadcastRows(t) : this.dotRows(t)));
     const how =
       t.kind === 'broadcast'
-        ? `SIMD: 4 outputs along ${t.col.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name}` : '1'} × ${4 * BROADCAST_VECTORS} ${t.col.name}.`
+        ? !this.c.product
+          ? `SIMD: elementwise, 16 outputs along ${t.col.name} per step.`
+          : `SIMD: 4 outputs along ${t.col.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name} × ${4 * BROADCAST_VECTORS} ${t.col.name} (single rows: 1 × ${8 * BROADCAST_VECTORS})` : `1 × ${8 * BROADCAST_VECTORS} ${t.col.name}`}.`
         : `SIMD: 4 partial sums along ${t.red.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name}` : '1'} × ${t.cols ? `${DOT_COLS} ${t.cols.name}` : '1'}.`;
     return { fn: { name: this.k.name, params: 4 + this.k.inputs.length, body: this.f }, how };
   }
@@ -217,7 +246,7 @@ class SimdWriter {
    * constant offsets, the innermost remaining one driven by pointers that advance each step.
    * `step(offsetOf)` emits one unrolled step; `offsetOf(at)` is its byte offset for an operand.
    */
-  private reduction(loops: readonly LoopVar[], pointers: readonly { param: number; at: Affine; local: number }[], step: (offsetOf: (at: Affine) => number) => void, innerStep = 1): void {
+  private reduction(loops: readonly LoopVar[], pointers: readonly { param: number; at: Affine; local: number }[], step: (offsetOf: (at: Affine) => number) => void): void {
     let unrolled = 0;
     for (let n = 1; unrolled < loops.length; unrolled++) {
       const e = loops[loops.length - 1 - unrolled].extent;
@@ -248,13 +277,18 @@ class SimdWriter {
       if (!ls.length) return body();
       this.loop(ls[0].name, 0, ls[0].extent, 1, () => wrap(ls.slice(1), body));
     };
-    const unroll = inner.extent === BATCH ? 1 : [4, 2, 1].find((u) => Number(inner.extent) % (u * innerStep) === 0 && u * (combos.length) <= UNROLL_MAX) ?? 1;
+    // Partly unrolled: 4 steps per iteration where the extent allows (a batch-sized one finishes
+    // with single steps).
+    const batchSized = inner.extent === BATCH;
+    const unroll = batchSized ? 4 : ([4, 2].find((u) => Number(inner.extent) % u === 0 && u * combos.length <= UNROLL_MAX) ?? 1);
+    const steps = (n: number) => () => {
+      for (let u = 0; u < n; u++) unrolledSteps({ [inner.name]: u });
+      for (const p of pointers) this.f.get(p.local).i32(4 * n * coefOf(p.at, inner.name)).op('i32.add').set(p.local);
+    };
     wrap(looped.slice(0, -1), () => {
       setPointers(new Set([inner.name]));
-      this.loop(inner.name, 0, inner.extent, unroll * innerStep, () => {
-        for (let u = 0; u < unroll; u++) unrolledSteps({ [inner.name]: u * innerStep });
-        for (const p of pointers) this.f.get(p.local).i32(4 * unroll * innerStep * coefOf(p.at, inner.name)).op('i32.add').set(p.local);
-      });
+      this.loop(inner.name, 0, inner.extent, unroll, steps(unroll));
+      if (batchSized) this.loop(inner.name, null, BATCH, 1, steps(1));
     });
   }
 
@@ -285,8 +319,19 @@ class SimdWriter {
   private broadcastTile(t: Extract<Tile, { kind: 'broadcast' }>, rows: number, vectors: number, lanes: number): void {
     const f = this.f;
     const c = this.c;
-    const [vOp, sOp] = t.vec === 'a' ? [c.a, c.b] : [c.b, c.a];
-    const accs = this.zeroed(rows * vectors);
+    const accs = c.product ? this.zeroed(rows * vectors) : [];
+    const rowCoef = (at: Affine) => (t.rows ? coefOf(at, t.rows.name) : 0);
+    if (c.product) this.broadcastProducts(t, c.product, rows, vectors, accs);
+    this.store(rows, vectors, lanes, (r, q) => ({
+      acc: () => f.get(accs[r * vectors + q]),
+      offset: (at) => SimdWriter.offset(4 * r * rowCoef(at) + 16 * q * coefOf(at, t.col.name)),
+    }), 'vec', t.col.name);
+  }
+
+  /** The reduction of a broadcast tile: each step, `vectors` loads of one operand times `rows` splats of the other. */
+  private broadcastProducts(t: Extract<Tile, { kind: 'broadcast' }>, product: NonNullable<Contraction['product']>, rows: number, vectors: number, accs: readonly number[]): void {
+    const f = this.f;
+    const [vOp, sOp] = t.vec === 'a' ? [product.a, product.b] : [product.b, product.a];
     const pv = f.local(I32);
     const ps = f.local(I32);
     const vloaded = Array.from({ length: vectors }, () => f.local(V128));
@@ -296,7 +341,7 @@ class SimdWriter {
       { param: inputParam(vOp.input), at: vOp.at, local: pv },
       { param: inputParam(sOp.input), at: sOp.at, local: ps },
     ];
-    this.reduction(c.reduce, pointers, (offsetOf) => {
+    this.reduction(this.c.reduce, pointers, (offsetOf) => {
       const [ov, os] = [offsetOf(vOp.at), offsetOf(sOp.at)];
       for (let q = 0; q < vectors; q++) f.get(pv).vmem('v128.load', ov + 16 * q).set(vloaded[q]);
       for (let r = 0; r < rows; r++) {
@@ -307,10 +352,6 @@ class SimdWriter {
         }
       }
     });
-    this.store(rows, vectors, lanes, (r, q) => ({
-      acc: () => f.get(accs[r * vectors + q]),
-      offset: (at) => SimdWriter.offset(4 * r * rowCoef(at) + 16 * q * coefOf(at, t.col.name)),
-    }), 'vec', t.col.name);
   }
 
   // ---- dot tiles ----
@@ -325,7 +366,7 @@ class SimdWriter {
 
   private dotTile(t: Extract<Tile, { kind: 'dot' }>, rows: number, cols: number): void {
     const f = this.f;
-    const c = this.c;
+    const c = { ...this.c, ...this.c.product! };
     const accs = this.zeroed(rows * cols);
     const [pa, pb] = [f.local(I32), f.local(I32)];
     const aRegs = Array.from({ length: rows }, () => f.local(V128));
