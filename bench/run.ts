@@ -34,6 +34,7 @@ interface Engine { id: string; label: string; file: string; args?: string[] }
 const allEngines: Engine[] = [
   { id: 'kiln', label: 'Kiln (js backend)', file: 'kiln.mjs' },
   { id: 'kiln-2t', label: 'Kiln (js backend, 2 threads)', file: 'kiln.mjs', args: ['--threads'] },
+  { id: 'handwritten', label: 'hand-written JavaScript (Float32Array loops)', file: 'handwritten.mjs' },
   { id: 'tfjs-cpu', label: '@tensorflow/tfjs-backend-cpu', file: 'tfjs.mjs', args: ['cpu'] },
   { id: 'tfjs-wasm', label: '@tensorflow/tfjs-backend-wasm (1 thread)', file: 'tfjs.mjs', args: ['wasm'] },
   { id: 'jax', label: '@jax-js/jax (wasm, jit, 1 thread)', file: 'jax.mjs' },
@@ -241,6 +242,7 @@ function readNotes(): string {
   return [
     '- onnxruntime-node: inference only (no training step); `bench/onnx-models.ts` builds the .onnx files by hand (npm `onnx-proto`) with the same weights, independently of Kiln\'s own exporter; CPU execution provider, 1 intra-op thread, all graph optimisations.',
     '- Kiln (2 threads): the same module with a `ThreadPool` (runtime/parallel.ts); results are bit-identical to one thread.',
+    '- hand-written JavaScript: `bench/engines/handwritten.mjs`, what a careful engineer writes by hand without a compiler: plain loops over Float32Array buffers allocated once per workload; every matrix product a 4×4 register tile (16 scalar accumulators, k innermost); in the forward products the weights are packed into 4-column panels (once, for inference), k is blocked by 256 and bias and ReLU are applied as each tile is stored; the backward products read their transposed operands through strides; conv + bias + ReLU + 2×2 max-pool fused in one pass; the backward passes (max-pool gradient to the winning window, ReLU masks, conv filter and bias gradients) and Adam written out by hand. One thread, no WebAssembly or SIMD.',
     "- brain.js: MLP inference only. Its `NeuralNetwork` applies the hidden activation to the output layer too, so the engine adds 100 to the output biases (ReLU is then the identity on the logits) and applies the softmax in JavaScript; softmax is shift-invariant, so the outputs are the same. Its training (per-sample SGD with momentum on MSE, no Adam or cross-entropy) is not the same workload and is not timed.",
     '- TensorFlow.js: `@tensorflow/tfjs-core` with the CPU or WebAssembly backend (1 thread in Node); the union package `@tensorflow/tfjs` is loaded only because it registers the gradient functions that training needs. Adam with ε = 1e-8 as in Kiln. tfjs-backend-wasm has no `Conv2DBackpropFilter` kernel, so its CNN training step fails.',
     '- @jax-js/jax: wasm device, every function under `jit()`; Adam is written out in jax-js ops (its optimizers are in another package); max pooling as a reshape and max.',

@@ -46,6 +46,27 @@ export const JS_BINARY: Record<BinaryOp, (a: string, b: string) => string> = {
 const BOOLEAN_OPS = new Set<BinaryOp>(['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or']);
 const isBoolean = (e: Expr) => e.k === 'binary' && BOOLEAN_OPS.has(e.op);
 
+/**
+ * Whether `e` is integer index arithmetic: loop variables (never negative) and integer constants
+ * under + − ×, ÷ and mod; with `nonNegative`, also provably ≥ 0 (no subtraction, no negative constant).
+ */
+function isIndexArithmetic(e: Expr, nonNegative: boolean): boolean {
+  if (e.k === 'var') return true;
+  if (e.k === 'const') return Number.isInteger(e.value) && Math.abs(e.value) < 2 ** 31 && (!nonNegative || e.value >= 0);
+  const ops = nonNegative ? ['add', 'mul', 'idiv', 'mod'] : ['add', 'sub', 'mul', 'idiv', 'mod'];
+  return e.k === 'binary' && ops.includes(e.op) && isIndexArithmetic(e.a, nonNegative) && isIndexArithmetic(e.b, nonNegative);
+}
+
+/**
+ * k when `e` is `idiv` or `mod` of index arithmetic by the constant 2^k (k ≥ 1), else null. A shift
+ * floors like `idiv` for every int32; a mask equals JavaScript's `%` only for a non-negative dividend.
+ */
+function powerOfTwoShift(e: Expr & { k: 'binary' }): number | null {
+  if ((e.op !== 'idiv' && e.op !== 'mod') || e.b.k !== 'const' || !isIndexArithmetic(e.a, e.op === 'mod')) return null;
+  const k = Math.log2(e.b.value);
+  return Number.isInteger(k) && k >= 1 && k <= 30 ? k : null;
+}
+
 /** Terms that may stand unparenthesised in a sum: sums and products of plain values. */
 function simpleTerm(e: Expr): boolean {
   if (e.k === 'var' || e.k === 'const' || e.k === 'load') return true;
@@ -166,6 +187,10 @@ export class JsExpr {
       case 'unary':
         return wrap(JS_UNARY[e.op](this.num(e.a)));
       case 'binary': {
+        // Index arithmetic by a power of two: a shift or a mask (exact floor division and floor
+        // modulo for every int32), not a float division and Math.floor in the inner loop.
+        const shift = powerOfTwoShift(e);
+        if (shift !== null) return wrap(e.op === 'idiv' ? `${this.num(e.a)} >> ${shift}` : `${this.num(e.a)} & ${2 ** shift - 1}`);
         const asBool = e.op === 'and' || e.op === 'or';
         const arg = (x: Expr) => (!asBool ? this.num(x) : isBoolean(x) ? this.bool(x) : `(${this.num(x)} !== 0)`);
         return wrap(JS_BINARY[e.op](arg(e.a), arg(e.b)));
