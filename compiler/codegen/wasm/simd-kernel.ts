@@ -8,8 +8,8 @@
 // - dot: both operands are contiguous along a reduction (dY·Wᵀ, a filter gradient along image
 //   columns). Each vector holds 4 partial sums of one output, added across lanes at the end; a
 //   tile is 4 × 2 outputs.
-// Short reductions (a 3×3 window) are unrolled into constant address offsets; the epilogue
-// (bias, activation, a gradient mask) runs on the accumulators before the one store.
+// Reductions are plain loops over advancing pointers, tile neighbours constant address offsets;
+// the epilogue (bias, activation, a gradient mask) runs on the accumulators before the one store.
 import { mapExpr, type Expr } from '../../../src/ir/expr.ts';
 import { BATCH, type Dim } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
@@ -23,8 +23,6 @@ const HI = 2;
 const OUT = 3;
 const inputParam = (slot: number) => 4 + slot;
 
-/** Unroll the innermost reduction dimensions fully while their extents multiply to at most this. */
-const UNROLL_MAX = 16;
 const ROWS = 4;
 const BROADCAST_VECTORS = 2;
 const DOT_COLS = 2;
@@ -242,26 +240,14 @@ class SimdWriter {
   }
 
   /**
-   * The reduction loops around `step`: dimensions with short literal extents unrolled into
-   * constant offsets, the innermost remaining one driven by pointers that advance each step.
-   * `step(offsetOf)` emits one unrolled step; `offsetOf(at)` is its byte offset for an operand.
+   * The reduction loops around `step`, the innermost driven by pointers that advance each
+   * iteration; a dimension of extent 1 needs no loop. Nothing is unrolled: V8's wasm compiler
+   * then schedules the loads of a long straight-line body early and spills vector registers, and
+   * both a fully unrolled 3×3 convolution window and a 4× unrolled dense reduction measured
+   * slower than the plain loops (the convolution 2.5× slower).
    */
-  private reduction(loops: readonly LoopVar[], pointers: readonly { param: number; at: Affine; local: number }[], step: (offsetOf: (at: Affine) => number) => void): void {
-    let unrolled = 0;
-    for (let n = 1; unrolled < loops.length; unrolled++) {
-      const e = loops[loops.length - 1 - unrolled].extent;
-      if (e === BATCH || n * e > UNROLL_MAX) break;
-      n *= e;
-    }
-    const looped = loops.slice(0, loops.length - unrolled);
-    const flat = loops.slice(loops.length - unrolled);
-    const combos = flat.reduce<Record<string, number>[]>((acc, l) => acc.flatMap((c) => Array.from({ length: Number(l.extent) }, (_, i) => ({ ...c, [l.name]: i }))), [{}]);
-    const unrolledSteps = (extra: Record<string, number>) => {
-      for (const combo of combos) {
-        const values = { ...combo, ...extra };
-        step((at) => SimdWriter.offset(4 * Object.entries(values).reduce((s, [v, i]) => s + coefOf(at, v) * i, 0)));
-      }
-    };
+  private reduction(loops: readonly LoopVar[], pointers: readonly { param: number; at: Affine; local: number }[], step: () => void): void {
+    const looped = loops.filter((l) => l.extent !== 1);
     const inner = looped[looped.length - 1];
     const setPointers = (skip: ReadonlySet<string>) => {
       for (const p of pointers) {
@@ -271,24 +257,18 @@ class SimdWriter {
     };
     if (!inner) {
       setPointers(new Set());
-      return unrolledSteps({});
+      return step();
     }
     const wrap = (ls: readonly LoopVar[], body: () => void): void => {
       if (!ls.length) return body();
       this.loop(ls[0].name, 0, ls[0].extent, 1, () => wrap(ls.slice(1), body));
     };
-    // Partly unrolled: 4 steps per iteration where the extent allows (a batch-sized one finishes
-    // with single steps).
-    const batchSized = inner.extent === BATCH;
-    const unroll = batchSized ? 4 : ([4, 2].find((u) => Number(inner.extent) % u === 0 && u * combos.length <= UNROLL_MAX) ?? 1);
-    const steps = (n: number) => () => {
-      for (let u = 0; u < n; u++) unrolledSteps({ [inner.name]: u });
-      for (const p of pointers) this.f.get(p.local).i32(4 * n * coefOf(p.at, inner.name)).op('i32.add').set(p.local);
-    };
     wrap(looped.slice(0, -1), () => {
       setPointers(new Set([inner.name]));
-      this.loop(inner.name, 0, inner.extent, unroll, steps(unroll));
-      if (batchSized) this.loop(inner.name, null, BATCH, 1, steps(1));
+      this.loop(inner.name, 0, inner.extent, 1, () => {
+        step();
+        for (const p of pointers) this.f.get(p.local).i32(4 * coefOf(p.at, inner.name)).op('i32.add').set(p.local);
+      });
     });
   }
 
@@ -341,11 +321,10 @@ class SimdWriter {
       { param: inputParam(vOp.input), at: vOp.at, local: pv },
       { param: inputParam(sOp.input), at: sOp.at, local: ps },
     ];
-    this.reduction(this.c.reduce, pointers, (offsetOf) => {
-      const [ov, os] = [offsetOf(vOp.at), offsetOf(sOp.at)];
-      for (let q = 0; q < vectors; q++) f.get(pv).vmem('v128.load', ov + 16 * q).set(vloaded[q]);
+    this.reduction(this.c.reduce, pointers, () => {
+      for (let q = 0; q < vectors; q++) f.get(pv).vmem('v128.load', 16 * q).set(vloaded[q]);
       for (let r = 0; r < rows; r++) {
-        f.get(ps).vmem('v128.load32_splat', SimdWriter.offset(os + 4 * r * rowCoef(sOp.at))).set(splat);
+        f.get(ps).vmem('v128.load32_splat', SimdWriter.offset(4 * r * rowCoef(sOp.at))).set(splat);
         for (let q = 0; q < vectors; q++) {
           const acc = accs[r * vectors + q];
           f.get(acc).get(splat).get(vloaded[q]).simd('f32x4.mul').simd('f32x4.add').set(acc);
