@@ -7,6 +7,7 @@ import { planProgram, type Program } from './lower/plan.ts';
 import { eliminateCommonSubexpressions } from './passes/cse.ts';
 import { decomposeComposites } from './passes/decompose.ts';
 import { foldConstants } from './passes/fold.ts';
+import { padConvolutions } from './passes/pad-conv.ts';
 import { eliminateDeadCode } from './passes/simplify.ts';
 
 export interface Pass {
@@ -18,6 +19,7 @@ export interface Pass {
 export const PASSES: readonly Pass[] = [
   { name: 'check', run: checkGraph },
   { name: 'decompose', run: decomposeComposites },
+  { name: 'pad-conv', run: padConvolutions },
   { name: 'dce', run: eliminateDeadCode },
   { name: 'fold', run: foldConstants },
   { name: 'cse', run: eliminateCommonSubexpressions },
