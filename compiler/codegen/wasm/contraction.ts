@@ -156,4 +156,39 @@ export function epilogueLoad(k: Kernel, e: Expr & { k: 'load' }, outNames: Reado
   return at;
 }
 
-export const isBatch = (d: Dim): d is typeof BATCH => d === BATCH;
+/** How a contraction is vectorised (simd-kernel.ts): along the output's last dimension, or along a reduction. */
+export type Tile = { kind: 'broadcast'; col: LoopVar; rows: LoopVar | null; vec: 'a' | 'b' } | { kind: 'dot'; red: LoopVar; rows: LoopVar | null; cols: LoopVar | null };
+
+/** Share of vector lanes doing useful work along a dimension of extent `n`. */
+const laneUse = (n: Dim) => (n === BATCH ? 0 : n / (4 * Math.ceil(n / 4)));
+
+export function chooseTile(k: Kernel, c: Contraction): Tile | null {
+  const last = c.out[c.out.length - 1];
+  // A vector of 4 outputs along the last dimension needs every epilogue load to be contiguous
+  // along it, or constant (splatted).
+  const vectorEpilogue = epilogueLoads(k, c).every((l) => [0, 1].includes(coefOf(l.at, last.name)));
+  // The first output dimension is never the vector or column one, so the thread split (over o0)
+  // stays a split of rows or of outer loops.
+  const canVector = c.out.length > 1 && last.extent !== BATCH && vectorEpilogue;
+  if (!c.product) return canVector ? { kind: 'broadcast', col: last, rows: null, vec: 'a' } : null;
+  const { a, b } = c.product;
+  const rowsFor = (moving: Affine, still: Affine, exclude: string) =>
+    [...c.out].reverse().find((l) => l.name !== exclude && coefOf(moving, l.name) !== 0 && coefOf(still, l.name) === 0) ?? null;
+  let broadcast: (Tile & { kind: 'broadcast' }) | null = null;
+  if (canVector) {
+    const vec = coefOf(a.at, last.name) === 1 && coefOf(b.at, last.name) === 0 ? 'a' : coefOf(b.at, last.name) === 1 && coefOf(a.at, last.name) === 0 ? 'b' : null;
+    if (vec) {
+      const [v, s] = vec === 'a' ? [a.at, b.at] : [b.at, a.at];
+      broadcast = { kind: 'broadcast', col: last, rows: rowsFor(s, v, last.name), vec };
+    }
+  }
+  const red = [...c.reduce].reverse().find((r) => r.extent !== BATCH && coefOf(a.at, r.name) === 1 && coefOf(b.at, r.name) === 1);
+  let dot: Tile | null = null;
+  if (red) {
+    const cols = [...c.out].reverse().find((l) => l.name !== 'o0' && coefOf(b.at, l.name) !== 0 && coefOf(a.at, l.name) === 0) ?? null;
+    dot = { kind: 'dot', red, rows: rowsFor(a.at, b.at, cols?.name ?? ''), cols };
+  }
+  if (broadcast && dot && red) return laneUse(broadcast.col.extent) >= laneUse(red.extent) ? broadcast : dot;
+  return broadcast ?? dot;
+}
+

@@ -1,7 +1,7 @@
 // The WebAssembly SIMD renderer: a pure function from a contraction kernel (contraction.ts) to
 // one wasm function over 4-lane float32 vectors, with a register tile of vector accumulators.
 //
-// Two shapes of tile, chosen by where memory is contiguous:
+// Two shapes of tile, chosen by where memory is contiguous (chooseTile, contraction.ts):
 // - broadcast: the output's last dimension is contiguous in one operand (x·W along W's columns,
 //   a convolution along output columns). Each vector holds 4 adjacent outputs; the other operand
 //   is splatted. A tile is 4 rows × 8 columns (8 accumulators, under V8's ~15 vector registers).
@@ -14,7 +14,7 @@ import { mapExpr, type Expr } from '../../../src/ir/expr.ts';
 import { BATCH, type Dim } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { F32, FunctionBody, I32, V128, type PlainOp, type SimdOp, type WasmFunction } from './binary.ts';
-import { ACC, coefOf, contractionOf, epilogueLoad, epilogueLoads, type Affine, type Contraction, type LoopVar } from './contraction.ts';
+import { ACC, chooseTile, coefOf, contractionOf, epilogueLoad, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
 
 /** Parameters of every SIMD kernel: sizes, then one byte address per array (out first). */
 const BATCH_P = 0;
@@ -42,7 +42,6 @@ export interface SimdKernel {
 /** Thrown while rendering a kernel that cannot be expressed (a negative constant offset...): it stays JavaScript. */
 class NotExpressible extends Error {}
 
-type Tile = { kind: 'broadcast'; col: LoopVar; rows: LoopVar | null; vec: 'a' | 'b' } | { kind: 'dot'; red: LoopVar; rows: LoopVar | null; cols: LoopVar | null };
 
 /** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`). */
 export function simdListing(k: Kernel, s: SimdKernel): string {
@@ -72,39 +71,6 @@ function epilogueKernel(k: Kernel, c: Contraction): Kernel {
   const sums = k.inputs.length;
   const expr = mapExpr(c.epilogue, (e) => (e.k === 'load' && e.input === ACC ? { ...e, input: sums } : e));
   return { ...k, name: `${k.name}_epilogue`, expr, inputs: [...k.inputs, { dtype: k.dtype, shape: k.shape }], reads: [...k.reads, k.writes], ops: k.ops.slice(1), recomputes: [] };
-}
-
-/** Share of vector lanes doing useful work along a dimension of extent `n`. */
-const laneUse = (n: Dim) => (n === BATCH ? 0 : n / (4 * Math.ceil(n / 4)));
-
-function chooseTile(k: Kernel, c: Contraction): Tile | null {
-  const last = c.out[c.out.length - 1];
-  // A vector of 4 outputs along the last dimension needs every epilogue load to be contiguous
-  // along it, or constant (splatted).
-  const vectorEpilogue = epilogueLoads(k, c).every((l) => [0, 1].includes(coefOf(l.at, last.name)));
-  // The first output dimension is never the vector or column one, so the thread split (over o0)
-  // stays a split of rows or of outer loops.
-  const canVector = c.out.length > 1 && last.extent !== BATCH && vectorEpilogue;
-  if (!c.product) return canVector ? { kind: 'broadcast', col: last, rows: null, vec: 'a' } : null;
-  const { a, b } = c.product;
-  const rowsFor = (moving: Affine, still: Affine, exclude: string) =>
-    [...c.out].reverse().find((l) => l.name !== exclude && coefOf(moving, l.name) !== 0 && coefOf(still, l.name) === 0) ?? null;
-  let broadcast: (Tile & { kind: 'broadcast' }) | null = null;
-  if (canVector) {
-    const vec = coefOf(a.at, last.name) === 1 && coefOf(b.at, last.name) === 0 ? 'a' : coefOf(b.at, last.name) === 1 && coefOf(a.at, last.name) === 0 ? 'b' : null;
-    if (vec) {
-      const [v, s] = vec === 'a' ? [a.at, b.at] : [b.at, a.at];
-      broadcast = { kind: 'broadcast', col: last, rows: rowsFor(s, v, last.name), vec };
-    }
-  }
-  const red = [...c.reduce].reverse().find((r) => r.extent !== BATCH && coefOf(a.at, r.name) === 1 && coefOf(b.at, r.name) === 1);
-  let dot: Tile | null = null;
-  if (red) {
-    const cols = [...c.out].reverse().find((l) => l.name !== 'o0' && coefOf(b.at, l.name) !== 0 && coefOf(a.at, l.name) === 0) ?? null;
-    dot = { kind: 'dot', red, rows: rowsFor(a.at, b.at, cols?.name ?? ''), cols };
-  }
-  if (broadcast && dot && red) return laneUse(broadcast.col.extent) >= laneUse(red.extent) ? broadcast : dot;
-  return broadcast ?? dot;
 }
 
 const VEC_BINARY: Partial<Record<string, SimdOp>> = { add: 'f32x4.add', sub: 'f32x4.sub', mul: 'f32x4.mul', div: 'f32x4.div', max: 'f32x4.max', min: 'f32x4.min', lt: 'f32x4.lt', le: 'f32x4.le', gt: 'f32x4.gt', ge: 'f32x4.ge', eq: 'f32x4.eq', ne: 'f32x4.ne' };
@@ -191,7 +157,7 @@ class SimdWriter {
     f.br(0).end().end();
   }
 
-  /** Loops over the output dimensions in `dims` (o0 over the caller's [lo, hi)). */
+  /** Nested loops over `dims` (o0, an output dimension, over the caller's [lo, hi)). */
   private nest(dims: readonly LoopVar[], body: () => void): void {
     if (!dims.length) return body();
     const [d, ...rest] = dims;
@@ -259,11 +225,7 @@ class SimdWriter {
       setPointers(new Set());
       return step();
     }
-    const wrap = (ls: readonly LoopVar[], body: () => void): void => {
-      if (!ls.length) return body();
-      this.loop(ls[0].name, 0, ls[0].extent, 1, () => wrap(ls.slice(1), body));
-    };
-    wrap(looped.slice(0, -1), () => {
+    this.nest(looped.slice(0, -1), () => {
       setPointers(new Set([inner.name]));
       this.loop(inner.name, 0, inner.extent, 1, () => {
         step();
@@ -361,10 +323,10 @@ class SimdWriter {
       { param: inputParam(c.b.input), at: c.b.at, local: pb },
     ];
     // One step: 4 lanes of the reduction for every output of the tile; a partial step masks its product.
-    const step = (base: (at: Affine) => number, mask: number) => {
-      for (let r = 0; r < rows; r++) f.get(pa).vmem('v128.load', SimdWriter.offset(base(c.a.at) + 4 * r * rowCoef(c.a.at))).set(aRegs[r]);
+    const step = (mask: number) => {
+      for (let r = 0; r < rows; r++) f.get(pa).vmem('v128.load', SimdWriter.offset(4 * r * rowCoef(c.a.at))).set(aRegs[r]);
       for (let q = 0; q < cols; q++) {
-        f.get(pb).vmem('v128.load', SimdWriter.offset(base(c.b.at) + 4 * q * colCoef(c.b.at))).set(bReg);
+        f.get(pb).vmem('v128.load', SimdWriter.offset(4 * q * colCoef(c.b.at))).set(bReg);
         for (let r = 0; r < rows; r++) {
           const acc = accs[r * cols + q];
           f.get(acc).get(aRegs[r]).get(bReg).simd('f32x4.mul');
@@ -387,26 +349,22 @@ class SimdWriter {
   }
 
   /** Reduction loops of a dot tile: `others` nested, the vector loop innermost (4 lanes a step), then the tail. */
-  private reductionDot(loops: readonly LoopVar[], pointers: readonly { param: number; at: Affine; local: number }[], step: (base: (at: Affine) => number, mask: number) => void, tail: number): void {
+  private reductionDot(loops: readonly LoopVar[], pointers: readonly { param: number; at: Affine; local: number }[], step: (mask: number) => void, tail: number): void {
     const red = (this.tile as Extract<Tile, { kind: 'dot' }>).red.name;
     const vectorLoop = loops.length && loops[loops.length - 1].name === red ? loops[loops.length - 1] : null;
     const outer = vectorLoop ? loops.slice(0, -1) : loops;
-    const wrap = (ls: readonly LoopVar[], body: () => void): void => {
-      if (!ls.length) return body();
-      this.loop(ls[0].name, 0, ls[0].extent, 1, () => wrap(ls.slice(1), body));
-    };
-    wrap(outer, () => {
+    this.nest(outer, () => {
       for (const p of pointers) {
         this.address(p.param, p.at, new Set([red]));
         this.f.set(p.local);
       }
       if (vectorLoop) {
         this.loop(red, 0, vectorLoop.extent, 4, () => {
-          step(() => 0, 0);
+          step(0);
           for (const p of pointers) this.f.get(p.local).i32(16).op('i32.add').set(p.local);
         });
       }
-      if (tail) step(() => 0, tail);
+      if (tail) step(tail);
     });
   }
 
