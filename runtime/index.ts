@@ -18,7 +18,7 @@ export { crc32 } from './crc32.ts';
 export { parseIdx, IdxFormatError } from './idx.ts';
 export type { IdxData, IdxTensor } from './idx.ts';
 export { erf, hashUniform } from './math.ts';
-export { checkInput, initWeights, resolveWeights, snapshotWeights, fromBase64, allocArray } from './model-io.ts';
+export { checkInput, feed, initWeights, resolveWeights, snapshotWeights, fromBase64, allocArray } from './model-io.ts';
 export type { TensorInfo, ParameterInfo, WeightsSource, Dim } from './model-io.ts';
 export { fitLoop, scheduledLr, isCorrect } from './train-loop.ts';
 export type { Dataset, Schedule, EpochLog, FitOptions, Evaluation, LoopTrainer, SampleSizes } from './train-loop.ts';

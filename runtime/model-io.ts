@@ -54,6 +54,15 @@ export function checkInput(info: TensorInfo, array: unknown, batch: number): voi
   }
 }
 
+/**
+ * The array fed for input `name`: an own property of `feeds` only, so an input named
+ * "constructor" or "toString" that the caller left out is reported missing, not read from
+ * Object.prototype.
+ */
+export function feed<T>(feeds: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(feeds, name) ? feeds[name] : undefined;
+}
+
 /** Fresh weights from each parameter's initialiser, drawn in order from one seeded stream. */
 export function initWeights(params: readonly ParameterInfo[], seed: number): Float32Array[] {
   const rng = new Rng(seed);
@@ -72,7 +81,7 @@ export function resolveWeights(params: readonly ParameterInfo[], source: Weights
     return params.map((p) => byName.get(p.name) as Float32Array);
   }
   return params.map((p) => {
-    const data = source[p.name];
+    const data = feed(source, p.name);
     if (!(data instanceof Float32Array)) throw new WeightFileError(`missing weights for parameter '${p.name}' (a Float32Array of ${size(p)} values)`);
     if (data.length !== size(p)) throw new WeightFileError(`parameter '${p.name}': expected [${p.shape.join(', ')}] (${size(p)} values), got ${data.length}`);
     // A copy: the model owns its weights (training must not write into the caller's arrays).

@@ -138,8 +138,8 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `return [${g.outputs.map((_, i) => `y${i}`).join(', ')}];`,
       `}`,
       `function run(feeds: Readonly<Record<string, Float32Array | Float64Array | Int32Array>>, batch: number) {`,
-      ...g.inputs.map((n, i) => `checkInput(inputs[${i}], feeds[${stringLiteral(String(n.attrs.name))}], batch);`),
-      `const ys = forward(batch, [${g.inputs.map((n) => `feeds[${stringLiteral(String(n.attrs.name))}]`).join(', ')}]);`,
+      ...g.inputs.map((n, i) => `const x${i} = feed(feeds, ${stringLiteral(String(n.attrs.name))});\ncheckInput(inputs[${i}], x${i}, batch);`),
+      `const ys = forward(batch, [${g.inputs.map((_, i) => `x${i}!`).join(', ')}]);`,
       // Computed keys: a plain "__proto__" key would set the prototype instead of a property.
       `return {${g.outputs.map((out, i) => `[${stringLiteral(out.name)}]: ys[${i}]`).join(', ')}};`,
       `}`,
@@ -256,7 +256,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   const f = project.createSourceFile('model.ts', header(p, o, 'gpujs') + '\n');
   const runtime = o.runtimeImport ?? 'kiln/runtime';
   const gpuRuntime = runtimeEntry(runtime, 'gpujs');
-  const runtimeNames = ['checkInput', 'resolveWeights', ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer'] : [])];
+  const runtimeNames = ['checkInput', 'feed', 'resolveWeights', ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer'] : [])];
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
   f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32'] });

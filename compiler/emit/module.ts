@@ -136,8 +136,8 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: bool
   const feedsType = `Readonly<Record<string, ${arrays}${sb ? ' | readonly string[]' : ''}>>`;
   const feed = (n: Node, i: number) => {
     const name = stringLiteral(String(n.attrs.name));
-    if (!isStringInput(n)) return `const x${i} = feeds[${name}] as ${arrayOf(n)};\ncheckInput(inputs[${i}], x${i}, batch);`;
-    return `const s${i} = feeds[${name}] as readonly string[];\ncheckInput(inputs[${i}], s${i}, batch);\nconst x${i} = dictionary.intern(s${i});`;
+    if (!isStringInput(n)) return `const x${i} = feed(feeds, ${name}) as ${arrayOf(n)};\ncheckInput(inputs[${i}], x${i}, batch);`;
+    return `const s${i} = feed(feeds, ${name}) as readonly string[];\ncheckInput(inputs[${i}], s${i}, batch);\nconst x${i} = dictionary.intern(s${i});`;
   };
   const inputArray = g.inputs.length ? feedType(g.inputs[0]) : 'Float32Array';
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
@@ -252,7 +252,7 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
   const f = project.createSourceFile('model.ts', header(p, o) + '\n');
   const allKernels = [...p.kernels, ...(o.training ? [...o.training.program.kernels, ...o.training.evalProgram.kernels] : [])];
-  const runtimeNames = ['checkInput', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform'];
+  const runtimeNames = ['checkInput', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform'];
   const trainingNames = o.training ? ['trainerShell', 'savedTrainer'] : [];
   const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
   f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', namedImports: [...runtimeNames, ...trainingNames] });
@@ -274,7 +274,7 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   addKernelTable(f, allKernels, simdNames);
   // Import the helpers only when some code calls them.
   const body = f.getFullText();
-  for (const helper of ['erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {
+  for (const helper of ['feed', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {
     if (!body.includes(`${helper}(`)) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
   }
   if (!hasSimd) f.getImportDeclarations()[1].getNamedImports().find((i) => i.getName() === 'SimdKernels')?.remove();

@@ -51,17 +51,18 @@ export type InputShape = readonly (number | 'N')[];
 export function importOnnxBatched(bytes: Uint8Array, options: Omit<ImportOptions, 'inputShapes'> & { inputShapes?: Readonly<Record<string, InputShape>> } = {}): Graph {
   const model = decodeModel(bytes);
   const probes = batchedInputs(model);
-  const fixed: Record<string, number[]> = {};
+  const fixed = new Map<string, number[]>();
   for (const [name, shape] of Object.entries(options.inputShapes ?? {})) {
     if (shape.slice(1).includes('N')) throw new KilnError(`input '${name}': only the first dimension can be the batch N`);
     if (shape[0] === 'N') probes.set(name, [PROBE, ...(shape.slice(1) as number[])]);
     else {
       probes.delete(name);
-      fixed[name] = shape as number[];
+      fixed.set(name, shape as number[]);
     }
   }
-  if (probes.size === 0) return importModel(model, { ...options, inputShapes: fixed });
-  const probed = importModel(model, { ...options, inputShapes: { ...fixed, ...Object.fromEntries(probes) } });
+  // Object.fromEntries defines own properties: an input named "__proto__" stays a key.
+  if (probes.size === 0) return importModel(model, { ...options, inputShapes: Object.fromEntries(fixed) });
+  const probed = importModel(model, { ...options, inputShapes: Object.fromEntries([...fixed, ...probes]) });
   const graph = rewriteGraph(probed, (node, rebuild) => (node.op === 'param' ? node : generalise(node, node.inputs.map(rebuild))));
   for (const o of graph.outputs) {
     if (o.node.type.shape.slice(1).includes(PROBE as never)) throw new KilnError(`output '${o.name}' ${formatShape(o.node.type.shape)} keeps the batch inside it; give the input a fixed shape`);

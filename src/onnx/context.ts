@@ -36,22 +36,31 @@ export interface OnnxContext {
 export type OnnxOp = (c: OnnxContext) => Node | TensorValue | (Node | TensorValue)[];
 
 // ---- attribute and input helpers ----
+// The import checks each attribute's ONNX type against the op's schema (attr-types.ts); these
+// helpers check the decoded value too, so an attribute missing from a schema is not ignored either.
+
+const wrongType = (c: OnnxContext, name: string, want: string, v: unknown): never =>
+  c.unsupported(`attribute ${JSON.stringify(name)} must be ${want}, found ${Array.isArray(v) ? 'a list' : typeof v}`);
 
 export const int = (c: OnnxContext, name: string, def: number): number => {
   const v = c.attr(name);
-  return typeof v === 'number' ? v : def;
+  if (v === undefined) return def;
+  return typeof v === 'number' && Number.isInteger(v) ? v : wrongType(c, name, 'INT', v);
 };
 export const float = (c: OnnxContext, name: string, def: number): number => {
   const v = c.attr(name);
-  return typeof v === 'number' ? v : def;
+  if (v === undefined) return def;
+  return typeof v === 'number' ? v : wrongType(c, name, 'FLOAT', v);
 };
 export const ints = (c: OnnxContext, name: string): number[] | undefined => {
   const v = c.attr(name);
-  return Array.isArray(v) ? (v as number[]) : undefined;
+  if (v === undefined) return undefined;
+  return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x)) ? (v as number[]) : wrongType(c, name, 'INTS', v);
 };
 export const str = (c: OnnxContext, name: string, def: string): string => {
   const v = c.attr(name);
-  return typeof v === 'string' ? v : def;
+  if (v === undefined) return def;
+  return typeof v === 'string' ? v : wrongType(c, name, 'STRING', v);
 };
 
 /** A constant input's values as numbers, or an unsupported error (Kiln needs them at compile time). */

@@ -144,8 +144,7 @@ export function exportOnnx(graph: Graph, weights: Readonly<Record<string, Float3
     switch (n.op) {
       case 'param': {
         const pname = String(a.name);
-        const data = weights[pname];
-        if (!data) fail(`no weights for parameter '${pname}'`);
+        const data = Object.hasOwn(weights, pname) ? weights[pname] : fail(`no weights for parameter '${pname}'`);
         const count = numel(n.type.shape);
         if (data.length !== count) fail(`parameter '${pname}' has ${data.length} values, its shape [${n.type.shape.join(', ')}] needs ${count}`);
         const name = initializer(pname, dtype, n.type.shape as number[], data);

@@ -10,6 +10,8 @@ import { decodeMessage, int64, onnx, OnnxFormatError, type AttributeProto, type 
 import { decodeTensor, dtypeName, kilnDType, toKilnArray, type TensorValue } from './tensor.ts';
 import { ONNX_OPS, type OnnxContext } from './ops.ts';
 import { foldConstant } from './fold.ts';
+import { checkAttributeTypes } from './attr-types.ts';
+import { own } from './own.ts';
 import { decodeStrings, internStrings, STRING, stringInterner, stringOutputs, withStringBoundary } from './strings.ts';
 
 export interface ImportOptions {
@@ -37,10 +39,19 @@ interface Value {
   missing?: string;
 }
 
-/** The default-domain opset the model imports. */
+/** The default-domain opsets Kiln imports: every op mapping knows its semantics up to the latest. */
+export const OPSET_RANGE = { min: 1, max: 25 } as const;
+
+/** The default-domain opset the model imports; one outside OPSET_RANGE is an UnsupportedError. */
 export function modelOpset(model: ModelProto): number {
-  const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return entry ? int64(entry.version as Int64) : 1;
+  const entries = (model.opsetImport ?? []).filter((o) => !o.domain || o.domain === 'ai.onnx');
+  const versions = new Set(entries.map((o) => int64(o.version as Int64)));
+  if (versions.size > 1) throw new OnnxFormatError(`ONNX model imports the default domain at several opsets (${[...versions].join(', ')})`);
+  const opset = entries.length ? [...versions][0] : 1;
+  if (!Number.isInteger(opset) || opset < OPSET_RANGE.min || opset > OPSET_RANGE.max) {
+    throw new UnsupportedError(`ONNX opset ${opset} is not supported: Kiln imports opsets ${OPSET_RANGE.min} to ${OPSET_RANGE.max} of the default domain`);
+  }
+  return opset;
 }
 
 /** Decodes a `.onnx` file; a truncated or corrupt one is an OnnxFormatError (a KilnError). */
@@ -83,7 +94,7 @@ function valueInfoType(v: ValueInfoProto, options: ImportOptions): { dtype: DTyp
   // A string input is fed as strings and interned to int32 ids by the emitted module (strings.ts).
   const dtype = tt.elemType === STRING ? 'int32' : kilnDType(tt.elemType);
   if (!dtype) throw new UnsupportedError(`graph input '${name}': element type ${dtypeName(tt.elemType)} is not supported`);
-  const given = options.inputShapes?.[name];
+  const given = options.inputShapes && own(options.inputShapes, name);
   if (given) return { dtype, shape: [...given] };
   const dims = tt.shape?.dim ?? [];
   const shape = dims.map((d, i) => {
@@ -115,9 +126,11 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
   const stringValues = new Set<string>();
   const interner = stringInterner();
 
-  const initializerNames = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+  const initializerNames = new Set<string>();
   for (const t of g.initializer ?? []) {
     const name = t.name ?? '';
+    if (initializerNames.has(name)) throw new OnnxFormatError(`ONNX model: two initializers are named ${JSON.stringify(name)}`);
+    initializerNames.add(name);
     if (t.dataType === STRING) {
       const { dims, strings } = decodeStrings(t, 'initializer');
       values.set(name, { tensor: internStrings(interner, name, dims, strings) });
@@ -128,9 +141,13 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
   if ((g.sparseInitializer ?? []).length) throw new UnsupportedError(`sparse initializers are not supported`);
 
   const inputs: Node[] = [];
+  /** Who defines each value (a graph input, an initializer or a node), so a second writer is an error naming both. */
+  const writers = new Map<string, string>([...initializerNames].map((name) => [name, `initializer ${JSON.stringify(name)}`]));
   for (const v of g.input ?? []) {
     const name = v.name ?? '';
-    if (values.has(name)) continue; // an initializer: a constant, not a model input
+    if (initializerNames.has(name)) continue; // an initializer: a constant, not a model input
+    if (values.has(name)) throw new OnnxFormatError(`ONNX model: two graph inputs are named ${JSON.stringify(name)}`);
+    writers.set(name, `graph input ${JSON.stringify(name)}`);
     const { dtype, shape } = valueInfoType(v, options);
     const node = makeNode('input', [], { name, dtype, shape }, { layer: name, layerKind: 'Input' });
     inputs.push(node);
@@ -148,7 +165,8 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
     const out = options.weightsOut;
     const { dtype, data } = toKilnArray(t, 'constant');
     if (!out || !initializerNames.has(name) || dtype !== 'float32' || data.length < 2) return constNode(t, meta);
-    out[name] = Float32Array.from(data as ArrayLike<number>);
+    // defineProperty: an initializer named "__proto__" is a key like any other, not the prototype.
+    Object.defineProperty(out, name, { value: Float32Array.from(data as ArrayLike<number>), enumerable: true, writable: true, configurable: true });
     return makeNode('param', [], { name, dtype, shape: [...t.dims], init: { kind: 'zeros' }, trainable: true }, meta);
   };
   const nodeOf = (name: string, user: string): Node => {
@@ -170,6 +188,13 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
     while (usedNames.has(layer)) layer += '_';
     usedNames.add(layer);
     const meta: NodeMeta = { layer, layerKind: opType };
+    checkAttributeTypes(opType, label, n.attribute ?? []);
+    for (const name of n.output ?? []) {
+      if (!name) continue;
+      const first = writers.get(name);
+      if (first !== undefined) throw new OnnxFormatError(`${label} writes ${JSON.stringify(name)}, which ${first} already defines: an ONNX value has one writer`);
+      writers.set(name, label);
+    }
     const attrs = new Map<string, unknown>((n.attribute ?? []).map((a) => [a.name ?? '', attributeValue(a)]));
     const inputNames = n.input ?? [];
     const ctx: OnnxContext = {
@@ -186,9 +211,8 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
         if (!(i < inputNames.length && inputNames[i] !== '')) return undefined;
         const v = values.get(inputNames[i]);
         if (v?.tensor) return v.tensor;
-        if (v?.node?.op === 'input' && options.inputValues && Object.prototype.hasOwnProperty.call(options.inputValues, inputNames[i])) {
-          return options.inputValues[inputNames[i]];
-        }
+        const fed = v?.node?.op === 'input' && options.inputValues ? own(options.inputValues, inputNames[i]) : undefined;
+        if (fed) return fed;
         if (v?.node?.op === 'const') {
           const c = v.node;
           return { name: inputNames[i], onnxType: 7, dims: c.type.shape as number[], data: c.attrs.values as number[] };

@@ -1,6 +1,6 @@
 // ONNX NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss as compositions of Kiln ops.
 import type { Node } from '../ir/node.ts';
-import { prod, reshape, scalar, shapeOf, str, type OnnxContext, type OnnxOp } from './context.ts';
+import { int, prod, reshape, scalar, shapeOf, str, type OnnxContext, type OnnxOp } from './context.ts';
 
 export type Reduction = 'none' | 'sum' | 'mean';
 
@@ -48,8 +48,7 @@ export function nllLoss(c: OnnxContext, logp: Node, target: Node, weight: Node |
 export const lossAttrs = (c: OnnxContext): { reduction: Reduction; ignoreIndex: number | undefined } => {
   const reduction = str(c, 'reduction', 'mean');
   if (reduction !== 'none' && reduction !== 'sum' && reduction !== 'mean') return c.unsupported(`reduction ${JSON.stringify(reduction)} is not supported`);
-  const ii = c.attr('ignore_index');
-  return { reduction, ignoreIndex: typeof ii === 'number' ? ii : undefined };
+  return { reduction, ignoreIndex: c.attr('ignore_index') === undefined ? undefined : int(c, 'ignore_index', 0) };
 };
 
 export const nll: OnnxOp = (c) => {

@@ -162,9 +162,8 @@ const concat: OnnxOp = (c) => {
 const clip: OnnxOp = (c) => {
   let x = c.input(0);
   if (c.opset < 11) {
-    const min = c.attr('min');
-    const max = c.attr('max');
-    return c.emit('clip', [x], { min: typeof min === 'number' ? min : null, max: typeof max === 'number' ? max : null });
+    const bound = (name: string) => (c.attr(name) === undefined ? null : float(c, name, 0));
+    return c.emit('clip', [x], { min: bound('min'), max: bound('max') });
   }
   if (c.has(1)) x = c.emit('maximum', [x, c.input(1)]);
   if (c.has(2)) x = c.emit('minimum', [x, c.input(2)]);
@@ -249,10 +248,25 @@ const slice: OnnxOp = (c) => {
   return y;
 };
 
+/**
+ * Known indices must lie in [-size, size) (ONNX: anything else is an error); indices fed at run
+ * time are checked by the emitted module's input checks (see compiler/emit/index-checks.ts).
+ */
+function checkConstantIndices(c: OnnxContext, size: number, axis: number): void {
+  const known = c.constant(1);
+  if (!known) return;
+  const values = known.data as ArrayLike<number>;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v >= -size && v < size)) c.unsupported(`index ${v} (element ${i} of the indices) is out of range for axis ${axis} of size ${size}: ONNX allows [${-size}, ${size - 1}]`);
+  }
+}
+
 const gather: OnnxOp = (c) => {
   const data = c.input(0);
   const indices = c.input(1);
   const axis = normAxis(c, int(c, 'axis', 0), shapeOf(data).length);
+  checkConstantIndices(c, shapeOf(data)[axis], axis);
   return c.emit('gather', [data, indices], { axis });
 };
 
@@ -303,7 +317,9 @@ const padOp: OnnxOp = (c) => {
 
 const gatherElements: OnnxOp = (c) => {
   const data = c.input(0);
-  return c.emit('gatherElements', [data, c.input(1)], { axis: normAxis(c, int(c, 'axis', 0), shapeOf(data).length) });
+  const axis = normAxis(c, int(c, 'axis', 0), shapeOf(data).length);
+  checkConstantIndices(c, shapeOf(data)[axis], axis);
+  return c.emit('gatherElements', [data, c.input(1)], { axis });
 };
 
 /** The table: ONNX op_type → its mapping to Kiln IR. */

@@ -1,0 +1,92 @@
+// The ONNX type of each attribute the importer reads, per operator (from the ONNX operator
+// schemas), so that an attribute of the wrong type (a FLOAT `perm`, INTS where INT is expected)
+// is an error instead of being ignored for its default.
+import { onnx, OnnxFormatError, type AttributeProto } from './proto.ts';
+
+export type AttrType = 'FLOAT' | 'INT' | 'STRING' | 'TENSOR' | 'GRAPH' | 'FLOATS' | 'INTS' | 'STRINGS' | 'SPARSE_TENSOR' | 'TYPE_PROTO';
+
+type Schema = Readonly<Record<string, AttrType>>;
+
+const WINDOW: Schema = { auto_pad: 'STRING', dilations: 'INTS', kernel_shape: 'INTS', pads: 'INTS', strides: 'INTS' };
+/** Attributes of the pre-opset-7 broadcasting binary ops. */
+const LEGACY_BINARY: Schema = { broadcast: 'INT', axis: 'INT', consumed_inputs: 'INTS' };
+const LEGACY: Schema = { consumed_inputs: 'INTS' };
+const SOFTMAX: Schema = { axis: 'INT' };
+const REDUCE: Schema = { axes: 'INTS', keepdims: 'INT', noop_with_empty_axes: 'INT' };
+const RECURRENT: Schema = { activation_alpha: 'FLOATS', activation_beta: 'FLOATS', activations: 'STRINGS', clip: 'FLOAT', direction: 'STRING', hidden_size: 'INT', layout: 'INT' };
+const LOSS: Schema = { reduction: 'STRING', ignore_index: 'INT' };
+const AXIS: Schema = { axis: 'INT' };
+
+/** Attribute types by operator; an attribute not listed is not read by Kiln. */
+const SCHEMAS: Readonly<Record<string, Schema>> = {
+  Add: LEGACY_BINARY,
+  Sub: LEGACY_BINARY,
+  Mul: LEGACY_BINARY,
+  Div: LEGACY_BINARY,
+  Pow: LEGACY_BINARY,
+  Neg: LEGACY,
+  Abs: LEGACY,
+  Exp: LEGACY,
+  Log: LEGACY,
+  Sqrt: LEGACY,
+  Relu: LEGACY,
+  Sigmoid: LEGACY,
+  Tanh: LEGACY,
+  LeakyRelu: { alpha: 'FLOAT', ...LEGACY },
+  Elu: { alpha: 'FLOAT', ...LEGACY },
+  Selu: { alpha: 'FLOAT', gamma: 'FLOAT', ...LEGACY },
+  Gelu: { approximate: 'STRING' },
+  Softmax: SOFTMAX,
+  LogSoftmax: SOFTMAX,
+  Gemm: { alpha: 'FLOAT', beta: 'FLOAT', transA: 'INT', transB: 'INT', broadcast: 'INT' },
+  Conv: { ...WINDOW, group: 'INT' },
+  MaxPool: { ...WINDOW, ceil_mode: 'INT', storage_order: 'INT' },
+  AveragePool: { ...WINDOW, ceil_mode: 'INT', count_include_pad: 'INT' },
+  BatchNormalization: { epsilon: 'FLOAT', momentum: 'FLOAT', training_mode: 'INT', is_test: 'INT', spatial: 'INT', ...LEGACY },
+  Flatten: AXIS,
+  Reshape: { allowzero: 'INT', shape: 'INTS', ...LEGACY },
+  Squeeze: { axes: 'INTS' },
+  Unsqueeze: { axes: 'INTS' },
+  Transpose: { perm: 'INTS' },
+  Concat: AXIS,
+  Slice: { starts: 'INTS', ends: 'INTS', axes: 'INTS' },
+  Gather: AXIS,
+  GatherElements: AXIS,
+  Cast: { to: 'INT', saturate: 'INT', round_mode: 'STRING' },
+  CastLike: { saturate: 'INT', round_mode: 'STRING' },
+  NegativeLogLikelihoodLoss: LOSS,
+  SoftmaxCrossEntropyLoss: LOSS,
+  RNN: RECURRENT,
+  LSTM: { ...RECURRENT, input_forget: 'INT' },
+  GRU: { ...RECURRENT, linear_before_reset: 'INT' },
+  ReduceSum: REDUCE,
+  ReduceMean: REDUCE,
+  ReduceMax: REDUCE,
+  ReduceMin: REDUCE,
+  Clip: { min: 'FLOAT', max: 'FLOAT', ...LEGACY },
+  Dropout: { ratio: 'FLOAT', seed: 'INT', is_test: 'INT', ...LEGACY },
+  Constant: { value: 'TENSOR', value_float: 'FLOAT', value_floats: 'FLOATS', value_int: 'INT', value_ints: 'INTS', value_string: 'STRING', value_strings: 'STRINGS', sparse_value: 'SPARSE_TENSOR' },
+  Shape: { start: 'INT', end: 'INT' },
+  Pad: { mode: 'STRING', pads: 'INTS', paddings: 'INTS', value: 'FLOAT' },
+};
+
+/** The name of an AttributeProto's type (`UNDEFINED` and unknown codes by number). */
+export function attrTypeName(a: AttributeProto): string {
+  const code = a.type ?? 0;
+  const entry = Object.entries(onnx.AttributeProto.AttributeType).find(([, v]) => v === code);
+  return entry ? entry[0] : `type ${code}`;
+}
+
+/** Throws an OnnxFormatError, naming node, attribute, expected and found type, for an attribute of the wrong type. */
+export function checkAttributeTypes(opType: string, label: string, attributes: readonly AttributeProto[]): void {
+  const schema = Object.hasOwn(SCHEMAS, opType) ? SCHEMAS[opType] : undefined;
+  const seen = new Set<string>();
+  for (const a of attributes) {
+    const name = a.name ?? '';
+    if (seen.has(name)) throw new OnnxFormatError(`${label}: attribute ${JSON.stringify(name)} is given twice`);
+    seen.add(name);
+    const expected = schema && Object.hasOwn(schema, name) ? schema[name] : undefined;
+    const found = attrTypeName(a);
+    if (expected && found !== expected) throw new OnnxFormatError(`${label}: attribute ${JSON.stringify(name)} must be ${expected}, found ${found}`);
+  }
+}
