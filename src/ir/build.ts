@@ -1,26 +1,36 @@
-// Node construction: the only place a node's type is inferred, from its op's own rule.
+// Node construction: the only place a node's type is inferred, from its op's own rule, after its
+// attributes are checked against the op's schema.
 import { RuleError, ShapeError } from './errors.ts';
 import type { Node, NodeMeta, TensorType } from './node.ts';
+import { checkRecord, type Field } from './ops/attr-schema.ts';
 import { checkArity, opDef } from './ops/index.ts';
 import { formatShape } from './shape.ts';
 
 let nextId = 1;
 
 /**
- * Makes a node, inferring its output type. A rule violation becomes a ShapeError naming the
- * layer, the op, the input shapes and the source line recorded in `meta`.
+ * Makes a node, inferring its output type. The node keeps the checked copy of `attrs`, never the
+ * caller's object. A schema or rule violation becomes a ShapeError naming the layer, the op, the
+ * input shapes and the source line recorded in `meta`.
  */
 export function makeNode(op: string, inputs: readonly Node[], attrs: Record<string, unknown> = {}, meta: NodeMeta = {}): Node {
-  const type = inferType(op, inputs.map((i) => i.type), attrs, meta);
-  return Object.freeze({ id: nextId++, op, inputs: Object.freeze([...inputs]), attrs: Object.freeze({ ...attrs }), type, meta });
+  const { type, clean } = checked(op, inputs.map((i) => i.type), attrs, meta);
+  return Object.freeze({ id: nextId++, op, inputs: Object.freeze([...inputs]), attrs: Object.freeze(clean), type, meta });
 }
 
-/** Runs an op's shape rule, turning rule violations into located ShapeErrors. */
+/** Checks an op's attributes against its schema, then runs its shape rule, with located errors. */
 export function inferType(op: string, inputs: readonly TensorType[], attrs: Record<string, unknown>, meta: NodeMeta = {}): TensorType {
+  return checked(op, inputs, attrs, meta).type;
+}
+
+function checked(op: string, inputs: readonly TensorType[], attrs: unknown, meta: NodeMeta): { type: TensorType; clean: Record<string, unknown> } {
   const site = { op, layer: meta.layer, source: meta.source };
   try {
     checkArity(op, inputs.length);
-    return opDef(op).infer(inputs, attrs);
+    const def = opDef(op);
+    // Before the rule: a rule (and later a renderer) only ever sees values the schema accepted.
+    const clean = checkRecord(def.attrs as Readonly<Record<string, Field<unknown>>>, attrs);
+    return { type: def.infer(inputs, clean), clean };
   } catch (e) {
     if (!(e instanceof RuleError)) throw e;
     const shapes = inputs.length ? ` (inputs ${inputs.map((t) => formatShape(t.shape)).join(', ')})` : '';

@@ -214,7 +214,7 @@ describe('cast', () => {
   });
 
   it('rejects an unknown dtype', () => {
-    expect(() => makeNode('cast', [leaf([2])], { to: 'float16' })).toThrow(/unknown dtype/);
+    expect(() => makeNode('cast', [leaf([2])], { to: 'float16' })).toThrow(/attribute to must be one of 'float32', 'float64', 'int32', got "float16"/);
   });
 });
 

@@ -32,7 +32,7 @@ const SHAPE_ERRORS: [string, () => Node, string[]][] = [
   ['inputs to a leaf', () => makeNode('input', [leaf([3])], { name: 'x', dtype: 'float32', shape: [3] }), ['input takes 0 input(s), got 1']],
   ['reduce axis out of range', () => makeNode('reduceSum', [leaf(['N', 3])], { axes: [2], keepdims: false }), ['axis 2', '[N, 3]']],
   ['batch dim not first', () => makeNode('input', [], { name: 'x', dtype: 'float32', shape: [3, 'N'] }), ['batch dimension may only come first']],
-  ['unknown dtype', () => makeNode('input', [], { name: 'x', dtype: 'float16', shape: [3] }), ['unknown dtype']],
+  ['unknown dtype', () => makeNode('input', [], { name: 'x', dtype: 'float16', shape: [3] }), ['attribute dtype', 'float16']],
   ['bad const size', () => makeNode('const', [], { dtype: 'float32', shape: [2, 2], values: [1, 2, 3] }), ['needs 1 or 4 values']],
   ['batched const', () => makeNode('const', [], { dtype: 'float32', shape: ['N', 2], values: [1] }), ['batch dimension']],
 ];

@@ -7,6 +7,13 @@ import { formatShape, numel, type Dim } from '../shape.ts';
 import type { LowerCtx } from './types.ts';
 import { defineOp } from './types.ts';
 import { requireInts, requireRank, requireSameDType } from './util.ts';
+import { type AttrSchema, bool, type Field, int, ints, NO_ATTRS, optional } from './attr-schema.ts';
+
+const pair = ints(2, 1) as Field<[number, number]>;
+/** Schemas of the window attributes (conv.ts's and grad-ops.ts's windowed ops share them). */
+export const windowSchema: AttrSchema<WindowAttrs> = { strides: pair, pads: ints(4, 0) as Field<[number, number, number, number]>, dilations: pair };
+export const convSchema: AttrSchema<Conv2dAttrs> = { ...windowSchema, group: int(1) };
+export const poolSchema: AttrSchema<PoolAttrs> = { ...windowSchema, kernel: pair, countIncludePad: optional(bool()) };
 
 /** Spatial window attributes; pads are [top, left, bottom, right] as in ONNX. */
 export interface WindowAttrs {
@@ -63,6 +70,7 @@ function windowRead(ctx: LowerCtx, a: WindowAttrs, i: Expr, j: Expr): { ih: Expr
 export const conv2d = defineOp<Conv2dAttrs>({
   kind: 'reduce',
   arity: 2,
+  attrs: convSchema,
   infer([x, w], a) {
     requireSameDType([x, w]);
     requireRank(x, 4, 'input [N, C, H, W]');
@@ -118,6 +126,7 @@ function poolVars(ctx: LowerCtx, a: PoolAttrs) {
 export const maxPool2d = defineOp<PoolAttrs>({
   kind: 'reduce',
   arity: 1,
+  attrs: poolSchema,
   infer: ([x], a) => poolInfer(x, a, 'maxPool2d'),
   lower(ctx, a) {
     const { vars, value, inside } = poolVars(ctx, a);
@@ -129,6 +138,7 @@ export const maxPool2d = defineOp<PoolAttrs>({
 export const avgPool2d = defineOp<PoolAttrs>({
   kind: 'reduce',
   arity: 1,
+  attrs: poolSchema,
   infer: ([x], a) => poolInfer(x, a, 'avgPool2d'),
   lower(ctx, a) {
     const { vars, value, inside } = poolVars(ctx, a);
@@ -160,6 +170,7 @@ function validCount(ctx: LowerCtx, a: PoolAttrs): Expr {
 export const globalAvgPool = defineOp({
   kind: 'reduce',
   arity: 1,
+  attrs: NO_ATTRS,
   infer([x]) {
     if (x.shape.length < 3) throw new RuleError(`expected input [N, C, ...spatial], got ${formatShape(x.shape)}`);
     return { dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map((): Dim => 1)] };

@@ -3,21 +3,20 @@ import * as E from '../expr.ts';
 import type { Expr } from '../expr.ts';
 import { RuleError } from '../errors.ts';
 import { isDType, type DType } from '../dtype.ts';
-import { broadcastType, loadBroadcast, perElement, requireNumber } from './util.ts';
+import { broadcastType, loadBroadcast, perElement } from './util.ts';
 import { defineOp, type OpDef } from './types.ts';
+import { type AttrSchema, NO_ATTRS, num, nullable, oneOf, optional } from './attr-schema.ts';
 
 const SELU_ALPHA = 1.6732632423543772;
 const SELU_SCALE = 1.0507009873554805;
 
 /** A unary op from its scalar formula. */
-function unaryOp<A = Record<string, never>>(formula: (x: Expr, attrs: A) => Expr, cost = 1, numbers: (keyof A & string)[] = []): OpDef<A> {
+function unaryOp<A = Record<string, never>>(formula: (x: Expr, attrs: A) => Expr, cost = 1, attrs = NO_ATTRS as unknown as AttrSchema<A>): OpDef<A> {
   return defineOp<A>({
     kind: 'elementwise',
     arity: 1,
-    infer: ([x], attrs) => {
-      for (const key of numbers) requireNumber(attrs[key], key);
-      return x;
-    },
+    attrs,
+    infer: ([x]) => x,
     lower: (ctx, attrs) => formula(ctx.load(0, ctx.out), attrs),
     flops: (inputs, out) => cost * perElement(inputs, out),
   });
@@ -28,6 +27,7 @@ function binaryOp(formula: (a: Expr, b: Expr) => Expr): OpDef {
   return defineOp({
     kind: 'elementwise',
     arity: 2,
+    attrs: NO_ATTRS,
     infer: (inputs) => broadcastType(inputs),
     lower: (ctx) => formula(loadBroadcast(ctx, 0), loadBroadcast(ctx, 1)),
     flops: perElement,
@@ -46,8 +46,8 @@ export const elementwiseOps = {
   relu: unaryOp((x) => E.max(x, E.num(0))),
   sigmoid: unaryOp((x) => E.unary('sigmoid', x), 4),
   tanh: unaryOp((x) => E.unary('tanh', x), 4),
-  leakyRelu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), x)), 1, ['alpha']),
-  elu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), E.unary('expm1', x))), 4, ['alpha']),
+  leakyRelu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), x)), 1, { alpha: num() }),
+  elu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), E.unary('expm1', x))), 4, { alpha: num() }),
   selu: unaryOp(
     (x) => E.mul(E.num(SELU_SCALE), E.select(positive(x), x, E.mul(E.num(SELU_ALPHA), E.unary('expm1', x)))),
     5,
@@ -65,15 +65,16 @@ export const elementwiseOps = {
       return E.mul(half, E.add(E.num(1), E.unary('tanh', inner)));
     }
     return E.mul(half, E.add(E.num(1), E.unary('erf', E.mul(x, E.num(Math.SQRT1_2)))));
-  }, 8),
+  }, 8, { approximate: optional(oneOf('none', 'tanh')) }),
   /** Clamp to [min, max]; a missing bound is no bound. */
   clip: unaryOp<{ min?: number | null; max?: number | null }>((x, { min, max }) => {
     const lo = min === undefined || min === null ? x : E.max(x, E.num(min));
     return max === undefined || max === null ? lo : E.min(lo, E.num(max));
-  }, 2),
+  }, 2, { min: optional(nullable(num({ nonFinite: true }))), max: optional(nullable(num({ nonFinite: true }))) }),
   cast: defineOp<{ to: DType }>({
     kind: 'elementwise',
     arity: 1,
+    attrs: { to: oneOf<DType>('float32', 'float64', 'int32') },
     infer: ([x], { to }) => {
       if (!isDType(to)) throw new RuleError(`cast: unknown dtype ${JSON.stringify(to)}`);
       return { dtype: to, shape: x.shape };

@@ -4,8 +4,11 @@ import type { Expr } from '../expr.ts';
 import { RuleError } from '../errors.ts';
 import type { TensorType } from '../node.ts';
 import { broadcastShapes, formatShape, numel, sameShape, type Dim } from '../shape.ts';
-import type { Conv2dAttrs, PoolAttrs } from './conv.ts';
-import { resolveSlice, type SliceAttrs } from './movement.ts';
+import { convSchema, poolSchema, type Conv2dAttrs, type PoolAttrs } from './conv.ts';
+import { resolveSlice, sliceSchema, type SliceAttrs } from './movement.ts';
+import { dims, int, NO_ATTRS, num, oneOf, optional } from './attr-schema.ts';
+
+const backward = { inputShape: dims() };
 import { defineOp, type LowerCtx } from './types.ts';
 import { broadcastType, loadBroadcast, perElement, requireInts } from './util.ts';
 
@@ -13,6 +16,7 @@ import { broadcastType, loadBroadcast, perElement, requireInts } from './util.ts
 export const step = defineOp({
   kind: 'elementwise',
   arity: 1,
+  attrs: NO_ATTRS,
   infer: ([x]) => x,
   lower: (ctx) => E.select(E.binary('gt', ctx.load(0, ctx.out), E.num(0)), E.num(1), E.num(0)),
   flops: perElement,
@@ -21,6 +25,7 @@ export const step = defineOp({
 export const sign = defineOp({
   kind: 'elementwise',
   arity: 1,
+  attrs: NO_ATTRS,
   infer: ([x]) => x,
   lower: (ctx) => E.unary('sign', ctx.load(0, ctx.out)),
   flops: perElement,
@@ -30,6 +35,7 @@ export const sign = defineOp({
 export const isEqual = defineOp({
   kind: 'elementwise',
   arity: 2,
+  attrs: NO_ATTRS,
   infer: (inputs) => broadcastType(inputs),
   lower: (ctx) => E.select(E.binary('eq', loadBroadcast(ctx, 0), loadBroadcast(ctx, 1)), E.num(1), E.num(0)),
   flops: perElement,
@@ -43,6 +49,7 @@ export interface ExpandAttrs {
 export const expand = defineOp<ExpandAttrs>({
   kind: 'movement',
   arity: 1,
+  attrs: { shape: dims() },
   infer([x], { shape }) {
     const out = broadcastShapes(x.shape, shape);
     if (!sameShape(out, shape)) throw new RuleError(`cannot expand ${formatShape(x.shape)} to ${formatShape(shape)}`);
@@ -52,9 +59,10 @@ export const expand = defineOp<ExpandAttrs>({
 });
 
 /** The run-time batch size as a float scalar: the divisor of means over the batch. */
-export const batchSize = defineOp<{ dtype: 'float32' | 'float64' }>({
+export const batchSize = defineOp<{ dtype?: 'float32' | 'float64' }>({
   kind: 'movement',
   arity: 0,
+  attrs: { dtype: optional(oneOf('float32', 'float64')) },
   infer: (_i, { dtype }) => ({ dtype: dtype ?? 'float32', shape: [] }),
   lower: () => E.v(E.BATCH_VAR),
 });
@@ -67,6 +75,7 @@ export interface OneHotAttrs {
 export const oneHot = defineOp<OneHotAttrs>({
   kind: 'movement',
   arity: 1,
+  attrs: { depth: int(1) },
   infer([labels], { depth }) {
     if (labels.dtype !== 'int32') throw new RuleError(`oneHot needs int32 labels, got ${labels.dtype}`);
     requireInts([depth], 1, 'depth', 1);
@@ -104,6 +113,7 @@ const backwardType = (g: TensorType, shape: Dim[]): TensorType => ({ dtype: g.dt
 export const conv2dBackwardInput = defineOp<Conv2dAttrs & BackwardAttrs>({
   kind: 'reduce',
   arity: 2,
+  attrs: { ...convSchema, ...backward },
   infer: ([g], a) => backwardType(g, a.inputShape),
   lower(ctx, a) {
     const [f, cg, kh, kw] = ctx.inputs[1].shape as number[];
@@ -125,6 +135,7 @@ export const conv2dBackwardInput = defineOp<Conv2dAttrs & BackwardAttrs>({
 export const conv2dBackwardFilter = defineOp<Conv2dAttrs & BackwardAttrs>({
   kind: 'reduce',
   arity: 2,
+  attrs: { ...convSchema, ...backward },
   infer: ([g], a) => backwardType(g, a.inputShape),
   lower(ctx, a) {
     const [n, , oh, ow] = ctx.inputs[0].shape;
@@ -151,6 +162,7 @@ const tiles = (a: PoolAttrs) => a.strides[0] === a.kernel[0] && a.strides[1] ===
 export const maxPool2dBackward = defineOp<PoolAttrs>({
   kind: 'reduce',
   arity: 3,
+  attrs: poolSchema,
   infer: ([, x]) => x,
   lower(ctx, a) {
     const [, , oh, ow] = ctx.inputs[0].shape as number[];
@@ -173,6 +185,7 @@ export const maxPool2dBackward = defineOp<PoolAttrs>({
 export const avgPool2dBackward = defineOp<PoolAttrs & BackwardAttrs>({
   kind: 'reduce',
   arity: 2,
+  attrs: { ...poolSchema, ...backward },
   infer: ([g], a) => backwardType(g, a.inputShape),
   lower(ctx, a) {
     const [, , oh, ow] = ctx.inputs[0].shape as number[];
@@ -185,6 +198,7 @@ export const avgPool2dBackward = defineOp<PoolAttrs & BackwardAttrs>({
 export const sliceBackward = defineOp<SliceAttrs & BackwardAttrs>({
   kind: 'movement',
   arity: 1,
+  attrs: { ...sliceSchema, ...backward },
   infer: ([g], a) => backwardType(g, a.inputShape),
   lower(ctx, a) {
     const parts = resolveSlice({ dtype: ctx.output.dtype, shape: a.inputShape }, a);
@@ -216,6 +230,7 @@ export interface DropoutMaskAttrs {
 export const dropoutMask = defineOp<DropoutMaskAttrs>({
   kind: 'movement',
   arity: 2,
+  attrs: { rate: num({ min: 0, max: 1 }) },
   infer([x, seed], { rate }) {
     if (seed.shape.length !== 0) throw new RuleError(`dropout seed must be a scalar, got ${formatShape(seed.shape)}`);
     if (!(rate >= 0 && rate < 1)) throw new RuleError(`dropout rate must be in [0, 1), got ${rate}`);

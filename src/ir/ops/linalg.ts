@@ -4,6 +4,7 @@ import { RuleError } from '../errors.ts';
 import { BATCH, broadcastShapes, formatShape, numel, type Dim } from '../shape.ts';
 import { broadcastIndex, requireSameDType } from './util.ts';
 import { defineOp } from './types.ts';
+import { bool, optional } from './attr-schema.ts';
 
 export interface MatmulAttrs {
   /** Read `a` as its last two dims swapped (so autodiff needs no transpose kernel). */
@@ -15,6 +16,7 @@ export interface MatmulAttrs {
 export const matmul = defineOp<MatmulAttrs>({
   kind: 'reduce',
   arity: 2,
+  attrs: { transA: optional(bool()), transB: optional(bool()) },
   infer([a, b], { transA, transB }) {
     requireSameDType([a, b]);
     if (a.shape.length < 2 || b.shape.length < 2) {

@@ -6,6 +6,12 @@ import type { TensorType } from '../node.ts';
 import { BATCH, formatShape, isBatched, normAxis, sampleSize, type Dim } from '../shape.ts';
 import { defineOp } from './types.ts';
 import { isIntArray, requireSameDType } from './util.ts';
+import { type AttrSchema, dims, int, ints, MAX_RANK, NO_ATTRS, num, optional } from './attr-schema.ts';
+
+const axis = () => int(-MAX_RANK, MAX_RANK);
+const sliceList = () => ints([0, MAX_RANK]);
+/** Slice attributes (sliceBackward adds the forward input's shape). */
+export const sliceSchema = { starts: sliceList(), ends: sliceList(), axes: optional(ints([0, MAX_RANK], -MAX_RANK, MAX_RANK)), steps: optional(sliceList()) };
 
 export interface ReshapeAttrs {
   /** Target shape; one entry may be -1 (inferred). On a batched input the first entry is the batch: -1. */
@@ -77,24 +83,25 @@ export function resolveSlice(x: TensorType, a: SliceAttrs): { start: number; ste
   return out;
 }
 
-const view = <A>(infer: (x: TensorType, attrs: A) => TensorType) =>
-  defineOp<A>({ kind: 'view', arity: 1, infer: ([x], attrs) => infer(x, attrs) });
+const view = <A>(attrs: AttrSchema<A>, infer: (x: TensorType, attrs: A) => TensorType) =>
+  defineOp<A>({ kind: 'view', arity: 1, attrs, infer: ([x], a) => infer(x, a) });
 
 export interface DropoutAttrs {
   rate: number;
 }
 
 export const movementOps = {
-  reshape: view<ReshapeAttrs>((x, { shape }) => ({ dtype: x.dtype, shape: resolveReshape(x, shape) })),
-  identity: view((x) => x),
+  reshape: view<ReshapeAttrs>({ shape: dims(true) }, (x, { shape }) => ({ dtype: x.dtype, shape: resolveReshape(x, shape) })),
+  identity: view(NO_ATTRS, (x) => x),
   /** Identity at inference; the training graph replaces it with a seeded mask. */
-  dropout: view<DropoutAttrs>((x, { rate }) => {
+  dropout: view<DropoutAttrs>({ rate: num({ min: 0, max: 1 }) }, (x, { rate }) => {
     if (!(rate >= 0 && rate < 1)) throw new RuleError(`dropout rate must be in [0, 1), got ${rate}`);
     return x;
   }),
   transpose: defineOp<TransposeAttrs>({
     kind: 'movement',
     arity: 1,
+    attrs: { perm: ints([0, MAX_RANK], 0, MAX_RANK - 1) },
     infer([x], { perm }) {
       const rank = x.shape.length;
       if (!isIntArray(perm, rank) || new Set(perm).size !== rank || perm.some((p) => p < 0 || p >= rank)) {
@@ -112,6 +119,7 @@ export const movementOps = {
   concat: defineOp<ConcatAttrs>({
     kind: 'movement',
     arity: 'variadic',
+    attrs: { axis: axis() },
     infer(inputs, { axis }) {
       requireSameDType(inputs);
       const first = inputs[0];
@@ -144,6 +152,7 @@ export const movementOps = {
   slice: defineOp<SliceAttrs>({
     kind: 'movement',
     arity: 1,
+    attrs: sliceSchema,
     infer: ([x], a) => ({ dtype: x.dtype, shape: resolveSlice(x, a).map((s) => s.size) }),
     lower(ctx, a) {
       const parts = resolveSlice(ctx.inputs[0], a);

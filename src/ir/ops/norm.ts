@@ -3,7 +3,8 @@ import * as E from '../expr.ts';
 import { RuleError } from '../errors.ts';
 import { formatShape, numel } from '../shape.ts';
 import { defineOp } from './types.ts';
-import { requireNumber, requireSameDType } from './util.ts';
+import { requireSameDType } from './util.ts';
+import { num, optional } from './attr-schema.ts';
 
 export interface BatchNormAttrs {
   epsilon: number;
@@ -15,8 +16,8 @@ export interface BatchNormAttrs {
 export const batchNorm = defineOp<BatchNormAttrs>({
   kind: 'elementwise',
   arity: 5,
-  infer(inputs, { epsilon }) {
-    requireNumber(epsilon, 'epsilon');
+  attrs: { epsilon: num({ min: 0 }), momentum: optional(num()) },
+  infer(inputs) {
     const [x, ...stats] = inputs;
     requireSameDType(inputs);
     if (x.shape.length < 2) throw new RuleError(`expected input [N, C, ...], got ${formatShape(x.shape)}`);

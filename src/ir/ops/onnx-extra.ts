@@ -7,6 +7,9 @@ import { RuleError } from '../errors.ts';
 import { broadcastShapes, formatShape, type Dim } from '../shape.ts';
 import { defineOp } from './types.ts';
 import { broadcastType, isIntArray, loadBroadcast, perElement } from './util.ts';
+import { bool, int, ints, MAX_RANK, NO_ATTRS, num, oneOf, optional } from './attr-schema.ts';
+
+const special = () => oneOf('inf', 'nan', 'max');
 
 export interface CompareAttrs {
   op: 'lt' | 'le' | 'gt' | 'ge' | 'eq';
@@ -16,6 +19,7 @@ export interface CompareAttrs {
 export const compare = defineOp<CompareAttrs>({
   kind: 'elementwise',
   arity: 2,
+  attrs: { op: oneOf('lt', 'le', 'gt', 'ge', 'eq') },
   infer(inputs, { op }) {
     if (!['lt', 'le', 'gt', 'ge', 'eq'].includes(op)) throw new RuleError(`unknown comparison ${JSON.stringify(op)}`);
     return { dtype: 'int32', shape: broadcastType(inputs).shape };
@@ -28,6 +32,7 @@ export const compare = defineOp<CompareAttrs>({
 export const where = defineOp({
   kind: 'elementwise',
   arity: 3,
+  attrs: NO_ATTRS,
   infer([cond, x, y]) {
     if (cond.dtype !== 'int32') throw new RuleError(`where: the condition must be int32, got ${cond.dtype}`);
     const t = broadcastType([x, y]);
@@ -47,6 +52,7 @@ export interface PadAttrs {
 export const pad = defineOp<PadAttrs>({
   kind: 'movement',
   arity: 1,
+  attrs: { pads: ints([0, 2 * MAX_RANK]), mode: oneOf('constant', 'edge', 'reflect', 'wrap'), value: num({ nonFinite: true }) },
   infer([x], { pads, mode }) {
     const r = x.shape.length;
     if (!isIntArray(pads, 2 * r)) throw new RuleError(`pads must be ${2 * r} integers, got ${JSON.stringify(pads)}`);
@@ -114,6 +120,17 @@ export interface RoundFloatAttrs {
 export const roundFloat = defineOp<RoundFloatAttrs>({
   kind: 'elementwise',
   arity: 1,
+  // Mantissa and exponent bounds: those of float64, the widest format Kiln carries.
+  attrs: {
+    mantissa: int(0, 52),
+    minExp: int(-1074, 1023),
+    max: num({ min: Number.MIN_VALUE }),
+    overflow: special(),
+    inf: special(),
+    nanToZero: optional(bool()),
+    mode: optional(oneOf('nearest', 'up', 'down')),
+    least: optional(num({ min: 0 })),
+  },
   infer([x], a) {
     if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new RuleError(`roundFloat needs a float input, got ${x.dtype}`);
     if (!Number.isInteger(a.mantissa) || !Number.isInteger(a.minExp) || !(a.max > 0)) throw new RuleError(`roundFloat: bad format`);
@@ -155,6 +172,7 @@ export interface RoundIntAttrs {
 export const roundInt = defineOp<RoundIntAttrs>({
   kind: 'elementwise',
   arity: 1,
+  attrs: { min: int(), max: int() },
   infer([x], { min, max }) {
     if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new RuleError(`roundInt needs a float input, got ${x.dtype}`);
     if (!Number.isInteger(min) || !Number.isInteger(max) || min > max) throw new RuleError(`roundInt: bad range [${min}, ${max}]`);

@@ -4,6 +4,9 @@ import * as E from '../expr.ts';
 import { RuleError } from '../errors.ts';
 import { BATCH, formatShape, normAxis, type Dim } from '../shape.ts';
 import { defineOp } from './types.ts';
+import { int, MAX_RANK } from './attr-schema.ts';
+
+const axisSchema = { axis: int(-MAX_RANK, MAX_RANK) };
 
 export interface GatherAttrs {
   axis: number;
@@ -13,6 +16,7 @@ export interface GatherAttrs {
 export const gather = defineOp<GatherAttrs>({
   kind: 'movement',
   arity: 2,
+  attrs: axisSchema,
   infer([data, indices], { axis }) {
     if (indices.dtype !== 'int32') throw new RuleError(`gather indices must be int32, got ${indices.dtype}`);
     const ax = normAxis(axis, data.shape.length);
@@ -43,6 +47,7 @@ export const gather = defineOp<GatherAttrs>({
 export const gatherElements = defineOp<GatherAttrs>({
   kind: 'movement',
   arity: 2,
+  attrs: axisSchema,
   infer([data, indices], { axis }) {
     if (indices.dtype !== 'int32') throw new RuleError(`gatherElements indices must be int32, got ${indices.dtype}`);
     if (indices.shape.length !== data.shape.length) throw new RuleError(`gatherElements needs indices of the data's rank (${data.shape.length}), got ${formatShape(indices.shape)}`);

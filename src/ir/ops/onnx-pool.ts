@@ -6,6 +6,10 @@ import { RuleError } from '../errors.ts';
 import { formatShape, numel, type Dim } from '../shape.ts';
 import { defineOp, type LowerCtx } from './types.ts';
 import { requireInts } from './util.ts';
+import { type AttrSchema, bool, ints, MAX_RANK, oneOf, optional } from './attr-schema.ts';
+
+const perAxis = () => ints([1, MAX_RANK], 1);
+const pads = () => ints([2, 2 * MAX_RANK], 0);
 
 export interface PoolNdAttrs {
   mode: 'max' | 'avg';
@@ -30,9 +34,20 @@ function taps(ctx: LowerCtx, a: PoolNdAttrs) {
   return { vars, value: ctx.load(0, [ctx.out[0], ctx.out[1], ...pos]), inside, spatial };
 }
 
+const poolNdSchema: AttrSchema<PoolNdAttrs> = {
+  mode: oneOf('max', 'avg'),
+  kernel: perAxis(),
+  strides: perAxis(),
+  dilations: perAxis(),
+  pads: pads(),
+  countIncludePad: optional(bool()),
+  countedPads: optional(pads()),
+};
+
 export const poolNd = defineOp<PoolNdAttrs>({
   kind: 'reduce',
   arity: 1,
+  attrs: poolNdSchema,
   infer([x], a) {
     const n = x.shape.length - 2;
     if (n < 1) throw new RuleError(`expected input [N, C, ...spatial], got ${formatShape(x.shape)}`);
@@ -41,6 +56,7 @@ export const poolNd = defineOp<PoolNdAttrs>({
     requireInts(a.strides, n, 'strides', 1);
     requireInts(a.dilations, n, 'dilations', 1);
     requireInts(a.pads, 2 * n, 'pads', 0);
+    if (a.countedPads !== undefined) requireInts(a.countedPads, 2 * n, 'countedPads', 0);
     const out: Dim[] = x.shape.slice(2).map((d, i) => {
       if (typeof d !== 'number') throw new RuleError(`cannot pool over the batch dimension`);
       const span = (a.kernel[i] - 1) * a.dilations[i] + 1;
@@ -83,6 +99,7 @@ export const poolNd = defineOp<PoolNdAttrs>({
 export const maxPoolIndices = defineOp<PoolNdAttrs & { columnMajor?: boolean }>({
   kind: 'reduce',
   arity: 1,
+  attrs: { ...poolNdSchema, columnMajor: optional(bool()) },
   infer([x], a) {
     const t = poolNd.infer([x], { ...a, mode: 'max' });
     if (x.shape.some((d) => typeof d !== 'number')) throw new RuleError(`maxPoolIndices needs a static shape`);

@@ -7,6 +7,10 @@ import { BATCH, normAxis, numel, type Dim } from '../shape.ts';
 import type { LowerCtx } from './types.ts';
 import { defineOp } from './types.ts';
 import { requireFloat } from './util.ts';
+import { bool, int, ints, MAX_RANK } from './attr-schema.ts';
+
+const axis = () => int(-MAX_RANK, MAX_RANK);
+const reduceSchema = { axes: ints([0, MAX_RANK], -MAX_RANK, MAX_RANK), keepdims: bool() };
 
 export interface ReduceAttrs {
   /** Axes to reduce; empty means all. */
@@ -58,6 +62,7 @@ function reduceOp(op: ReduceOp, mean = false) {
     kind: 'reduce',
     readsOnce: true,
     arity: 1,
+    attrs: reduceSchema,
     infer: ([x], a) => reduceInfer(x, a),
     lower(ctx, a) {
       const { vars, index } = reduceIndex(ctx, a);
@@ -91,6 +96,7 @@ function softmaxFamily(decompose: (x: import('../node.ts').Node, axis: number, e
   return defineOp<AxisAttrs>({
     kind: 'composite',
     arity: 1,
+    attrs: { axis: axis() },
     infer([x], { axis }) {
       requireFloat(x);
       normAxis(axis, x.shape.length);
@@ -110,6 +116,7 @@ export const reduceOps = {
   argmax: defineOp<ArgAttrs>({
     kind: 'reduce',
     arity: 1,
+    attrs: { axis: axis(), keepdims: bool() },
     infer([x], { axis, keepdims }) {
       const t = reduceInfer(x, { axes: [axis], keepdims });
       return { dtype: 'int32', shape: t.shape };

@@ -4,17 +4,33 @@ import { RuleError } from '../errors.ts';
 import { numel, validateShape, type Dim } from '../shape.ts';
 import { defineOp } from './types.ts';
 import type { InitSpec } from './init-spec.ts';
+import { bool, dims, type Field, int, num, numbers, oneOf, optional, record, str, strings, tagged } from './attr-schema.ts';
+
+/** String tensors of an imported model, interned to int32 ids (recorded on the first input). */
+export interface StringTable {
+  inputs: string[];
+  outputs: string[];
+  table: string[];
+}
 
 export interface InputAttrs {
   name: string;
   dtype: DType;
   shape: Dim[];
+  strings?: StringTable;
 }
 
-export interface ParamAttrs extends InputAttrs {
+/** An L1 and/or L2 penalty on a weight, added to the training loss. */
+export interface RegularizerAttrs {
+  l1?: number;
+  l2?: number;
+}
+
+export interface ParamAttrs extends Omit<InputAttrs, 'strings'> {
   init: InitSpec;
   /** Updated by optimizers; false for state such as batch-norm running statistics. */
   trainable: boolean;
+  regularizer?: RegularizerAttrs;
 }
 
 export interface ConstAttrs {
@@ -24,6 +40,28 @@ export interface ConstAttrs {
   values: number[];
 }
 
+const dtype = () => oneOf<DType>('float32', 'float64', 'int32');
+const fan = int(0);
+const fanInit = { fanIn: fan, fanOut: fan, truncated: optional(bool()) };
+
+/** The initialiser kinds of runtime/init.ts, each with its own fields. */
+const initSpec: Field<InitSpec> = tagged<InitSpec>('kind', {
+  zeros: {},
+  ones: {},
+  constant: { value: num() },
+  glorotUniform: fanInit,
+  glorotNormal: fanInit,
+  heUniform: fanInit,
+  heNormal: fanInit,
+  lecunUniform: fanInit,
+  lecunNormal: fanInit,
+  kaimingUniform: { fanIn: fan, a: num() },
+  uniform: { low: num(), high: num() },
+  normal: { mean: num(), std: num({ min: 0 }) },
+});
+
+const leafAttrs = { name: str(), dtype: dtype(), shape: dims() };
+
 function leafType(a: { dtype: DType; shape: Dim[] }, what: string) {
   if (!isDType(a.dtype)) throw new RuleError(`${what}: unknown dtype ${JSON.stringify(a.dtype)}`);
   validateShape(a.shape);
@@ -31,11 +69,23 @@ function leafType(a: { dtype: DType; shape: Dim[] }, what: string) {
 }
 
 export const sourceOps = {
-  input: defineOp<InputAttrs>({ kind: 'source', arity: 0, infer: (_i, a) => leafType(a, 'input') }),
-  param: defineOp<ParamAttrs>({ kind: 'source', arity: 0, infer: (_i, a) => leafType(a, 'param') }),
+  input: defineOp<InputAttrs>({
+    kind: 'source',
+    arity: 0,
+    attrs: { ...leafAttrs, strings: optional(record<StringTable>({ inputs: strings(), outputs: strings(), table: strings() })) },
+    infer: (_i, a) => leafType(a, 'input'),
+  }),
+  param: defineOp<ParamAttrs>({
+    kind: 'source',
+    arity: 0,
+    attrs: { ...leafAttrs, init: initSpec, trainable: bool(), regularizer: optional(record<RegularizerAttrs>({ l1: optional(num({ min: 0 })), l2: optional(num({ min: 0 })) })) },
+    infer: (_i, a) => leafType(a, 'param'),
+  }),
   const: defineOp<ConstAttrs>({
     kind: 'source',
     arity: 0,
+    // Values are data: any float64, and ±Infinity and NaN (an attention mask's -Infinity).
+    attrs: { dtype: dtype(), shape: dims(), values: numbers({ nonFinite: true, limit: Number.MAX_VALUE }) },
     infer(_i, a) {
       const t = leafType(a, 'const');
       if (a.shape.includes('N')) throw new RuleError(`a constant cannot have a batch dimension`);

@@ -1,6 +1,7 @@
 // The shape of an op definition: every fact about an op, in one place, looked up by every pass.
 import type { Expr } from '../expr.ts';
 import type { Node, TensorType } from '../node.ts';
+import type { AttrSchema } from './attr-schema.ts';
 
 /**
  * How an op lowers, which decides how it may fuse:
@@ -33,6 +34,11 @@ export interface OpDef<A = Record<string, never>> {
   readonly kind: OpKind;
   /** Number of inputs, or 'variadic' (at least one). */
   readonly arity: number | 'variadic';
+  /**
+   * What the op accepts in its attributes: checked (and copied) before `infer` runs, by
+   * makeNode and inferType, so the DSL, graph JSON and ONNX import are all held to it.
+   */
+  readonly attrs: AttrSchema<A>;
   /** Output type from input types and attributes; throws RuleError when they do not fit. */
   infer(inputs: readonly TensorType[], attrs: A): TensorType;
   /** The output element at `ctx.out`, in the kernel language (every non-source, non-view op). */
