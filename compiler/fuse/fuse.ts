@@ -9,6 +9,7 @@ import { consumers, graphNodes, type Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { opDef } from '../../src/ir/ops/index.ts';
 import { sameShape } from '../../src/ir/shape.ts';
+import { fusedSize, MAX_EXPR_SIZE, MAX_FUSED_OPS } from './size.ts';
 
 /** One kernel-to-be: `root` is the value it stores; `members` are computed in its loop. */
 export interface FusedGroup {
@@ -45,6 +46,8 @@ export function fuse(g: Graph): FusedGraph {
   const absorbed = new Set<Node>();
   const groups: FusedGroup[] = [];
   const views: Node[] = [];
+  /** Each group's expression size, by its root. */
+  const sizes = new Map<Node, number>();
   for (const n of nodes) {
     const kind = opDef(n.op).kind;
     if (kind === 'source' || absorbed.has(n)) continue;
@@ -54,27 +57,35 @@ export function fuse(g: Graph): FusedGraph {
     }
     const members = [n];
     let root = n;
-    for (;;) {
+    let size = fusedSize(n, () => 1);
+    // A long chain becomes several kernels, so no kernel's expression grows past the bounds.
+    while (members.length < MAX_FUSED_OPS) {
       const readers = users.get(root) ?? [];
       const next = readers[0];
       // A consumer joins at most one kernel (both inputs of an add may end chains).
       if (!next || absorbed.has(next) || !canAbsorb(root, next, readers, outputs.has(root))) break;
+      const grown = fusedSize(next, (i) => (next.inputs[i] === root ? size : 1));
+      if (grown > MAX_EXPR_SIZE) break;
       members.push(next);
       absorbed.add(next);
       root = next;
+      size = grown;
     }
+    sizes.set(root, size);
     groups.push({ root, members });
   }
   // A group is emitted where its anchor stood; its epilogue's other inputs all precede its
   // root in topological order, so order groups by their roots' positions.
   const position = new Map(nodes.map((n, i) => [n, i]));
   groups.sort((a, b) => position.get(a.root)! - position.get(b.root)!);
-  return { graph: g, groups: recomputeCheapProducers(groups, users, outputs), views };
+  return { graph: g, groups: recomputeCheapProducers(groups, users, outputs, sizes), views };
 }
 
 /** Elementwise kernels at most this long (in ops), read by at most this many kernels, are recomputed. */
 const RECOMPUTE_MAX_OPS = 4;
 const RECOMPUTE_MAX_READERS = 2;
+/** ... and whose expression has at most this many nodes (a reader may read it more than once). */
+const RECOMPUTE_MAX_SIZE = 32;
 
 /** Whether `reader` reads `value` once per element it computes, inside its own loop. */
 function readsOncePerElement(reader: Node, value: Node, group: FusedGroup): boolean {
@@ -84,7 +95,14 @@ function readsOncePerElement(reader: Node, value: Node, group: FusedGroup): bool
 }
 
 /** Folds each cheap elementwise group into the groups that read it (as a prologue) and drops it. */
-function recomputeCheapProducers(groups: readonly FusedGroup[], users: ReadonlyMap<Node, readonly Node[]>, outputs: ReadonlySet<Node>): FusedGroup[] {
+function recomputeCheapProducers(
+  groups: readonly FusedGroup[],
+  users: ReadonlyMap<Node, readonly Node[]>,
+  outputs: ReadonlySet<Node>,
+  sizes: ReadonlyMap<Node, number>,
+): FusedGroup[] {
+  // Sizes grow with each prologue; a reader may read the recomputed value more than once, so count it twice.
+  const size = new Map(sizes);
   const groupOf = new Map<Node, FusedGroup>();
   const place = (group: FusedGroup) => [...group.members, ...(group.recomputed ?? [])].forEach((m) => groupOf.set(m, group));
   groups.forEach(place);
@@ -94,14 +112,17 @@ function recomputeCheapProducers(groups: readonly FusedGroup[], users: ReadonlyM
     const g = groupOf.get(original.members[0])!;
     if (!kept.has(g) || outputs.has(g.root) || g.members.length + (g.recomputed?.length ?? 0) > RECOMPUTE_MAX_OPS) continue;
     if (!g.members.every((m) => opDef(m.op).kind === 'elementwise')) continue;
+    if ((size.get(g.root) ?? Infinity) > RECOMPUTE_MAX_SIZE) continue;
     const readers = [...new Set(users.get(g.root) ?? [])];
     const targets = readers.map((r) => groupOf.get(r));
     if (readers.length === 0 || readers.length > RECOMPUTE_MAX_READERS) continue;
     if (!readers.every((r, i) => targets[i] && targets[i] !== g && readsOncePerElement(r, g.root, targets[i]!))) continue;
     if (new Set(targets).size !== targets.length) continue;
+    if (targets.some((t) => (size.get(t!.root) ?? Infinity) + 2 * size.get(g.root)! > MAX_EXPR_SIZE)) continue;
     kept.delete(g);
     for (const t of targets as FusedGroup[]) {
       const grown: FusedGroup = { root: t.root, members: t.members, recomputed: [...(t.recomputed ?? []), ...(g.recomputed ?? []), ...g.members] };
+      size.set(t.root, (size.get(t.root) ?? 0) + 2 * (size.get(g.root) ?? 0));
       kept.delete(t);
       kept.add(grown);
       place(grown);

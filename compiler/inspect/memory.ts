@@ -43,17 +43,24 @@ function liveBound(p: Program): MemoryPlan['liveBound'] {
   const last = new Map<Node, number>();
   p.kernels.forEach((k, i) => k.reads.forEach((r) => last.set(baseOf(r), i)));
   for (const o of p.graph.outputs) last.set(baseOf(o.node), p.kernels.length);
-  let best = { bytesPerSample: 0, fixedBytes: 0, atKernel: 0 };
-  p.kernels.forEach((_, i) => {
-    let [perSample, fixed] = [0, 0];
-    p.kernels.forEach((k, j) => {
-      if (j > i || (last.get(k.writes) ?? j) < i) return;
-      const bytes = sampleSize(k.shape) * BYTES[k.dtype];
-      if (isBatched(k.shape)) perSample += bytes;
-      else fixed += bytes;
-    });
-    if (perSample * 64 + fixed > best.bytesPerSample * 64 + best.fixedBytes) best = { bytesPerSample: perSample, fixedBytes: fixed, atKernel: i };
+  // Kernel j's result is alive from j to its last reader: add it there, take it away after (a sweep, not K²).
+  const n = p.kernels.length;
+  const perSampleDelta = new Array<number>(n + 1).fill(0);
+  const fixedDelta = new Array<number>(n + 1).fill(0);
+  p.kernels.forEach((k, j) => {
+    const end = Math.min(n, Math.max(j, last.get(k.writes) ?? j)) + 1;
+    const bytes = sampleSize(k.shape) * BYTES[k.dtype];
+    const delta = isBatched(k.shape) ? perSampleDelta : fixedDelta;
+    delta[j] += bytes;
+    delta[end] -= bytes;
   });
+  let best = { bytesPerSample: 0, fixedBytes: 0, atKernel: 0 };
+  let [perSample, fixed] = [0, 0];
+  for (let i = 0; i < n; i++) {
+    perSample += perSampleDelta[i];
+    fixed += fixedDelta[i];
+    if (perSample * 64 + fixed > best.bytesPerSample * 64 + best.fixedBytes) best = { bytesPerSample: perSample, fixedBytes: fixed, atKernel: i };
+  }
   return best;
 }
 

@@ -5,8 +5,8 @@
 import { allocate, type TypedArray } from './dtype.ts';
 import type { Expr } from './expr.ts';
 import { BATCH_VAR } from './expr.ts';
-import { KilnError } from './errors.ts';
-import { graphNodes, type Graph } from './graph.ts';
+import { internal, KilnError } from './errors.ts';
+import { graphNodes, topoSort, type Graph } from './graph.ts';
 import { expandComposite, freshNames, lowerNode, outVars } from './lowering.ts';
 import type { Node } from './node.ts';
 import { opDef } from './ops/index.ts';
@@ -28,20 +28,19 @@ export function interpret(
   batch: number,
 ): Record<string, TypedArray> {
   const values = new Map<Node, TypedArray>();
-  const evaluate = (node: Node): TypedArray => {
-    const known = values.get(node);
-    if (known) return known;
-    const result = evaluateNode(node, evaluate, feeds, weights, batch);
-    values.set(node, result);
-    return result;
+  // Nodes in topological order, so every input is known before its reader: no recursion, however deep the graph.
+  const evaluateAll = (order: readonly Node[]): void => {
+    for (const n of order) if (!values.has(n)) values.set(n, evaluateNode(n, valueOf, evaluateAll, feeds, weights, batch));
   };
-  for (const n of graphNodes(graph)) evaluate(n);
-  return Object.fromEntries(graph.outputs.map((o) => [o.name, evaluate(o.node)]));
+  const valueOf = (n: Node): TypedArray => values.get(n) ?? internal(`node %${n.id} (${n.op}) read before it was evaluated`);
+  evaluateAll(graphNodes(graph));
+  return Object.fromEntries(graph.outputs.map((o) => [o.name, valueOf(o.node)]));
 }
 
 function evaluateNode(
   node: Node,
-  evaluate: (n: Node) => TypedArray,
+  valueOf: (n: Node) => TypedArray,
+  evaluateAll: (order: readonly Node[]) => void,
   feeds: Record<string, TypedArray>,
   weights: Record<string, TypedArray>,
   batch: number,
@@ -52,11 +51,15 @@ function evaluateNode(
     case 'source':
       return sourceValue(node, feeds, weights, size);
     case 'view':
-      return evaluate(node.inputs[0]);
-    case 'composite':
-      return evaluate(expandComposite(node));
+      return valueOf(node.inputs[0]);
+    case 'composite': {
+      // The expansion's leaves are this node's inputs, already evaluated.
+      const expanded = expandComposite(node);
+      evaluateAll(topoSort([expanded]));
+      return valueOf(expanded);
+    }
     default: {
-      const operands = node.inputs.map((i) => ({ data: evaluate(i), strides: strides(i.type.shape) }));
+      const operands = node.inputs.map((i) => ({ data: valueOf(i), strides: strides(i.type.shape) }));
       const expr = lowerNode(node, outVars(node.type.shape.length), (i, index) => ({ k: 'load', input: i, index }), freshNames());
       return fill(node.type.shape, node, expr, operands, batch);
     }
@@ -66,7 +69,9 @@ function evaluateNode(
 function sourceValue(node: Node, feeds: Record<string, TypedArray>, weights: Record<string, TypedArray>, size: number): TypedArray {
   const name = node.attrs.name as string;
   if (node.op === 'const') return constantData(node);
-  const value = node.op === 'input' ? feeds[name] : weights[name];
+  // Own properties only: an input named `constructor` must not find Object's.
+  const given = node.op === 'input' ? feeds : weights;
+  const value = Object.hasOwn(given, name) ? given[name] : undefined;
   if (!value) throw new KilnError(`no value given for ${node.op} '${name}'`);
   if (value.length !== size) {
     throw new KilnError(`${node.op} '${name}' has ${value.length} elements, expected ${size} for shape ${formatShape(node.type.shape)}`);

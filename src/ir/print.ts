@@ -42,20 +42,24 @@ function formatNumber(v: number): string {
   return Number.isInteger(v) || !Number.isFinite(v) ? String(v) : String(Number(v.toPrecision(6)));
 }
 
+/** Attribute values nested deeper than this print as `…` (a file may nest arrays without end). */
+const MAX_NESTING = 8;
+
 /** One attribute value, with no spaces: `[0,3,1,2]`, `<784 values>`, `glorotUniform(fanIn=9,fanOut=288)`. */
-export function formatAttrValue(v: unknown): string {
+export function formatAttrValue(v: unknown, depth = 0): string {
   if (typeof v === 'number') return formatNumber(v);
   if (typeof v === 'string') return formatString(v);
   if (v === null || v === undefined || typeof v === 'boolean') return String(v);
+  if (typeof v === 'object' && depth >= MAX_NESTING) return '…';
   if (Array.isArray(v)) {
     if (v.length > MAX_ARRAY && v.every((x) => typeof x === 'number')) return `<${v.length} values>`;
-    return `[${v.map(formatAttrValue).join(',')}]`;
+    return `[${v.map((x) => formatAttrValue(x, depth + 1)).join(',')}]`;
   }
   if (typeof v === 'object') {
     const { kind, ...rest } = v as Record<string, unknown>;
     const fields = Object.entries(typeof kind === 'string' ? rest : (v as Record<string, unknown>))
       .filter(([, x]) => x !== undefined)
-      .map(([k, x]) => `${formatString(k)}=${formatAttrValue(x)}`)
+      .map(([k, x]) => `${formatString(k)}=${formatAttrValue(x, depth + 1)}`)
       .join(',');
     return typeof kind === 'string' ? `${formatString(kind)}(${fields})` : `{${fields}}`;
   }

@@ -38,7 +38,7 @@ describe('padConvolutions', () => {
 
   it('rewrites the filter gradient too; the forward and backward pads of one input are one node after CSE', () => {
     const { x, w, y } = conv([1, 1, 1, 1], [2, 1]);
-    const loss = makeNode('reduceSum', [makeNode('mul', [y, y])], { axes: [0, 1, 2, 3], keepDims: false });
+    const loss = makeNode('reduceSum', [makeNode('mul', [y, y])], { axes: [0, 1, 2, 3], keepdims: false });
     const dw = gradients(loss, [w]).get(w)!;
     const g = graphOf([x], { y, dw });
     const after = eliminateCommonSubexpressions(padConvolutions(g));
