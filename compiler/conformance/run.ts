@@ -1,8 +1,9 @@
 // The ONNX conformance runner: each case folder (model.onnx + test_data_set_0/{input,output}_N.pb)
 // is imported, compiled with a backend, run, and compared with ONNX's tolerance.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureFolderSync, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
 import { UnsupportedError } from '../../src/ir/errors.ts';
 import { decodeModel, importModel } from '../../src/onnx/import.ts';
 import { decodeMessage, onnx } from '../../src/onnx/proto.ts';
@@ -142,10 +143,10 @@ export async function runCase(caseDir: string, options: ConformanceOptions = {})
     const compiled = compileModel(graph, { sourceName: `${name}/model.onnx`, backend });
     const dir = path.join(outDir, name.replace(/[^A-Za-z0-9_.-]/g, '_'));
     rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
+    ensureFolderSync(dir);
     const file = path.join(dir, 'model.js');
-    writeFileSync(file, compiled.js);
-    writeFileSync(path.join(dir, 'model.ts'), compiled.ts);
+    writeFileAtomicSync(file, compiled.js);
+    writeFileAtomicSync(path.join(dir, 'model.ts'), compiled.ts);
     const mod = (await import(/* @vite-ignore */ `${pathToFileURL(file).href}?t=${Date.now()}`)) as EmittedModule;
     const results = mod.createModel(undefined, backend === 'gpujs' ? { mode: options.gpu ?? 'webasm' } : {}).run(feeds, 1);
     const outputNames = graph.outputs.map((o) => o.name);

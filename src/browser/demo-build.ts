@@ -1,10 +1,12 @@
 // `npm run demo:browser`: builds a static page that trains the compiled MNIST CNN on WebGL2 and
 // classifies digits drawn on a canvas, then serves it on 127.0.0.1.
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileModel } from '../../compiler/compile.ts';
+import { ensureFolderSync, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
 import { loadMnist } from '../../runtime/mnist.ts';
+import { KilnError } from '../ir/errors.ts';
 import { fileStem } from '../cli/commands.ts';
 import { loadModel } from '../cli/load.ts';
 import { resolveLoss, resolveOptimizer } from '../cli/train.ts';
@@ -38,19 +40,20 @@ export async function buildBrowserDemo(o: DemoBuildOptions): Promise<string> {
   const compiled = compileModel(graph, { backend: 'gpujs', training, seed: 0, initialWeights: weights, sourceName: 'examples/cnn.ts' });
   const modelDir = path.join(o.out, 'model');
   const site = path.join(o.out, 'site');
-  mkdirSync(modelDir, { recursive: true });
-  mkdirSync(site, { recursive: true });
+  ensureFolderSync(modelDir);
+  ensureFolderSync(site);
   const modelFile = path.resolve(modelDir, `${fileStem(compiled.name)}.ts`);
-  writeFileSync(modelFile, compiled.ts);
-  writeFileSync(path.join(site, 'mnist-train.bin'), mnistFile('train', o.trainImages ?? 12_000));
-  writeFileSync(path.join(site, 'mnist-test.bin'), mnistFile('test', o.testImages ?? 2_000));
-  copyFileSync(path.join(HERE, 'demo.html'), path.join(site, 'index.html'));
+  writeFileAtomicSync(modelFile, compiled.ts);
+  writeFileAtomicSync(path.join(site, 'mnist-train.bin'), mnistFile('train', o.trainImages ?? 12_000));
+  writeFileAtomicSync(path.join(site, 'mnist-test.bin'), mnistFile('test', o.testImages ?? 2_000));
+  writeFileAtomicSync(path.join(site, 'index.html'), readFileSync(path.join(HERE, 'demo.html')));
   await bundleForBrowser(path.join(HERE, 'demo-page.ts'), path.join(site, 'demo.js'), { aliases: { 'kiln-demo-model': modelFile }, minify: true });
   return site;
 }
 
 /** Builds the demo and serves it until the process is stopped. */
 export async function demoBrowserCommand(o: { out: string; port: number; buildOnly?: boolean }, print: (s: string) => void): Promise<StaticServer | undefined> {
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new KilnError(`--port must be an integer from 0 to 65535, got ${o.port}`);
   const site = await buildBrowserDemo({ out: o.out });
   print(`built the browser demo in ${site}`);
   if (o.buildOnly) return undefined;

@@ -1,8 +1,9 @@
 // `kiln precompile`: exports a GPU.js module's kernels with their shaders, from WebGL2 in headless
 // Chromium, so that pages using them skip GPU.js's JavaScript → GLSL translation at that batch size.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { checkWritableFile, ensureFolderSync, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
 import { KilnError } from '../ir/errors.ts';
 import { bundleForBrowser } from './bundle.ts';
 import { CHROMIUM_ARGS, findChromium } from './chromium.ts';
@@ -14,10 +15,12 @@ export async function precompileCommand(modulePath: string, o: { batch: number; 
   const executablePath = findChromium();
   if (!executablePath) throw new KilnError('kiln precompile needs Chromium (Debian: apt-get install chromium libegl-mesa0 libgl1-mesa-dri libgbm1; or set KILN_CHROMIUM)');
   const module = path.resolve(modulePath);
+  const out = o.out ?? module.replace(/\.[jt]s$/, `.webgl2.b${o.batch}.json`);
+  checkWritableFile(out);
   const work = path.join(path.dirname(module), '.precompile');
-  mkdirSync(work, { recursive: true });
+  ensureFolderSync(work);
   const entry = path.join(work, 'entry.ts');
-  writeFileSync(
+  writeFileAtomicSync(
     entry,
     [
       `import * as m from ${JSON.stringify(module)};`,
@@ -29,15 +32,14 @@ export async function precompileCommand(modulePath: string, o: { batch: number; 
     ].join('\n'),
   );
   await bundleForBrowser(entry, path.join(work, 'page.js'));
-  writeFileSync(path.join(work, 'index.html'), '<!doctype html><meta charset="utf-8"><script src="page.js"></script>');
+  writeFileAtomicSync(path.join(work, 'index.html'), '<!doctype html><meta charset="utf-8"><script src="page.js"></script>');
   const server = await serveFolder(work);
   const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
     await page.goto(server.url);
     const kernels = await page.evaluate((b) => (globalThis as unknown as { exportKernels(b: number): unknown }).exportKernels(b), o.batch);
-    const out = o.out ?? module.replace(/\.[jt]s$/, `.webgl2.b${o.batch}.json`);
-    writeFileSync(out, JSON.stringify(kernels));
+    writeFileAtomicSync(out, JSON.stringify(kernels));
     return out;
   } finally {
     await browser.close();

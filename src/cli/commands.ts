@@ -1,5 +1,4 @@
 // The CLI's commands as functions that return text, so tests can call them without a process.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkGraph } from '../../compiler/check/check.ts';
 import { compileModel } from '../../compiler/compile.ts';
@@ -9,6 +8,7 @@ import { PASSES, compileGraph, optimize } from '../../compiler/pipeline.ts';
 import { renderSimdKernel, simdListing } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { renderJsKernel } from '../../compiler/codegen/js-kernel.ts';
 import { describeOps } from '../../compiler/lower/kernel.ts';
+import { checkWritableFolder, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
 import { KilnError } from '../ir/errors.ts';
 import { graphToJson } from '../ir/json.ts';
 import { printGraph } from '../ir/print.ts';
@@ -43,12 +43,12 @@ export async function compileCommand(file: string, o: CompileCliOptions): Promis
     : undefined;
   const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights, backend: o.backend });
   const ms = performance.now() - started;
-  mkdirSync(o.out, { recursive: true });
+  checkWritableFolder(o.out);
   const stem = fileStem(c.name);
   const files = [`${stem}.ts`, `${stem}.js`, `${stem}.weights.bin`].map((f) => path.join(o.out, f));
-  writeFileSync(files[0], c.ts);
-  writeFileSync(files[1], c.js);
-  writeFileSync(files[2], c.weights);
+  writeFileAtomicSync(files[0], c.ts);
+  writeFileAtomicSync(files[1], c.js);
+  writeFileAtomicSync(files[2], c.weights);
   return [
     `compiled ${c.name} in ${ms.toFixed(0)} ms: ${c.program.kernels.length} kernels, ${c.program.buffers.length} buffers`,
     ...files.map((f) => `  wrote ${f}`),

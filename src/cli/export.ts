@@ -1,6 +1,5 @@
 // `kiln export`: a model file and its weights (a Kiln weight file, or fresh ones from a seed) → an .onnx file.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { checkWritableFile, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
 import { parameterInfo } from '../../compiler/compile.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { initWeights } from '../../runtime/model-io.ts';
@@ -19,6 +18,7 @@ export interface ExportCliOptions {
 
 export async function exportCommand(file: string, o: ExportCliOptions): Promise<string> {
   const { graph } = await loadModel(file);
+  checkWritableFile(o.onnx);
   // The parameters in the order `kiln compile` draws their initial values, so a seed gives the same weights.
   const params = parameterInfo(compileGraph(graph).program.params);
   let weights: Record<string, Float32Array>;
@@ -43,7 +43,6 @@ export async function exportCommand(file: string, o: ExportCliOptions): Promise<
     from = `fresh weights (seed ${o.seed})`;
   }
   const bytes = exportOnnx(graph, weights, { opset: o.opset });
-  mkdirSync(path.dirname(path.resolve(o.onnx)), { recursive: true });
-  writeFileSync(o.onnx, bytes);
+  writeFileAtomicSync(o.onnx, bytes);
   return `exported ${graph.name} to ${o.onnx} (ONNX opset ${o.opset}, ${bytes.length.toLocaleString('en-US')} bytes, ${params.length} parameters, ${from})`;
 }

@@ -1,5 +1,6 @@
 // Loading a user's model: a TypeScript file (run as is through tsx), an ONNX file, or a saved graph JSON.
 import { readFileSync } from 'node:fs';
+import { checkModelFile, fakeModelProblem, importFailure } from './load-checks.ts';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resetLayerNames } from '../dsl/context.ts';
@@ -50,20 +51,20 @@ export async function loadModel(file: string): Promise<Model> {
     }
     return { kind: 'kiln.model', graph: graphFromJson(json) };
   }
+  checkModelFile(file, abs);
   let mod: { default?: unknown };
   resetLayerNames();
   defaultInit('keras');
   try {
     mod = await import(pathToFileURL(abs).href);
   } catch (e) {
-    if (e instanceof KilnError) throw e;
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(abs)) throw new KilnError(`model file not found: ${file}`);
-    throw e;
+    throw importFailure(file, abs, e);
   }
   if (!isModel(mod.default)) {
     throw new KilnError(`${file} must \`export default\` a model made with model() or sequential() (its default export is ${describe(mod.default)})`);
   }
+  const fake = fakeModelProblem(mod.default);
+  if (fake) throw new KilnError(`${file}: the default export is not a model made with model() or sequential(): ${fake}`);
   return mod.default;
 }
 

@@ -1,6 +1,6 @@
-// The `kiln` command line: parses arguments and runs a command; errors become messages and exit 1.
+// The `kiln` command line: parses arguments and runs a command; errors become one-line messages (src/cli/errors.ts).
 import { Command, InvalidArgumentError } from 'commander';
-import { KilnError } from '../ir/errors.ts';
+import { EXIT, reportFailure } from './errors.ts';
 import { COMPILER_VERSION } from '../../compiler/version.ts';
 import { demo } from './demo.ts';
 import { demoBrowserCommand } from '../browser/demo-build.ts';
@@ -25,6 +25,7 @@ function program(print: (text: string) => void): Command {
   const cli = new Command('kiln')
     .description('Kiln: an ahead-of-time neural-network compiler (TypeScript model → specialised JavaScript)')
     .version(COMPILER_VERSION)
+    .option('--verbose', 'print the stack trace of any error')
     .exitOverride()
     .configureOutput({ writeOut: print, writeErr: (s) => process.stderr.write(s) });
   // ONNX inputs with symbolic dimensions: sizes for every command that loads a model.
@@ -93,7 +94,8 @@ function program(print: (text: string) => void): Command {
     .option('--seed <n>', 'seed of the initial weights and of the shuffling', integer, 0)
     .option('--limit <k>', 'train on the first k images only (quick runs)', integer)
     .option('--validation <v>', 'hold out the last v training images for validation', integer, 0)
-    .option('--save <file>', 'write the trained weights and optimizer state')
+    .option('--save <file>', 'write the trained weights and optimizer state (right after training, atomically)')
+    .option('--checkpoint-every <epochs>', 'write the trainer state to --save (or <out>/checkpoint.bin) after every N-th epoch', integer)
     .option('--png <file>', 'picture of the first ten test digits with predictions (default <out>/predictions.png)')
     .option('--out <dir>', 'output folder of the compiled module (default build/<model>)')
     .option('--backend <backend>', 'code generator: js | gpujs', 'js')
@@ -130,17 +132,15 @@ function program(print: (text: string) => void): Command {
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], print = (t: string) => process.stdout.write(t.endsWith('\n') ? t : t + '\n')): Promise<number> {
+  // Read from argv itself: a failure can come before (or instead of) commander's parse.
+  const verbose = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--verbose');
   try {
     await program(print).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
-    if (code?.startsWith('commander.')) return 1; // commander already printed the problem
-    if (e instanceof KilnError || (e instanceof Error && /WeightFileError|IdxFormatError/.test(e.name))) {
-      process.stderr.write(`error: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    if (typeof code === 'string' && code.startsWith('commander.')) return EXIT.usage; // commander already printed the problem
+    return reportFailure(e, verbose, (t) => process.stderr.write(t));
   }
 }

@@ -1,7 +1,7 @@
 // A PNG of the first test digits with their predicted and true labels, drawn with a 3×5 bitmap font.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
+import { ensureFolderSync, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
 
 /** Glyphs 3 pixels wide and 5 high: one string per row, '#' for ink. */
 const FONT: Readonly<Record<string, readonly string[]>> = {
@@ -106,6 +106,6 @@ export function predictionsPng(images: Float32Array, predicted: readonly number[
  * labelled `predicted/true` underneath, green when the prediction is right and red when wrong.
  */
 export function writePredictionsPng(file: string, images: Float32Array, predicted: readonly number[], truth: readonly number[]): void {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileSync(file, predictionsPng(images, predicted, truth));
+  ensureFolderSync(path.dirname(path.resolve(file)));
+  writeFileAtomicSync(file, predictionsPng(images, predicted, truth));
 }

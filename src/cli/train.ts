@@ -1,5 +1,4 @@
-// `kiln train`: compile a model with a training step, fit it on MNIST, report accuracy, save, draw.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `kiln train`: compile a model with a training step, fit it on MNIST, save, report accuracy, draw.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
@@ -7,6 +6,7 @@ import { compileModel } from '../../compiler/compile.ts';
 import type { LossKind, LossSpec } from '../../compiler/train/losses.ts';
 import type { OptimizerSpec } from '../../compiler/train/optimizers.ts';
 import type { TrainingSpec } from '../../compiler/train/step.ts';
+import { checkWritableFile, checkWritableFolder, ensureFolderSync, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
 import { loadMnist } from '../../runtime/mnist.ts';
 import type { Dataset, EpochLog, Evaluation, FitOptions } from '../../runtime/train-loop.ts';
 import { KilnError } from '../ir/errors.ts';
@@ -15,6 +15,8 @@ import { formatShape, sampleSize } from '../ir/shape.ts';
 import { fileStem } from './commands.ts';
 import { loadModel } from './load.ts';
 import { writePredictionsPng } from './png.ts';
+import { Interrupted } from './errors.ts';
+import { runTraining, withStopFlag } from './train-run.ts';
 
 /** Options of `kiln train` (as commander parses them). */
 export interface TrainOptions {
@@ -30,6 +32,8 @@ export interface TrainOptions {
   limit?: number;
   validation: number;
   save?: string;
+  /** Write the trainer's state to --save (or <out>/checkpoint.bin) after every N-th epoch. */
+  checkpointEvery?: number;
   png?: string;
   out?: string;
   /** Code generator: js (default) or gpujs. */
@@ -44,7 +48,8 @@ export interface TrainResult {
   readonly finalLoss: number;
   readonly valAccuracy?: number;
   readonly test: Evaluation;
-  readonly png: string;
+  /** The predictions picture, unless writing it failed (a warning, not a failed run). */
+  readonly png?: string;
 }
 
 /** The parts of an emitted module's trainer that the CLI uses. */
@@ -131,11 +136,11 @@ export async function compileTrainer(
   const started = performance.now();
   const c = compileModel(graph, { seed, training, sourceName, initialWeights, backend: target.backend });
   const ms = performance.now() - started;
-  mkdirSync(out, { recursive: true });
+  ensureFolderSync(out);
   const stem = fileStem(c.name);
   const file = path.join(out, `${stem}.js`);
-  writeFileSync(path.join(out, `${stem}.ts`), c.ts);
-  writeFileSync(file, c.js);
+  writeFileAtomicSync(path.join(out, `${stem}.ts`), c.ts);
+  writeFileAtomicSync(file, c.js);
   // The query keeps a second compile in the same process from getting the cached module.
   const url = `${pathToFileURL(path.resolve(file)).href}?hash=${c.graphHash}-${Date.now()}`;
   const mod = (await import(url)) as { createTrainer(options: { seed?: number; weights?: Uint8Array; mode?: string }): EmittedTrainer };
@@ -145,7 +150,7 @@ export async function compileTrainer(
 }
 
 /** Callbacks for `fit` that draw a per-epoch progress bar on a terminal and print one line per epoch. */
-export function progressReporter(epochs: number, samples: number, batchSize: number, print: (s: string) => void): Pick<FitOptions, 'onBatch' | 'onEpoch'> {
+export function progressReporter(epochs: number, samples: number, batchSize: number, print: (s: string) => void): Pick<FitOptions, 'onBatch' | 'onEpoch'> & { close(): void } {
   const tty = !!process.stdout.isTTY;
   let bar: cliProgress.SingleBar | undefined;
   let started = 0;
@@ -176,6 +181,10 @@ export function progressReporter(epochs: number, samples: number, batchSize: num
       const val = log.valAccuracy === undefined ? '' : `, val acc ${percent(log.valAccuracy)}`;
       print(`epoch ${log.epoch + 1}/${epochs}: loss ${log.loss.toFixed(4)}${val}, ${log.seconds.toFixed(1)} s, ${Math.round(log.samplesPerSecond)} samples/s`);
     },
+    close() {
+      bar?.stop();
+      bar = undefined;
+    },
   };
 }
 
@@ -188,23 +197,89 @@ function argmax(values: Float32Array, offset: number, n: number): number {
   return best;
 }
 
-/** `kiln train`: compiles `file` with training, fits it on MNIST, evaluates, saves and draws. */
-export async function trainCommand(file: string, o: TrainOptions, print: (s: string) => void): Promise<TrainResult> {
+/** Throws unless the options are in range (before anything is loaded). */
+function checkTrainOptions(o: TrainOptions): void {
   if (o.data !== 'mnist') throw new KilnError(`unknown data set '${o.data}' (available: mnist)`);
-  for (const [flag, v] of [['--epochs', o.epochs], ['--batch-size', o.batchSize]] as const) {
+  for (const [flag, v] of [['--epochs', o.epochs], ['--batch-size', o.batchSize], ['--checkpoint-every', o.checkpointEvery ?? 1]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new KilnError(`${flag} must be a positive integer, got ${v}`);
   }
   if (!Number.isInteger(o.validation) || o.validation < 0 || o.validation >= MNIST_TRAIN) throw new KilnError(`--validation must be an integer in [0, ${MNIST_TRAIN}), got ${o.validation}`);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new KilnError(`--limit must be a positive integer, got ${o.limit}`);
+}
+
+/** Where a run writes: checked before the long work starts, so no trained model is lost to a bad path. */
+interface Outputs {
+  out: string;
+  png: string;
+  save?: string;
+  checkpoint?: string;
+}
+
+function checkOutputs(o: TrainOptions, out: string): Outputs {
+  const outputs: Outputs = {
+    out,
+    png: o.png ?? path.join(out, 'predictions.png'),
+    save: o.save,
+    checkpoint: o.checkpointEvery === undefined ? undefined : (o.save ?? path.join(out, 'checkpoint.bin')),
+  };
+  checkWritableFolder(out);
+  for (const file of [outputs.save, outputs.checkpoint, outputs.png]) if (file !== undefined) checkWritableFile(file);
+  return outputs;
+}
+
+/** `kiln train`: compiles `file` with training, fits it on MNIST, saves, evaluates and draws. */
+export async function trainCommand(file: string, o: TrainOptions, print: (s: string) => void, warn = (s: string) => process.stderr.write(`${s}\n`)): Promise<TrainResult> {
+  checkTrainOptions(o);
   const { graph, weights } = await loadModel(file);
   checkMnistModel(graph);
   const loss = resolveLoss(graph, o.loss, o.fromLogits);
   const optimizer = resolveOptimizer(o.optimizer, o.lr, o.momentum);
-  const out = o.out ?? path.join('build', fileStem(graph.name));
   const backend = o.backend ?? 'js';
   if (backend !== 'js' && backend !== 'gpujs') throw new KilnError(`unknown backend '${backend}' (available: js, gpujs)`);
   if (o.gpu !== undefined && backend !== 'gpujs') throw new KilnError('--gpu applies to --backend gpujs');
-  const compiled = await compileTrainer(graph, { loss, optimizer }, out, o.seed, path.relative(process.cwd(), path.resolve(file)), weights, { backend, gpu: o.gpu });
+  const outputs = checkOutputs(o, o.out ?? path.join('build', fileStem(graph.name)));
+  const { trainer, logs } = await withStopFlag((stopRequested) => compileAndFit(file, graph, weights, o, outputs, { loss, optimizer, backend }, print, stopRequested));
+  if (outputs.save) {
+    // Straight after training, before anything optional can fail.
+    writeFileAtomicSync(outputs.save, trainer.save());
+    print(`saved weights and optimizer state to ${outputs.save}`);
+  }
+
+  const t = loadMnist('test');
+  const test = trainer.evaluate({ x: t.images, y: mnistLabels(loss, t.labels), count: t.count }, 500);
+  const last = logs[logs.length - 1];
+  const valAccuracy = last.valAccuracy;
+  if (valAccuracy !== undefined) print(`validation accuracy: ${percent(valAccuracy)} (${o.validation} images)`);
+  print(`test accuracy: ${percent(test.accuracy)} (${t.count} MNIST test images, loss ${test.loss.toFixed(4)})`);
+  print(`final training loss: ${last.loss}`);
+
+  const shown = 10;
+  const probs = trainer.predict(t.images.subarray(0, shown * MNIST_PIXELS), shown);
+  const predicted = Array.from({ length: shown }, (_, i) => argmax(probs, i * MNIST_CLASSES, MNIST_CLASSES));
+  let png: string | undefined = outputs.png;
+  try {
+    writePredictionsPng(png, t.images, predicted, Array.from(t.labels.subarray(0, shown)));
+    print(`wrote ${png} (first ten test digits: predicted/true)`);
+  } catch (e) {
+    warn(`warning: no predictions picture: ${(e as Error).message}`);
+    png = undefined;
+  }
+  return { logs, finalLoss: last.loss, valAccuracy, test, png };
+}
+
+/** Compiles the trainer and fits it (stopping on request, with checkpoints); throws Interrupted when stopped. */
+async function compileAndFit(
+  file: string,
+  graph: Graph,
+  weights: Readonly<Record<string, Float32Array>> | undefined,
+  o: TrainOptions,
+  outputs: Outputs,
+  spec: { loss: LossSpec; optimizer: OptimizerSpec; backend: 'js' | 'gpujs' },
+  print: (s: string) => void,
+  stopRequested: () => boolean,
+): Promise<{ trainer: EmittedTrainer; logs: EpochLog[] }> {
+  const { loss, optimizer } = spec;
+  const compiled = await compileTrainer(graph, { loss, optimizer }, outputs.out, o.seed, path.relative(process.cwd(), path.resolve(file)), weights, { backend: spec.backend, gpu: o.gpu });
   const where = compiled.trainer.backend ? `, GPU.js backend ${compiled.trainer.backend}` : '';
   print(`compiled ${graph.name} with training (${optimizer.kind}, lr ${optimizer.lr}, ${loss.kind}${loss.fromLogits ? ' from logits' : ''}) in ${compiled.ms.toFixed(0)} ms: ${compiled.file}${where}`);
 
@@ -217,33 +292,32 @@ export async function trainCommand(file: string, o: TrainOptions, print: (s: str
     validationData = { x: v.images, y: mnistLabels(loss, v.labels), count: v.count };
   }
   print(`training on ${train.count} MNIST images${validationData ? `, validating on the last ${validationData.count}` : ''}: ${o.epochs} epoch${o.epochs === 1 ? '' : 's'} of batch ${o.batchSize}, seed ${o.seed}`);
-  const logs = compiled.trainer.fit(trainData, {
+  let checkpointed: number | undefined;
+  const progress = progressReporter(o.epochs, train.count, o.batchSize, print);
+  const { checkpoint } = outputs;
+  const run = await runTraining(compiled.trainer, trainData, {
     epochs: o.epochs,
     batchSize: o.batchSize,
-    shuffle: true,
     seed: o.seed,
     validationData,
-    ...progressReporter(o.epochs, train.count, o.batchSize, print),
+    ...progress,
+    stopRequested,
+    checkpoint:
+      checkpoint === undefined
+        ? undefined
+        : {
+            every: o.checkpointEvery ?? 1,
+            write(epoch) {
+              writeFileAtomicSync(checkpoint, compiled.trainer.save());
+              checkpointed = epoch;
+              print(`checkpoint after epoch ${epoch}: ${checkpoint}`);
+            },
+          },
   });
-
-  const t = loadMnist('test');
-  const test = compiled.trainer.evaluate({ x: t.images, y: mnistLabels(loss, t.labels), count: t.count }, 500);
-  const last = logs[logs.length - 1];
-  const valAccuracy = last.valAccuracy;
-  if (valAccuracy !== undefined) print(`validation accuracy: ${percent(valAccuracy)} (${validationData!.count} images)`);
-  print(`test accuracy: ${percent(test.accuracy)} (${t.count} MNIST test images, loss ${test.loss.toFixed(4)})`);
-  print(`final training loss: ${last.loss}`);
-
-  const shown = 10;
-  const probs = compiled.trainer.predict(t.images.subarray(0, shown * MNIST_PIXELS), shown);
-  const predicted = Array.from({ length: shown }, (_, i) => argmax(probs, i * MNIST_CLASSES, MNIST_CLASSES));
-  const png = o.png ?? path.join(out, 'predictions.png');
-  writePredictionsPng(png, t.images, predicted, Array.from(t.labels.subarray(0, shown)));
-  print(`wrote ${png} (first ten test digits: predicted/true)`);
-  if (o.save) {
-    mkdirSync(path.dirname(path.resolve(o.save)), { recursive: true });
-    writeFileSync(o.save, compiled.trainer.save());
-    print(`saved weights and optimizer state to ${o.save}`);
+  progress.close();
+  if (run.stopped) {
+    const kept = checkpointed === undefined ? 'nothing was saved' : `the checkpoint after epoch ${checkpointed} is in ${checkpoint}`;
+    throw new Interrupted(`training stopped in epoch ${run.stopped.epoch + 1} at batch ${run.stopped.batch}; ${kept}`);
   }
-  return { logs, finalLoss: last.loss, valAccuracy, test, png };
+  return { trainer: compiled.trainer, logs: run.logs };
 }
