@@ -1,11 +1,11 @@
 // The functional model builder: each call adds one layer's nodes and returns its output.
 import type { DType } from '../ir/dtype.ts';
-import { KilnError } from '../ir/errors.ts';
 import type { Node } from '../ir/node.ts';
 import { BATCH, type Dim } from '../ir/shape.ts';
 import { openLayer, type LayerScope } from './context.ts';
 import { biasInit, weightInit, type InitChoice } from './init.ts';
 import type { InitSpec } from '../../runtime/init.ts';
+import { fixedDim, inputShape, layerError, positiveInt, positivePair } from './validate.ts';
 
 /** A symbolic tensor of the model under construction. */
 export type Tensor = Node;
@@ -26,7 +26,7 @@ const ACTIVATION_ATTRS: Partial<Record<Activation, Record<string, unknown>>> = {
 
 function applyActivation(scope: LayerScope, x: Tensor, activation: Activation | undefined, channelAxis = -1): Tensor {
   if (!activation || activation === 'linear') return x;
-  if (!(activation in ACTIVATION_NAMES)) throw new KilnError(`unknown activation '${activation}'`);
+  if (!Object.hasOwn(ACTIVATION_NAMES, activation)) throw layerError(scope, `unknown activation ${JSON.stringify(activation)} (known: ${Object.keys(ACTIVATION_NAMES).join(', ')})`);
   const attrs = { ...ACTIVATION_ATTRS[activation] };
   if ('axis' in attrs) attrs.axis = channelAxis;
   return scope.node(activation, [x], attrs);
@@ -59,10 +59,11 @@ export interface InputOptions extends LayerOptions {
 /** A model input. `shape` is per sample; a symbolic batch dimension is put in front. */
 export function input(shape: number[], options: InputOptions = {}): Tensor {
   const scope = openLayer('Input', options.name);
-  const full: Dim[] = options.batched === false ? shape : [BATCH, ...shape];
+  const dims = inputShape(scope, shape);
+  const full: Dim[] = options.batched === false ? dims : [BATCH, ...dims];
   const x = scope.node('input', [], { name: scope.name, dtype: options.dtype ?? 'float32', shape: full });
   if (!options.channelsLast) return x;
-  if (shape.length !== 3) throw new KilnError(`channelsLast input needs a [H, W, C] shape, got [${shape.join(', ')}]`);
+  if (dims.length !== 3) throw layerError(scope, `a channelsLast input needs a [H, W, C] shape, got [${dims.join(', ')}]`);
   return scope.node('transpose', [x], { perm: [0, 3, 1, 2] });
 }
 
@@ -77,8 +78,9 @@ export interface DenseOptions extends LayerOptions {
 /** Fully connected layer: x · W + b on the last axis; W is [in, units] (Keras layout). */
 export function dense(x: Tensor, units: number, options: DenseOptions = {}): Tensor {
   const scope = openLayer('Dense', options.name);
-  const fanIn = x.type.shape[x.type.shape.length - 1];
-  if (typeof fanIn !== 'number') throw new KilnError(`dense: input ${scope.name} has no fixed feature dimension`);
+  units = positiveInt(scope, 'units', units);
+  if (x.type.shape.length === 0) throw layerError(scope, 'needs an input with a feature axis; its input is a scalar');
+  const fanIn = fixedDim(scope, x.type.shape, -1, 'a fixed feature dimension');
   const w = param(scope, 'kernel', [fanIn, units], weightInit(options.kernelInitializer, fanIn, units), true, options.kernelRegularizer);
   let y = scope.node('matmul', [x, w]);
   if (options.useBias !== false) y = scope.node('add', [y, param(scope, 'bias', [units], biasInit(options.biasInitializer, fanIn))]);
@@ -101,8 +103,6 @@ export interface Conv2dOptions extends LayerOptions {
   biasInitializer?: InitChoice;
 }
 
-const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
-
 /** Explicit [top, left, bottom, right] pads; 'same' as Keras/TF computes it (extra pad after). */
 export function resolvePadding(padding: Padding, size: [number, number], kernel: [number, number], strides: [number, number], dilation: [number, number]): [number, number, number, number] {
   if (padding === 'valid') return [0, 0, 0, 0];
@@ -122,20 +122,22 @@ function spatial(x: Tensor): [number, number] {
 /** 2-D convolution on NCHW input; filters are [F, C/groups, kH, kW] as in PyTorch and ONNX. */
 export function conv2d(x: Tensor, options: Conv2dOptions): Tensor {
   const scope = openLayer('Conv2D', options.name);
-  const k = pair(options.kernelSize);
-  const strides = pair(options.strides ?? 1);
-  const dilations = pair(options.dilation ?? 1);
-  const group = options.groups ?? 1;
-  const channels = x.type.shape[1] as number;
+  const filters = positiveInt(scope, 'filters', options.filters);
+  const k = positivePair(scope, 'kernelSize', options.kernelSize);
+  const strides = positivePair(scope, 'strides', options.strides ?? 1);
+  const dilations = positivePair(scope, 'dilation', options.dilation ?? 1);
+  const group = positiveInt(scope, 'groups', options.groups ?? 1);
+  if (x.type.shape.length !== 4) throw layerError(scope, `needs an [N, C, H, W] input; its input has shape [${x.type.shape.join(', ')}]`);
+  const channels = fixedDim(scope, x.type.shape, 1, 'a fixed channel count');
   const cg = Math.floor(channels / group);
   const fanIn = cg * k[0] * k[1];
-  const fanOut = (options.filters / group) * k[0] * k[1];
-  const w = param(scope, 'kernel', [options.filters, cg, k[0], k[1]], weightInit(options.kernelInitializer, fanIn, fanOut), true, options.kernelRegularizer);
+  const fanOut = (filters / group) * k[0] * k[1];
+  const w = param(scope, 'kernel', [filters, cg, k[0], k[1]], weightInit(options.kernelInitializer, fanIn, fanOut), true, options.kernelRegularizer);
   const pads = resolvePadding(options.padding ?? 'valid', spatial(x), k, strides, dilations);
   let y = scope.node('conv2d', [x, w], { strides, pads, dilations, group });
   if (options.useBias !== false) {
-    const b = param(scope, 'bias', [options.filters], biasInit(options.biasInitializer, fanIn));
-    y = scope.node('add', [y, scope.node('reshape', [b], { shape: [options.filters, 1, 1] })]);
+    const b = param(scope, 'bias', [filters], biasInit(options.biasInitializer, fanIn));
+    y = scope.node('add', [y, scope.node('reshape', [b], { shape: [filters, 1, 1] })]);
   }
   return applyActivation(scope, y, options.activation, 1);
 }
@@ -149,8 +151,9 @@ export interface PoolOptions extends LayerOptions {
 function pool(kind: 'MaxPool2D' | 'AvgPool2D', op: 'maxPool2d' | 'avgPool2d', x: Tensor, options: PoolOptions | number): Tensor {
   const o = typeof options === 'number' ? { poolSize: options } : options;
   const scope = openLayer(kind, o.name);
-  const kernel = pair(o.poolSize ?? 2);
-  const strides = pair(o.strides ?? kernel);
+  const kernel = positivePair(scope, 'poolSize', o.poolSize ?? 2);
+  const strides = positivePair(scope, 'strides', o.strides ?? kernel);
+  if (x.type.shape.length !== 4) throw layerError(scope, `needs an [N, C, H, W] input; its input has shape [${x.type.shape.join(', ')}]`);
   const pads = resolvePadding(o.padding ?? 'valid', spatial(x), kernel, strides, [1, 1]);
   return scope.node(op, [x], { kernel, strides, pads, dilations: [1, 1], countIncludePad: false });
 }
@@ -182,7 +185,8 @@ export interface BatchNormOptions extends LayerOptions {
 /** Batch normalisation over channels (axis 1); inference uses the running statistics. */
 export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
   const scope = openLayer('BatchNorm', options.name);
-  const c = x.type.shape[1] as number;
+  if (x.type.shape.length < 2) throw layerError(scope, `needs an input with a channel axis (axis 1); its input has shape [${x.type.shape.join(', ')}]`);
+  const c = fixedDim(scope, x.type.shape, 1, 'a fixed channel count');
   const gamma = param(scope, 'gamma', [c], { kind: 'ones' });
   const beta = param(scope, 'beta', [c], { kind: 'zeros' });
   const mean = param(scope, 'movingMean', [c], { kind: 'zeros' }, false);
