@@ -15,6 +15,7 @@ import { BATCH_VAR, reductions } from '../../src/ir/expr.ts';
 import { BATCH, formatShape, sampleSize, strides, type Dim } from '../../src/ir/shape.ts';
 import { describeOps, type Kernel } from '../lower/kernel.ts';
 import { inputName } from './js.ts';
+import { identifier, intLiteral, numberLiteral } from './literal.ts';
 import { commentSafe } from './names.ts';
 
 /** GLSL has no Infinity literal; 1/0 is +Infinity on IEEE hardware (every WebGL2 GPU, and wasm). */
@@ -154,10 +155,10 @@ const BINARY: Record<Exclude<BinaryOp, BooleanOp>, (a: string, b: string) => str
 
 /** A float literal GLSL accepts: always with a decimal point or exponent; infinities and NaN as divisions. */
 export function floatLiteral(v: number): string {
-  if (Number.isNaN(v)) return '(0.0 / 0.0)';
-  if (v === Infinity) return INFINITY;
-  if (v === -Infinity) return `(-1.0 / 0.0)`;
-  const s = String(Object.is(v, -0) ? 0 : v);
+  const s = numberLiteral(Object.is(v, -0) ? 0 : v);
+  if (s === 'NaN') return '(0.0 / 0.0)';
+  if (s === 'Infinity') return INFINITY;
+  if (s === '-Infinity') return `(-1.0 / 0.0)`;
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
@@ -214,13 +215,16 @@ class GpuJsKernelWriter {
     const init = e.op === 'sum' ? '0.0' : floatLiteral(e.op === 'min' || e.op === 'argmin' ? Infinity : -Infinity);
     const lines = [`let acc = ${init};`];
     if (e.op === 'argmax' || e.op === 'argmin') lines.push(`let best = 0.0;`);
-    e.vars.forEach((r, d) => lines.push(`${'  '.repeat(d)}for (let ${r.name} = 0; ${r.name} < ${extent(r.extent)}; ${r.name}++) {`));
+    e.vars.forEach((r, d) => {
+      const v = identifier(r.name);
+      lines.push(`${'  '.repeat(d)}for (let ${v} = 0; ${v} < ${extent(r.extent)}; ${v}++) {`);
+    });
     const pad = '  '.repeat(e.vars.length);
     const x = this.num(e.body);
     if (e.op === 'sum') lines.push(`${pad}acc = acc + ${x};`);
     else if (e.op === 'max' || e.op === 'min') lines.push(`${pad}acc = Math.${e.op}(acc, ${x});`);
     else {
-      const flat = e.vars.reduce((f, r, d) => (d === 0 ? r.name : `(${f}) * ${extent(r.extent)} + ${r.name}`), '');
+      const flat = e.vars.reduce((f, r, d) => (d === 0 ? identifier(r.name) : `(${f}) * ${extent(r.extent)} + ${identifier(r.name)}`), '');
       lines.push(`${pad}const value = ${x};`);
       lines.push(`${pad}if (value ${e.op === 'argmax' ? '>' : '<'} acc) {`, `${pad}  acc = value;`, `${pad}  best = ${flat};`, `${pad}}`);
     }
@@ -245,7 +249,7 @@ class GpuJsKernelWriter {
       case 'const':
         return e.value < 0 ? `(${floatLiteral(e.value)})` : floatLiteral(e.value);
       case 'var':
-        return e.name;
+        return identifier(e.name);
       case 'load':
         return `${inputName(e.input)}[${this.offset(e.index, this.k.inputs[e.input].shape)}]`;
       case 'unary':
@@ -271,4 +275,4 @@ class GpuJsKernelWriter {
   }
 }
 
-const extent = (d: Dim) => (d === BATCH ? BATCH_VAR : String(d));
+const extent = (d: Dim) => (d === BATCH ? BATCH_VAR : intLiteral(d));

@@ -5,6 +5,7 @@ import type { Expr } from '../../src/ir/expr.ts';
 import { BATCH, formatShape, type Dim } from '../../src/ir/shape.ts';
 import { describeOps, type Kernel } from '../lower/kernel.ts';
 import { extentJs, inputName, JsExpr, type Variant } from './js.ts';
+import { identifier, intLiteral } from './literal.ts';
 import { commentSafe } from './names.ts';
 import { schedule, type Loop, type Schedule, type Temp } from './schedule.ts';
 
@@ -31,7 +32,7 @@ class JsKernelWriter {
   constructor(private readonly k: Kernel) {
     this.sched = schedule(k);
     this.x = new JsExpr(k, this.sched);
-    this.accRow = `${k.name}_acc`;
+    this.accRow = identifier(`${k.name}_acc`);
   }
 
   /** The outermost output loop: callers may run any range [lo, hi) of it (another thread the rest). */
@@ -60,12 +61,12 @@ class JsKernelWriter {
     const scratch: string[] = [];
     if (this.sched.order === 'reductionOuter') {
       const last = this.sched.outLoops[this.sched.outLoops.length - 1];
-      scratch.push(`const ${this.accRow} = new Float64Array(${BLOCK * Number(last.extent)});`);
+      scratch.push(`const ${this.accRow} = new Float64Array(${intLiteral(BLOCK * Number(last.extent))});`);
       this.rowLevel(-1, 1);
     } else {
       this.level(-1, 1, tile);
     }
-    return [...scratch, ...doc, `function ${k.name}(${params.join(', ')}): void {`, ...this.lines, `}`].join('\n');
+    return [...scratch, ...doc, `function ${identifier(k.name)}(${params.join(', ')}): void {`, ...this.lines, `}`].join('\n');
   }
 
   private emit(depth: number, line: string) {
@@ -105,7 +106,8 @@ class JsKernelWriter {
 
   private loop(loop: Loop, depth: number, body: () => void) {
     const [from, to] = this.range(loop);
-    this.emit(depth, `for (let ${loop.name} = ${from}; ${loop.name} < ${to}; ${loop.name}++) {`);
+    const v = identifier(loop.name);
+    this.emit(depth, `for (let ${v} = ${from}; ${v} < ${to}; ${v}++) {`);
     body();
     this.emit(depth, `}`);
   }
@@ -113,12 +115,13 @@ class JsKernelWriter {
   /** A loop stepping by `block`, then the iterations left over one at a time. */
   private blockedLoop(loop: Loop, block: number, depth: number, body: (count: number) => void) {
     const [from, extent] = this.range(loop);
-    this.emit(depth, `let ${loop.name} = ${from};`);
-    this.emit(depth, `for (; ${loop.name} + ${block} <= ${extent}; ${loop.name} += ${block}) {`);
+    const [v, step] = [identifier(loop.name), intLiteral(block)];
+    this.emit(depth, `let ${v} = ${from};`);
+    this.emit(depth, `for (; ${v} + ${step} <= ${extent}; ${v} += ${step}) {`);
     body(block);
     this.emit(depth, `}`);
     if (loop === this.split || loop.extent === BATCH || Number(loop.extent) % block !== 0) {
-      this.emit(depth, `for (; ${loop.name} < ${extent}; ${loop.name}++) {`);
+      this.emit(depth, `for (; ${v} < ${extent}; ${v}++) {`);
       body(1);
       this.emit(depth, `}`);
     }
@@ -236,7 +239,7 @@ class JsKernelWriter {
       }
       for (let value = 0; value < Number(loop.extent); value++) {
         this.emit(d, `{`);
-        this.emit(d + 1, `const ${loop.name} = ${value};`);
+        this.emit(d + 1, `const ${identifier(loop.name)} = ${intLiteral(value)};`);
         this.temps(rank + i, d + 1, () => true);
         nest(i + 1, d + 1);
         this.emit(d, `}`);
@@ -278,9 +281,9 @@ class JsKernelWriter {
     const r = this.sched.reduce!;
     const at = () => {
       const u = this.x.variant?.offsets[0]?.offset ?? 0;
-      return `${this.accRow}[${u ? `${u * width} + ` : ''}${last.name}]`;
+      return `${this.accRow}[${u ? `${intLiteral(u * width)} + ` : ''}${identifier(last.name)}]`;
     };
-    this.emit(depth, `${this.accRow}.fill(0, 0, ${(rows?.count ?? 1) * width});`);
+    this.emit(depth, `${this.accRow}.fill(0, 0, ${intLiteral((rows?.count ?? 1) * width)});`);
     const nest = (i: number, d: number): void => {
       if (i === r.vars.length) {
         this.loop(last, d, () => {
@@ -326,7 +329,7 @@ export function kernelSplit(k: Kernel): { extent: Dim; work: string } | null {
   const factors = [...k.shape, ...reduceLoops.map((l) => l.extent)];
   const literal = factors.filter((d) => d !== BATCH).reduce<number>((p, d) => p * Number(d), 1);
   const batches = factors.filter((d) => d === BATCH).length;
-  return { extent: outLoops[0].extent, work: [String(literal), ...Array<string>(batches).fill('batch')].join(' * ') };
+  return { extent: outLoops[0].extent, work: [intLiteral(literal), ...Array<string>(batches).fill('batch')].join(' * ') };
 }
 
 export const SPLIT_ALIGN = BLOCK;

@@ -4,6 +4,7 @@ import type { BinaryOp, Expr, UnaryOp } from '../../src/ir/expr.ts';
 import { exprKey, walk } from '../../src/ir/expr.ts';
 import { BATCH, strides, type Dim } from '../../src/ir/shape.ts';
 import type { Kernel } from '../lower/kernel.ts';
+import { identifier, intLiteral, numberLiteral } from './literal.ts';
 import { coefficient, type Schedule, type Temp } from './schedule.ts';
 
 /** How each ALU op is spelled in JavaScript. Comparisons yield booleans (see `asNumber`). */
@@ -73,15 +74,10 @@ function simpleTerm(e: Expr): boolean {
   return e.k === 'binary' && (e.op === 'add' || e.op === 'sub' || e.op === 'mul') && simpleTerm(e.a) && simpleTerm(e.b);
 }
 
-/** A number as JS source, exactly (keeps -0, spells Infinity and NaN). */
-export function literal(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return 'Infinity';
-  if (v === -Infinity) return '-Infinity';
-  return Object.is(v, -0) ? '-0' : String(v);
-}
+/** A number as JS source, exactly (keeps -0, spells Infinity and NaN): see literal.ts. */
+export const literal = (v: number): string => numberLiteral(v);
 
-export const extentJs = (d: Dim) => (d === BATCH ? 'batch' : String(d));
+export const extentJs = (d: Dim) => (d === BATCH ? 'batch' : intLiteral(d));
 
 /** The names a kernel's parameters get in its function: `out`, `in0`, `in1`, ... */
 export const inputName = (slot: number) => `in${slot}`;
@@ -127,12 +123,12 @@ export class JsExpr {
   private suffix(depends: (v: string) => boolean): string {
     return (this.variant?.offsets ?? [])
       .filter((o) => o.offset > 0 && depends(o.name))
-      .map((o) => `_${o.tag}${o.offset}`)
+      .map((o) => `_${o.tag}${intLiteral(o.offset)}`)
       .join('');
   }
 
   tempName(t: Temp): string {
-    return t.name + this.suffix((v) => this.dependsOn(t, v));
+    return identifier(t.name + this.suffix((v) => this.dependsOn(t, v)));
   }
 
   /** The accumulator of the current variant (every blocked output variable shifts it). */
@@ -155,12 +151,12 @@ export class JsExpr {
         this.variant = null;
         const base = this.offset(index, shape);
         this.variant = variant;
-        return delta === 0 ? base : `${base} + ${delta}`;
+        return delta === 0 ? base : `${base} + ${intLiteral(delta)}`;
       }
     }
     const s = strides(shape);
     const terms = index
-      .map((e, d) => (e.k === 'const' && e.value === 0 ? '' : s[d] === 1 ? this.num(e, undefined, simpleTerm(e)) : `${this.num(e)} * ${s[d]}`))
+      .map((e, d) => (e.k === 'const' && e.value === 0 ? '' : s[d] === 1 ? this.num(e, undefined, simpleTerm(e)) : `${this.num(e)} * ${intLiteral(s[d])}`))
       .filter((t) => t !== '');
     return terms.length ? terms.join(' + ') : '0';
   }
@@ -177,10 +173,10 @@ export class JsExpr {
     const wrap = (s: string) => (bare ? s : `(${s})`);
     switch (e.k) {
       case 'const':
-        return e.value < 0 && !bare ? `(${literal(e.value)})` : literal(e.value);
+        return e.value < 0 && !bare ? `(${numberLiteral(e.value)})` : numberLiteral(e.value);
       case 'var': {
         const shift = this.variant?.offsets.find((o) => o.name === e.name && o.offset > 0);
-        return shift ? `(${e.name} + ${shift.offset})` : e.name;
+        return shift ? `(${identifier(e.name)} + ${intLiteral(shift.offset)})` : identifier(e.name);
       }
       case 'load':
         return `${inputName(e.input)}[${this.offset(e.index, this.k.inputs[e.input].shape)}]`;
@@ -190,7 +186,7 @@ export class JsExpr {
         // Index arithmetic by a power of two: a shift or a mask (exact floor division and floor
         // modulo for every int32), not a float division and Math.floor in the inner loop.
         const shift = powerOfTwoShift(e);
-        if (shift !== null) return wrap(e.op === 'idiv' ? `${this.num(e.a)} >> ${shift}` : `${this.num(e.a)} & ${2 ** shift - 1}`);
+        if (shift !== null) return wrap(e.op === 'idiv' ? `${this.num(e.a)} >> ${intLiteral(shift)}` : `${this.num(e.a)} & ${intLiteral(2 ** shift - 1)}`);
         const asBool = e.op === 'and' || e.op === 'or';
         const arg = (x: Expr) => (!asBool ? this.num(x) : isBoolean(x) ? this.bool(x) : `(${this.num(x)} !== 0)`);
         return wrap(JS_BINARY[e.op](arg(e.a), arg(e.b)));

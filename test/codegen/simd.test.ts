@@ -117,7 +117,7 @@ describe('which kernels become SIMD', () => {
   it('keeps JavaScript for what it does not vectorise: a max reduction, exp, a strided read', () => {
     const [x, cube] = [input('x', ['N', 8]), input('c', ['N', 8, 8])];
     const ks = [
-      ...kernelsOf([x], makeNode('reduceMax', [x], { axes: [1], keepDims: false })),
+      ...kernelsOf([x], makeNode('reduceMax', [x], { axes: [1], keepdims: false })),
       ...kernelsOf([x], makeNode('exp', [x])),
       ...kernelsOf([cube], makeNode('transpose', [cube], { perm: [0, 2, 1] })),
     ];

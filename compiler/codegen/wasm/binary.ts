@@ -1,6 +1,11 @@
 // A small WebAssembly binary writer: exactly the instructions Kiln's SIMD kernels use, each
 // method named after its text-format mnemonic, so a renderer reads like the WAT it produces.
 // The module imports one shared memory (`env.memory`) and exports one function per kernel.
+import { intLiteral, numberLiteral } from '../literal.ts';
+import { internal } from '../../../src/ir/errors.ts';
+
+/** A float in the text format's spelling (`inf`, `-inf`, `nan`), for the listing. */
+const watFloat = (v: number) => numberLiteral(v).replace('Infinity', 'inf').replace('NaN', 'nan');
 
 /** Value types of the binary format. */
 export const I32 = 0x7f;
@@ -150,14 +155,16 @@ export class FunctionBody {
   }
 
   i32(value: number): this {
-    this.say(`i32.const ${value}`);
+    // sleb() would silently wrap anything outside int32 into another, wrong, constant.
+    if (!Number.isInteger(value) || value < -(2 ** 31) || value > 2 ** 32 - 1) internal(`wasm: i32 constant ${String(value).slice(0, 40)} is not a 32-bit integer`);
+    this.say(`i32.const ${intLiteral(value)}`);
     this.code.push(0x41);
     sleb(value, this.code);
     return this;
   }
 
   f32(value: number): this {
-    this.say(`f32.const ${value}`);
+    this.say(`f32.const ${watFloat(value)}`);
     this.code.push(0x43);
     append(this.code, [...new Uint8Array(new Float32Array([value]).buffer)]);
     return this;
@@ -172,20 +179,20 @@ export class FunctionBody {
   }
 
   f32Load(offset: number): this {
-    this.say(`f32.load offset=${offset}`);
+    this.say(`f32.load offset=${intLiteral(offset)}`);
     this.code.push(0x2a);
     return this.memarg(2, offset);
   }
 
   f32Store(offset: number): this {
-    this.say(`f32.store offset=${offset}`);
+    this.say(`f32.store offset=${intLiteral(offset)}`);
     this.code.push(0x38);
     return this.memarg(2, offset);
   }
 
   /** `v128.load`, `v128.load32_splat` or `v128.store` at a constant offset. */
   vmem(name: 'v128.load' | 'v128.load32_splat' | 'v128.store', offset: number): this {
-    this.say(`${name} offset=${offset}`);
+    this.say(`${name} offset=${intLiteral(offset)}`);
     this.simd(name);
     return this.memarg(name === 'v128.load32_splat' ? 2 : 4, offset);
   }
