@@ -52,7 +52,7 @@ export function compileModel(graph: Graph, options: CompileOptions = {}): Compil
   const { program } = compileGraph(graph);
   const params = parameterInfo(program.params);
   const given = options.initialWeights ?? {};
-  const arrays = initWeights(params, seed).map((fresh, i) => given[params[i].name] ?? fresh);
+  const arrays = initWeights(params, seed).map((fresh, i) => (Object.hasOwn(given, params[i].name) ? given[params[i].name] : fresh));
   const weights = encodeWeights(
     params.map((p, i) => ({ name: p.name, dtype: 'float32', shape: p.shape as number[], data: arrays[i] })),
     { model: graph.name, graphHash: hash, seed },
@@ -72,6 +72,8 @@ export function compileModel(graph: Graph, options: CompileOptions = {}): Compil
     runtimeImport: options.runtimeImport,
     sourceName: options.sourceName,
     inlineWeights: options.inlineWeights ? weights : undefined,
+    // Values that came with the model (an ONNX file's initializers): no initialiser makes them.
+    weightsFrom: params.some((p) => Object.hasOwn(given, p.name)) ? (options.sourceName ?? `${graph.name}.onnx`) : undefined,
   });
   return { name: graph.name, program, ts, js, weights, graphHash: hash };
 }

@@ -2,6 +2,7 @@
 import { initialize, type InitSpec } from './init.ts';
 import { Rng } from './rng.ts';
 import { checkWeights, decodeWeights, WeightFileError, type WeightTensor } from './weights.ts';
+import { checkWeightsIdentity, weightsRequired, type ModelIdentity } from './weights-identity.ts';
 
 export type Dim = number | 'N';
 
@@ -63,6 +64,20 @@ export function feed<T>(feeds: Readonly<Record<string, T>>, name: string): T | u
   return Object.prototype.hasOwnProperty.call(feeds, name) ? feeds[name] : undefined;
 }
 
+/**
+ * Throws unless every value of `indices` (an input the model gathers with) lies in [-size, size):
+ * ONNX makes any other index an error, and the kernels would read the wrong element. One pass
+ * over the input, after `checkInput`.
+ */
+export function checkIndices(info: TensorInfo, indices: ArrayLike<number>, size: number): void {
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i];
+    if (!(v >= -size && v < size)) {
+      throw new RangeError(`input '${info.name}': index ${v} at element ${i} is out of range: the axis it indexes has ${size} entries, so indices must lie in [${-size}, ${size - 1}]`);
+    }
+  }
+}
+
 /** Fresh weights from each parameter's initialiser, drawn in order from one seeded stream. */
 export function initWeights(params: readonly ParameterInfo[], seed: number): Float32Array[] {
   const rng = new Rng(seed);
@@ -71,12 +86,21 @@ export function initWeights(params: readonly ParameterInfo[], seed: number): Flo
 
 const size = (p: TensorInfo) => p.shape.reduce<number>((a, d) => a * (d === 'N' ? 1 : d), 1);
 
-/** Resolves a weights source into one array per parameter, checking names, shapes and lengths. */
-export function resolveWeights(params: readonly ParameterInfo[], source: WeightsSource | undefined, seed: number): Float32Array[] {
-  if (source === undefined) return initWeights(params, seed);
+/**
+ * Resolves a weights source into one array per parameter, checking names, shapes and lengths;
+ * with `model`, also that a weight file belongs to that model (see checkWeightsIdentity) unless
+ * `allowForeign`, and that weights are given when no initialiser can make them.
+ */
+export function resolveWeights(params: readonly ParameterInfo[], source: WeightsSource | undefined, seed: number, model?: ModelIdentity, allowForeign = false): Float32Array[] {
+  if (source === undefined) {
+    if (model?.weightsFrom !== undefined && params.length > 0) throw weightsRequired({ ...model, weightsFrom: model.weightsFrom });
+    return initWeights(params, seed);
+  }
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    const { tensors } = decodeWeights(source);
+    const { tensors, meta } = decodeWeights(source);
+    // Names and shapes first: their mismatch says the most about what is wrong.
     checkWeights(params.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape as number[] })), tensors);
+    if (model && !allowForeign) checkWeightsIdentity(meta, model);
     const byName = new Map(tensors.map((t) => [t.name, t.data]));
     return params.map((p) => byName.get(p.name) as Float32Array);
   }

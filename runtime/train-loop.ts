@@ -56,6 +56,16 @@ export interface SampleSizes {
   readonly label: number;
 }
 
+/**
+ * Throws unless `lr` is a finite number ≥ 0: a NaN, an infinity or a string would turn every
+ * weight into NaN at the next step, and a negative rate climbs the loss.
+ */
+export function checkLr(lr: unknown, what: string): asserts lr is number {
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+    throw new RangeError(`${what} must be a finite number ≥ 0, got ${typeof lr === 'string' ? JSON.stringify(lr) : String(lr)}`);
+  }
+}
+
 /** The learning rate for a step under a schedule. */
 export function scheduledLr(schedule: Schedule | undefined, baseLr: number, epoch: number, step: number): number {
   if (!schedule) return baseLr;
@@ -106,7 +116,9 @@ export function fitLoop(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset,
           copyRow(data.x, s, bx, j, sizes.input);
           copyRow(data.y, s, by, j, sizes.label);
         }
-        trainer.lr = scheduledLr(options.schedule, baseLr, epoch, trainer.steps);
+        const lr = scheduledLr(options.schedule, baseLr, epoch, trainer.steps);
+        checkLr(lr, `the learning-rate schedule's value at step ${trainer.steps} (epoch ${epoch}, batch ${b})`);
+        trainer.lr = lr;
         const full = n === batchSize;
         const loss = trainer.step(full ? bx : bx.subarray(0, n * sizes.input), full ? by : by.subarray(0, n * sizes.label), n);
         lossSum += loss * n;

@@ -3,8 +3,9 @@
 // them into the `Trainer` every emitted module offers.
 import { checkInput, resolveWeights, type ParameterInfo, type TensorInfo, type WeightsSource } from './model-io.ts';
 import { Rng } from './rng.ts';
-import { fitLoop, isCorrect, type Dataset, type EpochLog, type Evaluation, type FitOptions, type SampleSizes } from './train-loop.ts';
+import { checkLr, fitLoop, isCorrect, type Dataset, type EpochLog, type Evaluation, type FitOptions, type SampleSizes } from './train-loop.ts';
 import { decodeWeights, encodeWeights, type WeightTensor } from './weights.ts';
+import { checkWeightsIdentity } from './weights-identity.ts';
 
 type Labels = Float32Array | Int32Array;
 
@@ -33,6 +34,8 @@ export interface TrainerInfo {
   readonly outputWidth: number;
   readonly defaultLr: number;
   readonly defaultSeed: number;
+  /** Number of classes when labels are class ids (sparse categorical cross-entropy): each must lie in [0, classes). */
+  readonly classes?: number;
 }
 
 export interface Trainer {
@@ -71,17 +74,37 @@ export function savedTrainer(weights: WeightsSource | undefined): Uint8Array | A
   return typeof decodeWeights(weights).meta.steps === 'number' ? weights : undefined;
 }
 
+/**
+ * The model's weights out of a trainer's `save()`, by name, for `createModel` (the optimizer
+ * state and step count are restored by the trainer's `load`, which also checks the file's model).
+ */
+export function savedWeights(saved: Uint8Array | ArrayBuffer, parameters: readonly ParameterInfo[]): Readonly<Record<string, Float32Array>> {
+  const wanted = new Set(parameters.map((p) => p.name));
+  const tensors = decodeWeights(saved).tensors.filter((t) => wanted.has(t.name) && t.data instanceof Float32Array);
+  // fromEntries defines own properties: a parameter named "__proto__" stays a key.
+  return Object.fromEntries(tensors.map((t) => [t.name, t.data as Float32Array]));
+}
+
 /** `options.saved`: a `save()` to resume from (see `savedTrainer`). */
-export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { seed?: number; lr?: number; saved?: Uint8Array | ArrayBuffer } = {}): Trainer {
+export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { seed?: number; lr?: number; saved?: Uint8Array | ArrayBuffer; allowForeignWeights?: boolean } = {}): Trainer {
   const sizes: SampleSizes = { input: sampleWidth(info.input), label: sampleWidth(info.labels) };
   /** Draws each step's dropout seed; saved with the trainer so a resumed run draws the same. */
   let dropoutRng = new Rng((options.seed ?? info.defaultSeed) + 1);
+  const identity = { name: info.modelName, graphHash: info.graphHash };
+  const lr = options.lr ?? info.defaultLr;
+  checkLr(lr, options.lr === undefined ? 'the compiled-in learning rate' : 'createTrainer: lr');
+  const checkLabels = (labels: Labels, batch: number) => {
+    checkInput(info.labels, labels, batch);
+    if (info.classes !== undefined) checkClassIds(labels, info.classes);
+  };
   const trainer: Trainer = {
     steps: 0,
-    lr: options.lr ?? info.defaultLr,
+    lr,
     step(x, labels, batch) {
       checkInput(info.input, x, batch);
-      checkInput(info.labels, labels, batch);
+      checkLabels(labels, batch);
+      // trainer.lr is public and writable: checked where it is used.
+      checkLr(trainer.lr, `the learning rate of step ${trainer.steps + 1}`);
       trainer.steps++;
       // Below 2^24 so a float32 holds the seed exactly.
       return core.step(x, labels, batch, { lr: trainer.lr, step: trainer.steps, seed: dropoutRng.int(16777216) });
@@ -89,7 +112,7 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
     predict: (x, batch) => core.predict(x, batch),
     getWeights: () => snapshot(info.parameters, core.readWeights()),
     getState: () => snapshot(info.stateParameters, core.readState()),
-    setWeights: (weights) => core.writeWeights(resolveWeights(info.parameters, weights, 0)),
+    setWeights: (weights) => core.writeWeights(resolveWeights(info.parameters, weights, 0, identity)),
     setState: (state) => core.writeState(resolveWeights(info.stateParameters, state, 0)),
     fit: (data, fitOptions) => fitLoop(trainer, sizes, data, fitOptions),
     evaluate(data, batchSize = 256) {
@@ -101,7 +124,7 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
         const xs = data.x.subarray(i * sizes.input, (i + n) * sizes.input);
         const ys = data.y.subarray(i * sizes.label, (i + n) * sizes.label);
         checkInput(info.input, xs, n);
-        checkInput(info.labels, ys, n);
+        checkLabels(ys, n);
         const result = core.evaluate(xs, ys, n);
         loss += result.loss * n;
         for (let j = 0; j < n; j++) if (isCorrect(result.output, info.outputWidth, j, ys, sizes.label)) correct++;
@@ -114,9 +137,7 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
     },
     load(bytes) {
       const { tensors, meta } = decodeWeights(bytes);
-      if (typeof meta.graphHash === 'string' && meta.graphHash !== info.graphHash) {
-        throw new Error(`this file was saved from another model (graph ${String(meta.graphHash).slice(0, 12)}…, this module's is ${info.graphHash.slice(0, 12)}…)`);
-      }
+      if (!(bytes === options.saved && options.allowForeignWeights)) checkWeightsIdentity(meta, identity);
       const byName = Object.fromEntries(tensors.map((x) => [x.name, x.data as Float32Array]));
       core.writeWeights(resolveWeights(info.parameters, byName, 0));
       core.writeState(resolveWeights(info.stateParameters, byName, 0));
@@ -127,6 +148,19 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
   };
   if (options.saved) trainer.load(options.saved);
   return trainer;
+}
+
+/**
+ * Throws unless every label is a class id in [0, classes): the compiled loss one-hot encodes
+ * them, and an id outside the range would give that sample loss 0 and no gradient. One pass, on the host.
+ */
+function checkClassIds(labels: Labels, classes: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i];
+    if (!(Number.isInteger(v) && v >= 0 && v < classes)) {
+      throw new RangeError(`label ${v} at index ${i} is not a class id: the model has ${classes} classes, so labels must be integers in [0, ${classes - 1}]`);
+    }
+  }
 }
 
 const sampleWidth = (t: TensorInfo) => t.shape.reduce<number>((p, d) => p * (d === 'N' ? 1 : d), 1);

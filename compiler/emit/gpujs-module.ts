@@ -12,8 +12,9 @@ import { describeGpuJsKernel, GPUJS_HELPERS, helpersUsed, renderGpuJsKernel } fr
 import { literal } from '../codegen/js.ts';
 import { commentSafe, stringLiteral } from '../codegen/names.ts';
 import { baseOf, type Program } from '../lower/plan.ts';
-import { addDescriptions, header, runtimeEntry, type EmitOptions, type EmittedModule } from './module.ts';
-import { addTrainingDescriptions, type TrainingEmit } from './trainer.ts';
+import { addDescriptions, header, identityLiteral, runtimeEntry, withoutWeights, type EmitOptions, type EmittedModule } from './module.ts';
+import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from './trainer.ts';
+import { indexCheck, indexInputs } from './index-checks.ts';
 
 /** How the statements of one program name the device tensors they read. */
 interface DeviceRefs {
@@ -97,6 +98,8 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   const g = p.graph;
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
   const run = deviceCalls(p, { prefix: 'k', input: (i) => `X${i}`, param: (n) => `P[${p.params.indexOf(n)}]` }, g.outputs.map((out) => out.node));
+  // Checked on the host before upload: a kernel cannot throw.
+  const limits = indexInputs(g);
   const outputs = g.outputs.map((out, i) => `const y${i} = device.read(${run.ref(out.node)}, ${perCall(out.node)}, '${out.node.type.dtype}');`);
   f.addInterface({
     name: 'Model',
@@ -117,7 +120,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   f.addFunction({
     name: 'createModel',
     isExported: true,
-    docs: [`Creates the model on a GPU.js device from a weight file's bytes or arrays by name; without weights, ${o.inlineWeights ? 'from the weights embedded in this module' : 'fresh ones from `seed`'}.`],
+    docs: [`Creates the model on a GPU.js device from a weight file's bytes or arrays by name (this model's: see allowForeignWeights); without weights, ${withoutWeights(o)}.`],
     parameters: [
       { name: 'weights', type: 'WeightsSource', hasQuestionToken: true },
       { name: 'options', type: 'ModelOptions', initializer: '{}' },
@@ -126,7 +129,8 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
     statements: [
       `if (options.precompiled && options.precompiled.graphHash !== graphHash) throw new Error('these precompiled kernels belong to another model');`,
       `const device = options.device ?? new GpuDevice(options);`,
-      `const P = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed).map((a) => device.upload(a));`,
+      `const identity = ${identityLiteral(o)};`,
+      `const P = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed, identity, options.allowForeignWeights).map((a) => device.upload(a));`,
       `const Ck = [${p.consts.map((_, i) => `c${i}`).join(', ')}].map((a) => device.upload(a));`,
       ...kernelBuilds(p, 'k'),
       `function forward(batch: number, feeds: readonly (Float32Array | Float64Array | Int32Array)[]) {`,
@@ -138,7 +142,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `return [${g.outputs.map((_, i) => `y${i}`).join(', ')}];`,
       `}`,
       `function run(feeds: Readonly<Record<string, Float32Array | Float64Array | Int32Array>>, batch: number) {`,
-      ...g.inputs.map((n, i) => `const x${i} = feed(feeds, ${stringLiteral(String(n.attrs.name))});\ncheckInput(inputs[${i}], x${i}, batch);`),
+      ...g.inputs.map((n, i) => [`const x${i} = feed(feeds, ${stringLiteral(String(n.attrs.name))});`, `checkInput(inputs[${i}], x${i}, batch);`, ...indexCheck(limits, i, `x${i}!`)].join('\n')),
       `const ys = forward(batch, [${g.inputs.map((_, i) => `x${i}!`).join(', ')}]);`,
       // Computed keys: a plain "__proto__" key would set the prototype instead of a property.
       `return {${g.outputs.map((out, i) => `[${stringLiteral(out.name)}]: ys[${i}]`).join(', ')}};`,
@@ -147,12 +151,12 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `predict(x0, batch) {`,
       ...(g.inputs.length !== 1
         ? [`throw new Error(${stringLiteral(`model '${g.name}' has ${g.inputs.length} inputs: use run()`)});`]
-        : [`checkInput(inputs[0], x0, batch);`, `return forward(batch, [x0])[0] as ${ARRAY_NAME[g.outputs[0].node.type.dtype]};`]),
+        : [`checkInput(inputs[0], x0, batch);`, ...indexCheck(limits, 0, 'x0'), `return forward(batch, [x0])[0] as ${ARRAY_NAME[g.outputs[0].node.type.dtype]};`]),
       `},`,
       `run,`,
       `getWeights: () => P.map((t, i) => ({ name: parameters[i].name, dtype: 'float32', shape: parameters[i].shape as number[], data: device.read(t, sizeOf(parameters[i])) as Float32Array })),`,
       `setWeights(weights: WeightsSource) {`,
-      `resolveWeights(parameters, weights, 0).forEach((a, i) => { device.release(P[i]); P[i] = device.upload(a); });`,
+      `resolveWeights(parameters, weights, 0, identity, options.allowForeignWeights).forEach((a, i) => { device.release(P[i]); P[i] = device.upload(a); });`,
       `},`,
       `backend: device.backend,`,
       `device,`,
@@ -194,13 +198,13 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly 
   f.addFunction({
     name: 'createTrainer',
     isExported: true,
-    docs: [`Creates a trainer whose parameters and optimizer state live on the GPU.js device; learning rate ${t.lr} unless given.`],
+    docs: [`Creates a trainer whose parameters and optimizer state live on the GPU.js device; learning rate ${lrLiteral(t.lr)} unless given.`],
     parameters: [{ name: 'options', type: 'ModelOptions & { weights?: WeightsSource; state?: WeightsSource; lr?: number }', initializer: '{}' }],
     returnType: 'Trainer & { backend: GpuMode }',
     statements: [
       `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
       `const saved = savedTrainer(options.weights);`,
-      `const model = createModel(saved ? undefined : options.weights, options);`,
+      `const model = createModel(saved ? savedWeights(saved, parameters) : options.weights, options);`,
       `const { device, params: P } = model;`,
       `const S = resolveWeights(stateParameters, options.state, 0).map((a) => device.upload(a));`,
       `const Ctk = [${p.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
@@ -241,7 +245,7 @@ function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly 
       `readState: () => read(S, stateParameters),`,
       `writeState: (arrays) => write(S, arrays),`,
       `};`,
-      `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${t.lr}, defaultSeed };`,
+      `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${lrLiteral(t.lr)}, defaultSeed${classesField(ev.graph.inputs[ev.graph.inputs.length - 1], evOut)} };`,
       `return Object.assign(trainerShell(core, info, { ...options, saved }), { backend: device.backend });`,
     ],
   });
@@ -256,7 +260,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   const f = project.createSourceFile('model.ts', header(p, o, 'gpujs') + '\n');
   const runtime = o.runtimeImport ?? 'kiln/runtime';
   const gpuRuntime = runtimeEntry(runtime, 'gpujs');
-  const runtimeNames = ['checkInput', 'feed', 'resolveWeights', ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer'] : [])];
+  const runtimeNames = ['checkInput', 'feed', 'resolveWeights', ...(indexInputs(p.graph).size ? ['checkIndices'] : []), ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : [])];
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
   f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32'] });
@@ -271,6 +275,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
     properties: [
       { name: 'seed', type: 'number', hasQuestionToken: true, docs: ['Initialiser seed when no weights are given.'] },
       { name: 'device', type: 'GpuDevice', hasQuestionToken: true, docs: ['A device to share with other models (one GPU context).'] },
+      { name: 'allowForeignWeights', type: 'boolean', hasQuestionToken: true, docs: ["Accept a weight file written for another model (names and shapes must still match)."] },
     ],
   });
   f.addFunction({ name: 'sizeOf', parameters: [{ name: 'info', type: 'TensorInfo' }], returnType: 'number', statements: [`return info.shape.reduce<number>((n, d) => n * (d === 'N' ? 1 : d), 1);`] });

@@ -16,6 +16,7 @@ import { kernelSplit, renderJsKernel } from '../codegen/js-kernel.ts';
 import type { Kernel } from '../lower/kernel.ts';
 import { COMPILER_VERSION } from '../version.ts';
 import { addSimdTable } from './simd-table.ts';
+import { indexCheck, indexInputs } from './index-checks.ts';
 
 export interface EmitOptions {
   /** Module specifier of Kiln's runtime as the emitted module should import it. */
@@ -29,6 +30,11 @@ export interface EmitOptions {
   sourceName?: string;
   /** A compiled training step: adds `createTrainer`. */
   training?: TrainingEmit;
+  /**
+   * The file the parameters' values came from when no initialiser reproduces them (an ONNX
+   * model's initializers): `createModel()` without weights then throws instead of using zeros.
+   */
+  weightsFrom?: string;
 }
 
 export interface EmittedModule {
@@ -134,9 +140,10 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: bool
   const result = (out: GraphOutput) => (isStringOutput(out) ? `dictionary.lookup(${outputSlice(out.node)})` : outputSlice(out.node));
   const arrays = 'Float32Array | Float64Array | Int32Array';
   const feedsType = `Readonly<Record<string, ${arrays}${sb ? ' | readonly string[]' : ''}>>`;
+  const limits = indexInputs(g);
   const feed = (n: Node, i: number) => {
     const name = stringLiteral(String(n.attrs.name));
-    if (!isStringInput(n)) return `const x${i} = feed(feeds, ${name}) as ${arrayOf(n)};\ncheckInput(inputs[${i}], x${i}, batch);`;
+    if (!isStringInput(n)) return [`const x${i} = feed(feeds, ${name}) as ${arrayOf(n)};`, `checkInput(inputs[${i}], x${i}, batch);`, ...indexCheck(limits, i, `x${i}`)].join('\n');
     return `const s${i} = feed(feeds, ${name}) as readonly string[];\ncheckInput(inputs[${i}], s${i}, batch);\nconst x${i} = dictionary.intern(s${i});`;
   };
   const inputArray = g.inputs.length ? feedType(g.inputs[0]) : 'Float32Array';
@@ -156,15 +163,18 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: bool
   f.addFunction({
     name: 'createModel',
     isExported: true,
-    docs: [`Creates a model from a weight file's bytes or arrays by name; without weights, ${o.inlineWeights ? 'from the weights embedded in this module' : 'initialises fresh ones from `seed`'}.`],
+    docs: [
+      `Creates a model from a weight file's bytes or arrays by name; without weights, ${withoutWeights(o)}. ` +
+        'A weight file must be this model\'s (the same graph or model name) unless `allowForeignWeights`.',
+    ],
     parameters: [
       { name: 'weights', type: 'WeightsSource', hasQuestionToken: true },
-      { name: 'options', type: '{ seed?: number; pool?: ThreadPool; simd?: boolean }', initializer: '{}' },
+      { name: 'options', type: '{ seed?: number; pool?: ThreadPool; simd?: boolean; allowForeignWeights?: boolean }', initializer: '{}' },
     ],
     returnType: 'Model',
     statements: [
       ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd' }),
-      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed).map(place);`,
+      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed, ${identityLiteral(o)}, options.allowForeignWeights).map(place);`,
       ...p.params.map((_, i) => `const p${i} = w[${i}];`),
       `let capacity = 0;`,
       ...buffers,
@@ -191,7 +201,7 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: bool
         ? [`throw new Error(${stringLiteral(`model '${g.name}' has ${g.inputs.length} inputs: use run()`)});`]
         : sb
           ? [`return run({ [${stringLiteral(String(g.inputs[0].attrs.name))}]: x0 }, batch)[${stringLiteral(first.name)}] as ${resultType(first)};`]
-          : [`checkInput(inputs[0], x0, batch);`, `forward(batch, x0);`, `return ${outputSlice(first.node)};`]),
+          : [`checkInput(inputs[0], x0, batch);`, ...indexCheck(limits, 0, 'x0'), `forward(batch, x0);`, `return ${outputSlice(first.node)};`]),
       `},`,
       `run,`,
       `getWeights: () => snapshotWeights(parameters, w),`,
@@ -201,6 +211,13 @@ function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: bool
     ],
   });
 }
+
+/** What `createModel()` does without weights, for its doc comment. */
+export const withoutWeights = (o: EmitOptions) =>
+  o.inlineWeights ? 'from the weights embedded in this module' : o.weightsFrom !== undefined ? `an error (they come from ${commentSafe(o.weightsFrom)})` : 'initialises fresh ones from `seed`';
+
+/** The module's ModelIdentity (runtime/weights-identity.ts) as source text. */
+export const identityLiteral = (o: EmitOptions) => `{ name: modelName, graphHash${o.weightsFrom !== undefined ? `, weightsFrom: ${stringLiteral(o.weightsFrom)}` : ''} }`;
 
 /**
  * The statements that give a program its kernels (`K`) and memory (`alloc`): with a thread pool
@@ -252,8 +269,8 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
   const f = project.createSourceFile('model.ts', header(p, o) + '\n');
   const allKernels = [...p.kernels, ...(o.training ? [...o.training.program.kernels, ...o.training.evalProgram.kernels] : [])];
-  const runtimeNames = ['checkInput', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform'];
-  const trainingNames = o.training ? ['trainerShell', 'savedTrainer'] : [];
+  const runtimeNames = ['checkInput', 'checkIndices', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform'];
+  const trainingNames = o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : [];
   const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
   f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', namedImports: [...runtimeNames, ...trainingNames] });
   f.addImportDeclaration({ moduleSpecifier: o.runtimeImport ?? 'kiln/runtime', isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory', ...trainingTypes, ...(o.training ? ['TrainerCore', 'TrainerInfo'] : [])] });
@@ -274,7 +291,7 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   addKernelTable(f, allKernels, simdNames);
   // Import the helpers only when some code calls them.
   const body = f.getFullText();
-  for (const helper of ['feed', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {
+  for (const helper of ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {
     if (!body.includes(`${helper}(`)) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
   }
   if (!hasSimd) f.getImportDeclarations()[1].getNamedImports().find((i) => i.getName() === 'SimdKernels')?.remove();

@@ -43,6 +43,22 @@ export function addTrainingDescriptions(f: SourceFile, t: TrainingEmit) {
   });
 }
 
+/**
+ * The compiled-in learning rate as source text: only a number is ever written (anything else as
+ * NaN, which createTrainer then refuses with a clear error).
+ */
+export const lrLiteral = (lr: unknown): string => literal(typeof lr === 'number' ? lr : NaN);
+
+/**
+ * `, classes: C` for the TrainerInfo of a trainer whose labels are class ids (int32, sparse
+ * categorical cross-entropy: the last output dim is the class count), so the shell checks them.
+ */
+export function classesField(labels: Node, output: Node): string {
+  const shape = output.type.shape;
+  const classes = shape[shape.length - 1];
+  return labels.type.dtype === 'int32' && typeof classes === 'number' ? `, classes: ${classes}` : '';
+}
+
 export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
   const p = t.program;
   const parts = programParts(p, 't');
@@ -76,13 +92,13 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
   f.addFunction({
     name: 'createTrainer',
     isExported: true,
-    docs: [`Creates a trainer (optimizer and loss compiled in); weights default to fresh ones from \`seed\`, learning rate to ${t.lr}.`],
-    parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number; pool?: ThreadPool; simd?: boolean }', initializer: '{}' }],
+    docs: [`Creates a trainer (optimizer and loss compiled in); weights default to fresh ones from \`seed\`, learning rate to ${lrLiteral(t.lr)}.`],
+    parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number; pool?: ThreadPool; simd?: boolean; allowForeignWeights?: boolean }', initializer: '{}' }],
     returnType: 'Trainer',
     statements: [
       `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
       `const saved = savedTrainer(options.weights);`,
-      `const model = createModel(saved ? undefined : options.weights, { seed: options.seed, pool: options.pool, simd: options.simd });`,
+      `const model = createModel(saved ? savedWeights(saved, parameters) : options.weights, { seed: options.seed, pool: options.pool, simd: options.simd, allowForeignWeights: options.allowForeignWeights });`,
       ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd', memory: 'model.memory' }),
       `const w = model.weightArrays;`,
       `const s = resolveWeights(stateParameters, options.state, 0).map(place);`,
@@ -133,7 +149,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
       `readState: () => s.map((a) => a.slice()),`,
       `writeState: (arrays) => arrays.forEach((a, i) => s[i].set(a)),`,
       `};`,
-      `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${outWidth}, defaultLr: ${t.lr}, defaultSeed };`,
+      `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${outWidth}, defaultLr: ${lrLiteral(t.lr)}, defaultSeed${classesField(evalLabels, evalOutput)} };`,
       `return trainerShell(core, info, { ...options, saved });`,
     ],
   });
