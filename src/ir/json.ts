@@ -4,6 +4,7 @@ import { makeNode } from './build.ts';
 import { KilnError } from './errors.ts';
 import { graphNodes, type Graph, type GraphOutput } from './graph.ts';
 import type { Node, NodeMeta, SourceLoc } from './node.ts';
+import { showValue } from './ops/attr-schema.ts';
 import { isOpName } from './ops/index.ts';
 import { BATCH, formatShape, sameShape, type Dim } from './shape.ts';
 
@@ -38,29 +39,104 @@ export interface GraphJson {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /**
- * A deep copy of a JSON-representable value with object keys sorted and undefined members dropped.
- * Throws a KilnError (naming `where`) for what JSON cannot hold: non-finite numbers, functions, typed arrays.
+ * How a number JSON cannot hold is written: `{"$number": "Infinity"}` (or "-Infinity", "NaN").
+ * Tagged, so it never collides with a string attribute (an input may be named "NaN"); no op's
+ * attribute schema has a `$number` key, so a record of that one key is never anything else.
  */
-function toSortedJson(value: unknown, where: string): Json {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new KilnError(`${where}: ${value} cannot be written as JSON`);
-    return value;
-  }
-  if (Array.isArray(value)) return value.map((v, i) => toSortedJson(v, `${where}[${i}]`));
-  if (isPlainObject(value)) {
-    const out: { [key: string]: Json } = {};
-    for (const key of Object.keys(value).sort()) {
-      if (value[key] !== undefined) out[key] = toSortedJson(value[key], `${where}.${key}`);
+export const NON_FINITE_TAG = '$number';
+const NON_FINITE: ReadonlyMap<string, number> = new Map([
+  ['Infinity', Infinity],
+  ['-Infinity', -Infinity],
+  ['NaN', NaN],
+]);
+
+function encodeNumber(v: number): Json {
+  if (Number.isFinite(v)) return v;
+  const tagged: { [key: string]: Json } = Object.create(null);
+  tagged[NON_FINITE_TAG] = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+  return tagged;
+}
+
+/** The number a `{"$number": ...}` record stands for, or undefined when `v` is not one. */
+function decodeNumber(v: Record<string, unknown>): number | undefined {
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || keys[0] !== NON_FINITE_TAG) return undefined;
+  const text = v[NON_FINITE_TAG];
+  return typeof text === 'string' ? NON_FINITE.get(text) : undefined;
+}
+
+/** A value still to copy, with the place its copy goes and its path (for errors). */
+interface Task {
+  readonly value: unknown;
+  readonly where: string;
+  readonly put: (j: Json) => void;
+}
+
+/**
+ * A deep copy of a JSON-like value, by an explicit stack (a file may nest arbitrarily deep).
+ * `encode` writes (sorted keys, undefined members dropped, non-finite numbers tagged);
+ * `decode` reads (tagged numbers restored). Objects become null-prototype objects, so no key
+ * from a file (`__proto__`, `constructor`) means anything but itself. Throws a KilnError naming
+ * `where` for what JSON cannot hold: functions, typed arrays, undefined in a list.
+ */
+function copyJson(value: unknown, where: string, mode: 'encode' | 'decode'): Json {
+  let result: Json = null;
+  const stack: Task[] = [{ value, where, put: (j) => (result = j) }];
+  while (stack.length) {
+    const { value: v, where: at, put } = stack.pop()!;
+    const leaf = copyLeaf(v, at, mode);
+    if (leaf !== NOT_LEAF) {
+      put(leaf);
+    } else if (Array.isArray(v)) {
+      const out = new Array<Json>(v.length);
+      put(out);
+      for (let i = 0; i < v.length; i++) {
+        const item = copyLeaf(v[i], at, mode, i);
+        if (item !== NOT_LEAF) out[i] = item;
+        else stack.push({ value: v[i], where: `${at}[${i}]`, put: (j) => (out[i] = j) });
+      }
+    } else if (isPlainObject(v)) {
+      const decoded = mode === 'decode' ? decodeNumber(v) : undefined;
+      if (decoded !== undefined) {
+        put(decoded);
+        continue;
+      }
+      if (mode === 'encode' && Object.prototype.hasOwnProperty.call(v, NON_FINITE_TAG)) {
+        throw new KilnError(`${at}: a key '${NON_FINITE_TAG}' cannot be written (it marks non-finite numbers)`);
+      }
+      const out: { [key: string]: Json } = Object.create(null);
+      put(out);
+      const keys = Object.keys(v);
+      if (mode === 'encode') keys.sort();
+      for (const key of keys) {
+        if (v[key] === undefined) continue;
+        // Placed now, filled when its task runs: keys keep their (sorted) order.
+        out[key] = null;
+        stack.push({ value: v[key], where: `${at}.${key}`, put: (j) => (out[key] = j) });
+      }
+    } else {
+      throw new KilnError(`${at}: a ${describe(v)} cannot be written as JSON`);
     }
-    return out;
   }
-  throw new KilnError(`${where}: a ${describe(value)} cannot be written as JSON`);
+  return result;
+}
+
+const NOT_LEAF = Symbol('not a leaf');
+
+/** A primitive's copy, or NOT_LEAF for arrays and objects (`index`: its place in a list, for errors). */
+function copyLeaf(v: unknown, at: string, mode: 'encode' | 'decode', index?: number): Json | typeof NOT_LEAF {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'number') {
+    if (mode === 'encode') return encodeNumber(v);
+    if (Number.isFinite(v)) return v;
+  }
+  if (typeof v === 'object' && (Array.isArray(v) || isPlainObject(v))) return NOT_LEAF;
+  throw new KilnError(`${index === undefined ? at : `${at}[${index}]`}: a ${describe(v)} cannot be written as JSON`);
 }
 
 /** JSON text with object keys sorted and no whitespace: equal values give equal strings. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(toSortedJson(value, 'value'));
+  return JSON.stringify(copyJson(value, 'value', 'encode'));
 }
 
 /** The JSON form of a graph, nodes renumbered densely in topological order. */
@@ -84,7 +160,7 @@ function nodeToJson(n: Node, idOf: (n: Node) => number): NodeJson {
     id,
     op: n.op,
     inputs: n.inputs.map(idOf),
-    attrs: toSortedJson(n.attrs, `node ${id} (${n.op}) attrs`) as Record<string, unknown>,
+    attrs: copyJson(n.attrs, `node ${id} (${n.op}) attrs`, 'encode') as Record<string, unknown>,
     dtype: n.type.dtype,
     shape: [...n.type.shape],
   };
@@ -109,12 +185,13 @@ export function graphFromJson(json: unknown): Graph {
   }
   const name = asString(doc.name, 'graph field "name"');
   const rawNodes = asArray(doc.nodes, 'graph field "nodes"');
-  const allIds = new Set(rawNodes.map((raw) => (isPlainObject(raw) ? raw.id : undefined)));
+  const allIds = new Set(rawNodes.map((raw) => (isPlainObject(raw) ? own(raw, 'id') : undefined)));
   const byId = new Map<number, Node>();
   rawNodes.forEach((raw, index) => {
-    const id = asId(asObject(raw, `nodes[${index}]`).id, `nodes[${index}] field "id"`);
+    const fields = asObject(raw, `nodes[${index}]`);
+    const id = asId(fields.id, `nodes[${index}] field "id"`);
     if (byId.has(id)) throw new KilnError(`two nodes have id ${id}`);
-    byId.set(id, readNode(raw as Record<string, unknown>, id, byId, allIds));
+    byId.set(id, readNode(fields, id, byId, allIds));
   });
   const lookup = (id: unknown, what: string): Node => {
     const node = byId.get(asId(id, what));
@@ -123,8 +200,8 @@ export function graphFromJson(json: unknown): Graph {
   };
   const inputs = asArray(doc.inputs, 'graph field "inputs"').map((id, i) => lookup(id, `graph input ${i}`));
   const outputs = asArray(doc.outputs, 'graph field "outputs"').map((raw, i) => readOutput(raw, i, lookup));
-  const names = outputs.map((o) => o.name);
-  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  const seen = new Set<string>();
+  const repeated = outputs.find((o) => (seen.has(o.name) ? true : (seen.add(o.name), false)))?.name;
   if (repeated !== undefined) throw new KilnError(`graph output name '${repeated}' is used twice`);
   return { name, inputs, outputs };
 }
@@ -147,7 +224,7 @@ function readNode(raw: Record<string, unknown>, id: number, byId: Map<number, No
     if (allIds.has(ref)) throw new KilnError(`${where} (${op}) reads node ${ref}, which comes later: inputs must refer to earlier nodes (a cycle, or nodes out of order)`);
     throw new KilnError(`${where} (${op}) reads node ${ref}, which does not exist`);
   });
-  const attrs = toSortedJson(asObject(raw.attrs, `${where} field "attrs"`), `${where} attrs`) as Record<string, unknown>;
+  const attrs = copyJson(asObject(raw.attrs, `${where} field "attrs"`), `${where} attrs`, 'decode') as Record<string, unknown>;
   const dtype = asString(raw.dtype, `${where} (${op}) field "dtype"`);
   if (!isDType(dtype)) throw new KilnError(`${where} (${op}): unknown dtype ${show(dtype)}`);
   const shape = asShape(raw.shape, `${where} (${op}) field "shape"`);
@@ -176,6 +253,11 @@ function readMeta(raw: Record<string, unknown>, where: string): NodeMeta {
   return meta;
 }
 
+/** An own property only: nothing inherited (a polluted Object.prototype) is ever read as a field. */
+function own(o: object, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, key) ? (o as Record<string, unknown>)[key] : undefined;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
@@ -189,10 +271,10 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** A short rendering of a bad value for an error message. */
+/** A short, one-line rendering of a bad value for an error message (never a deep walk). */
 function show(v: unknown): string {
   if (v === undefined) return 'missing';
-  const text = typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v));
+  const text = typeof v === 'string' ? `'${JSON.stringify(v).slice(1, -1)}'` : showValue(v);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
@@ -200,9 +282,12 @@ function missingOr(v: unknown, expected: string, what: string): KilnError {
   return v === undefined ? new KilnError(`${what} is missing`) : new KilnError(`${what} must be ${expected}, got ${describe(v)} ${show(v)}`);
 }
 
+/** The object's own fields, copied into a null-prototype object (so no inherited name is read). */
 function asObject(v: unknown, what: string): Record<string, unknown> {
-  if (isPlainObject(v)) return v;
-  throw missingOr(v, 'an object', what);
+  if (!isPlainObject(v)) throw missingOr(v, 'an object', what);
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(v)) out[key] = v[key];
+  return out;
 }
 
 function asArray(v: unknown, what: string): unknown[] {

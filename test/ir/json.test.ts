@@ -48,9 +48,12 @@ describe('graphToJson', () => {
     expect(canonicalJson(graphToJson(a))).toBe(canonicalJson(graphToJson(b)));
   });
 
-  it('rejects attribute values JSON cannot hold', () => {
-    const c = makeNode('const', [], { dtype: 'float32', shape: [2], values: [1, -Infinity] });
-    expect(() => graphToJson({ name: 'c', inputs: [], outputs: [{ name: 'c', node: c }] })).toThrow(/values\[1\]: -Infinity cannot be written as JSON/);
+  it('writes non-finite constant values tagged, and rejects values JSON cannot hold', () => {
+    const c = makeNode('const', [], { dtype: 'float32', shape: [3], values: [1, -Infinity, NaN] });
+    const json = graphToJson({ name: 'c', inputs: [], outputs: [{ name: 'c', node: c }] });
+    expect(JSON.stringify(json.nodes[0].attrs)).toBe('{"dtype":"float32","shape":[3],"values":[1,{"$number":"-Infinity"},{"$number":"NaN"}]}');
+    expect(() => canonicalJson({ values: [1, () => 0] })).toThrow(/value\.values\[1\]: a function cannot be written as JSON/);
+    expect(() => canonicalJson({ data: new Float32Array(2) })).toThrow(/value\.data: a Float32Array cannot be written as JSON/);
   });
 });
 
