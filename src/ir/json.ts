@@ -96,9 +96,11 @@ function copyJson(value: unknown, where: string, mode: 'encode' | 'decode'): Jso
         else stack.push({ value: v[i], where: `${at}[${i}]`, put: (j) => (out[i] = j) });
       }
     } else if (isPlainObject(v)) {
-      const decoded = mode === 'decode' ? decodeNumber(v) : undefined;
+      // Decoding restores the number; encoding keeps an already encoded one (canonicalJson of
+      // graphToJson's output, as the graph hash does). No attribute schema has a '$number' key.
+      const decoded = decodeNumber(v);
       if (decoded !== undefined) {
-        put(decoded);
+        put(mode === 'decode' ? decoded : encodeNumber(decoded));
         continue;
       }
       if (mode === 'encode' && Object.prototype.hasOwnProperty.call(v, NON_FINITE_TAG)) {
