@@ -54,10 +54,21 @@ export async function buildBrowserDemo(o: DemoBuildOptions): Promise<string> {
 /** Builds the demo and serves it until the process is stopped. */
 export async function demoBrowserCommand(o: { out: string; port: number; buildOnly?: boolean }, print: (s: string) => void): Promise<StaticServer | undefined> {
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new KilnError(`--port must be an integer from 0 to 65535, got ${o.port}`);
-  const site = await buildBrowserDemo({ out: o.out });
-  print(`built the browser demo in ${site}`);
-  if (o.buildOnly) return undefined;
+  if (o.buildOnly) {
+    print(`built the browser demo in ${await buildBrowserDemo({ out: o.out })}`);
+    return undefined;
+  }
+  // The port is taken before the build (a minute of work), so that a port in use fails at once.
+  const site = path.join(o.out, 'site');
+  ensureFolderSync(site);
   const server = await serveFolder(site, o.port);
+  try {
+    await buildBrowserDemo({ out: o.out });
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+  print(`built the browser demo in ${site}`);
   print(`serving on ${server.url}  (open it in a browser with WebGL2; Ctrl-C stops)`);
   return server;
 }
