@@ -2,6 +2,7 @@
 import { initWeights, type ParameterInfo } from '../runtime/model-io.ts';
 import { encodeWeights } from '../runtime/weights.ts';
 import type { Graph } from '../src/ir/graph.ts';
+import { withLimits, type Limits } from '../src/ir/limits.ts';
 import type { Node } from '../src/ir/node.ts';
 import type { Program } from './lower/plan.ts';
 import { emitJsModule, type Backend } from './emit/module.ts';
@@ -24,6 +25,8 @@ export interface CompileOptions {
   initialWeights?: Readonly<Record<string, Float32Array>>;
   /** Code generator: JavaScript loops (default) or GPU.js kernels. */
   backend?: Backend;
+  /** Limits past which the model is refused (memory at batch 1, FLOPs, nodes); unset ones keep those in force. */
+  limits?: Partial<Limits>;
 }
 
 export interface CompiledModel {
@@ -47,6 +50,10 @@ export function parameterInfo(params: readonly Node[]): ParameterInfo[] {
 }
 
 export function compileModel(graph: Graph, options: CompileOptions = {}): CompiledModel {
+  return withLimits(options.limits, () => compileWithin(graph, options));
+}
+
+function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
   const seed = options.seed ?? 0;
   const hash = graphHash(graph);
   const { program } = compileGraph(graph);

@@ -5,6 +5,7 @@ import { COMPILER_VERSION } from '../../compiler/version.ts';
 import { demo } from './demo.ts';
 import { demoBrowserCommand } from '../browser/demo-build.ts';
 import { parseInputShapes, setOnnxInputShapes } from './load.ts';
+import { parseSize, setLimits } from '../ir/limits.ts';
 import { precompileCommand } from '../browser/precompile.ts';
 import { trainCommand } from './train.ts';
 import { exportCommand } from './export.ts';
@@ -21,6 +22,14 @@ const number = (v: string) => {
   return n;
 };
 
+const size = (v: string) => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
 function program(print: (text: string) => void): Command {
   const cli = new Command('kiln')
     .description('Kiln: an ahead-of-time neural-network compiler (TypeScript model → specialised JavaScript)')
@@ -30,9 +39,12 @@ function program(print: (text: string) => void): Command {
     .configureOutput({ writeOut: print, writeErr: (s) => process.stderr.write(s) });
   // ONNX inputs with symbolic dimensions: sizes for every command that loads a model.
   cli.hook('preAction', (_, action) => setOnnxInputShapes(parseInputShapes(action.opts().inputShape as string[] | undefined)));
+  // Memory limit (--max-memory) for every command that loads a model: check refuses models past it.
+  cli.hook('preAction', (_, action) => setLimits({ maxMemory: action.opts().maxMemory as number | undefined }));
   cli
     .command('compile <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
+    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
     .description('compile a model file (.ts) into a typed module, its JavaScript and a weight file')
     .option('--backend <backend>', 'code generator: js (JavaScript loops) | gpujs (GPU.js kernels)', 'js')
     .option('--out <dir>', 'output folder', 'build')
@@ -49,6 +61,7 @@ function program(print: (text: string) => void): Command {
   cli
     .command('export <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
+    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
     .description('export a model and its weights to an ONNX file')
     .requiredOption('--onnx <file>', 'the .onnx file to write')
     .option('--weights <file>', 'a Kiln weight file (default: fresh weights from --seed, as kiln compile writes)')
@@ -58,11 +71,13 @@ function program(print: (text: string) => void): Command {
   cli
     .command('check <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
+    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
     .description('shape-check a model; exits 1 naming the layer, shapes and line on a mismatch')
     .action(async (model) => print(await checkCommand(model)));
   cli
     .command('summary <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
+    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
     .description('a table of layers: op, output shape, parameters, FLOPs per sample')
     .option('--json', 'machine-readable output')
     .option('--train', 'also plan the training step (Adam) and report its memory')
@@ -70,6 +85,7 @@ function program(print: (text: string) => void): Command {
   cli
     .command('ir <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
+    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
     .description('print the graph IR (input, optimized, kernels, json) or after one pass')
     .option('--stage <stage>', 'input | optimized | kernels (JavaScript) | wasm (SIMD kernels as text) | json', 'input')
     .option('--after <pass>', 'print the IR after this pass')
@@ -77,11 +93,13 @@ function program(print: (text: string) => void): Command {
   cli
     .command('fusion <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
+    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
     .description('list the fused kernels: the ops each computes and the layers they came from')
     .action(async (model) => print(await fusionCommand(model)));
   cli
     .command('train <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
+    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
     .description('compile a model with a training step, train it on MNIST and report its test accuracy')
     .option('--data <name>', 'data set: mnist', 'mnist')
     .option('--epochs <n>', 'passes over the training images', integer, 1)

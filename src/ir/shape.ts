@@ -42,16 +42,39 @@ export function strides(shape: Shape): number[] {
   return out;
 }
 
-/** Checks a shape is well formed: positive integer dims, batch only first. */
-export function validateShape(shape: Shape): void {
-  shape.forEach((d, i) => {
+/**
+ * The largest dimension, and the most elements per sample, a tensor may have: emitted kernels
+ * index with 32-bit integers, and typed arrays stop near 2^31 elements anyway.
+ */
+export const MAX_DIM = 2 ** 31 - 1;
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/** What is wrong with a shape (non-integer, negative or oversized dims, too many elements), or undefined. */
+export function shapeProblem(shape: Shape): string | undefined {
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
     if (d === BATCH) {
-      if (i !== 0) throw new RuleError(`the batch dimension may only come first, got ${formatShape(shape)}`);
+      if (i !== 0) return `the batch dimension may only come first, got ${formatShape(shape)}`;
     } else if (!Number.isInteger(d) || d < 0) {
-      throw new RuleError(`dimension ${i} of ${formatShape(shape)} is not a non-negative integer`);
+      return `dimension ${i} of ${formatShape(shape)} is not a non-negative integer`;
+    } else if (d > MAX_DIM) {
+      return `dimension ${i} of ${formatShape(shape)} is over 2^31-1`;
     }
-  });
-  if (numel(shape) > 2 ** 31 - 1) throw new RuleError(`shape ${formatShape(shape)} has more than 2^31-1 elements per sample`);
+  }
+  // Checked dim by dim, so the product is never taken of something that has already overflowed.
+  let n = 1;
+  for (const d of shape) {
+    if (d === BATCH) continue;
+    n *= d;
+    if (n > MAX_ELEMENTS) return `shape ${formatShape(shape)} has ${numel(shape).toLocaleString('en-US')} elements per sample, more than 2^31-1`;
+  }
+  return undefined;
+}
+
+/** Checks a shape is well formed: non-negative integer dims under 2^31, batch only first, under 2^31 elements. */
+export function validateShape(shape: Shape): void {
+  const problem = shapeProblem(shape);
+  if (problem) throw new RuleError(problem);
 }
 
 /** NumPy broadcasting of two shapes (aligned on the right). */

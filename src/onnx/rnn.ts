@@ -3,6 +3,8 @@
 // weights, slices for the gates, sigmoid/tanh and elementwise arithmetic).
 import type { DType } from '../ir/dtype.ts';
 import type { Node } from '../ir/node.ts';
+import { formatBytes, formatCount, getLimits, LimitError } from '../ir/limits.ts';
+import { MAX_ELEMENTS } from '../ir/shape.ts';
 import type { OnnxContext, OnnxOp } from './ops.ts';
 
 type Kind = 'RNN' | 'LSTM' | 'GRU';
@@ -14,8 +16,38 @@ const ACTIVATIONS: Record<string, string> = { Sigmoid: 'sigmoid', Tanh: 'tanh', 
 
 const shapeOf = (n: Node): number[] => n.type.shape as number[];
 
+/**
+ * Refuses an unrolling that would pass the node limit: `perStep` nodes (counted on the first
+ * step) times the steps of every direction, checked before the remaining steps are built.
+ */
+function checkUnrolledSize(c: OnnxContext, kind: Kind, steps: number, directions: number, perStep: number): void {
+  const total = steps * directions * perStep;
+  const { maxNodes } = getLimits();
+  if (total > maxNodes) {
+    throw new LimitError(
+      `${c.label}: unrolling ${kind} over ${formatCount(steps)} steps${directions > 1 ? ' in 2 directions' : ''} would make about ${formatCount(total)} nodes (${perStep} a step), over the ${formatCount(maxNodes)}-node limit (the maxNodes limit in the API)`,
+    );
+  }
+}
+
+/** Refuses, before anything is built, input projections or states too large to hold. */
+function checkRecurrentValues(c: OnnxContext, values: [string, number][], bytesPerElement: number): void {
+  const { maxMemory } = getLimits();
+  for (const [what, elements] of values) {
+    const bytes = elements * bytesPerElement;
+    if (elements > MAX_ELEMENTS || bytes > maxMemory) {
+      throw new LimitError(`${c.label}: ${what} would take ${formatBytes(bytes)}, over the ${formatBytes(maxMemory)} limit (raise it with --max-memory, or the maxMemory limit in the API)`);
+    }
+  }
+}
+
 export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
-  const emit = c.emit;
+  // Every node goes through `emit`, so the first step's count says what the unrolling will make.
+  let emitted = 0;
+  const emit: OnnxContext['emit'] = (op, inputs, attrs) => {
+    emitted++;
+    return c.emit(op, inputs, attrs);
+  };
   const attr = (name: string) => c.attr(name);
   const hidden = attr('hidden_size');
   const direction = typeof attr('direction') === 'string' ? (attr('direction') as string) : 'forward';
@@ -49,6 +81,7 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
   if (dtype !== 'float32' && dtype !== 'float64') c.unsupported(`X must be floating-point`);
   if (shapeOf(W).join() !== [numDir, G * H, I].join() || shapeOf(R).join() !== [numDir, G * H, H].join()) c.unsupported(`W or R has an unexpected shape`);
   if (S === 0 || B === 0) c.unsupported(`empty sequences are not supported`);
+  checkRecurrentValues(c, [[`the input projections [${S * B}, ${G * H}]`, S * B * G * H], [`the outputs [${S}, ${numDir}, ${B}, ${H}]`, S * numDir * B * H]], dtype === 'float64' ? 8 : 4);
   if (c.has(4)) {
     const lens = c.constant(4);
     if (!lens) return c.unsupported(`sequence_lens must be a constant`);
@@ -94,8 +127,10 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
     let h = h0 ? reshape(slice(h0, 0, d, d + 1), [B, H]) : zeros([B, H]);
     let cell = c0 ? reshape(slice(c0, 0, d, d + 1), [B, H]) : kind === 'LSTM' ? zeros([B, H]) : undefined;
     const reverse = direction === 'reverse' || d === 1;
+    const beforeSteps = emitted;
     const outs: Node[] = new Array<Node>(S);
     for (let k = 0; k < S; k++) {
+      if (d === 0 && k === 1) checkUnrolledSize(c, kind, S, numDir, emitted - beforeSteps);
       const t = reverse ? S - 1 - k : k;
       const xt = slice(xw, 0, t * B, (t + 1) * B);
       const gate = (g: number, src: Node) => slice(src, 1, g * H, (g + 1) * H);
