@@ -18,6 +18,7 @@ interface Options {
   targets: TargetName[];
   hangMs: number;
   shrinkPerKey: number;
+  shrinkMs: number;
   out: string;
 }
 
@@ -40,13 +41,14 @@ function parseArgs(argv: string[]): Options {
     seed,
     targets: target ? [target as TargetName] : [...TARGET_NAMES],
     hangMs: int('--hang-ms', 120_000),
-    shrinkPerKey: int('--shrink-per-class', 2),
+    shrinkPerKey: int('--shrink-per-class', 1),
+    shrinkMs: int('--shrink-ms', 30_000),
     out: get('--out') ?? path.join(os.tmpdir(), `kiln-fuzz-${seed}`),
   };
 }
 
 function usage(why: string): never {
-  console.error(`kiln fuzz: ${why}\nusage: npm run fuzz -- [--runs N] [--seed S] [--target ${TARGET_NAMES.join('|')}] [--hang-ms MS] [--shrink-per-class K] [--out DIR]`);
+  console.error(`kiln fuzz: ${why}\nusage: npm run fuzz -- [--runs N] [--seed S] [--target ${TARGET_NAMES.join('|')}] [--hang-ms MS] [--shrink-per-class K] [--shrink-ms MS] [--out DIR]`);
   process.exit(2);
 }
 
@@ -63,7 +65,7 @@ async function runTarget(name: TargetName, seeds: number[], o: Options, record: 
   const workerUrl = new URL('./worker.ts', import.meta.url).href;
   let next = 0;
   while (next < seeds.length) {
-    const task: WorkerTask = { target: name, seeds: seeds.slice(next, next + CHUNK), shrunk: { ...shrunk }, shrinkPerKey: o.shrinkPerKey };
+    const task: WorkerTask = { target: name, seeds: seeds.slice(next, next + CHUNK), shrunk: { ...shrunk }, shrinkPerKey: o.shrinkPerKey, shrinkMs: o.shrinkMs };
     const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(workerUrl)}); })`;
     const worker = new Worker(boot, { eval: true, workerData: task });
     let current: number | undefined;

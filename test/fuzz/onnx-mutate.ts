@@ -6,7 +6,7 @@ import { HOSTILE_FLOATS, HOSTILE_INTS, HOSTILE_NAMES, PAYLOADS, pick } from './h
 
 const A = onnx.AttributeProto.AttributeType;
 
-export const STRUCTURED_KINDS = ['dim', 'attr', 'name', 'node', 'rewire', 'opset', 'init', 'io'] as const;
+export const STRUCTURED_KINDS = ['dim', 'attr', 'name', 'node', 'rewire', 'opset', 'init', 'io', 'chain'] as const;
 export const BYTE_KINDS = ['flip', 'set', 'truncate', 'insert', 'delete'] as const;
 
 /** One edit; a, b, c choose targets and values (modulo what exists), so shrinking heads for the first of each. */
@@ -23,8 +23,11 @@ export interface OnnxMutant {
   bytes: Mutation[];
 }
 
-const mutation = (kinds: readonly Mutation['kind'][]) =>
-  fc.record({ kind: fc.constantFrom(...kinds), a: fc.nat(1 << 20), b: fc.nat(1 << 20), c: fc.nat(1 << 20) });
+/** Kinds are drawn evenly, except that deep chains (slow to build, import and compile) come a quarter as often. */
+const kindOf = (kinds: readonly Mutation['kind'][]): fc.Arbitrary<Mutation['kind']> =>
+  fc.oneof(...kinds.map((k) => ({ weight: k === 'chain' ? 1 : 4, arbitrary: fc.constant(k) })));
+
+const mutation = (kinds: readonly Mutation['kind'][]) => fc.record({ kind: kindOf(kinds), a: fc.nat(1 << 20), b: fc.nat(1 << 20), c: fc.nat(1 << 20) });
 
 /** A seed index and one to four edits, structured ones more often than byte ones. */
 export function onnxMutant(seeds: number): fc.Arbitrary<OnnxMutant> {
@@ -246,6 +249,24 @@ function editIo(m: ModelProto, { a, b, c }: Mutation): void {
   }
 }
 
+/** Lengths of inserted chains: short, past where recursive walks used to overflow, and long. */
+const CHAIN_LENGTHS = [2, 3000, 12_000];
+
+/** Puts a chain of unary nodes (Relu, Identity, Neg, Abs) in front of one input of a node: deep graphs from a small file. */
+function chain(m: ModelProto, { a, b, c }: Mutation): void {
+  const nodes = (m.graph!.node ??= []);
+  const users = nodes.filter((n) => (n.input ?? []).some((x) => x !== ''));
+  if (!users.length) return;
+  const user = pick(users, a);
+  const k = (user.input ?? []).findIndex((x) => x !== '');
+  const from = user.input![k];
+  const length = pick(CHAIN_LENGTHS, b);
+  const op = pick(['Relu', 'Identity', 'Neg', 'Abs'], c);
+  const added = Array.from({ length }, (_, i) => onnx.NodeProto.create({ opType: op, input: [i === 0 ? from : `chain_${i - 1}`], output: [`chain_${i}`] }));
+  user.input![k] = `chain_${length - 1}`;
+  nodes.splice(nodes.indexOf(user), 0, ...added);
+}
+
 const STRUCTURED: Record<(typeof STRUCTURED_KINDS)[number], (m: ModelProto, e: Mutation) => void> = {
   dim: editDim,
   attr: editAttr,
@@ -255,6 +276,7 @@ const STRUCTURED: Record<(typeof STRUCTURED_KINDS)[number], (m: ModelProto, e: M
   opset: editOpset,
   init: editInitializer,
   io: editIo,
+  chain,
 };
 
 function concat(...parts: Uint8Array[]): Uint8Array {

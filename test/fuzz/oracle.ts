@@ -5,8 +5,12 @@ import { WeightFileError as SourceWeightFileError } from '../../runtime/weights-
 /** The runtime the emitted modules import (built by `npm run build`), as a file URL. */
 export const RUNTIME_URL = new URL('../../dist/runtime/index-node.js', import.meta.url).href;
 
-/** The dist runtime's own WeightFileError: emitted modules throw that class, not the source one. */
-const distRuntime = (await import(/* @vite-ignore */ RUNTIME_URL)) as { WeightFileError?: new (...a: never[]) => Error };
+/**
+ * The dist runtime's own WeightFileError: emitted modules throw that class, not the source one. It is
+ * imported the way emitted modules are (a data: URL), so that under vitest, whose loader would make
+ * a second copy of the runtime, it is the very class they throw.
+ */
+const distRuntime = (await import(/* @vite-ignore */ `data:text/javascript,export { WeightFileError } from ${JSON.stringify(RUNTIME_URL)};`)) as { WeightFileError?: new (...a: never[]) => Error };
 const CLEAR_CLASSES: readonly (abstract new (...a: never[]) => Error)[] = [
   KilnError,
   SourceWeightFileError,
@@ -25,12 +29,14 @@ export function isClearError(e: unknown): e is Error {
   return CLEAR_CLASSES.some((C) => e instanceof C) && typeof (e as Error).message === 'string' && (e as Error).message.trim() !== '' && !(e as Error).message.includes('\n');
 }
 
-/** The first stack frames inside this repository (not node_modules, not the fuzzer), for the failure list. */
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** The innermost stack frame in this repository's own code (not node_modules, not the fuzzer), as `function (path:line)`. */
 export function stackTop(e: unknown): string | undefined {
   const stack = e instanceof Error ? (e.stack ?? '') : '';
-  const frames = stack.split('\n').filter((l) => /^\s+at /.test(l));
-  const ours = frames.filter((l) => !l.includes('node_modules') && !l.includes('/test/fuzz/') && !l.includes('node:'));
-  return (ours[0] ?? frames[0])?.trim().replace(/^at /, '').replace(/file:\/\/\/?/, '/').replace(/\?[^:)]*/, '');
+  const frames = stack.split('\n').filter((l) => /^\s+at /.test(l)).map((l) => l.trim().replace(/^at /, '').replace(/file:\/\//, ''));
+  const ours = frames.find((l) => l.includes(ROOT) && !l.includes('node_modules') && !l.includes('/test/fuzz/'));
+  return (ours ?? frames[0])?.replace(ROOT, '').replace(/\?[^:)]*/, '').replace(/:\d+\)$/, ')');
 }
 
 /** Classifies a thrown value at `stage`: a clear error, or a failure naming what was wrong with it. */
@@ -42,7 +48,8 @@ export function classifyThrow(stage: string, e: unknown): Outcome {
   if (CLEAR_CLASSES.some((C) => e instanceof C)) failure = `${name} at ${stage} with ${message.trim() === '' ? 'an empty' : 'a multi-line'} message`;
   else if (/Maximum call stack/.test(message)) failure = `stack overflow at ${stage}`;
   else if (/^internal:/.test(message)) failure = `internal error at ${stage}`;
-  return { kind: 'failure', stage, failure, message: message.split('\n')[0].slice(0, 300), stackTop: stackTop(e) };
+  const shown = message.includes('\n') ? JSON.stringify(message.slice(0, 300)) : message.slice(0, 300);
+  return { kind: 'failure', stage, failure, message: shown, stackTop: stackTop(e) };
 }
 
 /** A failure that is not a thrown error (a mismatch, a payload that ran, a case that took too long). */
@@ -58,7 +65,8 @@ export function outcomeKey(o: Outcome): string {
     case 'skipped':
       return `skipped: ${o.why}`;
     case 'failure':
-      return `FAILURE: ${o.failure}${o.stackTop ? ` @ ${o.stackTop}` : ''}`;
+      // An overflow stops at whichever frame of the recursion ran out of stack: key it by file only.
+      return `FAILURE: ${o.failure}${o.stackTop ? ` @ ${o.failure.startsWith('stack overflow') ? o.stackTop.replace(/^.*\(|:\d+\)$/g, '') : o.stackTop}` : ''}`;
   }
 }
 

@@ -9,7 +9,7 @@ import { numel } from '../../src/ir/shape.ts';
 import { classifyThrow, compareArrays, failed, pwned, resetPwned, RUNTIME_URL, type Outcome } from './oracle.ts';
 
 /** Mutants that imply more than this are not compiled (the check's own work limits are another helper's job). */
-export const WORK_LIMITS = { elements: 2_000_000, flops: 40_000_000, nodes: 3_000 };
+export const WORK_LIMITS = { elements: 2_000_000, flops: 40_000_000, nodes: 5_000 };
 
 type Arr = Float32Array | Float64Array | Int32Array;
 interface Info {

@@ -10,6 +10,8 @@ export interface WorkerTask {
   /** Failure keys already shrunk enough times; others are shrunk (at most `shrinkPerKey` each). */
   shrunk: Record<string, number>;
   shrinkPerKey: number;
+  /** Time allowed for minimising one failure. */
+  shrinkMs: number;
 }
 
 /** Messages a worker sends: a case begins, a shrink step runs (a heartbeat), a case ends. */
@@ -30,7 +32,7 @@ for (const seed of task.seeds) {
   let report = first;
   if (first.outcome.kind === 'failure' && (shrunk.get(first.key) ?? 0) < task.shrinkPerKey) {
     shrunk.set(first.key, (shrunk.get(first.key) ?? 0) + 1);
-    report = await runSeed(target, seed, { shrinkMs: 60_000, onStep: () => post({ type: 'beat' }) });
+    report = await runSeed(target, seed, { shrinkMs: task.shrinkMs, onStep: () => post({ type: 'beat' }) });
   }
   const o = report.outcome;
   post({ type: 'done', seed, key: first.key, ms: report.ms, message: o.kind === 'failure' || o.kind === 'error' ? o.message : undefined, minimal: report.minimal });
