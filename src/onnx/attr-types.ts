@@ -70,23 +70,47 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
   Pad: { mode: 'STRING', pads: 'INTS', paddings: 'INTS', value: 'FLOAT' },
 };
 
-/** The name of an AttributeProto's type (`UNDEFINED` and unknown codes by number). */
-export function attrTypeName(a: AttributeProto): string {
-  const code = a.type ?? 0;
-  const entry = Object.entries(onnx.AttributeProto.AttributeType).find(([, v]) => v === code);
+const TYPES = onnx.AttributeProto.AttributeType;
+
+/** The name of an attribute type code (unknown codes by number). */
+function typeName(code: number): string {
+  const entry = Object.entries(TYPES).find(([, v]) => v === code);
   return entry ? entry[0] : `type ${code}`;
+}
+
+const expectedType = (opType: string, name: string): AttrType | undefined => {
+  const schema = Object.hasOwn(SCHEMAS, opType) ? SCHEMAS[opType] : undefined;
+  return schema && Object.hasOwn(schema, name) ? schema[name] : undefined;
+};
+
+/**
+ * An attribute's type code. Files of the first IR versions leave `type` unset (UNDEFINED); the
+ * type is then the field that holds a value, as ONNX's own helpers read such files, and for a
+ * value left at its default (0) the one the op's schema expects.
+ */
+export function attributeType(opType: string, a: AttributeProto): number {
+  if (a.type) return a.type;
+  if (a.ints?.length) return TYPES.INTS;
+  if (a.floats?.length) return TYPES.FLOATS;
+  if (a.strings?.length) return TYPES.STRINGS;
+  if (a.t) return TYPES.TENSOR;
+  if (a.g) return TYPES.GRAPH;
+  if (a.s?.length) return TYPES.STRING;
+  if (a.i !== undefined && a.i !== null && Number(a.i) !== 0) return TYPES.INT;
+  if (a.f) return TYPES.FLOAT;
+  const expected = expectedType(opType, a.name ?? '');
+  return expected ? TYPES[expected] : TYPES.UNDEFINED;
 }
 
 /** Throws an OnnxFormatError, naming node, attribute, expected and found type, for an attribute of the wrong type. */
 export function checkAttributeTypes(opType: string, label: string, attributes: readonly AttributeProto[]): void {
-  const schema = Object.hasOwn(SCHEMAS, opType) ? SCHEMAS[opType] : undefined;
   const seen = new Set<string>();
   for (const a of attributes) {
     const name = a.name ?? '';
     if (seen.has(name)) throw new OnnxFormatError(`${label}: attribute ${JSON.stringify(name)} is given twice`);
     seen.add(name);
-    const expected = schema && Object.hasOwn(schema, name) ? schema[name] : undefined;
-    const found = attrTypeName(a);
+    const expected = expectedType(opType, name);
+    const found = typeName(attributeType(opType, a));
     if (expected && found !== expected) throw new OnnxFormatError(`${label}: attribute ${JSON.stringify(name)} must be ${expected}, found ${found}`);
   }
 }

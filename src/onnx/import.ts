@@ -10,7 +10,7 @@ import { decodeMessage, int64, onnx, OnnxFormatError, type AttributeProto, type 
 import { decodeTensor, dtypeName, kilnDType, toKilnArray, type TensorValue } from './tensor.ts';
 import { ONNX_OPS, type OnnxContext } from './ops.ts';
 import { foldConstant } from './fold.ts';
-import { checkAttributeTypes } from './attr-types.ts';
+import { attributeType, checkAttributeTypes } from './attr-types.ts';
 import { own } from './own.ts';
 import { decodeStrings, internStrings, STRING, stringInterner, stringOutputs, withStringBoundary } from './strings.ts';
 
@@ -62,9 +62,9 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
 }
 
 /** Reads an attribute into plain JS values (ints as numbers, strings decoded as UTF-8). */
-function attributeValue(a: AttributeProto): unknown {
+function attributeValue(a: AttributeProto, type: number): unknown {
   const T = onnx.AttributeProto.AttributeType;
-  switch (a.type) {
+  switch (type) {
     case T.FLOAT:
       return a.f ?? 0;
     case T.INT:
@@ -80,7 +80,7 @@ function attributeValue(a: AttributeProto): unknown {
     case T.STRINGS:
       return (a.strings ?? []).map((s) => new TextDecoder().decode(s));
     default:
-      return { unsupportedAttributeType: a.type };
+      return { unsupportedAttributeType: type };
   }
 }
 
@@ -195,7 +195,7 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
       if (first !== undefined) throw new OnnxFormatError(`${label} writes ${JSON.stringify(name)}, which ${first} already defines: an ONNX value has one writer`);
       writers.set(name, label);
     }
-    const attrs = new Map<string, unknown>((n.attribute ?? []).map((a) => [a.name ?? '', attributeValue(a)]));
+    const attrs = new Map<string, unknown>((n.attribute ?? []).map((a) => [a.name ?? '', attributeValue(a, attributeType(opType, a))]));
     const inputNames = n.input ?? [];
     const ctx: OnnxContext = {
       opType,

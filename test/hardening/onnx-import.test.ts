@@ -119,6 +119,14 @@ describe('malformed graphs are errors, not the last writer winning', () => {
     expect(() => importOnnx(rnn)).toThrow(/node "bad" \(RNN, opset 17\): attribute "direction" must be STRING, found INT/);
   });
 
+  it('attributes of the first IR versions (type unset) are read by the field that holds them, not ignored', () => {
+    // Ignored, the perm would default to the reversal [2, 1, 0].
+    const transpose = importOnnx(oneNode({ opType: 'Transpose', attribute: [{ name: 'perm', ints: [0, 2, 1] }] }, [2, 3, 4], [2, 4, 3]));
+    expect(transpose.outputs[0].node.type.shape).toEqual([2, 4, 3]);
+    const leaky = importOnnx(oneNode({ opType: 'LeakyRelu', attribute: [{ name: 'alpha', f: 0.25 }] }, [2], [2]));
+    expect(leaky.outputs[0].node.attrs.alpha).toBe(0.25);
+  });
+
   it('Gather with constant indices out of [-n, n) is an error; [-n, 0) counts from the end', () => {
     const gather = (indices: number[]) =>
       encode({
