@@ -262,6 +262,8 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
 
   const outputs: GraphOutput[] = (g.output ?? []).map((o) => ({ name: o.name ?? '', node: nodeOf(o.name ?? '', `graph output '${o.name}'`) }));
   if (outputs.length === 0) throw new OnnxFormatError(`ONNX model: the graph has no outputs`);
+  const repeated = outputs.find((o, i) => outputs.findIndex((p) => p.name === o.name) !== i);
+  if (repeated) throw new OnnxFormatError(`ONNX model: two graph outputs are named ${JSON.stringify(repeated.name)}`);
   const graph: Graph = { name: options.name ?? (g.name || 'onnx_model'), inputs, outputs };
   return withStringBoundary(graph, {
     inputs: inputs.map((n) => String(n.attrs.name)).filter((name) => stringValues.has(name)),

@@ -87,6 +87,16 @@ describe('malformed graphs are errors, not the last writer winning', () => {
     expect(() => importOnnx(onInit)).toThrow(/node "n" \(Relu.*writes "w", which initializer "w" already defines/);
   });
 
+  it('two graph inputs, initializers or outputs of one name: an error naming it', () => {
+    const inputs = encode({ input: [vi('x', [2]), vi('x', [2])], output: [vi('y', [2])], node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] });
+    expect(() => importOnnx(inputs)).toThrow(/two graph inputs are named "x"/);
+    const init = { name: 'w', dataType: T.FLOAT, dims: [2], floatData: [1, 2] };
+    const inits = encode({ input: [vi('x', [2])], output: [vi('y', [2])], initializer: [init, { ...init, floatData: [3, 4] }], node: [{ opType: 'Add', input: ['x', 'w'], output: ['y'] }] });
+    expect(() => importOnnx(inits)).toThrow(/two initializers are named "w"/);
+    const outs = encode({ input: [vi('x', [2])], output: [vi('y', [2]), vi('y', [2])], node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] });
+    expect(() => importOnnx(outs)).toThrow(/two graph outputs are named "y"/);
+  });
+
   it('opset 99 (or 0) is an error listing the supported range', () => {
     const graph = { input: [vi('x', [2])], output: [vi('y', [2])], node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] };
     expect(() => importOnnx(encode(graph, 99))).toThrow(/opset 99 is not supported: Kiln imports opsets 1 to 25/);
