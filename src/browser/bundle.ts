@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomicSync } from '../../runtime/atomic-write.ts';
 
 /** The repository root, where `runtime/` lives. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,9 +17,11 @@ const RUNTIME_ENTRIES: Record<string, string> = {
 /** Bundles `entry` into one browser script at `outfile` (ES2022, with a source map); `aliases` map bare imports to files. */
 export async function bundleForBrowser(entry: string, outfile: string, options: { minify?: boolean; aliases?: Record<string, string> } = {}): Promise<void> {
   const files = { ...RUNTIME_ENTRIES, ...options.aliases };
-  await build({
+  // esbuild hands the script and its map back (write: false): they are written atomically like every file Kiln writes.
+  const result = await build({
     entryPoints: [entry],
     outfile,
+    write: false,
     bundle: true,
     format: 'iife',
     platform: 'browser',
@@ -35,4 +38,5 @@ export async function bundleForBrowser(entry: string, outfile: string, options: 
       },
     ],
   });
+  for (const file of result.outputFiles) writeFileAtomicSync(file.path, file.contents);
 }
