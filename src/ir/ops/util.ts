@@ -51,9 +51,3 @@ export function requireInts(x: unknown, length: number, name: string, min = 0): 
   }
   return x;
 }
-
-/** A finite number attribute, or a RuleError naming it. */
-export function requireNumber(x: unknown, name: string): number {
-  if (typeof x !== 'number' || !Number.isFinite(x)) throw new RuleError(`attribute ${name} must be a finite number, got ${JSON.stringify(x)}`);
-  return x;
-}
