@@ -10,12 +10,35 @@ import type { TensorValue } from './tensor.ts';
 /** Larger constant results stay nodes: folding is for shapes and indices, not for weights. */
 const MAX_FOLDED = 4096;
 
-/** Whether every leaf below `n` is a constant (no input, parameter or random source). */
-function onlyConstants(n: Node, seen = new Set<Node>()): boolean {
-  if (seen.has(n)) return true;
-  seen.add(n);
-  if (n.inputs.length === 0) return n.op === 'const';
-  return n.inputs.every((i) => onlyConstants(i, seen));
+/** Answers so far: nodes are immutable, so whether one depends only on constants never changes. */
+const constantness = new WeakMap<Node, boolean>();
+
+/**
+ * Whether every leaf below `n` is a constant (no input, parameter or random source). Iterative
+ * and memoised: the import asks this of every node of chains thousands of nodes deep.
+ */
+function onlyConstants(root: Node): boolean {
+  const stack: Node[] = [root];
+  while (stack.length) {
+    const n = stack[stack.length - 1];
+    if (constantness.has(n)) {
+      stack.pop();
+      continue;
+    }
+    if (n.inputs.length === 0) {
+      constantness.set(n, n.op === 'const');
+      stack.pop();
+      continue;
+    }
+    const pending = n.inputs.filter((i) => !constantness.has(i));
+    if (pending.length) {
+      stack.push(...pending);
+      continue;
+    }
+    constantness.set(n, n.inputs.every((i) => constantness.get(i)));
+    stack.pop();
+  }
+  return constantness.get(root)!;
 }
 
 /** ONNX element type of a folded value: int32 ones stand for INT64 (shapes and indices). */
