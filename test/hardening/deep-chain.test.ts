@@ -7,7 +7,7 @@ import { gradients } from '../../compiler/autodiff/grad.ts';
 import { checkGraph } from '../../compiler/check/check.ts';
 import { compileModel } from '../../compiler/compile.ts';
 import { fuse } from '../../compiler/fuse/fuse.ts';
-import { MAX_FUSED_OPS } from '../../compiler/fuse/size.ts';
+import { MAX_EXPR_SIZE, MAX_FUSED_OPS, treeSize } from '../../compiler/fuse/size.ts';
 import { optimize } from '../../compiler/pipeline.ts';
 import { makeNode } from '../../src/ir/build.ts';
 import { graphNodes, type Graph } from '../../src/ir/graph.ts';
@@ -112,4 +112,39 @@ describe('a 3,000-node ONNX chain', () => {
     const model = (await importModule(file)).createModel(compiled.weights);
     expect(Array.from(model.run({ x: Float32Array.from(X) }, 1).y)).toEqual(EXPECTED);
   }, 120_000);
+});
+
+describe('ops that read their input twice', () => {
+  // Fused naively, 30 squarings make an expression of 2^30 leaves (and 14 elus hung the compiler).
+  it('30 squarings x·x compile into kernels of bounded expression size and run: 1 → 1, −1 → 1, 0.5 → 0', async () => {
+    const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 1] });
+    let h = x;
+    for (let i = 0; i < 30; i++) h = makeNode('mul', [h, h]);
+    const compiled = compileModel({ name: 'squares', inputs: [x], outputs: [{ name: 'y', node: h }] });
+    for (const k of compiled.program.kernels) expect(treeSize(k.expr)).toBeLessThanOrEqual(MAX_EXPR_SIZE);
+    const file = path.join(freshOutDir('hardening-squares'), 'squares.js');
+    writeFileSync(file, compiled.js);
+    const model = (await importModule(file)).createModel(compiled.weights);
+    // 0.5^(2^30) underflows to 0.
+    expect(Array.from(model.predict(Float32Array.from([1, -1, 0.5]), 3))).toEqual([1, 1, 0]);
+  }, 60_000);
+
+  it('40 elus compile into kernels of bounded expression size and match a plain loop', async () => {
+    const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 1] });
+    let h = x;
+    for (let i = 0; i < 40; i++) h = makeNode('elu', [h], { alpha: 1 });
+    const compiled = compileModel({ name: 'elus', inputs: [x], outputs: [{ name: 'y', node: h }] });
+    for (const k of compiled.program.kernels) expect(treeSize(k.expr)).toBeLessThanOrEqual(MAX_EXPR_SIZE);
+    const file = path.join(freshOutDir('hardening-elus'), 'elus.js');
+    writeFileSync(file, compiled.js);
+    const model = (await importModule(file)).createModel(compiled.weights);
+    const xs = [0.5, -1, -3];
+    const want = xs.map((v) => {
+      let y = v;
+      for (let i = 0; i < 40; i++) y = y > 0 ? y : Math.expm1(y);
+      return y;
+    });
+    const got = model.predict(Float32Array.from(xs), 3);
+    want.forEach((w, i) => expect(Math.abs(got[i] - w)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(w))));
+  }, 60_000);
 });
