@@ -9,3 +9,4 @@ export type { Graph } from './ir/graph.ts';
 export type { Node, TensorType } from './ir/node.ts';
 export type { DType } from './ir/dtype.ts';
 export { BATCH } from './ir/shape.ts';
+export { DEFAULT_LIMITS, LimitError, getLimits, setLimits, withLimits, parseSize, type Limits } from './ir/limits.ts';
