@@ -257,6 +257,7 @@ export function checkWeights(expected: readonly WeightTensorSpec[], tensors: rea
     if (!wanted.has(t.name)) problems.push(`unexpected tensor ${JSON.stringify(t.name)} (${t.dtype} ${formatShape(t.shape)})`);
   }
   if (problems.length > 0) {
-    throw new WeightFileError(`weights do not match the model:\n  - ${problems.join('\n  - ')}`);
+    const more = problems.length > 4 ? `; and ${problems.length - 4} more` : '';
+    throw new WeightFileError(`weights do not match the model: ${problems.slice(0, 4).join('; ')}${more}`);
   }
 }

@@ -1,9 +1,22 @@
 // Errors a user can see: each says what was wrong, where, and what was expected.
 import type { SourceLoc } from './node.ts';
 
-/** Base class of every error Kiln raises on bad input (not on its own bugs). */
+/**
+ * Base class of every error Kiln raises on bad input (not on its own bugs). Its message is one
+ * line whatever names it quotes: a file may name a layer or an input "a\nb", and a terminal or
+ * a log reader must not take the rest for another message.
+ */
 export class KilnError extends Error {
   override name = 'KilnError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(oneLine(message), options);
+  }
+}
+
+/** Control characters (line breaks among them) escaped as JSON writes them. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 /** Where in the user's model a failing node came from. */
