@@ -15,7 +15,8 @@ describe('fuzz oracle', () => {
     expect(classifyThrow('x', new TypeError('x is undefined')).kind).toBe('failure');
     expect(classifyThrow('x', new RangeError('Maximum call stack size exceeded'))).toMatchObject({ kind: 'failure', failure: 'stack overflow at x' });
     expect(classifyThrow('x', new Error('internal: broken')).kind).toBe('failure');
-    expect(classifyThrow('x', new KilnError('two\nlines')).kind).toBe('failure');
+    // KilnError's constructor escapes line breaks, so the oracle sees a multi-line message only if one is set afterwards.
+    expect(classifyThrow('x', Object.assign(new KilnError('x'), { message: 'two\nlines' })).kind).toBe('failure');
     expect(classifyThrow('x', new KilnError('')).kind).toBe('failure');
     expect(classifyThrow('x', 'a string').kind).toBe('failure');
   });

@@ -2,9 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatCounts, fuzzInSuite } from './suite.ts';
 
-// TODO(issue 12): enable once these failure classes are fixed (npm run fuzz -- --target json lists them):
-//  - KilnError/ShapeError with a multi-line message: user strings quoted raw (src/ir/json.ts show(), src/ir/errors.ts formatSite)
-describe.skip('fuzz: json (skipped until the failure classes in the TODO above are fixed)', () => {
+describe('fuzz: json', () => {
   it('250 mutants: each is a clear error or matches', async () => {
     const counts = await fuzzInSuite('json', 250);
     console.log(formatCounts(counts));
