@@ -7,7 +7,7 @@ import { KilnError } from '../ir/errors.ts';
 import { graphNodes, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import { BATCH, numel, type Dim } from '../ir/shape.ts';
-import { COMPILER_VERSION } from '../../compiler/version.ts';
+import { COMPILER_VERSION } from '../version.ts';
 import { onnx } from './proto.ts';
 
 export interface ExportOptions {

@@ -3,9 +3,9 @@
 // test accuracy well above chance, and classify a digit drawn with the mouse.
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildBrowserDemo } from '../../src/browser/demo-build.ts';
-import { CHROMIUM_ARGS, findChromium } from '../../src/browser/chromium.ts';
-import { serveFolder, type StaticServer } from '../../src/browser/serve.ts';
+import { buildBrowserDemo } from '../../cli/demo-browser.ts';
+import { CHROMIUM_ARGS, findChromium } from '../../cli/browser/chromium.ts';
+import { serveFolder, type StaticServer } from '../../cli/browser/serve.ts';
 import { freshOutDir } from '../e2e/helpers.ts';
 
 const CHROMIUM = findChromium();

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWeights, encodeWeights } from '../../runtime/weights.ts';
-import { bundleForBrowser } from '../../src/browser/bundle.ts';
-import { CHROMIUM_ARGS, findChromium } from '../../src/browser/chromium.ts';
-import { serveFolder, type StaticServer } from '../../src/browser/serve.ts';
-import { compileCommand } from '../../src/cli/commands.ts';
+import { bundleForBrowser } from '../../cli/browser/bundle.ts';
+import { CHROMIUM_ARGS, findChromium } from '../../cli/browser/chromium.ts';
+import { serveFolder, type StaticServer } from '../../cli/browser/serve.ts';
+import { compileCommand } from '../../cli/commands.ts';
 import { freshOutDir, importModule, perSample, randomFloats, randomizeZeroTensors, ROOT } from '../e2e/helpers.ts';
 
 const EXAMPLES = ['mlp', 'mlp256', 'cnn', 'cnn-small', 'lenet', 'cnn2', 'cifar-cnn'];

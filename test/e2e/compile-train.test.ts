@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileCommand } from '../../src/cli/commands.ts';
+import { compileCommand } from '../../cli/commands.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 
 const out = path.resolve('test/.out/compile-train');

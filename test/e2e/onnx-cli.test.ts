@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkCommand, compileCommand, summaryCommand } from '../../src/cli/commands.ts';
+import { checkCommand, compileCommand, summaryCommand } from '../../cli/commands.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 
 const cases = path.resolve('../shared/onnx-node-tests');

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileCommand } from '../../src/cli/commands.ts';
+import { compileCommand } from '../../cli/commands.ts';
 import { freshOutDir, ROOT } from './helpers.ts';
 
 describe('emitted training modules', () => {

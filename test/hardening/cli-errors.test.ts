@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describeFailure } from '../../src/cli/errors.ts';
+import { describeFailure } from '../../cli/errors.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import { freshOutDir, ROOT, showRun, type KilnRun } from '../e2e/helpers.ts';
 

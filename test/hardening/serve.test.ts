@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestPath, serveFolder, type StaticServer } from '../../src/browser/serve.ts';
+import { requestPath, serveFolder, type StaticServer } from '../../cli/browser/serve.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import { freshOutDir } from '../e2e/helpers.ts';
 

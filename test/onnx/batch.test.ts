@@ -4,14 +4,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileCommand } from '../../src/cli/commands.ts';
-import { exportCommand } from '../../src/cli/export.ts';
-import { loadModel } from '../../src/cli/load.ts';
+import { compileCommand } from '../../cli/commands.ts';
+import { exportCommand } from '../../cli/export.ts';
+import { loadModel } from '../../cli/load.ts';
 import { BATCH } from '../../src/ir/shape.ts';
 import { interpret } from '../../src/ir/interpret.ts';
 import { importOnnxBatched } from '../../src/onnx/batch.ts';
 import { onnx } from '../../src/onnx/proto.ts';
-import { parseInputShapes } from '../../src/cli/load.ts';
+import { parseInputShapes } from '../../cli/load.ts';
 import { freshOutDir, kiln, showRun } from '../e2e/helpers.ts';
 import { Lcg } from '../reference/lcg.ts';
 

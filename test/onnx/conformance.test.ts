@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatResult, REPO_ROOT, runConformance } from '../../compiler/conformance/run.ts';
+import { formatResult, REPO_ROOT, runConformance } from '../../cli/conformance/run.ts';
 
 const CASES = path.resolve(REPO_ROOT, '..', 'shared', 'onnx-node-tests');
 const EXPECTED = readFileSync(new URL('./expected-pass.txt', import.meta.url), 'utf8')

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../../compiler/compile.ts';
 import { decodeWeights } from '../../runtime/weights.ts';
-import { exportCommand } from '../../src/cli/export.ts';
+import { exportCommand } from '../../cli/export.ts';
 import { makeNode } from '../../src/ir/build.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import type { Graph } from '../../src/ir/graph.ts';

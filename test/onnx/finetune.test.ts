@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileCommand } from '../../src/cli/commands.ts';
-import { exportCommand } from '../../src/cli/export.ts';
-import { loadModel } from '../../src/cli/load.ts';
-import { compileTrainer } from '../../src/cli/train.ts';
+import { compileCommand } from '../../cli/commands.ts';
+import { exportCommand } from '../../cli/export.ts';
+import { loadModel } from '../../cli/load.ts';
+import { compileTrainer } from '../../cli/train.ts';
 import { decodeWeights } from '../../runtime/weights.ts';
 import { loadMnist } from '../../runtime/mnist.ts';
 

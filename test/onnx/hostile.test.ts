@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../compiler/compile.ts';
-import { REPO_ROOT } from '../../compiler/conformance/run.ts';
+import { REPO_ROOT } from '../../cli/conformance/run.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import { importOnnx } from '../../src/onnx/import.ts';
 import { onnx } from '../../src/onnx/proto.ts';

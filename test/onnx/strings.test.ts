@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../compiler/compile.ts';
 import { stringLiteral } from '../../compiler/codegen/names.ts';
-import { REPO_ROOT } from '../../compiler/conformance/run.ts';
+import { REPO_ROOT } from '../../cli/conformance/run.ts';
 import { UnsupportedError } from '../../src/ir/errors.ts';
 import { exportOnnx } from '../../src/onnx/export.ts';
 import { importOnnx } from '../../src/onnx/import.ts';

@@ -3,7 +3,7 @@
 // batch sizes that do and do not divide evenly, and for training steps.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ThreadPool } from '../../runtime/parallel.ts';
-import { compileCommand } from '../../src/cli/commands.ts';
+import { compileCommand } from '../../cli/commands.ts';
 import { freshOutDir, ROOT, randomFloats } from '../e2e/helpers.ts';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { checkWritableFile, ensureFolderSync, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
-import { KilnError } from '../ir/errors.ts';
+import { KilnError } from '../../src/ir/errors.ts';
 import { bundleForBrowser } from './bundle.ts';
 import { CHROMIUM_ARGS, findChromium } from './chromium.ts';
 import { serveFolder } from './serve.ts';

@@ -3,7 +3,7 @@
 // Exit status: 0 when no case failed (unsupported cases do not fail the run), 1 otherwise, 2 on bad usage.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { formatResult, formatSummary, runConformance, BACKENDS, type Backend } from '../../compiler/conformance/run.ts';
+import { formatResult, formatSummary, runConformance, BACKENDS, type Backend } from './run.ts';
 
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run conformance -- <dir> [--backend ${BACKENDS.join('|')}] [--gpu webasm|cpu] [--only case,case] [--out dir]\n`);

@@ -1,12 +1,12 @@
 // The `kiln` command line: parses arguments and runs a command; errors become one-line messages (src/cli/errors.ts).
 import { Command, InvalidArgumentError } from 'commander';
 import { EXIT, reportFailure } from './errors.ts';
-import { COMPILER_VERSION } from '../../compiler/version.ts';
+import { COMPILER_VERSION } from '../src/version.ts';
 import { demo } from './demo.ts';
-import { demoBrowserCommand } from '../browser/demo-build.ts';
+import { demoBrowserCommand } from './demo-browser.ts';
 import { parseInputShapes, setOnnxInputShapes } from './load.ts';
-import { parseSize, setLimits } from '../ir/limits.ts';
-import { precompileCommand } from '../browser/precompile.ts';
+import { parseSize, setLimits } from '../src/ir/limits.ts';
+import { precompileCommand } from './browser/precompile.ts';
 import { trainCommand } from './train.ts';
 import { exportCommand } from './export.ts';
 import { checkCommand, compileCommand, fusionCommand, irCommand, summaryCommand } from './commands.ts';

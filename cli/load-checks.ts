@@ -3,15 +3,15 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorCode, osReason } from '../../runtime/file-errors.ts';
-import { KilnError } from '../ir/errors.ts';
+import { errorCode, osReason } from '../runtime/file-errors.ts';
+import { KilnError } from '../src/ir/errors.ts';
 
 /** Extensions that load as code (through tsx); .onnx and .json have their own readers. */
 const CODE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx']);
 
 /** The package root: frames under its own folders are Kiln's code (or its libraries'), not the user's. */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const KILN_FOLDERS = ['src', 'compiler', 'runtime', 'dist', 'node_modules'].map((d) => path.join(ROOT, d) + path.sep);
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const KILN_FOLDERS = ['cli', 'src', 'compiler', 'runtime', 'dist', 'node_modules'].map((d) => path.join(ROOT, d) + path.sep);
 
 /** Throws a KilnError unless `abs` is an existing file with a model file's extension. */
 export function checkModelFile(file: string, abs: string): void {

@@ -3,15 +3,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileModel } from '../../compiler/compile.ts';
-import { ensureFolderSync, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
-import { loadMnist } from '../../runtime/mnist.ts';
-import { KilnError } from '../ir/errors.ts';
-import { fileStem } from '../cli/commands.ts';
-import { loadModel } from '../cli/load.ts';
-import { resolveLoss, resolveOptimizer } from '../cli/train.ts';
-import { bundleForBrowser } from './bundle.ts';
-import { serveFolder, type StaticServer } from './serve.ts';
+import { compileModel } from '../compiler/compile.ts';
+import { ensureFolderSync, writeFileAtomicSync } from '../runtime/atomic-write.ts';
+import { loadMnist } from '../runtime/mnist.ts';
+import { KilnError } from '../src/ir/errors.ts';
+import { fileStem } from './commands.ts';
+import { loadModel } from './load.ts';
+import { resolveLoss, resolveOptimizer } from './train.ts';
+import { bundleForBrowser } from './browser/bundle.ts';
+import { serveFolder, type StaticServer } from './browser/serve.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -35,7 +35,7 @@ function mnistFile(split: 'train' | 'test', limit: number): Uint8Array {
 
 /** Compiles the model for GPU.js with training and writes the static site; returns its folder. */
 export async function buildBrowserDemo(o: DemoBuildOptions): Promise<string> {
-  const { graph, weights } = await loadModel(o.model ?? path.join(HERE, '..', '..', 'examples', 'cnn.ts'));
+  const { graph, weights } = await loadModel(o.model ?? path.join(HERE, '..', 'examples', 'cnn.ts'));
   const training = { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) };
   const compiled = compileModel(graph, { backend: 'gpujs', training, seed: 0, initialWeights: weights, sourceName: 'examples/cnn.ts' });
   const modelDir = path.join(o.out, 'model');
@@ -46,8 +46,8 @@ export async function buildBrowserDemo(o: DemoBuildOptions): Promise<string> {
   writeFileAtomicSync(modelFile, compiled.ts);
   writeFileAtomicSync(path.join(site, 'mnist-train.bin'), mnistFile('train', o.trainImages ?? 12_000));
   writeFileAtomicSync(path.join(site, 'mnist-test.bin'), mnistFile('test', o.testImages ?? 2_000));
-  writeFileAtomicSync(path.join(site, 'index.html'), readFileSync(path.join(HERE, 'demo.html')));
-  await bundleForBrowser(path.join(HERE, 'demo-page.ts'), path.join(site, 'demo.js'), { aliases: { 'kiln-demo-model': modelFile }, minify: true });
+  writeFileAtomicSync(path.join(site, 'index.html'), readFileSync(path.join(HERE, 'browser', 'demo.html')));
+  await bundleForBrowser(path.join(HERE, 'browser', 'demo-page.ts'), path.join(site, 'demo.js'), { aliases: { 'kiln-demo-model': modelFile }, minify: true });
   return site;
 }
 

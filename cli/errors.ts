@@ -1,7 +1,7 @@
 // How the CLI reports a failure: a user's mistake is one line `error: …` and exit 1; an
 // interrupted run one line and exit 130; a bug in Kiln says so, asks for a report and shows the stack.
-import { errorCode, osReason } from '../../runtime/file-errors.ts';
-import { KilnError } from '../ir/errors.ts';
+import { errorCode, osReason } from '../runtime/file-errors.ts';
+import { KilnError } from '../src/ir/errors.ts';
 
 /** Where internal errors should be reported. */
 export const REPORT_TO = 'the Kiln issue tracker (with the command you ran and this output)';

@@ -1,7 +1,7 @@
 // A PNG of the first test digits with their predicted and true labels, drawn with a 3×5 bitmap font.
 import path from 'node:path';
 import { PNG } from 'pngjs';
-import { ensureFolderSync, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
+import { ensureFolderSync, writeFileAtomicSync } from '../runtime/atomic-write.ts';
 
 /** Glyphs 3 pixels wide and 5 high: one string per row, '#' for ink. */
 const FONT: Readonly<Record<string, readonly string[]>> = {

@@ -1,8 +1,8 @@
 // `kiln train`'s loop around the trainer's `fit`: chunks of a few batches, so that Ctrl-C is seen
 // between them (a synchronous fit would never let the SIGINT handler run), and checkpoints that
 // write the trainer's state atomically every N epochs.
-import { Rng } from '../../runtime/rng.ts';
-import type { Dataset, EpochLog, FitOptions } from '../../runtime/train-loop.ts';
+import { Rng } from '../runtime/rng.ts';
+import type { Dataset, EpochLog, FitOptions } from '../runtime/train-loop.ts';
 import type { EmittedTrainer } from './train.ts';
 
 /** Batches per `fit` call: small enough that Ctrl-C is answered within a fraction of a second. */

@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { checkModelFile, fakeModelProblem, importFailure } from './load-checks.ts';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { resetLayerNames } from '../dsl/context.ts';
-import { defaultInit } from '../dsl/init.ts';
-import { isModel, type Model } from '../dsl/model.ts';
-import { KilnError } from '../ir/errors.ts';
-import { graphFromJson } from '../ir/json.ts';
-import { importOnnxBatched, type InputShape } from '../onnx/batch.ts';
+import { resetLayerNames } from '../src/dsl/context.ts';
+import { defaultInit } from '../src/dsl/init.ts';
+import { isModel, type Model } from '../src/dsl/model.ts';
+import { KilnError } from '../src/ir/errors.ts';
+import { graphFromJson } from '../src/ir/json.ts';
+import { importOnnxBatched, type InputShape } from '../src/onnx/batch.ts';
 
 /** Sizes for ONNX inputs' symbolic dimensions (`--input-shape`), used by every `.onnx` load. */
 let onnxInputShapes: Readonly<Record<string, InputShape>> = {};

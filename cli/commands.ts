@@ -1,20 +1,20 @@
 // The CLI's commands as functions that return text, so tests can call them without a process.
 import path from 'node:path';
-import { checkGraph } from '../../compiler/check/check.ts';
-import { compileModel } from '../../compiler/compile.ts';
-import { formatSummary, summarize } from '../../compiler/inspect/summary.ts';
-import { formatMemory, memoryPlan } from '../../compiler/inspect/memory.ts';
-import { PASSES, compileGraph, optimize } from '../../compiler/pipeline.ts';
-import { renderSimdKernel, simdListing } from '../../compiler/codegen/wasm/simd-kernel.ts';
-import { renderJsKernel } from '../../compiler/codegen/js-kernel.ts';
-import { describeOps } from '../../compiler/lower/kernel.ts';
-import { checkWritableFolder, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
-import { KilnError } from '../ir/errors.ts';
-import { graphToJson } from '../ir/json.ts';
-import { printGraph } from '../ir/print.ts';
+import { checkGraph } from '../compiler/check/check.ts';
+import { compileModel } from '../compiler/compile.ts';
+import { formatSummary, summarize } from '../compiler/inspect/summary.ts';
+import { formatMemory, memoryPlan } from '../compiler/inspect/memory.ts';
+import { PASSES, compileGraph, optimize } from '../compiler/pipeline.ts';
+import { renderSimdKernel, simdListing } from '../compiler/codegen/wasm/simd-kernel.ts';
+import { renderJsKernel } from '../compiler/codegen/js-kernel.ts';
+import { describeOps } from '../compiler/lower/kernel.ts';
+import { checkWritableFolder, writeFileAtomicSync } from '../runtime/atomic-write.ts';
+import { KilnError } from '../src/ir/errors.ts';
+import { graphToJson } from '../src/ir/json.ts';
+import { printGraph } from '../src/ir/print.ts';
 import { loadModel } from './load.ts';
 import { resolveLoss, resolveOptimizer } from './train.ts';
-import { buildTrainingGraph } from '../../compiler/train/step.ts';
+import { buildTrainingGraph } from '../compiler/train/step.ts';
 
 export interface CompileCliOptions {
   backend: string;

@@ -6,7 +6,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { osReason } from '../../runtime/file-errors.ts';
-import { KilnError } from '../ir/errors.ts';
+import { KilnError } from '../../src/ir/errors.ts';
 
 const TYPES: ReadonlyMap<string, string> = new Map([
   ['.html', 'text/html; charset=utf-8'],

@@ -1,12 +1,12 @@
 // `kiln export`: a model file and its weights (a Kiln weight file, or fresh ones from a seed) → an .onnx file.
-import { checkWritableFile, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
-import { parameterInfo } from '../../compiler/compile.ts';
-import { compileGraph } from '../../compiler/pipeline.ts';
-import { initWeights } from '../../runtime/model-io.ts';
-import { checkWeights } from '../../runtime/weights.ts';
-import { readWeightsFileSync } from '../../runtime/weights-file.ts';
-import { KilnError } from '../ir/errors.ts';
-import { exportOnnx } from '../onnx/export.ts';
+import { checkWritableFile, writeFileAtomicSync } from '../runtime/atomic-write.ts';
+import { parameterInfo } from '../compiler/compile.ts';
+import { compileGraph } from '../compiler/pipeline.ts';
+import { initWeights } from '../runtime/model-io.ts';
+import { checkWeights } from '../runtime/weights.ts';
+import { readWeightsFileSync } from '../runtime/weights-file.ts';
+import { KilnError } from '../src/ir/errors.ts';
+import { exportOnnx } from '../src/onnx/export.ts';
 import { loadModel } from './load.ts';
 
 export interface ExportCliOptions {

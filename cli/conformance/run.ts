@@ -9,7 +9,7 @@ import { decodeModel, importModel } from '../../src/onnx/import.ts';
 import { decodeMessage, onnx } from '../../src/onnx/proto.ts';
 import { decodeStrings, STRING, type StringTensor } from '../../src/onnx/strings.ts';
 import { decodeTensor, toKilnArray, type TensorValue } from '../../src/onnx/tensor.ts';
-import { compileModel } from '../compile.ts';
+import { compileModel } from '../../compiler/compile.ts';
 
 export const RTOL = 1e-3;
 export const ATOL = 1e-7;
