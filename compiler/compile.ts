@@ -5,12 +5,12 @@ import type { Graph } from '../src/ir/graph.ts';
 import { withLimits, type Limits } from '../src/ir/limits.ts';
 import type { Node } from '../src/ir/node.ts';
 import type { Program } from './lower/plan.ts';
-import { emitJsModule, type Backend } from './emit/module.ts';
-import { emitGpuJsModule } from './emit/gpujs-module.ts';
+import { emitJsModule, type Backend } from './emit/js/model.ts';
+import { emitGpuJsModule } from './emit/gpujs/model.ts';
 import { graphHash } from './inspect/hash.ts';
 import { compileGraph } from './pipeline.ts';
 import { buildTrainingGraph, type TrainingSpec } from './train/step.ts';
-import type { TrainingEmit } from './emit/trainer.ts';
+import type { TrainingEmit } from './emit/js/trainer.ts';
 
 export interface CompileOptions {
   /** Initialiser seed for the sidecar weights and for `createModel()` without weights. */

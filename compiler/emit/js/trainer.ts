@@ -3,15 +3,15 @@
 // runtime's `trainerShell` wraps it (input checks, step count, dropout seeds, fit, evaluate,
 // save, load), the same shell the GPU.js backend uses.
 import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
-import { ARRAY_NAME } from '../../src/ir/dtype.ts';
-import type { Node } from '../../src/ir/node.ts';
-import { constantData } from '../../src/ir/constant.ts';
-import { sampleSize } from '../../src/ir/shape.ts';
-import { stringLiteral } from '../codegen/names.ts';
-import { literal } from '../codegen/js.ts';
-import type { Program } from '../lower/plan.ts';
+import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
+import type { Node } from '../../../src/ir/node.ts';
+import { constantData } from '../../../src/ir/constant.ts';
+import { sampleSize } from '../../../src/ir/shape.ts';
+import { stringLiteral } from '../../codegen/names.ts';
+import { literal } from '../../codegen/js.ts';
+import type { Program } from '../../lower/plan.ts';
 import { programParts } from './program-parts.ts';
-import { poolSetup } from './module.ts';
+import { poolSetup } from './model.ts';
 
 export interface TrainingEmit {
   readonly program: Program;

@@ -1,9 +1,9 @@
 // The statements that run a planned program: buffer declarations, their growth, kernel calls.
 // Shared by every entry point an emitted module has (predict, the training step).
-import { ARRAY_NAME } from '../../src/ir/dtype.ts';
-import type { Node } from '../../src/ir/node.ts';
-import { BATCH, sampleSize } from '../../src/ir/shape.ts';
-import type { Program, Storage } from '../lower/plan.ts';
+import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
+import type { Node } from '../../../src/ir/node.ts';
+import { BATCH, sampleSize } from '../../../src/ir/shape.ts';
+import type { Program, Storage } from '../../lower/plan.ts';
 
 /** How generated code names a value's storage; `prefix` keeps two programs' names apart. */
 export function storageRef(s: Storage, prefix = ''): string {

@@ -3,14 +3,14 @@
 // their JavaScript versions. The JavaScript kernels stay in the module: they are the readable
 // definition, and what runs where WebAssembly SIMD or shared memory is missing.
 import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
-import { ARRAY_NAME } from '../../src/ir/dtype.ts';
-import { BATCH } from '../../src/ir/shape.ts';
-import { commentSafe } from '../codegen/names.ts';
-import { inputName } from '../codegen/js.ts';
-import { encodeModule } from '../codegen/wasm/binary.ts';
-import { renderJsKernel } from '../codegen/js-kernel.ts';
-import { renderSimdKernel } from '../codegen/wasm/simd-kernel.ts';
-import { describeOps, type Kernel } from '../lower/kernel.ts';
+import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
+import { BATCH } from '../../../src/ir/shape.ts';
+import { commentSafe } from '../../codegen/names.ts';
+import { inputName } from '../../codegen/js.ts';
+import { encodeModule } from '../../codegen/wasm/binary.ts';
+import { renderJsKernel } from '../../codegen/js-kernel.ts';
+import { renderSimdKernel } from '../../codegen/wasm/simd-kernel.ts';
+import { describeOps, type Kernel } from '../../lower/kernel.ts';
 
 /** Adds `simdWasm`, `simdKernels` and `workerKernels` when some kernel has a SIMD version; returns the names of those that have. */
 export function addSimdTable(f: SourceFile, kernels: readonly Kernel[]): ReadonlySet<string> {

@@ -3,18 +3,18 @@
 // time. Weights, optimizer state and intermediate results live on the device between kernels;
 // only inputs go up and only outputs, losses and metrics come back.
 import { Project, ts, VariableDeclarationKind, type SourceFile } from 'ts-morph';
-import { constantData } from '../../src/ir/constant.ts';
-import { internal } from '../../src/ir/errors.ts';
-import { ARRAY_NAME } from '../../src/ir/dtype.ts';
-import type { Node } from '../../src/ir/node.ts';
-import { BATCH, isBatched, sampleSize } from '../../src/ir/shape.ts';
-import { describeGpuJsKernel, GPUJS_HELPERS, helpersUsed, renderGpuJsKernel } from '../codegen/gpujs-kernel.ts';
-import { literal } from '../codegen/js.ts';
-import { commentSafe, stringLiteral } from '../codegen/names.ts';
-import { baseOf, type Program } from '../lower/plan.ts';
-import { addDescriptions, header, identityLiteral, runtimeEntry, withoutWeights, type EmitOptions, type EmittedModule } from './module.ts';
-import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from './trainer.ts';
-import { indexCheck, indexInputs } from './index-checks.ts';
+import { constantData } from '../../../src/ir/constant.ts';
+import { internal } from '../../../src/ir/errors.ts';
+import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
+import type { Node } from '../../../src/ir/node.ts';
+import { BATCH, isBatched, sampleSize } from '../../../src/ir/shape.ts';
+import { describeGpuJsKernel, GPUJS_HELPERS, helpersUsed, renderGpuJsKernel } from '../../codegen/gpujs-kernel.ts';
+import { literal } from '../../codegen/js.ts';
+import { commentSafe, stringLiteral } from '../../codegen/names.ts';
+import { baseOf, type Program } from '../../lower/plan.ts';
+import { addDescriptions, header, identityLiteral, runtimeEntry, withoutWeights, type EmitOptions, type EmittedModule } from '../js/model.ts';
+import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../js/trainer.ts';
+import { indexCheck, indexInputs } from '../index-checks.ts';
 
 /** How the statements of one program name the device tensors they read. */
 interface DeviceRefs {

@@ -1,22 +1,22 @@
 // Emission: a planned program becomes a typed TypeScript module (and its JavaScript), via ts-morph.
 import { Project, ts, VariableDeclarationKind, type SourceFile } from 'ts-morph';
-import { ARRAY_NAME } from '../../src/ir/dtype.ts';
-import { constantData } from '../../src/ir/constant.ts';
-import { UnsupportedError } from '../../src/ir/errors.ts';
-import type { Graph, GraphOutput } from '../../src/ir/graph.ts';
-import type { Node } from '../../src/ir/node.ts';
-import type { StringBoundary } from '../../src/onnx/strings.ts';
-import { BATCH, formatShape } from '../../src/ir/shape.ts';
-import { commentSafe, stringLiteral } from '../codegen/names.ts';
-import type { Program } from '../lower/plan.ts';
+import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
+import { constantData } from '../../../src/ir/constant.ts';
+import { UnsupportedError } from '../../../src/ir/errors.ts';
+import type { Graph, GraphOutput } from '../../../src/ir/graph.ts';
+import type { Node } from '../../../src/ir/node.ts';
+import type { StringBoundary } from '../../../src/onnx/strings.ts';
+import { BATCH, formatShape } from '../../../src/ir/shape.ts';
+import { commentSafe, stringLiteral } from '../../codegen/names.ts';
+import type { Program } from '../../lower/plan.ts';
 import { programParts } from './program-parts.ts';
 import { addTrainer, type TrainingEmit } from './trainer.ts';
-import { literal } from '../codegen/js.ts';
-import { kernelSplit, renderJsKernel } from '../codegen/js-kernel.ts';
-import type { Kernel } from '../lower/kernel.ts';
-import { COMPILER_VERSION } from '../../src/version.ts';
+import { literal } from '../../codegen/js.ts';
+import { kernelSplit, renderJsKernel } from '../../codegen/js-kernel.ts';
+import type { Kernel } from '../../lower/kernel.ts';
+import { COMPILER_VERSION } from '../../../src/version.ts';
 import { addSimdTable } from './simd-table.ts';
-import { indexCheck, indexInputs } from './index-checks.ts';
+import { indexCheck, indexInputs } from '../index-checks.ts';
 
 export interface EmitOptions {
   /** Module specifier of Kiln's runtime as the emitted module should import it. */
