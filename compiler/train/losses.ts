@@ -3,6 +3,7 @@
 import { makeNode } from '../../src/ir/build.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import type { Node, NodeMeta } from '../../src/ir/node.ts';
+import type { OpName } from '../../src/ir/ops/index.ts';
 
 export type LossKind = 'mse' | 'binaryCrossEntropy' | 'categoricalCrossEntropy' | 'sparseCategoricalCrossEntropy';
 
@@ -15,7 +16,7 @@ export interface LossSpec {
 /** Keras clips probabilities to [ε, 1-ε] before taking logs. */
 const EPSILON = 1e-7;
 const meta: NodeMeta = { layer: 'loss', layerKind: 'Loss' };
-const op = (name: string, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, meta);
+const op = (name: OpName, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, meta);
 const scalar = (v: number) => op('const', [], { dtype: 'float32', shape: [], values: [v] });
 
 /** Mean over the batch of a per-element quantity summed over the rest. */

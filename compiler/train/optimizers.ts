@@ -3,6 +3,7 @@
 import { makeNode } from '../../src/ir/build.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import type { Node, NodeMeta } from '../../src/ir/node.ts';
+import type { OpName } from '../../src/ir/ops/index.ts';
 
 export type OptimizerSpec =
   | { kind: 'sgd'; lr: number; momentum?: number; nesterov?: boolean; weightDecay?: number }
@@ -29,7 +30,7 @@ export interface Update {
 /** Node builders for one parameter's update, attributed to its layer. */
 function builder(param: Node) {
   const meta: NodeMeta = { layer: param.meta.layer ? `${param.meta.layer}/update` : 'update', layerKind: 'Optimizer' };
-  const op = (name: string, ...inputs: Node[]) => makeNode(name, inputs, {}, meta);
+  const op = (name: OpName, ...inputs: Node[]) => makeNode(name, inputs, {}, meta);
   const c = (v: number) => makeNode('const', [], { dtype: param.type.dtype, shape: [], values: [v] }, meta);
   /** a·x + b·y with literal a and b */
   const lerp = (a: number, x: Node, b: number, y: Node) => op('add', op('mul', c(a), x), op('mul', c(b), y));

@@ -4,6 +4,7 @@ import { makeNode } from '../../src/ir/build.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import { graphParams, type Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
+import type { OpName } from '../../src/ir/ops/index.ts';
 import { gradients } from '../autodiff/grad.ts';
 import { buildLoss, labelType, type LossSpec } from './losses.ts';
 import { buildUpdate, type OptimizerSpec } from './optimizers.ts';
@@ -49,7 +50,7 @@ function penalties(params: readonly Node[]): Node | null {
 /** Scales every gradient by min(1, maxNorm / ‖g‖) with ‖g‖ the norm over all of them. */
 function clipByGlobalNorm(grads: Node[], maxNorm: number): Node[] {
   const meta = { layer: 'clip', layerKind: 'GradientClip' };
-  const op = (name: string, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, meta);
+  const op = (name: OpName, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, meta);
   const c = (v: number) => op('const', [], { dtype: 'float32', shape: [], values: [v] });
   const squares = grads.map((g) => op('reduceSum', [op('mul', [g, g])], { axes: [], keepdims: false }));
   const norm = op('sqrt', [squares.reduce((a, b) => op('add', [a, b]))]);

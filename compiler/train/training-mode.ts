@@ -3,6 +3,7 @@
 import { makeNode, withInputs } from '../../src/ir/build.ts';
 import { rewriteGraph, type Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
+import type { OpName } from '../../src/ir/ops/index.ts';
 
 export interface TrainingModeGraph {
   readonly graph: Graph;
@@ -21,7 +22,7 @@ function trainingDropout(n: Node, seed: Node): Node {
 /** Batch norm with the batch's mean and (biased) variance over every axis but the channel. */
 function trainingBatchNorm(n: Node, updates: (readonly [Node, Node])[]): Node {
   const [x, gamma, beta, running, runningVar] = n.inputs;
-  const op = (name: string, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, n.meta);
+  const op = (name: OpName, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, n.meta);
   const c = (v: number) => op('const', [], { dtype: x.type.dtype, shape: [], values: [v] });
   const rank = x.type.shape.length;
   const axes = x.type.shape.map((_, i) => i).filter((i) => i !== 1);

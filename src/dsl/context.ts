@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { makeNode } from '../ir/build.ts';
 import type { Node, NodeMeta, SourceLoc } from '../ir/node.ts';
+import type { OpName } from '../ir/ops/index.ts';
 
 const KILN_SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -55,7 +56,7 @@ export function layerName(kind: string, given?: string): string {
 export interface LayerScope {
   readonly name: string;
   readonly meta: NodeMeta;
-  node(op: string, inputs: readonly Node[], attrs?: Record<string, unknown>): Node;
+  node(op: OpName, inputs: readonly Node[], attrs?: Record<string, unknown>): Node;
 }
 
 export function openLayer(kind: string, name?: string): LayerScope {

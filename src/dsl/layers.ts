@@ -1,6 +1,7 @@
 // The functional model builder: each call adds one layer's nodes and returns its output.
 import type { DType } from '../ir/dtype.ts';
 import type { Node } from '../ir/node.ts';
+import type { AttrsOf, OpName } from '../ir/ops/index.ts';
 import { BATCH, type Dim } from '../ir/shape.ts';
 import { openLayer, type LayerScope } from './context.ts';
 import { biasInit, weightInit, type InitChoice } from './init.ts';
@@ -10,31 +11,40 @@ import { fixedDim, inputShape, layerError, positiveInt, positivePair } from './v
 /** A symbolic tensor of the model under construction. */
 export type Tensor = Node;
 
-export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'logSoftmax' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'leakyRelu';
+/**
+ * The ops a layer's `activation` option may name, keyed by op name (so each is an op Kiln knows),
+ * with the attributes the layer gives it, typed as that op's own. A new activation op joins the
+ * DSL by one entry here.
+ */
+const ACTIVATIONS = {
+  relu: {},
+  sigmoid: {},
+  tanh: {},
+  softmax: { axis: -1 },
+  logSoftmax: { axis: -1 },
+  elu: { alpha: 1 },
+  selu: {},
+  softplus: {},
+  gelu: {},
+  leakyRelu: { alpha: 0.01 },
+} as const satisfies { readonly [K in OpName]?: Partial<AttrsOf<K>> };
+
+/** An activation: `linear` (none) or the name of one of the ops above. */
+export type Activation = 'linear' | keyof typeof ACTIVATIONS;
 
 interface LayerOptions {
   /** Layer name; defaults to `kind_k`. */
   name?: string;
 }
 
-const ACTIVATION_ATTRS: Partial<Record<Activation, Record<string, unknown>>> = {
-  softmax: { axis: -1 },
-  logSoftmax: { axis: -1 },
-  elu: { alpha: 1 },
-  leakyRelu: { alpha: 0.01 },
-};
-
 function applyActivation(scope: LayerScope, x: Tensor, activation: Activation | undefined, channelAxis = -1): Tensor {
   if (!activation || activation === 'linear') return x;
-  if (!Object.hasOwn(ACTIVATION_NAMES, activation)) throw layerError(scope, `unknown activation ${JSON.stringify(activation)} (known: ${Object.keys(ACTIVATION_NAMES).join(', ')})`);
-  const attrs = { ...ACTIVATION_ATTRS[activation] };
+  if (!Object.hasOwn(ACTIVATIONS, activation)) throw layerError(scope, `unknown activation ${JSON.stringify(activation)} (known: linear, ${Object.keys(ACTIVATIONS).join(', ')})`);
+  const attrs: Record<string, unknown> = { ...ACTIVATIONS[activation] };
+  // Softmax over the channels: the last axis of a dense output, axis 1 of a convolution's.
   if ('axis' in attrs) attrs.axis = channelAxis;
   return scope.node(activation, [x], attrs);
 }
-
-const ACTIVATION_NAMES: Record<Activation, true> = {
-  linear: true, relu: true, sigmoid: true, tanh: true, softmax: true, logSoftmax: true, elu: true, selu: true, softplus: true, gelu: true, leakyRelu: true,
-};
 
 /** An L1 and/or L2 penalty on a weight, added to the training loss: l1·Σ|w| + l2·Σw². */
 export interface Regularizer {

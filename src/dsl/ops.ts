@@ -1,5 +1,6 @@
 // Single-op layers of the functional builder: activations, arithmetic, reductions, movement.
 import type { Node } from '../ir/node.ts';
+import type { OpName } from '../ir/ops/index.ts';
 import type { DType } from '../ir/dtype.ts';
 import { openLayer } from './context.ts';
 
@@ -9,12 +10,12 @@ interface Named {
 }
 
 /** A layer made of one op, named after the op. */
-function single(op: string, kind: string, inputs: Tensor[], attrs: Record<string, unknown> = {}, name?: string): Tensor {
+function single(op: OpName, kind: string, inputs: Tensor[], attrs: Record<string, unknown> = {}, name?: string): Tensor {
   return openLayer(kind, name).node(op, inputs, attrs);
 }
 
-const unaryLayer = (op: string, kind: string) => (x: Tensor, o: Named = {}) => single(op, kind, [x], {}, o.name);
-const binaryLayer = (op: string, kind: string) => (a: Tensor, b: Tensor, o: Named = {}) => single(op, kind, [a, b], {}, o.name);
+const unaryLayer = (op: OpName, kind: string) => (x: Tensor, o: Named = {}) => single(op, kind, [x], {}, o.name);
+const binaryLayer = (op: OpName, kind: string) => (a: Tensor, b: Tensor, o: Named = {}) => single(op, kind, [a, b], {}, o.name);
 
 export const relu = unaryLayer('relu', 'ReLU');
 export const sigmoid = unaryLayer('sigmoid', 'Sigmoid');
@@ -63,7 +64,7 @@ export const concat = (xs: Tensor[], axis: number, o: Named = {}) => single('con
 export const slice = (x: Tensor, starts: number[], ends: number[], axes?: number[], steps?: number[], o: Named = {}) =>
   single('slice', 'Slice', [x], { starts, ends, axes: axes ?? starts.map((_, i) => i), steps: steps ?? starts.map(() => 1) }, o.name);
 
-const reduction = (op: string, kind: string) => (x: Tensor, axes: number[] = [], keepdims = false, o: Named = {}) =>
+const reduction = (op: OpName, kind: string) => (x: Tensor, axes: number[] = [], keepdims = false, o: Named = {}) =>
   single(op, kind, [x], { axes, keepdims }, o.name);
 export const reduceSum = reduction('reduceSum', 'ReduceSum');
 export const reduceMean = reduction('reduceMean', 'ReduceMean');

@@ -3,7 +3,7 @@
 import { RuleError, ShapeError } from './errors.ts';
 import type { Node, NodeMeta, TensorType } from './node.ts';
 import { checkRecord, type Field } from './ops/attr-schema.ts';
-import { checkArity, opDef } from './ops/index.ts';
+import { checkArity, opDef, type OpName } from './ops/index.ts';
 import { formatShape } from './shape.ts';
 
 let nextId = 1;
@@ -13,17 +13,17 @@ let nextId = 1;
  * caller's object. A schema or rule violation becomes a ShapeError naming the layer, the op, the
  * input shapes and the source line recorded in `meta`.
  */
-export function makeNode(op: string, inputs: readonly Node[], attrs: Record<string, unknown> = {}, meta: NodeMeta = {}): Node {
+export function makeNode(op: OpName, inputs: readonly Node[], attrs: Record<string, unknown> = {}, meta: NodeMeta = {}): Node {
   const { type, clean } = checked(op, inputs.map((i) => i.type), attrs, meta);
   return Object.freeze({ id: nextId++, op, inputs: Object.freeze([...inputs]), attrs: Object.freeze(clean), type, meta });
 }
 
 /** Checks an op's attributes against its schema, then runs its shape rule, with located errors. */
-export function inferType(op: string, inputs: readonly TensorType[], attrs: Record<string, unknown>, meta: NodeMeta = {}): TensorType {
+export function inferType(op: OpName, inputs: readonly TensorType[], attrs: Record<string, unknown>, meta: NodeMeta = {}): TensorType {
   return checked(op, inputs, attrs, meta).type;
 }
 
-function checked(op: string, inputs: readonly TensorType[], attrs: unknown, meta: NodeMeta): { type: TensorType; clean: Record<string, unknown> } {
+function checked(op: OpName, inputs: readonly TensorType[], attrs: unknown, meta: NodeMeta): { type: TensorType; clean: Record<string, unknown> } {
   const site = { op, layer: meta.layer, source: meta.source };
   try {
     checkArity(op, inputs.length);

@@ -5,7 +5,7 @@ import type { Expr } from './expr.ts';
 import { makeNode } from './build.ts';
 import { internal } from './errors.ts';
 import type { Node } from './node.ts';
-import { opDef } from './ops/index.ts';
+import { opDef, type OpName } from './ops/index.ts';
 
 /** Output index variables of a kernel of rank `rank`: o0, o1, ... */
 export const outVars = (rank: number): Expr[] => Array.from({ length: rank }, (_, i) => E.v(`o${i}`));
@@ -33,6 +33,6 @@ export function freshNames(): (prefix: string) => string {
 export function expandComposite(node: Node): Node {
   const def = opDef(node.op);
   if (!def.decompose) internal(`op ${node.op} is not composite`);
-  const emit = (op: string, inputs: readonly Node[], attrs: Record<string, unknown> = {}) => makeNode(op, inputs, attrs, node.meta);
+  const emit = (op: OpName, inputs: readonly Node[], attrs: Record<string, unknown> = {}) => makeNode(op, inputs, attrs, node.meta);
   return def.decompose(node.inputs, node.attrs, emit);
 }

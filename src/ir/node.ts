@@ -1,5 +1,6 @@
 // The one node type of the graph IR: an op applied to input nodes, with its inferred type.
 import type { DType } from './dtype.ts';
+import type { OpName } from './ops/index.ts';
 import type { Shape } from './shape.ts';
 
 /** Where, in the user's model file, the layer that made a node was written. */
@@ -30,7 +31,7 @@ export interface NodeMeta {
  */
 export interface Node {
   readonly id: number;
-  readonly op: string;
+  readonly op: OpName;
   readonly inputs: readonly Node[];
   readonly attrs: Readonly<Record<string, unknown>>;
   readonly type: TensorType;

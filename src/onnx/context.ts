@@ -1,6 +1,7 @@
 // What an ONNX op entry sees (its inputs, attributes, opset) and the helpers every entry uses.
 import type { DType } from '../ir/dtype.ts';
 import type { Node } from '../ir/node.ts';
+import type { OpName } from '../ir/ops/index.ts';
 import type { Dim } from '../ir/shape.ts';
 import type { TensorValue } from './tensor.ts';
 
@@ -25,7 +26,7 @@ export interface OnnxContext {
   elemType(i: number): number | undefined;
   attr(name: string): unknown;
   /** Makes a node, with the ONNX node's name as its layer. */
-  emit(op: string, inputs: readonly Node[], attrs?: Record<string, unknown>): Node;
+  emit(op: OpName, inputs: readonly Node[], attrs?: Record<string, unknown>): Node;
   constNode(t: TensorValue): Node;
   /** String constants, interned into the model's dictionary (see strings.ts): a STRING-typed value of ids. */
   strings(dims: number[], values: readonly string[]): TensorValue;

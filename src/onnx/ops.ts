@@ -1,5 +1,6 @@
 // The ONNX op table: one entry per ONNX op_type, mapping its inputs, attributes and opset to Kiln IR.
 import type { Node } from '../ir/node.ts';
+import type { OpName } from '../ir/ops/index.ts';
 import type { TensorProto } from './proto.ts';
 import { decodeTensor, type TensorValue } from './tensor.ts';
 import { recurrent } from './rnn.ts';
@@ -13,19 +14,19 @@ export type { OnnxContext, OnnxOp } from './context.ts';
 
 // ---- op families ----
 
-const unary = (op: string, attrs: (c: OnnxContext) => Record<string, unknown> = () => ({})): OnnxOp => (c) =>
+const unary = (op: OpName, attrs: (c: OnnxContext) => Record<string, unknown> = () => ({})): OnnxOp => (c) =>
   c.emit(op, [c.input(0)], attrs(c));
-const binary = (op: string): OnnxOp => (c) => c.emit(op, [c.input(0), c.input(1)]);
+const binary = (op: OpName): OnnxOp => (c) => c.emit(op, [c.input(0), c.input(1)]);
 
 /** Max, Min, Sum, Mean: variadic, folded pairwise (each pair broadcasts). */
-const variadic = (op: string, mean = false): OnnxOp => (c) => {
+const variadic = (op: OpName, mean = false): OnnxOp => (c) => {
   let acc = c.input(0);
   for (let i = 1; i < c.count; i++) if (c.has(i)) acc = c.emit(op, [acc, c.input(i)]);
   return mean && c.count > 1 ? c.emit('div', [acc, scalar(c, c.count, acc.type.dtype)]) : acc;
 };
 
 /** Softmax / LogSoftmax: since opset 13 along `axis` (default -1); before, on the input flattened to 2-D at `axis` (default 1). */
-const softmaxLike = (op: string): OnnxOp => (c) => {
+const softmaxLike = (op: OpName): OnnxOp => (c) => {
   const x = c.input(0);
   const shape = shapeOf(x);
   if (c.opset >= 13) return c.emit(op, [x], { axis: normAxis(c, int(c, 'axis', -1), shape.length) });
@@ -35,7 +36,7 @@ const softmaxLike = (op: string): OnnxOp => (c) => {
 };
 
 /** ReduceSum/Mean/Max/Min: axes an attribute, or (ReduceSum since 13, the others since 18) an input. */
-const reduce = (op: string, axesInputSince: number): OnnxOp => (c) => {
+const reduce = (op: OpName, axesInputSince: number): OnnxOp => (c) => {
   const x = c.input(0);
   const rank = shapeOf(x).length;
   const axes = c.opset >= axesInputSince ? constInts(c, 1, 'axes') : ints(c, 'axes');

@@ -3,6 +3,7 @@
 // weights, slices for the gates, sigmoid/tanh and elementwise arithmetic).
 import type { DType } from '../ir/dtype.ts';
 import type { Node } from '../ir/node.ts';
+import type { OpName } from '../ir/ops/index.ts';
 import { formatBytes, formatCount, getLimits, LimitError } from '../ir/limits.ts';
 import { MAX_ELEMENTS } from '../ir/shape.ts';
 import type { OnnxContext, OnnxOp } from './ops.ts';
@@ -12,7 +13,7 @@ type Kind = 'RNN' | 'LSTM' | 'GRU';
 const GATES: Record<Kind, number> = { RNN: 1, LSTM: 4, GRU: 3 };
 /** The default activations of one direction: gate activation(s) first, as ONNX lists them. */
 const DEFAULT_ACTIVATIONS: Record<Kind, string[]> = { RNN: ['Tanh'], LSTM: ['Sigmoid', 'Tanh', 'Tanh'], GRU: ['Sigmoid', 'Tanh'] };
-const ACTIVATIONS: Record<string, string> = { Sigmoid: 'sigmoid', Tanh: 'tanh', Relu: 'relu' };
+const ACTIVATIONS: Readonly<Record<string, OpName>> = { Sigmoid: 'sigmoid', Tanh: 'tanh', Relu: 'relu' };
 
 const shapeOf = (n: Node): number[] => n.type.shape as number[];
 
@@ -61,9 +62,10 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
   const perDir = DEFAULT_ACTIVATIONS[kind].length;
   const acts = (attr('activations') as string[] | undefined) ?? [];
   if (acts.length !== 0 && acts.length !== perDir * numDir) c.unsupported(`expected ${perDir * numDir} activations, got ${acts.length}`);
-  const actOf = (d: number, k: number): string => {
+  const actOf = (d: number, k: number): OpName => {
     const name = acts.length ? acts[d * perDir + k] : DEFAULT_ACTIVATIONS[kind][k];
-    const op = ACTIVATIONS[name];
+    // Own keys only: the name comes from the file, and 'constructor' must not find Object's.
+    const op = Object.hasOwn(ACTIVATIONS, name) ? ACTIVATIONS[name] : undefined;
     if (!op) c.unsupported(`activation ${JSON.stringify(name)} is not supported`);
     return op;
   };
@@ -99,7 +101,7 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
     c.constNode({ name: '', onnxType: dtype === 'float64' ? 11 : 1, dims: shape, data: new Array<number>(shape.reduce((p, d) => p * d, 1)).fill(0) });
   const slice = (t: Node, axis: number, start: number, end: number): Node => emit('slice', [t], { starts: [start], ends: [end], axes: [axis], steps: [1] });
   const reshape = (t: Node, shape: number[]): Node => emit('reshape', [t], { shape });
-  const act = (op: string, t: Node): Node => emit(op, [t]);
+  const act = (op: OpName, t: Node): Node => emit(op, [t]);
   const clipped = (t: Node): Node => (typeof clip === 'number' ? emit('clip', [t], { min: -clip, max: clip }) : t);
 
   const xFlat = reshape(x, [S * B, I]);

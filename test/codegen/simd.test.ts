@@ -44,7 +44,7 @@ function tileEdgeCases(batch: number): GradCase[] {
 }
 
 /** Dense layers with activations WebAssembly SIMD lacks: the sums in wasm, the epilogue in JavaScript. */
-const activationCases: GradCase[] = ['tanh', 'sigmoid', 'exp'].flatMap((act) =>
+const activationCases: GradCase[] = (['tanh', 'sigmoid', 'exp'] as const).flatMap((act) =>
   [5, 17].map((m) => ({
     name: `${act}-${m}`,
     inputs: [{ shape: ['N', 6] }, { shape: [6, m] }, { shape: [m] }],

@@ -1,6 +1,7 @@
 // Broadcasting binary ops (add, sub, mul, div, pow, maximum, minimum): NumPy rules, batch dim, scalars, errors.
 import { describe, expect, it } from 'vitest';
 import { makeNode } from '../../src/ir/build.ts';
+import type { OpName } from '../../src/ir/ops/index.ts';
 import { ShapeError } from '../../src/ir/errors.ts';
 import type { Dim } from '../../src/ir/shape.ts';
 import * as R from '../reference/naive.ts';
@@ -8,7 +9,7 @@ import type { Tensor } from '../reference/naive.ts';
 import { BATCHES, checkOp, leaf, run } from './harness.ts';
 
 interface BinaryCase {
-  op: string;
+  op: OpName;
   ref: (a: Tensor, b: Tensor) => Tensor;
   rangeA?: [number, number];
   rangeB?: [number, number];

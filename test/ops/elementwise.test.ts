@@ -1,12 +1,13 @@
 // Unary elementwise ops and cast: interpreter results against the naive scalar references.
 import { describe, expect, it } from 'vitest';
 import { makeNode } from '../../src/ir/build.ts';
+import type { OpName } from '../../src/ir/ops/index.ts';
 import type { Dim } from '../../src/ir/shape.ts';
 import { erfScalar, map, scalar, SELU_ALPHA, SELU_SCALE } from '../reference/naive.ts';
 import { BATCHES, checkOp, leaf, run } from './harness.ts';
 
 interface UnaryCase {
-  op: string;
+  op: OpName;
   attrs?: Record<string, unknown>;
   f: (v: number) => number;
   range?: [number, number];
@@ -156,7 +157,7 @@ describe('missing attributes', () => {
   // Regression (fixed in src/ir/ops/elementwise.ts): leakyRelu/elu did not check `alpha`; without it the
   // lowering is alpha·x with E.num(undefined), so every negative input becomes NaN instead of either
   // a ShapeError or the ONNX defaults (LeakyRelu 0.01, Elu 1.0). Flip to `it` once fixed.
-  it.each(['leakyRelu', 'elu'])('%s without alpha neither throws nor returns NaN', (op) => {
+  it.each(['leakyRelu', 'elu'] as const)('%s without alpha neither throws nor returns NaN', (op) => {
     const x = leaf([3]);
     let out: ArrayLike<number> = [];
     try {

@@ -9,7 +9,7 @@ describe('eliminateDeadCode', () => {
   it.each([
     ['identity', {}],
     ['dropout', { rate: 0.5 }],
-  ])('bypasses %s', (op, attrs) => {
+  ] as const)('bypasses %s', (op, attrs) => {
     const x = inputNode('x', ['N', 4]);
     const v = makeNode(op, [makeNode('relu', [x])], attrs);
     const y = makeNode('exp', [v]);

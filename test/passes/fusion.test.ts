@@ -159,7 +159,7 @@ describe('fusion on hand-built graphs', () => {
   it('fuses a long elementwise chain into one kernel', () => {
     const x = inputNode('x', ['N', 8]);
     let h = makeNode('neg', [x]);
-    for (const op of ['exp', 'tanh', 'sigmoid', 'abs']) h = makeNode(op, [h]);
+    for (const op of ['exp', 'tanh', 'sigmoid', 'abs'] as const) h = makeNode(op, [h]);
     const ks = compileGraph(graphOf([x], { y: h })).program.kernels;
     expect(ks.map((k) => k.ops)).toEqual([['neg', 'exp', 'tanh', 'sigmoid', 'abs']]);
   });

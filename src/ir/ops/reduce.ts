@@ -2,7 +2,7 @@
 import * as E from '../expr.ts';
 import type { Expr, ReduceOp } from '../expr.ts';
 import { RuleError } from '../errors.ts';
-import type { TensorType } from '../node.ts';
+import type { Node, TensorType } from '../node.ts';
 import { BATCH, normAxis, numel, type Dim } from '../shape.ts';
 import type { LowerCtx } from './types.ts';
 import { defineOp } from './types.ts';
@@ -127,11 +127,12 @@ export const reduceOps = {
     },
     flops: ([x]) => numel(x.shape),
   }),
-  softmax: softmaxFamily((x, axis, emit) => {
+  // Return types written out: `emit` takes an OpName, the keys of the table this entry is in.
+  softmax: softmaxFamily((x, axis, emit): Node => {
     const { e, s } = softmaxParts(x, axis, emit);
     return emit('div', [e, s]);
   }),
-  logSoftmax: softmaxFamily((x, axis, emit) => {
+  logSoftmax: softmaxFamily((x, axis, emit): Node => {
     const { shifted, s } = softmaxParts(x, axis, emit);
     return emit('sub', [shifted, emit('log', [s])]);
   }),

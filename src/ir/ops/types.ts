@@ -2,6 +2,7 @@
 import type { Expr } from '../expr.ts';
 import type { Node, TensorType } from '../node.ts';
 import type { AttrSchema } from './attr-schema.ts';
+import type { OpName } from './index.ts';
 
 /**
  * How an op lowers, which decides how it may fuse:
@@ -28,7 +29,7 @@ export interface LowerCtx {
 }
 
 /** Builds a node during decomposition (type inferred, layer metadata kept). */
-export type Emit = (op: string, inputs: readonly Node[], attrs?: Record<string, unknown>) => Node;
+export type Emit = (op: OpName, inputs: readonly Node[], attrs?: Record<string, unknown>) => Node;
 
 export interface OpDef<A = Record<string, never>> {
   readonly kind: OpKind;

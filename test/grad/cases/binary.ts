@@ -1,6 +1,7 @@
 // Gradient-check cases for the broadcasting binary ops, with every kind of
 // broadcast (trailing, inner size-1, over the batch, scalar, both sides), in float64.
 import { makeNode } from '../../../src/ir/build.ts';
+import type { OpName } from '../../../src/ir/ops/index.ts';
 import type { Dim } from '../../../src/ir/shape.ts';
 import type { Lcg } from '../../reference/lcg.ts';
 import { awayFromZero, type GradCase, type GradInput } from '../check.ts';
@@ -26,7 +27,7 @@ const onGrid =
     Float64Array.from({ length: size }, () => rng.int(-20, 21) * 0.1 + offset);
 
 const cases: GradCase[] = [];
-const binary = (op: string, a: Omit<GradInput, 'shape'>, b: Omit<GradInput, 'shape'>, batch = 2) => {
+const binary = (op: OpName, a: Omit<GradInput, 'shape'>, b: Omit<GradInput, 'shape'>, batch = 2) => {
   for (const [kind, sa, sb] of SHAPES) {
     cases.push({ name: `${op}-${kind}`, inputs: [{ shape: sa, ...a }, { shape: sb, ...b }], build: ([x, y]) => makeNode(op, [x, y]), batch });
   }

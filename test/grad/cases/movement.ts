@@ -2,10 +2,11 @@
 // (steps, negative steps, negative indices), pad (zeros around the spatial dims) and expand
 // (broadcast to a batched shape).
 import { makeNode } from '../../../src/ir/build.ts';
+import type { OpName } from '../../../src/ir/ops/index.ts';
 import type { Dim } from '../../../src/ir/shape.ts';
 import { type GradCase } from '../check.ts';
 
-const one = (name: string, shape: Dim[], op: string, attrs: Record<string, unknown>, batch = 2): GradCase => ({
+const one = (name: string, shape: Dim[], op: OpName, attrs: Record<string, unknown>, batch = 2): GradCase => ({
   name,
   inputs: [{ shape }],
   build: ([x]) => makeNode(op, [x], attrs),

@@ -13,7 +13,7 @@ const AXES: [string, number[]][] = [
 ];
 
 const cases: GradCase[] = [];
-for (const op of ['reduceSum', 'reduceMean', 'reduceMax']) {
+for (const op of ['reduceSum', 'reduceMean', 'reduceMax'] as const) {
   for (const [label, axes] of AXES) {
     for (const keepdims of [false, true]) {
       cases.push({
@@ -28,7 +28,7 @@ for (const op of ['reduceSum', 'reduceMean', 'reduceMax']) {
   }
 }
 
-for (const op of ['softmax', 'logSoftmax']) {
+for (const op of ['softmax', 'logSoftmax'] as const) {
   for (const [label, axis] of [
     ['last', -1],
     ['axis1', 1],

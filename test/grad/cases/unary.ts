@@ -1,12 +1,13 @@
 // Gradient-check cases for the unary elementwise ops (activations, math functions,
 // clip, and the no-op views), through the emitted module, in float64.
 import { makeNode } from '../../../src/ir/build.ts';
+import type { OpName } from '../../../src/ir/ops/index.ts';
 import { avoiding, awayFromZero, type GradCase, type GradInput, type Node } from '../check.ts';
 
 const X = ['N', 3, 4] as const;
 
 /** A case applying `op` with `attrs` to one ['N', 3, 4] input. */
-function unary(name: string, op: string, input: Omit<GradInput, 'shape'> = {}, attrs: Record<string, unknown> = {}, extra: Partial<GradCase> = {}): GradCase {
+function unary(name: string, op: OpName, input: Omit<GradInput, 'shape'> = {}, attrs: Record<string, unknown> = {}, extra: Partial<GradCase> = {}): GradCase {
   return { name, inputs: [{ shape: [...X], ...input }], build: ([x]: Node[]) => makeNode(op, [x], attrs), ...extra };
 }
 
