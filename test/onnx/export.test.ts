@@ -11,6 +11,7 @@ import { KilnError } from '../../src/ir/errors.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
 import type { Node } from '../../src/ir/node.ts';
+import type { OpName } from '../../src/ir/ops/index.ts';
 import { exportOnnx } from '../../src/onnx/export.ts';
 import { importOnnx, modelOpset } from '../../src/onnx/import.ts';
 import { onnx } from '../../src/onnx/proto.ts';
@@ -133,7 +134,7 @@ describe('op mapping', () => {
       weights[name] = randomFloats(shape.reduce((p, d) => p * d, 1), seed, -0.5, 0.5);
       return makeNode('param', [], { name, dtype: 'float32', shape, init: { kind: 'zeros' }, trainable: true });
     };
-    const n = (op: string, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(op, inputs, attrs, { layer: op });
+    const n = (op: OpName, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(op, inputs, attrs, { layer: op });
     const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 4, 6, 6] });
     const conv = n('conv2d', [x, param('w', [6, 2, 3, 3], 1)], { strides: [2, 1], pads: [1, 0, 2, 1], dilations: [1, 1], group: 2 });
     const bn = n('batchNorm', [conv, param('g', [6], 2), param('b', [6], 3), param('m', [6], 4), n('abs', [param('v', [6], 5)])], { epsilon: 1e-3 });
@@ -191,9 +192,9 @@ describe('op mapping', () => {
 
   it('an op without an ONNX mapping, a missing weight and an unsupported opset are KilnErrors naming them', () => {
     const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 2] });
-    const cond = makeNode('compare', [x, x], { op: 'lt' }, { layer: 'cmp' });
-    expect(() => exportOnnx({ name: 'g', inputs: [x], outputs: [{ name: 'y', node: cond }] }, {})).toThrow(KilnError);
-    expect(() => exportOnnx({ name: 'g', inputs: [x], outputs: [{ name: 'y', node: cond }] }, {})).toThrow(/'cmp'.*compare/);
+    const mask = makeNode('step', [x], {}, { layer: 'mask' });
+    expect(() => exportOnnx({ name: 'g', inputs: [x], outputs: [{ name: 'y', node: mask }] }, {})).toThrow(KilnError);
+    expect(() => exportOnnx({ name: 'g', inputs: [x], outputs: [{ name: 'y', node: mask }] }, {})).toThrow(/'mask'.*\(step\).*gradient-only/);
     const w = makeNode('param', [], { name: 'w', dtype: 'float32', shape: [2, 2], init: { kind: 'zeros' }, trainable: true });
     const mm = makeNode('matmul', [x, w]);
     expect(() => exportOnnx({ name: 'g', inputs: [x], outputs: [{ name: 'y', node: mm }] }, {})).toThrow(/no weights for parameter 'w'/);
