@@ -5,7 +5,7 @@ import { KilnError, formatSite } from '../../src/ir/errors.ts';
 import { topoSort } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { BATCH, sameShape } from '../../src/ir/shape.ts';
-import { VJP, ZERO, type GradBuilder, type VjpRule } from './vjp.ts';
+import { vjpOf, ZERO, type GradBuilder } from './vjp.ts';
 
 /** A builder whose nodes carry the forward node's layer, so gradient kernels name their layer. */
 function builderFor(forward: Node): GradBuilder {
@@ -48,8 +48,8 @@ export function gradients(loss: Node, wrt: readonly Node[], seed?: Node): Map<No
     const node = order[i];
     const g = adjoint.get(node);
     if (!g || node.inputs.length === 0 || !node.inputs.some((x) => needed.has(x))) continue;
-    const rule = VJP[node.op as keyof typeof VJP] as VjpRule<unknown> | undefined;
-    if (!rule) throw notDifferentiable(node);
+    const rule = vjpOf(node.op);
+    if (typeof rule !== 'function') throw notDifferentiable(node, undefined, rule.notDifferentiable);
     const grads = rule(g, node, builderFor(node));
     node.inputs.forEach((x, k) => {
       const gx = grads[k];
@@ -63,8 +63,9 @@ export function gradients(loss: Node, wrt: readonly Node[], seed?: Node): Map<No
   return new Map(wrt.map((w) => [w, adjoint.get(w) ?? builderFor(w).op('mul', [w, builderFor(w).scalar(0)])]));
 }
 
-function notDifferentiable(node: Node, input?: number): KilnError {
+function notDifferentiable(node: Node, input?: number, reason?: string): KilnError {
   const site = formatSite({ op: node.op, layer: node.meta.layer, source: node.meta.source });
   const which = input === undefined ? '' : ` with respect to its input ${input}`;
-  return new KilnError(`${site}: op '${node.op}' is not differentiable${which}; a gradient was asked through it`);
+  const why = reason === undefined ? '' : ` (${reason})`;
+  return new KilnError(`${site}: op '${node.op}' is not differentiable${which}${why}; a gradient was asked through it`);
 }

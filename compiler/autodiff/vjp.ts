@@ -1,5 +1,6 @@
 // The gradient table: one vector-Jacobian product per differentiable op, written as IR ops, so a
-// gradient graph is shape-checked, fused, lowered and emitted exactly like a forward graph.
+// gradient graph is shape-checked, fused, lowered and emitted exactly like a forward graph. The
+// table is total over the ops: one without a rule says why, so a new op cannot forget its gradient.
 import type { Node } from '../../src/ir/node.ts';
 import type { AttrsOf, OpName } from '../../src/ir/ops/index.ts';
 import { BATCH, normAxis, type Dim } from '../../src/ir/shape.ts';
@@ -21,7 +22,20 @@ export const ZERO = 'zero' as const;
  */
 export type VjpRule<A> = (g: Node, node: Node & { attrs: A }, b: GradBuilder) => (Node | typeof ZERO | null)[];
 
-type VjpTable = { [K in OpName]?: VjpRule<AttrsOf<K>> };
+/** An op with no gradient rule, and why; a gradient asked through it is an error quoting the reason. */
+export interface NotDifferentiable {
+  readonly notDifferentiable: string;
+}
+
+export const notDifferentiable = (reason: string): NotDifferentiable => ({ notDifferentiable: reason });
+
+/** Every op: its rule, or the reason it has none. */
+type VjpTable = { [K in OpName]: VjpRule<AttrsOf<K>> | NotDifferentiable };
+
+/** The rule for `op`, or the reason it has none. */
+export function vjpOf(op: OpName): VjpRule<unknown> | NotDifferentiable {
+  return VJP[op] as VjpRule<unknown> | NotDifferentiable;
+}
 
 const x0 = (n: Node) => n.inputs[0];
 /** g · f'(x) for unary ops whose derivative is a node. */
@@ -91,7 +105,37 @@ function poolDivisors(x: Node, n: Node & { attrs: AttrsOf<'avgPool2d'> }): numbe
 
 const zeros: VjpRule<unknown> = (_g, n) => n.inputs.map(() => ZERO);
 
+/** reduceMax / reduceMin: the gradient goes to every element equal to the result. */
+const extremum: VjpRule<AttrsOf<'reduceMax'>> = (g, n, b) => {
+  const x = x0(n);
+  const y = spread(n, x, n.attrs.axes, b);
+  return [b.op('mul', [spread(g, x, n.attrs.axes, b), b.op('isEqual', [x, y])])];
+};
+
+const SOURCE = 'a source: it has no inputs for a gradient to reach';
+const GRADIENT_OP = 'a gradient op: Kiln takes first derivatives only';
+
 export const VJP: VjpTable = {
+  input: notDifferentiable(SOURCE),
+  param: notDifferentiable(SOURCE),
+  const: notDifferentiable(SOURCE),
+  batchSize: notDifferentiable('reads only the run-time batch size, no tensor'),
+  argmax: notDifferentiable('integer output: an index, piecewise constant in its input'),
+  maxPoolIndices: notDifferentiable('integer output: the indices of the maxima'),
+  compare: notDifferentiable('integer output: 1 or 0, piecewise constant in its inputs'),
+  roundInt: notDifferentiable('integer output: rounding is piecewise constant'),
+  roundFloat: notDifferentiable('rounding to a narrow float format is piecewise constant'),
+  oneHot: notDifferentiable('its input is integer class indices; the output is piecewise constant in them'),
+  batchNorm: notDifferentiable('the inference form (running statistics): training rewrites it to batch statistics before taking gradients (compiler/train/training-mode.ts)'),
+  conv2dBackwardInput: notDifferentiable(GRADIENT_OP),
+  conv2dBackwardFilter: notDifferentiable(GRADIENT_OP),
+  maxPool2dBackward: notDifferentiable(GRADIENT_OP),
+  avgPool2dBackward: notDifferentiable(GRADIENT_OP),
+  sliceBackward: notDifferentiable(GRADIENT_OP),
+  gather: notDifferentiable('imported from ONNX for inference; its gradient needs a scatter-add op Kiln does not have'),
+  gatherElements: notDifferentiable('imported from ONNX for inference; its gradient needs a scatter-add op Kiln does not have'),
+  where: notDifferentiable('imported from ONNX for inference; no rule written yet (its branches would take where(c, g, 0) and where(c, 0, g))'),
+  poolNd: notDifferentiable('imported from ONNX for inference; the pooling gradient ops are 2-D only'),
   // Piecewise-constant in their inputs: a dropout mask reads only x's shape and the seed.
   dropoutMask: zeros,
   step: zeros,
@@ -227,11 +271,8 @@ export const VJP: VjpTable = {
     if (axes.some((a) => x.type.shape[a] === BATCH)) count = b.op('mul', [count, b.op('batchSize', [], { dtype: g.type.dtype })]);
     return [spread(b.op('div', [g, count]), x, n.attrs.axes, b)];
   },
-  reduceMax: (g, n, b) => {
-    const x = x0(n);
-    const y = spread(n, x, n.attrs.axes, b);
-    return [b.op('mul', [spread(g, x, n.attrs.axes, b), b.op('isEqual', [x, y])])];
-  },
+  reduceMax: extremum,
+  reduceMin: extremum,
   softmax: (g, n, b) => {
     // dx = y ⊙ (g - Σ g⊙y)
     const dot = b.op('reduceSum', [b.op('mul', [g, n])], { axes: [n.attrs.axis], keepdims: true });

@@ -13,13 +13,13 @@ const AXES: [string, number[]][] = [
 ];
 
 const cases: GradCase[] = [];
-for (const op of ['reduceSum', 'reduceMean', 'reduceMax'] as const) {
+for (const op of ['reduceSum', 'reduceMean', 'reduceMax', 'reduceMin'] as const) {
   for (const [label, axes] of AXES) {
     for (const keepdims of [false, true]) {
       cases.push({
         name: `${op}-${label}${keepdims ? '-keepdims' : ''}`,
-        // Distinct values: each max has one winner, which a tiny step cannot change.
-        inputs: [{ shape: ['N', 3, 4], ...(op === 'reduceMax' ? { init: distinct(0.05) } : {}) }],
+        // Distinct values: each max (min) has one winner, which a tiny step cannot change.
+        inputs: [{ shape: ['N', 3, 4], ...(op === 'reduceMax' || op === 'reduceMin' ? { init: distinct(0.05) } : {}) }],
         build: ([x]) => makeNode(op, [x], { axes, keepdims }),
         // Means over the batch divide by the run-time batch size: check with 3 too.
         batch: keepdims ? 3 : 2,
