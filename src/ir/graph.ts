@@ -6,10 +6,25 @@ export interface GraphOutput {
   readonly node: Node;
 }
 
+/**
+ * The string tensors at an imported model's boundary (ONNX STRING, carried as interned int32 ids
+ * inside; src/onnx/strings.ts): the emitted module converts them on the way in and out.
+ */
+export interface StringBoundary {
+  /** Names of the graph inputs that are string tensors. */
+  readonly inputs: readonly string[];
+  /** Names of the graph outputs that are string tensors. */
+  readonly outputs: readonly string[];
+  /** The dictionary's first entries, the model's string constants: an id is a position here. */
+  readonly table: readonly string[];
+}
+
 export interface Graph {
   readonly name: string;
   readonly inputs: readonly Node[];
   readonly outputs: readonly GraphOutput[];
+  /** Set by ONNX import for a model with string tensors at its boundary; absent otherwise. */
+  readonly strings?: StringBoundary;
 }
 
 /** Every node reachable from the outputs, inputs first, each after all of its inputs. */
@@ -58,7 +73,10 @@ export function consumers(nodes: readonly Node[]): Map<Node, Node[]> {
   return users;
 }
 
-/** Rebuilds a graph bottom-up, replacing each node by `f(node with rewritten inputs)`. */
+/**
+ * Rebuilds a graph bottom-up, replacing each node by `f(node with rewritten inputs)`. Inputs and
+ * outputs keep their names, so graph-level facts (`strings`) carry over unchanged.
+ */
 export function rewriteGraph(g: Graph, f: (node: Node, rebuild: (n: Node) => Node) => Node): Graph {
   const done = new Map<Node, Node>();
   const rebuild = (n: Node): Node => done.get(n) ?? n;
@@ -67,5 +85,6 @@ export function rewriteGraph(g: Graph, f: (node: Node, rebuild: (n: Node) => Nod
     name: g.name,
     inputs: g.inputs.map(rebuild),
     outputs: g.outputs.map((o) => ({ name: o.name, node: rebuild(o.node) })),
+    ...(g.strings ? { strings: g.strings } : {}),
   };
 }

@@ -2,7 +2,7 @@
 import { isDType, type DType } from './dtype.ts';
 import { makeNode } from './build.ts';
 import { KilnError } from './errors.ts';
-import { graphNodes, type Graph, type GraphOutput } from './graph.ts';
+import { graphNodes, type Graph, type GraphOutput, type StringBoundary } from './graph.ts';
 import type { Node, NodeMeta, SourceLoc } from './node.ts';
 import { showValue } from './ops/attr-schema.ts';
 import { isOpName } from './ops/index.ts';
@@ -34,6 +34,8 @@ export interface GraphJson {
   nodes: NodeJson[];
   inputs: number[];
   outputs: { name: string; node: number }[];
+  /** The graph's string boundary (ONNX import), when it has one. */
+  strings?: { inputs: string[]; outputs: string[]; table: string[] };
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -153,6 +155,7 @@ export function graphToJson(g: Graph): GraphJson {
     nodes: nodes.map((n) => nodeToJson(n, idOf)),
     inputs: g.inputs.map(idOf),
     outputs: g.outputs.map((o) => ({ name: o.name, node: idOf(o.node) })),
+    ...(g.strings ? { strings: { inputs: [...g.strings.inputs], outputs: [...g.strings.outputs], table: [...g.strings.table] } } : {}),
   };
 }
 
@@ -189,8 +192,15 @@ export function graphFromJson(json: unknown): Graph {
   const rawNodes = asArray(doc.nodes, 'graph field "nodes"');
   const allIds = new Set(rawNodes.map((raw) => (isPlainObject(raw) ? own(raw, 'id') : undefined)));
   const byId = new Map<number, Node>();
+  let legacyStrings: unknown;
   rawNodes.forEach((raw, index) => {
     const fields = asObject(raw, `nodes[${index}]`);
+    // Files written before `strings` was a graph field kept it on the first input's attributes.
+    if (fields.op === 'input' && isPlainObject(fields.attrs) && own(fields.attrs, 'strings') !== undefined) {
+      const { strings, ...attrs } = fields.attrs;
+      legacyStrings ??= strings;
+      fields.attrs = attrs;
+    }
     const id = asId(fields.id, `nodes[${index}] field "id"`);
     if (byId.has(id)) throw new KilnError(`two nodes have id ${id}`);
     byId.set(id, readNode(fields, id, byId, allIds));
@@ -205,7 +215,26 @@ export function graphFromJson(json: unknown): Graph {
   const seen = new Set<string>();
   const repeated = outputs.find((o) => (seen.has(o.name) ? true : (seen.add(o.name), false)))?.name;
   if (repeated !== undefined) throw new KilnError(`graph output name '${repeated}' is used twice`);
-  return { name, inputs, outputs };
+  const rawStrings = own(doc, 'strings') ?? legacyStrings;
+  const graph: Graph = { name, inputs, outputs };
+  return rawStrings === undefined ? graph : { ...graph, strings: readStrings(rawStrings, graph) };
+}
+
+/** The string boundary: three lists of strings, whose inputs and outputs name the graph's own. */
+function readStrings(raw: unknown, g: Graph): StringBoundary {
+  const fields = asObject(raw, 'graph field "strings"');
+  const extra = Object.keys(fields).find((k) => !['inputs', 'outputs', 'table'].includes(k));
+  if (extra !== undefined) throw new KilnError(`graph field "strings" has unknown field ${show(extra)}`);
+  const list = (key: string) => asArray(fields[key], `graph field "strings.${key}"`).map((v, i) => asString(v, `graph field "strings.${key}[${i}]"`));
+  const inputNames = new Set(g.inputs.map((n) => String(n.attrs.name)));
+  const outputNames = new Set(g.outputs.map((o) => o.name));
+  const inputs = list('inputs');
+  const outputs = list('outputs');
+  const strayIn = inputs.find((n) => !inputNames.has(n));
+  if (strayIn !== undefined) throw new KilnError(`graph field "strings.inputs" names ${show(strayIn)}, which is not a graph input`);
+  const strayOut = outputs.find((n) => !outputNames.has(n));
+  if (strayOut !== undefined) throw new KilnError(`graph field "strings.outputs" names ${show(strayOut)}, which is not a graph output`);
+  return { inputs, outputs, table: list('table') };
 }
 
 function readOutput(raw: unknown, i: number, lookup: (id: unknown, what: string) => Node): GraphOutput {

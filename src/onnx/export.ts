@@ -74,7 +74,7 @@ export function exportOnnx(graph: Graph, weights: Readonly<Record<string, Float3
     throw new KilnError(`ONNX export supports opsets ${MIN_OPSET} to ${MAX_OPSET}, got ${opset}`);
   }
   // Interned string tensors (strings.ts) would come out as int32 ids, and the dictionary lost.
-  if (graph.inputs[0]?.attrs.strings) throw new KilnError(`cannot export to ONNX: graph '${graph.name}' has string tensors (interned to int32 ids)`);
+  if (graph.strings) throw new KilnError(`cannot export to ONNX: graph '${graph.name}' has string tensors (interned to int32 ids)`);
   const nodes = graphNodes(graph);
   const used = new Set<string>();
   const unique = (base: string): string => {

@@ -4,27 +4,15 @@
 // into a copy of that dictionary, so equal strings get equal ids across inputs and constants. The
 // graph sees int32 tensors, and only ops for which an id means what its string means may read
 // one; run() maps string outputs back through the dictionary.
-import { makeNode, withInputs } from '../ir/build.ts';
 import { UnsupportedError } from '../ir/errors.ts';
-import { rewriteGraph, type Graph } from '../ir/graph.ts';
+import type { Graph, StringBoundary } from '../ir/graph.ts';
 import { int64, onnx, OnnxFormatError, type Int64, type TensorProto } from './proto.ts';
 import type { TensorValue } from './tensor.ts';
 
 export const STRING = onnx.TensorProto.DataType.STRING;
 
-/**
- * What the emitted module needs to convert string tensors at its boundary. The import records it
- * as attribute `strings` of the graph's first input node: a graph has no room for such facts, and
- * input nodes are the one thing every compiler pass hands on unchanged.
- */
-export interface StringBoundary {
-  /** Names of the graph inputs that are string tensors. */
-  readonly inputs: readonly string[];
-  /** Names of the graph outputs that are string tensors. */
-  readonly outputs: readonly string[];
-  /** The dictionary's first entries, the model's string constants: an id is a position here. */
-  readonly table: readonly string[];
-}
+/** What the emitted module needs to convert string tensors at its boundary: a field of the graph. */
+export type { StringBoundary } from '../ir/graph.ts';
 
 /** Ids for strings, in order of first appearance. */
 export interface StringInterner {
@@ -116,12 +104,9 @@ export function stringOutputs(opType: string, label: string, strings: readonly n
   return !NON_STRING_OUTPUTS.has(opType);
 }
 
-/** The graph with `boundary` recorded on its first input node, where the emitter looks for it. */
+/** The graph with `boundary` recorded as its `strings`, where the emitter looks for it. */
 export function withStringBoundary(g: Graph, boundary: StringBoundary): Graph {
   // Strings that never cross the boundary (constants compared inside) need no conversion.
   if (boundary.inputs.length === 0 && boundary.outputs.length === 0) return g;
-  const first = g.inputs[0];
-  if (!first) throw new UnsupportedError(`string outputs of a model without inputs are not supported`);
-  const marked = makeNode('input', [], { ...first.attrs, strings: boundary }, first.meta);
-  return rewriteGraph(g, (n, rebuild) => (n === first ? marked : withInputs(n, n.inputs.map(rebuild))));
+  return { ...g, strings: boundary };
 }

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../compiler/compile.ts';
 import { stringLiteral } from '../../compiler/codegen/names.ts';
 import { REPO_ROOT } from '../../cli/conformance/run.ts';
-import { UnsupportedError } from '../../src/ir/errors.ts';
+import { KilnError, UnsupportedError } from '../../src/ir/errors.ts';
+import type { Graph } from '../../src/ir/graph.ts';
+import { graphFromJson, graphToJson } from '../../src/ir/json.ts';
 import { exportOnnx } from '../../src/onnx/export.ts';
 import { importOnnx } from '../../src/onnx/import.ts';
 import { onnx } from '../../src/onnx/proto.ts';
@@ -31,8 +33,8 @@ interface Loaded {
 }
 
 /** Imports, compiles and loads a model (in test/.out, so `kiln/runtime` resolves). */
-async function load(bytes: Uint8Array, name: string): Promise<Loaded> {
-  const compiled = compileModel(importOnnx(bytes));
+async function load(model: Uint8Array | Graph, name: string): Promise<Loaded> {
+  const compiled = compileModel(model instanceof Uint8Array ? importOnnx(model) : model);
   const dir = path.join(REPO_ROOT, 'test', '.out', 'onnx-strings', name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -128,7 +130,48 @@ describe('ONNX string tensors', () => {
   it('leaves models without strings as they were', () => {
     const bytes = modelBytes([valueInfo('x', T.FLOAT, [2])], [valueInfo('y', T.FLOAT, [2])], [{ opType: 'Identity', input: ['x'], output: ['y'] }]);
     const graph = importOnnx(bytes);
-    expect(graph.inputs[0].attrs).not.toHaveProperty('strings');
+    expect(graph.strings).toBeUndefined();
+    expect(graphToJson(graph)).not.toHaveProperty('strings');
     expect(compileModel(graph).ts).not.toContain('stringDictionary');
+  });
+
+  it('are a field of the graph, not an attribute of a node, and survive the graph JSON round trip', async () => {
+    const bytes = modelBytes(
+      [valueInfo('x', T.STRING, [2]), valueInfo('y', T.STRING, [2])],
+      [valueInfo('eq', T.BOOL, [2]), valueInfo('z', T.STRING, [2])],
+      [
+        { opType: 'Equal', input: ['x', 'k'], output: ['eq'] },
+        { opType: 'Where', input: ['eq', 'y', 'x'], output: ['z'] },
+      ],
+      [strings('k', [2], ['cat', 'dog'])],
+    );
+    const graph = importOnnx(bytes);
+    expect(graph.strings).toEqual({ inputs: ['x', 'y'], outputs: ['z'], table: ['cat', 'dog'] });
+    for (const n of graph.inputs) expect(n.attrs).not.toHaveProperty('strings');
+    const json = JSON.parse(JSON.stringify(graphToJson(graph)));
+    expect(json.strings).toEqual({ inputs: ['x', 'y'], outputs: ['z'], table: ['cat', 'dog'] });
+    const back = graphFromJson(json);
+    expect(back.strings).toEqual(graph.strings);
+    const { model } = await load(back, 'json');
+    // x = [cat, bird]: the first matches the constant 'cat', so z takes y there and x elsewhere.
+    const out = model.run({ x: ['cat', 'bird'], y: ['p', 'q'] }, 1);
+    expect(Array.from(out.eq as Int32Array)).toEqual([1, 0]);
+    expect(out.z).toEqual(['p', 'bird']);
+  });
+
+  it('graph JSON: reads the boundary a file of the first version kept on the first input, and rejects a bad one', () => {
+    const bytes = modelBytes([valueInfo('x', T.STRING, [2])], [valueInfo('y', T.STRING, [2])], [{ opType: 'Identity', input: ['x'], output: ['y'] }]);
+    const json = graphToJson(importOnnx(bytes));
+    const boundary = json.strings!;
+    const legacy = JSON.parse(JSON.stringify({ ...json, strings: undefined }));
+    legacy.nodes[json.inputs[0]].attrs.strings = boundary;
+    expect(graphFromJson(legacy).strings).toEqual(boundary);
+    expect(graphFromJson(legacy).inputs[0].attrs).not.toHaveProperty('strings');
+    const bad = (strings: unknown) => () => graphFromJson({ ...json, strings });
+    expect(bad({ ...boundary, inputs: ['nope'] })).toThrow(/strings\.inputs" names 'nope', which is not a graph input/);
+    expect(bad({ ...boundary, outputs: ['x'] })).toThrow(/strings\.outputs" names 'x', which is not a graph output/);
+    expect(bad({ ...boundary, table: [1] })).toThrow(/strings\.table\[0\]" must be a string, got number 1/);
+    expect(bad({ ...boundary, extra: [] })).toThrow(/unknown field 'extra'/);
+    expect(bad('x')).toThrow(KilnError);
   });
 });

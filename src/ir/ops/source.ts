@@ -4,20 +4,12 @@ import { RuleError } from '../errors.ts';
 import { numel, validateShape, type Dim } from '../shape.ts';
 import { defineOp } from './types.ts';
 import type { InitSpec } from './init-spec.ts';
-import { bool, dims, type Field, int, num, numbers, oneOf, optional, record, str, strings, tagged } from './attr-schema.ts';
-
-/** String tensors of an imported model, interned to int32 ids (recorded on the first input). */
-export interface StringTable {
-  inputs: string[];
-  outputs: string[];
-  table: string[];
-}
+import { bool, dims, type Field, int, num, numbers, oneOf, optional, record, str, tagged } from './attr-schema.ts';
 
 export interface InputAttrs {
   name: string;
   dtype: DType;
   shape: Dim[];
-  strings?: StringTable;
 }
 
 /** An L1 and/or L2 penalty on a weight, added to the training loss. */
@@ -26,7 +18,7 @@ export interface RegularizerAttrs {
   l2?: number;
 }
 
-export interface ParamAttrs extends Omit<InputAttrs, 'strings'> {
+export interface ParamAttrs extends InputAttrs {
   init: InitSpec;
   /** Updated by optimizers; false for state such as batch-norm running statistics. */
   trainable: boolean;
@@ -72,7 +64,7 @@ export const sourceOps = {
   input: defineOp<InputAttrs>({
     kind: 'source',
     arity: 0,
-    attrs: { ...leafAttrs, strings: optional(record<StringTable>({ inputs: strings(), outputs: strings(), table: strings() })) },
+    attrs: leafAttrs,
     infer: (_i, a) => leafType(a, 'input'),
   }),
   param: defineOp<ParamAttrs>({
