@@ -32,7 +32,7 @@ for (const name of EXAMPLES) {
     const c = fresh(`
       import { writeFileSync } from 'node:fs';
       import { compileModel } from './compiler/compile.ts';
-      import { resolveLoss, resolveOptimizer } from './cli/train.ts';
+      import { resolveLoss, resolveOptimizer } from './cli/training-spec.ts';
       const { graph } = (await import('./examples/${name}.ts')).default;
       const started = performance.now();
       const c = compileModel(graph, { seed: 1, training: { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) } });

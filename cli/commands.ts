@@ -13,7 +13,8 @@ import { KilnError } from '../src/ir/errors.ts';
 import { graphToJson } from '../src/ir/json.ts';
 import { printGraph } from '../src/ir/print.ts';
 import { loadModel } from './load.ts';
-import { resolveLoss, resolveOptimizer } from './train.ts';
+import { fileStem } from './names.ts';
+import { resolveLoss, resolveOptimizer } from './training-spec.ts';
 import { buildTrainingGraph } from '../compiler/train/step.ts';
 
 export interface CompileCliOptions {
@@ -30,9 +31,6 @@ export interface CompileCliOptions {
   loss?: string;
   fromLogits?: boolean;
 }
-
-/** A file name made only of safe characters, from a model name. */
-export const fileStem = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || 'model';
 
 export async function compileCommand(file: string, o: CompileCliOptions): Promise<string> {
   if (o.backend !== 'js' && o.backend !== 'gpujs') throw new KilnError(`unknown backend '${o.backend}' (available: js, gpujs)`);

@@ -7,9 +7,9 @@ import { compileModel } from '../compiler/compile.ts';
 import { ensureFolderSync, writeFileAtomicSync } from '../runtime/atomic-write.ts';
 import { loadMnist } from '../runtime/mnist.ts';
 import { KilnError } from '../src/ir/errors.ts';
-import { fileStem } from './commands.ts';
+import { fileStem } from './names.ts';
 import { loadModel } from './load.ts';
-import { resolveLoss, resolveOptimizer } from './train.ts';
+import { resolveLoss, resolveOptimizer } from './training-spec.ts';
 import { bundleForBrowser } from './browser/bundle.ts';
 import { serveFolder, type StaticServer } from './browser/serve.ts';
 

@@ -2,8 +2,17 @@
 // between them (a synchronous fit would never let the SIGINT handler run), and checkpoints that
 // write the trainer's state atomically every N epochs.
 import { Rng } from '../runtime/rng.ts';
-import type { Dataset, EpochLog, FitOptions } from '../runtime/train-loop.ts';
-import type { EmittedTrainer } from './train.ts';
+import type { Dataset, EpochLog, Evaluation, FitOptions } from '../runtime/train-loop.ts';
+
+/** The parts of an emitted module's trainer that the CLI uses. */
+export interface EmittedTrainer {
+  fit(data: Dataset, options: FitOptions): EpochLog[];
+  evaluate(data: Dataset, batchSize?: number): Evaluation;
+  predict(x: Float32Array, batch: number): Float32Array;
+  save(): Uint8Array;
+  /** The GPU.js backend that runs it (gpujs modules only). */
+  backend?: string;
+}
 
 /** Batches per `fit` call: small enough that Ctrl-C is answered within a fraction of a second. */
 const CHUNK_BATCHES = 8;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
 import { compileModel } from '../compiler/compile.ts';
-import type { LossKind, LossSpec } from '../compiler/train/losses.ts';
+import type { LossSpec } from '../compiler/train/losses.ts';
 import type { OptimizerSpec } from '../compiler/train/optimizers.ts';
 import type { TrainingSpec } from '../compiler/train/step.ts';
 import { checkWritableFile, checkWritableFolder, ensureFolderSync, writeFileAtomicSync } from '../runtime/atomic-write.ts';
@@ -12,11 +12,12 @@ import type { Dataset, EpochLog, Evaluation, FitOptions } from '../runtime/train
 import { KilnError } from '../src/ir/errors.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import { formatShape, sampleSize } from '../src/ir/shape.ts';
-import { fileStem } from './commands.ts';
+import { fileStem } from './names.ts';
 import { loadModel } from './load.ts';
 import { writePredictionsPng } from './png.ts';
 import { Interrupted } from './errors.ts';
-import { runTraining, withStopFlag } from './train-run.ts';
+import { runTraining, withStopFlag, type EmittedTrainer } from './train-run.ts';
+import { resolveLoss, resolveOptimizer } from './training-spec.ts';
 
 /** Options of `kiln train` (as commander parses them). */
 export interface TrainOptions {
@@ -52,46 +53,9 @@ export interface TrainResult {
   readonly png?: string;
 }
 
-/** The parts of an emitted module's trainer that the CLI uses. */
-export interface EmittedTrainer {
-  fit(data: Dataset, options: FitOptions): EpochLog[];
-  evaluate(data: Dataset, batchSize?: number): Evaluation;
-  predict(x: Float32Array, batch: number): Float32Array;
-  save(): Uint8Array;
-  /** The GPU.js backend that runs it (gpujs modules only). */
-  backend?: string;
-}
-
-const LOSSES: readonly LossKind[] = ['mse', 'binaryCrossEntropy', 'categoricalCrossEntropy', 'sparseCategoricalCrossEntropy'];
-const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
 const MNIST_PIXELS = 784;
 const MNIST_CLASSES = 10;
 const MNIST_TRAIN = 60_000;
-
-/**
- * The loss for `--loss`: `auto` is sparse categorical cross-entropy, from logits unless the
- * model's output is a softmax (probabilities) or a logSoftmax (log-probabilities, which the loss
- * reads as they are when `fromLogits` is false).
- */
-export function resolveLoss(graph: Graph, loss: string, fromLogits?: boolean): LossSpec {
-  if (loss === 'auto') {
-    const op = graph.outputs[0]?.node.op;
-    return { kind: 'sparseCategoricalCrossEntropy', fromLogits: fromLogits ?? !(op === 'softmax' || op === 'logSoftmax') };
-  }
-  if (!(LOSSES as readonly string[]).includes(loss)) throw new KilnError(`unknown loss '${loss}' (auto, ${LOSSES.join(', ')})`);
-  return { kind: loss as LossKind, fromLogits: !!fromLogits };
-}
-
-/** The optimizer for `--optimizer`, `--lr` and `--momentum`. */
-export function resolveOptimizer(kind: string, lr: number, momentum?: number): OptimizerSpec {
-  if (!(OPTIMIZERS as readonly string[]).includes(kind)) throw new KilnError(`unknown optimizer '${kind}' (${OPTIMIZERS.join(', ')})`);
-  if (!(lr > 0)) throw new KilnError(`--lr must be a positive number, got ${lr}`);
-  if (momentum !== undefined) {
-    if (kind !== 'sgd' && kind !== 'rmsprop') throw new KilnError(`--momentum applies to sgd and rmsprop, not ${kind}`);
-    return { kind, lr, momentum } as OptimizerSpec;
-  }
-  return { kind, lr } as OptimizerSpec;
-}
 
 /** Throws unless the model reads one MNIST image per sample ([784], [1, 28, 28] or [28, 28, 1]) and outputs 10 classes. */
 export function checkMnistModel(graph: Graph): void {

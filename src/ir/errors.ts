@@ -1,5 +1,5 @@
 // Errors a user can see: each says what was wrong, where, and what was expected.
-import type { SourceLoc } from './node.ts';
+import type { SourceLoc } from './source-loc.ts';
 
 /**
  * Base class of every error Kiln raises on bad input (not on its own bugs). Its message is one

@@ -2,13 +2,9 @@
 import type { DType } from './dtype.ts';
 import type { OpName } from './ops/index.ts';
 import type { Shape } from './shape.ts';
+import type { SourceLoc } from './source-loc.ts';
 
-/** Where, in the user's model file, the layer that made a node was written. */
-export interface SourceLoc {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-}
+export type { SourceLoc } from './source-loc.ts';
 
 /** The static type of a value: element type and shape (the leading dim may be the batch). */
 export interface TensorType {

@@ -6,7 +6,7 @@ import type { Node } from '../ir/node.ts';
 import type { OpName } from '../ir/ops/index.ts';
 import { formatBytes, formatCount, getLimits, LimitError } from '../ir/limits.ts';
 import { MAX_ELEMENTS } from '../ir/shape.ts';
-import type { OnnxContext, OnnxOp } from './ops.ts';
+import type { OnnxContext, OnnxOp } from './context.ts';
 
 type Kind = 'RNN' | 'LSTM' | 'GRU';
 

@@ -3,7 +3,9 @@
 // and a trainer's save/load round trip resumes identically on the device.
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../../runtime/mnist.ts';
-import { compileTrainer, mnistLabels, resolveLoss, resolveOptimizer, type EmittedTrainer } from '../../cli/train.ts';
+import { compileTrainer, mnistLabels } from '../../cli/train.ts';
+import type { EmittedTrainer } from '../../cli/train-run.ts';
+import { resolveLoss, resolveOptimizer } from '../../cli/training-spec.ts';
 import { freshOutDir, loadExampleGraph } from '../e2e/helpers.ts';
 
 describe('GPU.js trainer (webasm) on MNIST', () => {

@@ -9,8 +9,8 @@ import { checkWritableFile, ensureFolderSync, writeFileAtomicSync } from '../../
 import { FileError } from '../../runtime/file-errors.ts';
 import { loadMnist } from '../../runtime/mnist.ts';
 import { decodeWeights } from '../../runtime/weights.ts';
-import { compileTrainer, type EmittedTrainer } from '../../cli/train.ts';
-import { runTraining } from '../../cli/train-run.ts';
+import { compileTrainer } from '../../cli/train.ts';
+import { runTraining, type EmittedTrainer } from '../../cli/train-run.ts';
 import { freshOutDir, loadExampleGraph, ROOT, showRun, type KilnRun } from '../e2e/helpers.ts';
 
 const KILN = path.join(ROOT, 'bin', 'kiln.js');
