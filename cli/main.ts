@@ -1,4 +1,4 @@
-// The `kiln` command line: parses arguments and runs a command; errors become one-line messages (src/cli/errors.ts).
+// The `kiln` command line: parses arguments and runs a command; errors become one-line messages (cli/errors.ts).
 import { Command, InvalidArgumentError } from 'commander';
 import { EXIT, reportFailure } from './errors.ts';
 import { COMPILER_VERSION } from '../src/version.ts';

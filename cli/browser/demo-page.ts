@@ -1,5 +1,5 @@
 // The browser demo's page script: trains the compiled MNIST CNN on WebGL2 with a live loss curve,
-// reports test accuracy, then classifies digits drawn on a canvas. Bundled by `demo-build.ts`,
+// reports test accuracy, then classifies digits drawn on a canvas. Bundled by `cli/demo-browser.ts`,
 // which maps `kiln-demo-model` to the module `kiln compile --backend gpujs --train` wrote.
 import { backend as compiledBackend, createTrainer } from 'kiln-demo-model';
 
