@@ -27,21 +27,23 @@ const INFINITY = '(1.0 / 0.0)';
  */
 export const GPUJS_HELPERS: Readonly<Record<string, string>> = {
   kIdiv: `function kIdiv(a, b) {
-  // floor(a / b) for integer-valued a, b: the quotient is corrected by its remainder.
+  // floor(a / b) for integer-valued a, b: GLSL's division may be off by an ulp, so the quotient
+  // is corrected until its remainder lies between 0 and b (b excluded), for either sign of b.
   let q = Math.floor(a / b);
   const r = a - q * b;
   if (b > 0.0) {
     if (r < 0.0) { q = q - 1.0; }
     if (r >= b) { q = q + 1.0; }
   }
+  if (b < 0.0) {
+    if (r > 0.0) { q = q - 1.0; }
+    if (r <= b) { q = q + 1.0; }
+  }
   return q;
 }`,
   kMod: `function kMod(a, b) {
-  // JavaScript's %: the remainder takes the sign of the dividend.
-  const q = kIdiv(Math.abs(a), Math.abs(b));
-  const r = Math.abs(a) - q * Math.abs(b);
-  if (a < 0.0) { return -r; }
-  return r;
+  // Floor modulo (src/ir/expr.ts): the sign of the divisor, a - b * floor(a / b).
+  return a - b * kIdiv(a, b);
 }`,
   kTanh: `function kTanh(x) {
   // exp of a non-positive number only: finite for every x.
@@ -60,9 +62,13 @@ export const GPUJS_HELPERS: Readonly<Record<string, string>> = {
   // GLSL's pow is undefined for a < 0 and for a = 0, b <= 0; JavaScript's is not.
   if (a > 0.0) { return Math.pow(a, b); }
   if (a === 0.0) {
-    if (b > 0.0) { return 0.0; }
+    // -0 to an odd integer power keeps its sign, as Math.pow: pow(-0, 3) = -0, pow(-0, -1) = -inf.
+    let s = 1.0;
+    if (1.0 / a < 0.0 && Math.floor(b) === b && Math.floor(b * 0.5) !== b * 0.5) { s = -1.0; }
+    if (b > 0.0) { return s * 0.0; }
+    if (b < 0.0) { return s * ${INFINITY}; }
     if (b === 0.0) { return 1.0; }
-    return ${INFINITY};
+    return 0.0 / 0.0;
   }
   if (Math.floor(b) !== b) { return 0.0 / 0.0; }
   const m = Math.pow(-a, b);

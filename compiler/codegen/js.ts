@@ -7,7 +7,10 @@ import type { Kernel } from '../lower/kernel.ts';
 import { identifier, intLiteral, numberLiteral } from './literal.ts';
 import { coefficient, type Schedule, type Temp } from './schedule.ts';
 
-/** How each ALU op is spelled in JavaScript. Comparisons yield booleans (see `asNumber`). */
+/**
+ * How each ALU op is spelled in JavaScript, with the interpreter's meaning (expr.ts): each is the
+ * interpreter's own formula, so results are the same doubles. Comparisons yield booleans (see `num`).
+ */
 export const JS_UNARY: Record<UnaryOp, (a: string) => string> = {
   neg: (a) => `-${a}`,
   abs: (a) => `Math.abs(${a})`,
@@ -32,7 +35,8 @@ export const JS_BINARY: Record<BinaryOp, (a: string, b: string) => string> = {
   max: (a, b) => `Math.max(${a}, ${b})`,
   min: (a, b) => `Math.min(${a}, ${b})`,
   idiv: (a, b) => `Math.floor(${a} / ${b})`,
-  mod: (a, b) => `${a} % ${b}`,
+  // Floor modulo, not JavaScript's % (the sign of the dividend); see `bool` for the % fast path.
+  mod: (a, b) => `${a} - ${b} * Math.floor(${a} / ${b})`,
   lt: (a, b) => `${a} < ${b}`,
   le: (a, b) => `${a} <= ${b}`,
   gt: (a, b) => `${a} > ${b}`,
@@ -53,7 +57,8 @@ const isBoolean = (e: Expr) => e.k === 'binary' && BOOLEAN_OPS.has(e.op);
  */
 function isIndexArithmetic(e: Expr, nonNegative: boolean): boolean {
   if (e.k === 'var') return true;
-  if (e.k === 'const') return Number.isInteger(e.value) && Math.abs(e.value) < 2 ** 31 && (!nonNegative || e.value >= 0);
+  // Not -0: a shift or % of it gives +0 or -0 where floor division and floor modulo give the other.
+  if (e.k === 'const') return Number.isInteger(e.value) && !Object.is(e.value, -0) && Math.abs(e.value) < 2 ** 31 && (!nonNegative || e.value >= 0);
   const ops = nonNegative ? ['add', 'mul', 'idiv', 'mod'] : ['add', 'sub', 'mul', 'idiv', 'mod'];
   return e.k === 'binary' && ops.includes(e.op) && isIndexArithmetic(e.a, nonNegative) && isIndexArithmetic(e.b, nonNegative);
 }
@@ -187,6 +192,10 @@ export class JsExpr {
         // modulo for every int32), not a float division and Math.floor in the inner loop.
         const shift = powerOfTwoShift(e);
         if (shift !== null) return wrap(e.op === 'idiv' ? `${this.num(e.a)} >> ${intLiteral(shift)}` : `${this.num(e.a)} & ${intLiteral(2 ** shift - 1)}`);
+        // % is floor modulo for integers a ≥ 0, b > 0: one instruction instead of a division and a floor.
+        if (e.op === 'mod' && e.b.k === 'const' && Number.isInteger(e.b.value) && e.b.value > 0 && isIndexArithmetic(e.a, true)) {
+          return wrap(`${this.num(e.a)} % ${this.num(e.b)}`);
+        }
         const asBool = e.op === 'and' || e.op === 'or';
         const arg = (x: Expr) => (!asBool ? this.num(x) : isBoolean(x) ? this.bool(x) : `(${this.num(x)} !== 0)`);
         return wrap(JS_BINARY[e.op](arg(e.a), arg(e.b)));

@@ -6,8 +6,30 @@
 // interpreter evaluates it directly.
 import type { Dim } from './shape.ts';
 
+// What each ALU op means: one meaning, which the reference interpreter (src/ir/interpret.ts)
+// defines and every renderer (JavaScript, WebAssembly SIMD, GPU.js) implements. Values are
+// IEEE doubles in the interpreter; a renderer may compute in float32 (the float32 contract),
+// and transcendental functions may differ by rounding, but never in the cases below.
+// - Arithmetic, `sqrt`, `exp`, `log`, `floor`, `abs`, `neg`, `sign`: as JavaScript's Math
+//   (floor(-0.5) = -1; sign(NaN) = NaN; sign(±0) = ±0).
+// - `pow(a, b)`: as Math.pow, for negative bases too: pow(-2, 3) = -8, pow(-8, 1/3) = NaN,
+//   pow(0, -1) = +∞, pow(-0, -1) = -∞, pow(x, 0) = 1 even for NaN.
+// - `max`, `min`: NaN if either operand is NaN (Math.max; WebAssembly's f32.max).
+// - `idiv(a, b)`: floor division ⌊a / b⌋ (rounds towards -∞: idiv(-7, 2) = -4).
+// - `mod(a, b)`: floor modulo, a - b·⌊a / b⌋: the sign of the divisor (mod(-7, 3) = 2,
+//   mod(7, -3) = -2), as Python's %, numpy.mod and ONNX Mod with fmod = 0; a zero result is +0.
+//   Not JavaScript's % (the sign of the dividend), which equals it only for a ≥ 0 and b > 0.
+//   idiv and mod are meant for integer-valued operands (index arithmetic, rounding): there
+//   a = b·idiv(a, b) + mod(a, b) exactly.
+// - Comparisons `lt le gt ge eq ne`: 1 or 0, IEEE: false with a NaN operand, except `ne`
+//   (true); -0 equals +0.
+// - `and`, `or`: 1 or 0, an operand counting as true when it is non-zero (NaN is non-zero).
+// - `select(cond, a, b)`: `a` where cond is non-zero (NaN counts as non-zero, as in GLSL and
+//   WebAssembly's `f32.ne cond, 0`), else `b`.
+// - `hashUniform(seed, index)`: a counter-based uniform number in [0, 1) (dropout masks). The
+//   interpreter, JavaScript and SIMD share runtime/math.ts's hash; GPU.js uses a float-only hash
+//   (GLSL ES exposes no 32-bit integer multiply), so its masks are different draws.
 export type UnaryOp = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'floor' | 'sigmoid' | 'log1p' | 'expm1' | 'sign';
-/** `hashUniform(seed, index)`: a counter-based uniform number in [0, 1) (dropout masks). */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'idiv' | 'mod' | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'and' | 'or' | 'hashUniform';
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 

@@ -3,7 +3,7 @@
 // Each node is lowered alone (no fusion) to the kernel language and its expression evaluated
 // once per output element by a tree walk. Compiled modules are tested against this.
 import { allocate, type TypedArray } from './dtype.ts';
-import type { Expr } from './expr.ts';
+import type { BinaryOp, Expr, UnaryOp } from './expr.ts';
 import { BATCH_VAR } from './expr.ts';
 import { internal, KilnError } from './errors.ts';
 import { graphNodes, topoSort, type Graph } from './graph.ts';
@@ -96,7 +96,8 @@ function fill(shape: Shape, node: Node, expr: Expr, operands: Operand[], batch: 
   return out;
 }
 
-const UNARY: Record<string, (x: number) => number> = {
+/** The meaning of each unary ALU op (documented in expr.ts); every renderer matches it. */
+const UNARY: { readonly [K in UnaryOp]: (x: number) => number } = {
   neg: (x) => -x,
   abs: Math.abs,
   exp: Math.exp,
@@ -111,7 +112,8 @@ const UNARY: Record<string, (x: number) => number> = {
   erf,
 };
 
-const BINARY: Record<string, (a: number, b: number) => number> = {
+/** The meaning of each binary ALU op (documented in expr.ts); every renderer matches it. */
+const BINARY: { readonly [K in BinaryOp]: (a: number, b: number) => number } = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
@@ -149,12 +151,22 @@ function evalExpr(e: Expr, env: Map<string, number>, operands: Operand[]): numbe
     case 'binary':
       return BINARY[e.op](evalExpr(e.a, env, operands), evalExpr(e.b, env, operands));
     case 'select':
-      return evalExpr(e.cond, env, operands) ? evalExpr(e.a, env, operands) : evalExpr(e.b, env, operands);
+      // Non-zero, NaN included, is true (expr.ts): not JavaScript's truthiness, for which NaN is false.
+      return evalExpr(e.cond, env, operands) !== 0 ? evalExpr(e.a, env, operands) : evalExpr(e.b, env, operands);
     case 'reduce':
       return evalReduce(e, env, operands);
     default:
       return e satisfies never;
   }
+}
+
+/**
+ * The value of one expression with loop variables `vars`, reading 1-D `inputs` (load index
+ * expressions are flat offsets): how tests check an ALU op's meaning on its own.
+ */
+export function evaluateExpr(e: Expr, vars: Readonly<Record<string, number>>, inputs: readonly TypedArray[] = []): number {
+  const env = new Map<string, number>(Object.entries(vars));
+  return evalExpr(e, env, inputs.map((data) => ({ data, strides: [1] })));
 }
 
 function evalReduce(e: Extract<Expr, { k: 'reduce' }>, env: Map<string, number>, operands: Operand[]): number {

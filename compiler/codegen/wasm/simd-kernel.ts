@@ -13,7 +13,8 @@
 import { mapExpr, type Expr } from '../../../src/ir/expr.ts';
 import { BATCH, type Dim } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
-import { F32, FunctionBody, I32, V128, type PlainOp, type SimdOp, type WasmFunction } from './binary.ts';
+import { binaryAlu, unaryAlu, type WasmAlu } from './alu.ts';
+import { F32, FunctionBody, I32, V128, type WasmFunction } from './binary.ts';
 import { ACC, chooseTile, coefOf, contractionOf, epilogueLoad, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
 
 /** Parameters of every SIMD kernel: sizes, then one byte address per array (out first). */
@@ -73,10 +74,6 @@ function epilogueKernel(k: Kernel, c: Contraction): Kernel {
   return { ...k, name: `${k.name}_epilogue`, expr, inputs: [...k.inputs, { dtype: k.dtype, shape: k.shape }], reads: [...k.reads, k.writes], ops: k.ops.slice(1), recomputes: [] };
 }
 
-const VEC_BINARY: Partial<Record<string, SimdOp>> = { add: 'f32x4.add', sub: 'f32x4.sub', mul: 'f32x4.mul', div: 'f32x4.div', max: 'f32x4.max', min: 'f32x4.min', lt: 'f32x4.lt', le: 'f32x4.le', gt: 'f32x4.gt', ge: 'f32x4.ge', eq: 'f32x4.eq', ne: 'f32x4.ne' };
-const SCALAR_BINARY: Partial<Record<string, PlainOp>> = { add: 'f32.add', sub: 'f32.sub', mul: 'f32.mul', div: 'f32.div', max: 'f32.max', min: 'f32.min', lt: 'f32.lt', le: 'f32.le', gt: 'f32.gt', ge: 'f32.ge', eq: 'f32.eq', ne: 'f32.ne' };
-const VEC_UNARY: Partial<Record<string, SimdOp>> = { neg: 'f32x4.neg', abs: 'f32x4.abs', sqrt: 'f32x4.sqrt' };
-const SCALAR_UNARY: Partial<Record<string, PlainOp>> = { neg: 'f32.neg', abs: 'f32.abs', sqrt: 'f32.sqrt' };
 const COMPARISONS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 
 function epilogueSupported(e: Expr): boolean {
@@ -85,9 +82,9 @@ function epilogueSupported(e: Expr): boolean {
     case 'load':
       return true;
     case 'unary':
-      return !!VEC_UNARY[e.op] && epilogueSupported(e.a);
+      return !!unaryAlu(e.op) && epilogueSupported(e.a);
     case 'binary':
-      return !!VEC_BINARY[e.op] && epilogueSupported(e.a) && epilogueSupported(e.b);
+      return !!binaryAlu(e.op) && epilogueSupported(e.a) && epilogueSupported(e.b);
     case 'select':
       return epilogueSupported(e.cond) && epilogueSupported(e.a) && epilogueSupported(e.b);
     default:
@@ -416,6 +413,13 @@ class SimdWriter {
     }
   }
 
+  /** Emits an ALU instruction that `epilogueSupported` vouched for. */
+  private alu(op: WasmAlu | null, vec: boolean): void {
+    if (!op) throw new NotExpressible();
+    if (vec) this.f.simd(op.vec);
+    else this.f.op(op.scalar);
+  }
+
   /** Pushes the epilogue's value at a tile site: a vector (4 outputs) or a scalar. */
   private value(e: Expr, s: TileSite, loads: ReadonlyMap<number, { at: Affine; local: number; splat: boolean }>, mode: 'vec' | 'scalar'): void {
     const f = this.f;
@@ -435,14 +439,12 @@ class SimdWriter {
       }
       case 'unary':
         this.value(e.a, s, loads, mode);
-        if (vec) f.simd(VEC_UNARY[e.op]!);
-        else f.op(SCALAR_UNARY[e.op]!);
+        this.alu(unaryAlu(e.op), vec);
         return;
       case 'binary':
         this.value(e.a, s, loads, mode);
         this.value(e.b, s, loads, mode);
-        if (vec) f.simd(VEC_BINARY[e.op]!);
-        else f.op(SCALAR_BINARY[e.op]!);
+        this.alu(binaryAlu(e.op), vec);
         // A comparison is 1 or 0, as in the JavaScript kernels.
         if (COMPARISONS.has(e.op)) {
           if (vec) f.f32(1).simd('f32x4.splat').simd('v128.and');
