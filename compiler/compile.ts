@@ -5,12 +5,10 @@ import type { Graph } from '../src/ir/graph.ts';
 import { withLimits, type Limits } from '../src/ir/limits.ts';
 import type { Node } from '../src/ir/node.ts';
 import type { Program } from './lower/plan.ts';
-import { emitJsModule, type Backend } from './emit/js/model.ts';
-import { emitGpuJsModule } from './emit/gpujs/model.ts';
+import { emitterFor, type Backend, type TrainingEmit } from './emit/emit.ts';
 import { graphHash } from './inspect/hash.ts';
 import { compileGraph } from './pipeline.ts';
 import { buildTrainingGraph, type TrainingSpec } from './train/step.ts';
-import type { TrainingEmit } from './emit/js/trainer.ts';
 
 export interface CompileOptions {
   /** Initialiser seed for the sidecar weights and for `createModel()` without weights. */
@@ -69,9 +67,9 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
     const t = buildTrainingGraph(graph, options.training);
     const compiled = compileGraph(t.graph, 't');
     const evaluation = compileGraph(t.evalGraph, 'e');
-    training = { program: compiled.program, evalProgram: evaluation.program, assignments: t.assignments, state: t.state, lr: options.training.optimizer.lr };
+    training = { ...t, program: compiled.program, evalProgram: evaluation.program, lr: options.training.optimizer.lr };
   }
-  const emit = options.backend === 'gpujs' ? emitGpuJsModule : emitJsModule;
+  const emit = emitterFor(options.backend);
   const { ts, js } = emit(program, {
     training,
     graphHash: hash,

@@ -1,64 +1,19 @@
-// The training entry point of an emitted module: `createTrainer`, whose `step` runs the whole
+// The JavaScript backend's training entry point: `createTrainer`, whose `step` runs the whole
 // compiled training graph and then writes the new parameters and optimizer state in place. The
 // runtime's `trainerShell` wraps it (input checks, step count, dropout seeds, fit, evaluate,
 // save, load), the same shell the GPU.js backend uses.
-import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
+import type { SourceFile } from 'ts-morph';
 import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
 import type { Node } from '../../../src/ir/node.ts';
 import { constantData } from '../../../src/ir/constant.ts';
 import { sampleSize } from '../../../src/ir/shape.ts';
-import { stringLiteral } from '../../codegen/names.ts';
 import { literal } from '../../codegen/js.ts';
-import type { Program } from '../../lower/plan.ts';
+import { stringLiteral } from '../../codegen/names.ts';
+import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../common.ts';
+import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
-import { poolSetup } from './model.ts';
 
-export interface TrainingEmit {
-  readonly program: Program;
-  /** Forward (inference form) + loss, for `evaluate`. */
-  readonly evalProgram: Program;
-  /** Output name → name of the parameter or state tensor it replaces after each step. */
-  readonly assignments: ReadonlyMap<string, string>;
-  readonly state: readonly Node[];
-  /** The learning rate compiled in as the default. */
-  readonly lr: number;
-}
-
-const info = (n: Node) =>
-  `{ name: ${stringLiteral(String(n.attrs.name))}, dtype: '${n.type.dtype}', shape: [${n.type.shape.join(', ')}], init: { kind: 'zeros' }, trainable: false }`;
-
-/** The exported `stateParameters` and `labelInfo` of a module with a trainer (either backend). */
-export function addTrainingDescriptions(f: SourceFile, t: TrainingEmit) {
-  const labels = t.program.graph.inputs[t.program.graph.inputs.length - 4];
-  f.addVariableStatement({
-    isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
-    docs: ['Optimizer state, saved with the weights so training resumes where it stopped.'],
-    declarations: [{ name: 'stateParameters', type: 'readonly ParameterInfo[]', initializer: `[${t.state.map(info).join(',\n')}]` }],
-  });
-  f.addVariableStatement({
-    isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
-    declarations: [{ name: 'labelInfo', type: 'TensorInfo', initializer: `{ name: 'labels', dtype: '${labels.type.dtype}', shape: [${labels.type.shape.map((d) => (typeof d === 'number' ? d : "'N'")).join(', ')}] }` }],
-  });
-}
-
-/**
- * The compiled-in learning rate as source text: only a number is ever written (anything else as
- * NaN, which createTrainer then refuses with a clear error).
- */
-export const lrLiteral = (lr: unknown): string => literal(typeof lr === 'number' ? lr : NaN);
-
-/**
- * `, classes: C` for the TrainerInfo of a trainer whose labels are class ids (int32, sparse
- * categorical cross-entropy: the last output dim is the class count), so the shell checks them.
- */
-export function classesField(labels: Node, output: Node): string {
-  const shape = output.type.shape;
-  const classes = shape[shape.length - 1];
-  return labels.type.dtype === 'int32' && typeof classes === 'number' ? `, classes: ${classes}` : '';
-}
-
+/** `createTrainer`: the training step and evaluation over the model's weights, wrapped by the runtime's trainerShell. */
 export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
   const p = t.program;
   const parts = programParts(p, 't');

@@ -1,0 +1,65 @@
+// The GPU.js backend's module: the same API as the JavaScript backend (`createModel`,
+// `createTrainer`), with every kernel a GPU.js kernel whose source is written here, at compile
+// time. Weights, optimizer state and intermediate results live on the device between kernels;
+// only inputs go up and only outputs, losses and metrics come back.
+import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
+import { describeGpuJsKernel, GPUJS_HELPERS, renderGpuJsKernel } from '../../codegen/gpujs-kernel.ts';
+import type { Program } from '../../lower/plan.ts';
+import { addDescriptions, closeModule, openModule, runtimeEntry, runtimeImport, type EmitOptions, type EmittedModule } from '../common.ts';
+import { indexInputs } from '../index-checks.ts';
+import { addCreateModel } from './model.ts';
+import { addCreateTrainer } from './trainer.ts';
+
+/** `helpers` and each kernel's GPU.js source (`k0Source`, …), which createModel and createTrainer build. */
+function addKernelSources(f: SourceFile, programs: readonly Program[]) {
+  f.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['Functions kernels call, spelled to stay defined in GLSL for every float32 argument.'],
+    declarations: [{ name: 'helpers', initializer: `{\n${Object.entries(GPUJS_HELPERS).map(([n, s]) => `${n}: ${templateLiteral(s)}`).join(',\n')}\n}` }],
+  });
+  for (const k of programs.flatMap((p) => p.kernels)) {
+    f.addVariableStatement({
+      declarationKind: VariableDeclarationKind.Const,
+      docs: [describeGpuJsKernel(k).join('\n')],
+      declarations: [{ name: `${k.name}Source`, initializer: templateLiteral(renderGpuJsKernel(k)) }],
+    });
+  }
+}
+
+/** A template literal holding `source` verbatim (kernel sources contain no backticks or `${`, but escape anyway). */
+const templateLiteral = (source: string) => '`' + source.replace(/[`\\]|\$\{/g, (m) => '\\' + m) + '`';
+
+/** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
+export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
+  const f = openModule(p, o, 'gpujs');
+  const runtime = runtimeImport(o);
+  const gpuRuntime = runtimeEntry(runtime, 'gpujs');
+  const runtimeNames = ['checkInput', 'feed', 'resolveWeights', ...(indexInputs(p.graph).size ? ['checkIndices'] : []), ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : [])];
+  f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
+  f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
+  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32'] });
+  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: ['DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels'] });
+  f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...(o.training ? ['Trainer'] : [])] });
+  addDescriptions(f, p, o, 'gpujs');
+  f.addInterface({
+    name: 'ModelOptions',
+    isExported: true,
+    extends: ['GpuOptions'],
+    docs: ['Where the model runs: a device to share, or the GPU.js backend to demand (see GpuOptions).'],
+    properties: [
+      { name: 'seed', type: 'number', hasQuestionToken: true, docs: ['Initialiser seed when no weights are given.'] },
+      { name: 'device', type: 'GpuDevice', hasQuestionToken: true, docs: ['A device to share with other models (one GPU context).'] },
+      { name: 'allowForeignWeights', type: 'boolean', hasQuestionToken: true, docs: ["Accept a weight file written for another model (names and shapes must still match)."] },
+    ],
+  });
+  f.addFunction({ name: 'sizeOf', parameters: [{ name: 'info', type: 'TensorInfo' }], returnType: 'number', statements: [`return info.shape.reduce<number>((n, d) => n * (d === 'N' ? 1 : d), 1);`] });
+  const programs = [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])];
+  f.addStatements([
+    '// Kernel sources, one per fused group, with every shape a literal. GPU.js transpiles each to a',
+    '// shader when createModel builds it; a thread computes one element of the flat output.',
+  ]);
+  addKernelSources(f, programs);
+  addCreateModel(f, p, o);
+  if (o.training) addCreateTrainer(f, o.training, p.params);
+  return closeModule(f);
+}

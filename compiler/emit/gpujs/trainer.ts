@@ -1,0 +1,95 @@
+// The GPU.js backend's `createTrainer`: the training step and evaluation as device kernels over
+// the model's weight tensors and the optimizer state, wrapped by the runtime's trainerShell.
+import type { SourceFile } from 'ts-morph';
+import { constantData } from '../../../src/ir/constant.ts';
+import { internal } from '../../../src/ir/errors.ts';
+import type { Node } from '../../../src/ir/node.ts';
+import { sampleSize } from '../../../src/ir/shape.ts';
+import { literal } from '../../codegen/js.ts';
+import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../common.ts';
+import { deviceCalls, kernelBuilds, perCall, releaseResults } from './device-calls.ts';
+
+/** `modelParams`: the inference program's parameters, in the order of the module's `parameters`. */
+export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly Node[]) {
+  const p = t.program;
+  const g = p.graph;
+  const [x, labels, lr, step, seed] = [g.inputs[0], ...g.inputs.slice(-4)];
+  const stateIndex = (n: Node) => t.state.findIndex((s) => s.attrs.name === n.attrs.name);
+  // Resolved here, at compile time: the step looks up no names.
+  const modelIndex = (n: Node | string) => {
+    const name = typeof n === 'string' ? n : String(n.attrs.name);
+    const i = modelParams.findIndex((q) => q.attrs.name === name);
+    if (i < 0) internal(`training parameter '${name}' is not a model parameter`);
+    return i;
+  };
+  const paramRef = (n: Node) => (stateIndex(n) >= 0 ? `S[${stateIndex(n)}]` : `P[${modelIndex(n)}]`);
+  const hyper = new Map<Node, string>([[x, 'X'], [labels, 'Y'], [lr, 'LR'], [step, 'STEP'], [seed, 'SEED']]);
+  const assigned = g.outputs.filter((o) => t.assignments.has(o.name) && p.storageOf(o.node).kind === 'buffer');
+  const loss = g.outputs.find((o) => o.name === 'loss')!.node;
+  const stepCalls = deviceCalls(p, { prefix: 'tk', input: (i) => hyper.get(g.inputs[i]) ?? 'X', param: paramRef }, [loss, ...assigned.map((o) => o.node)]);
+  const target = (name: string) => {
+    const s = t.state.findIndex((n) => n.attrs.name === name);
+    return s >= 0 ? `S[${s}]` : `P[${modelIndex(name)}]`;
+  };
+  const ev = t.evalProgram;
+  const evLoss = ev.graph.outputs.find((o) => o.name === 'loss')!.node;
+  const evOut = ev.graph.outputs.find((o) => o.name === 'output')!.node;
+  const evalCalls = deviceCalls(ev, { prefix: 'ek', input: (i) => (i === 0 ? 'X' : 'Y'), param: (n) => `P[${modelIndex(n)}]` }, [evLoss, evOut]);
+  addTrainingDescriptions(f, t);
+  f.addFunction({
+    name: 'createTrainer',
+    isExported: true,
+    docs: [`Creates a trainer whose parameters and optimizer state live on the GPU.js device; learning rate ${lrLiteral(t.lr)} unless given.`],
+    parameters: [{ name: 'options', type: 'ModelOptions & { weights?: WeightsSource; state?: WeightsSource; lr?: number }', initializer: '{}' }],
+    returnType: 'Trainer & { backend: GpuMode }',
+    statements: [
+      `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
+      `const saved = savedTrainer(options.weights);`,
+      `const model = createModel(saved ? savedWeights(saved, parameters) : options.weights, options);`,
+      `const { device, params: P } = model;`,
+      `const S = resolveWeights(stateParameters, options.state, 0).map((a) => device.upload(a));`,
+      `const Ctk = [${p.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
+      `const Cek = [${ev.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
+      ...kernelBuilds(p, 'tk'),
+      ...kernelBuilds(ev, 'ek'),
+      `const read = (tensors: DeviceTensor[], infos: readonly ParameterInfo[]) => tensors.map((x, i) => device.read(x, sizeOf(infos[i])) as Float32Array);`,
+      `const write = (tensors: DeviceTensor[], arrays: readonly Float32Array[]) => arrays.forEach((a, i) => { device.release(tensors[i]); tensors[i] = device.upload(a); });`,
+      `const core: TrainerCore = {`,
+      `step(x, labels, batch, hyper) {`,
+      `const X = device.upload(x);`,
+      `const Y = device.upload(asFloat32(labels));`,
+      `const LR = device.upload([hyper.lr]);`,
+      `const STEP = device.upload([hyper.step]);`,
+      `const SEED = device.upload([hyper.seed]);`,
+      ...stepCalls.lines,
+      `for (const input of [X, Y, LR, STEP, SEED]) device.release(input);`,
+      `const loss = device.read(${stepCalls.ref(loss)}, 1)[0];`,
+      ...releaseResults(stepCalls, p, [loss]),
+      `// The new parameters and optimizer state replace the old ones, which go back to their kernels.`,
+      ...assigned.map((o) => `device.release(${target(t.assignments.get(o.name)!)});\n${target(t.assignments.get(o.name)!)} = ${stepCalls.ref(o.node)};`),
+      `return loss;`,
+      `},`,
+      `evaluate(x, labels, batch) {`,
+      `const X = device.upload(x);`,
+      `const Y = device.upload(asFloat32(labels));`,
+      ...evalCalls.lines,
+      `device.release(X);`,
+      `device.release(Y);`,
+      `const loss = device.read(${evalCalls.ref(evLoss)}, 1)[0];`,
+      `const output = device.read(${evalCalls.ref(evOut)}, ${perCall(evOut)}) as Float32Array;`,
+      ...releaseResults(evalCalls, ev, [evLoss, evOut]),
+      `return { loss, output };`,
+      `},`,
+      `predict: model.predict,`,
+      `readWeights: () => read(P, parameters),`,
+      `writeWeights: (arrays) => write(P, arrays),`,
+      `readState: () => read(S, stateParameters),`,
+      `writeState: (arrays) => write(S, arrays),`,
+      `};`,
+      `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${lrLiteral(t.lr)}, defaultSeed${classesField(ev.graph.inputs[ev.graph.inputs.length - 1], evOut)} };`,
+      `return Object.assign(trainerShell(core, info, { ...options, saved }), { backend: device.backend });`,
+    ],
+  });
+}
+
+const constArray = (c: Node) => `new Float32Array([${Array.from(constantData(c), literal).join(', ')}])`;

@@ -1,0 +1,41 @@
+// The JavaScript backend's module: imports, descriptions, the kernels (JavaScript loops and their
+// WebAssembly SIMD versions), createModel, createTrainer and the table workers look kernels up in.
+import { renderJsKernel } from '../../codegen/js-kernel.ts';
+import type { Program } from '../../lower/plan.ts';
+import { addDescriptions, closeModule, openModule, runtimeEntry, runtimeImport, type EmitOptions, type EmittedModule } from '../common.ts';
+import { addCreateModel } from './model.ts';
+import { addKernelTable } from './pool.ts';
+import { addSimdTable } from './simd-table.ts';
+import { addTrainer } from './trainer.ts';
+
+/** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
+export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
+  const f = openModule(p, o, 'js');
+  const runtime = runtimeImport(o);
+  const allKernels = [...p.kernels, ...(o.training ? [...o.training.program.kernels, ...o.training.evalProgram.kernels] : [])];
+  const runtimeNames = ['checkInput', 'checkIndices', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform'];
+  const trainingNames = o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : [];
+  const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
+  f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: [...runtimeNames, ...trainingNames] });
+  f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory', ...trainingTypes, ...(o.training ? ['TrainerCore', 'TrainerInfo'] : [])] });
+  f.addImportDeclaration({ moduleSpecifier: runtimeEntry(runtime, 'node'), isTypeOnly: true, namedImports: ['KernelSplit', 'ThreadPool'] });
+  f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
+  addDescriptions(f, p, o);
+  f.addStatements(['// Kernels: one per fused group, in execution order.', ...p.kernels.map(renderJsKernel)]);
+  if (o.training) {
+    const trainKernels = [...o.training.program.kernels, ...o.training.evalProgram.kernels].map(renderJsKernel);
+    f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...trainKernels]);
+  }
+  const simdNames = addSimdTable(f, allKernels);
+  const hasSimd = simdNames.size > 0;
+  addCreateModel(f, p, o, hasSimd);
+  if (o.training) addTrainer(f, o.training, hasSimd);
+  addKernelTable(f, allKernels, simdNames);
+  // Import the helpers only when some code calls them.
+  const body = f.getFullText();
+  for (const helper of ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {
+    if (!body.includes(`${helper}(`)) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
+  }
+  if (!hasSimd) f.getImportDeclarations()[1].getNamedImports().find((i) => i.getName() === 'SimdKernels')?.remove();
+  return closeModule(f);
+}
