@@ -228,14 +228,16 @@ export function decodeWeights(input: Uint8Array | ArrayBuffer): { tensors: Weigh
 
 /**
  * Checks loaded tensors against what a model expects.
- * @throws WeightFileError listing every missing tensor, unexpected tensor, and dtype or shape
- *   mismatch (shapes shown like `[784, 64]`).
+ * @throws WeightFileError on one line: duplicate tensors and dtype or shape mismatches first
+ *   (shapes shown like `[784, 64]`), then missing and unexpected tensors, the first six in all.
  */
 export function checkWeights(expected: readonly WeightTensorSpec[], tensors: readonly WeightTensor[]): void {
   const actual = new Map<string, WeightTensor>();
-  const problems: string[] = [];
+  const mismatched: string[] = [];
+  const missing: string[] = [];
+  const unexpected: string[] = [];
   for (const t of tensors) {
-    if (actual.has(t.name)) problems.push(`duplicate tensor ${JSON.stringify(t.name)}`);
+    if (actual.has(t.name)) mismatched.push(`duplicate tensor ${JSON.stringify(t.name)}`);
     actual.set(t.name, t);
   }
   const wanted = new Set<string>();
@@ -244,20 +246,22 @@ export function checkWeights(expected: readonly WeightTensorSpec[], tensors: rea
     const t = actual.get(spec.name);
     const name = JSON.stringify(spec.name);
     if (t === undefined) {
-      problems.push(`missing tensor ${name} (expected ${spec.dtype} ${formatShape(spec.shape)})`);
+      missing.push(`missing tensor ${name} (expected ${spec.dtype} ${formatShape(spec.shape)})`);
       continue;
     }
-    if (t.dtype !== spec.dtype) problems.push(`tensor ${name}: expected dtype ${spec.dtype}, got ${t.dtype}`);
+    if (t.dtype !== spec.dtype) mismatched.push(`tensor ${name}: expected dtype ${spec.dtype}, got ${t.dtype}`);
     const sameShape = t.shape.length === spec.shape.length && t.shape.every((d, i) => d === spec.shape[i]);
     if (!sameShape) {
-      problems.push(`tensor ${name}: expected shape ${formatShape(spec.shape)}, got ${formatShape(t.shape)}`);
+      mismatched.push(`tensor ${name}: expected shape ${formatShape(spec.shape)}, got ${formatShape(t.shape)}`);
     }
   }
   for (const t of actual.values()) {
-    if (!wanted.has(t.name)) problems.push(`unexpected tensor ${JSON.stringify(t.name)} (${t.dtype} ${formatShape(t.shape)})`);
+    if (!wanted.has(t.name)) unexpected.push(`unexpected tensor ${JSON.stringify(t.name)} (${t.dtype} ${formatShape(t.shape)})`);
   }
+  const problems = [...mismatched, ...missing, ...unexpected];
   if (problems.length > 0) {
-    const more = problems.length > 4 ? `; and ${problems.length - 4} more` : '';
-    throw new WeightFileError(`weights do not match the model: ${problems.slice(0, 4).join('; ')}${more}`);
+    const shown = 6;
+    const more = problems.length > shown ? `; and ${problems.length - shown} more` : '';
+    throw new WeightFileError(`weights do not match the model: ${problems.slice(0, shown).join('; ')}${more}`);
   }
 }
