@@ -1,4 +1,4 @@
-// The emitter of each backend, by name: compile.ts and the tests pick one here.
+// The emitter of each backend, by name: compileModel picks one here.
 import { KilnError } from '../../src/ir/errors.ts';
 import type { Program } from '../lower/plan.ts';
 import type { Backend, EmitOptions, EmittedModule } from './common.ts';
