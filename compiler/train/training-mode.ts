@@ -1,7 +1,7 @@
 // The forward graph as it runs in training: dropout draws a mask, batch normalisation uses the
 // batch's statistics and updates its running averages. Inference keeps the graph as written.
 import { makeNode, withInputs } from '../../src/ir/build.ts';
-import { rewriteGraph, type Graph } from '../../src/ir/graph.ts';
+import { graphNodes, rewriteGraph, type Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import type { OpName } from '../../src/ir/ops/index.ts';
 
@@ -11,11 +11,19 @@ export interface TrainingModeGraph {
   readonly updates: readonly (readonly [Node, Node])[];
 }
 
-/** Dropout as x ⊙ mask, the mask drawn from the step's seed. */
-function trainingDropout(n: Node, seed: Node): Node {
+/** Which of the graph's dropout masks this is: each draws its own counters from the step's seed. */
+interface MaskStream {
+  readonly stream: number;
+  readonly streams: number;
+}
+
+/** Dropout as x ⊙ mask, the mask drawn from the step's seed on its own stream. */
+function trainingDropout(n: Node, seed: Node, s: MaskStream): Node {
   const rate = n.attrs.rate as number;
   if (!rate) return n.inputs[0];
-  const mask = makeNode('dropoutMask', [n.inputs[0], seed], { rate }, n.meta);
+  // One stream (a model with one dropout) keeps the attributes, and the kernel, it always had.
+  const stream = s.streams > 1 ? { stream: s.stream, streams: s.streams } : {};
+  const mask = makeNode('dropoutMask', [n.inputs[0], seed], { rate, ...stream }, n.meta);
   return makeNode('mul', [n.inputs[0], mask], {}, n.meta);
 }
 
@@ -40,11 +48,18 @@ function trainingBatchNorm(n: Node, updates: (readonly [Node, Node])[]): Node {
 
 export function toTrainingMode(g: Graph, seed: Node): TrainingModeGraph {
   const updates: (readonly [Node, Node])[] = [];
+  const streams = countDropouts(g);
+  let stream = 0;
   const graph = rewriteGraph(g, (node, rebuild) => {
     const n = withInputs(node, node.inputs.map(rebuild));
-    if (n.op === 'dropout') return trainingDropout(n, seed);
+    if (n.op === 'dropout') return trainingDropout(n, seed, { stream: stream++, streams });
     if (n.op === 'batchNorm') return trainingBatchNorm(n, updates);
     return n;
   });
   return { graph, updates };
+}
+
+/** The dropout nodes that draw a mask (rate > 0): the streams the step's seed is split into. */
+function countDropouts(g: Graph): number {
+  return Math.max(1, graphNodes(g).filter((n) => n.op === 'dropout' && n.attrs.rate).length);
 }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { hashUniform } from '../../runtime/math.ts';
 import { Rng } from '../../runtime/rng.ts';
-import { dense, dropout, input, model } from '../../src/index.ts';
+import { add, constant, dense, dropout, input, model, mul } from '../../src/index.ts';
 import { copyRecord, denseRef, mseRef, trainerFactory, uniformArray, weightRecord } from './trainer-support.ts';
 
 /** The identity matrix [n, n] as float32. */
@@ -81,6 +81,37 @@ describe('dropout in training', () => {
     }
     expect(masks[1]).not.toEqual(masks[0]);
     expect(masks[2]).not.toEqual(masks[1]);
+  });
+
+  it('two dropouts of one tensor draw independent masks: element i of the k-th of K masks is hashUniform(seed, i·K + k)', async () => {
+    // y = x ⊙ m1 + 2 · x ⊙ m2 through an identity kernel: with m ∈ {0, 2}, y_i / x_i ∈ {0, 2, 4, 6} names both masks.
+    const F = 64;
+    const rate = 0.5;
+    const lr = 0.1;
+    const x = input([F], { name: 'x' });
+    const h = add(dropout(x, rate, { name: 'd1' }), mul(dropout(x, rate, { name: 'd2' }), constant([2], [])));
+    const y = dense(h, F, { name: 'fc', useBias: false });
+    const create = await trainerFactory('mode-dropout', model({ name: 'drop_two', inputs: x, outputs: y }).graph, { loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr } });
+    const seed = 5;
+    const t = create({ seed });
+    t.setWeights({ 'fc/kernel': eye(F) });
+    const X = new Float32Array(F).fill(1);
+    t.step(X, new Float32Array(F), 1);
+    // ΔW_ii = -lr · (2/F) · y_i², so y_i = sqrt(-ΔW_ii · F / (2 lr)).
+    const w = t.getWeights()[0].data;
+    const yi = Array.from({ length: F }, (_, i) => Math.sqrt(Math.max(0, ((eye(F)[i * F + i] - w[i * F + i]) * F) / (2 * lr))));
+    for (const v of yi) expect(Math.min(...[0, 2, 4, 6].map((k) => Math.abs(v - k)))).toBeLessThan(1e-2);
+    const code = yi.map((v) => Math.round(v));
+    const m1 = code.map((c) => (c % 4 === 2 ? 1 : 0));
+    const m2 = code.map((c) => (c >= 4 ? 1 : 0));
+    expect(m1).not.toEqual(m2);
+    const stepSeed = new Rng(seed + 1).int(2 ** 24);
+    // The two masks in graph order: one is stream 0, the other stream 1, of K = 2.
+    const stream = (k: number) => Array.from({ length: F }, (_, i) => (hashUniform(stepSeed, i * 2 + k) >= rate ? 1 : 0));
+    expect([m1, m2].sort()).toEqual([stream(0), stream(1)].sort());
+    // Independent, not equal: they agree on about half the positions (5σ bound), not all.
+    const agree = m1.filter((v, i) => v === m2[i]).length / F;
+    expect(Math.abs(agree - 0.5)).toBeLessThan(5 * Math.sqrt(0.25 / F));
   });
 
   it('rows of a batch get different masks (the flat index runs over the batch)', async () => {

@@ -220,6 +220,13 @@ export const sliceBackward = defineOp<SliceAttrs & BackwardAttrs>({
 
 export interface DropoutMaskAttrs {
   rate: number;
+  /**
+   * This mask's stream among the training graph's `streams` dropout masks: element i draws
+   * counter i·streams + stream, so masks of different layers never share draws (two dropouts of
+   * one tensor, or of tensors of one shape, would otherwise drop the same positions).
+   */
+  stream?: number;
+  streams?: number;
 }
 
 /**
@@ -230,15 +237,16 @@ export interface DropoutMaskAttrs {
 export const dropoutMask = defineOp<DropoutMaskAttrs>({
   kind: 'movement',
   arity: 2,
-  attrs: { rate: num({ min: 0, max: 1 }) },
-  infer([x, seed], { rate }) {
+  attrs: { rate: num({ min: 0, max: 1 }), stream: optional(int(0, 65535)), streams: optional(int(1, 65536)) },
+  infer([x, seed], { rate, stream = 0, streams = 1 }) {
     if (seed.shape.length !== 0) throw new RuleError(`dropout seed must be a scalar, got ${formatShape(seed.shape)}`);
     if (!(rate >= 0 && rate < 1)) throw new RuleError(`dropout rate must be in [0, 1), got ${rate}`);
+    if (stream >= streams) throw new RuleError(`dropout stream ${stream} must be below streams ${streams}`);
     return { dtype: x.dtype, shape: x.shape };
   },
-  lower(ctx, { rate }) {
+  lower(ctx, { rate, stream = 0, streams = 1 }) {
     const strideOf = (d: number) => ctx.output.shape.slice(d + 1).reduce<number>((p, n) => p * (n as number), 1);
-    const flat = ctx.out.reduce<Expr>((acc, o, d) => E.add(acc, E.mul(o, E.num(strideOf(d)))), E.num(0));
+    const flat = ctx.out.reduce<Expr>((acc, o, d) => E.add(acc, E.mul(o, E.num(strideOf(d) * streams))), E.num(stream));
     const u = E.binary('hashUniform', ctx.load(1, []), flat);
     return E.select(E.binary('ge', u, E.num(rate)), E.num(1 / (1 - rate)), E.num(0));
   },
