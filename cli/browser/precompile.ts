@@ -2,8 +2,8 @@
 // Chromium, so that pages using them skip GPU.js's JavaScript → GLSL translation at that batch size.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { checkWritableFile, ensureFolderSync, writeFileAtomicSync } from '../../runtime/atomic-write.ts';
+import { importOptional } from '../../runtime/optional-package.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import { bundleForBrowser } from './bundle.ts';
 import { CHROMIUM_ARGS, findChromium } from './chromium.ts';
@@ -14,6 +14,8 @@ export async function precompileCommand(modulePath: string, o: { batch: number; 
   if (!Number.isInteger(o.batch) || o.batch < 1) throw new KilnError(`--batch must be a positive integer, got ${o.batch}`);
   const executablePath = findChromium();
   if (!executablePath) throw new KilnError('kiln precompile needs Chromium (Debian: apt-get install chromium libegl-mesa0 libgl1-mesa-dri libgbm1; or set KILN_CHROMIUM)');
+  // playwright-core is optional (only this command drives a browser): loaded when it runs.
+  const { chromium } = await importOptional<typeof import('playwright-core')>('playwright-core', 'kiln precompile');
   const module = path.resolve(modulePath);
   const out = o.out ?? module.replace(/\.[jt]s$/, `.webgl2.b${o.batch}.json`);
   checkWritableFile(out);
