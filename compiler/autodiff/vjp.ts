@@ -180,6 +180,9 @@ export const VJP: VjpTable = {
     // For x ≤ 0, y = α(eˣ - 1) so dy/dx = y + α.
     return b.op('add', [pos, b.op('mul', [oneMinus(b, pos), b.op('add', [n, b.scalar(n.attrs.alpha)])])]);
   }),
+  // celu'(x) = 1 for x > 0 and e^(x/α) for x ≤ 0, which is e^(min(x, 0)/α) on both sides: no
+  // mask, and no e^(x/α) that overflows where it would be masked out (0 · ∞ is NaN).
+  celu: chain((n, b) => b.op('exp', [b.op('div', [b.op('minimum', [x0(n), b.scalar(0)]), b.scalar(n.attrs.alpha)])])),
   selu: chain((n, b) => {
     const [alpha, scale] = [1.6732632423543772, 1.0507009873554805];
     const pos = b.op('step', [x0(n)]);

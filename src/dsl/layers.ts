@@ -23,6 +23,7 @@ const ACTIVATIONS = {
   softmax: { axis: -1 },
   logSoftmax: { axis: -1 },
   elu: { alpha: 1 },
+  celu: { alpha: 1 },
   selu: {},
   softplus: {},
   gelu: {},
@@ -32,7 +33,7 @@ const ACTIVATIONS = {
 /** An activation: `linear` (none) or the name of one of the ops above. */
 export type Activation = 'linear' | keyof typeof ACTIVATIONS;
 
-export interface LayerOptions {
+interface LayerOptions {
   /** Layer name; defaults to `kind_k`. */
   name?: string;
 }

@@ -5,8 +5,7 @@ import type { DType } from '../ir/dtype.ts';
 import { openLayer } from './context.ts';
 
 type Tensor = Node;
-/** Options every op function takes: the node's name. */
-export interface Named {
+interface Named {
   name?: string;
 }
 
@@ -40,6 +39,8 @@ export const minimum = binaryLayer('minimum', 'Minimum');
 
 export const leakyRelu = (x: Tensor, alpha = 0.01, o: Named = {}) => single('leakyRelu', 'LeakyReLU', [x], { alpha }, o.name);
 export const elu = (x: Tensor, alpha = 1, o: Named = {}) => single('elu', 'ELU', [x], { alpha }, o.name);
+/** celu(x) = max(0, x) + min(0, α(e^(x/α) − 1)); `alpha` (default 1) must be nonzero. */
+export const celu = (x: Tensor, o: Named & { alpha?: number } = {}) => single('celu', 'CELU', [x], { alpha: o.alpha ?? 1 }, o.name);
 export const gelu = (x: Tensor, o: Named & { approximate?: 'none' | 'tanh' } = {}) => single('gelu', 'GELU', [x], { approximate: o.approximate ?? 'none' }, o.name);
 export const softmax = (x: Tensor, axis = -1, o: Named = {}) => single('softmax', 'Softmax', [x], { axis }, o.name);
 export const logSoftmax = (x: Tensor, axis = -1, o: Named = {}) => single('logSoftmax', 'LogSoftmax', [x], { axis }, o.name);

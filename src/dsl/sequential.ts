@@ -35,6 +35,7 @@ export const layers = {
   tanh: declare(O.tanh),
   leakyRelu: declare(O.leakyRelu),
   elu: declare(O.elu),
+  celu: declare(O.celu),
   selu: declare(O.selu),
   softplus: declare(O.softplus),
   gelu: declare(O.gelu),

@@ -67,6 +67,18 @@ const gelu: ExportRule<AttrsOf<'gelu'>> = (c, a) => {
   return c.emit('Mul', [c.add('Mul', [x, k(0.5)]), c.add('Add', [inner, k(1)])]);
 };
 
+/**
+ * Celu arrives in opset 12, below every opset Kiln writes (13 to 22), but for float32 only: other
+ * dtypes get its defining formula, max(0, x) + min(0, α(e^(x/α) − 1)), from primitive nodes.
+ */
+const celu: ExportRule<AttrsOf<'celu'>> = (c, a) => {
+  if (c.node.type.dtype === 'float32') return c.emit('Celu', c.x, [floatAttr('alpha', a.alpha)]);
+  const x = c.x[0];
+  const k = (v: number) => c.scalar(`${c.layer}/celu_const`, c.node.type.dtype, v);
+  const negative = c.add('Mul', [c.add('Sub', [c.add('Exp', [c.add('Div', [x, k(a.alpha)])]), k(1)]), k(a.alpha)]);
+  return c.emit('Add', [c.add('Max', [x, k(0)]), c.add('Min', [negative, k(0)])]);
+};
+
 const clip: ExportRule<AttrsOf<'clip'>> = (c, a) => {
   const bound = (v: number | null | undefined, which: string) => (v === undefined || v === null ? '' : c.scalar(`${c.layer}/${which}`, c.node.type.dtype, v));
   const min = bound(a.min, 'min');
@@ -160,6 +172,7 @@ export const EXPORT_RULES: { readonly [K in OpName]: ExportRule<AttrsOf<K>> | No
   tanh: same('Tanh'),
   leakyRelu: (c, a) => c.emit('LeakyRelu', c.x, [floatAttr('alpha', a.alpha)]),
   elu: (c, a) => c.emit('Elu', c.x, [floatAttr('alpha', a.alpha)]),
+  celu,
   selu: (c) => c.emit('Selu', c.x, [floatAttr('alpha', 1.6732632423543772), floatAttr('gamma', 1.0507009873554805)]),
   softplus: same('Softplus'),
   gelu,

@@ -342,6 +342,7 @@ export const ONNX_OPS: Readonly<Record<string, OnnxOp>> = {
   Softplus: unary('softplus'),
   LeakyRelu: unary('leakyRelu', (c) => ({ alpha: float(c, 'alpha', 0.01) })),
   Elu: unary('elu', (c) => ({ alpha: float(c, 'alpha', 1) })),
+  Celu: unary('celu', (c) => ({ alpha: float(c, 'alpha', 1) })),
   Selu: selu,
   Gelu: gelu,
   Softmax: softmaxLike('softmax'),

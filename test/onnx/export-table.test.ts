@@ -57,6 +57,7 @@ const EXAMPLES: Partial<Record<OpName, Example>> = {
   sqrt: { inputs: [pos('N', 4)], attrs: {} },
   leakyRelu: { inputs: [f('N', 4)], attrs: { alpha: 0.1 } },
   elu: { inputs: [f('N', 4)], attrs: { alpha: 0.7 } },
+  celu: { inputs: [f('N', 4)], attrs: { alpha: 0.7 } },
   gelu: { inputs: [f('N', 4)], attrs: { approximate: 'tanh' } },
   clip: { inputs: [f('N', 4)], attrs: { min: -1, max: 0.5 } },
   cast: { inputs: [f('N', 4)], attrs: { to: 'int32' } },

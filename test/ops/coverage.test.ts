@@ -50,6 +50,7 @@ export const COVERAGE: { readonly [K in OpName]: Coverage } = {
   tanh: ELEMENTWISE,
   leakyRelu: ELEMENTWISE,
   elu: ELEMENTWISE,
+  celu: ELEMENTWISE,
   selu: ELEMENTWISE,
   softplus: ELEMENTWISE,
   gelu: ELEMENTWISE,

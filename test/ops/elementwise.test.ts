@@ -13,6 +13,9 @@ interface UnaryCase {
   range?: [number, number];
 }
 
+/** celu's defining formula, as ONNX writes it (no expm1, no select): an independent reference. */
+const celu = (alpha: number) => (v: number) => Math.max(0, v) + Math.min(0, alpha * (Math.exp(v / alpha) - 1));
+
 const UNARY: UnaryCase[] = [
   { op: 'neg', f: scalar.neg },
   { op: 'abs', f: scalar.abs },
@@ -27,6 +30,10 @@ const UNARY: UnaryCase[] = [
   { op: 'leakyRelu', attrs: { alpha: 0.3 }, f: scalar.leakyRelu(0.3) },
   { op: 'elu', attrs: { alpha: 1 }, f: scalar.elu(1), range: [-4, 4] },
   { op: 'elu', attrs: { alpha: 0.5 }, f: scalar.elu(0.5), range: [-4, 4] },
+  { op: 'celu', attrs: { alpha: 1 }, f: celu(1), range: [-4, 4] },
+  { op: 'celu', attrs: { alpha: 0.5 }, f: celu(0.5), range: [-4, 4] },
+  { op: 'celu', attrs: { alpha: 2.5 }, f: celu(2.5), range: [-4, 4] },
+  { op: 'celu', attrs: { alpha: -0.7 }, f: celu(-0.7), range: [-4, 4] },
   { op: 'selu', f: scalar.selu, range: [-4, 4] },
   { op: 'softplus', f: scalar.softplus, range: [-30, 30] },
   { op: 'gelu', attrs: {}, f: scalar.geluExact, range: [-5, 5] },

@@ -5,7 +5,7 @@ import { RuleError } from '../errors.ts';
 import { isDType, type DType } from '../dtype.ts';
 import { broadcastType, loadBroadcast, perElement } from './util.ts';
 import { defineOp, type OpDef } from './types.ts';
-import { type AttrSchema, NO_ATTRS, num, nullable, oneOf, optional } from './attr-schema.ts';
+import { type AttrSchema, type Field, NO_ATTRS, num, nullable, oneOf, optional, showValue } from './attr-schema.ts';
 
 const SELU_ALPHA = 1.6732632423543772;
 const SELU_SCALE = 1.0507009873554805;
@@ -36,6 +36,19 @@ function binaryOp(formula: (a: Expr, b: Expr) => Expr): OpDef {
 
 const positive = (x: Expr) => E.binary('gt', x, E.num(0));
 
+/** A finite number that stays nonzero in float32 (a divisor: celu's alpha). */
+function nonzero(): Field<number> {
+  const finite = num();
+  return {
+    optional: false,
+    check: (v, at) => {
+      const x = finite.check(v, at);
+      if (Math.fround(x) === 0) throw new RuleError(`attribute ${at} must be a finite number that is nonzero in float32, got ${showValue(v)}`);
+      return x;
+    },
+  };
+}
+
 export const elementwiseOps = {
   neg: unaryOp((x) => E.unary('neg', x)),
   abs: unaryOp((x) => E.unary('abs', x)),
@@ -48,6 +61,12 @@ export const elementwiseOps = {
   tanh: unaryOp((x) => E.unary('tanh', x), 4),
   leakyRelu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), x)), 1, { alpha: num() }),
   elu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), E.unary('expm1', x))), 4, { alpha: num() }),
+  /**
+   * celu(x) = max(0, x) + min(0, α(e^(x/α) − 1)) (ONNX Celu). For either sign of α the min term
+   * is α(e^(x/α) − 1) where x ≤ 0 and 0 where x > 0, so this is elu's select with x/α in the
+   * exponent, with no overflowing e^(x/α) on the positive side; expm1 keeps tiny negative inputs.
+   */
+  celu: unaryOp<{ alpha: number }>((x, { alpha }) => E.select(positive(x), x, E.mul(E.num(alpha), E.unary('expm1', E.div(x, E.num(alpha))))), 5, { alpha: nonzero() }),
   selu: unaryOp(
     (x) => E.mul(E.num(SELU_SCALE), E.select(positive(x), x, E.mul(E.num(SELU_ALPHA), E.unary('expm1', x)))),
     5,

@@ -24,6 +24,10 @@ export const CASES: GradCase[] = [
   unary('leakyRelu', 'leakyRelu', { init: awayFromZero(0.05, 2) }, { alpha: 0.1 }),
   unary('elu', 'elu', { init: awayFromZero(0.05, 2) }, { alpha: 0.7 }),
   unary('elu-alpha1', 'elu', { init: awayFromZero(0.05, 3) }, { alpha: 1 }, { batch: 3 }),
+  unary('celu', 'celu', { init: awayFromZero(0.05, 2) }, { alpha: 0.7 }),
+  unary('celu-negative-alpha', 'celu', { init: awayFromZero(0.05, 2) }, { alpha: -1.5 }, { batch: 3 }),
+  // |x/α| from 50 to 1,500: e^(x/α) overflows (past 709) where a masked rule would multiply it by 0.
+  unary('celu-wide', 'celu', { init: awayFromZero(1, 30) }, { alpha: 0.02 }),
   unary('selu', 'selu', { init: awayFromZero(0.05, 2) }),
   unary('softplus', 'softplus', { range: [-6, 6] }),
   unary('softplus-wide', 'softplus', { init: awayFromZero(10, 30) }),
