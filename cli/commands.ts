@@ -15,6 +15,8 @@ import { printGraph } from '../src/ir/print.ts';
 import { loadModel } from './load.ts';
 import { fileStem } from './names.ts';
 import { resolveLoss, resolveOptimizer } from './training-spec.ts';
+
+export { checkCommand, checkModel, formatCheckReport, type CheckReport } from './check.ts';
 import { buildTrainingGraph } from '../compiler/train/step.ts';
 
 export interface CompileCliOptions {
@@ -32,33 +34,45 @@ export interface CompileCliOptions {
   fromLogits?: boolean;
 }
 
-export async function compileCommand(file: string, o: CompileCliOptions): Promise<string> {
+/** What `kiln compile` did (its `--json` output, less `ok` and `command`). */
+export interface CompileReport {
+  readonly model: string;
+  readonly backend: string;
+  readonly train: boolean;
+  readonly ms: number;
+  readonly kernels: number;
+  readonly buffers: number;
+  readonly files: { readonly ts: string; readonly js: string; readonly weights: string };
+}
+
+/** Compiles `file` into `o.out`; `onStage` hears each stage as it starts (loading, checking, compiling, writing). */
+export async function compileFiles(file: string, o: CompileCliOptions, onStage: (stage: string) => void = () => {}): Promise<CompileReport> {
   if (o.backend !== 'js' && o.backend !== 'gpujs') throw new KilnError(`unknown backend '${o.backend}' (available: js, gpujs)`);
+  onStage(`loading ${file}`);
   const { graph, weights: initialWeights } = await loadModel(file);
+  onStage('checking');
   const started = performance.now();
   const training = o.train
     ? { loss: resolveLoss(graph, o.loss ?? 'auto', o.fromLogits), optimizer: resolveOptimizer(o.optimizer ?? 'adam', o.lr ?? 1e-3, o.momentum) }
     : undefined;
-  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights, backend: o.backend });
+  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights, backend: o.backend, onStage });
   const ms = performance.now() - started;
+  onStage('writing');
   checkWritableFolder(o.out);
   const stem = fileStem(c.name);
-  const files = [`${stem}.ts`, `${stem}.js`, `${stem}.weights.bin`].map((f) => path.join(o.out, f));
-  writeFileAtomicSync(files[0], c.ts);
-  writeFileAtomicSync(files[1], c.js);
-  writeFileAtomicSync(files[2], c.weights);
-  return [
-    `compiled ${c.name} in ${ms.toFixed(0)} ms: ${c.program.kernels.length} kernels, ${c.program.buffers.length} buffers`,
-    ...files.map((f) => `  wrote ${f}`),
-  ].join('\n');
+  const files = { ts: path.join(o.out, `${stem}.ts`), js: path.join(o.out, `${stem}.js`), weights: path.join(o.out, `${stem}.weights.bin`) };
+  writeFileAtomicSync(files.ts, c.ts);
+  writeFileAtomicSync(files.js, c.js);
+  writeFileAtomicSync(files.weights, c.weights);
+  return { model: c.name, backend: o.backend, train: !!o.train, ms: Math.round(ms), kernels: c.program.kernels.length, buffers: c.program.buffers.length, files };
 }
 
-export async function checkCommand(file: string): Promise<string> {
-  const { graph } = await loadModel(file);
-  checkGraph(graph);
-  const s = summarize(graph);
-  const out = graph.outputs.map((o) => `${o.name} ${o.node.type.dtype}[${o.node.type.shape.join(', ')}]`).join(', ');
-  return `ok: ${graph.name}: ${s.layers.length} layers, ${s.totals.params.toLocaleString('en-US')} parameters, outputs ${out}`;
+export function formatCompileReport(r: CompileReport): string {
+  return [`compiled ${r.model} in ${r.ms.toFixed(0)} ms: ${r.kernels} kernels, ${r.buffers} buffers`, ...Object.values(r.files).map((f) => `  wrote ${f}`)].join('\n');
+}
+
+export async function compileCommand(file: string, o: CompileCliOptions): Promise<string> {
+  return formatCompileReport(await compileFiles(file, o));
 }
 
 /** Batch size at which `kiln summary` states the planned peak memory. */

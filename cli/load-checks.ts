@@ -46,6 +46,14 @@ function firstFrame(stack: string): { file: string; line: string; column: string
   return undefined;
 }
 
+/** Node's "Cannot find package 'x' imported from /dir/file": the package and the importing file. */
+function missingPackage(message: string): { name: string; importer: string } | undefined {
+  const m = /^Cannot find package '([^']+)' imported from (.+)$/.exec(message);
+  if (!m) return undefined;
+  const importer = m[2].startsWith('file://') ? fileURLToPath(m[2]) : m[2];
+  return { name: m[1], importer };
+}
+
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 const shown = (abs: string) => path.relative(process.cwd(), abs) || abs;
 
@@ -69,6 +77,11 @@ export function importFailure(file: string, abs: string, e: unknown): Error {
   const code = errorCode(e);
   if (code === 'ERR_REQUIRE_CYCLE_MODULE' || code === 'ERR_REQUIRE_ESM') {
     return new KilnError(`cannot load the model file ${file} as an ES module: name it .mts, or put it in a folder whose package.json says "type": "module"`, { cause: e });
+  }
+  const missing = code === 'ERR_MODULE_NOT_FOUND' ? missingPackage(firstLine(e)) : undefined;
+  if (missing) {
+    const folder = path.dirname(missing.importer);
+    return new KilnError(`the model file ${file} imports '${missing.name}', which is not installed in ${folder} or a folder above it (npm install ${missing.name} there)`, { cause: e });
   }
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_UNSUPPORTED_DIR_IMPORT' || code === 'ERR_UNKNOWN_FILE_EXTENSION') {
     return new KilnError(`cannot load the model file ${file}: ${firstLine(e)}`, { cause: e });

@@ -1,4 +1,4 @@
-// Loading a user's model: a TypeScript file (run as is through tsx), an ONNX file, or a saved graph JSON.
+// Loading a user's model: a TypeScript or JavaScript file (through cli/model-loader.ts's hooks), an ONNX file, or a saved graph JSON.
 import { readFileSync } from 'node:fs';
 import { checkModelFile, fakeModelProblem, importFailure } from './load-checks.ts';
 import path from 'node:path';
@@ -8,25 +8,11 @@ import { defaultInit } from '../src/dsl/init.ts';
 import { isModel, type Model } from '../src/dsl/model.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import { graphFromJson } from '../src/ir/json.ts';
-import { importOnnxBatched, type InputShape } from '../src/onnx/batch.ts';
+import { importOnnxBatched } from '../src/onnx/batch.ts';
+import { getOnnxInputShapes } from './input-shapes.ts';
+import { registerModelHooks } from './model-loader.ts';
 
-/** Sizes for ONNX inputs' symbolic dimensions (`--input-shape`), used by every `.onnx` load. */
-let onnxInputShapes: Readonly<Record<string, InputShape>> = {};
-
-export function setOnnxInputShapes(shapes: Readonly<Record<string, InputShape>>): void {
-  onnxInputShapes = shapes;
-}
-
-/** `['tokens=N,32', 'mask=4,32']` → shapes by input name; N (leading only) is the batch. */
-export function parseInputShapes(specs: readonly string[] = []): Record<string, InputShape> {
-  const out: Record<string, InputShape> = {};
-  for (const spec of specs) {
-    const m = /^([^=]+)=((?:N|\d+)(?:,\d+)*)$/.exec(spec.trim());
-    if (!m) throw new KilnError(`--input-shape wants name=dims with dims like N,3,224,224 or 1,16 (N only first), got '${spec}'`);
-    out[m[1]] = m[2].split(',').map((d) => (d === 'N' ? 'N' : Number(d)));
-  }
-  return out;
-}
+export { parseInputShapes, setOnnxInputShapes } from './input-shapes.ts';
 
 /** Imports `file` and returns its default-exported model (or imports an `.onnx` file, or parses a `.json` graph). */
 export async function loadModel(file: string): Promise<Model> {
@@ -40,7 +26,7 @@ export async function loadModel(file: string): Promise<Model> {
     }
     // Initializers become trainable parameters with the file's values: fine-tuning works.
     const weights: Record<string, Float32Array> = {};
-    return { kind: 'kiln.model', graph: importOnnxBatched(bytes, { weightsOut: weights, inputShapes: onnxInputShapes }), weights };
+    return { kind: 'kiln.model', graph: importOnnxBatched(bytes, { weightsOut: weights, inputShapes: getOnnxInputShapes() }), weights };
   }
   if (abs.endsWith('.json')) {
     let json: unknown;
@@ -55,6 +41,7 @@ export async function loadModel(file: string): Promise<Model> {
   let mod: { default?: unknown };
   resetLayerNames();
   defaultInit('keras');
+  registerModelHooks();
   try {
     mod = await import(pathToFileURL(abs).href);
   } catch (e) {

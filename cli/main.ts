@@ -1,15 +1,13 @@
 // The `kiln` command line: parses arguments and runs a command; errors become one-line messages (cli/errors.ts).
+// Each command's code is imported when that command runs, so `--version` and `--help` load almost
+// nothing (commander, this file, the version); keep static imports here light.
 import { Command, InvalidArgumentError } from 'commander';
 import { EXIT, reportFailure } from './errors.ts';
 import { COMPILER_VERSION } from '../src/version.ts';
-import { demo } from './demo.ts';
-import { demoBrowserCommand } from './demo-browser.ts';
-import { parseInputShapes, setOnnxInputShapes } from './load.ts';
+import { parseInputShapes, setOnnxInputShapes } from './input-shapes.ts';
+import { failureJson, jsonRequest, toJson, trainJson, usageJson } from './json-output.ts';
+import { stageLine } from './stages.ts';
 import { parseSize, setLimits } from '../src/ir/limits.ts';
-import { precompileCommand } from './browser/precompile.ts';
-import { trainCommand } from './train.ts';
-import { exportCommand } from './export.ts';
-import { checkCommand, compileCommand, fusionCommand, irCommand, summaryCommand } from './commands.ts';
 
 const integer = (v: string) => {
   const n = Number(v);
@@ -30,13 +28,20 @@ const size = (v: string) => {
   }
 };
 
-function program(print: (text: string) => void): Command {
+/** What the actions report back to main(): an exit status other than 0 without an error (conformance failures). */
+interface RunState {
+  status: number;
+}
+
+const stderrLine = (t: string) => process.stderr.write(t.endsWith('\n') ? t : t + '\n');
+
+function program(print: (text: string) => void, state: RunState, writeErr: (s: string) => void): Command {
   const cli = new Command('kiln')
     .description('Kiln: an ahead-of-time neural-network compiler (TypeScript model → specialised JavaScript)')
     .version(COMPILER_VERSION)
     .option('--verbose', 'print the stack trace of any error')
     .exitOverride()
-    .configureOutput({ writeOut: print, writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: print, writeErr });
   // ONNX inputs with symbolic dimensions: sizes for every command that loads a model.
   cli.hook('preAction', (_, action) => setOnnxInputShapes(parseInputShapes(action.opts().inputShape as string[] | undefined)));
   // Memory limit (--max-memory) for every command that loads a model: check refuses models past it.
@@ -57,7 +62,18 @@ function program(print: (text: string) => void): Command {
     .option('--momentum <m>', 'with --train: momentum (sgd, rmsprop)', number)
     .option('--loss <kind>', 'with --train: auto | mse | binaryCrossEntropy | categoricalCrossEntropy | sparseCategoricalCrossEntropy', 'auto')
     .option('--from-logits', 'with --train: the model outputs logits')
-    .action(async (model, o) => print(await compileCommand(model, o)));
+    .option('--json', 'print one JSON object (what was compiled, the files written) instead of text')
+    .action(async (model, o) => {
+      const { compileFiles, formatCompileReport } = await import('./commands.ts');
+      const stage = stageLine();
+      try {
+        const r = await compileFiles(model, o, stage);
+        stage.done();
+        print(o.json ? toJson({ ok: true, command: 'compile', ...r }) : formatCompileReport(r));
+      } finally {
+        stage.done();
+      }
+    });
   cli
     .command('export <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
@@ -67,13 +83,18 @@ function program(print: (text: string) => void): Command {
     .option('--weights <file>', 'a Kiln weight file (default: fresh weights from --seed, as kiln compile writes)')
     .option('--seed <n>', 'initialiser seed when no --weights is given', integer, 0)
     .option('--opset <n>', 'ONNX opset (13 to 22)', integer, 17)
-    .action(async (model, o) => print(await exportCommand(model, o)));
+    .action(async (model, o) => print(await (await import('./export.ts')).exportCommand(model, o)));
   cli
     .command('check <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
     .description('shape-check a model; exits 1 naming the layer, shapes and line on a mismatch')
-    .action(async (model) => print(await checkCommand(model)));
+    .option('--json', 'print one JSON object (model, layers, parameters, outputs) instead of text')
+    .action(async (model, o) => {
+      const { checkModel, formatCheckReport } = await import('./check.ts');
+      const r = await checkModel(model);
+      print(o.json ? toJson({ ok: true, command: 'check', ...r }) : formatCheckReport(r));
+    });
   cli
     .command('summary <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
@@ -81,7 +102,7 @@ function program(print: (text: string) => void): Command {
     .description('a table of layers: op, output shape, parameters, FLOPs per sample')
     .option('--json', 'machine-readable output')
     .option('--train', 'also plan the training step (Adam) and report its memory')
-    .action(async (model, o) => print(await summaryCommand(model, !!o.json, !!o.train)));
+    .action(async (model, o) => print(await (await import('./commands.ts')).summaryCommand(model, !!o.json, !!o.train)));
   cli
     .command('ir <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
@@ -89,13 +110,13 @@ function program(print: (text: string) => void): Command {
     .description('print the graph IR (input, optimized, kernels, json) or after one pass')
     .option('--stage <stage>', 'input | optimized | kernels (JavaScript) | wasm (SIMD kernels as text) | json', 'input')
     .option('--after <pass>', 'print the IR after this pass')
-    .action(async (model, o) => print(await irCommand(model, o.stage, o.after)));
+    .action(async (model, o) => print(await (await import('./commands.ts')).irCommand(model, o.stage, o.after)));
   cli
     .command('fusion <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
     .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
     .description('list the fused kernels: the ops each computes and the layers they came from')
-    .action(async (model) => print(await fusionCommand(model)));
+    .action(async (model) => print(await (await import('./commands.ts')).fusionCommand(model)));
   cli
     .command('train <model>')
     .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
@@ -118,8 +139,11 @@ function program(print: (text: string) => void): Command {
     .option('--out <dir>', 'output folder of the compiled module (default build/<model>)')
     .option('--backend <backend>', 'code generator: js | gpujs', 'js')
     .option('--gpu <mode>', 'with --backend gpujs: the GPU.js backend to demand (webasm | cpu | headlessgl)')
+    .option('--json', 'print one JSON object (epochs, losses, accuracies, files) on stdout; progress goes to stderr')
     .action(async (model, o) => {
-      await trainCommand(model, o, print);
+      const { trainCommand } = await import('./train.ts');
+      const r = await trainCommand(model, o, o.json ? stderrLine : print);
+      if (o.json) print(toJson(trainJson(r)));
     });
   cli
     .command('precompile <module>')
@@ -127,7 +151,7 @@ function program(print: (text: string) => void): Command {
     .option('--batch <n>', 'the batch size the exported kernels run at', integer, 1)
     .option('--out <file>', 'output JSON (default <module>.webgl2.b<batch>.json)')
     .action(async (module, o) => {
-      print(`wrote ${await precompileCommand(module, o)}`);
+      print(`wrote ${await (await import('./browser/precompile.ts')).precompileCommand(module, o)}`);
     });
   cli
     .command('demo-browser')
@@ -136,29 +160,55 @@ function program(print: (text: string) => void): Command {
     .option('--port <n>', 'port on 127.0.0.1', integer, 8080)
     .option('--build-only', 'build the page without serving it')
     .action(async (o) => {
-      await demoBrowserCommand(o, print);
+      await (await import('./demo-browser.ts')).demoBrowserCommand(o, print);
     });
   cli
     .command('demo')
     .description('compile examples/cnn.ts with training, train it on MNIST, print its test accuracy and a predictions PNG')
     .option('--epochs <n>', 'passes over the 60,000 training images', integer, 1)
     .action(async (o) => {
-      await demo(print, { epochs: o.epochs });
+      await (await import('./demo.ts')).demo(print, { epochs: o.epochs });
+    });
+  cli
+    .command('conformance [dir]')
+    .description('run ONNX node-test cases (model.onnx + test_data_set_0) through import, compile and run; default dir ../shared/onnx-node-tests')
+    .option('--backend <backend>', 'code generator: js | gpujs', 'js')
+    .option('--gpu <mode>', 'with --backend gpujs: the GPU.js backend (webasm | cpu)')
+    .option('--only <cases>', 'only these cases, comma-separated (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .option('--out <dir>', 'folder of the emitted modules (inside this package, so kiln/runtime resolves)')
+    .option('--json', 'print one JSON object (counts and every case) instead of a line per case')
+    .action(async (dir: string | undefined, o) => {
+      const { conformanceRun, formatResult, formatSummary } = await import('./conformance/command.ts');
+      const r = await conformanceRun(dir, o, o.json ? undefined : (c) => print(formatResult(c)));
+      print(o.json ? toJson({ ok: r.failed === 0, command: 'conformance', ...r }) : formatSummary(r.results));
+      if (r.failed > 0) state.status = EXIT.error;
     });
   return cli;
 }
 
-/** Runs the CLI; returns the exit code. */
+/** Runs the CLI; returns the exit code. With `--json` (check, compile, train, conformance, summary) failures are JSON on stdout too. */
 export async function main(argv: string[], print = (t: string) => process.stdout.write(t.endsWith('\n') ? t : t + '\n')): Promise<number> {
   // Read from argv itself: a failure can come before (or instead of) commander's parse.
   const verbose = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--verbose');
+  const { command, json } = jsonRequest(argv);
+  let usage = '';
+  const writeErr = json ? (s: string) => void (usage += s) : (s: string) => void process.stderr.write(s);
+  const state: RunState = { status: 0 };
   try {
-    await program(print).parseAsync(argv, { from: 'user' });
-    return 0;
+    await program(print, state, writeErr).parseAsync(argv, { from: 'user' });
+    return state.status;
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
-    if (typeof code === 'string' && code.startsWith('commander.')) return EXIT.usage; // commander already printed the problem
-    return reportFailure(e, verbose, (t) => process.stderr.write(t));
+    if (typeof code === 'string' && code.startsWith('commander.')) {
+      // commander already printed the problem (or, with --json, handed it to writeErr).
+      if (json) print(toJson(usageJson(command, usage)));
+      return EXIT.usage;
+    }
+    if (!json) return reportFailure(e, verbose, (t) => process.stderr.write(t));
+    const failure = failureJson(command, e);
+    print(toJson(failure));
+    if (verbose || failure.error.kind === 'internal') reportFailure(e, true, (t) => process.stderr.write(t));
+    return failure.exitCode;
   }
 }

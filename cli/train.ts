@@ -45,6 +45,9 @@ export interface TrainOptions {
 
 /** What a training run ends with. */
 export interface TrainResult {
+  readonly model: string;
+  /** The trained weights and optimizer state (--save), when written. */
+  readonly save?: string;
   readonly logs: EpochLog[];
   readonly finalLoss: number;
   readonly valAccuracy?: number;
@@ -228,7 +231,7 @@ export async function trainCommand(file: string, o: TrainOptions, print: (s: str
     warn(`warning: no predictions picture: ${(e as Error).message}`);
     png = undefined;
   }
-  return { logs, finalLoss: last.loss, valAccuracy, test, png };
+  return { model: graph.name, save: outputs.save, logs, finalLoss: last.loss, valAccuracy, test, png };
 }
 
 /** Compiles the trainer and fits it (stopping on request, with checkpoints); throws Interrupted when stopped. */

@@ -25,6 +25,8 @@ export interface CompileOptions {
   backend?: Backend;
   /** Limits past which the model is refused (memory at batch 1, FLOPs, nodes); unset ones keep those in force. */
   limits?: Partial<Limits>;
+  /** Told each stage as it starts (the CLI shows them on a terminal); compiling is synchronous. */
+  onStage?: (stage: string) => void;
 }
 
 export interface CompiledModel {
@@ -55,6 +57,7 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
   const seed = options.seed ?? 0;
   const hash = graphHash(graph);
   const { program } = compileGraph(graph);
+  options.onStage?.(`compiling ${program.kernels.length} kernels`);
   const params = parameterInfo(program.params);
   const given = options.initialWeights ?? {};
   const arrays = initWeights(params, seed).map((fresh, i) => (Object.hasOwn(given, params[i].name) ? given[params[i].name] : fresh));
@@ -64,12 +67,14 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
   );
   let training: TrainingEmit | undefined;
   if (options.training) {
+    options.onStage?.('building the training step');
     const t = buildTrainingGraph(graph, options.training);
     const compiled = compileGraph(t.graph, 't');
     const evaluation = compileGraph(t.evalGraph, 'e');
     training = { ...t, program: compiled.program, evalProgram: evaluation.program, lr: options.training.optimizer.lr };
   }
   const emit = emitterFor(options.backend);
+  options.onStage?.('emitting the module');
   const { ts, js } = emit(program, {
     training,
     graphHash: hash,
