@@ -33,7 +33,7 @@ const ACTIVATIONS = {
 /** An activation: `linear` (none) or the name of one of the ops above. */
 export type Activation = 'linear' | keyof typeof ACTIVATIONS;
 
-interface LayerOptions {
+export interface LayerOptions {
   /** Layer name; defaults to `kind_k`. */
   name?: string;
 }

@@ -5,7 +5,8 @@ import type { DType } from '../ir/dtype.ts';
 import { openLayer } from './context.ts';
 
 type Tensor = Node;
-interface Named {
+/** Options every op function takes: the node's name. */
+export interface Named {
   name?: string;
 }
 
