@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { checkGraph } from '../compiler/check/check.ts';
 import { compileModel } from '../compiler/compile.ts';
+import { moduleFiles } from '../compiler/emit/files.ts';
 import { formatSummary, summarize } from '../compiler/inspect/summary.ts';
 import { formatMemory, memoryPlan } from '../compiler/inspect/memory.ts';
 import { PASSES, compileGraph, optimize } from '../compiler/pipeline.ts';
@@ -32,6 +33,8 @@ export interface CompileCliOptions {
   momentum?: number;
   loss?: string;
   fromLogits?: boolean;
+  /** Bundle the runtime into the module: it imports nothing (gpujs: only gpu.js). */
+  standalone?: boolean;
 }
 
 /** What `kiln compile` did (its `--json` output, less `ok` and `command`). */
@@ -42,7 +45,7 @@ export interface CompileReport {
   readonly ms: number;
   readonly kernels: number;
   readonly buffers: number;
-  readonly files: { readonly ts: string; readonly js: string; readonly weights: string };
+  readonly files: { readonly js: string; readonly dts: string; readonly weights: string };
 }
 
 /** Compiles `file` into `o.out`; `onStage` hears each stage as it starts (loading, checking, compiling, writing). */
@@ -55,14 +58,15 @@ export async function compileFiles(file: string, o: CompileCliOptions, onStage: 
   const training = o.train
     ? { loss: resolveLoss(graph, o.loss ?? 'auto', o.fromLogits), optimizer: resolveOptimizer(o.optimizer ?? 'adam', o.lr ?? 1e-3, o.momentum) }
     : undefined;
-  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights, backend: o.backend, onStage });
+  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights, backend: o.backend, onStage, standalone: o.standalone });
   const ms = performance.now() - started;
   onStage('writing');
   checkWritableFolder(o.out);
   const stem = fileStem(c.name);
-  const files = { ts: path.join(o.out, `${stem}.ts`), js: path.join(o.out, `${stem}.js`), weights: path.join(o.out, `${stem}.weights.bin`) };
-  writeFileAtomicSync(files.ts, c.ts);
+  const names = moduleFiles(stem);
+  const files = { js: path.join(o.out, names.js), dts: path.join(o.out, names.dts), weights: path.join(o.out, names.weights) };
   writeFileAtomicSync(files.js, c.js);
+  writeFileAtomicSync(files.dts, c.dts);
   writeFileAtomicSync(files.weights, c.weights);
   return { model: c.name, backend: o.backend, train: !!o.train, ms: Math.round(ms), kernels: c.program.kernels.length, buffers: c.program.buffers.length, files };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
 import { compileModel } from '../compiler/compile.ts';
+import { moduleFiles } from '../compiler/emit/files.ts';
 import type { LossSpec } from '../compiler/train/losses.ts';
 import type { OptimizerSpec } from '../compiler/train/optimizers.ts';
 import type { TrainingSpec } from '../compiler/train/step.ts';
@@ -84,13 +85,13 @@ export function mnistLabels(loss: LossSpec, labels: Int32Array): Int32Array | Fl
   return oneHot;
 }
 
-/** Compiles `graph` with `training` into `out` (.ts and .js), imports it and creates a seeded trainer. */
 /** Where a trainer runs: the code generator, and for gpujs the GPU.js backend to demand. */
 export interface TrainerTarget {
   backend?: 'js' | 'gpujs';
   gpu?: string;
 }
 
+/** Compiles `graph` with `training` into `out` (`<name>.mjs` and `<name>.d.mts`), imports it and creates a seeded trainer. */
 export async function compileTrainer(
   graph: Graph,
   training: TrainingSpec,
@@ -105,8 +106,9 @@ export async function compileTrainer(
   const ms = performance.now() - started;
   ensureFolderSync(out);
   const stem = fileStem(c.name);
-  const file = path.join(out, `${stem}.js`);
-  writeFileAtomicSync(path.join(out, `${stem}.ts`), c.ts);
+  const names = moduleFiles(stem);
+  const file = path.join(out, names.js);
+  writeFileAtomicSync(path.join(out, names.dts), c.dts);
   writeFileAtomicSync(file, c.js);
   // The query keeps a second compile in the same process from getting the cached module.
   const url = `${pathToFileURL(path.resolve(file)).href}?hash=${c.graphHash}-${Date.now()}`;

@@ -1,11 +1,13 @@
 // The compiler's front door: a model in, an emitted module and its initial weight file out.
 import { initWeights, type ParameterInfo } from '../runtime/model-io.ts';
 import { encodeWeights } from '../runtime/weights.ts';
+import { KilnError } from '../src/ir/errors.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import { withLimits, type Limits } from '../src/ir/limits.ts';
 import type { Node } from '../src/ir/node.ts';
 import type { Program } from './lower/plan.ts';
 import { emitterFor, type Backend, type TrainingEmit } from './emit/emit.ts';
+import { standaloneModule } from './emit/standalone.ts';
 import { graphHash } from './inspect/hash.ts';
 import { compileGraph } from './pipeline.ts';
 import { buildTrainingGraph, type TrainingSpec } from './train/step.ts';
@@ -27,13 +29,22 @@ export interface CompileOptions {
   limits?: Partial<Limits>;
   /** Told each stage as it starts (the CLI shows them on a terminal); compiling is synchronous. */
   onStage?: (stage: string) => void;
+  /**
+   * A module that imports nothing (gpujs: only `gpu.js`): the runtime functions it calls are
+   * bundled into it (esbuild, tree-shaken) and the runtime types into its declarations.
+   */
+  standalone?: boolean;
 }
 
 export interface CompiledModel {
   readonly name: string;
   readonly program: Program;
+  /** The module's TypeScript source (imports Kiln's runtime, even for a standalone module). */
   readonly ts: string;
+  /** The module's JavaScript, an ES module (written as `<name>.mjs`). */
   readonly js: string;
+  /** Its declarations (written as `<name>.d.mts`). */
+  readonly dts: string;
   /** The initial weights as a Kiln weight file. */
   readonly weights: Uint8Array;
   readonly graphHash: string;
@@ -54,6 +65,7 @@ export function compileModel(graph: Graph, options: CompileOptions = {}): Compil
 }
 
 function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
+  if (options.standalone && (options.runtimeImport ?? 'kiln/runtime') !== 'kiln/runtime') throw new KilnError("--standalone bundles Kiln's own runtime into the module: --runtime-import does not apply");
   const seed = options.seed ?? 0;
   const hash = graphHash(graph);
   const { program } = compileGraph(graph);
@@ -75,7 +87,7 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
   }
   const emit = emitterFor(options.backend);
   options.onStage?.('emitting the module');
-  const { ts, js } = emit(program, {
+  const emitted = emit(program, {
     training,
     graphHash: hash,
     seed,
@@ -85,5 +97,6 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
     // Values that came with the model (an ONNX file's initializers): no initialiser makes them.
     weightsFrom: params.some((p) => Object.hasOwn(given, p.name)) ? (options.sourceName ?? `${graph.name}.onnx`) : undefined,
   });
-  return { name: graph.name, program, ts, js, weights, graphHash: hash };
+  const { ts, js, dts } = options.standalone ? standaloneModule(emitted, options.backend ?? 'js') : emitted;
+  return { name: graph.name, program, ts, js, dts, weights, graphHash: hash };
 }

@@ -111,8 +111,9 @@ export class ThreadPool {
   bind<K extends Record<string, (...args: never[]) => void>>(moduleUrl: string, kernels: K, splits: Readonly<Record<string, KernelSplit>>, simd?: SimdMemory): K {
     // With SIMD kernels the worker builds its own instance over the model's memory, so a module
     // is bound once per memory; arguments are staged in that memory, where kernels address them.
+    // A module's model and trainer bind different tables (names are sent once, then kernels go by index).
     const memoryId = simd ? this.memoryId(simd) : undefined;
-    const key = `${moduleUrl}#${memoryId ?? ''}`;
+    const key = `${moduleUrl}#${memoryId ?? ''}#${Object.keys(kernels).join(',')}`;
     let moduleId = this.modules.get(key);
     if (moduleId === undefined) {
       moduleId = this.modules.size;

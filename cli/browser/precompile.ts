@@ -17,7 +17,7 @@ export async function precompileCommand(modulePath: string, o: { batch: number; 
   // playwright-core is optional (only this command drives a browser): loaded when it runs.
   const { chromium } = await importOptional<typeof import('playwright-core')>('playwright-core', 'kiln precompile');
   const module = path.resolve(modulePath);
-  const out = o.out ?? module.replace(/\.[jt]s$/, `.webgl2.b${o.batch}.json`);
+  const out = o.out ?? module.replace(/\.m?[jt]s$/, `.webgl2.b${o.batch}.json`);
   checkWritableFile(out);
   const work = path.join(path.dirname(module), '.precompile');
   ensureFolderSync(work);

@@ -61,7 +61,7 @@ class JsKernelWriter {
     const scratch: string[] = [];
     if (this.sched.order === 'reductionOuter') {
       const last = this.sched.outLoops[this.sched.outLoops.length - 1];
-      scratch.push(`const ${this.accRow} = new Float64Array(${intLiteral(BLOCK * Number(last.extent))});`);
+      scratch.push(`const ${this.accRow} = /* @__PURE__ */ new Float64Array(${intLiteral(BLOCK * Number(last.extent))});`);
       this.rowLevel(-1, 1);
     } else {
       this.level(-1, 1, tile);

@@ -50,6 +50,8 @@ export interface EmitOptions {
 export interface EmittedModule {
   readonly ts: string;
   readonly js: string;
+  /** The declaration file of the JavaScript (`<name>.d.mts`): every export's type, nothing else. */
+  readonly dts: string;
 }
 
 /** The runtime's module specifier the emitted module imports. */
@@ -67,7 +69,7 @@ export function openModule(p: Program, o: EmitOptions, backend: Backend): Source
 }
 
 /** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
-export function closeModule(f: SourceFile): EmittedModule {
+export function closeModule(f: SourceFile): Pick<EmittedModule, 'ts' | 'js'> {
   f.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Insert });
   const text = f.getFullText();
   const js = ts.transpileModule(text, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } }).outputText;

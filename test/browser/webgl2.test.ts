@@ -43,13 +43,13 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGL2 in headless Chromium', () =
       for (const backend of ['gpujs', 'js']) {
         await compileCommand(path.join(ROOT, file), { backend, out: path.join(out, backend), seed: 1, train: name !== 'saturate' });
       }
-      const js = path.join(out, 'js', `${modelName(name)}.js`);
+      const js = path.join(out, 'js', `${modelName(name)}.mjs`);
       const initial = readFileSync(path.join(out, 'js', `${modelName(name)}.weights.bin`));
       let weights = randomizeZeroTensors(initial, 7).bytes;
       if (name === 'saturate') weights = scaled(weights, 100);
       const mod = await importModule(js);
       compiled.set(name, { file: js, weights, inputSize: perSample(mod.inputs[0].shape) });
-      entries.push(`import * as ${modelName(name)} from './gpujs/${modelName(name)}.js';`);
+      entries.push(`import * as ${modelName(name)} from './gpujs/${modelName(name)}.mjs';`);
     }
     const names = [...compiled.keys()];
     writeFileSync(

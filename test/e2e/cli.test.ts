@@ -50,18 +50,19 @@ describe('kiln CLI', () => {
     });
   }, 120_000);
 
-  it('compile writes the module, its JavaScript and weights; the JavaScript imports and predicts', async () => {
+  it('compile writes the ES module, its declarations and weights; the module imports and predicts', async () => {
     const out = path.join('test', '.out', 'cli-mlp');
     rmSync(path.join(ROOT, out), { recursive: true, force: true });
     const r = await kiln('compile', 'examples/mlp.ts', '--out', out);
     expect(r.status, show(r)).toBe(0);
-    for (const f of ['mlp.ts', 'mlp.js', 'mlp.weights.bin']) {
+    for (const f of ['mlp.mjs', 'mlp.d.mts', 'mlp.weights.bin']) {
       expect(existsSync(path.join(ROOT, out, f)), f).toBe(true);
       expect(r.stdout).toContain(path.join(out, f));
     }
-    expect(readFileSync(path.join(ROOT, out, 'mlp.ts'), 'utf8')).toContain('export function createModel(');
+    expect(readFileSync(path.join(ROOT, out, 'mlp.mjs'), 'utf8')).toContain('export function createModel(');
+    expect(readFileSync(path.join(ROOT, out, 'mlp.d.mts'), 'utf8')).toContain('export declare function createModel(');
 
-    const mod = await importModule(path.join(ROOT, out, 'mlp.js'));
+    const mod = await importModule(path.join(ROOT, out, 'mlp.mjs'));
     const bytes = new Uint8Array(readFileSync(path.join(ROOT, out, 'mlp.weights.bin')));
     const x = randomFloats(784 * 2, 21, 0, 1);
     const y = mod.createModel(bytes).predict(x, 2);

@@ -11,10 +11,10 @@ const out = path.resolve('test/.out/compile-train');
 describe('kiln compile --train', () => {
   it('emits createTrainer with the chosen optimizer; repeated steps on one batch lower its loss', async () => {
     const report = await compileCommand('examples/mlp.ts', { backend: 'js', out, seed: 3, train: true, optimizer: 'sgd', lr: 0.1, momentum: 0.9 });
-    expect(report).toContain('mlp.js');
-    const source = readFileSync(path.join(out, 'mlp.ts'), 'utf8');
-    expect(source).toContain('export function createTrainer(');
-    const mod = await import(pathToFileURL(path.join(out, 'mlp.js')).href);
+    expect(report).toContain('mlp.mjs');
+    const types = readFileSync(path.join(out, 'mlp.d.mts'), 'utf8');
+    expect(types).toContain('export declare function createTrainer(');
+    const mod = await import(pathToFileURL(path.join(out, 'mlp.mjs')).href);
     const trainer = mod.createTrainer({ seed: 3 });
     expect(trainer.lr).toBe(0.1);
     const x = Float32Array.from({ length: 8 * 784 }, (_, i) => ((i * 7919) % 255) / 255);

@@ -17,7 +17,7 @@ describe.skipIf(!present)('kiln check / summary / compile on .onnx files', () =>
     expect(await summaryCommand(file, false)).toContain('Gemm');
     const out = path.resolve('test/.out/onnx-cli');
     await compileCommand(file, { backend: 'js', out, seed: 0 });
-    const mod = await import(pathToFileURL(path.join(out, 'test_gemm_default_matrix_bias.js')).href);
+    const mod = await import(pathToFileURL(path.join(out, 'test_gemm_default_matrix_bias.mjs')).href);
     const [a, b, c] = mod.inputs as { name: string; shape: number[] }[];
     const [m, k] = a.shape;
     const n = b.shape[1];

@@ -123,7 +123,7 @@ describe('kiln train keeps saved work', () => {
     // The file is complete (its checksum holds) and a trainer resumes from it: 10 steps per epoch of 1000/100.
     const bytes = new Uint8Array(readFileSync(save));
     expect(() => decodeWeights(bytes)).not.toThrow();
-    const mod = (await import(pathToFileURL(path.join(dir, 'mlp256.js')).href)) as { createTrainer(o: { weights: Uint8Array }): EmittedTrainer & { steps: number } };
+    const mod = (await import(pathToFileURL(path.join(dir, 'mlp256.mjs')).href)) as { createTrainer(o: { weights: Uint8Array }): EmittedTrainer & { steps: number } };
     expect(mod.createTrainer({ weights: bytes }).steps).toBe(epochs * 10);
     expect(temps(dir)).toEqual([]);
   }, 180_000);

@@ -18,7 +18,7 @@ import { Lcg } from '../reference/lcg.ts';
 const out = path.resolve('test/.out/onnx-batch');
 
 async function moduleAt(dir: string, stem: string) {
-  return import(pathToFileURL(path.join(dir, `${stem}.js`)).href);
+  return import(pathToFileURL(path.join(dir, `${stem}.mjs`)).href);
 }
 
 describe('symbolic batch in ONNX inputs', () => {

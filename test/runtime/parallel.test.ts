@@ -24,7 +24,7 @@ afterAll(() => pool.close());
 async function compiled(name: string): Promise<Module> {
   const out = freshOutDir(`parallel-${name}`);
   await compileCommand(path.join(ROOT, 'examples', `${name}.ts`), { backend: 'js', out, seed: 4, train: true });
-  return (await import(/* @vite-ignore */ pathToFileURL(path.join(out, `${name.replace(/-/g, '_')}.js`)).href)) as Module;
+  return (await import(/* @vite-ignore */ pathToFileURL(path.join(out, `${name.replace(/-/g, '_')}.mjs`)).href)) as Module;
 }
 
 describe('ThreadPool: kernels split across two threads', () => {

@@ -5,6 +5,7 @@
 import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
 import { describeGpuJsKernel, GPUJS_HELPERS, renderGpuJsKernel } from '../../codegen/gpujs-kernel.ts';
 import type { Program } from '../../lower/plan.ts';
+import { moduleDeclarations } from '../declarations.ts';
 import { addDescriptions, closeModule, openModule, runtimeEntry, runtimeImport, type EmitOptions, type EmittedModule } from '../common.ts';
 import { indexInputs } from '../index-checks.ts';
 import { addCreateModel } from './model.ts';
@@ -61,5 +62,5 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   addKernelSources(f, programs);
   addCreateModel(f, p, o);
   if (o.training) addCreateTrainer(f, o.training, p.params);
-  return closeModule(f);
+  return { ...closeModule(f), dts: moduleDeclarations(f) };
 }

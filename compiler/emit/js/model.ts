@@ -60,7 +60,7 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
     ],
     returnType: 'Model',
     statements: [
-      ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd' }),
+      ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd' }, 'model'),
       `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed, ${identityLiteral(o)}, options.allowForeignWeights).map(place);`,
       ...p.params.map((_, i) => `const p${i} = w[${i}];`),
       `let capacity = 0;`,

@@ -2,17 +2,18 @@
 // WebAssembly SIMD versions), createModel, createTrainer and the table workers look kernels up in.
 import { renderJsKernel } from '../../codegen/js-kernel.ts';
 import type { Program } from '../../lower/plan.ts';
+import { moduleDeclarations } from '../declarations.ts';
 import { addDescriptions, closeModule, openModule, runtimeEntry, runtimeImport, type EmitOptions, type EmittedModule } from '../common.ts';
 import { addCreateModel } from './model.ts';
-import { addKernelTable } from './pool.ts';
-import { addSimdTable } from './simd-table.ts';
+import { addKernelTables, type KernelGroup } from './pool.ts';
+import { addSimdTable, addWorkerKernels, simdVersions } from './simd-table.ts';
 import { addTrainer } from './trainer.ts';
 
 /** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
 export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const f = openModule(p, o, 'js');
   const runtime = runtimeImport(o);
-  const allKernels = [...p.kernels, ...(o.training ? [...o.training.program.kernels, ...o.training.evalProgram.kernels] : [])];
+  const groups: KernelGroup[] = [{ name: 'model', kernels: p.kernels }, ...(o.training ? [{ name: 'trainer' as const, kernels: [...o.training.program.kernels, ...o.training.evalProgram.kernels] }] : [])];
   const runtimeNames = ['checkInput', 'checkIndices', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform'];
   const trainingNames = o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : [];
   const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
@@ -26,16 +27,20 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
     const trainKernels = [...o.training.program.kernels, ...o.training.evalProgram.kernels].map(renderJsKernel);
     f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...trainKernels]);
   }
-  const simdNames = addSimdTable(f, allKernels);
-  const hasSimd = simdNames.size > 0;
-  addCreateModel(f, p, o, hasSimd);
-  if (o.training) addTrainer(f, o.training, hasSimd);
-  addKernelTable(f, allKernels, simdNames);
+  // The model opens the SIMD memory when either entry point has SIMD kernels: a trainer's run there too.
+  const versions = groups.map((g) => simdVersions(g.kernels));
+  const anySimd = versions.some((v) => v.length > 0);
+  const simdNames = groups.map((g, i) => addSimdTable(f, g.name, versions[i], g.name === 'model' && anySimd));
+  const trainerSimd = (simdNames[1]?.size ?? 0) > 0;
+  if (anySimd) addWorkerKernels(f, groups.filter((g, i) => g.name === 'model' || simdNames[i].size > 0).map((g) => g.name));
+  addCreateModel(f, p, o, anySimd);
+  if (o.training) addTrainer(f, o.training, trainerSimd);
+  addKernelTables(f, groups, new Set(simdNames.flatMap((s) => [...s])));
   // Import the helpers only when some code calls them.
   const body = f.getFullText();
   for (const helper of ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {
     if (!body.includes(`${helper}(`)) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
   }
-  if (!hasSimd) f.getImportDeclarations()[1].getNamedImports().find((i) => i.getName() === 'SimdKernels')?.remove();
-  return closeModule(f);
+  if (!anySimd) f.getImportDeclarations()[1].getNamedImports().find((i) => i.getName() === 'SimdKernels')?.remove();
+  return { ...closeModule(f), dts: moduleDeclarations(f) };
 }

@@ -1,5 +1,6 @@
 // The WebAssembly SIMD half of a JS-backend module: the kernels that are contractions
-// (compiler/codegen/wasm) as one embedded wasm module, and the table that puts them in place of
+// (compiler/codegen/wasm) as an embedded wasm module per entry point (the model's, the trainer's,
+// so that inference alone carries no training kernel), and the tables that put them in place of
 // their JavaScript versions. The JavaScript kernels stay in the module: they are the readable
 // definition, and what runs where WebAssembly SIMD or shared memory is missing.
 import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
@@ -11,16 +12,30 @@ import { encodeModule } from '../../codegen/wasm/binary.ts';
 import { renderJsKernel } from '../../codegen/js-kernel.ts';
 import { renderSimdKernel } from '../../codegen/wasm/simd-kernel.ts';
 import { describeOps, type Kernel } from '../../lower/kernel.ts';
+import { groupNames, type KernelGroup } from './pool.ts';
 
-/** Adds `simdWasm`, `simdKernels` and `workerKernels` when some kernel has a SIMD version; returns the names of those that have. */
-export function addSimdTable(f: SourceFile, kernels: readonly Kernel[]): ReadonlySet<string> {
-  const rendered = kernels.map((k) => [k, renderSimdKernel(k)] as const).filter((e): e is [Kernel, NonNullable<ReturnType<typeof renderSimdKernel>>] => e[1] !== null);
-  if (!rendered.length) return new Set();
+/** A kernel with its SIMD version. */
+export type SimdVersion = readonly [Kernel, NonNullable<ReturnType<typeof renderSimdKernel>>];
+
+/** The kernels of `kernels` that have a SIMD version, with it. */
+export function simdVersions(kernels: readonly Kernel[]): SimdVersion[] {
+  return kernels.map((k) => [k, renderSimdKernel(k)] as const).filter((e): e is SimdVersion => e[1] !== null);
+}
+
+/**
+ * Adds a group's SIMD binary and table (`simdWasm` and `simdKernels` for the model) when some of
+ * its kernels have a SIMD version, or `always` (a model whose trainer has some opens the memory
+ * they share); returns the names of the kernels that have one.
+ */
+export function addSimdTable(f: SourceFile, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false): ReadonlySet<string> {
+  if (!rendered.length && !always) return new Set();
+  const n = groupNames(group);
   const bytes = encodeModule(rendered.map(([, s]) => s.fn));
   f.addVariableStatement({
     declarationKind: VariableDeclarationKind.Const,
-    docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ')}), ${bytes.length} bytes.`],
-    declarations: [{ name: 'simdWasm', initializer: `fromBase64('${Buffer.from(bytes).toString('base64')}')` }],
+    docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ') || 'none: it only opens the memory'}), ${bytes.length} bytes.`],
+    // Pure: a bundler may drop it when nothing that uses it is imported.
+    declarations: [{ name: n.wasm, initializer: `/* @__PURE__ */ fromBase64('${Buffer.from(bytes).toString('base64')}')` }],
   });
   // Epilogues the vector code lacks run as JavaScript over the stored sums, in place.
   const epilogues = rendered.flatMap(([, s]) => (s.epilogue ? [renderJsKernel(s.epilogue)] : []));
@@ -36,17 +51,22 @@ export function addSimdTable(f: SourceFile, kernels: readonly Kernel[]): Readonl
     return [`/** ${k.name}: ${commentSafe(describeOps(k))}. ${s.how}${s.epilogue ? ` Then ${s.epilogue.name}.` : ''} */`, `${k.name}: (batch: number, ${arrays.join(', ')}, lo = 0, hi = ${hi}): void => ${body},`].join('\n');
   });
   f.addFunction({
-    name: 'simdKernels',
+    name: n.simd,
     docs: ['The SIMD kernels over one memory: each takes the arguments of its JavaScript version and passes byte addresses.'],
     parameters: [{ name: 's', type: 'SimdKernels' }],
     statements: [`const e = s.exports;`, `const a = s.address;`, `return {\n${entries.join('\n')}\n};`],
   });
+  return new Set(rendered.map(([k]) => k.name));
+}
+
+/** `workerKernels`: a worker's table, every kernel with the SIMD versions of the groups that have them. */
+export function addWorkerKernels(f: SourceFile, groups: readonly KernelGroup['name'][]) {
   f.addFunction({
     name: 'workerKernels',
     isExported: true,
     docs: ["The kernel table of a ThreadPool's worker thread, over the memory the main thread's model allocated in."],
     parameters: [{ name: 'memory', type: 'WebAssembly.Memory' }],
-    statements: [`return { ...kernels, ...simdKernels(workerSimd(simdWasm, memory)) };`],
+    returnType: 'Readonly<Record<string, (...args: never[]) => void>>',
+    statements: [`return { ...kernels${groups.map((g) => `, ...${groupNames(g).simd}(workerSimd(${groupNames(g).wasm}, memory))`).join('')} };`],
   });
-  return new Set(rendered.map(([k]) => k.name));
 }

@@ -54,7 +54,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
       `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
       `const saved = savedTrainer(options.weights);`,
       `const model = createModel(saved ? savedWeights(saved, parameters) : options.weights, { seed: options.seed, pool: options.pool, simd: options.simd, allowForeignWeights: options.allowForeignWeights });`,
-      ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd', memory: 'model.memory' }),
+      ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd', memory: 'model.memory' }, 'trainer'),
       `const w = model.weightArrays;`,
       `const s = resolveWeights(stateParameters, options.state, 0).map(place);`,
       `const indexOfParameter = (name: string) => parameters.findIndex((q) => q.name === name);`,
