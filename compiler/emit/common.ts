@@ -11,6 +11,7 @@ import { BATCH, formatShape } from '../../src/ir/shape.ts';
 import type { StringBoundary } from '../../src/onnx/strings.ts';
 import { COMPILER_VERSION } from '../../src/version.ts';
 import { literal } from '../codegen/js.ts';
+import { appendOnlySourceFile } from './append-only.ts';
 import { commentSafe, stringLiteral } from '../codegen/names.ts';
 import type { Program } from '../lower/plan.ts';
 import type { TrainingGraph } from '../train/step.ts';
@@ -65,7 +66,7 @@ export function runtimeEntry(runtime: string, entry: string): string {
 /** A fresh in-memory source file that starts with the module's header. */
 export function openModule(p: Program, o: EmitOptions, backend: Backend): SourceFile {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
-  return project.createSourceFile('model.ts', header(p, o, backend) + '\n');
+  return appendOnlySourceFile(project, 'model.ts', header(p, o, backend) + '\n');
 }
 
 /** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
