@@ -49,7 +49,7 @@ function im2col(c: number, f: number, size: number): Graph {
 async function load(graph: Graph, tag: string): Promise<{ mod: Emitted; kernels: number }> {
   const dir = path.resolve('build/bench-conv');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${tag}.js`);
+  const file = path.join(dir, `${tag}.mjs`);
   const compiled = compileModel(graph, { seed: 1 });
   writeFileSync(file, compiled.js);
   return { mod: (await import(pathToFileURL(file).href)) as Emitted, kernels: compiled.program.kernels.length };

@@ -26,7 +26,7 @@ async function emit(name: string): Promise<Emitted> {
   });
   const dir = path.resolve('build/bench');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}.js`);
+  const file = path.join(dir, `${name}.mjs`);
   writeFileSync(file, compiled.js);
   return (await import(pathToFileURL(file).href)) as Emitted;
 }

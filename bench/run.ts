@@ -104,7 +104,7 @@ function emit(name: string, m: Model, training: boolean): void {
     seed: 1,
     ...(training ? { training: { loss: { kind: 'sparseCategoricalCrossEntropy', fromLogits: output !== 'softmax' }, optimizer: { kind: 'adam', lr: 1e-3 } } } : {}),
   } as Parameters<typeof compileModel>[1]);
-  const file = path.join(buildDir, `${name}.js`);
+  const file = path.join(buildDir, `${name}.mjs`);
   writeFileSync(file, compiled.js);
   kiln[name] = file;
 }

@@ -19,7 +19,7 @@ async function denseModule(inputs: number, units: number): Promise<Emitted> {
   const model = sequential({ name: `dense_${inputs}_${units}`, input: [inputs] }, [layers.dense(units, { activation: 'relu' })]);
   const dir = path.resolve('build/bench-threads');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${model.graph.name}.js`);
+  const file = path.join(dir, `${model.graph.name}.mjs`);
   writeFileSync(file, compileModel(model.graph, { seed: 1 }).js);
   return (await import(pathToFileURL(file).href)) as Emitted;
 }
