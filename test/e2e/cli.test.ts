@@ -7,6 +7,7 @@ import { interpret } from '../../src/ir/interpret.ts';
 import { decodeWeights } from '../../runtime/weights.ts';
 import { importModule, loadExampleGraph, randomFloats, ROOT } from './helpers.ts';
 import { kiln, showRun } from './helpers.ts';
+import { stageLine } from '../../cli/stages.ts';
 
 const show = showRun;
 
@@ -116,5 +117,69 @@ describe('kiln CLI', () => {
     expect(missing.status, show(missing)).toBe(1);
     expect(missing.stderr).toMatch(/not found: examples\/does-not-exist\.ts/);
     for (const r of [backend, nodef, missing]) expect(r.stderr, show(r)).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('kiln --json and kiln conformance', () => {
+  it('check --json: one object with the layers, parameters and output shapes; a failure is JSON too, exit 1', async () => {
+    const [good, bad, usage] = await Promise.all([kiln('check', 'examples/mlp.ts', '--json'), kiln('check', 'examples/lenet-bug.ts', '--json'), kiln('check', 'examples/mlp.ts', '--json', '--no-such-option')]);
+    expect(good.status, show(good)).toBe(0);
+    // mlp: 784 → 64 → 64 → 10, each dense with a bias.
+    expect(JSON.parse(good.stdout)).toEqual({ ok: true, command: 'check', model: 'mlp', layers: 4, parameters: 784 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10, outputs: [{ name: 'output', dtype: 'float32', shape: ['N', 10] }] });
+    expect(bad.status, show(bad)).toBe(1);
+    const failure = JSON.parse(bad.stdout) as { ok: boolean; exitCode: number; error: { message: string; kind: string } };
+    expect(failure).toMatchObject({ ok: false, command: 'check', exitCode: 1, error: { kind: 'user' } });
+    expect(failure.error.message).toContain('examples/lenet-bug.ts:9');
+    expect(usage.status, show(usage)).toBe(2);
+    expect(JSON.parse(usage.stdout)).toMatchObject({ ok: false, command: 'check', exitCode: 2, error: { kind: 'usage', message: "unknown option '--no-such-option'" } });
+  });
+
+  it('compile --json names the files it wrote, and they exist', async () => {
+    const out = path.join('test', '.out', 'cli-json');
+    rmSync(path.join(ROOT, out), { recursive: true, force: true });
+    const r = await kiln('compile', 'examples/mlp.ts', '--train', '--out', out, '--json');
+    expect(r.status, show(r)).toBe(0);
+    const report = JSON.parse(r.stdout) as { ok: boolean; model: string; train: boolean; kernels: number; files: Record<string, string> };
+    expect(report).toMatchObject({ ok: true, command: 'compile', model: 'mlp', backend: 'js', train: true });
+    expect(report.kernels).toBeGreaterThan(0);
+    expect(Object.keys(report.files).length).toBeGreaterThanOrEqual(2);
+    for (const f of Object.values(report.files)) expect(existsSync(path.join(ROOT, f)), f).toBe(true);
+    expect(r.stderr).toBe(''); // stages show only on a terminal
+  }, 60_000);
+
+  const cases = path.resolve(ROOT, '..', 'shared', 'onnx-node-tests');
+  it.skipIf(!existsSync(path.join(cases, 'test_abs')))('conformance --only test_abs --json: one passing case; text mode prints a line per case and a summary', async () => {
+    const out = path.join('test', '.out', 'cli-conformance');
+    const [json, text] = await Promise.all([
+      kiln('conformance', cases, '--only', 'test_abs', '--json', '--out', out),
+      kiln('conformance', cases, '--only', 'test_abs,test_no_such_case', '--out', `${out}-text`),
+    ]);
+    expect(json.status, show(json)).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, command: 'conformance', backend: 'js', passed: 1, failed: 0, unsupported: 0, results: [{ name: 'test_abs', status: 'pass' }] });
+    expect(text.status, show(text)).toBe(1); // the missing case fails the run
+    expect(text.stdout.trim().split('\n')).toEqual(['PASS test_abs', 'FAIL test_no_such_case (no such case folder)', '1 passed, 1 failed, 0 unsupported']);
+  }, 120_000);
+});
+
+describe("compile's stage line", () => {
+  const fakeStream = (isTTY: boolean) => {
+    const written: string[] = [];
+    return { stream: { isTTY, write: (s: string) => (written.push(s), true) } as unknown as NodeJS.WriteStream, written };
+  };
+  it('on a terminal: each stage overwrites the line, done() clears it', () => {
+    const { stream, written } = fakeStream(true);
+    const stage = stageLine(stream);
+    stage('checking');
+    stage('compiling 8 kernels');
+    stage.done();
+    stage.done(); // once only
+    expect(written).toEqual(['\r\x1b[Kchecking…', '\r\x1b[Kcompiling 8 kernels…', '\r\x1b[K']);
+  });
+  it('not a terminal (a pipe, a file): nothing', () => {
+    const { stream, written } = fakeStream(false);
+    const stage = stageLine(stream);
+    stage('checking');
+    stage.done();
+    expect(written).toEqual([]);
   });
 });
