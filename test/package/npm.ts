@@ -53,7 +53,7 @@ export const node = (args: readonly string[], cwd: string, seconds?: number) => 
 
 /** Why the registry cannot be used (the test is skipped with this reason), or undefined when it answers. */
 export async function registryProblem(cwd: string): Promise<string | undefined> {
-  const ping = await npm(['ping'], cwd, 30);
+  const ping = await npm(['ping', '--fetch-timeout=10000', '--fetch-retries=0'], cwd, 30);
   if (ping.code === 0) return undefined;
   return `the npm registry is unreachable (npm ping: ${(ping.stderr.trim().split('\n').pop() ?? '').slice(0, 200) || `exit ${ping.code}`})`;
 }

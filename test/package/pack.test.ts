@@ -2,7 +2,7 @@
 // repository (ES module, CommonJS as `npm init -y` makes it, strict TypeScript), and there the
 // commands, the emitted module and the types, as a user would run them. Needs the npm registry
 // (skipped, saying why, without it); about a minute with a warm npm cache.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,21 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
     });
   });
 
+  it('compiles a --standalone module that imports nothing and runs, predicting and training, in a folder without node_modules', async () => {
+    const dir = dirs.esm;
+    ok(await npx(['--no', 'kiln', 'compile', 'model.js', '--standalone', '--train', '--out', 'standalone'], dir));
+    const entry = emittedEntry(dir, 'standalone');
+    expect(entry, 'the standalone module').toBeDefined();
+    const source = readFileSync(path.join(dir, 'standalone', entry!), 'utf8');
+    expect(source.match(/^\s*import\b.*|\bimport\(|\brequire\(/gm) ?? [], 'import statements in the standalone module').toEqual([]);
+    // An application folder of its own: no package.json, no node_modules, only the three files.
+    const app = path.join(work, 'app');
+    mkdirSync(app);
+    for (const f of readdirSync(path.join(dir, 'standalone'))) copyFileSync(path.join(dir, 'standalone', f), path.join(app, f));
+    writeFileSync(path.join(app, 'use.mjs'), esmUseScript(`./${entry}`, './tiny.weights.bin'));
+    checkUse(JSON.parse(ok(await node(['use.mjs'], app, 60)).stdout.trim().split('\n').pop()!) as UseReport);
+  });
+
   it('type-checks a strict TypeScript consumer (strict, noUncheckedIndexedAccess, nodenext) of kiln, kiln/runtime and the emitted module', async () => {
     const dir = dirs.ts;
     const entry = emittedEntry(dir) ?? 'tiny.js';
@@ -126,9 +141,9 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
   }
 });
 
-/** The emitted module's file name in `<dir>/build`: an `.mjs` (ESM in any folder) or a `.js`. */
-function emittedEntry(dir: string): string | undefined {
-  return ['tiny.mjs', 'tiny.js'].find((f) => existsSync(path.join(dir, 'build', f)));
+/** The emitted module's file name in `<dir>/<out>`: an `.mjs` (ESM in any folder) or a `.js`. */
+function emittedEntry(dir: string, out = 'build'): string | undefined {
+  return ['tiny.mjs', 'tiny.js'].find((f) => existsSync(path.join(dir, out, f)));
 }
 
 interface UseReport {
