@@ -55,7 +55,10 @@ export const node = (args: readonly string[], cwd: string, seconds?: number) => 
 export async function registryProblem(cwd: string): Promise<string | undefined> {
   const ping = await npm(['ping', '--fetch-timeout=10000', '--fetch-retries=0'], cwd, 30);
   if (ping.code === 0) return undefined;
-  return `the npm registry is unreachable (npm ping: ${(ping.stderr.trim().split('\n').pop() ?? '').slice(0, 200) || `exit ${ping.code}`})`;
+  // npm's own reason ("FetchError: request to … failed, reason: …"), not its closing "see the log" line.
+  const lines = ping.stderr.split('\n').map((l) => l.replace(/^npm error /, '').trim());
+  const reason = lines.find((l) => /Error:|reason:/.test(l)) ?? lines.find((l) => /^code /.test(l)) ?? `exit ${ping.code}`;
+  return `the npm registry is unreachable (npm ping: ${reason.slice(0, 200)})`;
 }
 
 /** Bytes of the files under `dir` (their lengths; symlinks not followed) and how many packages its node_modules folders hold. */
