@@ -23,6 +23,9 @@ type Kind = (typeof PROJECTS)[number]['kind'];
 /** The install size goal of issue 14 for the compiler (the tarball and its dependencies). */
 const SIZE_GOAL_MB = 60;
 
+/** Each step spawns several Node processes (npx, the CLI, tsc): generous on a loaded machine, a hang still fails. */
+const STEP_TIMEOUT = 180_000;
+
 const problem = await registryProblem(ROOT);
 if (problem) console.warn(`test/package/pack.test.ts skipped: ${problem}`);
 
@@ -89,7 +92,7 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
       ok(await npx(['--no', 'kiln', 'compile', p.model, '--train', '--out', 'build'], dir));
       expect(emittedEntry(dir), 'the emitted module').toBeDefined();
       expect(existsSync(path.join(dir, 'build', 'tiny.weights.bin'))).toBe(true);
-    });
+    }, STEP_TIMEOUT);
 
     it('imports the emitted module, predicts as the reference computes and trains a step', async () => {
       const dir = dirs[kind];
@@ -100,7 +103,7 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
       writeFileSync(path.join(dir, script), kind === 'cjs' ? cjsUseScript(specifier, 'build/tiny.weights.bin') : esmUseScript(specifier, './build/tiny.weights.bin'));
       const out = ok(await node([script], dir, 60));
       checkUse(JSON.parse(out.stdout.trim().split('\n').pop()!) as UseReport);
-    });
+    }, STEP_TIMEOUT);
   });
 
   it('compiles a --standalone module that imports nothing and runs, predicting and training, in a folder without node_modules', async () => {
@@ -116,7 +119,7 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
     for (const f of readdirSync(path.join(dir, 'standalone'))) copyFileSync(path.join(dir, 'standalone', f), path.join(app, f));
     writeFileSync(path.join(app, 'use.mjs'), esmUseScript(`./${entry}`, './tiny.weights.bin'));
     checkUse(JSON.parse(ok(await node(['use.mjs'], app, 60)).stdout.trim().split('\n').pop()!) as UseReport);
-  });
+  }, STEP_TIMEOUT);
 
   it('type-checks a strict TypeScript consumer (strict, noUncheckedIndexedAccess, nodenext) of kiln, kiln/runtime and the emitted module', async () => {
     const dir = dirs.ts;
@@ -129,7 +132,7 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
     const tsc = await node([path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir, 120);
     expect(tsc.stdout + tsc.stderr, tsc.transcript).toBe('');
     expect(tsc.code).toBe(0);
-  });
+  }, STEP_TIMEOUT);
 
   /** `npm init -y` in `dir` (a project as npm makes it), with `"type": "module"` where asked. */
   async function initProject(dir: string, moduleType: boolean): Promise<void> {
