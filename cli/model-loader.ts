@@ -18,10 +18,11 @@ const OWN_ROOT = fileURLToPath(new URL(OWN_EXT === '.js' ? '../../' : '../', imp
  * resolve: `kiln` → the CLI's own entry (one module instance: the DSL builds graphs in module
  * state); `kiln/…` → resolved from the CLI's package; a relative `./x.js` or `./x` that only
  * exists as `./x.ts` → that file (TypeScript's NodeNext style).
- * load: a user's `.ts`/`.mts`/`.tsx`/`.jsx`, and a `.js`/`.mjs` with import/export → esbuild's ES
- * module with an inline source map (stack frames and layer lines point into the user's file), an
- * ES module even in a CommonJS folder. `.cts`/`.cjs`, CommonJS `.js`, node_modules and Kiln's own
- * files go on to Node (or to tsx, when Kiln itself runs from source).
+ * load: a user's `.ts`/`.mts`/`.tsx`/`.jsx`, and a `.js` with import/export → esbuild's ES module
+ * with an inline source map (stack frames and layer lines point into the user's file), an ES
+ * module even in a CommonJS folder. `.mjs` (always an ES module: emitted modules that `kiln train`
+ * imports are left as they are), `.cts`/`.cjs`, CommonJS `.js`, node_modules and Kiln's own files
+ * go on to Node (or to tsx, when Kiln itself runs from source).
  */
 const HOOKS = String.raw`
 import { readFile } from 'node:fs/promises';
@@ -29,7 +30,7 @@ let opts;
 let esbuild;
 export function initialize(data) { opts = data; }
 const TS = /\.(ts|mts|tsx|jsx)$/;
-const JS = /\.(js|mjs)$/;
+const JS = /\.js$/;
 const ESM_SYNTAX = /^\s*(import\s*[\w{*'"]|export\s)/m;
 const isUsers = (url) => url.startsWith('file:') && !url.includes('/node_modules/') && !opts.ownFolders.some((f) => url.startsWith(f));
 export async function resolve(specifier, context, next) {
