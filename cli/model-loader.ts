@@ -33,11 +33,18 @@ const TS = /\.(ts|mts|tsx|jsx)$/;
 const JS = /\.js$/;
 const ESM_SYNTAX = /^\s*(import\s*[\w{*'"]|export\s)/m;
 const isUsers = (url) => url.startsWith('file:') && !url.includes('/node_modules/') && !opts.ownFolders.some((f) => url.startsWith(f));
+// A compiled Kiln reads its own sources from dist/: a model that imports Kiln's .ts files by path
+// (a checkout's tests and examples do) gets the compiled copy, the one instance the CLI reads.
+const compiledOwn = (r) => {
+  if (!opts.compiledRoot || !r.url.startsWith(opts.root) || !r.url.endsWith('.ts')) return r;
+  const rel = r.url.slice(opts.root.length);
+  return /^(src|compiler|runtime|cli)\//.test(rel) ? { ...r, url: opts.compiledRoot + rel.replace(/\.ts$/, '.js'), format: 'module' } : r;
+};
 export async function resolve(specifier, context, next) {
   if (specifier === 'kiln') return next(opts.kiln, context);
   if (specifier.startsWith('kiln/')) return next(specifier, { ...context, parentURL: opts.parent });
   try {
-    return await next(specifier, context);
+    return compiledOwn(await next(specifier, context));
   } catch (e) {
     if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !/^\.\.?\//.test(specifier) || !context.parentURL || !isUsers(context.parentURL)) throw e;
     for (const alt of [specifier.replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mts').replace(/\.jsx$/, '.tsx'), specifier + '.ts', specifier + '.js']) {
@@ -72,6 +79,8 @@ export function registerModelHooks(): void {
   const ownFolders = ['cli', 'src', 'compiler', 'runtime', 'dist', 'node_modules'].map((d) => pathToFileURL(path.join(OWN_ROOT, d)).href + '/');
   const data = {
     kiln: new URL(`../src/index${OWN_EXT}`, import.meta.url).href,
+    root: pathToFileURL(OWN_ROOT).href,
+    compiledRoot: OWN_EXT === '.js' ? pathToFileURL(path.join(OWN_ROOT, 'dist')).href + '/' : null,
     parent: import.meta.url,
     esbuild: pathToFileURL(createRequire(import.meta.url).resolve('esbuild')).href,
     ownFolders,
