@@ -4,7 +4,7 @@
 import { Project, ts, VariableDeclarationKind, type SourceFile } from 'ts-morph';
 import { ARRAY_NAME } from '../../src/ir/dtype.ts';
 import { constantData } from '../../src/ir/constant.ts';
-import { UnsupportedError } from '../../src/ir/errors.ts';
+import { KilnError, UnsupportedError } from '../../src/ir/errors.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { BATCH, formatShape } from '../../src/ir/shape.ts';
@@ -69,11 +69,48 @@ export function openModule(p: Program, o: EmitOptions, backend: Backend): Source
   return appendOnlySourceFile(project, 'model.ts', header(p, o, backend) + '\n');
 }
 
-/** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
-export function closeModule(f: SourceFile): Pick<EmittedModule, 'ts' | 'js'> {
+const TRANSPILE = { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } };
+
+/**
+ * Kernel functions kept out of ts-morph: the module holds an empty placeholder function where they
+ * go, and closeModule splices them in after formatting. Why: they are most of a module's text (about
+ * 170 KB of a CNN's 185 KB with its trainer), formatting leaves them as rendered, and parsing and
+ * formatting them took about half of a compile. Their JavaScript is TypeScript's transpile of them
+ * alone, which prints them as it does within the whole module.
+ */
+export interface KernelBlocks {
+  readonly texts: string[];
+}
+
+/** A statement to add where `kernels` (rendered function declarations, in order) go. */
+export function kernelPlaceholder(blocks: KernelBlocks, kernels: readonly string[]): string {
+  // ts-morph separates function declarations added as text by a blank line.
+  blocks.texts.push(kernels.join('\n\n'));
+  return `function __kilnKernels${blocks.texts.length - 1}__() {}`;
+}
+
+/** `text` with the (formatted, or printed) placeholder function `i` replaced by `by`. */
+function splice(text: string, i: number, by: string): string {
+  const m = new RegExp(`function __kilnKernels${i}__\\(\\) \\{ ?\\}`).exec(text);
+  if (!m) throw new KilnError(`internal: kernel placeholder ${i} is missing from the emitted module`);
+  return text.slice(0, m.index) + by + text.slice(m.index + m[0].length);
+}
+
+/** The JavaScript of rendered kernels: TypeScript's transpile without the prologue a non-module gets. */
+function kernelsJs(text: string): string {
+  const out = ts.transpileModule(text, TRANSPILE).outputText.replace(/^"use strict";\n/, '');
+  return out.endsWith('\n') ? out.slice(0, -1) : out;
+}
+
+/** The module's TypeScript source, formatted, and its JavaScript (types stripped), kernels spliced in. */
+export function closeModule(f: SourceFile, blocks: KernelBlocks = { texts: [] }): Pick<EmittedModule, 'ts' | 'js'> {
   f.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Insert });
-  const text = f.getFullText();
-  const js = ts.transpileModule(text, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } }).outputText;
+  let text = f.getFullText();
+  let js = ts.transpileModule(text, TRANSPILE).outputText;
+  blocks.texts.forEach((k, i) => {
+    text = splice(text, i, k);
+    js = splice(js, i, kernelsJs(k));
+  });
   return { ts: text, js };
 }
 

@@ -3,7 +3,7 @@
 import { renderJsKernel } from '../../codegen/js-kernel.ts';
 import type { Program } from '../../lower/plan.ts';
 import { moduleDeclarations } from '../declarations.ts';
-import { addDescriptions, closeModule, openModule, runtimeEntry, runtimeImport, type EmitOptions, type EmittedModule } from '../common.ts';
+import { addDescriptions, closeModule, kernelPlaceholder, openModule, runtimeEntry, runtimeImport, type EmitOptions, type EmittedModule, type KernelBlocks } from '../common.ts';
 import { addCreateModel } from './model.ts';
 import { addKernelTables, type KernelGroup } from './pool.ts';
 import { addSimdTable, addWorkerKernels, simdVersions } from './simd-table.ts';
@@ -22,10 +22,13 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   f.addImportDeclaration({ moduleSpecifier: runtimeEntry(runtime, 'node'), isTypeOnly: true, namedImports: ['KernelSplit', 'ThreadPool'] });
   f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
   addDescriptions(f, p, o);
-  f.addStatements(['// Kernels: one per fused group, in execution order.', ...p.kernels.map(renderJsKernel)]);
+  // The kernels go in after formatting (closeModule): ts-morph sees a placeholder for each list.
+  const blocks: KernelBlocks = { texts: [] };
+  // (A model without kernels, an identity, gets no placeholder: the module reads as before.)
+  f.addStatements(['// Kernels: one per fused group, in execution order.', ...(p.kernels.length ? [kernelPlaceholder(blocks, p.kernels.map(renderJsKernel))] : [])]);
   if (o.training) {
     const trainKernels = [...o.training.program.kernels, ...o.training.evalProgram.kernels].map(renderJsKernel);
-    f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...trainKernels]);
+    f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...(trainKernels.length ? [kernelPlaceholder(blocks, trainKernels)] : [])]);
   }
   // The model opens the SIMD memory when either entry point has SIMD kernels: a trainer's run there too.
   const versions = groups.map((g) => simdVersions(g.kernels));
@@ -37,10 +40,10 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   if (o.training) addTrainer(f, o.training, trainerSimd);
   addKernelTables(f, groups, new Set(simdNames.flatMap((s) => [...s])));
   // Import the helpers only when some code calls them.
-  const body = f.getFullText();
+  const body = f.getFullText() + blocks.texts.join('\n');
   for (const helper of ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {
     if (!body.includes(`${helper}(`)) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
   }
   if (!anySimd) f.getImportDeclarations()[1].getNamedImports().find((i) => i.getName() === 'SimdKernels')?.remove();
-  return { ...closeModule(f), dts: moduleDeclarations(f) };
+  return { ...closeModule(f, blocks), dts: moduleDeclarations(f) };
 }
