@@ -35,6 +35,14 @@ interface RunState {
 
 const stderrLine = (t: string) => process.stderr.write(t.endsWith('\n') ? t : t + '\n');
 
+/** A command that loads a model: every such command takes the ONNX input sizes and the memory limit. */
+function modelCommand(cli: Command, nameAndArgs: string): Command {
+  return cli
+    .command(nameAndArgs)
+    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
+    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size);
+}
+
 function program(print: (text: string) => void, state: RunState, writeErr: (s: string) => void): Command {
   const cli = new Command('kiln')
     .description('Kiln: an ahead-of-time neural-network compiler (TypeScript model → specialised JavaScript)')
@@ -46,10 +54,7 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
   cli.hook('preAction', (_, action) => setOnnxInputShapes(parseInputShapes(action.opts().inputShape as string[] | undefined)));
   // Memory limit (--max-memory) for every command that loads a model: check refuses models past it.
   cli.hook('preAction', (_, action) => setLimits({ maxMemory: action.opts().maxMemory as number | undefined }));
-  cli
-    .command('compile <model>')
-    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
-    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
+  modelCommand(cli, 'compile <model>')
     .description('compile a model file into an ES module (<name>.mjs), its types (<name>.d.mts) and a weight file')
     .option('--backend <backend>', 'code generator: js (JavaScript loops) | gpujs (GPU.js kernels)', 'js')
     .option('--out <dir>', 'output folder', 'build')
@@ -75,20 +80,14 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
         stage.done();
       }
     });
-  cli
-    .command('export <model>')
-    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
-    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
+  modelCommand(cli, 'export <model>')
     .description('export a model and its weights to an ONNX file')
     .requiredOption('--onnx <file>', 'the .onnx file to write')
     .option('--weights <file>', 'a Kiln weight file (default: fresh weights from --seed, as kiln compile writes)')
     .option('--seed <n>', 'initialiser seed when no --weights is given', integer, 0)
     .option('--opset <n>', 'ONNX opset (13 to 22)', integer, 17)
     .action(async (model, o) => print(await (await import('./export.ts')).exportCommand(model, o)));
-  cli
-    .command('check <model>')
-    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
-    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
+  modelCommand(cli, 'check <model>')
     .description('shape-check a model; exits 1 naming the layer, shapes and line on a mismatch')
     .option('--json', 'print one JSON object (model, layers, parameters, outputs) instead of text')
     .action(async (model, o) => {
@@ -96,32 +95,20 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
       const r = await checkModel(model);
       print(o.json ? toJson({ ok: true, command: 'check', ...r }) : formatCheckReport(r));
     });
-  cli
-    .command('summary <model>')
-    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
-    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
+  modelCommand(cli, 'summary <model>')
     .description('a table of layers: op, output shape, parameters, FLOPs per sample')
     .option('--json', 'machine-readable output')
     .option('--train', 'also plan the training step (Adam) and report its memory')
     .action(async (model, o) => print(await (await import('./commands.ts')).summaryCommand(model, !!o.json, !!o.train)));
-  cli
-    .command('ir <model>')
-    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
-    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
+  modelCommand(cli, 'ir <model>')
     .description('print the graph IR (input, optimized, kernels, json) or after one pass')
     .option('--stage <stage>', 'input | optimized | kernels (JavaScript) | wasm (SIMD kernels as text) | json', 'input')
     .option('--after <pass>', 'print the IR after this pass')
     .action(async (model, o) => print(await (await import('./commands.ts')).irCommand(model, o.stage, o.after)));
-  cli
-    .command('fusion <model>')
-    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
-    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
+  modelCommand(cli, 'fusion <model>')
     .description('list the fused kernels: the ops each computes and the layers they came from')
     .action(async (model) => print(await (await import('./commands.ts')).fusionCommand(model)));
-  cli
-    .command('train <model>')
-    .option('--input-shape <name=dims...>', 'ONNX: sizes of symbolic input dimensions, e.g. tokens=N,32 (N: the batch)')
-    .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size)
+  modelCommand(cli, 'train <model>')
     .description('compile a model with a training step, train it on MNIST and report its test accuracy')
     .option('--data <name>', 'data set: mnist', 'mnist')
     .option('--epochs <n>', 'passes over the training images', integer, 1)

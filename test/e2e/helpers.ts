@@ -76,8 +76,13 @@ export interface KilnRun {
 
 /** Runs `node bin/kiln.js ...args` in the repository root. Each call is one process (~1 s). */
 export function kiln(...args: string[]): Promise<KilnRun> {
+  return kilnIn(ROOT, ...args);
+}
+
+/** Runs `node <repo>/bin/kiln.js ...args` with `cwd` as the working folder. */
+export function kilnIn(cwd: string, ...args: string[]): Promise<KilnRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kiln.js'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kiln.js'), ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -15,6 +15,7 @@ import type { Node } from '../../src/ir/node.ts';
 import { importOnnx } from '../../src/onnx/import.ts';
 import { onnx } from '../../src/onnx/proto.ts';
 import { freshOutDir, kiln, showRun } from '../e2e/helpers.ts';
+import { thrown } from '../ops/harness.ts';
 
 const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
@@ -34,15 +35,6 @@ function tinyLstm(steps: number): Uint8Array {
   return onnx.ModelProto.encode(onnx.ModelProto.create({ opsetImport: [{ version: 17 }], graph })).finish();
 }
 
-/** The error `f` throws (fails the test when it throws none). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 const leaf = (name: string, shape: (number | 'N')[]): Node => makeNode('input', [], { name, dtype: 'float32', shape });
 const graphOf = (inputs: Node[], out: Node): Graph => ({ name: 'g', inputs, outputs: [{ name: 'y', node: out }] });

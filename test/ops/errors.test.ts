@@ -4,17 +4,8 @@ import { makeNode } from '../../src/ir/build.ts';
 import { KilnError, RuleError, ShapeError, UnsupportedError } from '../../src/ir/errors.ts';
 import type { OpName } from '../../src/ir/ops/index.ts';
 import type { Node } from '../../src/ir/node.ts';
-import { leaf } from './harness.ts';
+import { leaf, thrown } from './harness.ts';
 
-/** Runs `f`, expecting it to throw; returns the error. */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 const CONV = { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 };
 

@@ -99,3 +99,13 @@ export function shapeError(f: () => unknown): ShapeError {
   }
   throw new Error('expected a ShapeError');
 }
+
+/** Runs `f`, expecting it to throw; returns the error (fails the test when it throws none). */
+export function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}
