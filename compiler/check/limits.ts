@@ -5,12 +5,13 @@ import { graphNodes, type Graph } from '../../src/ir/graph.ts';
 import { formatBytes, formatCount, getLimits, LimitError, type Limits } from '../../src/ir/limits.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { opDef } from '../../src/ir/ops/index.ts';
+import { DTYPE_BYTES } from '../../src/ir/dtype.ts';
+import { nodeFlops } from '../inspect/summary.ts';
+import { baseOf } from '../lower/plan.ts';
 import { formatShape, numel, shapeProblem } from '../../src/ir/shape.ts';
 
-const BYTES = { float32: 4, float64: 8, int32: 4 } as const;
-
 /** Bytes of a node's value at batch 1. */
-export const valueBytes = (n: Node): number => numel(n.type.shape, 1) * (BYTES[n.type.dtype] ?? 8);
+export const valueBytes = (n: Node): number => numel(n.type.shape, 1) * DTYPE_BYTES[n.type.dtype];
 
 /** What a graph costs, with the node behind each largest figure. */
 export interface ModelCost {
@@ -27,19 +28,7 @@ export interface ModelCost {
   readonly costliest?: Node;
 }
 
-/** FLOPs per sample of one node, by its op's rule (0 for ops without one). */
-function flopsOf(n: Node): number {
-  const rule = opDef(n.op).flops;
-  return rule ? rule(n.inputs.map((x) => x.type), n.type, n.attrs) : 0;
-}
-
 const isStored = (n: Node) => n.op === 'param' || n.op === 'const';
-/** The node whose buffer a view reads. */
-function baseOf(n: Node): Node {
-  let x = n;
-  while (opDef(x.op).kind === 'view') x = x.inputs[0];
-  return x;
-}
 
 /** The costs of `g`, in one pass over its nodes in topological order (then a sweep for the peak). */
 export function modelCost(g: Graph, nodes: readonly Node[] = graphNodes(g)): ModelCost {
@@ -60,7 +49,7 @@ export function modelCost(g: Graph, nodes: readonly Node[] = graphNodes(g)): Mod
       return;
     }
     if (!largestValue || valueBytes(n) > valueBytes(largestValue)) largestValue = n;
-    const f = flopsOf(n);
+    const f = nodeFlops(n);
     flops += f;
     if (f > costliestFlops) [costliest, costliestFlops] = [n, f];
   });
@@ -122,7 +111,7 @@ export function checkLimits(g: Graph, limits: Limits = getLimits(), nodes: reado
     throw new LimitError(`graph '${g.name}': parameters (${formatBytes(cost.parameterBytes)}) and activations at batch 1 (${formatBytes(cost.activationBytes)}, peaking at ${nodeLabel(cost.peakAt!)}) take ${fig(total)}, ${over}`);
   }
   if (cost.flops > limits.maxFlops) {
-    throw new LimitError(`graph '${g.name}': ${formatCount(cost.flops)} FLOPs per sample (the most, ${formatCount(flopsOf(cost.costliest!))}, at ${nodeLabel(cost.costliest!)}), over the ${formatCount(limits.maxFlops)} limit (the maxFlops limit in the API)`);
+    throw new LimitError(`graph '${g.name}': ${formatCount(cost.flops)} FLOPs per sample (the most, ${formatCount(nodeFlops(cost.costliest!))}, at ${nodeLabel(cost.costliest!)}), over the ${formatCount(limits.maxFlops)} limit (the maxFlops limit in the API)`);
   }
   return cost;
 }

@@ -1,9 +1,9 @@
 // Planned memory of a compiled program: weights, and the activation buffers the plan reuses.
 import type { Node } from '../../src/ir/node.ts';
+import { DTYPE_BYTES } from '../../src/ir/dtype.ts';
 import { isBatched, sampleSize } from '../../src/ir/shape.ts';
 import { baseOf, type Program } from '../lower/plan.ts';
 
-const BYTES = { float32: 4, float64: 8, int32: 4 } as const;
 
 export interface MemoryPlan {
   /** Bytes of parameters (weights and non-trainable state). */
@@ -28,12 +28,12 @@ export function memoryPlan(p: Program): MemoryPlan {
   const batched = p.buffers.filter((b) => b.batched);
   const perKernel = p.kernels.filter((k) => k.shape[0] === 'N');
   return {
-    parameterBytes: p.params.reduce((sum, n) => sum + sampleSize(n.type.shape) * BYTES[n.type.dtype], 0),
-    bufferBytesPerSample: batched.reduce((sum, b) => sum + b.perSample * BYTES[b.dtype], 0),
-    fixedBufferBytes: p.buffers.filter((b) => !b.batched).reduce((sum, b) => sum + b.perSample * BYTES[b.dtype], 0),
+    parameterBytes: p.params.reduce((sum, n) => sum + sampleSize(n.type.shape) * DTYPE_BYTES[n.type.dtype], 0),
+    bufferBytesPerSample: batched.reduce((sum, b) => sum + b.perSample * DTYPE_BYTES[b.dtype], 0),
+    fixedBufferBytes: p.buffers.filter((b) => !b.batched).reduce((sum, b) => sum + b.perSample * DTYPE_BYTES[b.dtype], 0),
     buffers: p.buffers.length,
     kernels: p.kernels.length,
-    unplannedBytesPerSample: perKernel.reduce((sum, k) => sum + sampleSize(k.shape) * BYTES[k.dtype], 0),
+    unplannedBytesPerSample: perKernel.reduce((sum, k) => sum + sampleSize(k.shape) * DTYPE_BYTES[k.dtype], 0),
     liveBound: liveBound(p),
   };
 }
@@ -49,7 +49,7 @@ function liveBound(p: Program): MemoryPlan['liveBound'] {
   const fixedDelta = new Array<number>(n + 1).fill(0);
   p.kernels.forEach((k, j) => {
     const end = Math.min(n, Math.max(j, last.get(k.writes) ?? j)) + 1;
-    const bytes = sampleSize(k.shape) * BYTES[k.dtype];
+    const bytes = sampleSize(k.shape) * DTYPE_BYTES[k.dtype];
     const delta = isBatched(k.shape) ? perSampleDelta : fixedDelta;
     delta[j] += bytes;
     delta[end] -= bytes;

@@ -2,6 +2,7 @@
 // kernel's output gets a buffer, reused once every kernel reading it has run; views alias.
 import type { DType } from '../../src/ir/dtype.ts';
 import { internal } from '../../src/ir/errors.ts';
+import { opDef } from '../../src/ir/ops/index.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { graphParams } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
@@ -53,7 +54,7 @@ export function planProgram(fused: FusedGraph, kernelPrefix = 'k'): Program {
 /** The node whose buffer a value occupies: itself, or the base of a chain of views. */
 export function baseOf(n: Node): Node {
   let x = n;
-  while (x.op === 'reshape' || x.op === 'identity' || x.op === 'dropout') x = x.inputs[0];
+  while (opDef(x.op).kind === 'view') x = x.inputs[0];
   return x;
 }
 

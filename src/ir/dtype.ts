@@ -12,6 +12,9 @@ export const ARRAY_NAME: Record<DType, 'Float32Array' | 'Float64Array' | 'Int32A
   int32: 'Int32Array',
 };
 
+/** Bytes of one element of each dtype. */
+export const DTYPE_BYTES: Readonly<Record<DType, number>> = { float32: 4, float64: 8, int32: 4 };
+
 export type TypedArray = Float32Array | Float64Array | Int32Array;
 
 export function allocate(dtype: DType, length: number): TypedArray {

@@ -6,6 +6,7 @@ import { graphNodes, type Graph, type GraphOutput, type StringBoundary } from '.
 import type { Node, NodeMeta, SourceLoc } from './node.ts';
 import { showValue } from './ops/attr-schema.ts';
 import { isOpName } from './ops/index.ts';
+import { own } from './own.ts';
 import { BATCH, formatShape, sameShape, type Dim } from './shape.ts';
 
 /** The `format` field of every serialised graph. */
@@ -282,11 +283,6 @@ function readMeta(raw: Record<string, unknown>, where: string): NodeMeta {
     };
   }
   return meta;
-}
-
-/** An own property only: nothing inherited (a polluted Object.prototype) is ever read as a field. */
-function own(o: object, key: string): unknown {
-  return Object.prototype.hasOwnProperty.call(o, key) ? (o as Record<string, unknown>)[key] : undefined;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

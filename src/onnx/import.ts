@@ -11,7 +11,7 @@ import { decodeTensor, dtypeName, kilnDType, toKilnArray, type TensorValue } fro
 import { ONNX_OPS, type OnnxContext } from './ops.ts';
 import { foldConstant } from './fold.ts';
 import { attributeType, checkAttributeTypes } from './attr-types.ts';
-import { own } from './own.ts';
+import { own } from '../ir/own.ts';
 import { decodeStrings, internStrings, STRING, stringInterner, stringOutputs, withStringBoundary } from './strings.ts';
 
 export interface ImportOptions {

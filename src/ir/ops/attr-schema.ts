@@ -1,6 +1,7 @@
 // Attribute schemas: what each op accepts in its attributes (types, ranges, lengths), checked
 // before its shape rule, so no value from a file reaches a rule or a renderer unchecked.
 import { RuleError } from '../errors.ts';
+import { own } from '../own.ts';
 
 /** The largest int32: the bound of every extent, index and offset Kiln writes into a kernel. */
 export const INT32_MAX = 2 ** 31 - 1;
@@ -156,7 +157,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-const own = (o: object, key: string): unknown => (Object.prototype.hasOwnProperty.call(o, key) ? (o as Record<string, unknown>)[key] : undefined);
 
 /**
  * Checks `attrs` against `schema` (path prefix `at`): unknown keys and missing required keys are

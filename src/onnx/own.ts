@@ -1,7 +1,0 @@
-// Reading user-supplied records by a name from a file: only own properties count, so a value
-// named "constructor" or "toString" is never mistaken for something Object.prototype has.
-
-/** `record[key]` when `record` has it as its own property, else undefined. */
-export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
-}
