@@ -6,7 +6,7 @@ import type { GraphOutput } from '../../../src/ir/graph.ts';
 import type { Node } from '../../../src/ir/node.ts';
 import { commentSafe, stringLiteral } from '../../codegen/names.ts';
 import type { Program } from '../../lower/plan.ts';
-import { identityLiteral, stringBoundary, withoutWeights, type EmitOptions } from '../common.ts';
+import { identityLiteral, withoutWeights, type EmitOptions } from '../common.ts';
 import { indexCheck, indexInputs } from '../index-checks.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
@@ -19,7 +19,7 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
   const feedArgs = g.inputs.map((n, i) => `x${i}: ${arrayOf(n)}`).join(', ');
   const first = g.outputs[0];
   // String tensors cross the boundary as arrays of strings and are ids inside (stringDictionary).
-  const sb = stringBoundary(g);
+  const sb = g.strings;
   const isStringInput = (n: Node) => sb?.inputs.includes(String(n.attrs.name)) ?? false;
   const isStringOutput = (out: GraphOutput) => sb?.outputs.includes(out.name) ?? false;
   const feedType = (n: Node) => (isStringInput(n) ? 'readonly string[]' : arrayOf(n));
