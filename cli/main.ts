@@ -108,6 +108,16 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
   modelCommand(cli, 'fusion <model>')
     .description('list the fused kernels: the ops each computes and the layers they came from')
     .action(async (model) => print(await (await import('./commands.ts')).fusionCommand(model)));
+  modelCommand(cli, 'profile <model>')
+    .description('compile with per-kernel timing, run warm calls and report time per kernel and per layer (share, GFLOP/s)')
+    .option('--train', 'profile the training step instead of predict')
+    .option('--batch <n>', 'batch size of the profiled calls', integer, 32)
+    .option('--backend <backend>', 'code generator: js (per-kernel times need it)', 'js')
+    .option('--runs <n>', 'warm calls measured (after 2 untimed ones)', integer, 10)
+    .option('--optimizer <kind>', 'with --train: adam | sgd | adamw | rmsprop | adagrad', 'adam')
+    .option('--loss <kind>', 'with --train: the loss (auto: from the output)', 'auto')
+    .option('--json', 'print the report as one JSON object')
+    .action(async (model, o) => print(await (await import('./profile.ts')).profileCommand(model, o)));
   modelCommand(cli, 'train <model>')
     .description('compile a model with a training step, train it on MNIST and report its test accuracy')
     .option('--data <name>', 'data set: mnist', 'mnist')

@@ -34,6 +34,8 @@ export interface CompileOptions {
    * bundled into it (esbuild, tree-shaken) and the runtime types into its declarations.
    */
   standalone?: boolean;
+  /** Time every kernel call into the module's exported `kernelTimes` (js backend; `kiln profile`). */
+  profile?: boolean;
 }
 
 export interface CompiledModel {
@@ -66,6 +68,7 @@ export function compileModel(graph: Graph, options: CompileOptions = {}): Compil
 
 function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
   if (options.standalone && (options.runtimeImport ?? 'kiln/runtime') !== 'kiln/runtime') throw new KilnError("--standalone bundles Kiln's own runtime into the module: --runtime-import does not apply");
+  if (options.profile && (options.backend ?? 'js') !== 'js') throw new KilnError(`per-kernel profiling needs the js backend (got '${String(options.backend)}')`);
   const seed = options.seed ?? 0;
   const hash = graphHash(graph);
   const { program } = compileGraph(graph);
@@ -96,6 +99,7 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
     inlineWeights: options.inlineWeights ? weights : undefined,
     // Values that came with the model (an ONNX file's initializers): no initialiser makes them.
     weightsFrom: params.some((p) => Object.hasOwn(given, p.name)) ? (options.sourceName ?? `${graph.name}.onnx`) : undefined,
+    profile: options.profile,
   });
   const { ts, js, dts } = options.standalone ? standaloneModule(emitted, options.backend ?? 'js') : emitted;
   return { name: graph.name, program, ts, js, dts, weights, graphHash: hash };

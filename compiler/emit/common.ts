@@ -46,6 +46,8 @@ export interface EmitOptions {
    * model's initializers): `createModel()` without weights then throws instead of using zeros.
    */
   weightsFrom?: string;
+  /** Time every kernel call into an exported `kernelTimes` table (js backend; `kiln profile`). */
+  profile?: boolean;
 }
 
 export interface EmittedModule {

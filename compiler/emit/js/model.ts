@@ -10,6 +10,7 @@ import { identityLiteral, withoutWeights, type EmitOptions } from '../common.ts'
 import { indexCheck, indexInputs } from '../index-checks.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
+import { profiledCalls } from './profile.ts';
 
 /** `Model` and `createModel`: the planned program over buffers allocated once, grown only for a larger batch. */
 export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: boolean) {
@@ -73,7 +74,7 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
       `}`,
       `function forward(batch: number${feedArgs ? ', ' + feedArgs : ''}): void {`,
       `reserve(batch);`,
-      ...calls,
+      ...(o.profile ? profiledCalls(calls, p.kernels) : calls),
       `}`,
       `function run(feeds: ${feedsType}, batch: number) {`,
       ...(sb ? [`const dictionary = stringDictionary();`] : []),

@@ -8,6 +8,7 @@ import { addCreateModel } from './model.ts';
 import { addKernelTables, type KernelGroup } from './pool.ts';
 import { addSimdTable, addWorkerKernels, simdVersions } from './simd-table.ts';
 import { addTrainer } from './trainer.ts';
+import { addProfileTable } from './profile.ts';
 
 /** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
 export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
@@ -37,7 +38,8 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const trainerSimd = (simdNames[1]?.size ?? 0) > 0;
   if (anySimd) addWorkerKernels(f, groups.filter((g, i) => g.name === 'model' || simdNames[i].size > 0).map((g) => g.name));
   addCreateModel(f, p, o, anySimd);
-  if (o.training) addTrainer(f, o.training, trainerSimd);
+  if (o.training) addTrainer(f, o.training, trainerSimd, o.profile);
+  if (o.profile) addProfileTable(f, groups.flatMap((g) => g.kernels));
   addKernelTables(f, groups, new Set(simdNames.flatMap((s) => [...s])));
   // Import the helpers only when some code calls them.
   const body = f.getFullText() + blocks.texts.join('\n');

@@ -12,9 +12,10 @@ import { stringLiteral } from '../../codegen/names.ts';
 import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../common.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
+import { profiledCalls } from './profile.ts';
 
 /** `createTrainer`: the training step and evaluation over the model's weights, wrapped by the runtime's trainerShell. */
-export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
+export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, profile = false) {
   const p = t.program;
   const parts = programParts(p, 't');
   const g = p.graph;
@@ -71,7 +72,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
       `evalCapacity = batch;`,
       ...evalParts.reserve,
       `}`,
-      ...evalParts.calls,
+      ...(profile ? profiledCalls(evalParts.calls, ev.kernels) : evalParts.calls),
       `}`,
       ...p.consts.map((c, i) => `const tc${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c), literal).join(', ')}]);`),
       `let capacity = 0;`,
@@ -90,7 +91,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean) {
       `${inputRef(lr)}[0] = hyper.lr;`,
       `${inputRef(step)}[0] = hyper.step;`,
       `${inputRef(seed)}[0] = hyper.seed;`,
-      ...parts.calls,
+      ...(profile ? profiledCalls(parts.calls, p.kernels) : parts.calls),
       ...assignments,
       `return ${parts.ref(loss)}[0];`,
       `},`,

@@ -1,0 +1,127 @@
+// `kiln profile`: compiles a model with per-kernel timing, runs warm calls on seeded inputs and
+// reports where the time goes, per kernel and per layer (compiler/inspect/profile.ts).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compileModel } from '../compiler/compile.ts';
+import { formatProfile, profileReport, type ProfiledEntry, type ProfileReport } from '../compiler/inspect/profile.ts';
+import { compileGraph } from '../compiler/pipeline.ts';
+import { buildTrainingGraph, type TrainingSpec } from '../compiler/train/step.ts';
+import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
+import { KilnError } from '../src/ir/errors.ts';
+import type { Graph } from '../src/ir/graph.ts';
+import { loadModel } from './load.ts';
+import { resolveLoss, resolveOptimizer } from './training-spec.ts';
+
+export interface ProfileCliOptions {
+  train?: boolean;
+  batch?: number;
+  backend?: string;
+  runs?: number;
+  warmup?: number;
+  optimizer?: string;
+  loss?: string;
+}
+
+type Arrays = Float32Array | Float64Array | Int32Array;
+interface Info {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly (number | string)[];
+}
+/** The exports of a module compiled with `profile: true` that profiling uses. */
+interface ProfiledModule {
+  inputs: readonly Info[];
+  labelInfo?: Info;
+  kernelTimes: Record<string, { ms: number; calls: number }>;
+  resetKernelTimes(): void;
+  createModel(weights: Uint8Array): { run(feeds: Record<string, Arrays>, batch: number): unknown };
+  createTrainer?(options: { weights: Uint8Array; seed: number }): { step(x: Arrays, labels: Arrays, batch: number): number };
+}
+
+/** A seeded array for one tensor at `batch`: floats in [0, 1), integers 0 (a valid index and class id). */
+function sampleArray(info: Info, batch: number, seed: number): Arrays {
+  const n = info.shape.reduce<number>((s, d) => s * (typeof d === 'number' ? d : batch), 1);
+  if (info.dtype === 'int32') return new Int32Array(n);
+  if (info.dtype === 'string') throw new KilnError(`kiln profile: input '${info.name}' holds strings; profile needs numeric inputs`);
+  const a = info.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    // xorshift32: cheap, seeded, independent of the model.
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    a[i] = (s >>> 0) / 4294967296;
+  }
+  return a;
+}
+
+function positive(name: string, v: number | undefined, fallback: number): number {
+  const n = v ?? fallback;
+  if (!Number.isInteger(n) || n < 1) throw new KilnError(`kiln profile: ${name} must be a positive integer (got ${n})`);
+  return n;
+}
+
+/** Times `calls` calls of `f` after `warmup` untimed ones; the module's kernel table is reset in between. */
+function measure(mod: ProfiledModule, f: () => void, warmup: number, calls: number): number {
+  for (let i = 0; i < warmup; i++) f();
+  mod.resetKernelTimes();
+  let total = 0;
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    f();
+    total += performance.now() - t0;
+  }
+  return total / calls;
+}
+
+/** The fused groups behind each entry point's kernels, rebuilt as compileModel builds them (same prefixes). */
+function entries(graph: Graph, training: TrainingSpec | undefined): ProfiledEntry[] {
+  const of = (entry: string, g: Graph, prefix: string): ProfiledEntry => {
+    const { fused, program } = compileGraph(g, prefix);
+    return { entry, fused, kernelNames: program.kernels.map((k) => k.name) };
+  };
+  if (!training) return [of('model', graph, 'k')];
+  const t = buildTrainingGraph(graph, training);
+  return [of('step', t.graph, 't')];
+}
+
+/** Compiles `file` with timing, runs it and returns the report. */
+export async function profileModel(file: string, o: ProfileCliOptions): Promise<ProfileReport> {
+  const backend = o.backend ?? 'js';
+  if (backend !== 'js') throw new KilnError(`kiln profile: per-kernel times are measured with the js backend only (got --backend ${backend}); GPU.js runs its kernels asynchronously on the device`);
+  const batch = positive('--batch', o.batch, 32);
+  const runs = positive('--runs', o.runs, 10);
+  const warmup = o.warmup ?? 2;
+  const { graph, weights: initialWeights } = await loadModel(file);
+  const training = o.train ? { loss: resolveLoss(graph, o.loss ?? 'auto'), optimizer: resolveOptimizer(o.optimizer ?? 'adam', 1e-3) } : undefined;
+  const c = compileModel(graph, { training, initialWeights, profile: true, standalone: true });
+  // Standalone, the module imports nothing, so it runs from a temporary folder anywhere.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-profile-'));
+  try {
+    const js = path.join(dir, 'model.mjs');
+    writeFileAtomicSync(js, c.js);
+    const mod = (await import(pathToFileURL(js).href)) as ProfiledModule;
+    let callMs: number;
+    if (training) {
+      const trainer = mod.createTrainer!({ weights: c.weights, seed: 0 });
+      const x = sampleArray(mod.inputs[0], batch, 1);
+      const labels = sampleArray(mod.labelInfo!, batch, 2);
+      callMs = measure(mod, () => void trainer.step(x, labels, batch), warmup, runs);
+    } else {
+      const model = mod.createModel(c.weights);
+      const feeds = Object.fromEntries(mod.inputs.map((info, i) => [info.name, sampleArray(info, batch, i + 1)]));
+      callMs = measure(mod, () => void model.run(feeds, batch), warmup, runs);
+    }
+    return profileReport({ model: c.name, backend, batch, runs, train: !!training, callMs }, entries(graph, training), mod.kernelTimes);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `kiln profile` as text or JSON. */
+export async function profileCommand(file: string, o: ProfileCliOptions & { json?: boolean }): Promise<string> {
+  const r = await profileModel(file, o);
+  return o.json ? JSON.stringify(r, null, 2) : formatProfile(r);
+}
