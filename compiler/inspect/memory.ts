@@ -38,8 +38,18 @@ export function memoryPlan(p: Program): MemoryPlan {
   };
 }
 
-/** Bytes alive at each kernel (at a batch of 64, to rank the steps), and the largest. */
-function liveBound(p: Program): MemoryPlan['liveBound'] {
+/** What is alive while one kernel runs: bytes of kernel results (per sample, and fixed). */
+export interface LiveAt {
+  readonly kernel: string;
+  readonly bytesPerSample: number;
+  readonly fixedBytes: number;
+}
+
+/**
+ * Bytes of kernel results alive at each kernel, in execution order: kernel j's result counts from
+ * j to its last reader (graph outputs to the end). Parameters and inputs are not counted.
+ */
+export function liveBytes(p: Program): LiveAt[] {
   const last = new Map<Node, number>();
   p.kernels.forEach((k, i) => k.reads.forEach((r) => last.set(baseOf(r), i)));
   for (const o of p.graph.outputs) last.set(baseOf(o.node), p.kernels.length);
@@ -54,13 +64,22 @@ function liveBound(p: Program): MemoryPlan['liveBound'] {
     delta[j] += bytes;
     delta[end] -= bytes;
   });
-  let best = { bytesPerSample: 0, fixedBytes: 0, atKernel: 0 };
+  const out: LiveAt[] = [];
   let [perSample, fixed] = [0, 0];
   for (let i = 0; i < n; i++) {
     perSample += perSampleDelta[i];
     fixed += fixedDelta[i];
-    if (perSample * 64 + fixed > best.bytesPerSample * 64 + best.fixedBytes) best = { bytesPerSample: perSample, fixedBytes: fixed, atKernel: i };
+    out.push({ kernel: p.kernels[i].name, bytesPerSample: perSample, fixedBytes: fixed });
   }
+  return out;
+}
+
+/** The kernel at which the most bytes are alive (at a batch of 64, to rank the steps). */
+function liveBound(p: Program): MemoryPlan['liveBound'] {
+  let best = { bytesPerSample: 0, fixedBytes: 0, atKernel: 0 };
+  liveBytes(p).forEach((l, i) => {
+    if (l.bytesPerSample * 64 + l.fixedBytes > best.bytesPerSample * 64 + best.fixedBytes) best = { bytesPerSample: l.bytesPerSample, fixedBytes: l.fixedBytes, atKernel: i };
+  });
   return best;
 }
 

@@ -3,7 +3,9 @@ import { graphNodes, type Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { opDef } from '../../src/ir/ops/index.ts';
 import { sanitizeLine } from '../../src/ir/print.ts';
-import { formatShape, numel, type Dim } from '../../src/ir/shape.ts';
+import { DTYPE_BYTES } from '../../src/ir/dtype.ts';
+import { formatShape, numel, sampleSize, type Dim } from '../../src/ir/shape.ts';
+import { graphLayout, userShape, type Layout } from './layout.ts';
 import { formatCount, renderTable, type Column } from './table.ts';
 
 /** One layer of a summary: the nodes that share a `meta.layer`, or one unlabelled node. */
@@ -20,11 +22,17 @@ export interface LayerRow {
   params: number;
   /** Floating-point operations per sample, by each op's own rule (a multiply-add counts 2). */
   flops: number;
+  /** The layers whose values this layer reads (parameters aside), in order: a functional model's branches. */
+  connectedTo: string[];
+  /** Bytes per sample of the layer's output (its last node): its activation memory is this times the batch. */
+  activationBytes: number;
 }
 
 /** A model's layers in topological order of first appearance, and its totals. */
 export interface Summary {
   model: string;
+  /** Channels-last when the model's input was declared so: `outputShape`s are then NHWC (layout.ts). */
+  layout: Layout;
   layers: LayerRow[];
   totals: {
     params: number;
@@ -63,29 +71,44 @@ function groupByLayer(nodes: readonly Node[]): Node[][] {
   return [...groups.values()];
 }
 
-function layerRow(nodes: readonly Node[]): LayerRow {
+/** The row name a node is listed under: its layer, or (unlabelled) its op. */
+const rowName = (n: Node) => n.meta.layer ?? n.op;
+
+/** The layers a group's nodes read from outside it (parameters and constants aside), first read first. */
+function connections(nodes: readonly Node[]): string[] {
+  const own = new Set(nodes);
+  const from = nodes.flatMap((n) => n.inputs).filter((i) => !own.has(i) && i.op !== 'param' && i.op !== 'const');
+  return [...new Set(from.map(rowName))];
+}
+
+function layerRow(nodes: readonly Node[], layout: Layout, inputs: ReadonlySet<Node>): LayerRow {
   const first = nodes[0];
   const last = nodes[nodes.length - 1];
   return {
-    name: first.meta.layer ?? first.op,
+    name: rowName(first),
     kind: first.meta.layerKind ?? last.op,
     ops: nodes.map((n) => n.op),
-    outputShape: [...last.type.shape],
+    outputShape: userShape(last.type.shape, layout, inputs.has(last)),
     params: nodes.reduce((s, n) => s + paramCount(n), 0),
     flops: nodes.reduce((s, n) => s + nodeFlops(n), 0),
+    connectedTo: connections(nodes),
+    activationBytes: sampleSize(last.type.shape) * DTYPE_BYTES[last.type.dtype],
   };
 }
 
 /** Per-layer shapes, parameters and FLOPs of a graph (every node reachable from its outputs). */
 export function summarize(g: Graph): Summary {
   const nodes = graphNodes(g);
-  const layers = groupByLayer(nodes).map(layerRow);
+  const layout = graphLayout(g);
+  const inputs = new Set(g.inputs);
+  const layers = groupByLayer(nodes).map((group) => layerRow(group, layout, inputs));
   const params = nodes.filter((n) => n.op === 'param');
   const frozen = params.filter((n) => n.attrs.trainable === false);
   const count = (ns: readonly Node[]) => ns.reduce((s, n) => s + paramCount(n), 0);
   const total = count(params);
   return {
     model: g.name,
+    layout,
     layers,
     totals: {
       params: total,
@@ -97,21 +120,45 @@ export function summarize(g: Graph): Summary {
   };
 }
 
-const COLUMNS: readonly Column[] = [
-  { header: 'Layer (type)', align: 'left' },
-  { header: 'Output Shape', align: 'left' },
-  { header: 'Param #', align: 'right' },
-  { header: 'FLOPs', align: 'right' },
-];
+/** Batch size at which `kiln summary` states activation memory unless told another. */
+export const DEFAULT_SUMMARY_BATCH = 64;
 
-/** A row's cells; names come from the model file, so they are sanitised to one line. */
-function rowCells(l: LayerRow): string[] {
-  const label = l.kind && l.kind !== l.name ? `${l.name} (${l.kind})` : l.name;
-  return [sanitizeLine(label), formatShape(l.outputShape), formatCount(l.params), formatCount(l.flops)];
+/** Whether the layers form more than a chain: some layer reads another than the row before it (a branch, a merge). */
+export function isFunctional(s: Summary): boolean {
+  return s.layers.some((l, i) => i > 0 && (l.connectedTo.length !== 1 || l.connectedTo[0] !== s.layers[i - 1].name));
 }
 
-/** A Keras-style summary table followed by the totals, e.g. `Total params: 693,962`. */
-export function formatSummary(s: Summary): string {
+/** Bytes in KiB or MiB, one decimal: activation columns and memory lines. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, 'KiB'] : [bytes / (1024 * 1024), 'MiB'];
+  return `${value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ${unit}`;
+}
+
+function columns(batch: number, connected: boolean): Column[] {
+  return [
+    { header: 'Layer (type)', align: 'left' },
+    { header: 'Output Shape', align: 'left' },
+    { header: 'Param #', align: 'right' },
+    { header: 'FLOPs', align: 'right' },
+    { header: `Activations @${batch}`, align: 'right' },
+    ...(connected ? [{ header: 'Connected to', align: 'left' } as const] : []),
+  ];
+}
+
+/** A row's cells; names come from the model file, so they are sanitised to one line. */
+function rowCells(l: LayerRow, batch: number, connected: boolean): string[] {
+  const label = l.kind && l.kind !== l.name ? `${l.name} (${l.kind})` : l.name;
+  const cells = [sanitizeLine(label), formatShape(l.outputShape), formatCount(l.params), formatCount(l.flops), formatBytes(l.activationBytes * batch)];
+  return connected ? [...cells, sanitizeLine(l.connectedTo.join(', '))] : cells;
+}
+
+/**
+ * A Keras-style summary table followed by the totals, e.g. `Total params: 693,962`. Activation
+ * memory is each layer's output at `batch`; a functional model (branches, merges) gets a
+ * "Connected to" column; a channels-last model's shapes are NHWC, as its user declared them.
+ */
+export function formatSummary(s: Summary, batch = DEFAULT_SUMMARY_BATCH): string {
   const totals = [
     `Total params: ${formatCount(s.totals.params)}`,
     `Trainable params: ${formatCount(s.totals.trainableParams)}`,
@@ -119,5 +166,7 @@ export function formatSummary(s: Summary): string {
     `FLOPs per sample: ${formatCount(s.totals.flops)}`,
   ];
   if (s.totals.macs !== undefined) totals.push(`MACs per sample: ${formatCount(s.totals.macs)}`);
-  return [`Model: "${sanitizeLine(s.model)}"`, renderTable(COLUMNS, s.layers.map(rowCells)), ...totals].join('\n');
+  if (s.layout === 'channels-last') totals.push('Shapes are channels-last (NHWC), as the input was declared.');
+  const connected = isFunctional(s);
+  return [`Model: "${sanitizeLine(s.model)}"`, renderTable(columns(batch, connected), s.layers.map((l) => rowCells(l, batch, connected))), ...totals].join('\n');
 }

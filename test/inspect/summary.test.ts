@@ -67,13 +67,15 @@ describe('summarize on the seed models', () => {
     expect(s.model).toBe('cnn');
     const rows = s.layers.map((l) => [l.name.replace(/_\d+$/, '_k'), l.kind, l.outputShape, l.params, l.flops]);
     expect(rows).toEqual([
-      ['input', 'Input', ['N', 1, 28, 28], 0, 0],
-      ['conv2d_k', 'Conv2D', ['N', 32, 26, 26], 32 * 9 + 32, convFlops(1, 32, 3, 26, 26, 'relu')],
-      ['maxpool2d_k', 'MaxPool2D', ['N', 32, 13, 13], 0, poolFlops(32, 13, 13)],
+      // cnn declares its input channels-last, so its shapes are shown NHWC, as its user wrote them.
+      ['input', 'Input', ['N', 28, 28, 1], 0, 0],
+      ['conv2d_k', 'Conv2D', ['N', 26, 26, 32], 32 * 9 + 32, convFlops(1, 32, 3, 26, 26, 'relu')],
+      ['maxpool2d_k', 'MaxPool2D', ['N', 13, 13, 32], 0, poolFlops(32, 13, 13)],
       ['flatten_k', 'Flatten', ['N', 5408], 0, 0],
       ['dense_k', 'Dense', ['N', 128], 5408 * 128 + 128, denseFlops(5408, 128, 'relu')],
       ['dense_k', 'Dense', ['N', 10], 128 * 10 + 10, denseFlops(128, 10, 'softmax')],
     ]);
+    expect(s.layout).toBe('channels-last');
     expect(s.layers[0].ops).toEqual(['input', 'transpose']);
     expect(s.layers[4].ops).toEqual(['param', 'matmul', 'param', 'add', 'relu']);
     expect(s.totals.macs).toBe(32 * 26 * 26 * 9 + 5408 * 128 + 128 * 10);
@@ -106,8 +108,8 @@ describe('formatSummary', () => {
     const text = formatSummary(summarize(await loadExample('cnn')));
     const lines = text.split('\n');
     expect(lines[0]).toBe('Model: "cnn"');
-    expect(lines[2]).toMatch(/^│ Layer \(type\) +│ Output Shape +│ Param # │ FLOPs +│$/);
-    expect(text).toMatch(/│ dense_\d+ \(Dense\) +│ \[N, 128\] +│ 692,352 │ 1,384,704 │/);
+    expect(lines[2]).toMatch(/^│ Layer \(type\) +│ Output Shape +│ Param # │ FLOPs +│ Activations @64 │$/);
+    expect(text).toMatch(/│ dense_\d+ \(Dense\) +│ \[N, 128\] +│ 692,352 │ 1,384,704 │ +32 KiB │/);
     expect(text).toContain('Total params: 693,962');
     expect(text).toContain('Trainable params: 693,962');
     expect(text).toContain('Non-trainable params: 0');

@@ -1,0 +1,273 @@
+// The inspection document: one versioned, JSON-ready description of a model at a stage of the
+// compiler (nodes, layers, fused kernels, memory over time; with training, the step's graph too),
+// built purely from a Graph. `kiln inspect` renders it as text, JSON, DOT, Mermaid or HTML.
+import { graphNodes, type Graph } from '../../src/ir/graph.ts';
+import type { Node } from '../../src/ir/node.ts';
+import { DTYPE_BYTES, type DType } from '../../src/ir/dtype.ts';
+import { KilnError } from '../../src/ir/errors.ts';
+import { sampleSize, type Dim } from '../../src/ir/shape.ts';
+import { checkGraph } from '../check/check.ts';
+import { describeOps, type Kernel } from '../lower/kernel.ts';
+import type { Program } from '../lower/plan.ts';
+import { PASSES, compileGraph } from '../pipeline.ts';
+import { buildTrainingGraph, type TrainingSpec } from '../train/step.ts';
+import { renderGpuJsKernel } from '../codegen/gpujs-kernel.ts';
+import { renderJsKernel } from '../codegen/js-kernel.ts';
+import { renderSimdKernel, simdListing } from '../codegen/wasm/simd-kernel.ts';
+import { graphHash } from './hash.ts';
+import { graphLayout, userShape, type Layout } from './layout.ts';
+import { liveBytes, type LiveAt } from './memory.ts';
+import { nodeFlops, paramCount, summarize, type LayerRow, type Summary } from './summary.ts';
+
+/** The document's format version: bumped on any change a reader must know about. */
+export const GRAPH_DOC_VERSION = 1;
+
+/** Which part of a training step a node belongs to (inference graphs: all `forward`). */
+export type Phase = 'forward' | 'backward' | 'optimizer';
+
+/** One node of the graph at the document's stage. */
+export interface DocNode {
+  /** Dense topological number, as `kiln ir` prints it (`%id`). */
+  readonly id: number;
+  readonly op: string;
+  readonly layer?: string;
+  readonly layerKind?: string;
+  /** Attributes; arrays longer than 16 entries (constants' values) are replaced by a count. */
+  readonly attrs: Readonly<Record<string, unknown>>;
+  /** Ids of the input nodes, in order. */
+  readonly inputs: readonly number[];
+  readonly dtype: DType;
+  /** Kiln's own shape (NCHW for images), batch as 'N'. */
+  readonly shape: readonly Dim[];
+  /** The shape in the user's layout, present only where it differs from `shape` (channels-last models). */
+  readonly userShape?: readonly Dim[];
+  /** Parameter elements (param nodes), else 0. */
+  readonly params: number;
+  /** Floating-point operations per sample (a multiply-add counts 2). */
+  readonly flops: number;
+  /** Bytes of the node's value per sample (batch as 1). */
+  readonly bytes: number;
+  /** `file:line` of the model file where its layer was written. */
+  readonly source?: string;
+  /** The kernel that computes it (where this stage's node is the compiled one: always after the last pass). */
+  readonly kernel?: string;
+  readonly phase: Phase;
+}
+
+/** One fused kernel of the compiled program. */
+export interface DocKernel {
+  readonly name: string;
+  /** The ops fused into it, anchor first, and its one-line description (`matmul → add → relu`). */
+  readonly ops: readonly string[];
+  readonly description: string;
+  readonly layers: readonly string[];
+  /** Ids of the nodes it reads and writes, where they are nodes of this stage (null where not). */
+  readonly reads: readonly (number | null)[];
+  readonly writes: number | null;
+  readonly dtype: DType;
+  readonly shape: readonly Dim[];
+  readonly flops: number;
+  /** Code each backend runs it as: JS loops always, a WebAssembly SIMD version for some, GPU.js always. */
+  readonly backends: { readonly js: true; readonly wasmSimd: boolean; readonly gpujs: true };
+  /** Emitted source, when asked for (`sources`): JS, WebAssembly text (SIMD kernels only), GPU.js. */
+  readonly source?: { readonly js: string; readonly wasm?: string; readonly gpujs: string };
+  readonly phase: Phase;
+}
+
+/** Memory over the kernels of a program: what is alive at each, and the peak (at `batch`). */
+export interface DocMemory {
+  readonly batch: number;
+  readonly parameterBytes: number;
+  readonly perKernel: readonly LiveAt[];
+  readonly peak: { readonly kernel: string | null; readonly bytes: number };
+}
+
+/** A graph at a stage, its kernels and memory plan. */
+export interface DocGraph {
+  readonly nodes: readonly DocNode[];
+  readonly inputs: readonly { readonly name: string; readonly node: number }[];
+  readonly outputs: readonly { readonly name: string; readonly node: number }[];
+  readonly kernels: readonly DocKernel[];
+  readonly memory: DocMemory;
+}
+
+/** The whole document (`kiln inspect --format json`). */
+export interface GraphDoc extends DocGraph {
+  readonly version: typeof GRAPH_DOC_VERSION;
+  readonly model: string;
+  /** `input` (as built), a pass name (after that pass), or `optimized` (after every pass). */
+  readonly stage: string;
+  /** sha256 of the model's graph as built (compiler/inspect/hash.ts), as emitted modules carry it. */
+  readonly graphHash: string;
+  /** Channels-last when the input was declared so; `userShape`s and layer shapes are then NHWC. */
+  readonly layout: Layout;
+  /** The model's layers as written, as `kiln summary` lists them (same rows and totals). */
+  readonly layers: readonly LayerRow[];
+  readonly totals: Summary['totals'];
+  /** With a training spec: the training step's graph (forward, backward, optimizer), kernels and memory. */
+  readonly training?: DocGraph & { readonly optimizer: string; readonly state: readonly { readonly name: string; readonly shape: readonly Dim[]; readonly bytes: number }[] };
+}
+
+export interface GraphDocOptions {
+  /** A pass name, or `input`: the stage whose nodes are listed (default: after every pass). */
+  readonly after?: string;
+  /** Also describe the training step compiled for this loss and optimizer. */
+  readonly training?: TrainingSpec;
+  /** Include each kernel's emitted source (large). */
+  readonly sources?: boolean;
+  /** Batch size of the memory figures (default 64). */
+  readonly batch?: number;
+}
+
+/** The stage names `after` accepts. */
+export const STAGES: readonly string[] = ['input', ...PASSES.map((p) => p.name)];
+
+/** The graph after pass `after` (`input`: as built; undefined: after every pass). */
+export function graphAtStage(g: Graph, after: string | undefined): Graph {
+  if (after === undefined) return compileGraph(g).optimized;
+  if (!STAGES.includes(after)) throw new KilnError(`unknown pass '${after}' (stages: ${STAGES.join(', ')})`);
+  let graph = g;
+  for (const pass of PASSES) {
+    if (after === 'input') break;
+    graph = pass.run(graph);
+    if (pass.name === after) break;
+  }
+  return graph;
+}
+
+/** Attribute values for the document: long arrays (constant values) become a count, so the document stays small. */
+function docAttrs(attrs: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(attrs)) out[k] = Array.isArray(v) && v.length > 16 ? `<${v.length} values>` : v;
+  return out;
+}
+
+/** Phases of a training graph's nodes: ancestors of the loss are forward; optimizer updates and state are optimizer; the rest backward. */
+function phases(nodes: readonly Node[], g: Graph, stateNames: ReadonlySet<string>): Map<Node, Phase> {
+  const out = new Map<Node, Phase>(nodes.map((n) => [n, 'forward' as Phase]));
+  const loss = g.outputs.find((o) => o.name === 'loss');
+  if (!loss) return out;
+  const forward = new Set(graphNodes({ name: '', inputs: [], outputs: [loss] }));
+  for (const n of nodes) {
+    if (forward.has(n)) continue;
+    const isState = n.op === 'param' && stateNames.has(String(n.attrs.name));
+    out.set(n, isState || n.meta.layerKind === 'Optimizer' ? 'optimizer' : 'backward');
+  }
+  return out;
+}
+
+function docKernel(k: Kernel, ids: ReadonlyMap<Node, number>, phase: Phase, sources: boolean): DocKernel {
+  const simd = renderSimdKernel(k);
+  // Recomputed producers count in every kernel that recomputes them: that is the work it does.
+  const flops = memberNodes(k).reduce((s, n) => s + nodeFlops(n), 0);
+  return {
+    name: k.name,
+    ops: [...k.ops],
+    description: describeOps(k),
+    layers: [...k.layers],
+    reads: k.reads.map((r) => ids.get(r) ?? null),
+    writes: ids.get(k.writes) ?? null,
+    dtype: k.dtype,
+    shape: [...k.shape],
+    flops,
+    backends: { js: true, wasmSimd: simd !== null, gpujs: true },
+    ...(sources ? { source: { js: renderJsKernel(k), ...(simd ? { wasm: simdListing(k, simd) } : {}), gpujs: renderGpuJsKernel(k) } } : {}),
+    phase,
+  };
+}
+
+function docMemory(p: Program, batch: number): DocMemory {
+  const perKernel = liveBytes(p);
+  const total = (l: LiveAt) => l.bytesPerSample * batch + l.fixedBytes;
+  const peak = perKernel.reduce<LiveAt | null>((best, l) => (best === null || total(l) > total(best) ? l : best), null);
+  const parameterBytes = p.params.reduce((s, n) => s + sampleSize(n.type.shape) * DTYPE_BYTES[n.type.dtype], 0);
+  return { batch, parameterBytes, perKernel, peak: { kernel: peak?.kernel ?? null, bytes: peak ? total(peak) : 0 } };
+}
+
+/** Nodes, kernels and memory of `stage` (a graph) compiled as `program`. */
+function docGraph(stage: Graph, program: Program, o: { layout: Layout; sources: boolean; batch: number; stateNames?: ReadonlySet<string> }): DocGraph {
+  const nodes = graphNodes(stage);
+  const ids = new Map<Node, number>(nodes.map((n, i) => [n, i]));
+  const phase = phases(nodes, stage, o.stateNames ?? new Set());
+  const kernelOf = new Map<Node, string>();
+  const kernels = program.kernels.map((k) => docKernel(k, ids, phase.get(k.writes) ?? 'forward', o.sources));
+  // A node belongs to the kernel that stores it; a recomputed producer (stored by none) to the first that computes it.
+  for (const k of program.kernels) kernelOf.set(k.writes, k.name);
+  for (const k of program.kernels) for (const n of memberNodes(k)) if (!kernelOf.has(n)) kernelOf.set(n, k.name);
+  const inputs = new Set(stage.inputs);
+  const docNodes = nodes.map((n, id): DocNode => {
+    const user = userShape(n.type.shape, o.layout, inputs.has(n));
+    const differs = user.some((d, i) => d !== n.type.shape[i]);
+    const kernel = kernelOf.get(n);
+    return {
+      id,
+      op: n.op,
+      ...(n.meta.layer !== undefined ? { layer: n.meta.layer } : {}),
+      ...(n.meta.layerKind !== undefined ? { layerKind: n.meta.layerKind } : {}),
+      attrs: docAttrs(n.attrs),
+      inputs: n.inputs.map((i) => ids.get(i)!),
+      dtype: n.type.dtype,
+      shape: [...n.type.shape],
+      ...(differs ? { userShape: user } : {}),
+      params: paramCount(n),
+      flops: nodeFlops(n),
+      bytes: sampleSize(n.type.shape) * DTYPE_BYTES[n.type.dtype],
+      ...(n.meta.source ? { source: `${n.meta.source.file}:${n.meta.source.line}` } : {}),
+      ...(kernel ? { kernel } : {}),
+      phase: phase.get(n) ?? 'forward',
+    };
+  });
+  return {
+    nodes: docNodes,
+    inputs: stage.inputs.map((n) => ({ name: String(n.attrs.name), node: ids.get(n)! })),
+    outputs: stage.outputs.map((out) => ({ name: out.name, node: ids.get(out.node)! })),
+    kernels,
+    memory: docMemory(program, o.batch),
+  };
+}
+
+/**
+ * The nodes a kernel computes in its loop: walking back from what it writes through inputs that
+ * are not what it reads (those come from buffers). Iterative, as every graph walk.
+ */
+function memberNodes(k: Kernel): Node[] {
+  const reads = new Set(k.reads);
+  const seen = new Set<Node>();
+  const stack: Node[] = [k.writes];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n) || reads.has(n)) continue;
+    seen.add(n);
+    stack.push(...n.inputs);
+  }
+  return [...seen];
+}
+
+/** Describes model graph `g` (as built) at a stage, with its compiled program; pure. */
+export function buildGraphDoc(g: Graph, o: GraphDocOptions = {}): GraphDoc {
+  const batch = o.batch ?? 64;
+  const sources = o.sources ?? false;
+  const checked = checkGraph(g);
+  const layout = graphLayout(checked);
+  const summary = summarize(checked);
+  const stage = graphAtStage(g, o.after);
+  const compiled = compileGraph(g);
+  const main = docGraph(stage, compiled.program, { layout, sources, batch });
+  const doc: GraphDoc = {
+    version: GRAPH_DOC_VERSION,
+    model: g.name,
+    stage: o.after ?? 'optimized',
+    graphHash: graphHash(g),
+    layout,
+    layers: summary.layers,
+    totals: summary.totals,
+    ...main,
+  };
+  if (!o.training) return doc;
+  const t = buildTrainingGraph(g, o.training);
+  const tc = compileGraph(t.graph, 't');
+  const stateNames = new Set(t.state.map((s) => String(s.attrs.name)));
+  const step = docGraph(tc.optimized, tc.program, { layout, sources, batch, stateNames });
+  const state = t.state.map((s) => ({ name: String(s.attrs.name), shape: [...s.type.shape], bytes: sampleSize(s.type.shape) * DTYPE_BYTES[s.type.dtype] }));
+  return { ...doc, training: { ...step, optimizer: o.training.optimizer.kind, state } };
+}
