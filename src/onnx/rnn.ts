@@ -1,11 +1,12 @@
 // RNN, LSTM and GRU: shapes are static, so the time loop is unrolled at import time into IR ops
-// (one matmul for the input projection of every step, then per step a matmul with the recurrence
-// weights, slices for the gates, sigmoid/tanh and elementwise arithmetic).
+// (one matmul for the input projection of every step, then the cell of src/ir/recurrent.ts, the
+// same the DSL layers use: per step one matmul with the recurrence weights, gate slices, activations).
 import type { DType } from '../ir/dtype.ts';
 import type { Node } from '../ir/node.ts';
 import type { OpName } from '../ir/ops/index.ts';
 import { formatBytes, formatCount, getLimits, LimitError } from '../ir/limits.ts';
 import { MAX_ELEMENTS } from '../ir/shape.ts';
+import { GATE_ORDERS, unroll, type CellKind } from '../ir/recurrent.ts';
 import type { OnnxContext, OnnxOp } from './context.ts';
 
 type Kind = 'RNN' | 'LSTM' | 'GRU';
@@ -101,10 +102,8 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
     c.constNode({ name: '', onnxType: dtype === 'float64' ? 11 : 1, dims: shape, data: new Array<number>(shape.reduce((p, d) => p * d, 1)).fill(0) });
   const slice = (t: Node, axis: number, start: number, end: number): Node => emit('slice', [t], { starts: [start], ends: [end], axes: [axis], steps: [1] });
   const reshape = (t: Node, shape: number[]): Node => emit('reshape', [t], { shape });
-  const act = (op: OpName, t: Node): Node => emit(op, [t]);
-  const clipped = (t: Node): Node => (typeof clip === 'number' ? emit('clip', [t], { min: -clip, max: clip }) : t);
+  const cell: CellKind = kind === 'RNN' ? 'rnn' : kind === 'LSTM' ? 'lstm' : 'gru';
 
-  const xFlat = reshape(x, [S * B, I]);
   const Ys: Node[] = [];
   const Hs: Node[] = [];
   const Cs: Node[] = [];
@@ -118,60 +117,39 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
       Wb = slice(Bd, 0, 0, G * H);
       Rb = slice(Bd, 0, G * H, 2 * G * H);
     }
-    let P: Node | undefined;
-    if (kind === 'LSTM' && c.has(7)) P = reshape(slice(c.input(7), 0, d, d + 1), [3 * H]);
-    // Input projections of every step at once: [S*B, G*H].
-    let xw = emit('matmul', [xFlat, Wd], { transB: true });
+    // Input projections of every step at once: [S, B, G*H].
+    let xw = emit('matmul', [x, Wd], { transB: true });
     // The recurrence bias joins the input projection except where GRU applies it inside the reset.
     let bias = Wb;
     if (Wb && Rb && !(kind === 'GRU' && linearBeforeReset)) bias = emit('add', [Wb, Rb]);
     if (bias) xw = emit('add', [xw, bias]);
-    let h = h0 ? reshape(slice(h0, 0, d, d + 1), [B, H]) : zeros([B, H]);
-    let cell = c0 ? reshape(slice(c0, 0, d, d + 1), [B, H]) : kind === 'LSTM' ? zeros([B, H]) : undefined;
-    const reverse = direction === 'reverse' || d === 1;
     const beforeSteps = emitted;
-    const outs: Node[] = new Array<Node>(S);
-    for (let k = 0; k < S; k++) {
-      if (d === 0 && k === 1) checkUnrolledSize(c, kind, S, numDir, emitted - beforeSteps);
-      const t = reverse ? S - 1 - k : k;
-      const xt = slice(xw, 0, t * B, (t + 1) * B);
-      const gate = (g: number, src: Node) => slice(src, 1, g * H, (g + 1) * H);
-      if (kind === 'RNN') {
-        h = act(actOf(d, 0), clipped(emit('add', [xt, emit('matmul', [h, Rd], { transB: true })])));
-      } else if (kind === 'LSTM') {
-        const pre = emit('add', [xt, emit('matmul', [h, Rd], { transB: true })]);
-        const peep = (g: number, s: Node, z: Node) => (P ? emit('add', [z, emit('mul', [slice(P, 0, g * H, (g + 1) * H), s])]) : z);
-        const iG = act(actOf(d, 0), clipped(peep(0, cell!, gate(0, pre))));
-        const fG = act(actOf(d, 0), clipped(peep(2, cell!, gate(2, pre))));
-        const cG = act(actOf(d, 1), clipped(gate(3, pre)));
-        cell = emit('add', [emit('mul', [fG, cell!]), emit('mul', [iG, cG])]);
-        const oG = act(actOf(d, 0), clipped(peep(1, cell, gate(1, pre))));
-        h = emit('mul', [oG, act(actOf(d, 2), cell)]);
-      } else {
-        // GRU: gates z, r, h.
-        const Rzr = slice(Rd, 0, 0, 2 * H);
-        const Rh = slice(Rd, 0, 2 * H, 3 * H);
-        const zr = emit('add', [slice(xt, 1, 0, 2 * H), emit('matmul', [h, Rzr], { transB: true })]);
-        const zrB = linearBeforeReset && Rb ? emit('add', [zr, slice(Rb, 0, 0, 2 * H)]) : zr;
-        const z = act(actOf(d, 0), clipped(gate(0, zrB)));
-        const r = act(actOf(d, 0), clipped(gate(1, zrB)));
-        let hh: Node;
-        if (linearBeforeReset) {
-          let hr = emit('matmul', [h, Rh], { transB: true });
-          if (Rb) hr = emit('add', [hr, slice(Rb, 0, 2 * H, 3 * H)]);
-          hh = emit('add', [gate(2, xt), emit('mul', [r, hr])]);
-        } else {
-          hh = emit('add', [gate(2, xt), emit('matmul', [emit('mul', [r, h]), Rh], { transB: true })]);
-        }
-        const hTilde = act(actOf(d, 1), clipped(hh));
-        // (1 - z) ⊙ h̃ + z ⊙ h  =  h̃ + z ⊙ (h - h̃)
-        h = emit('add', [hTilde, emit('mul', [z, emit('sub', [h, hTilde])])]);
-      }
-      outs[t] = reshape(h, [1, 1, B, H]);
-    }
+    const run = unroll({
+      kind: cell,
+      units: H,
+      steps: S,
+      order: GATE_ORDERS.onnx,
+      emit,
+      projection: (t) => reshape(slice(xw, 0, t, t + 1), [B, G * H]),
+      recurrent: Rd,
+      transposed: true,
+      linearBeforeReset,
+      recurrentBias: linearBeforeReset ? Rb : undefined,
+      peepholes: kind === 'LSTM' && c.has(7) ? reshape(slice(c.input(7), 0, d, d + 1), [3 * H]) : undefined,
+      activations: { f: actOf(d, 0), g: actOf(d, Math.min(1, perDir - 1)), h: actOf(d, perDir - 1) },
+      clip: typeof clip === 'number' ? clip : undefined,
+      h0: h0 ? reshape(slice(h0, 0, d, d + 1), [B, H]) : zeros([B, H]),
+      c0: kind === 'LSTM' ? (c0 ? reshape(slice(c0, 0, d, d + 1), [B, H]) : zeros([B, H])) : undefined,
+      reverse: direction === 'reverse' || d === 1,
+      // Every node goes through `emit`, so the first step's count says what the unrolling will make.
+      afterStep: (k) => {
+        if (d === 0 && k === 1) checkUnrolledSize(c, kind, S, numDir, emitted - beforeSteps);
+      },
+    });
+    const outs = run.outputs.map((h) => reshape(h, [1, 1, B, H]));
     Ys.push(S === 1 ? outs[0] : emit('concat', outs, { axis: 0 }));
-    Hs.push(reshape(h, [1, B, H]));
-    if (cell) Cs.push(reshape(cell, [1, B, H]));
+    Hs.push(reshape(run.h, [1, B, H]));
+    if (run.c) Cs.push(reshape(run.c, [1, B, H]));
   }
   const cat = (parts: Node[], axis: number) => (parts.length === 1 ? parts[0] : emit('concat', parts, { axis }));
   let Y = cat(Ys, 1); // [S, D, B, H]

@@ -1,0 +1,127 @@
+// The one unrolling of RNN, LSTM and GRU cells, shared by the DSL layers (src/dsl/recurrent.ts)
+// and the ONNX importer (src/onnx/rnn.ts): each step is one matmul of the state with the
+// recurrent weights (all gates at once), slices for the gates, activations and elementwise math.
+// The input projection of every step is computed by the caller (one matmul before the loop).
+import type { Node } from './node.ts';
+import type { OpName } from './ops/index.ts';
+
+export type CellKind = 'rnn' | 'lstm' | 'gru';
+
+/** Gates per cell: the G in the [*, G·units] weight layout. */
+export const GATE_COUNT: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
+
+/** A weight layout's gate order: where each gate's block of columns sits (in units of H). */
+export interface GateOrder {
+  /** LSTM: input, forget, cell candidate, output. */
+  lstm: { i: number; f: number; c: number; o: number };
+  /** GRU: update z, reset r, candidate h (the candidate is last in every layout). */
+  gru: { z: number; r: number; h: number };
+}
+
+/** PyTorch (i,f,g,o / r,z,n), Keras (i,f,c,o / z,r,h) and ONNX (i,o,f,c / z,r,h) layouts. */
+export const GATE_ORDERS: Record<'pytorch' | 'keras' | 'onnx', GateOrder> = {
+  pytorch: { lstm: { i: 0, f: 1, c: 2, o: 3 }, gru: { r: 0, z: 1, h: 2 } },
+  keras: { lstm: { i: 0, f: 1, c: 2, o: 3 }, gru: { z: 0, r: 1, h: 2 } },
+  onnx: { lstm: { i: 0, o: 1, f: 2, c: 3 }, gru: { z: 0, r: 1, h: 2 } },
+};
+
+export type Emit = (op: OpName, inputs: readonly Node[], attrs?: Record<string, unknown>) => Node;
+
+export interface UnrollSpec {
+  kind: CellKind;
+  units: number;
+  steps: number;
+  order: GateOrder;
+  emit: Emit;
+  /** The input projection of time `t`, biases included: [B, G·H]. */
+  projection(t: number): Node;
+  /** Recurrent weights, G·H columns: [H, G·H], or [G·H, H] when `transposed` (ONNX's R). */
+  recurrent: Node;
+  transposed: boolean;
+  /** GRU with the linear transformation before the reset (PyTorch; Keras reset_after): h·R + Rb inside r ⊙ (…). */
+  linearBeforeReset?: boolean;
+  /** The recurrent bias [G·H] that such a GRU applies inside the reset (others fold it into the projection). */
+  recurrentBias?: Node;
+  /** LSTM peephole weights [3H] in ONNX's order (i, o, f). */
+  peepholes?: Node;
+  /** Gate activation (f), candidate activation (g), LSTM output activation (h): ONNX's f, g, h. */
+  activations: { f: OpName; g: OpName; h: OpName };
+  /** ONNX's clip: pre-activations are clipped to [-clip, clip]. */
+  clip?: number;
+  h0: Node;
+  c0?: Node;
+  /** Runs from the last step to the first. */
+  reverse: boolean;
+  /** Called after each step (k counts steps done), so a caller can check the size of what it builds. */
+  afterStep?: (k: number) => void;
+}
+
+export interface Unrolled {
+  /** The state after each time index (in time order, whatever the direction): [B, H] each. */
+  outputs: Node[];
+  /** Final hidden state [B, H] (of the last step run: time 0 when reversed). */
+  h: Node;
+  /** Final cell state [B, H] (LSTM). */
+  c?: Node;
+}
+
+/** Runs the cell over `steps` steps and returns every state. */
+export function unroll(s: UnrollSpec): Unrolled {
+  const { emit, units: H } = s;
+  const slice = (t: Node, axis: number, start: number, end: number): Node => emit('slice', [t], { starts: [start], ends: [end], axes: [axis], steps: [1] });
+  const gate = (g: number, src: Node) => slice(src, 1, g * H, (g + 1) * H);
+  const clipped = (t: Node): Node => (s.clip !== undefined ? emit('clip', [t], { min: -s.clip, max: s.clip }) : t);
+  const act = (op: OpName, t: Node): Node => emit(op, [clipped(t)]);
+  // The recurrent product of a block of gate columns [from, to) (in units of H).
+  const rAxis = s.transposed ? 0 : 1;
+  const rBlock = (from: number, to: number): Node => (from === 0 && to === GATE_COUNT[s.kind] ? s.recurrent : slice(s.recurrent, rAxis, from * H, to * H));
+  const times = (h: Node, from: number, to: number): Node => emit('matmul', [h, rBlock(from, to)], { transB: s.transposed });
+  const P = s.peepholes;
+  const peep = (k: number, state: Node, z: Node) => (P ? emit('add', [z, emit('mul', [slice(P, 0, k * H, (k + 1) * H), state])]) : z);
+
+  let h = s.h0;
+  let c = s.c0;
+  const outputs = new Array<Node>(s.steps);
+  for (let k = 0; k < s.steps; k++) {
+    const t = s.reverse ? s.steps - 1 - k : k;
+    const xt = s.projection(t);
+    if (s.kind === 'rnn') {
+      h = act(s.activations.f, emit('add', [xt, times(h, 0, 1)]));
+    } else if (s.kind === 'lstm') {
+      const g = s.order.lstm;
+      const pre = emit('add', [xt, times(h, 0, 4)]);
+      const iG = act(s.activations.f, peep(0, c!, gate(g.i, pre)));
+      const fG = act(s.activations.f, peep(2, c!, gate(g.f, pre)));
+      const cG = act(s.activations.g, gate(g.c, pre));
+      c = emit('add', [emit('mul', [fG, c!]), emit('mul', [iG, cG])]);
+      const oG = act(s.activations.f, peep(1, c, gate(g.o, pre)));
+      h = emit('mul', [oG, emit(s.activations.h, [c])]);
+    } else {
+      const g = s.order.gru;
+      let hh: Node;
+      let z: Node;
+      let r: Node;
+      if (s.linearBeforeReset) {
+        // One product for all three gates; the recurrent bias stays inside, as r ⊙ (h·Rh + Rbh).
+        let hr = times(h, 0, 3);
+        if (s.recurrentBias) hr = emit('add', [hr, s.recurrentBias]);
+        const zr = emit('add', [xt, hr]);
+        z = act(s.activations.f, gate(g.z, zr));
+        r = act(s.activations.f, gate(g.r, zr));
+        hh = emit('add', [gate(g.h, xt), emit('mul', [r, gate(g.h, hr)])]);
+      } else {
+        // The candidate's product needs r first: z and r (the first two blocks) take one product.
+        const zr = emit('add', [slice(xt, 1, 0, 2 * H), times(h, 0, 2)]);
+        z = act(s.activations.f, gate(g.z, zr));
+        r = act(s.activations.f, gate(g.r, zr));
+        hh = emit('add', [gate(g.h, xt), times(emit('mul', [r, h]), 2, 3)]);
+      }
+      const hTilde = act(s.activations.g, hh);
+      // (1 − z) ⊙ h̃ + z ⊙ h  =  h̃ + z ⊙ (h − h̃)
+      h = emit('add', [hTilde, emit('mul', [z, emit('sub', [h, hTilde])])]);
+    }
+    outputs[t] = h;
+    s.afterStep?.(k + 1);
+  }
+  return { outputs, h, c };
+}
