@@ -14,6 +14,8 @@ export interface KernelTime {
   readonly ops: readonly string[];
   readonly layers: readonly string[];
   readonly ms: number;
+  /** Calls measured (one per profiled run). */
+  readonly calls: number;
   /** Share of the sum of all kernels' times (0 to 1). */
   readonly share: number;
   /** Floating-point operations of one call at the profiled batch. */
@@ -88,7 +90,7 @@ export function profileReport(
       const t = Object.hasOwn(times, name) ? times[name] : { ms: 0, calls: 0 };
       const perLayer = groupFlops(g, head.batch);
       const flops = [...perLayer.values()].reduce((s, f) => s + f, 0);
-      return { name, entry: e.entry, ops: g.members.map((m) => m.op), perLayer, flops, ms: t.calls > 0 ? t.ms / t.calls : 0 };
+      return { name, entry: e.entry, ops: g.members.map((m) => m.op), perLayer, flops, calls: t.calls, ms: t.calls > 0 ? t.ms / t.calls : 0 };
     }),
   );
   const kernelMs = rows.reduce((s, r) => s + r.ms, 0);
@@ -107,7 +109,7 @@ export function profileReport(
   return {
     ...head,
     kernelMs,
-    kernels: rows.map((r) => ({ name: r.name, entry: r.entry, ops: r.ops, layers: [...r.perLayer.keys()], ms: r.ms, share: share(r.ms), flops: r.flops, gflops: gflops(r.flops, r.ms) })),
+    kernels: rows.map((r) => ({ name: r.name, entry: r.entry, ops: r.ops, layers: [...r.perLayer.keys()], ms: r.ms, calls: r.calls, share: share(r.ms), flops: r.flops, gflops: gflops(r.flops, r.ms) })),
     layers: [...layers].map(([layer, l]) => ({ layer, ms: l.ms, share: share(l.ms), flops: l.flops, gflops: gflops(l.flops, l.ms), kernels: l.kernels })).sort((a, b) => b.ms - a.ms),
   };
 }
