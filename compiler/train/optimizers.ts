@@ -4,12 +4,9 @@ import { makeNode } from '../../src/ir/build.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import type { Node, NodeMeta } from '../../src/ir/node.ts';
 import type { OpName } from '../../src/ir/ops/index.ts';
+import { OPTIMIZER_DEFAULTS, withDefaults, type ClipSettings, type OptimizerSpec } from './optimizer-spec.ts';
 
-export type OptimizerSpec =
-  | { kind: 'sgd'; lr: number; momentum?: number; nesterov?: boolean; weightDecay?: number }
-  | { kind: 'adam' | 'adamw'; lr: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number }
-  | { kind: 'rmsprop'; lr: number; alpha?: number; epsilon?: number; momentum?: number; centered?: boolean; weightDecay?: number }
-  | { kind: 'adagrad'; lr: number; epsilon?: number; weightDecay?: number };
+export { OPTIMIZER_DEFAULTS, OPTIMIZER_KINDS, checkOptimizer, type ClipSettings, type OptimizerKind, type OptimizerSpec } from './optimizer-spec.ts';
 
 /** What an update rule reads besides the parameter and its gradient. */
 export interface UpdateContext {
@@ -26,6 +23,9 @@ export interface Update {
   /** New values of state tensors: [state node, its next value]. */
   readonly state: readonly (readonly [Node, Node])[];
 }
+
+/** One kind's spec with every setting present (defaults filled in). */
+type Full<K extends OptimizerSpec['kind']> = Required<Omit<Extract<OptimizerSpec, { kind: K }>, keyof ClipSettings>>;
 
 /** Node builders for one parameter's update, attributed to its layer. */
 function builder(param: Node) {
@@ -46,58 +46,91 @@ function biasCorrection(beta: number, step: Node, param: Node): Node {
   return makeNode('cast', [makeNode('sub', [c64(1), power], {}, meta)], { to: param.type.dtype }, meta);
 }
 
-export function buildUpdate(spec: OptimizerSpec, param: Node, grad: Node, ctx: UpdateContext): Update {
+/** SGD's momentum buffer (torch.optim.SGD): b₁ = g, bₜ = μ·bₜ₋₁ + (1 − dampening)·g after. */
+function sgdUpdate(spec: Full<'sgd'>, param: Node, g: Node, ctx: UpdateContext): Update {
   const { op, c, lerp } = builder(param);
-  const decay = spec.weightDecay ?? 0;
-  // L2-style weight decay adds wd·p to the gradient (AdamW instead decays the weights directly).
+  const { momentum: mu, dampening, nesterov } = spec;
+  const descend = (direction: Node) => op('sub', param, op('mul', ctx.lr, direction));
+  if (!mu) return { param: descend(g), state: [] };
+  const buf = ctx.state(param, 'momentum');
+  // The buffer starts at zero, so μ·0 + k·g with k = 1 on step 1 and 1 − dampening after gives b₁ = g.
+  const k = dampening ? op('sub', c(1), op('mul', c(dampening), op('minimum', op('sub', ctx.step, c(1)), c(1)))) : c(1);
+  const next = op('add', op('mul', c(mu), buf), op('mul', k, g));
+  const direction = nesterov ? lerp(1, g, mu, next) : next;
+  return { param: descend(direction), state: [[buf, next]] };
+}
+
+/** Adam and AdamW (torch.optim.Adam/AdamW), with AMSGrad's running maximum of v when asked. */
+function adamUpdate(spec: Full<'adam' | 'adamw'>, param: Node, g: Node, ctx: UpdateContext): Update {
+  const { op, c, lerp } = builder(param);
+  const { beta1: b1, beta2: b2, epsilon: eps, weightDecay: decay } = spec;
+  const m = ctx.state(param, 'm');
+  const v = ctx.state(param, 'v');
+  const m1 = lerp(b1, m, 1 - b1, g);
+  const v1 = lerp(b2, v, 1 - b2, op('mul', g, g));
+  const state: (readonly [Node, Node])[] = [[m, m1], [v, v1]];
+  let second = v1;
+  if (spec.amsgrad) {
+    const vMax = ctx.state(param, 'v_max');
+    second = op('maximum', vMax, v1);
+    state.push([vMax, second]);
+  }
+  const mHat = op('div', m1, biasCorrection(b1, ctx.step, param));
+  const vHat = op('div', second, biasCorrection(b2, ctx.step, param));
+  // AdamW decays the weights themselves: θ ← θ − γλθ before the Adam step.
+  const base = spec.kind === 'adamw' && decay ? op('sub', param, op('mul', op('mul', ctx.lr, c(decay)), param)) : param;
+  return { param: op('sub', base, op('mul', ctx.lr, op('div', mHat, op('add', op('sqrt', vHat), c(eps))))), state };
+}
+
+/** RMSprop (torch.optim.RMSprop), centered and with momentum when asked. */
+function rmspropUpdate(spec: Full<'rmsprop'>, param: Node, g: Node, ctx: UpdateContext): Update {
+  const { op, c, lerp } = builder(param);
+  const { alpha, epsilon: eps, momentum: mu } = spec;
+  const sq = ctx.state(param, 'square_avg');
+  const sq1 = lerp(alpha, sq, 1 - alpha, op('mul', g, g));
+  const state: (readonly [Node, Node])[] = [[sq, sq1]];
+  let avg = sq1;
+  if (spec.centered) {
+    const ga = ctx.state(param, 'grad_avg');
+    const ga1 = lerp(alpha, ga, 1 - alpha, g);
+    state.push([ga, ga1]);
+    avg = op('sub', sq1, op('mul', ga1, ga1));
+  }
+  const scaled = op('div', g, op('add', op('sqrt', avg), c(eps)));
+  if (!mu) return { param: op('sub', param, op('mul', ctx.lr, scaled)), state };
+  const buf = ctx.state(param, 'momentum');
+  const buf1 = lerp(mu, buf, 1, scaled);
+  return { param: op('sub', param, op('mul', ctx.lr, buf1)), state: [...state, [buf, buf1]] };
+}
+
+/** Adagrad (torch.optim.Adagrad): γ̃ = γ / (1 + (t − 1)·lr_decay), sum ← sum + g², θ ← θ − γ̃·g / (√sum + ε). */
+function adagradUpdate(spec: Full<'adagrad'>, param: Node, g: Node, ctx: UpdateContext): Update {
+  const { op, c } = builder(param);
+  const { epsilon: eps, lrDecay, initialAccumulatorValue: initial } = spec;
+  // The state holds Σg² from zero (state tensors start at zero); the initial value is added back here.
+  const sum = ctx.state(param, 'sum');
+  const sum1 = op('add', sum, op('mul', g, g));
+  const total = initial ? op('add', sum1, c(initial)) : sum1;
+  const lr = lrDecay ? op('div', ctx.lr, op('add', c(1), op('mul', op('sub', ctx.step, c(1)), c(lrDecay)))) : ctx.lr;
+  return { param: op('sub', param, op('mul', lr, op('div', g, op('add', op('sqrt', total), c(eps))))), state: [[sum, sum1]] };
+}
+
+/** One parameter's update under `spec` (checked by checkOptimizer first), from its (clipped) gradient. */
+export function buildUpdate(spec: OptimizerSpec, param: Node, grad: Node, ctx: UpdateContext): Update {
+  const { op, c } = builder(param);
+  const decay = spec.weightDecay ?? (OPTIMIZER_DEFAULTS[spec.kind]?.weightDecay as number);
+  // L2-style weight decay adds λθ to the gradient (AdamW instead decays the weights directly).
   const g = decay && spec.kind !== 'adamw' ? op('add', grad, op('mul', c(decay), param)) : grad;
-  const descend = (p: Node, direction: Node) => op('sub', p, op('mul', ctx.lr, direction));
   switch (spec.kind) {
-    case 'sgd': {
-      const mu = spec.momentum ?? 0;
-      if (!mu) return { param: descend(param, g), state: [] };
-      const buf = ctx.state(param, 'momentum');
-      const next = lerp(mu, buf, 1, g);
-      const direction = spec.nesterov ? lerp(1, g, mu, next) : next;
-      return { param: descend(param, direction), state: [[buf, next]] };
-    }
+    case 'sgd':
+      return sgdUpdate(withDefaults(spec), param, g, ctx);
     case 'adam':
-    case 'adamw': {
-      const [b1, b2, eps] = [spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? 1e-8];
-      const m = ctx.state(param, 'm');
-      const v = ctx.state(param, 'v');
-      const m1 = lerp(b1, m, 1 - b1, g);
-      const v1 = lerp(b2, v, 1 - b2, op('mul', g, g));
-      const correction1 = biasCorrection(b1, ctx.step, param);
-      const correction2 = biasCorrection(b2, ctx.step, param);
-      const mHat = op('div', m1, correction1);
-      const vHat = op('div', v1, correction2);
-      const base = spec.kind === 'adamw' && decay ? op('sub', param, op('mul', op('mul', ctx.lr, c(decay)), param)) : param;
-      return { param: descend(base, op('div', mHat, op('add', op('sqrt', vHat), c(eps)))), state: [[m, m1], [v, v1]] };
-    }
-    case 'rmsprop': {
-      const [alpha, eps, mu] = [spec.alpha ?? 0.99, spec.epsilon ?? 1e-8, spec.momentum ?? 0];
-      const sq = ctx.state(param, 'square_avg');
-      const sq1 = lerp(alpha, sq, 1 - alpha, op('mul', g, g));
-      const state: (readonly [Node, Node])[] = [[sq, sq1]];
-      let avg = sq1;
-      if (spec.centered) {
-        const ga = ctx.state(param, 'grad_avg');
-        const ga1 = lerp(alpha, ga, 1 - alpha, g);
-        state.push([ga, ga1]);
-        avg = op('sub', sq1, op('mul', ga1, ga1));
-      }
-      const scaled = op('div', g, op('add', op('sqrt', avg), c(eps)));
-      if (!mu) return { param: descend(param, scaled), state };
-      const buf = ctx.state(param, 'momentum');
-      const buf1 = lerp(mu, buf, 1, scaled);
-      return { param: descend(param, buf1), state: [...state, [buf, buf1]] };
-    }
-    case 'adagrad': {
-      const sum = ctx.state(param, 'sum');
-      const sum1 = op('add', sum, op('mul', g, g));
-      return { param: descend(param, op('div', g, op('add', op('sqrt', sum1), c(spec.epsilon ?? 1e-10)))), state: [[sum, sum1]] };
-    }
+    case 'adamw':
+      return adamUpdate(withDefaults(spec), param, g, ctx);
+    case 'rmsprop':
+      return rmspropUpdate(withDefaults(spec), param, g, ctx);
+    case 'adagrad':
+      return adagradUpdate(withDefaults(spec), param, g, ctx);
     default:
       throw new KilnError(`unknown optimizer '${String((spec as OptimizerSpec).kind)}' (sgd, adam, adamw, rmsprop, adagrad)`);
   }

@@ -4,17 +4,17 @@ import { makeNode } from '../../src/ir/build.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import { graphParams, type Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
-import type { OpName } from '../../src/ir/ops/index.ts';
 import { gradients } from '../autodiff/grad.ts';
 import { buildLoss, labelType, type LossSpec } from './losses.ts';
-import { buildUpdate, type OptimizerSpec } from './optimizers.ts';
+import { clipGradients } from './clip.ts';
+import { checkOptimizer, type OptimizerSpec } from './optimizer-spec.ts';
+import { buildUpdate } from './optimizers.ts';
 import { toTrainingMode } from './training-mode.ts';
 
 export interface TrainingSpec {
   loss: LossSpec;
+  /** The optimizer, its settings and gradient clipping (clipNorm, clipValue). */
   optimizer: OptimizerSpec;
-  /** Rescale gradients whose global L2 norm exceeds this. */
-  clipNorm?: number;
 }
 
 export interface TrainingGraph {
@@ -47,19 +47,9 @@ function penalties(params: readonly Node[]): Node | null {
   return total;
 }
 
-/** Scales every gradient by min(1, maxNorm / ‖g‖) with ‖g‖ the norm over all of them. */
-function clipByGlobalNorm(grads: Node[], maxNorm: number): Node[] {
-  const meta = { layer: 'clip', layerKind: 'GradientClip' };
-  const op = (name: OpName, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, meta);
-  const c = (v: number) => op('const', [], { dtype: 'float32', shape: [], values: [v] });
-  const squares = grads.map((g) => op('reduceSum', [op('mul', [g, g])], { axes: [], keepdims: false }));
-  const norm = op('sqrt', [squares.reduce((a, b) => op('add', [a, b]))]);
-  const scale = op('minimum', [c(1), op('div', [c(maxNorm), op('add', [norm, c(1e-6)])])]);
-  return grads.map((g) => op('mul', [g, scale]));
-}
-
 export function buildTrainingGraph(g: Graph, spec: TrainingSpec): TrainingGraph {
   if (g.outputs.length !== 1) throw new KilnError(`training needs a model with one output, '${g.name}' has ${g.outputs.length}`);
+  checkOptimizer(spec.optimizer);
   const lt = labelType(spec.loss, g.outputs[0].node);
   const labels = makeNode('input', [], { name: TRAIN_INPUTS.labels, dtype: lt.dtype, shape: [...lt.shape] }, { layer: 'labels', layerKind: 'Input' });
   const lr = scalarInput(TRAIN_INPUTS.lr);
@@ -75,8 +65,7 @@ export function buildTrainingGraph(g: Graph, spec: TrainingSpec): TrainingGraph 
   const penalty = penalties(trainable);
   if (penalty) loss = makeNode('add', [loss, penalty], {}, { layer: 'loss', layerKind: 'Loss' });
   const wrt = gradients(loss, trainable);
-  let grads = trainable.map((p) => wrt.get(p)!);
-  if (spec.clipNorm) grads = clipByGlobalNorm(grads, spec.clipNorm);
+  const grads = clipGradients(trainable.map((p) => wrt.get(p)!), spec.optimizer);
   const state: Node[] = [];
   const ctx = {
     lr,

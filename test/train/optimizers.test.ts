@@ -30,21 +30,23 @@ function mseGrad(w: number[]): number[] {
 function reference(spec: OptimizerSpec, steps: number): number[][] {
   const w = Array.from(W0);
   const zeros = () => new Array<number>(F).fill(0);
-  const s = { buf: zeros(), m: zeros(), v: zeros(), sq: zeros(), gavg: zeros(), sum: zeros() };
+  const s = { buf: zeros(), m: zeros(), v: zeros(), vmax: zeros(), sq: zeros(), gavg: zeros(), sum: new Array<number>(F).fill(spec.kind === 'adagrad' ? (spec.initialAccumulatorValue ?? 0) : 0) };
   const out: number[][] = [];
   const lr = spec.lr;
-  const wd = spec.weightDecay ?? 0;
+  // torch.optim.AdamW's default weight decay is 0.01; every other optimizer's is 0.
+  const wd = spec.weightDecay ?? (spec.kind === 'adamw' ? 0.01 : 0);
   for (let t = 1; t <= steps; t++) {
     const grad = mseGrad(w);
     for (let i = 0; i < F; i++) {
       let g = grad[i];
       switch (spec.kind) {
         case 'sgd': {
-          // g ← g + λθ; b ← μb + (1-τ)g with τ = 0 (b₁ = g); nesterov: g ← g + μb, else g ← b; θ ← θ - γg
+          // g ← g + λθ; b ← μb + (1-τ)g (b₁ = g); nesterov: g ← g + μb, else g ← b; θ ← θ - γg
           if (wd) g += wd * w[i];
           const mu = spec.momentum ?? 0;
+          const tau = spec.dampening ?? 0;
           if (mu) {
-            s.buf[i] = t === 1 ? g : mu * s.buf[i] + g;
+            s.buf[i] = t === 1 ? g : mu * s.buf[i] + (1 - tau) * g;
             g = spec.nesterov ? g + mu * s.buf[i] : s.buf[i];
           }
           w[i] -= lr * g;
@@ -60,8 +62,10 @@ function reference(spec: OptimizerSpec, steps: number): number[][] {
           s.m[i] = b1 * s.m[i] + (1 - b1) * g;
           s.v[i] = b2 * s.v[i] + (1 - b2) * g * g;
           // Bias corrections in float64, as PyTorch computes them (the compiled graph does too).
+          // AMSGrad: the denominator uses the running maximum of v.
+          s.vmax[i] = Math.max(s.vmax[i], s.v[i]);
           const mHat = s.m[i] / (1 - b1 ** t);
-          const vHat = s.v[i] / (1 - b2 ** t);
+          const vHat = (spec.amsgrad ? s.vmax[i] : s.v[i]) / (1 - b2 ** t);
           w[i] -= (lr * mHat) / (Math.sqrt(vHat) + eps);
           break;
         }
@@ -85,11 +89,12 @@ function reference(spec: OptimizerSpec, steps: number): number[][] {
           break;
         }
         case 'adagrad': {
-          // lr_decay 0 and initial accumulator 0: γ̃ = γ
+          // γ̃ = γ / (1 + (t - 1)η); sum starts at the initial accumulator value
           const eps = spec.epsilon ?? 1e-10;
+          const clr = lr / (1 + (t - 1) * (spec.lrDecay ?? 0));
           if (wd) g += wd * w[i];
           s.sum[i] += g * g;
-          w[i] -= (lr * g) / (Math.sqrt(s.sum[i]) + eps);
+          w[i] -= (clr * g) / (Math.sqrt(s.sum[i]) + eps);
           break;
         }
       }
@@ -109,6 +114,20 @@ const CONFIGS: [string, OptimizerSpec][] = [
   ['rmsprop', { kind: 'rmsprop', lr: 0.01 }],
   ['rmsprop-centered-momentum', { kind: 'rmsprop', lr: 0.01, centered: true, momentum: 0.9 }],
   ['adagrad', { kind: 'adagrad', lr: 0.1 }],
+  // One configuration per further setting (issue 16): each changes the trajectory.
+  ['sgd-dampening', { kind: 'sgd', lr: 0.1, momentum: 0.9, dampening: 0.5 }],
+  ['sgd-momentum-weight-decay', { kind: 'sgd', lr: 0.1, momentum: 0.8, weightDecay: 0.2 }],
+  ['adam-betas-epsilon', { kind: 'adam', lr: 0.05, beta1: 0.5, beta2: 0.9, epsilon: 0.1 }],
+  ['adam-weight-decay', { kind: 'adam', lr: 0.05, weightDecay: 0.3 }],
+  ['adam-amsgrad', { kind: 'adam', lr: 0.05, beta2: 0.5, amsgrad: true }],
+  ['adamw-default-decay', { kind: 'adamw', lr: 0.05 }],
+  ['adamw-amsgrad', { kind: 'adamw', lr: 0.05, beta1: 0.8, beta2: 0.6, weightDecay: 0.2, amsgrad: true }],
+  ['rmsprop-alpha-epsilon', { kind: 'rmsprop', lr: 0.01, alpha: 0.5, epsilon: 0.05 }],
+  ['rmsprop-weight-decay', { kind: 'rmsprop', lr: 0.01, weightDecay: 0.5, momentum: 0.5 }],
+  ['rmsprop-centered', { kind: 'rmsprop', lr: 0.01, centered: true }],
+  ['adagrad-epsilon-weight-decay', { kind: 'adagrad', lr: 0.1, epsilon: 0.2, weightDecay: 0.4 }],
+  ['adagrad-lr-decay', { kind: 'adagrad', lr: 0.1, lrDecay: 0.5 }],
+  ['adagrad-initial-accumulator', { kind: 'adagrad', lr: 0.1, initialAccumulatorValue: 0.7 }],
 ];
 
 async function moduleFor(label: string, optimizer: OptimizerSpec): Promise<{ mod: TrainingModule; trainer: TrainerLike }> {
@@ -162,6 +181,18 @@ describe('optimizer updates match their documented rules', () => {
     });
   }
 
+  it('amsgrad and dampening change the trajectory on this data (self-check: their tests can fail)', () => {
+    const last = (spec: OptimizerSpec) => reference(spec, STEPS)[STEPS - 1];
+    expect(last({ kind: 'adam', lr: 0.05, beta2: 0.5, amsgrad: true })).not.toEqual(last({ kind: 'adam', lr: 0.05, beta2: 0.5 }));
+    expect(last({ kind: 'sgd', lr: 0.1, momentum: 0.9, dampening: 0.5 })).not.toEqual(last({ kind: 'sgd', lr: 0.1, momentum: 0.9 }));
+  });
+
+  it('adam with amsgrad keeps a third state tensor, the running maximum of v', async () => {
+    const trainer = await trainerFor('amsgrad-state', { kind: 'adam', lr: 0.05, amsgrad: true });
+    trainer.step(X, T, B);
+    expect(trainer.getState().map((t) => t.name.split('/').pop()).sort()).toEqual(['m', 'v', 'v_max']);
+  });
+
   it('the returned loss is the MSE before the update', async () => {
     const trainer = await trainerFor('loss-check', { kind: 'sgd', lr: 0.1 });
     const w = Array.from(W0);
@@ -198,4 +229,25 @@ describe('optimizer updates match their documented rules', () => {
       expect(second.getWeights()[0].data, `resumed step ${t + 1}`).toBeAllclose(want[t], { rtol: 1e-5, atol: 1e-6 });
     }
   });
+});
+
+describe('optimizer settings are checked', () => {
+  const x = input([F]);
+  const m = model({ name: 'opt_check', inputs: x, outputs: dense(x, 1, { useBias: false }) });
+  const compile = (optimizer: unknown) => () => compileTrainer('optimizers', m.graph, { loss: { kind: 'mse' }, optimizer: optimizer as OptimizerSpec });
+  for (const [label, optimizer, message] of [
+    ['a setting of another optimizer', { kind: 'sgd', lr: 0.1, beta1: 0.9 }, "sgd has no setting 'beta1'"],
+    ['amsgrad on rmsprop', { kind: 'rmsprop', lr: 0.1, amsgrad: true }, "rmsprop has no setting 'amsgrad'"],
+    ['beta2 of 1', { kind: 'adam', lr: 0.1, beta2: 1 }, 'adam: beta2 must be a number in [0, 1), got 1'],
+    ['a negative weight decay', { kind: 'adamw', lr: 0.1, weightDecay: -0.1 }, 'adamw: weightDecay must be a finite number ≥ 0, got -0.1'],
+    ['nesterov without momentum', { kind: 'sgd', lr: 0.1, nesterov: true }, 'sgd: nesterov needs a momentum > 0'],
+    ['nesterov with dampening', { kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, dampening: 0.1 }, 'zero dampening'],
+    ['a zero clip norm', { kind: 'sgd', lr: 0.1, clipNorm: 0 }, 'sgd: clipNorm must be a finite number > 0, got 0'],
+    ['centered as a string', { kind: 'rmsprop', lr: 0.1, centered: 'yes' }, 'rmsprop: centered must be true or false'],
+    ['an unknown kind', { kind: 'lion', lr: 0.1 }, 'unknown optimizer "lion" (expected one of sgd, adam, adamw, rmsprop, adagrad)'],
+  ] as const) {
+    it(`${label} is refused`, async () => {
+      await expect(compile(optimizer)).rejects.toThrow(message);
+    });
+  }
 });
