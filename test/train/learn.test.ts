@@ -220,7 +220,7 @@ describe('gradient clipping', () => {
     const clipNorm = 0.5;
     const x = input([3]);
     const m = model({ name: 'clip_sgd', inputs: x, outputs: dense(x, 1, { useBias: false }) });
-    const mod = await compileTrainer('clip', m.graph, { loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr }, clipNorm });
+    const mod = await compileTrainer('clip', m.graph, { loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr, clipNorm } });
     const fresh = () => {
       const t = mod.createTrainer({ seed: 1 });
       t.setWeights({ [t.getWeights()[0].name]: W0 });
