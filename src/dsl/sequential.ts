@@ -3,6 +3,7 @@ import { atSite, callSite } from './context.ts';
 import { withInitStyle, type InitStyle } from './init.ts';
 import * as L from './layers.ts';
 import * as O from './ops.ts';
+import * as R from './recurrent.ts';
 import { model, type Model } from './model.ts';
 
 type Tensor = L.Tensor;
@@ -41,6 +42,9 @@ export const layers = {
   gelu: declare(O.gelu),
   softmax: declare(O.softmax),
   logSoftmax: declare(O.logSoftmax),
+  simpleRnn: declare(R.simpleRnn),
+  lstm: declare(R.lstm),
+  gru: declare(R.gru),
 };
 
 export interface SequentialOptions extends L.InputOptions {
