@@ -11,3 +11,7 @@ export type { Node, TensorType } from './ir/node.ts';
 export type { DType } from './ir/dtype.ts';
 export { BATCH } from './ir/shape.ts';
 export { DEFAULT_LIMITS, LimitError, getLimits, setLimits, withLimits, parseSize, type Limits } from './ir/limits.ts';
+export { parameter, type ParameterOptions } from './dsl/params.ts';
+export { embedding, conv1d, maxPool1d, avgPool1d, globalAvgPool1d, globalMaxPool1d, positionalEmbedding, sinusoidalPositionalEncoding, type EmbeddingOptions, type Conv1dOptions, type Padding1d, type Pool1dOptions, type GlobalPool1dOptions, type PositionalEmbeddingOptions } from './dsl/sequence.ts';
+export { layerNorm, multiHeadAttention, type LayerNormOptions, type AttentionOptions } from './dsl/attention.ts';
+export { transformerEncoderBlock, transformerDecoderBlock, type TransformerBlockOptions, type DecoderBlockOptions } from './dsl/transformer.ts';

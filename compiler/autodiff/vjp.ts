@@ -105,6 +105,32 @@ function poolDivisors(x: Node, n: Node & { attrs: AttrsOf<'avgPool2d'> }): numbe
 
 const zeros: VjpRule<unknown> = (_g, n) => n.inputs.map(() => ZERO);
 
+/**
+ * gather along axis 0 (an embedding lookup): the data's gradient is a scatter-add of g's rows,
+ * written as oneHot(indices)ᵀ · g so it needs no op of its own (the cost of one matmul over the
+ * vocabulary). Indices are normalised first, so a negative index's row gets its gradient too.
+ * Other axes have no rule yet.
+ */
+const gatherRule: VjpRule<AttrsOf<'gather'>> = (g, n, b) => {
+  const [data, indices] = n.inputs;
+  const [vocab, ...rest] = data.type.shape;
+  if (normAxis(n.attrs.axis, data.type.shape.length) !== 0 || typeof vocab !== 'number' || rest.includes(BATCH)) return [null, null];
+  const intScalar = (v: number) => b.op('const', [], { dtype: 'int32', shape: [], values: [v] });
+  const negative = b.op('compare', [indices, intScalar(0)], { op: 'lt' });
+  const wrapped = b.op('add', [indices, b.op('mul', [negative, intScalar(vocab)])]);
+  let hot = b.op('oneHot', [wrapped], { depth: vocab });
+  if (hot.type.dtype !== g.type.dtype) hot = b.op('cast', [hot], { to: g.type.dtype });
+  const width = (rest as number[]).reduce((p, d) => p * d, 1);
+  // Positions as rows, [P, w]; batched indices keep the batch in front ([N, P, w]) and the
+  // products are summed over it after, since a reshape cannot merge the batch into a row count.
+  const batched = indices.type.shape[0] === BATCH;
+  const positions = indices.type.shape.slice(batched ? 1 : 0).reduce<number>((p, d) => p * (d as number), 1);
+  const rows = (t: Node, w: number) => b.op('reshape', [t], { shape: batched ? [-1, positions, w] : [positions, w] });
+  let summed = b.op('matmul', [rows(hot, vocab), rows(g, width)], { transA: true, transB: false });
+  if (batched) summed = b.op('reduceSum', [summed], { axes: [0], keepdims: false });
+  return [b.op('reshape', [summed], { shape: [vocab, ...rest] }), null];
+};
+
 /** reduceMax / reduceMin: the gradient goes to every element equal to the result. */
 const extremum: VjpRule<AttrsOf<'reduceMax'>> = (g, n, b) => {
   const x = x0(n);
@@ -132,7 +158,6 @@ export const VJP: VjpTable = {
   maxPool2dBackward: notDifferentiable(GRADIENT_OP),
   avgPool2dBackward: notDifferentiable(GRADIENT_OP),
   sliceBackward: notDifferentiable(GRADIENT_OP),
-  gather: notDifferentiable('imported from ONNX for inference; its gradient needs a scatter-add op Kiln does not have'),
   gatherElements: notDifferentiable('imported from ONNX for inference; its gradient needs a scatter-add op Kiln does not have'),
   where: notDifferentiable('imported from ONNX for inference; no rule written yet (its branches would take where(c, g, 0) and where(c, 0, g))'),
   poolNd: notDifferentiable('imported from ONNX for inference; the pooling gradient ops are 2-D only'),
@@ -232,6 +257,7 @@ export const VJP: VjpTable = {
   },
   slice: (g, n, b) => [b.op('sliceBackward', [g], { ...n.attrs, inputShape: [...x0(n).type.shape] })],
   expand: (g, n, b) => [b.unbroadcast(g, x0(n))],
+  gather: gatherRule,
   matmul: (g, n, b) => {
     const [a, w] = n.inputs;
     const { transA = false, transB = false } = n.attrs;

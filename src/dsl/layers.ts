@@ -6,6 +6,7 @@ import { BATCH, type Dim } from '../ir/shape.ts';
 import { openLayer, type LayerScope } from './context.ts';
 import { biasInit, weightInit, type InitChoice } from './init.ts';
 import type { InitSpec } from '../../runtime/init.ts';
+import { weight } from './params.ts';
 import { fixedDim, inputShape, layerError, positiveInt, positivePair } from './validate.ts';
 
 /** A symbolic tensor of the model under construction. */
@@ -84,6 +85,8 @@ export interface DenseOptions extends LayerOptions {
   kernelRegularizer?: Regularizer;
   kernelInitializer?: InitChoice;
   biasInitializer?: InitChoice;
+  /** A weight to use as the kernel ([in, units]) instead of a fresh one: weight sharing. */
+  kernel?: Tensor;
 }
 
 /** Fully connected layer: x · W + b on the last axis; W is [in, units] (Keras layout). */
@@ -92,7 +95,7 @@ export function dense(x: Tensor, units: number, options: DenseOptions = {}): Ten
   units = positiveInt(scope, 'units', units);
   if (x.type.shape.length === 0) throw layerError(scope, 'needs an input with a feature axis; its input is a scalar');
   const fanIn = fixedDim(scope, x.type.shape, -1, 'a fixed feature dimension');
-  const w = param(scope, 'kernel', [fanIn, units], weightInit(options.kernelInitializer, fanIn, units), true, options.kernelRegularizer);
+  const w = options.kernel !== undefined ? weight(scope, 'kernel', [fanIn, units], { kind: 'zeros' }, options.kernel) : param(scope, 'kernel', [fanIn, units], weightInit(options.kernelInitializer, fanIn, units), true, options.kernelRegularizer);
   let y = scope.node('matmul', [x, w]);
   if (options.useBias !== false) y = scope.node('add', [y, param(scope, 'bias', [units], biasInit(options.biasInitializer, fanIn))]);
   return applyActivation(scope, y, options.activation);

@@ -5,6 +5,10 @@ import * as L from './layers.ts';
 import * as O from './ops.ts';
 import * as R from './recurrent.ts';
 import { model, type Model } from './model.ts';
+import * as S from './sequence.ts';
+import * as A from './attention.ts';
+import * as T from './transformer.ts';
+import { KilnError } from '../ir/errors.ts';
 
 type Tensor = L.Tensor;
 
@@ -21,7 +25,7 @@ function declare<A extends unknown[]>(f: (x: Tensor, ...args: A) => Tensor) {
   };
 }
 
-export const layers = {
+const LAYERS = {
   dense: declare(L.dense),
   conv2d: declare(L.conv2d),
   maxPool2d: declare(L.maxPool2d),
@@ -45,7 +49,33 @@ export const layers = {
   simpleRnn: declare(R.simpleRnn),
   lstm: declare(R.lstm),
   gru: declare(R.gru),
+  embedding: declare(S.embedding),
+  conv1d: declare(S.conv1d),
+  maxPool1d: declare(S.maxPool1d),
+  avgPool1d: declare(S.avgPool1d),
+  globalAvgPool1d: declare(S.globalAvgPool1d),
+  globalMaxPool1d: declare(S.globalMaxPool1d),
+  positionalEmbedding: declare(S.positionalEmbedding),
+  sinusoidalPositionalEncoding: declare(S.sinusoidalPositionalEncoding),
+  layerNorm: declare(A.layerNorm),
+  /** Self-attention: queries, keys and values all from the previous layer's output. */
+  multiHeadAttention: declare((x: Tensor, options: A.AttentionOptions) => A.multiHeadAttention(x, undefined, options)),
+  transformerEncoderBlock: declare(T.transformerEncoderBlock),
 };
+
+/** Keys some tools probe on any object (promises, JSON, test printers); they read as absent. */
+const PROBED = new Set(['then', 'toJSON', 'constructor', 'asymmetricMatch', '$$typeof', 'nodeType', 'tagName', 'prototype']);
+
+/**
+ * The declarable layers. Reading a name that is not one is a KilnError listing the known ones
+ * (not `TypeError: layers.x is not a function` when it is called).
+ */
+export const layers: typeof LAYERS = new Proxy(LAYERS, {
+  get(target, key, receiver) {
+    if (typeof key === 'symbol' || Object.hasOwn(target, key) || PROBED.has(key)) return Reflect.get(target, key, receiver);
+    throw new KilnError(`layers.${key} is not a Kiln layer; the known layers are: ${Object.keys(target).join(', ')}`);
+  },
+});
 
 export interface SequentialOptions extends L.InputOptions {
   name: string;

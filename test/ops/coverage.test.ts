@@ -95,7 +95,7 @@ export const COVERAGE: { readonly [K in OpName]: Coverage } = {
   avgPool2dBackward: GRADIENT_OP,
   sliceBackward: GRADIENT_OP,
   // Ops added for ONNX import: checked against ONNX's own test data.
-  gather: { reference: onnx('test_gather_0', 'test_gather_1', 'test_gather_negative_indices'), gradient: NONE },
+  gather: { reference: onnx('test_gather_0', 'test_gather_1', 'test_gather_negative_indices'), gradient: 'test/dsl/embedding.test.ts' },
   // Imported for the loss ops, which pick each sample's class with it.
   gatherElements: { reference: onnx('test_nllloss_NC', 'test_nllloss_NCd1_weight'), gradient: NONE },
   compare: { reference: onnx('test_greater', 'test_less', 'test_equal_bcast'), gradient: NONE },

@@ -20,8 +20,9 @@ export const gather = defineOp<GatherAttrs>({
   infer([data, indices], { axis }) {
     if (indices.dtype !== 'int32') throw new RuleError(`gather indices must be int32, got ${indices.dtype}`);
     const ax = normAxis(axis, data.shape.length);
-    if (data.shape[ax] === BATCH || indices.shape.includes(BATCH)) throw new RuleError(`gather cannot index the batch dimension`);
+    if (data.shape[ax] === BATCH) throw new RuleError(`gather cannot index the batch dimension`);
     const shape: Dim[] = [...data.shape.slice(0, ax), ...indices.shape, ...data.shape.slice(ax + 1)];
+    // Batched indices (an embedding lookup of [N, L] tokens) are fine where the batch stays first.
     if (shape.slice(1).includes(BATCH)) throw new RuleError(`gather of ${formatShape(data.shape)} would put the batch dimension inside ${formatShape(shape)}`);
     return { dtype: data.dtype, shape };
   },
