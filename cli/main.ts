@@ -108,6 +108,22 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
   modelCommand(cli, 'fusion <model>')
     .description('list the fused kernels: the ops each computes and the layers they came from')
     .action(async (model) => print(await (await import('./commands.ts')).fusionCommand(model)));
+  modelCommand(cli, 'inspect <model>')
+    .description('the graph at a stage with its layers, fused kernels and memory (a model file, .onnx, or an emitted module\'s manifest)')
+    .option('--format <format>', 'text | json | dot | mermaid | html', 'text')
+    .option('--after <pass>', 'the graph after this pass, or input (default: after every pass)')
+    .option('--train', 'also describe the training step (forward, backward, optimizer)')
+    .option('--optimizer <kind>', 'with --train: adam | sgd | adamw | rmsprop | adagrad', 'adam')
+    .option('--loss <kind>', 'with --train: the loss (default auto)', 'auto')
+    .option('--batch <n>', 'batch size of the memory figures', integer, 64)
+    .option('--sources', 'json: include each kernel\'s emitted source (JS, WebAssembly text, GPU.js)')
+    .option('--out <file>', 'write to this file (atomically) instead of stdout')
+    .action(async (model, o) => print(await (await import('./inspect.ts')).inspectCommand(model, o)));
+  modelCommand(cli, 'diff <a> [b]')
+    .description('how two models (or one model after two passes, --after A --after B) differ: nodes, shapes, parameters, kernels')
+    .option('--after <pass>', 'compare the graph after this pass; give it twice to compare two passes of one model', (v: string, all: string[] = []) => [...all, v])
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (a, b, o) => print(await (await import('./diff.ts')).diffCommand(a, b, o)));
   modelCommand(cli, 'profile <model>')
     .description('compile with per-kernel timing, run warm calls and report time per kernel and per layer (share, GFLOP/s)')
     .option('--train', 'profile the training step instead of predict')
@@ -142,6 +158,34 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
       const { trainCommand } = await import('./train.ts');
       const r = await trainCommand(model, o, o.json ? stderrLine : print);
       if (o.json) print(toJson(trainJson(r)));
+    });
+  modelCommand(cli, 'predict <model>')
+    .description('compile a model in memory, load its weights and predict an input file (.npy, .csv, .json); write or print the outputs')
+    .requiredOption('--weights <file>', 'a weight file (kiln compile, kiln train --save; a trainer state gives its weights)')
+    .requiredOption('--input <file>', 'the samples: .npy, .csv (one sample a row) or .json (nested arrays)')
+    .option('--output <file>', 'write the outputs here (.npy, .csv or .json, atomically) instead of printing them')
+    .option('--top-k <k>', 'classifiers: the k most probable classes of each sample, with their probabilities', integer)
+    .option('--batch-size <n>', 'samples per model call', integer, 64)
+    .option('--json', 'print one JSON object (shapes, values or the file written, top-k) instead of text')
+    .action(async (model, o) => {
+      const { predictCommand, formatPredictReport } = await import('./predict.ts');
+      const r = await predictCommand(model, o);
+      print(o.json ? toJson({ ok: true, command: 'predict', ...r }) : formatPredictReport(r));
+    });
+  modelCommand(cli, 'evaluate <model>')
+    .description('compile a model in memory, load its weights and report its loss and metrics on data and labels')
+    .requiredOption('--weights <file>', 'a weight file (kiln compile, kiln train --save; a trainer state gives its weights)')
+    .requiredOption('--data <file>', 'the samples: .npy, .csv (one sample a row) or .json (nested arrays)')
+    .option('--labels <file>', 'their labels: class ids (sparse losses) or targets, .npy, .csv or .json')
+    .option('--loss <kind>', 'auto | mse | binaryCrossEntropy | categoricalCrossEntropy | sparseCategoricalCrossEntropy', 'auto')
+    .option('--from-logits', 'the model outputs logits (auto: unless it ends in softmax/logSoftmax)')
+    .option('--metrics <names...>', 'accuracy, top<k>Accuracy (e.g. top5Accuracy), binaryAccuracy, mse, mae (comma-separated or repeated)')
+    .option('--batch-size <n>', 'samples per evaluation call', integer, 256)
+    .option('--json', 'print one JSON object (loss, accuracy, metrics) instead of text')
+    .action(async (model, o) => {
+      const { evaluateCommand, formatEvaluateReport } = await import('./evaluate.ts');
+      const r = await evaluateCommand(model, o);
+      print(o.json ? toJson({ ok: true, command: 'evaluate', ...r }) : formatEvaluateReport(r));
     });
   cli
     .command('precompile <module>')
