@@ -1,87 +1,85 @@
-// `kiln train`'s loop around the trainer's `fit`: chunks of a few batches, so that Ctrl-C is seen
-// between them (a synchronous fit would never let the SIGINT handler run), and checkpoints that
-// write the trainer's state atomically every N epochs.
-import { Rng } from '../runtime/rng.ts';
-import type { Dataset, EpochLog, Evaluation, FitOptions } from '../runtime/train-loop.ts';
+// `kiln train`'s loop around the trainer's `fitAsync`: the event loop gets a turn every few
+// batches, so that Ctrl-C stops the run cleanly (with the history so far), and checkpoints write
+// the trainer's state atomically every N epochs, every N steps or on a new best.
+import type { SampleSource } from '../runtime/sample-source.ts';
+import { checkpoint as checkpointCallback, earlyStopping, reduceLrOnPlateau, type Callback, type CheckpointEvent, type Dataset, type EarlyStoppingOptions, type Evaluation, type FitOptions, type History, type ReduceLrOnPlateauOptions } from '../runtime/train-loop.ts';
 
 /** The parts of an emitted module's trainer that the CLI uses. */
 export interface EmittedTrainer {
-  fit(data: Dataset, options: FitOptions): EpochLog[];
-  evaluate(data: Dataset, batchSize?: number): Evaluation;
+  fit(data: Dataset | SampleSource, options: FitOptions): History;
+  fitAsync(data: Dataset | SampleSource, options: FitOptions & { yieldEvery?: number }): Promise<History>;
+  evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
   predict(x: Float32Array, batch: number): Float32Array;
   save(): Uint8Array;
+  steps: number;
+  epochs: number;
+  epochBatch: number;
   /** The GPU.js backend that runs it (gpujs modules only). */
   backend?: string;
 }
 
-/** Batches per `fit` call: small enough that Ctrl-C is answered within a fraction of a second. */
+/** Batches between turns of the event loop: small enough that Ctrl-C is answered within a fraction of a second. */
 const CHUNK_BATCHES = 8;
 
 /** What `runTraining` is asked for. */
-export interface RunOptions extends Pick<FitOptions, 'onBatch' | 'onEpoch'> {
+export interface RunOptions extends Pick<FitOptions, 'onBatch' | 'onEpoch' | 'metrics' | 'schedule'> {
   epochs: number;
   batchSize: number;
   seed: number;
-  validationData?: Dataset;
-  /** Called after every `every`-th epoch (1-based), to write a checkpoint. */
-  checkpoint?: { every: number; write(epoch: number): void };
-  /** Polled between chunks; true stops the run. */
+  validationData?: Dataset | SampleSource;
+  /** Checkpoints: `write` gets why (every N epochs or steps, or a new best). */
+  checkpoint?: { everyEpochs?: number; everySteps?: number; best?: { monitor: string }; write(event: CheckpointEvent): void };
+  earlyStopping?: EarlyStoppingOptions;
+  reduceLrOnPlateau?: ReduceLrOnPlateauOptions;
+  /** Polled after every batch; true stops the run. */
   stopRequested(): boolean;
 }
 
-/** How a run ended: every epoch's log, and where it stopped if it was stopped. */
+/** How a run ended: the history (`logs`: its epochs); `stopped` where a stop request (not a callback) ended it. */
 export interface RunOutcome {
-  readonly logs: EpochLog[];
+  readonly history: History;
+  readonly logs: History['epochs'];
   readonly stopped?: { epoch: number; batch: number };
 }
 
-/** Copies the rows `order[from..from+n)` of `src` (rows of `width` values) into a new array. */
-function gatherRows<A extends Float32Array | Int32Array>(src: A, order: Int32Array, from: number, n: number, width: number): A {
-  const out = new (src.constructor as new (length: number) => A)(n * width);
-  for (let j = 0; j < n; j++) out.set(src.subarray(order[from + j] * width, (order[from + j] + 1) * width), j * width);
-  return out;
+/** The callbacks a run's options ask for, in the order they act: stop request, checkpoints, plateau, early stopping. */
+function callbacksOf(trainer: EmittedTrainer, o: RunOptions, interrupted: (at: { epoch: number; batch: number }) => void): Callback[] {
+  const callbacks: Callback[] = [
+    {
+      onBatchEnd(p, control) {
+        if (!o.stopRequested()) return;
+        interrupted({ epoch: p.epoch, batch: trainer.epochBatch });
+        control.stop('interrupted');
+      },
+    },
+  ];
+  if (o.checkpoint) callbacks.push(checkpointCallback({ ...o.checkpoint, save: o.checkpoint.write }));
+  if (o.reduceLrOnPlateau) callbacks.push(reduceLrOnPlateau(o.reduceLrOnPlateau));
+  if (o.earlyStopping) callbacks.push(earlyStopping(o.earlyStopping));
+  return callbacks;
 }
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
- * Trains like `trainer.fit(data, { epochs, batchSize, shuffle: true, seed })` — the same
- * shuffled order (one Rng from `seed`, one shuffle per epoch), the same batches — but hands the
- * event loop a turn every few batches, so that a stop request (SIGINT) ends the run cleanly.
+ * Trains like `trainer.fit(data, { epochs, batchSize, shuffle: true, seed, … })` — the same
+ * shuffled order, the same batches — but hands the event loop a turn every few batches, so that
+ * a stop request (SIGINT) ends the run cleanly.
  */
-export async function runTraining(trainer: EmittedTrainer, data: Dataset, o: RunOptions): Promise<RunOutcome> {
-  const rng = new Rng(o.seed);
-  const order = Int32Array.from({ length: data.count }, (_, i) => i);
-  const inputWidth = data.x.length / data.count;
-  const labelWidth = data.y.length / data.count;
-  const batches = Math.ceil(data.count / o.batchSize);
-  const logs: EpochLog[] = [];
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
-    rng.shuffle(order);
-    const started = performance.now();
-    let lossSum = 0;
-    for (let b = 0; b < batches; b += CHUNK_BATCHES) {
-      await nextTurn();
-      if (o.stopRequested()) return { logs, stopped: { epoch, batch: b } };
-      const from = b * o.batchSize;
-      const n = Math.min(CHUNK_BATCHES * o.batchSize, data.count - from);
-      const chunk: Dataset = { x: gatherRows(data.x, order, from, n, inputWidth), y: gatherRows(data.y, order, from, n, labelWidth), count: n };
-      const [log] = trainer.fit(chunk, {
-        epochs: 1,
-        batchSize: o.batchSize,
-        shuffle: false,
-        onBatch: (p) => o.onBatch?.({ epoch, batch: b + p.batch, batches, loss: p.loss }),
-      });
-      lossSum += log.loss * n;
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const val = o.validationData ? trainer.evaluate(o.validationData, o.batchSize) : undefined;
-    const log: EpochLog = { epoch, loss: lossSum / data.count, valLoss: val?.loss, valAccuracy: val?.accuracy, seconds, samplesPerSecond: data.count / seconds };
-    logs.push(log);
-    o.onEpoch?.(log);
-    if (o.checkpoint && (epoch + 1) % o.checkpoint.every === 0) o.checkpoint.write(epoch + 1);
-  }
-  return { logs };
+export async function runTraining(trainer: EmittedTrainer, data: Dataset | SampleSource, o: RunOptions): Promise<RunOutcome> {
+  let interrupted: { epoch: number; batch: number } | undefined;
+  const history = await trainer.fitAsync(data, {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    shuffle: true,
+    validationData: o.validationData,
+    metrics: o.metrics,
+    schedule: o.schedule,
+    onBatch: o.onBatch,
+    onEpoch: o.onEpoch,
+    callbacks: callbacksOf(trainer, o, (at) => (interrupted = at)),
+    yieldEvery: CHUNK_BATCHES,
+  });
+  return interrupted ? { history, logs: history.epochs, stopped: interrupted } : { history, logs: history.epochs };
 }
 
 /**

@@ -275,8 +275,8 @@ async function compileAndFit(
       checkpoint === undefined
         ? undefined
         : {
-            every: o.checkpointEvery ?? 1,
-            write(epoch) {
+            everyEpochs: o.checkpointEvery ?? 1,
+            write({ epoch }) {
               writeFileAtomicSync(checkpoint, compiled.trainer.save());
               checkpointed = epoch;
               print(`checkpoint after epoch ${epoch}: ${checkpoint}`);

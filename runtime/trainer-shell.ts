@@ -3,7 +3,11 @@
 // them into the `Trainer` every emitted module offers.
 import { checkInput, resolveWeights, type ParameterInfo, type TensorInfo, type WeightsSource } from './model-io.ts';
 import { Rng } from './rng.ts';
-import { checkLr, fitLoop, isCorrect, type Dataset, type EpochLog, type Evaluation, type FitOptions, type SampleSizes } from './train-loop.ts';
+import { evaluateSource } from './fit/evaluate.ts';
+import { fitLoop, fitLoopAsync, sourceOf } from './fit/loop.ts';
+import { checkLr } from './fit/lr.ts';
+import type { Dataset, Evaluation, FitOptions, History, SampleSizes } from './fit/types.ts';
+import type { SampleSource } from './sample-source.ts';
 import { decodeWeights, encodeWeights, type WeightTensor } from './weights.ts';
 import { checkWeightsIdentity } from './weights-identity.ts';
 
@@ -48,11 +52,13 @@ export interface Trainer {
   getState(): WeightTensor[];
   setWeights(weights: WeightsSource): void;
   setState(state: WeightsSource): void;
-  /** Epochs of shuffled mini-batches; returns a log per epoch. */
-  fit(data: Dataset, options: FitOptions): EpochLog[];
-  /** Mean loss and accuracy with the inference form of the model (no dropout, running statistics). */
-  evaluate(data: Dataset, batchSize?: number): Evaluation;
-  /** Weights, optimizer state, step count and dropout RNG as one weight file. */
+  /** Epochs of shuffled mini-batches with metrics and callbacks; returns the history (kept when a callback stops it). */
+  fit(data: Dataset | SampleSource, options: FitOptions): History;
+  /** `fit`, giving the event loop a turn every `yieldEvery` batches (default 8): a UI stays live, Ctrl-C is seen. */
+  fitAsync(data: Dataset | SampleSource, options: FitOptions & { yieldEvery?: number }): Promise<History>;
+  /** Mean loss, accuracy and `metrics` with the inference form of the model (no dropout, running statistics). */
+  evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
+  /** Weights, optimizer state, step count, epoch position and dropout RNG as one weight file. */
   save(): Uint8Array;
   /** Restores what `save` wrote: training continues where it stopped. */
   load(bytes: Uint8Array | ArrayBuffer): void;
@@ -60,6 +66,10 @@ export interface Trainer {
   steps: number;
   /** Learning rate of the next step; schedules set it between steps. */
   lr: number;
+  /** Epochs finished by fit over the trainer's life (saved: a resumed fit continues the count and the shuffle). */
+  epochs: number;
+  /** Batches finished of the epoch in progress (0 between epochs). */
+  epochBatch: number;
 }
 
 const snapshot = (params: readonly ParameterInfo[], arrays: readonly Float32Array[]): WeightTensor[] =>
@@ -87,7 +97,7 @@ export function savedWeights(saved: Uint8Array | ArrayBuffer, parameters: readon
 
 /** `options.saved`: a `save()` to resume from (see `savedTrainer`). */
 export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { seed?: number; lr?: number; saved?: Uint8Array | ArrayBuffer; allowForeignWeights?: boolean } = {}): Trainer {
-  const sizes: SampleSizes = { input: sampleWidth(info.input), label: sampleWidth(info.labels) };
+  const sizes: SampleSizes = { input: sampleWidth(info.input), label: sampleWidth(info.labels), output: info.outputWidth, classIds: info.labels.dtype === 'int32' };
   /** Draws each step's dropout seed; saved with the trainer so a resumed run draws the same. */
   let dropoutRng = new Rng((options.seed ?? info.defaultSeed) + 1);
   const identity = { name: info.modelName, graphHash: info.graphHash };
@@ -100,6 +110,8 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
   const trainer: Trainer = {
     steps: 0,
     lr,
+    epochs: 0,
+    epochBatch: 0,
     step(x, labels, batch) {
       checkInput(info.input, x, batch);
       checkLabels(labels, batch);
@@ -115,25 +127,18 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
     setWeights: (weights) => core.writeWeights(resolveWeights(info.parameters, weights, 0, identity)),
     setState: (state) => core.writeState(resolveWeights(info.stateParameters, state, 0)),
     fit: (data, fitOptions) => fitLoop(trainer, sizes, data, fitOptions),
-    evaluate(data, batchSize = 256) {
-      if (!(data.count > 0)) throw new RangeError('evaluate needs at least one sample');
-      let loss = 0;
-      let correct = 0;
-      for (let i = 0; i < data.count; i += batchSize) {
-        const n = Math.min(batchSize, data.count - i);
-        const xs = data.x.subarray(i * sizes.input, (i + n) * sizes.input);
-        const ys = data.y.subarray(i * sizes.label, (i + n) * sizes.label);
-        checkInput(info.input, xs, n);
-        checkLabels(ys, n);
-        const result = core.evaluate(xs, ys, n);
-        loss += result.loss * n;
-        for (let j = 0; j < n; j++) if (isCorrect(result.output, info.outputWidth, j, ys, sizes.label)) correct++;
-      }
-      return { loss: loss / data.count, accuracy: correct / data.count };
+    fitAsync: (data, fitOptions) => fitLoopAsync(trainer, sizes, data, fitOptions),
+    evaluate(data, batchSize = 256, metrics = []) {
+      const evalBatch = (x: Float32Array, y: Labels, n: number) => {
+        checkInput(info.input, x, n);
+        checkLabels(y, n);
+        return core.evaluate(x, y, n);
+      };
+      return evaluateSource(evalBatch, sizes, sourceOf(data, sizes, 'evaluation data'), batchSize, metrics);
     },
     save() {
       const tensors = [...snapshot(info.parameters, core.readWeights()), ...snapshot(info.stateParameters, core.readState())];
-      return encodeWeights(tensors, { model: info.modelName, graphHash: info.graphHash, steps: trainer.steps, lr: trainer.lr, dropoutRng: dropoutRng.getState() });
+      return encodeWeights(tensors, { model: info.modelName, graphHash: info.graphHash, steps: trainer.steps, epochs: trainer.epochs, epochBatch: trainer.epochBatch, lr: trainer.lr, dropoutRng: dropoutRng.getState() });
     },
     load(bytes) {
       const { tensors, meta } = decodeWeights(bytes);
@@ -142,6 +147,9 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
       core.writeWeights(resolveWeights(info.parameters, byName, 0));
       core.writeState(resolveWeights(info.stateParameters, byName, 0));
       trainer.steps = Number(meta.steps ?? 0);
+      // Files written before epochs were saved resume at epoch 0.
+      trainer.epochs = Number(meta.epochs ?? 0);
+      trainer.epochBatch = Number(meta.epochBatch ?? 0);
       if (typeof meta.lr === 'number') trainer.lr = meta.lr;
       if (Array.isArray(meta.dropoutRng)) dropoutRng = Rng.fromState(meta.dropoutRng as number[]);
     },

@@ -44,7 +44,7 @@ describe('fit', () => {
     const train = halfPlane(64, 71);
     const val = halfPlane(40, 72);
     const seen: EpochLog[] = [];
-    const logs = t.fit(train, { epochs: 8, batchSize: 16, seed: 3, validationData: val, onEpoch: (log) => seen.push(log) });
+    const logs = t.fit(train, { epochs: 8, batchSize: 16, seed: 3, validationData: val, onEpoch: (log) => void seen.push(log) }).epochs;
     expect(logs.map((l) => l.epoch)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(seen).toEqual(logs);
     expect(t.steps).toBe(8 * 4);
@@ -64,7 +64,7 @@ describe('fit', () => {
     expect(logs[7].valAccuracy).toBe(correct / val.count);
     expect(logs[7].valAccuracy).toBeGreaterThan(0.85);
     // Without validation data there are no validation metrics.
-    const plain = create({ seed: 2 }).fit(train, { epochs: 1, batchSize: 16 });
+    const plain = create({ seed: 2 }).fit(train, { epochs: 1, batchSize: 16 }).epochs;
     expect(plain).toHaveLength(1);
     expect(plain[0].valLoss).toBeUndefined();
     expect(plain[0].valAccuracy).toBeUndefined();
@@ -77,7 +77,7 @@ describe('fit', () => {
     const w0 = weightRecord(create({ seed: 1 }));
     const t = create({ weights: copyRecord(w0) });
     const batches: { epoch: number; batch: number; batches: number; loss: number }[] = [];
-    const logs = t.fit({ x: X, y: Y, count: 10 }, { epochs: 2, batchSize: 4, shuffle: false, onBatch: (b) => batches.push(b) });
+    const logs = t.fit({ x: X, y: Y, count: 10 }, { epochs: 2, batchSize: 4, shuffle: false, onBatch: (b) => batches.push(b) }).epochs;
     expect(batches.map((b) => [b.epoch, b.batch, b.batches])).toEqual([[0, 0, 3], [0, 1, 3], [0, 2, 3], [1, 0, 3], [1, 1, 3], [1, 2, 3]]);
     const sizes = [4, 4, 2];
     for (const e of [0, 1]) {
@@ -103,7 +103,7 @@ describe('fit', () => {
     const run = (seed: number, shuffle = true) => {
       const t = create({ weights: copyRecord(w0) });
       const losses: number[] = [];
-      const logs = t.fit(data, { epochs: 3, batchSize: 4, shuffle, seed, onBatch: (b) => losses.push(b.loss) });
+      const logs = t.fit(data, { epochs: 3, batchSize: 4, shuffle, seed, onBatch: (b) => losses.push(b.loss) }).epochs;
       return { losses, logs: logs.map((l) => l.loss), weights: t.getWeights().map((w) => Array.from(w.data)) };
     };
     const a = run(7);
@@ -116,7 +116,7 @@ describe('fit', () => {
     // sample appears exactly once per epoch; the batches themselves change from epoch to epoch.
     const frozen = create({ weights: copyRecord(w0), lr: 0 });
     const losses: number[] = [];
-    const logs = frozen.fit(data, { epochs: 3, batchSize: 4, seed: 5, onBatch: (l) => losses.push(l.loss) });
+    const logs = frozen.fit(data, { epochs: 3, batchSize: 4, seed: 5, onBatch: (l) => losses.push(l.loss) }).epochs;
     const full = mseRef(denseRef(X, n, 3, w0['fc/kernel'], 1, w0['fc/bias']), Y);
     for (const l of logs) expect([l.loss]).toBeAllclose([full], { rtol: 1e-5 });
     expect(losses.slice(0, 3)).not.toEqual(losses.slice(3, 6));
@@ -282,7 +282,7 @@ describe('evaluate', () => {
     expect([ev.loss]).toBeAllclose([ce / n], { rtol: 1e-5 });
     expect(ev.accuracy).toBe(correct / n);
     // fit accepts int32 labels and validation data of them.
-    const logs = t.fit({ x: X, y: labels, count: n }, { epochs: 2, batchSize: 4, seed: 1, validationData: { x: X, y: labels, count: n } });
+    const logs = t.fit({ x: X, y: labels, count: n }, { epochs: 2, batchSize: 4, seed: 1, validationData: { x: X, y: labels, count: n } }).epochs;
     expect(logs).toHaveLength(2);
     const after = t.evaluate({ x: X, y: labels, count: n }, 4);
     expect(logs[1].valLoss).toBe(after.loss);

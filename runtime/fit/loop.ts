@@ -1,0 +1,169 @@
+// The fit loop: epochs of shuffled mini-batches read from a SampleSource, metrics, validation,
+// callbacks and stopping. One generator yields after every batch; `fitLoop` runs it through,
+// `fitLoopAsync` hands the event loop a turn every few batches (Ctrl-C, a browser's UI).
+import { Rng } from '../rng.ts';
+import type { SampleSource } from '../sample-source.ts';
+import { checkLr, scheduledLr } from './lr.ts';
+import { checkMetrics, defaultMetrics, metricSums, type MetricName } from './metrics.ts';
+import type { Dataset, EpochLog, FitControl, FitOptions, History, LoopTrainer, SampleSizes, Stopped } from './types.ts';
+
+// Type-only: runtime/sample-source.ts also holds Node's file readers, and this runs in browsers too.
+const isSampleSource = (data: Dataset | SampleSource): data is SampleSource => typeof (data as SampleSource).read === 'function';
+
+/** An in-memory Dataset as a SampleSource: rows copied out of its arrays, allocating nothing. */
+function memorySource(d: Dataset, sizes: SampleSizes): SampleSource {
+  const [xw, yw] = [sizes.input, sizes.label];
+  return {
+    count: d.count,
+    labels: d.y instanceof Int32Array ? 'int32' : 'float32',
+    read(indices, x, y) {
+      for (let j = 0; j < indices.length; j++) {
+        const s = indices[j];
+        for (let i = 0; i < xw; i++) x[j * xw + i] = d.x[s * xw + i];
+        for (let i = 0; i < yw; i++) y[j * yw + i] = d.y[s * yw + i];
+      }
+    },
+  };
+}
+
+/** Throws unless `data` holds `count` whole samples of the model's sizes; returns it as a source. */
+export function sourceOf(data: Dataset | SampleSource, sizes: SampleSizes, what: string): SampleSource {
+  if (isSampleSource(data)) {
+    if (!(Number.isInteger(data.count) && data.count >= 0)) throw new RangeError(`${what}: count must be a non-negative integer, got ${data.count}`);
+    if (data.labels !== (sizes.classIds ? 'int32' : 'float32')) throw new RangeError(`${what}: the model's labels are ${sizes.classIds ? 'int32 class ids' : 'float32'}, the source gives ${data.labels}`);
+    return data;
+  }
+  const Labels = sizes.classIds ? Int32Array : Float32Array;
+  if (!(data.x instanceof Float32Array) || !(data.y instanceof Labels)) {
+    const got = (a: unknown) => (a as object)?.constructor?.name ?? typeof a;
+    throw new TypeError(`${what}: expected x a Float32Array and y a ${Labels.name} (${sizes.classIds ? 'class ids' : 'targets'}), got ${got(data.x)} and ${got(data.y)}`);
+  }
+  if (data.x.length !== data.count * sizes.input || data.y.length !== data.count * sizes.label) {
+    throw new RangeError(`${what}: ${data.count} samples need ${data.count * sizes.input} input and ${data.count * sizes.label} label values, got ${data.x.length} and ${data.y.length}`);
+  }
+  return memorySource(data, sizes);
+}
+
+/** Seed of epoch `epoch`'s shuffle: a function of (seed, epoch) alone, so a resumed run shuffles as an unbroken one. */
+function epochSeed(seed: number, epoch: number): number {
+  let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ epoch, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The sample order of one epoch: 0..count-1, shuffled from (seed, epoch) unless `shuffle` is false. */
+export function epochOrder(count: number, seed: number, epoch: number, shuffle = true): Int32Array {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  return shuffle ? new Rng(epochSeed(seed, epoch)).shuffle(order) : order;
+}
+
+/** The metric names of a fit: those asked for (checked), else the defaults for the model. */
+function metricNames(asked: readonly string[] | undefined, sizes: SampleSizes): MetricName[] {
+  const shape = { outputWidth: sizes.output, labelWidth: sizes.label };
+  if (asked === undefined) return defaultMetrics({ ...shape, classIds: sizes.classIds });
+  checkMetrics(asked, shape);
+  return [...asked];
+}
+
+/**
+ * Trains for `options.epochs` epochs, yielding after every batch; returns the history. Training
+ * metrics come from each batch's predictions (the inference form, `predict`) just before its
+ * step: the compiled step outputs only its loss and the new weights.
+ */
+export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions): Generator<void, History> {
+  const source = sourceOf(data, sizes, 'training data');
+  const validation = options.validationData && sourceOf(options.validationData, sizes, 'validation data');
+  const { batchSize } = options;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(options.epochs) && options.epochs >= 0)) throw new RangeError(`epochs must be a non-negative integer, got ${options.epochs}`);
+  const metrics = metricNames(options.metrics, sizes);
+  const bx = new Float32Array(batchSize * sizes.input);
+  const by = sizes.classIds ? new Int32Array(batchSize * sizes.label) : new Float32Array(batchSize * sizes.label);
+  const batches = Math.ceil(source.count / batchSize);
+  const epochs: EpochLog[] = [];
+  let stopped: Stopped | undefined;
+  const control: FitControl = {
+    trainer,
+    baseLr: trainer.lr,
+    history: { epochs },
+    stop(reason) {
+      stopped ??= { epoch: trainer.epochs, reason };
+    },
+  };
+  const callbacks = options.callbacks ?? [];
+  const first = trainer.epochs;
+  try {
+    for (let epoch = first; epoch < first + options.epochs && !stopped; epoch++) {
+      const order = epochOrder(source.count, options.seed ?? 0, epoch, options.shuffle !== false);
+      const sums = metricSums(metrics, { outputWidth: sizes.output, labelWidth: sizes.label });
+      const started = performance.now();
+      let [lossSum, seen, lr] = [0, 0, control.baseLr];
+      // A trainer saved mid-epoch resumes at its next batch.
+      for (let b = trainer.epochBatch; b < batches && !stopped; b++) {
+        const n = Math.min(batchSize, source.count - b * batchSize);
+        source.read(order.subarray(b * batchSize, b * batchSize + n), bx, by);
+        const [x, y] = n === batchSize ? [bx, by] : [bx.subarray(0, n * sizes.input), by.subarray(0, n * sizes.label)];
+        lr = scheduledLr(options.schedule, control.baseLr, epoch, trainer.steps);
+        checkLr(lr, `the learning-rate schedule's value at step ${trainer.steps} (epoch ${epoch}, batch ${b})`);
+        trainer.lr = lr;
+        if (sums.length > 0) {
+          const pred = trainer.predict(x, n);
+          for (const s of sums) s.add(pred, y, n);
+        }
+        const loss = trainer.step(x, y, n);
+        lossSum += loss * n;
+        seen += n;
+        trainer.epochBatch = b + 1;
+        const progress = { epoch, batch: b, batches, loss };
+        options.onBatch?.(progress);
+        for (const c of callbacks) c.onBatchEnd?.(progress, control);
+        yield;
+      }
+      if (trainer.epochBatch < batches) break;
+      [trainer.epochs, trainer.epochBatch] = [epoch + 1, 0];
+      const seconds = (performance.now() - started) / 1000;
+      const log = epochLog(epoch, lossSum / seen, Object.fromEntries(sums.map((s) => [s.name, s.value()])), lr, seconds, seen);
+      const val = validation && trainer.evaluate(validation, batchSize, metrics);
+      const full: EpochLog = val ? { ...log, valLoss: val.loss, valMetrics: val.metrics, valAccuracy: val.accuracy } : log;
+      epochs.push(full);
+      try {
+        options.onEpoch?.(full, control);
+      } catch (error) {
+        // A callback that throws ends the fit, not the history.
+        stopped ??= { epoch, reason: error instanceof Error ? error.message : String(error), error };
+      }
+      for (const c of callbacks) if (!stopped) c.onEpochEnd?.(full, control);
+    }
+  } finally {
+    // A schedule changes the rate only during fit; a plateau's reduction stays.
+    trainer.lr = control.baseLr;
+  }
+  return stopped ? { epochs, stopped } : { epochs };
+}
+
+function epochLog(epoch: number, loss: number, metrics: Record<string, number>, lr: number, seconds: number, seen: number): EpochLog {
+  const accuracy = metrics.accuracy === undefined ? {} : { accuracy: metrics.accuracy };
+  return { epoch, loss, metrics, ...accuracy, lr, seconds, samplesPerSecond: seen / seconds };
+}
+
+/** Trains synchronously; returns the history. */
+export function fitLoop(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions): History {
+  const steps = fitSteps(trainer, sizes, data, options);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+const nextTurn = () => new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+
+/** Trains as `fitLoop`, giving the event loop a turn every `yieldEvery` batches (default 8). */
+export async function fitLoopAsync(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions & { yieldEvery?: number }): Promise<History> {
+  const every = options.yieldEvery ?? 8;
+  const steps = fitSteps(trainer, sizes, data, options);
+  for (let i = 1; ; i++) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (i % every === 0) await nextTurn();
+  }
+}

@@ -1,0 +1,122 @@
+// The shapes fit works with: epoch logs, the history it returns, its options, callbacks and what
+// it needs of a trainer. No code: the loop (loop.ts) and the callbacks (callbacks.ts) import these.
+import type { SampleSource } from '../sample-source.ts';
+import type { Schedule } from './lr.ts';
+import type { MetricName } from './metrics.ts';
+
+/** Samples side by side: `x` holds `count` inputs, `y` their labels (class ids or targets). */
+export interface Dataset {
+  readonly x: Float32Array;
+  readonly y: Float32Array | Int32Array;
+  readonly count: number;
+}
+
+/** One epoch's training and validation figures. */
+export interface EpochLog {
+  /** 0-based, counted over the trainer's life (a resumed trainer continues the count). */
+  readonly epoch: number;
+  /** Sample-weighted mean of the epoch's step losses. */
+  readonly loss: number;
+  /** Training metrics by name, from each batch's predictions before its step. */
+  readonly metrics: Readonly<Record<string, number>>;
+  /** `metrics.accuracy`, when computed. */
+  readonly accuracy?: number;
+  readonly valLoss?: number;
+  readonly valMetrics?: Readonly<Record<string, number>>;
+  /** `valMetrics.accuracy` (computed whenever there is validation data). */
+  readonly valAccuracy?: number;
+  /** Learning rate of the epoch's last step. */
+  readonly lr: number;
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+}
+
+/** Why a fit ended before its last epoch. */
+export interface Stopped {
+  /** The epoch during or after which it stopped. */
+  readonly epoch: number;
+  /** e.g. "early stopping: valLoss did not improve for 3 epochs", "interrupted", or a thrown error's message. */
+  readonly reason: string;
+  /** What a callback threw, when that is what stopped it. */
+  readonly error?: unknown;
+}
+
+/** What fit returns: every finished epoch's log, and why it stopped early if it did. */
+export interface History {
+  readonly epochs: EpochLog[];
+  readonly stopped?: Stopped;
+}
+
+/** Handed to callbacks: the trainer, and the levers they pull. */
+export interface FitControl {
+  readonly trainer: LoopTrainer;
+  /** Ends the fit after the current batch or epoch; the history is kept. */
+  stop(reason: string): void;
+  /** Learning rate before schedules; reduce-on-plateau lowers it. */
+  baseLr: number;
+  readonly history: History;
+}
+
+export interface BatchProgress {
+  readonly epoch: number;
+  readonly batch: number;
+  readonly batches: number;
+  readonly loss: number;
+}
+
+/** Hooks into fit, in the order given; `stop` through the control. */
+export interface Callback {
+  onBatchEnd?(progress: BatchProgress, control: FitControl): void;
+  onEpochEnd?(log: EpochLog, control: FitControl): void;
+}
+
+export interface FitOptions {
+  /** Epochs to run in this call (a resumed trainer's epoch numbers continue from where it stopped). */
+  epochs: number;
+  batchSize: number;
+  shuffle?: boolean;
+  /** Seed of the shuffling order: epoch e's order is a function of (seed, e) alone. */
+  seed?: number;
+  validationData?: Dataset | SampleSource;
+  schedule?: Schedule;
+  /** Metrics per epoch, training and validation; default: accuracy for classifiers (see defaultMetrics). */
+  metrics?: readonly string[];
+  callbacks?: readonly Callback[];
+  onBatch?: (progress: BatchProgress) => void;
+  /** Called after each epoch; throwing stops the fit, which returns the history so far. */
+  onEpoch?: (log: EpochLog, control: FitControl) => void;
+}
+
+export interface Evaluation {
+  readonly loss: number;
+  /** Fraction of correct predictions (argmax for several classes, 0.5 threshold for one). */
+  readonly accuracy: number;
+  /** The metrics asked for, by name. */
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/** What the loop needs of a trainer; emitted trainers supply it. */
+export interface LoopTrainer {
+  step(x: Float32Array, y: Float32Array | Int32Array, batch: number): number;
+  predict(x: Float32Array, batch: number): ArrayLike<number>;
+  evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
+  getWeights(): { name: string; data: ArrayLike<number> & { slice(): ArrayLike<number> } }[];
+  setWeights(weights: Readonly<Record<string, Float32Array>>): void;
+  lr: number;
+  steps: number;
+  /** Epochs finished over the trainer's life. */
+  epochs: number;
+  /** Batches finished of the epoch in progress (0 between epochs): a mid-epoch save resumes there. */
+  epochBatch: number;
+}
+
+/** Values per sample of the input, the labels and the model output. */
+export interface SampleSizes {
+  readonly input: number;
+  readonly label: number;
+  readonly output: number;
+  /** Labels are class ids. */
+  readonly classIds: boolean;
+}
+
+export type { MetricName };
