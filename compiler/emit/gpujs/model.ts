@@ -5,12 +5,15 @@ import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
 import { commentSafe, stringLiteral } from '../../codegen/names.ts';
 import type { Program } from '../../lower/plan.ts';
 import { identityLiteral, withoutWeights, type EmitOptions } from '../common.ts';
+import { addManifest } from '../manifest.ts';
 import { indexCheck, indexInputs } from '../index-checks.ts';
 import { deviceCalls, kernelBuilds, perCall, releaseResults } from './device-calls.ts';
 
 /** `Model` and `createModel` on a GPU.js device. */
 export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   const g = p.graph;
+  // What the module is and where each kernel came from, for tools (kiln inspect on a module).
+  addManifest(f, p, o, 'gpujs');
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
   const run = deviceCalls(p, { prefix: 'k', input: (i) => `X${i}`, param: (n) => `P[${p.params.indexOf(n)}]` }, g.outputs.map((out) => out.node));
   // Checked on the host before upload: a kernel cannot throw.

@@ -7,6 +7,7 @@ import type { Node } from '../../../src/ir/node.ts';
 import { commentSafe, stringLiteral } from '../../codegen/names.ts';
 import type { Program } from '../../lower/plan.ts';
 import { identityLiteral, withoutWeights, type EmitOptions } from '../common.ts';
+import { addManifest } from '../manifest.ts';
 import { indexCheck, indexInputs } from '../index-checks.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
@@ -15,6 +16,8 @@ import { profiledCalls } from './profile.ts';
 /** `Model` and `createModel`: the planned program over buffers allocated once, grown only for a larger batch. */
 export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: boolean) {
   const g = p.graph;
+  // What the module is and where each kernel came from, for tools (kiln inspect on a module).
+  addManifest(f, p, o, 'js');
   const arrayOf = (n: Node) => ARRAY_NAME[n.type.dtype];
   const { declarations: buffers, reserve, calls, slice: outputSlice } = programParts(p);
   const feedArgs = g.inputs.map((n, i) => `x${i}: ${arrayOf(n)}`).join(', ');

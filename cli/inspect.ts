@@ -1,0 +1,96 @@
+// `kiln inspect`: a model (or an emitted module's manifest) as text, JSON, DOT or Mermaid; the
+// formats are one table, `renderers`, so the HTML report plugs in as one more entry.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildGraphDoc, type GraphDoc } from '../compiler/inspect/graph-doc.ts';
+import { renderDot } from '../compiler/inspect/render-dot.ts';
+import { renderMermaid } from '../compiler/inspect/render-mermaid.ts';
+import { renderText } from '../compiler/inspect/render-text.ts';
+import { MANIFEST_FORMAT, type ModuleManifest } from '../compiler/emit/manifest.ts';
+import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
+import { KilnError } from '../src/ir/errors.ts';
+import { sanitizeLine } from '../src/ir/print.ts';
+import { loadModel } from './load.ts';
+import { resolveLoss, resolveOptimizer } from './training-spec.ts';
+
+export interface InspectOptions {
+  format?: string;
+  after?: string;
+  train?: boolean;
+  optimizer?: string;
+  loss?: string;
+  batch?: number;
+  sources?: boolean;
+  out?: string;
+}
+
+/** A renderer: the inspection document in, the text of one format out. */
+export type Renderer = (doc: GraphDoc) => string;
+
+/**
+ * Every format of `kiln inspect --format`. The HTML report (another module) registers itself as
+ * `renderers.html = …`; a format with no entry is refused naming those there are.
+ */
+export const renderers: Record<string, Renderer> = {
+  text: renderText,
+  json: (doc) => JSON.stringify(doc, null, 2),
+  dot: renderDot,
+  mermaid: renderMermaid,
+};
+
+/** Formats that want kernel sources in the document (the HTML report shows them). */
+export const WANTS_SOURCES = new Set<string>(['html']);
+
+/** Whether `file` is an emitted module (inspected through its manifest) rather than a model file. */
+const isModule = (file: string) => /\.(mjs|js)$/.test(file);
+
+/** The `manifest` export of an emitted module; a clear error when it has none. */
+export async function readManifest(file: string): Promise<ModuleManifest> {
+  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as { manifest?: ModuleManifest };
+  const m = mod.manifest;
+  if (!m || m.format !== MANIFEST_FORMAT) throw new KilnError(`${file} has no Kiln manifest export (expected a module compiled by Kiln 0.1 or later: recompile it)`);
+  return m;
+}
+
+/** A manifest as text: what the module is, its tensors, and each kernel with its layers. */
+export function formatManifest(m: ModuleManifest): string {
+  const tensor = (t: ModuleManifest['inputs'][number]) => `${sanitizeLine(t.name)}: ${t.dtype}[${t.shape.join(',')}]`;
+  const kernel = (k: ModuleManifest['kernels'][number]) => `  ${k.name}: ${sanitizeLine(k.ops)}${k.layers.length ? `  ${sanitizeLine(k.layers.join(', '))}` : ''}`;
+  return [
+    `module ${sanitizeLine(JSON.stringify(m.model))} (backend ${m.backend}, Kiln ${sanitizeLine(m.compilerVersion)}, graph sha256:${sanitizeLine(m.graphHash)})`,
+    `inputs: ${m.inputs.map(tensor).join(', ')}`,
+    `outputs: ${m.outputs.map(tensor).join(', ')}`,
+    `kernels (${m.kernels.length}):`,
+    ...m.kernels.map(kernel),
+    ...(m.trainerKernels ? [`trainer kernels (${m.trainerKernels.length}):`, ...m.trainerKernels.map(kernel)] : []),
+  ].join('\n');
+}
+
+function rendererFor(format: string): Renderer {
+  if (!Object.hasOwn(renderers, format)) throw new KilnError(`unknown format '${format}' (available: ${Object.keys(renderers).join(', ')})`);
+  return renderers[format];
+}
+
+/** The inspection document of a model file (pure beyond loading the file). */
+export async function inspectDoc(file: string, o: InspectOptions): Promise<GraphDoc> {
+  const { graph } = await loadModel(file);
+  const training = o.train ? { loss: resolveLoss(graph, o.loss ?? 'auto'), optimizer: resolveOptimizer(o.optimizer ?? 'adam', 1e-3) } : undefined;
+  return buildGraphDoc(graph, { after: o.after, training, batch: o.batch, sources: o.sources || WANTS_SOURCES.has(o.format ?? 'text') });
+}
+
+/** `kiln inspect`: the text of the format asked for; with `--out`, written there (atomically) and a line saying so. */
+export async function inspectCommand(file: string, o: InspectOptions): Promise<string> {
+  const format = o.format ?? 'text';
+  let text: string;
+  if (isModule(file)) {
+    if (format !== 'text' && format !== 'json') throw new KilnError(`an emitted module is inspected through its manifest: --format text or json (the graph formats need the model file)`);
+    const m = await readManifest(file);
+    text = format === 'json' ? JSON.stringify(m, null, 2) : formatManifest(m);
+  } else {
+    const render = rendererFor(format);
+    text = render(await inspectDoc(file, o));
+  }
+  if (!o.out) return text;
+  writeFileAtomicSync(o.out, text.endsWith('\n') ? text : text + '\n');
+  return `wrote ${o.out}`;
+}
