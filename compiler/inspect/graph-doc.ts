@@ -250,8 +250,10 @@ export function buildGraphDoc(g: Graph, o: GraphDocOptions = {}): GraphDoc {
   const checked = checkGraph(g);
   const layout = graphLayout(checked);
   const summary = summarize(checked);
-  const stage = graphAtStage(g, o.after);
   const compiled = compileGraph(g);
+  // The compiled graph itself after the last pass: passes build new nodes (decompose), and kernels are matched to nodes by identity.
+  const last = PASSES[PASSES.length - 1].name;
+  const stage = o.after === undefined || o.after === last ? compiled.optimized : graphAtStage(g, o.after);
   const main = docGraph(stage, compiled.program, { layout, sources, batch });
   const doc: GraphDoc = {
     version: GRAPH_DOC_VERSION,

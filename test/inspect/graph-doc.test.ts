@@ -74,3 +74,12 @@ describe('buildGraphDoc', () => {
     expect(doc.kernels[0].source?.gpujs).toContain('function');
   });
 });
+
+describe('buildGraphDoc kernels', () => {
+  it('puts every computed node of the optimized graph in a kernel (softmax decomposed: max, sum, div)', async () => {
+    const doc = buildGraphDoc(await loadExample('mlp'));
+    const computed = doc.nodes.filter((n) => !['input', 'param', 'const'].includes(n.op));
+    for (const n of computed) expect(n.kernel, `%${n.id} ${n.op}`).toBeDefined();
+    expect(new Set(computed.map((n) => n.kernel)).size).toBe(doc.kernels.length);
+  });
+});
