@@ -31,17 +31,20 @@ export function run(g: Graph, feeds: Record<string, Float32Array | Int32Array>, 
 /**
  * A gradient-check case for a layer built by `build` (float32, with the DSL): every graph input
  * and parameter becomes a float64 input of the case (int32 inputs are fed as integers through a
- * cast and not differentiated), constants become float64. So the harness checks the gradient of
+ * cast and not differentiated; `fixed` inputs, such as 0/1 masks, get the given values and are not
+ * differentiated), constants become float64. So the harness checks the gradient of
  * the layer's output with respect to its input and every weight.
  */
-export function layerCase(name: string, build: () => { inputs: Node[]; output: Node }, options: { batch?: number; ints?: [number, number]; tol?: number; maxCoords?: number } = {}): GradCase {
+export function layerCase(name: string, build: () => { inputs: Node[]; output: Node }, options: { batch?: number; ints?: [number, number]; tol?: number; maxCoords?: number; fixed?: Record<string, number[]> } = {}): GradCase {
   resetLayerNames();
   const { inputs, output } = build();
   const params = graphParams(graphOf(inputs, output));
   const leaves = [...inputs, ...params];
   const [lo, hi] = options.ints ?? [0, 4];
   const specs: GradInput[] = leaves.map((n) =>
-    n.type.dtype === 'int32'
+    options.fixed && Object.hasOwn(options.fixed, n.attrs.name as string)
+      ? { shape: [...n.type.shape], constant: true, init: () => options.fixed![n.attrs.name as string] }
+      : n.type.dtype === 'int32'
       ? { shape: [...n.type.shape], constant: true, init: (rng, size) => Array.from({ length: size }, () => rng.int(lo, hi)) }
       : { shape: [...n.type.shape], range: n.op === 'param' ? [-0.8, 0.8] : [-2, 2] },
   );
