@@ -51,6 +51,8 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
   Concat: AXIS,
   Slice: { starts: 'INTS', ends: 'INTS', axes: 'INTS' },
   Gather: AXIS,
+  LayerNormalization: { axis: 'INT', epsilon: 'FLOAT', stash_type: 'INT' },
+  Trilu: { upper: 'INT' },
   GatherElements: AXIS,
   Cast: { to: 'INT', saturate: 'INT', round_mode: 'STRING' },
   CastLike: { saturate: 'INT', round_mode: 'STRING' },
@@ -68,6 +70,7 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
   Constant: { value: 'TENSOR', value_float: 'FLOAT', value_floats: 'FLOATS', value_int: 'INT', value_ints: 'INTS', value_string: 'STRING', value_strings: 'STRINGS', sparse_value: 'SPARSE_TENSOR' },
   Shape: { start: 'INT', end: 'INT' },
   Pad: { mode: 'STRING', pads: 'INTS', paddings: 'INTS', value: 'FLOAT' },
+  ConstantOfShape: { value: 'TENSOR' },
 };
 
 const TYPES = onnx.AttributeProto.AttributeType;

@@ -9,6 +9,8 @@ import { constInts, float, int, ints, normAxis, prod, reshape, scalar, shapeOf, 
 import { conv, globalPool, pool } from './ops-window.ts';
 import { cast, castLike } from './ops-cast.ts';
 import { nll, softmaxCrossEntropy } from './ops-loss.ts';
+import { constantOfShape, expandOp, range } from './ops-shape.ts';
+import { SEQUENCE_OPS } from './ops-seq.ts';
 
 export type { OnnxContext, OnnxOp } from './context.ts';
 
@@ -391,4 +393,8 @@ export const ONNX_OPS: Readonly<Record<string, OnnxOp>> = {
   GreaterOrEqual: comparison('ge'),
   Where: (c) => c.emit('where', [c.input(0), c.input(1), c.input(2)]),
   Pad: padOp,
+  ConstantOfShape: constantOfShape,
+  Range: range,
+  Expand: expandOp,
+  ...SEQUENCE_OPS,
 };
