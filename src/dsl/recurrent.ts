@@ -99,10 +99,6 @@ function recurrentLayer(scope: LayerScope, kind: CellKind, x: Tensor, o: Recurre
   initial?.forEach((s, i) => {
     if (s.type.shape.join() !== stateShape.join()) throw layerError(scope, `initialState[${i}] must be [${stateShape.join(', ')}], got [${s.type.shape.join(', ')}]`);
   });
-  const zeros = (): Tensor => {
-    const zero = node('const', [], { dtype: x.type.dtype, shape: [], values: [0] });
-    return node('expand', [zero], { shape: stateShape });
-  };
   const seqs: Tensor[] = [];
   const hs: Tensor[] = [];
   const cs: Tensor[] = [];
@@ -123,8 +119,9 @@ function recurrentLayer(scope: LayerScope, kind: CellKind, x: Tensor, o: Recurre
       linearBeforeReset: lbr,
       recurrentBias: w.recurrentBias,
       activations: { f: checkActivation(scope, 'recurrentActivation', o.recurrentActivation, kind === 'rnn' ? 'tanh' : 'sigmoid'), g: checkActivation(scope, 'activation', o.activation, 'tanh'), h: checkActivation(scope, 'activation', o.activation, 'tanh') },
-      h0: initial ? initial[d * perDir] : zeros(),
-      c0: kind === 'lstm' ? (initial ? initial[d * perDir + 1] : zeros()) : undefined,
+      // No initial state: the cell starts from zero without building a zero tensor.
+      h0: initial?.[d * perDir],
+      c0: kind === 'lstm' ? initial?.[d * perDir + 1] : undefined,
       reverse: d === 1,
     });
     const steps = run.outputs.map((h) => reshape(h, batchFirst ? [-1, 1, H] : [1, batchDim, H]));

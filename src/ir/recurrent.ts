@@ -48,7 +48,8 @@ export interface UnrollSpec {
   activations: { f: OpName; g: OpName; h: OpName };
   /** ONNX's clip: pre-activations are clipped to [-clip, clip]. */
   clip?: number;
-  h0: Node;
+  /** Initial states [B, H]; absent means zeros, which the first step then skips multiplying (no zero tensor is built). */
+  h0?: Node;
   c0?: Node;
   /** Runs from the last step to the first. */
   reverse: boolean;
@@ -79,21 +80,23 @@ export function unroll(s: UnrollSpec): Unrolled {
   const P = s.peepholes;
   const peep = (k: number, state: Node, z: Node) => (P ? emit('add', [z, emit('mul', [slice(P, 0, k * H, (k + 1) * H), state])]) : z);
 
-  let h = s.h0;
-  let c = s.c0;
+  // Undefined while the state is still the implicit zero.
+  let h: Node | undefined = s.h0;
+  let c: Node | undefined = s.c0;
   const outputs = new Array<Node>(s.steps);
   for (let k = 0; k < s.steps; k++) {
     const t = s.reverse ? s.steps - 1 - k : k;
     const xt = s.projection(t);
     if (s.kind === 'rnn') {
-      h = act(s.activations.f, emit('add', [xt, times(h, 0, 1)]));
+      h = act(s.activations.f, h ? emit('add', [xt, times(h, 0, 1)]) : xt);
     } else if (s.kind === 'lstm') {
       const g = s.order.lstm;
-      const pre = emit('add', [xt, times(h, 0, 4)]);
-      const iG = act(s.activations.f, peep(0, c!, gate(g.i, pre)));
-      const fG = act(s.activations.f, peep(2, c!, gate(g.f, pre)));
+      const pre = h ? emit('add', [xt, times(h, 0, 4)]) : xt;
+      const iG = act(s.activations.f, c ? peep(0, c, gate(g.i, pre)) : gate(g.i, pre));
       const cG = act(s.activations.g, gate(g.c, pre));
-      c = emit('add', [emit('mul', [fG, c!]), emit('mul', [iG, cG])]);
+      const fresh = emit('mul', [iG, cG]);
+      // With a zero cell state the forget gate has nothing to forget.
+      c = c ? emit('add', [emit('mul', [act(s.activations.f, peep(2, c, gate(g.f, pre))), c]), fresh]) : fresh;
       const oG = act(s.activations.f, peep(1, c, gate(g.o, pre)));
       h = emit('mul', [oG, emit(s.activations.h, [c])]);
     } else {
@@ -103,25 +106,25 @@ export function unroll(s: UnrollSpec): Unrolled {
       let r: Node;
       if (s.linearBeforeReset) {
         // One product for all three gates; the recurrent bias stays inside, as r ⊙ (h·Rh + Rbh).
-        let hr = times(h, 0, 3);
-        if (s.recurrentBias) hr = emit('add', [hr, s.recurrentBias]);
-        const zr = emit('add', [xt, hr]);
+        let hr = h ? times(h, 0, 3) : undefined;
+        if (s.recurrentBias) hr = hr ? emit('add', [hr, s.recurrentBias]) : s.recurrentBias;
+        const zr = hr ? emit('add', [xt, hr]) : xt;
         z = act(s.activations.f, gate(g.z, zr));
         r = act(s.activations.f, gate(g.r, zr));
-        hh = emit('add', [gate(g.h, xt), emit('mul', [r, gate(g.h, hr)])]);
+        hh = hr ? emit('add', [gate(g.h, xt), emit('mul', [r, hr.type.shape.length === 1 ? slice(hr, 0, g.h * H, (g.h + 1) * H) : gate(g.h, hr)])]) : gate(g.h, xt);
       } else {
         // The candidate's product needs r first: z and r (the first two blocks) take one product.
-        const zr = emit('add', [slice(xt, 1, 0, 2 * H), times(h, 0, 2)]);
+        const zr = h ? emit('add', [slice(xt, 1, 0, 2 * H), times(h, 0, 2)]) : xt;
         z = act(s.activations.f, gate(g.z, zr));
         r = act(s.activations.f, gate(g.r, zr));
-        hh = emit('add', [gate(g.h, xt), times(emit('mul', [r, h]), 2, 3)]);
+        hh = h ? emit('add', [gate(g.h, xt), times(emit('mul', [r, h]), 2, 3)]) : gate(g.h, xt);
       }
       const hTilde = act(s.activations.g, hh);
       // (1 − z) ⊙ h̃ + z ⊙ h  =  h̃ + z ⊙ (h − h̃)
-      h = emit('add', [hTilde, emit('mul', [z, emit('sub', [h, hTilde])])]);
+      h = emit('add', [hTilde, emit('mul', [z, h ? emit('sub', [h, hTilde]) : emit('neg', [hTilde])])]);
     }
     outputs[t] = h;
     s.afterStep?.(k + 1);
   }
-  return { outputs, h, c };
+  return { outputs, h: h!, c };
 }

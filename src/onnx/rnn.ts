@@ -98,8 +98,6 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
   const h0 = stateIn(5);
   const c0 = kind === 'LSTM' ? stateIn(6) : undefined;
 
-  const zeros = (shape: number[]): Node =>
-    c.constNode({ name: '', onnxType: dtype === 'float64' ? 11 : 1, dims: shape, data: new Array<number>(shape.reduce((p, d) => p * d, 1)).fill(0) });
   const slice = (t: Node, axis: number, start: number, end: number): Node => emit('slice', [t], { starts: [start], ends: [end], axes: [axis], steps: [1] });
   const reshape = (t: Node, shape: number[]): Node => emit('reshape', [t], { shape });
   const cell: CellKind = kind === 'RNN' ? 'rnn' : kind === 'LSTM' ? 'lstm' : 'gru';
@@ -123,7 +121,7 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
     let bias = Wb;
     if (Wb && Rb && !(kind === 'GRU' && linearBeforeReset)) bias = emit('add', [Wb, Rb]);
     if (bias) xw = emit('add', [xw, bias]);
-    const beforeSteps = emitted;
+    let afterFirst = emitted;
     const run = unroll({
       kind: cell,
       units: H,
@@ -138,12 +136,14 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
       peepholes: kind === 'LSTM' && c.has(7) ? reshape(slice(c.input(7), 0, d, d + 1), [3 * H]) : undefined,
       activations: { f: actOf(d, 0), g: actOf(d, Math.min(1, perDir - 1)), h: actOf(d, perDir - 1) },
       clip: typeof clip === 'number' ? clip : undefined,
-      h0: h0 ? reshape(slice(h0, 0, d, d + 1), [B, H]) : zeros([B, H]),
-      c0: kind === 'LSTM' ? (c0 ? reshape(slice(c0, 0, d, d + 1), [B, H]) : zeros([B, H])) : undefined,
+      h0: h0 ? reshape(slice(h0, 0, d, d + 1), [B, H]) : undefined,
+      c0: c0 ? reshape(slice(c0, 0, d, d + 1), [B, H]) : undefined,
       reverse: direction === 'reverse' || d === 1,
-      // Every node goes through `emit`, so the first step's count says what the unrolling will make.
+      // Every node goes through `emit`, so the second step's count says what the unrolling will
+      // make (the first may skip the product with a zero initial state).
       afterStep: (k) => {
-        if (d === 0 && k === 1) checkUnrolledSize(c, kind, S, numDir, emitted - beforeSteps);
+        if (d === 0 && k === 1) afterFirst = emitted;
+        if (d === 0 && k === 2) checkUnrolledSize(c, kind, S, numDir, emitted - afterFirst);
       },
     });
     const outs = run.outputs.map((h) => reshape(h, [1, 1, B, H]));
