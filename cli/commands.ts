@@ -3,7 +3,7 @@ import path from 'node:path';
 import { checkGraph } from '../compiler/check/check.ts';
 import { compileModel } from '../compiler/compile.ts';
 import { moduleFiles } from '../compiler/emit/files.ts';
-import { formatSummary, summarize } from '../compiler/inspect/summary.ts';
+import { DEFAULT_SUMMARY_BATCH, formatSummary, summarize } from '../compiler/inspect/summary.ts';
 import { formatMemory, memoryPlan } from '../compiler/inspect/memory.ts';
 import { PASSES, compileGraph, optimize } from '../compiler/pipeline.ts';
 import { renderSimdKernel, simdListing } from '../compiler/codegen/wasm/simd-kernel.ts';
@@ -79,18 +79,24 @@ export async function compileCommand(file: string, o: CompileCliOptions): Promis
   return formatCompileReport(await compileFiles(file, o));
 }
 
-/** Batch size at which `kiln summary` states the planned peak memory. */
-const SUMMARY_BATCH = 64;
+/** What `kiln summary` is asked for besides the model: batch of its memory figures, optimizer of `--train`. */
+export interface SummaryOptions {
+  batch?: number;
+  optimizer?: string;
+}
 
-export async function summaryCommand(file: string, json: boolean, train = false): Promise<string> {
+export async function summaryCommand(file: string, json: boolean, train = false, o: SummaryOptions = {}): Promise<string> {
+  const batch = o.batch ?? DEFAULT_SUMMARY_BATCH;
+  if (!Number.isInteger(batch) || batch < 1) throw new KilnError(`--batch must be a positive integer, got ${batch}`);
+  const optimizer = o.optimizer ?? 'adam';
   const { graph } = await loadModel(file);
   const s = summarize(checkGraph(graph));
   const memory = memoryPlan(compileGraph(graph).program);
-  // The training step's plan: Adam's state counts as parameters, the backward pass's kept activations as live results.
-  const training = train ? memoryPlan(compileGraph(buildTrainingGraph(graph, { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) }).graph, 't').program) : undefined;
-  if (json) return JSON.stringify({ ...s, memory, ...(training ? { training } : {}) }, null, 2);
-  const trainLines = training ? ['Training step (Adam, parameters and optimizer state together):', ...formatMemory(training, SUMMARY_BATCH).map((l) => `  ${l}`)] : [];
-  return [formatSummary(s), ...formatMemory(memory, SUMMARY_BATCH), ...trainLines].join('\n');
+  // The training step's plan: the optimizer's state counts as parameters, the backward pass's kept activations as live results.
+  const training = train ? memoryPlan(compileGraph(buildTrainingGraph(graph, { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer(optimizer, 1e-3) }).graph, 't').program) : undefined;
+  if (json) return JSON.stringify({ ...s, batch, memory, ...(training ? { optimizer, training } : {}) }, null, 2);
+  const trainLines = training ? [`Training step (${optimizer}, parameters and optimizer state together):`, ...formatMemory(training, batch).map((l) => `  ${l}`)] : [];
+  return [formatSummary(s, batch), ...formatMemory(memory, batch), ...trainLines].join('\n');
 }
 
 export type IrStage = 'input' | 'optimized' | 'kernels' | 'wasm' | 'json';
