@@ -80,9 +80,9 @@
   var views = [];
 
   function panel(id, title, graph, collapsed) {
-    var box = el('div', { class: 'graph-box', id: id });
+    var box = el('div', { class: 'graph-box' });
     var buttons = el('div', { class: 'panel-tools' });
-    var section = el('section', { class: 'panel' }, [el('h2', { text: title }), buttons, box]);
+    var section = el('section', { class: 'panel', id: id }, [el('h2', { text: title }), buttons, box]);
     graphs.appendChild(section);
     var view = createGraphView(box, graph, { collapsed: collapsed, onSelect: function (s) { showDetails(view, graph, s); } });
     buttons.appendChild(el('button', { text: 'Expand all', class: 'expand-all', onclick: function () { view.expandAll(); } }));
