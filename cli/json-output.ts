@@ -10,7 +10,7 @@ import { describeFailure, EXIT } from './errors.ts';
 import type { TrainResult } from './train.ts';
 
 /** Commands that take `--json`. */
-export const JSON_COMMANDS = new Set(['check', 'compile', 'train', 'conformance', 'summary']);
+export const JSON_COMMANDS = new Set(['check', 'compile', 'train', 'conformance', 'summary', 'predict', 'evaluate']);
 
 export type FailureKind = 'user' | 'usage' | 'interrupted' | 'internal';
 

@@ -78,7 +78,7 @@ export function registerModelHooks(): void {
   process.setSourceMapsEnabled(true);
   const ownFolders = ['cli', 'src', 'compiler', 'runtime', 'dist', 'node_modules'].map((d) => pathToFileURL(path.join(OWN_ROOT, d)).href + '/');
   const data = {
-    kiln: new URL(`../src/index${OWN_EXT}`, import.meta.url).href,
+    kiln: new URL(`../api/index${OWN_EXT}`, import.meta.url).href,
     root: pathToFileURL(OWN_ROOT).href,
     compiledRoot: OWN_EXT === '.js' ? pathToFileURL(path.join(OWN_ROOT, 'dist')).href + '/' : null,
     parent: import.meta.url,

@@ -1,0 +1,123 @@
+// kiln predict: a model compiled in memory, its weights, a user's input file in; outputs written
+// (.npy, .csv, .json, atomically) or printed, with the top-k classes of a classifier.
+import path from 'node:path';
+import { compile } from '../api/compile.ts';
+import type { CompiledModelInstance } from '../api/types.ts';
+import { KilnError } from '../src/ir/errors.ts';
+import { readArray, writeArray } from './data/arrays.ts';
+import { shortFloat32 } from './data/numeric.ts';
+import { loadModel } from './load.ts';
+import { fitToInput, namingFile, readModelWeights, sampleDims, type FedArray } from './model-arrays.ts';
+
+export interface PredictOptions {
+  weights: string;
+  input: string;
+  output?: string;
+  topK?: number;
+  batchSize?: number;
+}
+
+/** One sample's best classes, most probable first. */
+export interface TopK {
+  readonly classes: number[];
+  readonly probabilities: number[];
+}
+
+/** What `kiln predict` did (its `--json` output, less `ok` and `command`). */
+export interface PredictReport {
+  readonly model: string;
+  readonly count: number;
+  readonly input: { readonly file: string; readonly shape: number[] };
+  readonly output: { readonly name: string; readonly dtype: string; readonly shape: number[]; readonly file?: string };
+  /** Each sample's output values (flattened), when no --output file took them. */
+  readonly values?: number[][];
+  /** With --top-k: each sample's best classes; `probabilities` says how they were read off the output. */
+  readonly topK?: TopK[];
+  readonly probabilities?: 'softmax output' | 'exp of logSoftmax output' | 'softmax of logits';
+}
+
+/** Samples per model call unless --batch-size says otherwise. */
+export const DEFAULT_PREDICT_BATCH = 64;
+
+/** Runs the model over `count` samples, `batchSize` at a time; returns the first output for all of them. */
+function predictAll(model: CompiledModelInstance, inputName: string, outputName: string, data: FedArray, count: number, batchSize: number): FedArray {
+  const per = data.length / count;
+  let out: FedArray | undefined;
+  for (let i = 0; i < count; i += batchSize) {
+    const n = Math.min(batchSize, count - i);
+    const y = model.run({ [inputName]: data.subarray(i * per, (i + n) * per) }, n)[outputName];
+    const outPer = y.length / n;
+    out ??= new (y.constructor as new (length: number) => FedArray)(count * outPer);
+    out.set(y, i * outPer);
+  }
+  return out!;
+}
+
+/** Probabilities from one output row: as they are after a softmax, exp after a logSoftmax, else a softmax of logits. */
+function probabilities(row: ArrayLike<number>, op: string): number[] {
+  const v = Array.from(row);
+  if (op === 'softmax') return v;
+  if (op === 'logSoftmax') return v.map(Math.exp);
+  const max = Math.max(...v);
+  const e = v.map((x) => Math.exp(x - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / sum);
+}
+
+/** The k most probable classes of each sample (ties: the lower class first). */
+export function topKClasses(values: ArrayLike<number>, count: number, classes: number, k: number, op: string): TopK[] {
+  return Array.from({ length: count }, (_, i) => {
+    const p = probabilities(Array.prototype.slice.call(values, i * classes, (i + 1) * classes) as number[], op);
+    const order = p.map((_, c) => c).sort((a, b) => p[b] - p[a] || a - b).slice(0, k);
+    return { classes: order, probabilities: order.map((c) => Number(shortFloat32(Math.fround(p[c])))) };
+  });
+}
+
+const PROBABILITIES = { softmax: 'softmax output', logSoftmax: 'exp of logSoftmax output' } as const;
+
+function positive(name: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new KilnError(`${name} must be a positive integer, got ${v}`);
+}
+
+/** Compiles `file` in memory, loads `o.weights`, predicts `o.input` and writes `o.output` (or returns the values). */
+export async function predictCommand(file: string, o: PredictOptions): Promise<PredictReport> {
+  positive('--batch-size', o.batchSize);
+  positive('--top-k', o.topK);
+  const source = await loadModel(file);
+  const m = await compile(source);
+  if (m.inputs.length !== 1) throw new KilnError(`kiln predict feeds one input; model '${m.modelName}' has ${m.inputs.length} (${m.inputs.map((i) => i.name).join(', ')})`);
+  const [inputInfo, outputInfo] = [m.inputs[0], m.outputs[0]];
+  const outDims = sampleDims(outputInfo, 'output');
+  const op = source.graph.outputs[0].node.op;
+  if (o.topK !== undefined) {
+    if (outDims.length !== 1 || outDims[0] < 2) throw new KilnError(`--top-k needs a classifier: an output [N, classes] with 2 or more classes; '${outputInfo.name}' is ${outputInfo.dtype}[N, ${outDims.join(', ')}]`);
+    if (o.topK > outDims[0]) throw new KilnError(`--top-k ${o.topK} is more than the model's ${outDims[0]} classes`);
+  }
+  const weights = readModelWeights(o.weights, m.parameters, m);
+  const model = namingFile(o.weights, () => m.createModel(weights));
+  const array = readArray(o.input);
+  const { data, count } = fitToInput(array, inputInfo, o.input);
+  const out = predictAll(model, inputInfo.name, outputInfo.name, data, count, o.batchSize ?? DEFAULT_PREDICT_BATCH);
+  const shape = [count, ...outDims];
+  if (o.output) writeArray(o.output, out instanceof Float64Array ? Float32Array.from(out) : out, shape);
+  const per = out.length / count;
+  const values = o.output ? undefined : Array.from({ length: count }, (_, i) => Array.from(out.subarray(i * per, (i + 1) * per), (v) => Number(shortFloat32(v))));
+  const topK = o.topK === undefined ? undefined : topKClasses(out, count, outDims[0], o.topK, op);
+  return {
+    model: m.modelName,
+    count,
+    input: { file: o.input, shape: array.shape },
+    output: { name: outputInfo.name, dtype: outputInfo.dtype, shape, ...(o.output ? { file: o.output } : {}) },
+    ...(values ? { values } : {}),
+    ...(topK ? { topK, probabilities: op in PROBABILITIES ? PROBABILITIES[op as keyof typeof PROBABILITIES] : 'softmax of logits' } : {}),
+  };
+}
+
+/** Text for a terminal: top-k lines, else the values one sample a line, and the file written. */
+export function formatPredictReport(r: PredictReport): string {
+  const lines: string[] = [];
+  if (r.topK) r.topK.forEach((t, i) => lines.push(`${i}: ${t.classes.map((c, j) => `${c} (${t.probabilities[j].toFixed(4)})`).join(', ')}`));
+  else if (r.values) r.values.forEach((v) => lines.push(v.join(' ')));
+  if (r.output.file) lines.push(`wrote ${r.output.file}: ${r.output.name} ${r.output.dtype}[${r.output.shape.join(', ')}] for ${r.count} samples of ${path.basename(r.input.file)}`);
+  return lines.join('\n');
+}
