@@ -11,6 +11,7 @@ import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import { sanitizeLine } from '../src/ir/print.ts';
 import { loadModel } from './load.ts';
+import { renderReport } from './report/html.ts';
 import { resolveLoss, resolveOptimizer } from './training-spec.ts';
 
 export interface InspectOptions {
@@ -36,6 +37,8 @@ export const renderers: Record<string, Renderer> = {
   json: (doc) => JSON.stringify(doc, null, 2),
   dot: renderDot,
   mermaid: renderMermaid,
+  // One self-contained page (cli/report/): graphs, details, kernel sources, charts, memory plan.
+  html: (doc) => renderReport(doc),
 };
 
 /** Formats that want kernel sources in the document (the HTML report shows them). */
