@@ -9,19 +9,20 @@ import type { OptimizerSpec } from '../compiler/train/optimizers.ts';
 import type { TrainingSpec } from '../compiler/train/step.ts';
 import { checkWritableFile, checkWritableFolder, ensureFolderSync, writeFileAtomicSync } from '../runtime/atomic-write.ts';
 import { loadMnist } from '../runtime/mnist.ts';
-import type { Dataset, EpochLog, Evaluation, FitOptions } from '../runtime/train-loop.ts';
+import type { Dataset, EpochLog, Evaluation, FitOptions, History } from '../runtime/train-loop.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import { formatShape, sampleSize } from '../src/ir/shape.ts';
 import { fileStem } from './names.ts';
 import { loadModel } from './load.ts';
 import { writePredictionsPng } from './png.ts';
+import { epochLine, fitCallbackOptions, readTrainerState, reportFit, type FitFlags } from './train-fit.ts';
 import { Interrupted } from './errors.ts';
 import { runTraining, withStopFlag, type EmittedTrainer } from './train-run.ts';
 import { resolveLoss, resolveOptimizer } from './training-spec.ts';
 
 /** Options of `kiln train` (as commander parses them). */
-export interface TrainOptions {
+export interface TrainOptions extends FitFlags {
   data: string;
   epochs: number;
   batchSize: number;
@@ -36,6 +37,8 @@ export interface TrainOptions {
   save?: string;
   /** Write the trainer's state to --save (or <out>/checkpoint.bin) after every N-th epoch. */
   checkpointEvery?: number;
+  /** Resume from a trainer state (--save or a checkpoint): weights, optimizer state, step, epoch, shuffle position. */
+  load?: string;
   png?: string;
   out?: string;
   /** Code generator: js (default) or gpujs. */
@@ -50,6 +53,8 @@ export interface TrainResult {
   /** The trained weights and optimizer state (--save), when written. */
   readonly save?: string;
   readonly logs: EpochLog[];
+  /** The fit's history (every epoch; why it stopped early, if it did). */
+  readonly history: History;
   readonly finalLoss: number;
   readonly valAccuracy?: number;
   readonly test: Evaluation;
@@ -100,6 +105,7 @@ export async function compileTrainer(
   sourceName?: string,
   initialWeights?: Readonly<Record<string, Float32Array>>,
   target: TrainerTarget = {},
+  resume?: Uint8Array,
 ): Promise<{ trainer: EmittedTrainer; file: string; ms: number }> {
   const started = performance.now();
   const c = compileModel(graph, { seed, training, sourceName, initialWeights, backend: target.backend });
@@ -115,7 +121,8 @@ export async function compileTrainer(
   const mod = (await import(url)) as { createTrainer(options: { seed?: number; weights?: Uint8Array; mode?: string }): EmittedTrainer };
   // The compiled weight file holds any values the model came with (an imported file's).
   const gpu = target.backend === 'gpujs' ? { mode: target.gpu ?? 'webasm' } : {};
-  return { trainer: mod.createTrainer({ seed, weights: c.weights, ...gpu }), file, ms };
+  // A saved trainer state resumes whole (weights, optimizer state, step, epoch).
+  return { trainer: mod.createTrainer({ seed, weights: resume ?? c.weights, ...gpu }), file, ms };
 }
 
 /** Callbacks for `fit` that draw a per-epoch progress bar on a terminal and print one line per epoch. */
@@ -147,8 +154,7 @@ export function progressReporter(epochs: number, samples: number, batchSize: num
     onEpoch(log) {
       bar?.stop();
       bar = undefined;
-      const val = log.valAccuracy === undefined ? '' : `, val acc ${percent(log.valAccuracy)}`;
-      print(`epoch ${log.epoch + 1}/${epochs}: loss ${log.loss.toFixed(4)}${val}, ${log.seconds.toFixed(1)} s, ${Math.round(log.samplesPerSecond)} samples/s`);
+      print(epochLine(log, epochs));
     },
     close() {
       bar?.stop();
@@ -182,6 +188,8 @@ interface Outputs {
   png: string;
   save?: string;
   checkpoint?: string;
+  history?: string;
+  curves?: string;
 }
 
 function checkOutputs(o: TrainOptions, out: string): Outputs {
@@ -189,10 +197,12 @@ function checkOutputs(o: TrainOptions, out: string): Outputs {
     out,
     png: o.png ?? path.join(out, 'predictions.png'),
     save: o.save,
-    checkpoint: o.checkpointEvery === undefined ? undefined : (o.save ?? path.join(out, 'checkpoint.bin')),
+    checkpoint: o.checkpointEvery === undefined && o.checkpointSteps === undefined && o.checkpointBest === undefined ? undefined : (o.save ?? path.join(out, 'checkpoint.bin')),
+    history: o.history,
+    curves: o.curves,
   };
   checkWritableFolder(out);
-  for (const file of [outputs.save, outputs.checkpoint, outputs.png]) if (file !== undefined) checkWritableFile(file);
+  for (const file of [outputs.save, outputs.checkpoint, outputs.png, outputs.history, outputs.curves]) if (file !== undefined) checkWritableFile(file);
   return outputs;
 }
 
@@ -207,7 +217,8 @@ export async function trainCommand(file: string, o: TrainOptions, print: (s: str
   if (backend !== 'js' && backend !== 'gpujs') throw new KilnError(`unknown backend '${backend}' (available: js, gpujs)`);
   if (o.gpu !== undefined && backend !== 'gpujs') throw new KilnError('--gpu applies to --backend gpujs');
   const outputs = checkOutputs(o, o.out ?? path.join('build', fileStem(graph.name)));
-  const { trainer, logs } = await withStopFlag((stopRequested) => compileAndFit(file, graph, weights, o, outputs, { loss, optimizer, backend }, print, stopRequested));
+  const resume = o.load === undefined ? undefined : readTrainerState(o.load);
+  const { trainer, logs, history } = await withStopFlag((stopRequested) => compileAndFit(file, graph, weights, o, outputs, { loss, optimizer, backend, resume }, print, stopRequested, warn));
   if (outputs.save) {
     // Straight after training, before anything optional can fail.
     writeFileAtomicSync(outputs.save, trainer.save());
@@ -216,8 +227,8 @@ export async function trainCommand(file: string, o: TrainOptions, print: (s: str
 
   const t = loadMnist('test');
   const test = trainer.evaluate({ x: t.images, y: mnistLabels(loss, t.labels), count: t.count }, 500);
-  const last = logs[logs.length - 1];
-  const valAccuracy = last.valAccuracy;
+  const last = logs[logs.length - 1] ?? { loss: NaN };
+  const valAccuracy = logs[logs.length - 1]?.valAccuracy;
   if (valAccuracy !== undefined) print(`validation accuracy: ${percent(valAccuracy)} (${o.validation} images)`);
   print(`test accuracy: ${percent(test.accuracy)} (${t.count} MNIST test images, loss ${test.loss.toFixed(4)})`);
   print(`final training loss: ${last.loss}`);
@@ -233,7 +244,7 @@ export async function trainCommand(file: string, o: TrainOptions, print: (s: str
     warn(`warning: no predictions picture: ${(e as Error).message}`);
     png = undefined;
   }
-  return { model: graph.name, save: outputs.save, logs, finalLoss: last.loss, valAccuracy, test, png };
+  return { model: graph.name, save: outputs.save, logs, history, finalLoss: last.loss, valAccuracy, test, png };
 }
 
 /** Compiles the trainer and fits it (stopping on request, with checkpoints); throws Interrupted when stopped. */
@@ -243,12 +254,13 @@ async function compileAndFit(
   weights: Readonly<Record<string, Float32Array>> | undefined,
   o: TrainOptions,
   outputs: Outputs,
-  spec: { loss: LossSpec; optimizer: OptimizerSpec; backend: 'js' | 'gpujs' },
+  spec: { loss: LossSpec; optimizer: OptimizerSpec; backend: 'js' | 'gpujs'; resume?: Uint8Array },
   print: (s: string) => void,
   stopRequested: () => boolean,
-): Promise<{ trainer: EmittedTrainer; logs: EpochLog[] }> {
+  warn: (s: string) => void,
+): Promise<{ trainer: EmittedTrainer; logs: EpochLog[]; history: History }> {
   const { loss, optimizer } = spec;
-  const compiled = await compileTrainer(graph, { loss, optimizer }, outputs.out, o.seed, path.relative(process.cwd(), path.resolve(file)), weights, { backend: spec.backend, gpu: o.gpu });
+  const compiled = await compileTrainer(graph, { loss, optimizer }, outputs.out, o.seed, path.relative(process.cwd(), path.resolve(file)), weights, { backend: spec.backend, gpu: o.gpu }, spec.resume);
   const where = compiled.trainer.backend ? `, GPU.js backend ${compiled.trainer.backend}` : '';
   print(`compiled ${graph.name} with training (${optimizer.kind}, lr ${optimizer.lr}, ${loss.kind}${loss.fromLogits ? ' from logits' : ''}) in ${compiled.ms.toFixed(0)} ms: ${compiled.file}${where}`);
 
@@ -262,7 +274,8 @@ async function compileAndFit(
   }
   print(`training on ${train.count} MNIST images${validationData ? `, validating on the last ${validationData.count}` : ''}: ${o.epochs} epoch${o.epochs === 1 ? '' : 's'} of batch ${o.batchSize}, seed ${o.seed}`);
   let checkpointed: number | undefined;
-  const progress = progressReporter(o.epochs, train.count, o.batchSize, print);
+  if (spec.resume) print(`resuming from ${o.load}: step ${compiled.trainer.steps}, epoch ${compiled.trainer.epochs}${compiled.trainer.epochBatch ? ` and ${compiled.trainer.epochBatch} batches` : ''}`);
+  const progress = progressReporter(compiled.trainer.epochs + o.epochs, train.count, o.batchSize, print);
   const { checkpoint } = outputs;
   const run = await runTraining(compiled.trainer, trainData, {
     epochs: o.epochs,
@@ -270,23 +283,27 @@ async function compileAndFit(
     seed: o.seed,
     validationData,
     ...progress,
+    ...fitCallbackOptions(o),
     stopRequested,
     checkpoint:
       checkpoint === undefined
         ? undefined
         : {
-            everyEpochs: o.checkpointEvery ?? 1,
-            write({ epoch }) {
+            everyEpochs: o.checkpointEvery,
+            everySteps: o.checkpointSteps,
+            best: o.checkpointBest === undefined ? undefined : { monitor: o.checkpointBest },
+            write({ kind, epoch, step }) {
               writeFileAtomicSync(checkpoint, compiled.trainer.save());
               checkpointed = epoch;
-              print(`checkpoint after epoch ${epoch}: ${checkpoint}`);
+              print(`checkpoint ${kind === 'steps' ? `at step ${step}` : `after epoch ${epoch}${kind === 'best' ? ` (best ${o.checkpointBest})` : ''}`}: ${checkpoint}`);
             },
           },
   });
   progress.close();
+  reportFit(run.history, { history: outputs.history, curves: outputs.curves }, print, warn);
   if (run.stopped) {
     const kept = checkpointed === undefined ? 'nothing was saved' : `the checkpoint after epoch ${checkpointed} is in ${checkpoint}`;
     throw new Interrupted(`training stopped in epoch ${run.stopped.epoch + 1} at batch ${run.stopped.batch}; ${kept}`);
   }
-  return { trainer: compiled.trainer, logs: run.logs };
+  return { trainer: compiled.trainer, logs: run.logs, history: run.history };
 }

@@ -97,7 +97,11 @@ export function resolveWeights(params: readonly ParameterInfo[], source: Weights
     return initWeights(params, seed);
   }
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    const { tensors, meta } = decodeWeights(source);
+    const decoded = decodeWeights(source);
+    const meta = decoded.meta;
+    // A trainer's save() also holds its optimizer state: a model takes the weights and leaves the rest.
+    const wanted = new Set(params.map((p) => p.name));
+    const tensors = typeof meta.steps === 'number' ? decoded.tensors.filter((t) => wanted.has(t.name)) : decoded.tensors;
     // Names and shapes first: their mismatch says the most about what is wrong.
     checkWeights(params.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape as number[] })), tensors);
     if (model && !allowForeign) checkWeightsIdentity(meta, model);

@@ -82,18 +82,20 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
   const batches = Math.ceil(source.count / batchSize);
   const epochs: EpochLog[] = [];
   let stopped: Stopped | undefined;
+  let current = trainer.epochs;
   const control: FitControl = {
     trainer,
     baseLr: trainer.lr,
     history: { epochs },
     stop(reason) {
-      stopped ??= { epoch: trainer.epochs, reason };
+      stopped ??= { epoch: current, reason };
     },
   };
   const callbacks = options.callbacks ?? [];
   const first = trainer.epochs;
   try {
     for (let epoch = first; epoch < first + options.epochs && !stopped; epoch++) {
+      current = epoch;
       const order = epochOrder(source.count, options.seed ?? 0, epoch, options.shuffle !== false);
       const sums = metricSums(metrics, { outputWidth: sizes.output, labelWidth: sizes.label });
       const started = performance.now();

@@ -33,7 +33,7 @@ describe('kiln train', () => {
 
   it('trains mlp256 on 2,000 MNIST images to over 80 % test accuracy', () => {
     expect(a.status, show(a)).toBe(0);
-    expect(a.stdout).toMatch(/^epoch 1\/1: loss [\d.]+, [\d.]+ s, \d+ samples\/s$/m);
+    expect(a.stdout).toMatch(/^epoch 1\/1: loss [\d.]+, accuracy [\d.]+ %, [\d.]+ s, \d+ samples\/s$/m);
     const accuracy = /^test accuracy: ([\d.]+) %/m.exec(a.stdout);
     expect(accuracy, show(a)).not.toBeNull();
     expect(Number(accuracy![1])).toBeGreaterThan(80);
