@@ -15,12 +15,13 @@ import { graphToJson } from '../src/ir/json.ts';
 import { printGraph } from '../src/ir/print.ts';
 import { loadModel } from './load.ts';
 import { fileStem } from './names.ts';
-import { resolveLoss, resolveOptimizer } from './training-spec.ts';
+import { resolveLoss, resolveOptimizer, type OptimizerFlags } from './training-spec.ts';
 
 export { checkCommand, checkModel, formatCheckReport, type CheckReport } from './check.ts';
 import { buildTrainingGraph } from '../compiler/train/step.ts';
 
-export interface CompileCliOptions {
+/** `kiln compile`'s options; with --train, the optimizer settings' flags too (OptimizerFlags). */
+export interface CompileCliOptions extends OptimizerFlags {
   backend: string;
   out: string;
   seed: number;
@@ -56,7 +57,7 @@ export async function compileFiles(file: string, o: CompileCliOptions, onStage: 
   onStage('checking');
   const started = performance.now();
   const training = o.train
-    ? { loss: resolveLoss(graph, o.loss ?? 'auto', o.fromLogits), optimizer: resolveOptimizer(o.optimizer ?? 'adam', o.lr ?? 1e-3, o.momentum) }
+    ? { loss: resolveLoss(graph, o.loss ?? 'auto', o.fromLogits), optimizer: resolveOptimizer(o.optimizer ?? 'adam', o.lr ?? 1e-3, o) }
     : undefined;
   const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights, backend: o.backend, onStage, standalone: o.standalone });
   const ms = performance.now() - started;

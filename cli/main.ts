@@ -43,6 +43,36 @@ function modelCommand(cli: Command, nameAndArgs: string): Command {
     .option('--max-memory <size>', 'refuse models needing more than this at batch 1 (parameters + activations), e.g. 8GB, 512MB (default 4GB)', size);
 }
 
+/** The optimizer settings' and clipping flags (cli/training-spec.ts resolveOptimizer reads them); `when` prefixes their help. */
+function optimizerFlags(c: Command, when: string): Command {
+  return c
+    .option('--weight-decay <λ>', `${when}weight decay (sgd, adam, rmsprop, adagrad: added to the gradient; adamw: decoupled, default 0.01)`, number)
+    .option('--nesterov', `${when}Nesterov momentum (sgd, with --momentum)`)
+    .option('--dampening <d>', `${when}momentum dampening (sgd)`, number)
+    .option('--beta1 <β>', `${when}first-moment decay (adam, adamw; default 0.9)`, number)
+    .option('--beta2 <β>', `${when}second-moment decay (adam, adamw; default 0.999)`, number)
+    .option('--epsilon <ε>', `${when}denominator term (adam, adamw, rmsprop: default 1e-8; adagrad: 1e-10)`, number)
+    .option('--amsgrad', `${when}AMSGrad: the running maximum of the second moment (adam, adamw)`)
+    .option('--alpha <α>', `${when}square-average decay (rmsprop; default 0.99)`, number)
+    .option('--centered', `${when}centered RMSprop: divide by the gradient's estimated variance (rmsprop)`)
+    .option('--lr-decay <η>', `${when}learning-rate decay per step (adagrad)`, number)
+    .option('--initial-accumulator <v>', `${when}starting value of the squared-gradient sum (adagrad)`, number)
+    .option('--clip-norm <n>', `${when}scale all gradients so their global 2-norm is at most n (clip_grad_norm_)`, number)
+    .option('--clip-value <v>', `${when}clamp every gradient element to [-v, v] (clip_grad_value_)`, number);
+}
+
+/** `kiln train`'s learning-rate schedule flags (cli/training-spec.ts resolveSchedule reads them). */
+function scheduleFlags(c: Command): Command {
+  return c
+    .option('--schedule <kind>', 'learning-rate schedule: none | step | exponential | cosine', 'none')
+    .option('--step-size <epochs>', 'with --schedule step: decay every this many epochs', integer)
+    .option('--gamma <γ>', 'with --schedule step (default 0.1) or exponential: the decay factor', number)
+    .option('--t-max <epochs>', 'with --schedule cosine: the half period in epochs (default --epochs)', number)
+    .option('--eta-min <lr>', 'with --schedule cosine: the lowest learning rate (default 0)', number)
+    .option('--warmup <steps>', 'linear warm-up over this many optimizer steps, before any schedule', integer)
+    .option('--warmup-start <factor>', 'with --warmup: the first step\'s fraction of the rate (default 1/3)', number);
+}
+
 function program(print: (text: string) => void, state: RunState, writeErr: (s: string) => void): Command {
   const cli = new Command('kiln')
     .description('Kiln: an ahead-of-time neural-network compiler (TypeScript model → specialised JavaScript)')
@@ -54,7 +84,7 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
   cli.hook('preAction', (_, action) => setOnnxInputShapes(parseInputShapes(action.opts().inputShape as string[] | undefined)));
   // Memory limit (--max-memory) for every command that loads a model: check refuses models past it.
   cli.hook('preAction', (_, action) => setLimits({ maxMemory: action.opts().maxMemory as number | undefined }));
-  modelCommand(cli, 'compile <model>')
+  optimizerFlags(modelCommand(cli, 'compile <model>'), 'with --train: ')
     .description('compile a model file into an ES module (<name>.mjs), its types (<name>.d.mts) and a weight file')
     .option('--backend <backend>', 'code generator: js (JavaScript loops) | gpujs (GPU.js kernels)', 'js')
     .option('--out <dir>', 'output folder', 'build')
@@ -135,8 +165,10 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     .option('--optimizer <kind>', 'with --train: adam | sgd | adamw | rmsprop | adagrad', 'adam')
     .option('--loss <kind>', 'with --train: the loss (auto: from the output)', 'auto')
     .option('--json', 'print the report as one JSON object')
+    .option('--format <format>', 'text | json | html (the inspection report with the times; needs --out)', 'text')
+    .option('--out <file>', 'write to this file (atomically) instead of stdout')
     .action(async (model, o) => print(await (await import('./profile.ts')).profileCommand(model, o)));
-  modelCommand(cli, 'train <model>')
+  scheduleFlags(optimizerFlags(modelCommand(cli, 'train <model>'), ''))
     .description('compile a model with a training step, train it on MNIST and report its test accuracy')
     .option('--data <name>', 'data set: mnist', 'mnist')
     .option('--epochs <n>', 'passes over the training images', integer, 1)
