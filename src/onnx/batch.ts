@@ -26,6 +26,25 @@ function batchedInputs(model: ModelProto): Map<string, number[]> {
   return found;
 }
 
+/**
+ * Inputs with one symbolic dimension that is not the first, as PyTorch's sequence-first [T, N, F]:
+ * the name, the dimension's position and label, and the shape as the file writes it.
+ */
+function innerBatchInputs(model: ModelProto): { name: string; position: number; label: string; shape: string }[] {
+  const g = model.graph!;
+  const initialized = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+  const found: { name: string; position: number; label: string; shape: string }[] = [];
+  for (const v of g.input ?? []) {
+    const dims = v.type?.tensorType?.shape?.dim ?? [];
+    const symbolic = dims.map((d) => !!d.dimParam || d.dimValue === null || d.dimValue === undefined);
+    if (initialized.has(v.name ?? '') || symbolic[0] || symbolic.filter(Boolean).length !== 1) continue;
+    const position = symbolic.indexOf(true);
+    const label = dims[position].dimParam || '?';
+    found.push({ name: v.name ?? '', position, label, shape: `[${dims.map((d, i) => (symbolic[i] ? d.dimParam || '?' : String(d.dimValue))).join(', ')}]` });
+  }
+  return found;
+}
+
 const mentionsProbe = (values: readonly unknown[]) => values.includes(PROBE);
 
 /** The node with the probe batch replaced by the symbolic one, or an error where that is impossible. */
@@ -59,6 +78,16 @@ export function importOnnxBatched(bytes: Uint8Array, options: Omit<ImportOptions
       probes.delete(name);
       fixed.set(name, shape as number[]);
     }
+  }
+  // Kiln's batch dimension comes first in every tensor: a batch inside an input's shape (and so
+  // inside every tensor computed from it) cannot stay symbolic. The input keeps the file's layout
+  // at a size the user names, so the module takes exactly what the file declares.
+  const inner = innerBatchInputs(model).find((i) => !Object.hasOwn(options.inputShapes ?? {}, i.name));
+  if (inner) {
+    const example = inner.shape.replace(/^\[|\]$/g, '').split(', ').map((d, i) => (i === inner.position ? '8' : d)).join(',');
+    throw new KilnError(
+      `input '${inner.name}' ${inner.shape} has its symbolic dimension '${inner.label}' at position ${inner.position + 1}, not first; Kiln's batch dimension must come first, so give the input a fixed size (--input-shape ${inner.name}=${example}, or inputShapes in the API), or export the model batch-first (PyTorch: batch_first=True)`,
+    );
   }
   // Object.fromEntries defines own properties: an input named "__proto__" stays a key.
   if (probes.size === 0) return importModel(model, { ...options, inputShapes: Object.fromEntries(fixed) });

@@ -72,10 +72,14 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
   };
   const linearBeforeReset = kind === 'GRU' && attr('linear_before_reset') !== undefined && attr('linear_before_reset') !== 0;
 
-  let x = c.input(0);
+  const x = c.input(0);
   if (shapeOf(x).length !== 3) c.unsupported(`X must be 3-D`);
-  if (layout === 1) x = emit('transpose', [x], { perm: [1, 0, 2] });
-  const [S, B, I] = shapeOf(x);
+  // layout 1 (batch first) is unrolled as it comes, never transposing the batch: so a symbolic
+  // batch (src/onnx/batch.ts) stays first in every node, and the model generalises to any batch.
+  const bf = layout === 1;
+  const [S, B, I] = bf ? [shapeOf(x)[1], shapeOf(x)[0], shapeOf(x)[2]] : shapeOf(x);
+  const timeAxis = bf ? 1 : 0;
+  const dirAxis = bf ? 1 : 0;
   const W = c.input(1);
   const R = c.input(2);
   const G = GATES[kind];
@@ -93,7 +97,7 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
   const stateIn = (i: number): Node | undefined => {
     if (!c.has(i)) return undefined;
     const s = c.input(i);
-    return layout === 1 ? emit('transpose', [s], { perm: [1, 0, 2] }) : s;
+    return s;
   };
   const h0 = stateIn(5);
   const c0 = kind === 'LSTM' ? stateIn(6) : undefined;
@@ -128,7 +132,7 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
       steps: S,
       order: GATE_ORDERS.onnx,
       emit,
-      projection: (t) => reshape(slice(xw, 0, t, t + 1), [B, G * H]),
+      projection: (t) => reshape(slice(xw, timeAxis, t, t + 1), [B, G * H]),
       recurrent: Rd,
       transposed: true,
       linearBeforeReset,
@@ -136,8 +140,8 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
       peepholes: kind === 'LSTM' && c.has(7) ? reshape(slice(c.input(7), 0, d, d + 1), [3 * H]) : undefined,
       activations: { f: actOf(d, 0), g: actOf(d, Math.min(1, perDir - 1)), h: actOf(d, perDir - 1) },
       clip: typeof clip === 'number' ? clip : undefined,
-      h0: h0 ? reshape(slice(h0, 0, d, d + 1), [B, H]) : undefined,
-      c0: c0 ? reshape(slice(c0, 0, d, d + 1), [B, H]) : undefined,
+      h0: h0 ? reshape(slice(h0, dirAxis, d, d + 1), [B, H]) : undefined,
+      c0: c0 ? reshape(slice(c0, dirAxis, d, d + 1), [B, H]) : undefined,
       reverse: direction === 'reverse' || d === 1,
       // Every node goes through `emit`, so the second step's count says what the unrolling will
       // make (the first may skip the product with a zero initial state).
@@ -146,19 +150,15 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
         if (d === 0 && k === 2) checkUnrolledSize(c, kind, S, numDir, emitted - afterFirst);
       },
     });
-    const outs = run.outputs.map((h) => reshape(h, [1, 1, B, H]));
-    Ys.push(S === 1 ? outs[0] : emit('concat', outs, { axis: 0 }));
-    Hs.push(reshape(run.h, [1, B, H]));
-    if (run.c) Cs.push(reshape(run.c, [1, B, H]));
+    const outs = run.outputs.map((h) => reshape(h, bf ? [B, 1, 1, H] : [1, 1, B, H]));
+    Ys.push(S === 1 ? outs[0] : emit('concat', outs, { axis: timeAxis }));
+    Hs.push(reshape(run.h, bf ? [B, 1, H] : [1, B, H]));
+    if (run.c) Cs.push(reshape(run.c, bf ? [B, 1, H] : [1, B, H]));
   }
   const cat = (parts: Node[], axis: number) => (parts.length === 1 ? parts[0] : emit('concat', parts, { axis }));
-  let Y = cat(Ys, 1); // [S, D, B, H]
-  let Yh = cat(Hs, 0); // [D, B, H]
-  let Yc = Cs.length ? cat(Cs, 0) : undefined;
-  if (layout === 1) {
-    Y = emit('transpose', [Y], { perm: [2, 0, 1, 3] });
-    Yh = emit('transpose', [Yh], { perm: [1, 0, 2] });
-    if (Yc) Yc = emit('transpose', [Yc], { perm: [1, 0, 2] });
-  }
+  // [S, D, B, H] and [D, B, H]; batch first: [B, S, D, H] and [B, D, H].
+  const Y = cat(Ys, bf ? 2 : 1);
+  const Yh = cat(Hs, dirAxis);
+  const Yc = Cs.length ? cat(Cs, dirAxis) : undefined;
   return Yc ? [Y, Yh, Yc] : [Y, Yh];
 };
