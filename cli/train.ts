@@ -19,10 +19,10 @@ import { writePredictionsPng } from './png.ts';
 import { epochLine, fitCallbackOptions, readTrainerState, reportFit, type FitFlags } from './train-fit.ts';
 import { Interrupted } from './errors.ts';
 import { runTraining, withStopFlag, type EmittedTrainer } from './train-run.ts';
-import { resolveLoss, resolveOptimizer } from './training-spec.ts';
+import { resolveLoss, resolveOptimizer, resolveSchedule, scheduleFunction, type OptimizerFlags, type ScheduleFlags } from './training-spec.ts';
 
 /** Options of `kiln train` (as commander parses them). */
-export interface TrainOptions extends FitFlags {
+export interface TrainOptions extends FitFlags, OptimizerFlags, ScheduleFlags {
   data: string;
   epochs: number;
   batchSize: number;
@@ -212,7 +212,8 @@ export async function trainCommand(file: string, o: TrainOptions, print: (s: str
   const { graph, weights } = await loadModel(file);
   checkMnistModel(graph);
   const loss = resolveLoss(graph, o.loss, o.fromLogits);
-  const optimizer = resolveOptimizer(o.optimizer, o.lr, o.momentum);
+  const optimizer = resolveOptimizer(o.optimizer, o.lr, o);
+  resolveSchedule(o); // its flags checked before the compile, not after
   const backend = o.backend ?? 'js';
   if (backend !== 'js' && backend !== 'gpujs') throw new KilnError(`unknown backend '${backend}' (available: js, gpujs)`);
   if (o.gpu !== undefined && backend !== 'gpujs') throw new KilnError('--gpu applies to --backend gpujs');
@@ -281,6 +282,7 @@ async function compileAndFit(
     epochs: o.epochs,
     batchSize: o.batchSize,
     seed: o.seed,
+    schedule: scheduleFunction(resolveSchedule(o)),
     validationData,
     ...progress,
     ...fitCallbackOptions(o),
