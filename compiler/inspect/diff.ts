@@ -31,7 +31,7 @@ export interface GraphDiff {
   readonly same: boolean;
   readonly nodes: { readonly added: readonly NodeKey[]; readonly removed: readonly NodeKey[]; readonly changed: readonly NodeChange[] };
   readonly layers: { readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly LayerChange[] };
-  /** Kernels by what they compute and for which layers (`matmul → add → relu @ dense_1`). */
+  /** Kernels by what they compute, their result and layers (`matmul → add → relu -> float32[N,64] @ dense_1`). */
   readonly kernels: { readonly a: number; readonly b: number; readonly added: readonly string[]; readonly removed: readonly string[] };
   readonly totals: { readonly params: readonly [number, number]; readonly flops: readonly [number, number] };
 }
@@ -56,8 +56,12 @@ function nodeChanges(x: DocNode, y: DocNode, keyA: ReadonlyMap<number, string>, 
   const changes: string[] = [];
   if (x.dtype !== y.dtype) changes.push(`dtype ${x.dtype} → ${y.dtype}`);
   if (shapeText(x.shape) !== shapeText(y.shape)) changes.push(`shape ${shapeText(x.shape)} → ${shapeText(y.shape)}`);
-  const [ax, ay] = [JSON.stringify(x.attrs), JSON.stringify(y.attrs)];
-  if (ax !== ay) changes.push(`attrs ${ax} → ${ay}`);
+  // Attribute by attribute; a source node's dtype and shape attributes repeat its type, already compared.
+  const keys = [...new Set([...Object.keys(x.attrs), ...Object.keys(y.attrs)])].filter((k) => !(['dtype', 'shape'].includes(k) && ['input', 'param', 'const'].includes(x.op)));
+  for (const k of keys) {
+    const [ax, ay] = [JSON.stringify(x.attrs[k]) ?? 'absent', JSON.stringify(y.attrs[k]) ?? 'absent'];
+    if (ax !== ay) changes.push(`${k} ${ax} → ${ay}`);
+  }
   const [ix, iy] = [x.inputs.map((i) => keyA.get(i)).join(', '), y.inputs.map((i) => keyB.get(i)).join(', ')];
   if (ix !== iy) changes.push(`inputs (${ix}) → (${iy})`);
   return changes;
@@ -65,9 +69,9 @@ function nodeChanges(x: DocNode, y: DocNode, keyA: ReadonlyMap<number, string>, 
 
 const describe = (key: string, n: DocNode): NodeKey => ({ key, op: n.op, ...(n.layer !== undefined ? { layer: n.layer } : {}), shape: n.shape, dtype: n.dtype });
 
-/** Kernels as a multiset of `description @ layers`: the part of a kernel two compilations can share. */
+/** Kernels as a multiset of `description -> type @ layers`: what two compilations can share (names are positions). */
 function kernelBag(doc: GraphDoc): string[] {
-  return doc.kernels.map((k) => `${k.description}${k.layers.length ? ` @ ${k.layers.join(', ')}` : ''}`);
+  return doc.kernels.map((k) => `${k.description} -> ${k.dtype}${shapeText(k.shape)}${k.layers.length ? ` @ ${k.layers.join(', ')}` : ''}`);
 }
 
 /** Items of `xs` not matched one-for-one in `ys` (a multiset difference). */
