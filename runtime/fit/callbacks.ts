@@ -103,7 +103,8 @@ export function reduceLrOnPlateau(o: ReduceLrOnPlateauOptions = {}): Callback {
   return {
     onEpochEnd(log, control) {
       const current = valueOf(log, monitor, 'reduce-on-plateau');
-      if (cooling > 0) cooling--;
+      // Keras's order: the cooldown counts down first, and while it runs nothing waits.
+      if (cooling > 0) [cooling, wait] = [cooling - 1, 0];
       if (best === undefined || better(current, best)) {
         [best, wait] = [current, 0];
         return;
