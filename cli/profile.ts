@@ -6,12 +6,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compileModel } from '../compiler/compile.ts';
 import { formatProfile, profileReport, type ProfiledEntry, type ProfileReport } from '../compiler/inspect/profile.ts';
+import { buildGraphDoc } from '../compiler/inspect/graph-doc.ts';
 import { compileGraph } from '../compiler/pipeline.ts';
 import { buildTrainingGraph, type TrainingSpec } from '../compiler/train/step.ts';
 import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import { loadModel } from './load.ts';
+import { writeReport } from './report/html.ts';
 import { resolveLoss, resolveOptimizer } from './training-spec.ts';
 
 export interface ProfileCliOptions {
@@ -89,6 +91,11 @@ function entries(graph: Graph, training: TrainingSpec | undefined): ProfiledEntr
 
 /** Compiles `file` with timing, runs it and returns the report. */
 export async function profileModel(file: string, o: ProfileCliOptions): Promise<ProfileReport> {
+  return (await profileRun(file, o)).report;
+}
+
+/** The report, and the graph and training spec it was measured on (for the HTML report's document). */
+async function profileRun(file: string, o: ProfileCliOptions): Promise<{ report: ProfileReport; graph: Graph; training?: TrainingSpec }> {
   const backend = o.backend ?? 'js';
   if (backend !== 'js') throw new KilnError(`kiln profile: per-kernel times are measured with the js backend only (got --backend ${backend}); GPU.js runs its kernels asynchronously on the device`);
   const batch = positive('--batch', o.batch, 32);
@@ -114,14 +121,25 @@ export async function profileModel(file: string, o: ProfileCliOptions): Promise<
       const feeds = Object.fromEntries(mod.inputs.map((info, i) => [info.name, sampleArray(info, batch, i + 1)]));
       callMs = measure(mod, () => void model.run(feeds, batch), warmup, runs);
     }
-    return profileReport({ model: c.name, backend, batch, runs, train: !!training, callMs }, entries(graph, training), mod.kernelTimes);
+    const report = profileReport({ model: c.name, backend, batch, runs, train: !!training, callMs }, entries(graph, training), mod.kernelTimes);
+    return { report, graph, training };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** `kiln profile` as text or JSON. */
-export async function profileCommand(file: string, o: ProfileCliOptions & { json?: boolean }): Promise<string> {
-  const r = await profileModel(file, o);
-  return o.json ? JSON.stringify(r, null, 2) : formatProfile(r);
+/** `kiln profile` as text, JSON, or the HTML report with the times (`--format html --out <file>`). */
+export async function profileCommand(file: string, o: ProfileCliOptions & { json?: boolean; format?: string; out?: string }): Promise<string> {
+  const format = o.json ? 'json' : (o.format ?? 'text');
+  if (!['text', 'json', 'html'].includes(format)) throw new KilnError(`kiln profile: unknown format '${format}' (available: text, json, html)`);
+  if (format === 'html' && !o.out) throw new KilnError('kiln profile --format html writes a file: give it with --out <file>');
+  const { report, graph, training } = await profileRun(file, o);
+  if (format === 'html') {
+    writeReport(o.out!, buildGraphDoc(graph, { sources: true, training, batch: report.batch }), report);
+    return `wrote ${o.out}`;
+  }
+  const text = format === 'json' ? JSON.stringify(report, null, 2) : formatProfile(report);
+  if (!o.out) return text;
+  writeFileAtomicSync(o.out, text + '\n');
+  return `wrote ${o.out}`;
 }

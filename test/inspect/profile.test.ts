@@ -77,5 +77,8 @@ describe('kiln profile', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/--batch must be a positive integer/);
+    const noOut = await kiln('profile', 'examples/mlp.ts', '--format', 'html');
+    expect(noOut.status).not.toBe(0);
+    expect(noOut.stderr).toMatch(/--format html writes a file: give it with --out/);
   });
 });

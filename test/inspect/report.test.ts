@@ -14,7 +14,9 @@ import { resolveLoss, resolveOptimizer } from '../../cli/training-spec.ts';
 import { buildGraphDoc, type GraphDoc } from '../../compiler/inspect/graph-doc.ts';
 import { dense, input, model, relu } from '../../src/index.ts';
 import { onnx } from '../../src/onnx/proto.ts';
-import { freshOutDir, loadExampleGraph } from '../e2e/helpers.ts';
+import { freshOutDir, loadExampleGraph, ROOT } from '../e2e/helpers.ts';
+import { profileCommand } from '../../cli/profile.ts';
+import type { ProfileReport } from '../../compiler/inspect/profile.ts';
 
 const CHROMIUM = findChromium();
 if (!CHROMIUM) {
@@ -176,6 +178,22 @@ describe.skipIf(!CHROMIUM)('the HTML report in headless Chromium', () => {
     expect(colours.size).toBeGreaterThan(50);
     expect(inked / (png.width * png.height)).toBeGreaterThan(0.01);
     writeFileSync(path.join(out, 'cnn.png'), PNG.sync.write(png));
+    expect(problems).toEqual([]);
+  });
+
+  it('kiln profile --format html: the report with the times of every kernel, and a node\'s kernel time in its details', async () => {
+    const file = path.join(out, 'cnn-profile.html');
+    expect(await profileCommand(path.join(ROOT, 'examples', 'cnn.ts'), { format: 'html', out: file, batch: 8, runs: 2 })).toBe(`wrote ${file}`);
+    const embedded = readFileSync(file, 'utf8').match(/<script type="application\/json" id="kiln-data">(.*)<\/script>/)![1];
+    const { doc, profile } = JSON.parse(embedded) as { doc: GraphDoc; profile: ProfileReport };
+    expect(profile.kernels.map((k) => k.name)).toEqual(doc.kernels.map((k) => k.name));
+    const { page, problems } = await open(file);
+    expect(await page.locator('#profile table.kernels tbody tr').count()).toBe(profile.kernels.length);
+    const conv = doc.nodes.find((n) => n.op === 'conv2d')!;
+    await page.click('#forward .expand-all');
+    await page.locator(`#forward g.node[data-key="n${conv.id}"]`).click();
+    const ms = profile.kernels.find((k) => k.name === conv.kernel)!.ms;
+    expect(await page.locator('#details').innerText()).toMatch(new RegExp(`time per call\\s+${ms.toFixed(3).replace(".", "\\.")} ms`));
     expect(problems).toEqual([]);
   });
 
