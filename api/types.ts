@@ -19,12 +19,24 @@ export interface CompiledModelInstance {
   getWeights(): WeightTensor[];
 }
 
-/** Options of `createModel` (the JavaScript backend's; GPU.js modules take a device instead of a pool). */
+/**
+ * Options of `createModel`: `pool` and `simd` for the JavaScript backend; `mode`, `maxBatch`,
+ * `device`, `gpu`, `precompiled` for `gpujs` (kiln/runtime/gpujs's GpuOptions, spelled loosely
+ * here so that these types never name the optional package gpu.js).
+ */
 export interface CreateModelOptions {
   seed?: number;
   pool?: ThreadPool;
   simd?: boolean;
   allowForeignWeights?: boolean;
+  /** `gpujs`: the GPU.js backend to demand. */
+  mode?: 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu';
+  /** `gpujs`: the largest batch a call may have. */
+  maxBatch?: number;
+  /** `gpujs`: a GpuDevice to share with other models, a GPU.js instance, precompiled kernels. */
+  device?: unknown;
+  gpu?: unknown;
+  precompiled?: unknown;
 }
 
 /** Options of `createTrainer`. */

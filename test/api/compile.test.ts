@@ -96,6 +96,15 @@ describe('compile() (in memory)', () => {
     for (let i = 0; i < n; i++) expect(p[2 * i] + p[2 * i + 1]).toBeCloseTo(1, 5);
   });
 
+  it('compiles for GPU.js too: the in-memory module (GPU.js in its CPU mode) predicts x·W + b', async () => {
+    const m = await compile(affineModel(), { backend: 'gpujs' });
+    expect(m.backend).toBe('gpujs');
+    const model = m.createModel(weightsOf(m.parameters.map((p) => p.name), W, B), { mode: 'cpu' });
+    const y = Array.from(await model.predict(flat(X), X.length));
+    const expected = affine(X, W, B).flat();
+    y.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+  });
+
   it('refuses what is not a model, an unknown backend or loss, and a train option without an optimizer, in one line', async () => {
     await expect(compile({} as never)).rejects.toThrow(KilnError);
     await expect(compile({} as never)).rejects.toThrow(/first argument must be a model made with model\(\) or sequential\(\)/);
