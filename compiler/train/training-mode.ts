@@ -27,7 +27,21 @@ function trainingDropout(n: Node, seed: Node, s: MaskStream): Node {
   return makeNode('mul', [n.inputs[0], mask], {}, n.meta);
 }
 
-/** Batch norm with the batch's mean and (biased) variance over every axis but the channel. */
+/**
+ * The batch variance times n/(n − 1), n the values per channel (batch × spatial, known only at
+ * run time, so counted as Σ x⁰): what PyTorch's running variance tracks. One value per channel
+ * (n = 1) gives 0, not 0/0 (PyTorch refuses such a batch in training).
+ */
+function unbiased(x: Node, variance: Node, axes: number[], op: (name: OpName, inputs: Node[], attrs?: Record<string, unknown>) => Node, c: (v: number) => Node): Node {
+  const count = op('reduceSum', [op('pow', [x, c(0)])], { axes, keepdims: true });
+  return op('div', [op('mul', [variance, count]), op('maximum', [op('sub', [count, c(1)]), c(1)])]);
+}
+
+/**
+ * Batch norm with the batch's mean and (biased) variance over every axis but the channel; the
+ * running variance tracks the unbiased batch variance (PyTorch) unless the layer asks for the
+ * biased one (runningVariance 'biased', Keras).
+ */
 function trainingBatchNorm(n: Node, updates: (readonly [Node, Node])[]): Node {
   const [x, gamma, beta, running, runningVar] = n.inputs;
   const op = (name: OpName, inputs: Node[], attrs: Record<string, unknown> = {}) => makeNode(name, inputs, attrs, n.meta);
@@ -42,7 +56,8 @@ function trainingBatchNorm(n: Node, updates: (readonly [Node, Node])[]): Node {
   const normalised = op('div', [centred, op('sqrt', [op('add', [variance, c(n.attrs.epsilon as number)])])]);
   const momentum = (n.attrs.momentum as number | undefined) ?? 0.9;
   const blend = (old: Node, batch: Node) => op('add', [op('mul', [c(momentum), old]), op('mul', [c(1 - momentum), op('reshape', [batch], { shape: [channels] })])]);
-  updates.push([running, blend(running, mean)], [runningVar, blend(runningVar, variance)]);
+  const tracked = n.attrs.runningVariance === 'biased' ? variance : unbiased(x, variance, axes, op, c);
+  updates.push([running, blend(running, mean)], [runningVar, blend(runningVar, tracked)]);
   return op('add', [op('mul', [normalised, perChannel(gamma)]), perChannel(beta)]);
 }
 

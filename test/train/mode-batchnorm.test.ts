@@ -1,6 +1,6 @@
 // Batch normalisation in the two modes. A training step normalises with the batch's mean and
 // biased variance and moves the running statistics (non-trainable parameters, updated even at
-// lr 0) to momentum·old + (1 - momentum)·batch; inference (predict, evaluate) uses the running
+// lr 0) to momentum·old + (1 - momentum)·batch (the variance with n/(n - 1), as PyTorch); inference (predict, evaluate) uses the running
 // statistics. Everything is checked against float64 formulas evaluated here; the last tests
 // check the gradients of a dense → batchNorm → dropout(0) → dense model by finite differences
 // and the compiled step against the reference interpreter on the training graph.
@@ -44,6 +44,8 @@ function normalise(x: ArrayLike<number>, n: number, c: number, s: number, mean: 
 }
 
 const blend = (old: ArrayLike<number>, batch: ArrayLike<number>) => Array.from(old, (o, i) => MOMENTUM * o + (1 - MOMENTUM) * batch[i]);
+/** What PyTorch's running variance tracks: the batch variance with Bessel's correction, m values per channel. */
+const bessel = (variance: ArrayLike<number>, m: number) => Array.from(variance, (v) => (v * m) / (m - 1));
 const meanSquare = (y: ArrayLike<number>) => Array.from(y).reduce((a, v) => a + v * v, 0) / y.length;
 
 /** x → batchNorm → output; MSE against zeros; SGD with momentum 0.9 at lr 0, so the momentum buffers after one step are the gradients. */
@@ -101,7 +103,7 @@ for (const { label, sampleShape, n } of [
       expect(state['bn/beta/momentum']).toBeAllclose(gBeta, { rtol: 1e-4, atol: 1e-6 });
     });
 
-    it('lr 0 leaves γ and β alone but moves the running statistics: momentum·old + (1 - momentum)·batch (biased variance)', async () => {
+    it('lr 0 leaves γ and β alone but moves the running statistics: momentum·old + (1 - momentum)·batch (unbiased variance, as PyTorch)', async () => {
       const t = await bnTrainer(`bn_running_${sampleShape.length}`, sampleShape);
       t.setWeights(start());
       t.step(X1, zeros, n);
@@ -110,7 +112,7 @@ for (const { label, sampleShape, n } of [
       expect(w['bn/gamma']).toEqual(gamma);
       expect(w['bn/beta']).toEqual(beta);
       const mm1 = blend(mm0, s1.mean);
-      const mv1 = blend(mv0, s1.variance);
+      const mv1 = blend(mv0, bessel(s1.variance, n * s));
       expect(w['bn/movingMean']).toBeAllclose(mm1, { rtol: 1e-5, atol: 1e-6 });
       expect(w['bn/movingVariance']).toBeAllclose(mv1, { rtol: 1e-5, atol: 1e-6 });
       // The running statistics are weights, not optimizer state.
@@ -120,7 +122,7 @@ for (const { label, sampleShape, n } of [
       const s2 = batchStats(X2, n, c, s);
       w = weightRecord(t);
       expect(w['bn/movingMean']).toBeAllclose(blend(mm1, s2.mean), { rtol: 1e-5, atol: 1e-6 });
-      expect(w['bn/movingVariance']).toBeAllclose(blend(mv1, s2.variance), { rtol: 1e-5, atol: 1e-6 });
+      expect(w['bn/movingVariance']).toBeAllclose(blend(mv1, bessel(s2.variance, n * s)), { rtol: 1e-5, atol: 1e-6 });
     });
 
     it('predict and evaluate use the running statistics, not the batch ones', async () => {
@@ -131,7 +133,7 @@ for (const { label, sampleShape, n } of [
       expect(t.predict(X2, n)).toBeAllclose(before, { rtol: 1e-5, atol: 1e-5 });
       t.step(X1, zeros, n);
       const s1 = batchStats(X1, n, c, s);
-      const after = normalise(X2, n, c, s, blend(mm0, s1.mean), blend(mv0, s1.variance), gamma, beta).y;
+      const after = normalise(X2, n, c, s, blend(mm0, s1.mean), blend(mv0, bessel(s1.variance, n * s)), gamma, beta).y;
       expect(t.predict(X2, n)).toBeAllclose(after, { rtol: 1e-5, atol: 1e-5 });
       // Not the batch statistics of X2 (which would normalise X2 to mean 0, variance 1 per channel).
       const batchForm = normalise(X2, n, c, s, ...Object.values(batchStats(X2, n, c, s)) as [Float64Array, Float64Array], gamma, beta).y;
