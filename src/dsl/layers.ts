@@ -194,6 +194,8 @@ export interface BatchNormOptions extends LayerOptions {
   epsilon?: number;
   /** Weight of the old running statistic in the training-time update (Keras's momentum). */
   momentum?: number;
+  /** The running variance tracks the batch variance with n/(n − 1) ('unbiased', PyTorch, default) or without ('biased', Keras). */
+  runningVariance?: 'unbiased' | 'biased';
 }
 
 /** Batch normalisation over channels (axis 1); inference uses the running statistics. */
@@ -205,7 +207,7 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
   const beta = param(scope, 'beta', [c], { kind: 'zeros' });
   const mean = param(scope, 'movingMean', [c], { kind: 'zeros' }, false);
   const variance = param(scope, 'movingVariance', [c], { kind: 'ones' }, false);
-  return scope.node('batchNorm', [x, gamma, beta, mean, variance], { epsilon: options.epsilon ?? 1e-5, momentum: options.momentum ?? 0.9 });
+  return scope.node('batchNorm', [x, gamma, beta, mean, variance], { epsilon: options.epsilon ?? 1e-5, momentum: options.momentum ?? 0.9, ...(options.runningVariance ? { runningVariance: options.runningVariance } : {}) });
 }
 
 /** Dropout: zeroes a `rate` fraction in training, identity at inference. */

@@ -4,19 +4,21 @@ import { RuleError } from '../errors.ts';
 import { formatShape, numel } from '../shape.ts';
 import { defineOp } from './types.ts';
 import { requireSameDType } from './util.ts';
-import { num, optional } from './attr-schema.ts';
+import { num, oneOf, optional } from './attr-schema.ts';
 
 export interface BatchNormAttrs {
   epsilon: number;
   /** Weight of the old running statistics in the training-time update. */
   momentum?: number;
+  /** What the running variance tracks in training: the batch variance with n/(n − 1) (PyTorch, the default) or without (Keras). */
+  runningVariance?: 'unbiased' | 'biased';
 }
 
 /** y = (x - mean[c]) / sqrt(var[c] + ε) · scale[c] + bias[c], channels on axis 1. */
 export const batchNorm = defineOp<BatchNormAttrs>({
   kind: 'elementwise',
   arity: 5,
-  attrs: { epsilon: num({ min: 0 }), momentum: optional(num()) },
+  attrs: { epsilon: num({ min: 0 }), momentum: optional(num()), runningVariance: optional(oneOf('unbiased', 'biased')) },
   infer(inputs) {
     const [x, ...stats] = inputs;
     requireSameDType(inputs);
