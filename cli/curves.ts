@@ -99,8 +99,6 @@ function drawPanel(r: Raster, ox: number, oy: number, name: string, epochs: read
   const px = (i: number) => ox + (n === 1 ? (left + right) / 2 : left + ((right - left) * i) / (n - 1));
   const py = (v: number) => oy + bottom - ((bottom - top) * (v - lo)) / (hi - lo);
   for (let k = 0; k <= 4; k++) r.line(ox + left, oy + top + ((bottom - top) * k) / 4, ox + right, oy + top + ((bottom - top) * k) / 4, GRID, 1);
-  r.line(ox + left, oy + top, ox + left, oy + bottom, INK, 1);
-  r.line(ox + left, oy + bottom, ox + right, oy + bottom, INK, 1);
   r.text(name, ox + left, oy + 8);
   for (const v of [lo, (lo + hi) / 2, hi]) r.text(tickLabel(v), ox + left - 6 - textWidth(tickLabel(v)), py(v) - 5);
   const [first, last] = [String(epochs[0].epoch + 1), String(epochs[n - 1].epoch + 1)];
@@ -117,6 +115,9 @@ function drawPanel(r: Raster, ox: number, oy: number, name: string, epochs: read
       prev = p;
     });
   }
+  // Axes over the curves, as plotting libraries draw their spines.
+  r.line(ox + left, oy + top, ox + left, oy + bottom, INK, 1);
+  r.line(ox + left, oy + bottom, ox + right, oy + bottom, INK, 1);
   // The legend, top right inside the plot: a stroke of each colour and its name.
   const entries = [['TRAIN', TRAIN_COLOR], ...(val.some((v) => v !== undefined) ? [['VAL', VAL_COLOR]] : [])] as const;
   entries.forEach(([label, color], k) => {
