@@ -54,7 +54,7 @@ export function trainJson(r: TrainResult) {
     epochs: r.logs,
     finalLoss: r.finalLoss,
     ...(r.valAccuracy === undefined ? {} : { validationAccuracy: r.valAccuracy }),
-    test: { loss: r.test.loss, accuracy: r.test.accuracy },
+    test: r.test && { loss: r.test.loss, accuracy: r.test.accuracy },
     files: { ...(r.save === undefined ? {} : { save: r.save }), ...(r.png === undefined ? {} : { png: r.png }) },
   };
 }

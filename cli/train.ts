@@ -8,22 +8,20 @@ import type { LossSpec } from '../compiler/train/losses.ts';
 import type { OptimizerSpec } from '../compiler/train/optimizers.ts';
 import type { TrainingSpec } from '../compiler/train/step.ts';
 import { checkWritableFile, checkWritableFolder, ensureFolderSync, writeFileAtomicSync } from '../runtime/atomic-write.ts';
-import { loadMnist } from '../runtime/mnist.ts';
 import type { Dataset, EpochLog, Evaluation, FitOptions, History } from '../runtime/train-loop.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import type { Graph } from '../src/ir/graph.ts';
-import { formatShape, sampleSize } from '../src/ir/shape.ts';
 import { fileStem } from './names.ts';
 import { loadModel } from './load.ts';
-import { writePredictionsPng } from './png.ts';
+import { predictionsPicture, testFigures } from './data/report.ts';
+import { describeTraining, loadTrainingData, type DataOptions, type TrainingData } from './data/train-data.ts';
 import { epochLine, fitCallbackOptions, readTrainerState, reportFit, type FitFlags } from './train-fit.ts';
 import { Interrupted } from './errors.ts';
 import { runTraining, withStopFlag, type EmittedTrainer } from './train-run.ts';
 import { resolveLoss, resolveOptimizer, resolveSchedule, scheduleFunction, type OptimizerFlags, type ScheduleFlags } from './training-spec.ts';
 
 /** Options of `kiln train` (as commander parses them). */
-export interface TrainOptions extends FitFlags, OptimizerFlags, ScheduleFlags {
-  data: string;
+export interface TrainOptions extends FitFlags, OptimizerFlags, ScheduleFlags, DataOptions {
   epochs: number;
   batchSize: number;
   optimizer: string;
@@ -57,38 +55,14 @@ export interface TrainResult {
   readonly history: History;
   readonly finalLoss: number;
   readonly valAccuracy?: number;
-  readonly test: Evaluation;
+  /** The test split's figures, when the data has one. */
+  readonly test?: Evaluation;
   /** The predictions picture, unless writing it failed (a warning, not a failed run). */
   readonly png?: string;
 }
 
-const MNIST_PIXELS = 784;
-const MNIST_CLASSES = 10;
-const MNIST_TRAIN = 60_000;
-
-/** Throws unless the model reads one MNIST image per sample ([784], [1, 28, 28] or [28, 28, 1]) and outputs 10 classes. */
-export function checkMnistModel(graph: Graph): void {
-  const input = graph.inputs[0];
-  const shape = input ? formatShape(input.type.shape) : '(none)';
-  if (graph.inputs.length !== 1 || sampleSize(input.type.shape) !== MNIST_PIXELS) {
-    const size = input ? ` (${sampleSize(input.type.shape)} values per sample)` : '';
-    throw new KilnError(
-      `--data mnist needs a model with one input of 784 values per sample ([784], [1, 28, 28] or [28, 28, 1]); '${graph.name}' takes ${graph.inputs.length === 1 ? `'${String(input.attrs.name)}' ${shape}${size}` : `${graph.inputs.length} inputs`}`,
-    );
-  }
-  const output = graph.outputs[0]?.node.type.shape;
-  if (graph.outputs.length !== 1 || !output || output[output.length - 1] !== MNIST_CLASSES) {
-    throw new KilnError(`--data mnist needs a model with one output of ${MNIST_CLASSES} classes; '${graph.name}' outputs ${graph.outputs.map((o) => formatShape(o.node.type.shape)).join(', ')}`);
-  }
-}
-
-/** Labels as the loss reads them: class ids for the sparse loss, one-hot rows otherwise. */
-export function mnistLabels(loss: LossSpec, labels: Int32Array): Int32Array | Float32Array {
-  if (loss.kind === 'sparseCategoricalCrossEntropy') return labels;
-  const oneHot = new Float32Array(labels.length * MNIST_CLASSES);
-  labels.forEach((c, i) => (oneHot[i * MNIST_CLASSES + c] = 1));
-  return oneHot;
-}
+// Moved to cli/data/mnist.ts; kept here for the scripts and tests that import them from train.ts.
+export { checkMnistModel, mnistLabels } from './data/mnist.ts';
 
 /** Where a trainer runs: the code generator, and for gpujs the GPU.js backend to demand. */
 export interface TrainerTarget {
@@ -165,20 +139,11 @@ export function progressReporter(epochs: number, samples: number, batchSize: num
 
 const percent = (fraction: number) => `${(100 * fraction).toFixed(2)} %`;
 
-/** Index of the largest of `n` values starting at `offset`. */
-function argmax(values: Float32Array, offset: number, n: number): number {
-  let best = 0;
-  for (let i = 1; i < n; i++) if (values[offset + i] > values[offset + best]) best = i;
-  return best;
-}
-
 /** Throws unless the options are in range (before anything is loaded). */
 function checkTrainOptions(o: TrainOptions): void {
-  if (o.data !== 'mnist') throw new KilnError(`unknown data set '${o.data}' (available: mnist)`);
   for (const [flag, v] of [['--epochs', o.epochs], ['--batch-size', o.batchSize], ['--checkpoint-every', o.checkpointEvery ?? 1]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new KilnError(`${flag} must be a positive integer, got ${v}`);
   }
-  if (!Number.isInteger(o.validation) || o.validation < 0 || o.validation >= MNIST_TRAIN) throw new KilnError(`--validation must be an integer in [0, ${MNIST_TRAIN}), got ${o.validation}`);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new KilnError(`--limit must be a positive integer, got ${o.limit}`);
 }
 
@@ -210,8 +175,9 @@ function checkOutputs(o: TrainOptions, out: string): Outputs {
 export async function trainCommand(file: string, o: TrainOptions, print: (s: string) => void, warn = (s: string) => process.stderr.write(`${s}\n`)): Promise<TrainResult> {
   checkTrainOptions(o);
   const { graph, weights } = await loadModel(file);
-  checkMnistModel(graph);
   const loss = resolveLoss(graph, o.loss, o.fromLogits);
+  // Before compiling: a data problem is reported in a second, not after the compile.
+  const data = await loadTrainingData(file, graph, loss, o, o.seed);
   const optimizer = resolveOptimizer(o.optimizer, o.lr, o);
   resolveSchedule(o); // its flags checked before the compile, not after
   const backend = o.backend ?? 'js';
@@ -219,32 +185,19 @@ export async function trainCommand(file: string, o: TrainOptions, print: (s: str
   if (o.gpu !== undefined && backend !== 'gpujs') throw new KilnError('--gpu applies to --backend gpujs');
   const outputs = checkOutputs(o, o.out ?? path.join('build', fileStem(graph.name)));
   const resume = o.load === undefined ? undefined : readTrainerState(o.load);
-  const { trainer, logs, history } = await withStopFlag((stopRequested) => compileAndFit(file, graph, weights, o, outputs, { loss, optimizer, backend, resume }, print, stopRequested, warn));
+  const { trainer, logs, history } = await withStopFlag((stopRequested) => compileAndFit(file, graph, weights, o, outputs, { loss, optimizer, backend, resume, data }, print, stopRequested, warn));
   if (outputs.save) {
     // Straight after training, before anything optional can fail.
     writeFileAtomicSync(outputs.save, trainer.save());
     print(`saved weights and optimizer state to ${outputs.save}`);
   }
 
-  const t = loadMnist('test');
-  const test = trainer.evaluate({ x: t.images, y: mnistLabels(loss, t.labels), count: t.count }, 500);
   const last = logs[logs.length - 1] ?? { loss: NaN };
   const valAccuracy = logs[logs.length - 1]?.valAccuracy;
-  if (valAccuracy !== undefined) print(`validation accuracy: ${percent(valAccuracy)} (${o.validation} images)`);
-  print(`test accuracy: ${percent(test.accuracy)} (${t.count} MNIST test images, loss ${test.loss.toFixed(4)})`);
+  if (valAccuracy !== undefined) print(`validation accuracy: ${percent(valAccuracy)} (${data.validation?.count} samples)`);
+  const test = testFigures(trainer, data, print);
   print(`final training loss: ${last.loss}`);
-
-  const shown = 10;
-  const probs = trainer.predict(t.images.subarray(0, shown * MNIST_PIXELS), shown);
-  const predicted = Array.from({ length: shown }, (_, i) => argmax(probs, i * MNIST_CLASSES, MNIST_CLASSES));
-  let png: string | undefined = outputs.png;
-  try {
-    writePredictionsPng(png, t.images, predicted, Array.from(t.labels.subarray(0, shown)));
-    print(`wrote ${png} (first ten test digits: predicted/true)`);
-  } catch (e) {
-    warn(`warning: no predictions picture: ${(e as Error).message}`);
-    png = undefined;
-  }
+  const png = predictionsPicture(trainer, data, outputs.png, print, warn);
   return { model: graph.name, save: outputs.save, logs, history, finalLoss: last.loss, valAccuracy, test, png };
 }
 
@@ -255,7 +208,7 @@ async function compileAndFit(
   weights: Readonly<Record<string, Float32Array>> | undefined,
   o: TrainOptions,
   outputs: Outputs,
-  spec: { loss: LossSpec; optimizer: OptimizerSpec; backend: 'js' | 'gpujs'; resume?: Uint8Array },
+  spec: { loss: LossSpec; optimizer: OptimizerSpec; backend: 'js' | 'gpujs'; resume?: Uint8Array; data: TrainingData },
   print: (s: string) => void,
   stopRequested: () => boolean,
   warn: (s: string) => void,
@@ -265,15 +218,11 @@ async function compileAndFit(
   const where = compiled.trainer.backend ? `, GPU.js backend ${compiled.trainer.backend}` : '';
   print(`compiled ${graph.name} with training (${optimizer.kind}, lr ${optimizer.lr}, ${loss.kind}${loss.fromLogits ? ' from logits' : ''}) in ${compiled.ms.toFixed(0)} ms: ${compiled.file}${where}`);
 
-  const trainCount = Math.min(o.limit ?? MNIST_TRAIN, MNIST_TRAIN - o.validation);
-  const train = loadMnist('train', { limit: trainCount });
-  const trainData: Dataset = { x: train.images, y: mnistLabels(loss, train.labels), count: train.count };
-  let validationData: Dataset | undefined;
-  if (o.validation > 0) {
-    const v = loadMnist('train', { offset: MNIST_TRAIN - o.validation });
-    validationData = { x: v.images, y: mnistLabels(loss, v.labels), count: v.count };
-  }
-  print(`training on ${train.count} MNIST images${validationData ? `, validating on the last ${validationData.count}` : ''}: ${o.epochs} epoch${o.epochs === 1 ? '' : 's'} of batch ${o.batchSize}, seed ${o.seed}`);
+  const { data } = spec;
+  const trainData = data.trainDataset ?? data.train;
+  const validationData = data.validation;
+  const train = { count: data.train.count };
+  print(`${describeTraining(data)}: ${o.epochs} epoch${o.epochs === 1 ? '' : 's'} of batch ${o.batchSize}, seed ${o.seed}`);
   let checkpointed: number | undefined;
   if (spec.resume) print(`resuming from ${o.load}: step ${compiled.trainer.steps}, epoch ${compiled.trainer.epochs}${compiled.trainer.epochBatch ? ` and ${compiled.trainer.epochBatch} batches` : ''}`);
   const progress = progressReporter(compiled.trainer.epochs + o.epochs, train.count, o.batchSize, print);

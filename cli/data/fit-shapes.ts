@@ -32,7 +32,8 @@ export function inputPlan(graph: Graph, split: RawSplit, channelsFirst: boolean)
     const [c, h, w] = dims;
     if (channelsFirst && dims.length === 3 && m.dims.length === 3 && m.dims[0] === h && m.dims[1] === w && m.dims[2] === c) return { transpose: [c, h, w] };
   }
-  throw new KilnError(`${holds} but model '${graph.name}' input '${m.name}' takes ${m.shape}`);
+  const per = (n: number) => `(${n} values per sample)`;
+  throw new KilnError(`${holds} ${per(size)} but model '${graph.name}' input '${m.name}' takes ${m.shape} ${per(m.size)}`);
 }
 
 /** How labels reach the loss: class ids (int32), one-hot rows of `classes`, or float rows as they are. */

@@ -1,0 +1,45 @@
+// After kiln train: the test figures when the data has a test split, and the predictions picture when the test data are 28×28 digits (skipped with a note otherwise).
+import type { EmittedTrainer } from '../train-run.ts';
+import type { Evaluation } from '../../runtime/train-loop.ts';
+import { writePredictionsPng } from '../png.ts';
+import type { TrainingData } from './prepare.ts';
+
+const percent = (fraction: number) => `${(100 * fraction).toFixed(2)} %`;
+
+/** Evaluates on the test split (printing its line), or says there is none. */
+export function testFigures(trainer: EmittedTrainer, data: TrainingData, print: (s: string) => void): Evaluation | undefined {
+  if (!data.test) {
+    print(`no test data (${data.description} has no test split; give --test-data and --test-labels)`);
+    return undefined;
+  }
+  const test = trainer.evaluate(data.test, 500);
+  print(`test accuracy: ${percent(test.accuracy)} (${data.test.count} test samples of ${data.description}, loss ${test.loss.toFixed(4)})`);
+  return test;
+}
+
+/** Index of the largest of `n` values from `offset`. */
+function argmax(values: Float32Array, offset: number, n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (values[offset + i] > values[offset + best]) best = i;
+  return best;
+}
+
+/** Draws the first test digits with predicted/true labels; returns the file, or undefined (with a note or warning) when it does not apply or fails. */
+export function predictionsPicture(trainer: EmittedTrainer, data: TrainingData, file: string, print: (s: string) => void, warn: (s: string) => void): string | undefined {
+  if (!data.digits || !data.test) {
+    print('no predictions picture (it shows 28×28 digit test images; this data has none)');
+    return undefined;
+  }
+  const shown = data.digits.labels.length;
+  const probs = trainer.predict(data.test.x.subarray(0, shown * data.inputWidth), shown);
+  const classes = probs.length / shown;
+  const predicted = Array.from({ length: shown }, (_, i) => argmax(probs, i * classes, classes));
+  try {
+    writePredictionsPng(file, data.digits.pixels, predicted, Array.from(data.digits.labels));
+    print(`wrote ${file} (first ten test digits: predicted/true)`);
+    return file;
+  } catch (e) {
+    warn(`warning: no predictions picture: ${(e as Error).message}`);
+    return undefined;
+  }
+}
