@@ -1,13 +1,15 @@
 // `kiln profile` and the emitted modules' opt-in kernel timing: the times add up to the measured
 // call, the kernels are the compiled program's, and a module compiled without profiling is unchanged.
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { profileModel } from '../../cli/profile.ts';
 import { compileModel } from '../../compiler/compile.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { buildTrainingGraph } from '../../compiler/train/step.ts';
 import { resolveLoss, resolveOptimizer } from '../../cli/training-spec.ts';
-import { kiln, loadExampleGraph, ROOT, showRun } from '../e2e/helpers.ts';
+import { freshOutDir, kiln, loadExampleGraph, ROOT, showRun } from '../e2e/helpers.ts';
 
 const CNN = path.join(ROOT, 'examples', 'cnn.ts');
 
@@ -35,6 +37,12 @@ describe('kiln profile', () => {
     const { program } = compileGraph(await loadExampleGraph('cnn'));
     expect(r.kernels.map((k) => k.name)).toEqual(program.kernels.map((k) => k.name));
     expect(r.kernels.map((k) => k.ops)).toEqual(program.kernels.map((k) => k.ops));
+    // The same names as the manifest of the module `kiln compile` writes.
+    const dir = freshOutDir('profile-manifest');
+    const file = path.join(dir, 'cnn.mjs');
+    writeFileSync(file, compileModel(await loadExampleGraph('cnn')).js);
+    const { manifest } = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as { manifest: { kernels: { name: string }[] } };
+    expect(r.kernels.map((k) => k.name)).toEqual(manifest.kernels.map((k) => k.name));
     expect(r.kernels.map((k) => k.calls)).toEqual(program.kernels.map(() => 6));
     expect(r.kernels.every((k) => k.ms > 0)).toBe(true);
     expect(Math.abs(r.kernelMs - r.callMs) / r.callMs).toBeLessThan(0.1);
