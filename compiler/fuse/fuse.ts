@@ -4,10 +4,12 @@
 // join another kernel, so a kernel holds at most one reduction. Then a short elementwise kernel
 // whose few readers each read an element once (at their own index, or as a plain reduction's
 // input) is computed again inside each reader instead of stored: softmax's exp(x − max) feeds
-// both its sum and its division without a buffer of its own.
+// both its sum and its division without a buffer of its own. A slice in such a kernel is only a
+// shifted read, so it may be recomputed too: an LSTM step's gates are slices of one product, and
+// recomputing them makes the step two elementwise kernels, the cell state and the hidden state.
 import { consumers, graphNodes, type Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
-import { opDef } from '../../src/ir/ops/index.ts';
+import { opDef, type OpName } from '../../src/ir/ops/index.ts';
 import { sameShape } from '../../src/ir/shape.ts';
 import { fusedSize, MAX_EXPR_SIZE, MAX_FUSED_OPS } from './size.ts';
 
@@ -81,8 +83,19 @@ export function fuse(g: Graph): FusedGraph {
   return { graph: g, groups: recomputeCheapProducers(groups, users, outputs, sizes), views };
 }
 
-/** Elementwise kernels at most this long (in ops), read by at most this many kernels, are recomputed. */
+/** Elementwise kernels at most this long (in ops that compute), read by at most this many kernels, are recomputed. */
 const RECOMPUTE_MAX_OPS = 4;
+/**
+ * Movement ops that only move where an element is read (an offset and a stride: no arithmetic, no
+ * out-of-range read to guard), so recomputing them costs nothing and they do not count as ops.
+ * Why it matters: an LSTM step computes i, f, g, o as slices of one [N, 4H] product. Without
+ * this, each gate's `slice → activation` is a kernel of its own that stores its gate, and the
+ * step takes four elementwise kernels; with it, the gates are read straight from the product
+ * inside the two kernels a step needs (c_t and h_t: two values stored, so two kernels).
+ */
+const SHIFTED_READS: ReadonlySet<OpName> = new Set<OpName>(['slice']);
+const recomputable = (n: Node): boolean => opDef(n.op).kind === 'elementwise' || SHIFTED_READS.has(n.op);
+const computeOps = (ns: readonly Node[]): number => ns.filter((n) => !SHIFTED_READS.has(n.op)).length;
 const RECOMPUTE_MAX_READERS = 2;
 /** ... and whose expression has at most this many nodes (a reader may read it more than once). */
 const RECOMPUTE_MAX_SIZE = 32;
@@ -110,8 +123,8 @@ function recomputeCheapProducers(
   for (const original of groups) {
     // The group as it is now: it may have grown a prologue of its own already.
     const g = groupOf.get(original.members[0])!;
-    if (!kept.has(g) || outputs.has(g.root) || g.members.length + (g.recomputed?.length ?? 0) > RECOMPUTE_MAX_OPS) continue;
-    if (!g.members.every((m) => opDef(m.op).kind === 'elementwise')) continue;
+    if (!kept.has(g) || outputs.has(g.root) || computeOps([...g.members, ...(g.recomputed ?? [])]) > RECOMPUTE_MAX_OPS) continue;
+    if (!g.members.every(recomputable)) continue;
     if ((size.get(g.root) ?? Infinity) > RECOMPUTE_MAX_SIZE) continue;
     const readers = [...new Set(users.get(g.root) ?? [])];
     const targets = readers.map((r) => groupOf.get(r));

@@ -1,0 +1,123 @@
+// Fusion of sequence models (issue 15): an LSTM step's gate activations and cell update in the two
+// elementwise kernels a step needs (c_t and h_t), its gates read straight from the step's one
+// product; the compiled, fused LSTM against PyTorch's formulas; attention's scale and masks as an
+// epilogue of the score product and its softmax in three kernels.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { compileGraph } from '../../compiler/pipeline.ts';
+import type { Kernel } from '../../compiler/lower/kernel.ts';
+import { resetLayerNames } from '../../src/dsl/context.ts';
+import { input } from '../../src/dsl/layers.ts';
+import { lstm } from '../../src/dsl/recurrent.ts';
+import { multiHeadAttention } from '../../src/dsl/attention.ts';
+import type { Graph } from '../../src/ir/graph.ts';
+import { interpret } from '../../src/ir/interpret.ts';
+import { compileAndLoad } from '../grad/check.ts';
+import { Lcg } from '../reference/lcg.ts';
+import { reference, toBias, toKernel } from '../dsl/recurrent-reference.ts';
+
+beforeEach(() => resetLayerNames());
+
+const [N, T, F, H] = [3, 6, 5, 8];
+
+function lstmGraph(): Graph {
+  const x = input([T, F], { name: 'x' });
+  return { name: 'lstm', inputs: [x], outputs: [{ name: 'y', node: lstm(x, H, { name: 'r', returnSequences: true }) }] };
+}
+
+/** Every op a kernel evaluates, stored or recomputed. */
+const allOps = (k: Kernel) => [...k.ops, ...k.recomputes];
+const count = (ops: readonly string[], op: string) => ops.filter((o) => o === op).length;
+/** The step kernels: what is neither a product (matmul anchor) nor the per-step slice of the input projection. */
+const stepKernels = (ks: readonly Kernel[]) => ks.filter((k) => k.ops[0] !== 'matmul' && !(k.ops.length === 1 && k.ops[0] === 'slice' && !k.recomputes.length) && k.ops[0] !== 'concat');
+
+describe('an LSTM step', () => {
+  it('is one product and two elementwise kernels: the cell state and the hidden state', () => {
+    const ks = compileGraph(lstmGraph()).program.kernels;
+    const steps = stepKernels(ks);
+    // Before: each gate's slice → activation was a kernel of its own: four elementwise kernels a step.
+    expect(steps.length).toBe(2 * T);
+    for (const k of steps) expect(k.shape).toEqual(['N', H]);
+    // One [N, 4H] product per step after the first (the first has no state to multiply), plus the input projection.
+    expect(ks.filter((k) => k.ops[0] === 'matmul').length).toBe(T);
+    // The gates are read from the product inside the kernels, never stored: no kernel stores a [N, H] gate.
+    expect(ks.filter((k) => k.ops[0] === 'slice' && k.shape[k.shape.length - 1] === H && k.ops.length <= 2 && !k.recomputes.length)).toEqual([]);
+  });
+
+  it('computes c_t = σ(f)·c + σ(i)·tanh(g) in one kernel that reads the step product and c_{t−1}', () => {
+    const ks = compileGraph(lstmGraph()).program.kernels;
+    // A middle step's cell kernel: three gates (two sigmoids, one tanh), two products, one sum.
+    const cell = stepKernels(ks).filter((k) => count(allOps(k), 'sigmoid') === 2 && count(allOps(k), 'tanh') === 1 && k.ops.includes('add'));
+    // Steps 3 … T−1: step 1's cell (no forget term) is recomputed inside step 2's, and the last
+    // step's kernel also applies tanh (its cell has no other reader).
+    expect(cell.length).toBe(T - 3);
+    for (const k of cell) {
+      expect(count(allOps(k), 'slice')).toBe(3);
+      expect(count(allOps(k), 'mul')).toBe(2);
+      // Inputs: the [N, 4H] step product (read three times at gate offsets) and the previous cell state.
+      expect(k.inputs.map((t) => Number(t.shape[1])).sort((a, b) => a - b)).toEqual([H, 4 * H]);
+    }
+    // Each hidden-state kernel: h_t = σ(o) · tanh(c_t), reading c_t and the product.
+    const hidden = stepKernels(ks).filter((k) => count(allOps(k), 'sigmoid') === 1 && count(allOps(k), 'tanh') === 1 && !k.ops.includes('add'));
+    expect(hidden.length).toBeGreaterThanOrEqual(T - 2);
+  });
+
+  it('compiled and fused (SIMD on and off), matches PyTorch formulas run as naive loops', async () => {
+    const rng = new Lcg(5);
+    const w = { wIh: rng.array(4 * H * F, -0.5, 0.5), wHh: rng.array(4 * H * H, -0.5, 0.5), bIh: rng.array(4 * H, -0.3, 0.3), bHh: rng.array(4 * H, -0.3, 0.3) };
+    const xv = rng.array(N * T * F, -1, 1);
+    const weights = {
+      'r/kernel': toKernel('lstm', w.wIh, H, F, 'keras'),
+      'r/recurrentKernel': toKernel('lstm', w.wHh, H, H, 'keras'),
+      'r/bias': toBias('lstm', Float64Array.from(w.bIh, (v, i) => v + w.bHh[i]), H, 'keras'),
+    };
+    const want = reference('lstm', xv, N, T, F, H, w).seq;
+    for (const simd of [true, false]) {
+      const { model } = await compileAndLoad(lstmGraph(), 'sequence-fusion', 'lstm', weights, 'js', { simd });
+      const got = model.run({ x: Float32Array.from(xv) }, N).y;
+      expect(got).toBeAllclose(want, { rtol: 1e-4, atol: 1e-5 });
+    }
+  });
+});
+
+describe('multi-head attention', () => {
+  const [L, D, heads] = [6, 8, 2];
+  function attention(masks: boolean): Graph {
+    const x = input([L, D], { name: 'x' });
+    const m = input([L], { name: 'm' });
+    const y = multiHeadAttention(x, undefined, { name: 'a', heads, keyDim: D / heads, ...(masks ? { causal: true, keyPaddingMask: m } : {}) });
+    return { name: 'att', inputs: masks ? [x, m] : [x], outputs: [{ name: 'y', node: y }] };
+  }
+  const scoreShaped = (k: Kernel) => k.shape.join() === ['N', heads, L, L].join();
+
+  it('scales the scores in the score product: one kernel, then softmax in three', () => {
+    const ks = compileGraph(attention(false)).program.kernels;
+    expect(ks.filter(scoreShaped).map((k) => k.ops.join('→'))).toEqual(['matmul→mul', 'div']);
+    expect(ks.filter((k) => k.ops[0] === 'reduceMax' || k.ops[0] === 'reduceSum').map((k) => `${k.ops.join('→')} [${k.recomputes.join('→')}]`)).toEqual(['reduceMax []', 'reduceSum [sub→exp]']);
+    // exp(s − max) is recomputed where it is read, never stored.
+    expect(ks.find((k) => k.ops[0] === 'div')!.recomputes).toEqual(['sub', 'exp']);
+  });
+
+  it('adds the causal and padding masks (−∞) in the same epilogue, and the row guard in the division', () => {
+    const ks = compileGraph(attention(true)).program.kernels;
+    // scale, causal bias, log of the keep mask, the floor that keeps a fully masked row finite.
+    expect(ks.filter(scoreShaped).map((k) => k.ops.join('→'))).toEqual(['matmul→mul→add→add→maximum', 'div→mul']);
+    expect(ks.filter((k) => k.ops[0] === 'reduceSum').map((k) => k.recomputes.join('→'))).toEqual(['sub→exp']);
+  });
+
+  it('compiled with masks, matches the interpreter (a fully padded sample included)', async () => {
+    const g = attention(true);
+    const rng = new Lcg(9);
+    const x = Float32Array.from(rng.array(N * L * D, -1, 1));
+    const m = Float32Array.from({ length: N * L }, (_, i) => (i >= L * (N - 1) ? 0 : i % L === 4 ? 0 : 1));
+    const weights: Record<string, Float32Array> = {};
+    for (const p of ['query', 'key', 'value', 'output']) {
+      weights[`a/${p}/kernel`] = Float32Array.from(rng.array(D * D, -0.5, 0.5));
+      weights[`a/${p}/bias`] = Float32Array.from(rng.array(D, -0.2, 0.2));
+    }
+    const want = interpret(g, { x, m }, weights, N).y as Float64Array;
+    const { model } = await compileAndLoad(g, 'sequence-fusion', 'attention', weights);
+    const got = model.run({ x, m }, N).y;
+    expect(got.every(Number.isFinite)).toBe(true);
+    expect(got).toBeAllclose(want, { rtol: 1e-4, atol: 1e-5 });
+  });
+});
