@@ -1,13 +1,14 @@
 // Support for the mode-* and trainer-* tests: the full emitted trainer interface (fit, evaluate,
 // save, load on top of helpers.ts's TrainerLike), deterministic data, and float64 references.
 import type { TrainingSpec } from '../../compiler/train/step.ts';
+import type { SampleSource } from '../../runtime/sample-source.ts';
 import type { Dataset, Evaluation, FitOptions, History } from '../../runtime/train-loop.ts';
 import type { Graph } from '../../src/index.ts';
 import { compileTrainer, type TrainerLike } from './helpers.ts';
 
 export interface FullTrainer extends TrainerLike {
-  fit(data: Dataset, options: FitOptions): History;
-  evaluate(data: Dataset, batchSize?: number, metrics?: readonly string[]): Evaluation;
+  fit(data: Dataset | SampleSource, options: FitOptions): History;
+  evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
   epochs: number;
   epochBatch: number;
   save(): Uint8Array;
