@@ -28,12 +28,14 @@ function trainingDropout(n: Node, seed: Node, s: MaskStream): Node {
 }
 
 /**
- * The batch variance times n/(n − 1), n the values per channel (batch × spatial, known only at
- * run time, so counted as Σ x⁰): what PyTorch's running variance tracks. One value per channel
- * (n = 1) gives 0, not 0/0 (PyTorch refuses such a batch in training).
+ * The batch variance times n/(n − 1), n the values per channel (batch × spatial sizes; the batch
+ * known only at run time): what PyTorch's running variance tracks. One value per channel (n = 1)
+ * gives 0, not 0/0 (PyTorch refuses such a batch in training).
  */
-function unbiased(x: Node, variance: Node, axes: number[], op: (name: OpName, inputs: Node[], attrs?: Record<string, unknown>) => Node, c: (v: number) => Node): Node {
-  const count = op('reduceSum', [op('pow', [x, c(0)])], { axes, keepdims: true });
+function unbiased(x: Node, variance: Node, op: (name: OpName, inputs: Node[], attrs?: Record<string, unknown>) => Node, c: (v: number) => Node): Node {
+  const [batch, , ...spatial] = x.type.shape;
+  const perSample = spatial.reduce<number>((p, d) => p * (d as number), 1);
+  const count = typeof batch === 'number' ? c(batch * perSample) : op('mul', [op('batchSize', [], { dtype: x.type.dtype }), c(perSample)]);
   return op('div', [op('mul', [variance, count]), op('maximum', [op('sub', [count, c(1)]), c(1)])]);
 }
 
@@ -56,7 +58,7 @@ function trainingBatchNorm(n: Node, updates: (readonly [Node, Node])[]): Node {
   const normalised = op('div', [centred, op('sqrt', [op('add', [variance, c(n.attrs.epsilon as number)])])]);
   const momentum = (n.attrs.momentum as number | undefined) ?? 0.9;
   const blend = (old: Node, batch: Node) => op('add', [op('mul', [c(momentum), old]), op('mul', [c(1 - momentum), op('reshape', [batch], { shape: [channels] })])]);
-  const tracked = n.attrs.runningVariance === 'biased' ? variance : unbiased(x, variance, axes, op, c);
+  const tracked = n.attrs.runningVariance === 'biased' ? variance : unbiased(x, variance, op, c);
   updates.push([running, blend(running, mean)], [runningVar, blend(runningVar, tracked)]);
   return op('add', [op('mul', [normalised, perChannel(gamma)]), perChannel(beta)]);
 }
