@@ -1,16 +1,21 @@
 // kiln evaluate: the loss and metrics of a model with given weights on a user's data, through the
 // compiled evaluation step (inference form: no dropout, running statistics) and the trainer's evaluate.
+import { existsSync, statSync } from 'node:fs';
 import { compile } from '../api/compile.ts';
 import { KilnError } from '../src/ir/errors.ts';
-import { readArray } from './data/arrays.ts';
+import { prepareTrainingData, resolveRaw } from './data/prepare.ts';
 import { loadModel } from './load.ts';
-import { fitToInput, namingFile, readModelWeights } from './model-arrays.ts';
+import { namingFile, readModelWeights } from './model-arrays.ts';
 import { resolveLoss } from './training-spec.ts';
 
 export interface EvaluateOptions {
   weights: string;
+  /** mnist, an IDX or CIFAR-10 folder (their test split), or a .npy/.csv/.json file with `labels`. */
   data: string;
   labels?: string;
+  /** As kiln train: the factor inputs are multiplied by (default 1, 1/255 for image formats) and `mean,std` or `m1,…/s1,…`. */
+  scale?: string;
+  normalize?: string;
   loss?: string;
   fromLogits?: boolean;
   /** Metric names, e.g. ['accuracy', 'top5Accuracy', 'mse']. */
@@ -28,7 +33,8 @@ export interface EvaluateReport {
   /** For a classifier (class-id labels or several outputs). */
   readonly accuracy?: number;
   readonly metrics: Readonly<Record<string, number>>;
-  readonly data: { readonly x: string; readonly y: string };
+  /** What was evaluated, e.g. `MNIST (test split)` or `x.npy`. */
+  readonly data: string;
 }
 
 /** Samples per evaluation call unless --batch-size says otherwise. */
@@ -39,10 +45,11 @@ export function metricList(values: readonly string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
-/** Compiles `file` with its evaluation step in memory, loads `o.weights` and evaluates on `o.data` against `o.labels`. */
+/** Compiles `file` with its evaluation step in memory, loads `o.weights` and evaluates on `o.data` (against `o.labels` for files). */
 export async function evaluateCommand(file: string, o: EvaluateOptions): Promise<EvaluateReport> {
   if (o.batchSize !== undefined && !(Number.isInteger(o.batchSize) && o.batchSize > 0)) throw new KilnError(`--batch-size must be a positive integer, got ${o.batchSize}`);
-  if (!o.labels) throw new KilnError(`kiln evaluate needs the labels of ${o.data}: --labels <file> (.npy, .csv or .json)`);
+  const isFile = existsSync(o.data) && statSync(o.data).isFile();
+  if (isFile && !o.labels) throw new KilnError(`kiln evaluate needs the labels of ${o.data}: --labels <file> (.npy, .csv or .json)`);
   const source = await loadModel(file);
   const loss = resolveLoss(source.graph, o.loss ?? 'auto', o.fromLogits);
   // Only the evaluation step is used; the optimizer is a placeholder the trainer needs to exist.
@@ -50,14 +57,16 @@ export async function evaluateCommand(file: string, o: EvaluateOptions): Promise
   if (m.inputs.length !== 1) throw new KilnError(`kiln evaluate feeds one input; model '${m.modelName}' has ${m.inputs.length} (${m.inputs.map((i) => i.name).join(', ')})`);
   const weights = readModelWeights(o.weights, m.parameters, m);
   const trainer = namingFile(o.weights, () => m.createTrainer({ weights }));
-  const x = fitToInput(readArray(o.data), m.inputs[0], o.data);
-  const y = fitToInput(readArray(o.labels), m.labelInfo, o.labels, 'labels');
-  if (x.count !== y.count) throw new KilnError(`${o.data} holds ${x.count} samples, ${o.labels} holds ${y.count} labels: they must match`);
-  if (!(x.data instanceof Float32Array) || y.data instanceof Float64Array) throw new KilnError(`kiln evaluate feeds float32 inputs; the model's input '${m.inputs[0].name}' is ${m.inputs[0].dtype}`);
+  // kiln train's data pipeline (formats, shape and label checks, scale and normalisation), with
+  // the split to evaluate as its only one: a data set's test split, else the file given.
+  const raw = resolveRaw({ data: o.data, labels: o.labels }, { file }, 0);
+  const split = raw.test ?? raw.train;
+  const data = prepareTrainingData(source.graph, loss, { scale: o.scale, normalize: o.normalize }, { ...raw, train: split, test: undefined, validation: undefined });
+  const description = raw.test ? `${raw.description} (test split)` : raw.description;
   const metrics = metricList(o.metrics);
   let result;
   try {
-    result = trainer.evaluate({ x: x.data, y: y.data, count: x.count }, o.batchSize ?? DEFAULT_EVALUATE_BATCH, metrics);
+    result = trainer.evaluate(data.trainDataset ?? data.train, o.batchSize ?? DEFAULT_EVALUATE_BATCH, metrics);
   } catch (e) {
     // The runtime's argument checks (an unknown metric, one that does not apply) are the user's to fix.
     if (e instanceof RangeError) throw new KilnError(`--metrics: ${e.message}`);
@@ -67,17 +76,17 @@ export async function evaluateCommand(file: string, o: EvaluateOptions): Promise
   const classifier = m.labelInfo.dtype === 'int32' || outputWidth > 1;
   return {
     model: m.modelName,
-    count: x.count,
+    count: data.train.count,
     loss: result.loss,
     lossKind: `${loss.kind}${loss.fromLogits ? ' (from logits)' : ''}`,
     ...(classifier ? { accuracy: result.accuracy } : {}),
     metrics: result.metrics ?? {},
-    data: { x: o.data, y: o.labels },
+    data: description,
   };
 }
 
 /** One line: the count, the loss, accuracy and each metric. */
 export function formatEvaluateReport(r: EvaluateReport): string {
   const figures = [`loss ${r.loss.toFixed(4)}`, ...(r.accuracy === undefined ? [] : [`accuracy ${r.accuracy.toFixed(4)}`]), ...Object.entries(r.metrics).filter(([k]) => k !== 'accuracy').map(([k, v]) => `${k} ${v.toFixed(4)}`)];
-  return `${r.model} on ${r.count} samples of ${r.data.x}: ${figures.join(', ')} (${r.lossKind})`;
+  return `${r.model} on ${r.count} samples of ${r.data}: ${figures.join(', ')} (${r.lossKind})`;
 }

@@ -145,11 +145,12 @@ describe('kiln predict and kiln evaluate', () => {
   });
 
   it('evaluates cross-entropy from logits, accuracy and top-2 accuracy; and MSE/MAE against float targets', async () => {
-    const [ce, mse] = await Promise.all([
+    const [ce, mse, scaled] = await Promise.all([
       run('evaluate', 'affine.ts', '--weights', 'w.bin', '--data', 'x.npy', '--labels', 'labels.csv', '--metrics', 'top2Accuracy', '--json', '--batch-size', '2'),
       run('evaluate', 'affine.ts', '--weights', 'w.bin', '--data', 'x.json', '--labels', 'targets.json', '--loss', 'mse', '--metrics', 'mae,mse'),
+      run('evaluate', 'affine.ts', '--weights', 'w.bin', '--data', 'x.csv', '--labels', 'labels.csv', '--scale', '2', '--json'),
     ]);
-    [ce, mse].forEach(ok);
+    [ce, mse, scaled].forEach(ok);
     const r = JSON.parse(ce.stdout) as { count: number; loss: number; accuracy: number; metrics: Record<string, number>; lossKind: string };
     const probs = logits.map(softmax);
     const wantLoss = probs.reduce((s, p, i) => s - Math.log(p[LABELS[i]]), 0) / 5;
@@ -160,6 +161,9 @@ describe('kiln predict and kiln evaluate', () => {
     expect(r.loss).toBeCloseTo(wantLoss, 5);
     expect(r.accuracy).toBeCloseTo(wantAccuracy, 6);
     expect(r.metrics.top2Accuracy).toBeCloseTo(wantTop2, 6);
+    // --scale 2: the samples doubled before the model, as kiln train would feed them.
+    const doubled = X.map((x) => softmax(B.map((b, j) => x.reduce((acc, xi, i) => acc + 2 * xi * W[i][j], b))));
+    expect((JSON.parse(scaled.stdout) as { loss: number }).loss).toBeCloseTo(doubled.reduce((acc, p, i) => acc - Math.log(p[LABELS[i]]), 0) / 5, 4);
     // Targets are the logits + 0.5: every error is 0.5, so MSE 0.25 and MAE 0.5.
     expect(mse.stdout.trim()).toMatch(/^affine on 5 samples of x\.json: loss 0\.2500, accuracy [\d.]+, mae 0\.5000, mse 0\.2500 \(mse\)$/);
   });
