@@ -1,7 +1,7 @@
 // A leading symbolic dimension of ONNX inputs (an exported model's "N", PyTorch's "batch_size")
 // becomes Kiln's batch dimension: the model is imported at a probe size, then generalised.
 import { makeNode } from '../ir/build.ts';
-import { KilnError } from '../ir/errors.ts';
+import { KilnError, ShapeError } from '../ir/errors.ts';
 import { rewriteGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import { BATCH, formatShape } from '../ir/shape.ts';
@@ -92,7 +92,15 @@ export function importOnnxBatched(bytes: Uint8Array, options: Omit<ImportOptions
   // Object.fromEntries defines own properties: an input named "__proto__" stays a key.
   if (probes.size === 0) return importModel(model, { ...options, inputShapes: Object.fromEntries(fixed) });
   const probed = importModel(model, { ...options, inputShapes: Object.fromEntries([...fixed, ...probes]) });
-  const graph = rewriteGraph(probed, (node, rebuild) => (node.op === 'param' ? node : generalise(node, node.inputs.map(rebuild))));
+  let graph: Graph;
+  try {
+    graph = rewriteGraph(probed, (node, rebuild) => (node.op === 'param' ? node : generalise(node, node.inputs.map(rebuild))));
+  } catch (e) {
+    // A batch that moves inside a tensor (PyTorch's batch-first RNN exports transpose to sequence-first).
+    if (!(e instanceof ShapeError)) throw e;
+    const sizes = [...probes].map(([name, shape]) => `--input-shape ${name}=${[8, ...shape.slice(1)].join(',')}`).join(' ');
+    throw new KilnError(`cannot keep the batch dimension symbolic: ${e.message}; Kiln's batch must stay first in every tensor, so give the input a fixed size (${sizes}, or inputShapes in the API)`);
+  }
   for (const o of graph.outputs) {
     if (o.node.type.shape.slice(1).includes(PROBE as never)) throw new KilnError(`output '${o.name}' ${formatShape(o.node.type.shape)} keeps the batch inside it; give the input a fixed shape`);
   }

@@ -2,6 +2,7 @@
 // (Shape → Gather → Unsqueeze → Concat → ConstantOfShape), sequence-first [T, N, F] (batch fixed
 // by the user, with a clear error otherwise) and batch-first (layout 1, batch kept symbolic);
 // checked against naive loops from PyTorch's formulas, and against the DSL layer on the same weights.
+import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { resetLayerNames } from '../../src/dsl/context.ts';
 import { input } from '../../src/dsl/layers.ts';
@@ -150,3 +151,27 @@ function reorderSeq(seq: Float64Array, N: number): Float64Array {
   for (let n = 0; n < N; n++) for (let t = 0; t < T; t++) for (let j = 0; j < H; j++) out[(t * N + n) * H + j] = seq[(n * T + t) * H + j];
   return out;
 }
+
+describe('real torch.onnx.export files (fixtures/make-pytorch-rnn.py; PyTorch 1.13, opset 14)', () => {
+  const fixture = (stem: string) => ({
+    bytes: new Uint8Array(readFileSync(new URL(`./fixtures/${stem}.onnx`, import.meta.url))),
+    expected: JSON.parse(readFileSync(new URL(`./fixtures/${stem}.json`, import.meta.url), 'utf8')) as { x: number[]; xShape: number[]; y: number[]; h: number[] },
+  });
+  for (const kind of ['lstm', 'gru']) {
+    for (const layout of ['seq-first', 'batch-first']) {
+      it(`nn.${kind.toUpperCase()} ${layout}: imports at the batch given and computes PyTorch's outputs`, () => {
+        const { bytes, expected } = fixture(`torch-${kind}-${layout}`);
+        const g = importOnnxBatched(bytes, { inputShapes: { x: expected.xShape } });
+        const got = run(g, Float32Array.from(expected.x), 1);
+        expectClose(got.y, expected.y, 1e-5);
+        expectClose(got.h, expected.h, 1e-5);
+      });
+    }
+  }
+
+  it('without a batch size: a sequence-first file names --input-shape; a batch-first one says where the batch goes inside', () => {
+    expect(() => importOnnxBatched(fixture('torch-lstm-seq-first').bytes)).toThrow(/symbolic dimension 'batch' at position 2.*--input-shape x=5,8,3/);
+    // PyTorch transposes a batch-first input to sequence-first around the node and returns h [1, N, H].
+    expect(() => importOnnxBatched(fixture('torch-gru-batch-first').bytes)).toThrow(/cannot keep the batch dimension symbolic: .*transpose cannot move the batch dimension.*--input-shape x=8,5,3/);
+  });
+});
