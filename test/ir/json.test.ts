@@ -74,8 +74,8 @@ describe('round trip of every seed model', () => {
     expect(graphNodes(rebuilt)).toHaveLength(graphNodes(g).length);
   });
 
-  it('covers all seven buildable examples', () => {
-    expect(EXAMPLES).toEqual(['cifar-cnn', 'cnn', 'cnn-small', 'cnn2', 'lenet', 'mlp', 'mlp256']);
+  it('covers all eleven buildable examples', () => {
+    expect(EXAMPLES).toEqual(['cifar-cnn', 'cnn', 'cnn-small', 'cnn2', 'conv1d-signal', 'gru-copy', 'lenet', 'lstm-adding', 'mlp', 'mlp256', 'transformer-sort']);
   });
 });
 
