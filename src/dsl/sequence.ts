@@ -7,13 +7,10 @@ import type { InitSpec } from '../../runtime/init.ts';
 import { openLayer, type LayerScope } from './context.ts';
 import { biasInit, weightInit, type InitChoice } from './init.ts';
 import { fansOf, weight, type ParamRegularizer } from './params.ts';
+import type { Named } from './ops.ts';
 import { fixedDim, layerError, positiveInt } from './validate.ts';
 
 type Tensor = Node;
-
-interface Named {
-  name?: string;
-}
 
 /** A ShapeError unless `x` has the rank the layer reads, naming the layout it expects. */
 function requireRank(scope: LayerScope, x: Tensor, rank: number, layout: string): void {
