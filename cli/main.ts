@@ -222,6 +222,8 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     .option('--output <file>', 'write the outputs here (.npy, .csv or .json, atomically) instead of printing them')
     .option('--top-k <k>', 'classifiers: the k most probable classes of each sample, with their probabilities', integer)
     .option('--batch-size <n>', 'samples per model call', integer, 64)
+    .option('--scale <factor>', 'multiply inputs by this, as in training (default 1)')
+    .option('--normalize <mean,std>', 'then (x - mean) / std, as in training: mean,std or per channel m1,m2,m3/s1,s2,s3')
     .option('--json', 'print one JSON object (shapes, values or the file written, top-k) instead of text')
     .action(async (model, o) => {
       const { predictCommand, formatPredictReport } = await import('./predict.ts');

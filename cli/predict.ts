@@ -5,6 +5,7 @@ import { compile } from '../api/compile.ts';
 import type { CompiledModelInstance } from '../api/types.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import { readArray, writeArray } from './data/arrays.ts';
+import { parseNormalize, parseScale, scaleNormalize } from './data/normalize.ts';
 import { shortFloat32 } from './data/numeric.ts';
 import { loadModel } from './load.ts';
 import { fitToInput, namingFile, readModelWeights, sampleDims, type FedArray } from './model-arrays.ts';
@@ -15,6 +16,9 @@ export interface PredictOptions {
   output?: string;
   topK?: number;
   batchSize?: number;
+  /** As kiln train: inputs multiplied by `scale`, then `(x - mean) / std` (`mean,std` or `m1,…/s1,…`). */
+  scale?: string;
+  normalize?: string;
 }
 
 /** One sample's best classes, most probable first. */
@@ -79,6 +83,15 @@ function positive(name: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new KilnError(`${name} must be a positive integer, got ${v}`);
 }
 
+/** The samples scaled and normalised in place as kiln train feeds them (a float32 input only). */
+function scaleInputs(data: FedArray, count: number, dims: readonly number[], o: PredictOptions, file: string): void {
+  if (o.scale === undefined && o.normalize === undefined) return;
+  if (!(data instanceof Float32Array)) throw new KilnError(`${file}: --scale and --normalize apply to a float32 input, the model's input is not`);
+  const transform = scaleNormalize(dims, o.scale === undefined ? 1 : parseScale(o.scale), o.normalize === undefined ? undefined : parseNormalize(o.normalize));
+  const per = data.length / count;
+  if (transform) for (let i = 0; i < count; i++) transform(data.subarray(i * per, (i + 1) * per));
+}
+
 /** Compiles `file` in memory, loads `o.weights`, predicts `o.input` and writes `o.output` (or returns the values). */
 export async function predictCommand(file: string, o: PredictOptions): Promise<PredictReport> {
   positive('--batch-size', o.batchSize);
@@ -97,6 +110,7 @@ export async function predictCommand(file: string, o: PredictOptions): Promise<P
   const model = namingFile(o.weights, () => m.createModel(weights));
   const array = readArray(o.input);
   const { data, count } = fitToInput(array, inputInfo, o.input);
+  scaleInputs(data, count, sampleDims(inputInfo, 'input'), o, o.input);
   const out = predictAll(model, inputInfo.name, outputInfo.name, data, count, o.batchSize ?? DEFAULT_PREDICT_BATCH);
   const shape = [count, ...outDims];
   if (o.output) writeArray(o.output, out instanceof Float64Array ? Float32Array.from(out) : out, shape);

@@ -139,9 +139,16 @@ describe('kiln predict and kiln evaluate', () => {
     lines.forEach((l, i) => expect(l).toBe(`${i}: ${argmax(logits[i])} (${softmax(logits[i])[argmax(logits[i])].toFixed(4)})`));
   });
 
-  it("takes a trainer's saved state as weights (the weights only)", async () => {
-    const r = ok(await run('predict', 'affine.ts', '--weights', 'trainer-state.bin', '--input', 'x.json', '--json'));
+  it("takes a trainer's saved state as weights (the weights only); --scale and --normalize as in training", async () => {
+    const [r, normalized] = await Promise.all([
+      run('predict', 'affine.ts', '--weights', 'trainer-state.bin', '--input', 'x.json', '--json'),
+      run('predict', 'affine.ts', '--weights', 'w.bin', '--input', 'x.json', '--scale', '2', '--normalize', '1,4', '--json'),
+    ]);
+    [r, normalized].forEach(ok);
     expectClose((JSON.parse(r.stdout) as { values: number[][] }).values.flat(), logits.flat());
+    // Each value x becomes (2x - 1) / 4 before the model.
+    const want = X.map((x) => B.map((b, j) => x.reduce((acc, xi, i) => acc + ((2 * xi - 1) / 4) * W[i][j], b)));
+    expectClose((JSON.parse(normalized.stdout) as { values: number[][] }).values.flat(), want.flat());
   });
 
   it('evaluates cross-entropy from logits, accuracy and top-2 accuracy; and MSE/MAE against float targets', async () => {
