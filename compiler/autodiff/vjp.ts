@@ -216,9 +216,18 @@ export const VJP: VjpTable = {
   }),
   softplus: chain((n, b) => b.op('sigmoid', [x0(n)])),
   gelu: (g, n, b) => {
-    if (n.attrs.approximate === 'tanh') return [null];
-    // d/dx x·Φ(x) = Φ(x) + x·φ(x)
     const x = x0(n);
+    if (n.attrs.approximate === 'tanh') {
+      // y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³): y' = ½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²)
+      const k = Math.sqrt(2 / Math.PI);
+      const x2 = b.op('mul', [x, x]);
+      const t = b.op('tanh', [b.op('mul', [b.scalar(k), b.op('add', [x, b.op('mul', [b.scalar(0.044715), b.op('mul', [x2, x])])])])]);
+      const du = b.op('mul', [b.scalar(k), b.op('add', [b.scalar(1), b.op('mul', [b.scalar(3 * 0.044715), x2])])]);
+      const sech2 = b.op('sub', [b.scalar(1), b.op('mul', [t, t])]);
+      const dy = b.op('add', [b.op('mul', [b.scalar(0.5), b.op('add', [b.scalar(1), t])]), b.op('mul', [b.op('mul', [b.scalar(0.5), x]), b.op('mul', [sech2, du])])]);
+      return [b.op('mul', [g, dy])];
+    }
+    // d/dx x·Φ(x) = Φ(x) + x·φ(x)
     const cdf = b.op('mul', [b.scalar(0.5), b.op('add', [b.scalar(1), b.op('erf', [b.op('mul', [x, b.scalar(Math.SQRT1_2)])])])]);
     const pdf = b.op('mul', [b.scalar(1 / Math.sqrt(2 * Math.PI)), b.op('exp', [b.op('mul', [b.scalar(-0.5), b.op('mul', [x, x])])])]);
     return [b.op('mul', [g, b.op('add', [cdf, b.op('mul', [x, pdf])])])];
