@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   // `kiln` in examples and test models is the source (as in tsconfig.json's paths), not dist/'s
   // build: one module instance with the sources the tests import.
-  resolve: { alias: [{ find: /^kiln$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }] },
+  resolve: { alias: [{ find: /^kiln$/, replacement: fileURLToPath(new URL('./api/index.ts', import.meta.url)) }] },
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],

@@ -80,7 +80,7 @@ export function readImports(fileName: string, text: string): Import[] {
  */
 export function resolveSpecifier(file: string, spec: string): string | undefined {
   if (spec.startsWith('./') || spec.startsWith('../')) return path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
-  if (spec === 'kiln') return 'src/index.ts';
+  if (spec === 'kiln') return 'api/index.ts';
   if (spec.startsWith('kiln/runtime')) return `runtime/${spec.slice('kiln/runtime'.length).replace(/^\//, '') || 'index'}.ts`;
   return undefined;
 }

@@ -82,7 +82,7 @@ describe('the import-graph reader itself', () => {
   it('resolves relative specifiers and the package’s own name, and leaves other packages out', () => {
     expect(resolveSpecifier('cli/browser/serve.ts', '../../src/ir/errors.ts')).toBe('src/ir/errors.ts');
     expect(resolveSpecifier('cli/main.ts', './browser/precompile.ts')).toBe('cli/browser/precompile.ts');
-    expect(resolveSpecifier('runtime/x.ts', 'kiln')).toBe('src/index.ts');
+    expect(resolveSpecifier('runtime/x.ts', 'kiln')).toBe('api/index.ts');
     expect(resolveSpecifier('runtime/x.ts', 'kiln/runtime/gpujs')).toBe('runtime/gpujs.ts');
     expect(resolveSpecifier('cli/main.ts', 'commander')).toBeUndefined();
   });

@@ -66,7 +66,7 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
 
   it('ships compiled JavaScript with types, the CLI, LICENSE and CHANGELOG; no sources, tests or build state', () => {
     const files = packed.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/kiln.js', 'dist/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/runtime/index.js', 'dist/runtime/index-node.js', 'dist/runtime/index.d.ts', 'dist/runtime/node.js', 'dist/runtime/node.d.ts', 'dist/runtime/gpujs.js', 'dist/runtime/gpujs.d.ts']) {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/kiln.js', 'dist/cli/main.js', 'dist/api/index.js', 'dist/api/index.d.ts', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/runtime/index.js', 'dist/runtime/index-node.js', 'dist/runtime/index.d.ts', 'dist/runtime/node.js', 'dist/runtime/node.d.ts', 'dist/runtime/gpujs.js', 'dist/runtime/gpujs.d.ts']) {
       expect(files, f).toContain(f);
     }
     const unexpected = files.filter((f) => /^(test|examples|bench|docs|src|cli|compiler|runtime)\//.test(f) || f.endsWith('.tsbuildinfo') || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
@@ -119,6 +119,24 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
     for (const f of readdirSync(path.join(dir, 'standalone'))) copyFileSync(path.join(dir, 'standalone', f), path.join(app, f));
     writeFileSync(path.join(app, 'use.mjs'), esmUseScript(`./${entry}`, './tiny.weights.bin'));
     checkUse(JSON.parse(ok(await node(['use.mjs'], app, 60)).stdout.trim().split('\n').pop()!) as UseReport);
+  }, STEP_TIMEOUT);
+
+  it.each(['esm', 'cjs'] as const)('compiles in process with compile() from kiln in a %s project: x·W + b as the reference computes', async (kind) => {
+    const dir = dirs[kind];
+    // y = x·W + b with W = [[1, 2], [3, 4]], b = [0.5, -1]: for x = [1, -1], y = [-2.5, -3].
+    const body = [
+      `const m = await compile(sequential({ name: 'affine', input: [2] }, [layers.dense(2)]));`,
+      `const [w, b] = m.parameters.map((p) => p.name);`,
+      `const y = m.createModel({ [w]: Float32Array.of(1, 2, 3, 4), [b]: Float32Array.of(0.5, -1) }).predict(Float32Array.of(1, -1), 1);`,
+      `console.log(JSON.stringify(Array.from(y)));`,
+    ].join('\n');
+    const script =
+      kind === 'cjs'
+        ? `(async () => {\nconst { compile, layers, sequential } = await import('kiln'); // kiln is an ES module: CommonJS imports it\n${body}\n})();\n`
+        : `import { compile, layers, sequential } from 'kiln';\n${body}\n`;
+    const file = kind === 'cjs' ? 'compile.js' : 'compile.mjs';
+    writeFileSync(path.join(dir, file), script);
+    expect(JSON.parse(ok(await node([file], dir, 60)).stdout.trim().split('\n').pop()!)).toEqual([-2.5, -3]);
   }, STEP_TIMEOUT);
 
   it('type-checks a strict TypeScript consumer (strict, noUncheckedIndexedAccess, nodenext) of kiln, kiln/runtime and the emitted module', async () => {
