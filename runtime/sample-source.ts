@@ -1,6 +1,6 @@
 // Samples read on demand: the interface fit and evaluate read batches through, and an adapter
 // for the in-memory Dataset (file-backed sources implement the same interface).
-import type { Dataset } from './train-loop.ts';
+import type { Dataset } from './fit/types.ts';
 
 /** Samples read on demand, a batch at a time; `count` samples of fixed width. */
 export interface SampleSource {

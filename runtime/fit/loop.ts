@@ -3,7 +3,7 @@
 // `fitLoopAsync` hands the event loop a turn every few batches (Ctrl-C, a browser's UI).
 import { Rng } from '../rng.ts';
 import type { SampleSource } from '../sample-source.ts';
-import { checkLr, scheduledLr } from './lr.ts';
+import { checkLr, checkSchedule, scheduledLr } from './lr.ts';
 import { checkMetrics, defaultMetrics, metricSums, type MetricName } from './metrics.ts';
 import type { Dataset, EpochLog, FitControl, FitOptions, History, LoopTrainer, SampleSizes, Stopped } from './types.ts';
 
@@ -77,6 +77,7 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   if (!(Number.isInteger(options.epochs) && options.epochs >= 0)) throw new RangeError(`epochs must be a non-negative integer, got ${options.epochs}`);
   const metrics = metricNames(options.metrics, sizes);
+  checkSchedule(options.schedule);
   const bx = new Float32Array(batchSize * sizes.input);
   const by = sizes.classIds ? new Int32Array(batchSize * sizes.label) : new Float32Array(batchSize * sizes.label);
   const batches = Math.ceil(source.count / batchSize);
