@@ -1,6 +1,12 @@
 // Samples read on demand: the interface fit and evaluate read batches through, and an adapter
 // for the in-memory Dataset (file-backed sources implement the same interface).
-import type { Dataset } from './fit/types.ts';
+
+/** Samples side by side in memory: `x` holds `count` inputs, `y` their labels (class ids or targets). */
+export interface Dataset {
+  readonly x: Float32Array;
+  readonly y: Float32Array | Int32Array;
+  readonly count: number;
+}
 
 /** Samples read on demand, a batch at a time; `count` samples of fixed width. */
 export interface SampleSource {

@@ -1,15 +1,10 @@
 // The shapes fit works with: epoch logs, the history it returns, its options, callbacks and what
 // it needs of a trainer. No code: the loop (loop.ts) and the callbacks (callbacks.ts) import these.
-import type { SampleSource } from '../sample-source.ts';
+import type { Dataset, SampleSource } from '../sample-source.ts';
 import type { Schedule } from './lr.ts';
 import type { MetricName } from './metrics.ts';
 
-/** Samples side by side: `x` holds `count` inputs, `y` their labels (class ids or targets). */
-export interface Dataset {
-  readonly x: Float32Array;
-  readonly y: Float32Array | Int32Array;
-  readonly count: number;
-}
+export type { Dataset };
 
 /** One epoch's training and validation figures. */
 export interface EpochLog {
