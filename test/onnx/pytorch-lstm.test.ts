@@ -175,3 +175,49 @@ describe('real torch.onnx.export files (fixtures/make-pytorch-rnn.py; PyTorch 1.
     expect(() => importOnnxBatched(fixture('torch-gru-batch-first').bytes)).toThrow(/cannot keep the batch dimension symbolic: .*transpose cannot move the batch dimension.*--input-shape x=8,5,3/);
   });
 });
+
+describe('Range and Expand (src/onnx/ops-shape.ts)', () => {
+  /** y = op(...) of a graph with input x [batch, 3] and the given initializers and nodes. */
+  const model = (initializer: object[], node: object[], outDims: (number | string)[]) =>
+    onnx.ModelProto.encode(onnx.ModelProto.create({ opsetImport: [{ version: 13 }], graph: { input: [sym('x', ['batch', 3])], output: [sym('y', outDims)], initializer, node } })).finish();
+
+  it('Range(1, 7, 2) is [1, 3, 5], added to x at batch 1 and 2', () => {
+    const bytes = model([floats('start', [], [1]), floats('limit', [], [7]), floats('delta', [], [2])], [
+      { opType: 'Range', input: ['start', 'limit', 'delta'], output: ['r'] },
+      { opType: 'Add', input: ['x', 'r'], output: ['y'] },
+    ], ['batch', 3]);
+    const g = importOnnxBatched(bytes);
+    for (const N of [1, 2]) {
+      const x = Float32Array.from({ length: 3 * N }, (_, i) => i / 10);
+      expect(Array.from(run(g, x, N).y)).toBeAllclose(Array.from(x, (v, i) => v + [1, 3, 5][i % 3]));
+    }
+  });
+
+  it('Range with delta 0 is a clear error', () => {
+    const bytes = model([floats('start', [], [1]), floats('limit', [], [7]), floats('delta', [], [0])], [
+      { opType: 'Range', input: ['start', 'limit', 'delta'], output: ['r'] },
+      { opType: 'Add', input: ['x', 'r'], output: ['y'] },
+    ], ['batch', 3]);
+    expect(() => importOnnxBatched(bytes)).toThrow(/delta must be a finite nonzero number, got 0/);
+  });
+
+  it('Expand broadcasts both ways ([3] with [2, 1, 1] → [2, 1, 3]) and to the run-time shape of x', () => {
+    const both = model([floats('c', [3], [1, 2, 3]), int64('to', [2, 1, 1])], [
+      { opType: 'Expand', input: ['c', 'to'], output: ['e'] },
+      { opType: 'Mul', input: ['e', 'x'], output: ['y'] },
+    ], [2, 'batch', 3]);
+    // x [1, 3] here: the batch is 1 and fixed, so the product has shape [2, 1, 3].
+    const g = importOnnxBatched(both, { inputShapes: { x: [1, 3] } });
+    expect(g.outputs[0].node.type.shape).toEqual([2, 1, 3]);
+    expect(Array.from(run(g, Float32Array.from([1, 10, 100]), 1).y)).toEqual([1, 20, 300, 1, 20, 300]);
+    // Shape(x) → Expand: a constant row repeated over the batch, at batch 1 and 4.
+    const batched = model([floats('c', [3], [1, 2, 3])], [
+      { opType: 'Shape', input: ['x'], output: ['s'] },
+      { opType: 'Expand', input: ['c', 's'], output: ['e'] },
+      { opType: 'Add', input: ['e', 'x'], output: ['y'] },
+    ], ['batch', 3]);
+    const gb = importOnnxBatched(batched);
+    expect(gb.outputs[0].node.type.shape).toEqual(['N', 3]);
+    for (const N of [1, 4]) expect(Array.from(run(gb, new Float32Array(3 * N), N).y)).toEqual(Array.from({ length: 3 * N }, (_, i) => [1, 2, 3][i % 3]));
+  });
+});
