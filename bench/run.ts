@@ -2,7 +2,7 @@
 //
 //   npm run bench                 5 interleaved rounds, matmul n = 128…1024
 //   npm run bench -- --quick      2 rounds, matmul n = 128, 256, 512 (a few minutes)
-//   … --rounds N  --engines kiln,tfjs-cpu,…
+//   … --rounds N  --engines kiln,tfjs-cpu,…  --only lstm,transformer (workload ids starting so)
 //
 // The driver draws one set of seeded Glorot-uniform weights and inputs, writes them as raw
 // float32 files to a temporary folder and compiles Kiln's modules into build/bench/. Every engine
@@ -20,6 +20,8 @@ import { compileModel } from '../compiler/compile.ts';
 import { input, matmul, model as functionalModel } from '../src/index.ts';
 import type { Model } from '../src/dsl/model.ts';
 import { cnnOnnx, matmulOnnx, mlpOnnx } from './onnx-models.ts';
+import { exportOnnx } from '../src/onnx/export.ts';
+import { sequenceData, sequenceWorkloads, SEQUENCE_MODELS } from './models/lstm-and-transformer.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -45,13 +47,14 @@ const only = arg('--engines')?.split(',');
 const engines = allEngines.filter((e) => !only || e.id === 'kiln' || only.includes(e.id));
 
 interface Workload { id: string; title: string; kind: 'matmul' | 'infer' | 'train'; model?: string; n?: number; batch: number; unit: string }
-const workloads: Workload[] = [
+const workloads: Workload[] = (<Workload[]>[
   ...sizes.map((n): Workload => ({ id: `mm${n}`, title: `matmul ${n}×${n}`, kind: 'matmul', n, batch: 1, unit: 'GFLOP/s' })),
   ...[1, 64, 1024].map((b): Workload => ({ id: `mlp-infer-b${b}`, title: `MLP 784-256-10 inference, batch ${b}`, kind: 'infer', model: 'mlp', batch: b, unit: 'samples/s' })),
   { id: 'mlp-train-b64', title: 'MLP 784-256-10 training step (Adam), batch 64', kind: 'train', model: 'mlp', batch: 64, unit: 'steps/s' },
   { id: 'cnn-infer-b64', title: 'CNN inference, batch 64', kind: 'infer', model: 'cnn', batch: 64, unit: 'samples/s' },
   { id: 'cnn-train-b64', title: 'CNN training step (Adam), batch 64', kind: 'train', model: 'cnn', batch: 64, unit: 'steps/s' },
-];
+  ...sequenceWorkloads,
+]).filter((w) => !arg('--only') || arg('--only')!.split(',').some((p) => w.id.startsWith(p)));
 const throughput = (w: Workload, seconds: number): number => (w.kind === 'matmul' ? (2 * w.n! ** 3) / seconds / 1e9 : w.kind === 'infer' ? w.batch / seconds : 1 / seconds);
 
 // ---- shared weights and inputs -------------------------------------------------------------
@@ -92,17 +95,27 @@ for (const n of sizes) { put(`mmA${n}`, [n, n], uniform(1)); put(`mmB${n}`, [n, 
 writeFileSync(path.join(dir, 'mlp.onnx'), mlpOnnx(floats));
 writeFileSync(path.join(dir, 'cnn.onnx'), cnnOnnx(floats));
 for (const n of sizes) writeFileSync(path.join(dir, `mm${n}.onnx`), matmulOnnx(n));
-const paramKeys = { mlp: ['mlp.w1', 'mlp.b1', 'mlp.w2', 'mlp.b2'], cnn: ['cnn.wc', 'cnn.bc', 'cnn.w1', 'cnn.b1', 'cnn.w2', 'cnn.b2'] };
+const paramKeys: Record<string, string[]> = { mlp: ['mlp.w1', 'mlp.b1', 'mlp.w2', 'mlp.b2'], cnn: ['cnn.wc', 'cnn.bc', 'cnn.w1', 'cnn.b1', 'cnn.w2', 'cnn.b2'] };
+// The sequence models (LSTM, Transformer block): their weights, inputs and targets, and their ONNX
+// files from Kiln's own exporter (the onnxruntime peer runs what Kiln exports).
+const sequenceModels: Record<string, Model> = {};
+for (const [name, file] of Object.entries(SEQUENCE_MODELS)) {
+  const m = (await import(file)).default as Model;
+  sequenceModels[name] = m;
+  const { keys, weights } = sequenceData(name, m, { put, glorot, uniform, floats });
+  paramKeys[name] = keys;
+  writeFileSync(path.join(dir, `${name}.onnx`), exportOnnx(m.graph, weights));
+}
 
 // ---- Kiln's modules ------------------------------------------------------------------------
 const buildDir = path.join(root, 'build/bench');
 mkdirSync(buildDir, { recursive: true });
 const kiln: Record<string, string> = {};
-function emit(name: string, m: Model, training: boolean): void {
+function emit(name: string, m: Model, training: boolean, loss?: { kind: 'mse' }): void {
   const output = m.graph.outputs[0].node.op;
   const compiled = compileModel(m.graph, {
     seed: 1,
-    ...(training ? { training: { loss: { kind: 'sparseCategoricalCrossEntropy', fromLogits: output !== 'softmax' }, optimizer: { kind: 'adam', lr: 1e-3 } } } : {}),
+    ...(training ? { training: { loss: loss ?? { kind: 'sparseCategoricalCrossEntropy', fromLogits: output !== 'softmax' }, optimizer: { kind: 'adam', lr: 1e-3 } } } : {}),
   } as Parameters<typeof compileModel>[1]);
   const file = path.join(buildDir, `${name}.mjs`);
   writeFileSync(file, compiled.js);
@@ -111,6 +124,7 @@ function emit(name: string, m: Model, training: boolean): void {
 const t0 = performance.now();
 emit('mlp', (await import('./models/mlp.ts')).default as Model, true);
 emit('cnn', (await import('../examples/cnn.ts')).default as Model, true);
+for (const [name, m] of Object.entries(sequenceModels)) emit(name, m, true, name === 'transformer' ? { kind: 'mse' } : undefined);
 for (const n of sizes) {
   const a = input([n, n], { batched: false, name: 'a' });
   const b = input([n, n], { batched: false, name: 'b' });
@@ -232,11 +246,12 @@ for (const w of workloads) {
 const notes = readNotes();
 if (notes) lines.push('## Notes', '', notes, '');
 const text = lines.join('\n');
-writeFileSync(path.join(here, 'results.md'), text);
+// A partial run (--only) leaves the full report alone: its tables go to results-partial.md.
+writeFileSync(path.join(here, arg('--only') ? 'results-partial.md' : 'results.md'), text);
 console.log(text);
 rmSync(dir, { recursive: true, force: true });
 // Start-up costs (compile time, import → first predict) in fresh processes: bench/startup.md.
-spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'startup.ts')], { stdio: 'inherit' });
+if (!arg('--only')) spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'startup.ts')], { stdio: 'inherit' });
 
 function readNotes(): string {
   return [

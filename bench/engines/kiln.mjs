@@ -31,13 +31,15 @@ await main({ name: pool ? 'kiln-2t' : 'kiln' }, async (w) => {
   const name = w.model;
   const m = await mod(name);
   const ws = weights(m, spec.paramKeys[name]);
-  const xb = x.subarray(0, w.batch * 784);
+  // The sequence models have inputs and targets of their own (bench/models/lstm-and-transformer.ts).
+  const own = spec.tensors[`${name}.x`] !== undefined;
+  const xb = own ? load(`${name}.x`).data : x.subarray(0, w.batch * 784);
   if (w.kind === 'infer') {
     const model = m.createModel(ws, { pool });
     return { check: () => sample(model.predict(xb, w.batch)), run: () => model.predict(xb, w.batch)[0] };
   }
   const trainer = m.createTrainer({ weights: ws, seed: 1, pool });
-  const yb = y.subarray(0, w.batch);
+  const yb = own ? load(`${name}.y`).data : y.subarray(0, w.batch);
   return {
     check: () => [0, 1, 2].map(() => trainer.step(xb, yb, w.batch)),
     run: () => trainer.step(xb, yb, w.batch),

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The union package's bundle registers the gradient functions (tfjs-core's Node bundle has none).
 import '@tensorflow/tfjs';
 import { load, main, sample } from './common.mjs';
+import { sequenceWorkload } from './tfjs-sequence.mjs';
 
 const backend = process.argv[3];
 if (backend === 'wasm') {
@@ -50,6 +51,7 @@ await main({ name: `tfjs-${backend}`, version: tf.version_core }, async (w) => {
     const f = () => { const c = tf.matMul(a, b); const d = c.dataSync(); c.dispose(); return d; };
     return { check: () => sample(f()), run: () => f()[0] };
   }
+  if (w.model === 'lstm' || w.model === 'transformer') return sequenceWorkload(tf, w);
   const p = params(w.model);
   const shape = w.model === 'mlp' ? [w.batch, 784] : [w.batch, 28, 28, 1];
   const x = tf.tensor(xAll.subarray(0, w.batch * 784), shape);
