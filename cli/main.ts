@@ -210,9 +210,11 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     .option('--backend <backend>', 'code generator: js | gpujs', 'js')
     .option('--gpu <mode>', 'with --backend gpujs: the GPU.js backend to demand (webasm | cpu | headlessgl)')
     .option('--json', 'print one JSON object (epochs, losses, accuracies, files) on stdout; progress goes to stderr')
-    .action(async (model, o) => {
+    .action(async (model, o, cmd: Command) => {
       const { trainCommand } = await import('./train.ts');
-      const r = await trainCommand(model, o, o.json ? stderrLine : print);
+      // Options from the command line (not commander's defaults) win over the model file's `training` export.
+      const explicit = new Set(Object.keys(o).filter((k) => ['cli', 'env'].includes(cmd.getOptionValueSource(k) ?? '')));
+      const r = await trainCommand(model, { ...o, explicit }, o.json ? stderrLine : print);
       if (o.json) print(toJson(trainJson(r)));
     });
   modelCommand(cli, 'predict <model>')

@@ -15,6 +15,7 @@ import { fileStem } from './names.ts';
 import { loadModel } from './load.ts';
 import { predictionsPicture, testFigures } from './data/report.ts';
 import { describeTraining, loadTrainingData, type DataOptions, type TrainingData } from './data/train-data.ts';
+import { withModelTraining } from './data/training-export.ts';
 import { epochLine, fitCallbackOptions, readTrainerState, reportFit, type FitFlags } from './train-fit.ts';
 import { Interrupted } from './errors.ts';
 import { runTraining, withStopFlag, type EmittedTrainer } from './train-run.ts';
@@ -43,6 +44,8 @@ export interface TrainOptions extends FitFlags, OptimizerFlags, ScheduleFlags, D
   backend?: string;
   /** With the gpujs backend: the GPU.js backend to demand (default webasm in Node: no GL context here). */
   gpu?: string;
+  /** The options given on the command line: the model file's `training` export sets the others (without this, only undefined ones). */
+  explicit?: ReadonlySet<string>;
 }
 
 /** What a training run ends with. */
@@ -172,9 +175,12 @@ function checkOutputs(o: TrainOptions, out: string): Outputs {
 }
 
 /** `kiln train`: compiles `file` with training, fits it on MNIST, saves, evaluates and draws. */
-export async function trainCommand(file: string, o: TrainOptions, print: (s: string) => void, warn = (s: string) => process.stderr.write(`${s}\n`)): Promise<TrainResult> {
-  checkTrainOptions(o);
+export async function trainCommand(file: string, flags: TrainOptions, print: (s: string) => void, warn = (s: string) => process.stderr.write(`${s}\n`)): Promise<TrainResult> {
+  checkTrainOptions(flags);
   const { graph, weights } = await loadModel(file);
+  // The model file's `training` export fills in what the command line did not say.
+  const o = await withModelTraining(file, flags, print);
+  checkTrainOptions(o);
   const loss = resolveLoss(graph, o.loss, o.fromLogits);
   // Before compiling: a data problem is reported in a second, not after the compile.
   const data = await loadTrainingData(file, graph, loss, o, o.seed);
@@ -234,7 +240,8 @@ async function compileAndFit(
     schedule: scheduleFunction(resolveSchedule(o)),
     validationData,
     ...progress,
-    ...fitCallbackOptions(o),
+    // The default monitor is valLoss whenever there is validation data, however it was chosen.
+    ...fitCallbackOptions({ ...o, validation: validationData?.count ?? 0 }),
     stopRequested,
     checkpoint:
       checkpoint === undefined

@@ -48,7 +48,7 @@ export interface TrainingData {
   readonly inputWidth: number;
   readonly labelWidth: number;
   readonly streamed: boolean;
-  /** How validation was chosen, for the run's line (e.g. `the last 1000`). */
+  /** What the run validates on, for its line: `the last 100 (--validation-split 0.1)`, `the 100 samples of val.npy`. */
   readonly validationNote?: string;
 }
 
@@ -95,7 +95,7 @@ function validationChoice(o: DataOptions, count: number): { start: number; note:
   }
   const v = o.validation ?? 0;
   if (!Number.isInteger(v) || v < 0 || v >= count) throw new KilnError(`--validation must be an integer in [0, ${count}), got ${v}`);
-  return v > 0 ? { start: count - v, note: `the last ${v}` } : undefined;
+  return v > 0 ? { start: count - v, note: `the last ${v} (--validation ${v})` } : undefined;
 }
 
 /** Resolves, checks, normalises and splits the data of a run. */
@@ -135,7 +135,7 @@ export function prepareTrainingData(graph: Graph, loss: LossSpec, o: DataOptions
     inputWidth,
     labelWidth: width,
     streamed,
-    validationNote: valSplit ? `${valSplit.xName}` : choice?.note,
+    validationNote: valSplit ? `the ${valSplit.x.count} samples of ${valSplit.xName}` : choice?.note,
   };
 }
 

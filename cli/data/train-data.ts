@@ -28,8 +28,8 @@ export async function loadTrainingData(file: string, graph: Graph, loss: LossSpe
   return prepareTrainingData(graph, loss, o, resolveRaw(o, { file, data }, seed));
 }
 
-/** The run's line about its data, e.g. `training on 900 samples of x.npy (streamed), validating on the last 100`. */
+/** The run's line about its data, e.g. `training on 900 samples of x.npy (read in chunks), validating on the last 100 (--validation-split 0.1)`. */
 export function describeTraining(d: TrainingData): string {
-  const val = d.validation ? `, validating on ${d.validation.count} (${d.validationNote})` : '';
+  const val = d.validation ? `, validating on ${d.validationNote ?? `${d.validation.count} samples`}` : '';
   return `training on ${d.train.count} samples of ${d.description}${d.streamed ? ' (read in chunks)' : ''}${val}`;
 }
