@@ -49,4 +49,4 @@ export function data(options: { seed: number }) {
 }
 
 /** Defaults for `kiln train` of this model; explicit flags win. */
-export const training = { epochs: 10, batchSize: 64, optimizer: 'adam', lr: 1e-3, loss: 'sparseCategoricalCrossEntropy', metrics: ['accuracy'] };
+export const training = { epochs: 10, batchSize: 64, optimizer: 'adam', lr: 1e-3, loss: 'sparseCategoricalCrossEntropy', fromLogits: true, metrics: ['accuracy'] };

@@ -135,7 +135,7 @@ export function prepareTrainingData(graph: Graph, loss: LossSpec, o: DataOptions
     inputWidth,
     labelWidth: width,
     streamed,
-    validationNote: valSplit ? `the ${valSplit.x.count} samples of ${valSplit.xName}` : choice?.note,
+    validationNote: valSplit ? `the ${valSplit.x.count} samples of ${o.validationData ?? `${raw.description}.validation`}` : choice?.note,
   };
 }
 
