@@ -1,6 +1,6 @@
 // `kiln profile`: compiles a model with per-kernel timing, runs warm calls on seeded inputs and
 // reports where the time goes, per kernel and per layer (compiler/inspect/profile.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,6 +10,8 @@ import { buildGraphDoc } from '../compiler/inspect/graph-doc.ts';
 import { compileGraph } from '../compiler/pipeline.ts';
 import { buildTrainingGraph, type TrainingSpec } from '../compiler/train/step.ts';
 import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
+import { resolveOptional } from '../runtime/optional-package.ts';
+import { TIMED_GPU_MODES } from '../compiler/emit/gpujs/profile.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import { loadModel } from './load.ts';
@@ -20,6 +22,8 @@ export interface ProfileCliOptions {
   train?: boolean;
   batch?: number;
   backend?: string;
+  /** With --backend gpujs: GPU.js's mode, cpu or webasm (default: GPU.js's choice). */
+  gpuMode?: string;
   runs?: number;
   warmup?: number;
   optimizer?: string;
@@ -38,8 +42,8 @@ interface ProfiledModule {
   labelInfo?: Info;
   kernelTimes: Record<string, { ms: number; calls: number }>;
   resetKernelTimes(): void;
-  createModel(weights: Uint8Array): { run(feeds: Record<string, Arrays>, batch: number): unknown };
-  createTrainer?(options: { weights: Uint8Array; seed: number }): { step(x: Arrays, labels: Arrays, batch: number): number };
+  createModel(weights: Uint8Array, options?: { mode?: string }): { run(feeds: Record<string, Arrays>, batch: number): unknown };
+  createTrainer?(options: { weights: Uint8Array; seed: number; mode?: string }): { step(x: Arrays, labels: Arrays, batch: number): number };
 }
 
 /** A seeded array for one tensor at `batch`: floats in [0, 1), integers 0 (a valid index and class id). */
@@ -89,6 +93,36 @@ function entries(graph: Graph, training: TrainingSpec | undefined): ProfiledEntr
   return [of('step', t.graph, 't')];
 }
 
+/** The GPU.js mode to demand: only cpu and webasm run a kernel to its end before the call returns. */
+function gpuMode(backend: string, mode: string | undefined): string | undefined {
+  if (mode === undefined) return undefined;
+  if (backend !== 'gpujs') throw new KilnError(`kiln profile: --gpu-mode applies to --backend gpujs only (got --backend ${backend})`);
+  if (!(TIMED_GPU_MODES as readonly string[]).includes(mode)) {
+    throw new KilnError(`kiln profile: --gpu-mode must be ${TIMED_GPU_MODES.join(' or ')} (got '${mode}'): on WebGL, GPU.js runs kernels pipelined on the GPU, so a kernel call returns before its work is done and its time cannot be attributed`);
+  }
+  return mode;
+}
+
+/** A profiled GPU.js module refuses WebGL modes (GPU.js's choice when none is given): said as a CLI error. */
+function timedMode<T>(mode: string | undefined, create: () => T): T {
+  try {
+    return create();
+  } catch (e) {
+    const message = (e as Error).message;
+    if (mode === undefined && /needs GPU\.js's cpu or webasm mode/.test(message)) {
+      throw new KilnError(`kiln profile --backend gpujs: ${message.replace(/; create it with .*$/, '')}; give --gpu-mode cpu or webasm`);
+    }
+    throw e;
+  }
+}
+
+/** `dir/node_modules/gpu.js` → the gpu.js Kiln resolves, so the standalone module's one import resolves from `dir`. */
+function linkGpuJs(dir: string) {
+  const pkg = path.dirname(resolveOptional('gpu.js/package.json', 'kiln profile --backend gpujs'));
+  mkdirSync(path.join(dir, 'node_modules'));
+  symlinkSync(pkg, path.join(dir, 'node_modules', 'gpu.js'), 'dir');
+}
+
 /** Compiles `file` with timing, runs it and returns the report. */
 export async function profileModel(file: string, o: ProfileCliOptions): Promise<ProfileReport> {
   return (await profileRun(file, o)).report;
@@ -97,27 +131,29 @@ export async function profileModel(file: string, o: ProfileCliOptions): Promise<
 /** The report, and the graph and training spec it was measured on (for the HTML report's document). */
 async function profileRun(file: string, o: ProfileCliOptions): Promise<{ report: ProfileReport; graph: Graph; training?: TrainingSpec }> {
   const backend = o.backend ?? 'js';
-  if (backend !== 'js') throw new KilnError(`kiln profile: per-kernel times are measured with the js backend only (got --backend ${backend}); GPU.js runs its kernels asynchronously on the device`);
+  if (backend !== 'js' && backend !== 'gpujs') throw new KilnError(`kiln profile: unknown --backend '${backend}' (expected js or gpujs)`);
+  const mode = gpuMode(backend, o.gpuMode);
   const batch = positive('--batch', o.batch, 32);
   const runs = positive('--runs', o.runs, 10);
   const warmup = o.warmup ?? 2;
   const { graph, weights: initialWeights } = await loadModel(file);
   const training = o.train ? { loss: resolveLoss(graph, o.loss ?? 'auto'), optimizer: resolveOptimizer(o.optimizer ?? 'adam', 1e-3) } : undefined;
-  const c = compileModel(graph, { training, initialWeights, profile: true, standalone: true });
-  // Standalone, the module imports nothing, so it runs from a temporary folder anywhere.
+  const c = compileModel(graph, { training, initialWeights, profile: true, standalone: true, backend });
+  // Standalone, the module imports nothing (GPU.js's: only gpu.js), so it runs from a temporary folder anywhere.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-profile-'));
   try {
+    if (backend === 'gpujs') linkGpuJs(dir);
     const js = path.join(dir, 'model.mjs');
     writeFileAtomicSync(js, c.js);
     const mod = (await import(pathToFileURL(js).href)) as ProfiledModule;
     let callMs: number;
     if (training) {
-      const trainer = mod.createTrainer!({ weights: c.weights, seed: 0 });
+      const trainer = timedMode(mode, () => mod.createTrainer!({ weights: c.weights, seed: 0, mode }));
       const x = sampleArray(mod.inputs[0], batch, 1);
       const labels = sampleArray(mod.labelInfo!, batch, 2);
       callMs = measure(mod, () => void trainer.step(x, labels, batch), warmup, runs);
     } else {
-      const model = mod.createModel(c.weights);
+      const model = timedMode(mode, () => mod.createModel(c.weights, { mode }));
       const feeds = Object.fromEntries(mod.inputs.map((info, i) => [info.name, sampleArray(info, batch, i + 1)]));
       callMs = measure(mod, () => void model.run(feeds, batch), warmup, runs);
     }

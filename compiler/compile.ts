@@ -34,7 +34,7 @@ export interface CompileOptions {
    * bundled into it (esbuild, tree-shaken) and the runtime types into its declarations.
    */
   standalone?: boolean;
-  /** Time every kernel call into the module's exported `kernelTimes` (js backend; `kiln profile`). */
+  /** Time every kernel call into the module's exported `kernelTimes` (both backends; GPU.js in its cpu and webasm modes only; `kiln profile`). */
   profile?: boolean;
 }
 
@@ -68,7 +68,6 @@ export function compileModel(graph: Graph, options: CompileOptions = {}): Compil
 
 function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
   if (options.standalone && (options.runtimeImport ?? 'kiln/runtime') !== 'kiln/runtime') throw new KilnError("--standalone bundles Kiln's own runtime into the module: --runtime-import does not apply");
-  if (options.profile && (options.backend ?? 'js') !== 'js') throw new KilnError(`per-kernel profiling needs the js backend (got '${String(options.backend)}')`);
   const seed = options.seed ?? 0;
   const hash = graphHash(graph);
   const { program } = compileGraph(graph);

@@ -8,12 +8,15 @@ import { identityLiteral, withoutWeights, type EmitOptions } from '../common.ts'
 import { addManifest } from '../manifest.ts';
 import { indexCheck, indexInputs } from '../index-checks.ts';
 import { deviceCalls, kernelBuilds, perCall, releaseResults } from './device-calls.ts';
+import { addGpuProfile, profiledBuilds, profiledModeCheck } from './profile.ts';
 
 /** `Model` and `createModel` on a GPU.js device. */
 export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
   const g = p.graph;
   // What the module is and where each kernel came from, for tools (kiln inspect on a module).
   addManifest(f, p, o, 'gpujs');
+  // Opt-in kernel timing (kiln profile): the table covers the trainer's kernels too.
+  if (o.profile) addGpuProfile(f, [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])]);
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
   const run = deviceCalls(p, { prefix: 'k', input: (i) => `X${i}`, param: (n) => `P[${p.params.indexOf(n)}]` }, g.outputs.map((out) => out.node));
   // Checked on the host before upload: a kernel cannot throw.
@@ -47,10 +50,11 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
     statements: [
       `if (options.precompiled && options.precompiled.graphHash !== graphHash) throw new Error('these precompiled kernels belong to another model');`,
       `const device = options.device ?? new GpuDevice(options);`,
+      ...(o.profile ? [profiledModeCheck()] : []),
       `const identity = ${identityLiteral(o)};`,
       `const P = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed, identity, options.allowForeignWeights).map((a) => device.upload(a));`,
       `const Ck = [${p.consts.map((_, i) => `c${i}`).join(', ')}].map((a) => device.upload(a));`,
-      ...kernelBuilds(p, 'k'),
+      ...(o.profile ? profiledBuilds(kernelBuilds(p, 'k'), p.kernels) : kernelBuilds(p, 'k')),
       `function forward(batch: number, feeds: readonly (Float32Array | Float64Array | Int32Array)[]) {`,
       ...g.inputs.map((_, i) => `const X${i} = device.upload(asFloat32(feeds[${i}]));`),
       ...run.lines,

@@ -61,6 +61,6 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   ]);
   addKernelSources(f, programs);
   addCreateModel(f, p, o);
-  if (o.training) addCreateTrainer(f, o.training, p.params);
+  if (o.training) addCreateTrainer(f, o.training, p.params, o.profile);
   return { ...closeModule(f), dts: moduleDeclarations(f) };
 }

@@ -8,9 +8,10 @@ import { sampleSize } from '../../../src/ir/shape.ts';
 import { literal } from '../../codegen/js.ts';
 import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../common.ts';
 import { deviceCalls, kernelBuilds, perCall, releaseResults } from './device-calls.ts';
+import { profiledBuilds } from './profile.ts';
 
 /** `modelParams`: the inference program's parameters, in the order of the module's `parameters`. */
-export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly Node[]) {
+export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly Node[], profile = false) {
   const p = t.program;
   const g = p.graph;
   const [x, labels, lr, step, seed] = [g.inputs[0], ...g.inputs.slice(-4)];
@@ -50,8 +51,9 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
       `const S = resolveWeights(stateParameters, options.state, 0).map((a) => device.upload(a));`,
       `const Ctk = [${p.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
       `const Cek = [${ev.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
-      ...kernelBuilds(p, 'tk'),
-      ...kernelBuilds(ev, 'ek'),
+      // Profiled (kiln profile): each kernel timed into kernelTimes, as createModel's are.
+      ...(profile ? profiledBuilds(kernelBuilds(p, 'tk'), p.kernels) : kernelBuilds(p, 'tk')),
+      ...(profile ? profiledBuilds(kernelBuilds(ev, 'ek'), ev.kernels) : kernelBuilds(ev, 'ek')),
       `const read = (tensors: DeviceTensor[], infos: readonly ParameterInfo[]) => tensors.map((x, i) => device.read(x, sizeOf(infos[i])) as Float32Array);`,
       `const write = (tensors: DeviceTensor[], arrays: readonly Float32Array[]) => arrays.forEach((a, i) => { device.release(tensors[i]); tensors[i] = device.upload(a); });`,
       `const core: TrainerCore = {`,
