@@ -48,7 +48,7 @@ export function fitCallbackOptions(o: FitFlags): Pick<RunOptions, 'metrics' | 'e
   return {
     metrics,
     earlyStopping: o.earlyStop === undefined ? undefined : { monitor, patience: o.earlyStop, minDelta: o.minDelta, restoreBestWeights: !!o.restoreBest },
-    reduceLrOnPlateau: o.reduceLrOnPlateau === undefined ? undefined : { monitor, patience: o.reduceLrOnPlateau, factor: o.lrFactor ?? 0.1, minLr: o.minLr },
+    reduceLrOnPlateau: o.reduceLrOnPlateau === undefined ? undefined : { monitor, patience: o.reduceLrOnPlateau, factor: o.lrFactor ?? 0.1, minDelta: o.minDelta, minLr: o.minLr },
   };
 }
 

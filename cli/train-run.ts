@@ -2,6 +2,7 @@
 // batches, so that Ctrl-C stops the run cleanly (with the history so far), and checkpoints write
 // the trainer's state atomically every N epochs, every N steps or on a new best.
 import type { SampleSource } from '../runtime/sample-source.ts';
+import { KilnError } from '../src/ir/errors.ts';
 import { checkpoint as checkpointCallback, earlyStopping, reduceLrOnPlateau, type Callback, type CheckpointEvent, type Dataset, type EarlyStoppingOptions, type Evaluation, type FitOptions, type History, type ReduceLrOnPlateauOptions } from '../runtime/train-loop.ts';
 
 /** The parts of an emitted module's trainer that the CLI uses. */
@@ -65,6 +66,7 @@ function callbacksOf(trainer: EmittedTrainer, o: RunOptions, interrupted: (at: {
  * a stop request (SIGINT) ends the run cleanly.
  */
 export async function runTraining(trainer: EmittedTrainer, data: Dataset | SampleSource, o: RunOptions): Promise<RunOutcome> {
+  if (o.metrics) checkMetricsOn(trainer, data, o.metrics);
   let interrupted: { epoch: number; batch: number } | undefined;
   const history = await trainer.fitAsync(data, {
     epochs: o.epochs,
@@ -80,6 +82,20 @@ export async function runTraining(trainer: EmittedTrainer, data: Dataset | Sampl
     yieldEvery: CHUNK_BATCHES,
   });
   return interrupted ? { history, logs: history.epochs, stopped: interrupted } : { history, logs: history.epochs };
+}
+
+/**
+ * Throws a KilnError unless `metrics` are names the model's output and labels allow (checked by
+ * evaluating them on the first sample, before any training): fit would throw the same mid-run.
+ */
+function checkMetricsOn(trainer: EmittedTrainer, data: Dataset | SampleSource, metrics: readonly string[]): void {
+  const first: Dataset | SampleSource =
+    'read' in data ? { count: Math.min(1, data.count), labels: data.labels, read: (i, x, y) => data.read(i, x, y) } : { x: data.x.subarray(0, data.x.length / data.count), y: data.y.subarray(0, data.y.length / data.count), count: Math.min(1, data.count) };
+  try {
+    trainer.evaluate(first, 1, metrics);
+  } catch (e) {
+    throw new KilnError(`--metrics: ${(e as Error).message}`);
+  }
 }
 
 /**
