@@ -56,17 +56,18 @@ const CLIPS = new Set(['clipNorm', 'clipValue']);
 export const settingsOf = (kind: OptimizerKind): readonly string[] => Object.keys(OPTIMIZER_DEFAULTS[kind]);
 
 /** Throws unless `value` is allowed for numeric setting `key`. */
-function checkNumber(kind: string, key: string, value: unknown): void {
+function checkNumber(kind: string, key: string, value: unknown, name: (key: string) => string): void {
   const r = RANGES[key];
   const ok = typeof value === 'number' && Number.isFinite(value) && value >= r.min && (r.max === undefined || (r.maxOpen ? value < r.max : value <= r.max)) && (!CLIPS.has(key) || value > 0);
-  if (!ok) throw new KilnError(`${kind}: ${key} must be ${r.what}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  if (!ok) throw new KilnError(`${kind}: ${name(key)} must be ${r.what}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
 }
 
 /**
  * Throws a KilnError naming the first problem of `spec`: an unknown kind, a setting the kind
  * does not take, a value out of range, nesterov without momentum or with dampening (as torch.optim.SGD).
+ * `name` spells a setting in messages (the CLI passes its flags).
  */
-export function checkOptimizer(spec: OptimizerSpec): void {
+export function checkOptimizer(spec: OptimizerSpec, name: (key: string) => string = (key) => key): void {
   const kind = (spec as { kind: unknown }).kind;
   if (typeof kind !== 'string' || !(OPTIMIZER_KINDS as readonly string[]).includes(kind)) {
     throw new KilnError(`unknown optimizer ${JSON.stringify(kind)} (expected one of ${OPTIMIZER_KINDS.join(', ')})`);
@@ -76,14 +77,14 @@ export function checkOptimizer(spec: OptimizerSpec): void {
   for (const [key, value] of Object.entries(spec)) {
     if (key === 'kind' || value === undefined) continue;
     if (key !== 'lr' && !CLIPS.has(key) && !takes.includes(key)) {
-      throw new KilnError(`${k} has no setting '${key}' (it takes lr, ${takes.join(', ')}, clipNorm, clipValue)`);
+      throw new KilnError(`${name(key)} does not apply to ${k} (it takes ${['lr', ...takes, 'clipNorm', 'clipValue'].map(name).join(', ')})`);
     }
     if (BOOLEANS.has(key)) {
-      if (typeof value !== 'boolean') throw new KilnError(`${k}: ${key} must be true or false, got ${String(value)}`);
-    } else checkNumber(k, key, value);
+      if (typeof value !== 'boolean') throw new KilnError(`${k}: ${name(key)} must be true or false, got ${String(value)}`);
+    } else checkNumber(k, key, value, name);
   }
   if (spec.kind === 'sgd' && spec.nesterov && (!(spec.momentum ?? 0) || (spec.dampening ?? 0) !== 0)) {
-    throw new KilnError('sgd: nesterov needs a momentum > 0 and zero dampening (as torch.optim.SGD)');
+    throw new KilnError(`sgd: ${name('nesterov')} needs a ${name('momentum')} > 0 and zero ${name('dampening')} (as torch.optim.SGD)`);
   }
 }
 

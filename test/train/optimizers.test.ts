@@ -236,8 +236,8 @@ describe('optimizer settings are checked', () => {
   const m = model({ name: 'opt_check', inputs: x, outputs: dense(x, 1, { useBias: false }) });
   const compile = (optimizer: unknown) => () => compileTrainer('optimizers', m.graph, { loss: { kind: 'mse' }, optimizer: optimizer as OptimizerSpec });
   for (const [label, optimizer, message] of [
-    ['a setting of another optimizer', { kind: 'sgd', lr: 0.1, beta1: 0.9 }, "sgd has no setting 'beta1'"],
-    ['amsgrad on rmsprop', { kind: 'rmsprop', lr: 0.1, amsgrad: true }, "rmsprop has no setting 'amsgrad'"],
+    ['a setting of another optimizer', { kind: 'sgd', lr: 0.1, beta1: 0.9 }, "beta1 does not apply to sgd (it takes lr, momentum, dampening, nesterov, weightDecay, clipNorm, clipValue)"],
+    ['amsgrad on rmsprop', { kind: 'rmsprop', lr: 0.1, amsgrad: true }, "amsgrad does not apply to rmsprop"],
     ['beta2 of 1', { kind: 'adam', lr: 0.1, beta2: 1 }, 'adam: beta2 must be a number in [0, 1), got 1'],
     ['a negative weight decay', { kind: 'adamw', lr: 0.1, weightDecay: -0.1 }, 'adamw: weightDecay must be a finite number ≥ 0, got -0.1'],
     ['nesterov without momentum', { kind: 'sgd', lr: 0.1, nesterov: true }, 'sgd: nesterov needs a momentum > 0'],
