@@ -25,10 +25,6 @@ describe('profiling instrumentation in the emitted module', () => {
     expect(profiled.dts).toContain('kernelTimes');
   });
 
-  it('is refused for the gpujs backend with a one-line error', async () => {
-    const graph = await loadExampleGraph('mlp');
-    expect(() => compileModel(graph, { profile: true, backend: 'gpujs' })).toThrow(/profiling needs the js backend/);
-  });
 });
 
 describe('kiln profile', () => {
