@@ -27,6 +27,8 @@ export type { Dataset, Schedule, EpochLog, FitOptions, Evaluation, LoopTrainer, 
 export { fitLoopAsync, epochOrder, evaluateSource, earlyStopping, reduceLrOnPlateau, checkpoint, monitored, checkMetrics, defaultMetrics } from './train-loop.ts';
 export type { History, Stopped, Callback, FitControl, BatchProgress, CheckpointEvent, CheckpointOptions, EarlyStoppingOptions, ReduceLrOnPlateauOptions, MetricName } from './train-loop.ts';
 export type { SampleSource } from './sample-source.ts';
+export { arrayRows, concatRows, sliceRows, rowsSource, materialize, elementDecoder } from './data/rows.ts';
+export type { RowReader, RowLayout, RowTransform, ElementDecoder } from './data/rows.ts';
 export { trainerShell, savedTrainer, savedWeights } from './trainer-shell.ts';
 export type { Trainer, TrainerCore, TrainerInfo } from './trainer-shell.ts';
 export { SimdMemory, openSimd, workerSimd, simdSupported } from './simd.ts';
