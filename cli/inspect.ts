@@ -10,7 +10,9 @@ import { MANIFEST_FORMAT, type ModuleManifest } from '../compiler/emit/manifest.
 import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import { sanitizeLine } from '../src/ir/print.ts';
+import { formatProfile, type ProfileReport } from '../compiler/inspect/profile.ts';
 import { loadModel } from './load.ts';
+import { profileModel } from './profile.ts';
 import { renderReport } from './report/html.ts';
 import { resolveLoss, resolveOptimizer } from './training-spec.ts';
 
@@ -23,6 +25,8 @@ export interface InspectOptions {
   batch?: number;
   sources?: boolean;
   out?: string;
+  /** Also measure the compiled model (as `kiln profile`, at `batch`): times in the report, a JSON `profile` field, a text table. */
+  profile?: boolean;
 }
 
 /** A renderer: the inspection document in, the text of one format out. */
@@ -81,14 +85,32 @@ export async function inspectDoc(file: string, o: InspectOptions): Promise<Graph
   return buildGraphDoc(graph, { after: o.after, training, batch: o.batch, sources: o.sources || WANTS_SOURCES.has(o.format ?? 'text') });
 }
 
+/** Formats that can carry a profile's times, and how. */
+const WITH_PROFILE: Readonly<Record<string, (doc: GraphDoc, report: ProfileReport) => string>> = {
+  html: (doc, report) => renderReport(doc, report),
+  json: (doc, report) => JSON.stringify({ ...doc, profile: report }, null, 2),
+  text: (doc, report) => `${renderText(doc)}\n\n${formatProfile(report)}`,
+};
+
+/** `kiln inspect --profile`: the document with the times `kiln profile` measures at `--batch` (the training step's with `--train`). */
+async function withProfile(file: string, format: string, o: InspectOptions): Promise<string> {
+  if (!Object.hasOwn(WITH_PROFILE, format)) throw new KilnError(`kiln inspect --profile: times are shown in --format ${Object.keys(WITH_PROFILE).join(', ')} (got '${format}')`);
+  const doc = await inspectDoc(file, o);
+  const report = await profileModel(file, { train: o.train, batch: o.batch, optimizer: o.optimizer, loss: o.loss });
+  return WITH_PROFILE[format](doc, report);
+}
+
 /** `kiln inspect`: the text of the format asked for; with `--out`, written there (atomically) and a line saying so. */
 export async function inspectCommand(file: string, o: InspectOptions): Promise<string> {
   const format = o.format ?? 'text';
   let text: string;
   if (isModule(file)) {
+    if (o.profile) throw new KilnError(`kiln inspect --profile compiles and runs the model with timing: give the model file (.ts, .onnx, .json), not an emitted module`);
     if (format !== 'text' && format !== 'json') throw new KilnError(`an emitted module is inspected through its manifest: --format text or json (the graph formats need the model file)`);
     const m = await readManifest(file);
     text = format === 'json' ? JSON.stringify(m, null, 2) : formatManifest(m);
+  } else if (o.profile) {
+    text = await withProfile(file, format, o);
   } else {
     const render = rendererFor(format);
     text = render(await inspectDoc(file, o));

@@ -149,6 +149,7 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     .option('--loss <kind>', 'with --train: the loss (default auto)', 'auto')
     .option('--batch <n>', 'batch size of the memory figures', integer, 64)
     .option('--sources', 'json: include each kernel\'s emitted source (JS, WebAssembly text, GPU.js)')
+    .option('--profile', 'also run the model (as kiln profile, at --batch) and show time per kernel and layer: html, json (a profile field) or text')
     .option('--out <file>', 'write to this file (atomically) instead of stdout')
     .action(async (model, o) => print(await (await import('./inspect.ts')).inspectCommand(model, o)));
   modelCommand(cli, 'diff <a> [b]')
