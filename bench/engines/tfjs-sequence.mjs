@@ -3,6 +3,8 @@
 // [in, 4·units] kernels, as Kiln's default, so the weights go in unchanged; its default
 // recurrentActivation is hardSigmoid, so sigmoid is set); tfjs-layers has no MultiHeadAttention,
 // so the encoder block is written in tfjs-core ops as PyTorch's post-norm TransformerEncoderLayer.
+// tfjs-layers through the union package (tfjs-core, which the engine imports, has no layers).
+import * as tfl from '@tensorflow/tfjs';
 import { load, sample, spec } from './common.mjs';
 
 const HEADS = 4;
@@ -13,9 +15,9 @@ const weights = (tf, model) => spec.paramKeys[model].map((k) => { const { data, 
 
 function lstmModel(tf, p) {
   const [, T, F] = spec.tensors['lstm.x'].shape;
-  const m = tf.sequential();
-  m.add(tf.layers.lstm({ units: p[1].shape[0], inputShape: [T, F], recurrentActivation: 'sigmoid', activation: 'tanh' }));
-  m.add(tf.layers.dense({ units: p[3].shape[1] }));
+  const m = tfl.sequential();
+  m.add(tfl.layers.lstm({ units: p[1].shape[0], inputShape: [T, F], recurrentActivation: 'sigmoid', activation: 'tanh' }));
+  m.add(tfl.layers.dense({ units: p[3].shape[1] }));
   m.setWeights(p);
   return { logits: (x) => m.apply(x), variables: m.trainableWeights.map((w) => w.read()) };
 }
