@@ -36,8 +36,11 @@ export function inputPlan(graph: Graph, split: RawSplit, channelsFirst: boolean)
   throw new KilnError(`${holds} ${per(size)} but model '${graph.name}' input '${m.name}' takes ${m.shape} ${per(m.size)}`);
 }
 
-/** How labels reach the loss: class ids (int32), one-hot rows of `classes`, or float rows as they are. */
-export type LabelPlan = { kind: 'ids'; classes: number } | { kind: 'oneHot'; classes: number } | { kind: 'rows'; width: number };
+/**
+ * How labels reach the loss: class ids (int32; `positions` of them per sample for a sequence
+ * output [N, …, classes], e.g. one per token), one-hot rows of `classes`, or float rows as they are.
+ */
+export type LabelPlan = { kind: 'ids'; classes: number; positions: number } | { kind: 'oneHot'; classes: number } | { kind: 'rows'; width: number };
 
 /** The label form `loss` reads from this split's labels, or an error naming the labels file and the model's output. */
 export function labelPlan(graph: Graph, loss: LossSpec, split: RawSplit): LabelPlan {
@@ -48,8 +51,13 @@ export function labelPlan(graph: Graph, loss: LossSpec, split: RawSplit): LabelP
   const labels = `${split.yName} holds ${split.yDtype}${formatDims([split.y.count, ...split.yShape])}`;
   const outText = `model '${graph.name}' outputs ${formatShape(out)}`;
   if (loss.kind === 'sparseCategoricalCrossEntropy') {
-    if (!ids) throw new KilnError(`${labels} but the loss ${loss.kind} takes one integer class id per sample (${outText}); for rows of targets pass --loss categoricalCrossEntropy or mse`);
-    return { kind: 'ids', classes: width };
+    // A sequence output [N, P…, classes] takes one id per position: P… values per sample.
+    const positions = out.slice(1, -1).reduce<number>((a, d) => a * Number(d), 1);
+    const perSample = split.yShape.reduce((a, b) => a * b, 1);
+    if (positions > 1 && isIntDtype(split.yDtype) && perSample === positions) return { kind: 'ids', classes: width, positions };
+    const want = positions > 1 ? `${positions} integer class ids per sample (one per position)` : 'one integer class id per sample';
+    if (!ids || positions > 1) throw new KilnError(`${labels} but the loss ${loss.kind} takes ${want} (${outText}); for rows of targets pass --loss categoricalCrossEntropy or mse`);
+    return { kind: 'ids', classes: width, positions: 1 };
   }
   if (ids && width > 1) return { kind: 'oneHot', classes: width };
   const rowWidth = split.yShape.reduce((a, b) => a * b, 1);
@@ -59,11 +67,14 @@ export function labelPlan(graph: Graph, loss: LossSpec, split: RawSplit): LabelP
 
 /** Throws unless every class id read from `y` lies in [0, classes) (checked once, before training). */
 export function checkClassIds(split: RawSplit, classes: number): void {
-  const one = new Int32Array(1);
+  const row = new Int32Array(split.y.width);
   for (let i = 0; i < split.y.count; i++) {
-    split.y.readRow(i, one, 0);
-    if (one[0] < 0 || one[0] >= classes) throw new KilnError(`${split.yName}: label ${i} is class ${one[0]}, but the model has ${classes} classes (0..${classes - 1})`);
+    split.y.readRow(i, row, 0);
+    for (let k = 0; k < row.length; k++) {
+      const at = row.length === 1 ? `label ${i}` : `label ${i}, position ${k},`;
+      if (row[k] < 0 || row[k] >= classes) throw new KilnError(`${split.yName}: ${at} is class ${row[k]}, but the model has ${classes} classes (0..${classes - 1})`);
+    }
   }
 }
 
-export const labelWidth = (p: LabelPlan): number => (p.kind === 'ids' ? 1 : p.kind === 'oneHot' ? p.classes : p.width);
+export const labelWidth = (p: LabelPlan): number => (p.kind === 'ids' ? p.positions : p.kind === 'oneHot' ? p.classes : p.width);

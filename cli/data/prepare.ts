@@ -47,6 +47,8 @@ export interface TrainingData {
   readonly digits?: { pixels: Float32Array; labels: Int32Array };
   readonly inputWidth: number;
   readonly labelWidth: number;
+  /** Class ids per sample when the model classifies every position of a sequence (e.g. per token); 1 otherwise. */
+  readonly positions: number;
   readonly streamed: boolean;
   /** What the run validates on, for its line: `the last 100 (--validation-split 0.1)`, `the 100 samples of val.npy`. */
   readonly validationNote?: string;
@@ -134,6 +136,7 @@ export function prepareTrainingData(graph: Graph, loss: LossSpec, o: DataOptions
     digits: raw.digits && raw.test ? digitsOf(raw.test) : undefined,
     inputWidth,
     labelWidth: width,
+    positions: plan.kind === 'ids' ? plan.positions : 1,
     streamed,
     validationNote: valSplit ? `the ${valSplit.x.count} samples of ${o.validationData ?? `${raw.description}.validation`}` : choice?.note,
   };

@@ -1,6 +1,6 @@
 // After kiln train: the test figures when the data has a test split, and the predictions picture when the test data are 28×28 digits (skipped with a note otherwise).
 import type { EmittedTrainer } from '../train-run.ts';
-import type { Evaluation } from '../../runtime/train-loop.ts';
+import type { Dataset, Evaluation } from '../../runtime/train-loop.ts';
 import { writePredictionsPng } from '../png.ts';
 import type { TrainingData } from './prepare.ts';
 
@@ -13,8 +13,27 @@ export function testFigures(trainer: EmittedTrainer, data: TrainingData, print: 
     return undefined;
   }
   const test = trainer.evaluate(data.test, 500);
+  if (data.positions > 1) {
+    // The fit's accuracy takes one class per sample; a sequence's labels are counted position by position here.
+    const accuracy = perPositionAccuracy(trainer, data.test, data.inputWidth, data.positions);
+    print(`test accuracy per position: ${percent(accuracy)} (${data.test.count} test samples × ${data.positions} positions of ${data.description}, loss ${test.loss.toFixed(4)}; the epoch lines' accuracy counts whole samples and does not apply here)`);
+    return { ...test, accuracy };
+  }
   print(`test accuracy: ${percent(test.accuracy)} (${data.test.count} test samples of ${data.description}, loss ${test.loss.toFixed(4)})`);
   return test;
+}
+
+/** The fraction of (sample, position) pairs whose largest output is the labelled class; `test.y` holds `positions` class ids per sample. */
+export function perPositionAccuracy(trainer: Pick<EmittedTrainer, 'predict'>, test: Dataset, inputWidth: number, positions: number): number {
+  const batch = 250;
+  let correct = 0;
+  for (let from = 0; from < test.count; from += batch) {
+    const n = Math.min(batch, test.count - from);
+    const out = trainer.predict(test.x.subarray(from * inputWidth, (from + n) * inputWidth), n);
+    const classes = out.length / (n * positions);
+    for (let p = 0; p < n * positions; p++) if (argmax(out, p * classes, classes) === test.y[from * positions + p]) correct++;
+  }
+  return correct / (test.count * positions);
 }
 
 /** Index of the largest of `n` values from `offset`. */

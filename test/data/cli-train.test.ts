@@ -170,3 +170,62 @@ describe("kiln train with a model file's data() and training exports (CLI proces
     expect(r2.stderr.trim().split('\n').length).toBe(1);
   }, 120_000);
 });
+
+/** A dense layer over the last axis: [N, 3, 2] → [N, 3, 4] logits, one class per position. */
+const PER_POSITION = "import { layers, sequential } from 'kiln';\nexport default sequential({ name: 'pos', input: [3, 2] }, [layers.dense(4)]);\n";
+
+const i32 = (dir: string, name: string, values: number[], shape: number[]) => {
+  const view = new DataView(new ArrayBuffer(values.length * 4));
+  values.forEach((v, i) => view.setInt32(i * 4, v, true));
+  return put(dir, name, npyFile('<i4', shape, new Uint8Array(view.buffer)));
+};
+
+describe('kiln train with a class id per position (CLI process)', () => {
+  it('trains [N, 3] int labels against [N, 3, 4] logits; the test accuracy per position is the naive argmax count of the saved weights', async () => {
+    const dir = tempDir('cli-pos');
+    put(dir, 'model.ts', PER_POSITION);
+    // Class of a position: which quadrant (sign of each of its two values) it lies in.
+    const make = (n: number, seed: number) => {
+      const x: number[] = [];
+      const y: number[] = [];
+      for (let i = 0; i < n * 3; i++) {
+        const a = (((i * 7 + seed) % 9) - 4) / 4 || 0.25;
+        const b = (((i * 5 + 3 * seed) % 11) - 5) / 4 || -0.25;
+        x.push(a, b);
+        y.push((a > 0 ? 1 : 0) + (b > 0 ? 2 : 0));
+      }
+      return { x, y };
+    };
+    const train = make(60, 1);
+    const test = make(20, 2);
+    npy(dir, 'x.npy', train.x, [60, 3, 2]);
+    i32(dir, 'y.npy', train.y, [60, 3]);
+    npy(dir, 'tx.npy', test.x, [20, 3, 2]);
+    i32(dir, 'ty.npy', test.y, [20, 3]);
+    const f = (n: string) => path.join(dir, n);
+    const r = await kiln('train', f('model.ts'), '--data', f('x.npy'), '--labels', f('y.npy'), '--test-data', f('tx.npy'), '--test-labels', f('ty.npy'),
+      '--from-logits', '--lr', '0.05', '--epochs', '3', '--batch-size', '10', '--save', f('w.bin'), '--json', '--out', f('out'));
+    expect(r.status, showRun(r)).toBe(0);
+    expect(r.stderr).toContain('test accuracy per position:');
+    const reported = (JSON.parse(r.stdout) as { test: { accuracy: number } }).test.accuracy;
+    const { tensors } = decodeWeights(new Uint8Array(readFileSync(f('w.bin'))));
+    const w = tensors.find((t) => t.shape.join() === '2,4')!.data as Float32Array;
+    const b = tensors.find((t) => t.shape.join() === '4')!.data as Float32Array;
+    let correct = 0;
+    for (let p = 0; p < 60; p++) {
+      const logits = [0, 1, 2, 3].map((c) => test.x[2 * p] * w[c] + test.x[2 * p + 1] * w[4 + c] + b[c]);
+      if (logits.indexOf(Math.max(...logits)) === test.y[p]) correct++;
+    }
+    expect(reported).toBeCloseTo(correct / 60, 10);
+  }, 120_000);
+
+  it('a class id out of range at a position is one line naming the sample and the position', async () => {
+    const dir = tempDir('cli-pos-bad');
+    put(dir, 'model.ts', PER_POSITION);
+    npy(dir, 'x.npy', Array.from({ length: 12 }, (_, i) => i / 12), [2, 3, 2]);
+    i32(dir, 'y.npy', [0, 1, 2, 3, 0, 4], [2, 3]);
+    const r = await kiln('train', path.join(dir, 'model.ts'), '--data', path.join(dir, 'x.npy'), '--labels', path.join(dir, 'y.npy'), '--from-logits', '--out', path.join(dir, 'out'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('y.npy: label 1, position 2, is class 4, but the model has 4 classes (0..3)');
+  }, 120_000);
+});
