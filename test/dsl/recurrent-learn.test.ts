@@ -31,15 +31,15 @@ describe('the recurrent examples learn', () => {
     expect(last).toBeLessThan(1 / 6);
   }, 600_000);
 
-  it('gru-copy: 300 Adam steps cut the cross-entropy (summed over 10 positions) by 1.4× (measured 20.72 → 13.59)', async () => {
+  it('gru-copy: 800 Adam steps cut the cross-entropy (summed over 10 positions) by 4× (measured 20.53 → 2.56)', async () => {
     const mod = await compileTrainer('gru-copy', copy.graph, { loss: { kind: 'sparseCategoricalCrossEntropy' }, optimizer: { kind: 'adam', lr: 1e-2 } });
     const trainer = mod.createTrainer({ seed: 1 });
     const { train } = copyData({ seed: 1 });
     const first = trainSteps(trainer, train, LENGTH * SYMBOLS, LENGTH, 10, 0);
-    trainSteps(trainer, train, LENGTH * SYMBOLS, LENGTH, 270, 10);
-    const last = trainSteps(trainer, train, LENGTH * SYMBOLS, LENGTH, 20, 280);
+    trainSteps(trainer, train, LENGTH * SYMBOLS, LENGTH, 770, 10);
+    const last = trainSteps(trainer, train, LENGTH * SYMBOLS, LENGTH, 20, 780);
     console.log(`gru-copy: cross-entropy ${first.toFixed(3)} → ${last.toFixed(3)}`);
     expect(first).toBeGreaterThan(10 * Math.log(SYMBOLS) * 0.95);
-    expect(last).toBeLessThan(first / 1.4);
+    expect(last).toBeLessThan(first / 4);
   }, 600_000);
 });
