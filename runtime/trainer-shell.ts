@@ -17,6 +17,8 @@ type Labels = Float32Array | Int32Array;
 export interface TrainerCore {
   /** One forward + loss + backward + update pass; writes the new weights and state; returns the loss. */
   step(x: Float32Array, labels: Labels, batch: number, hyper: { lr: number; step: number; seed: number }): number;
+  /** The last step's predictions (its training-mode forward pass), batch rows only; a view where the backend can. */
+  lastOutput(): Float32Array | Float64Array;
   /** The inference form's mean loss and outputs on a batch. */
   evaluate(x: Float32Array, labels: Labels, batch: number): { loss: number; output: Float32Array | Float64Array };
   predict(x: Float32Array, batch: number): Float32Array | Float64Array | Int32Array;
@@ -45,6 +47,13 @@ export interface TrainerInfo {
 export interface Trainer {
   /** One optimizer step on a batch; returns the batch loss. */
   step(input: Float32Array, labels: Labels, batch: number): number;
+  /**
+   * The model's outputs for the last step's batch, from that step's own forward pass: training
+   * mode (dropout applied, batch statistics), the weights before the update. On the JavaScript
+   * backend a view of the step's buffer, valid until the next step (copy it to keep it); GPU.js
+   * reads it from the device on the first call. Throws before the first step.
+   */
+  lastOutput(): Float32Array | Float64Array;
   /** Inference with the current weights. */
   predict(input: Float32Array, batch: number): Float32Array | Float64Array | Int32Array;
   getWeights(): WeightTensor[];
@@ -107,6 +116,8 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
     checkInput(info.labels, labels, batch);
     if (info.classes !== undefined) checkClassIds(labels, info.classes);
   };
+  /** Whether this trainer has run a step: only then does the core hold its predictions. */
+  let stepped = false;
   const trainer: Trainer = {
     steps: 0,
     lr,
@@ -118,8 +129,13 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
       // trainer.lr is public and writable: checked where it is used.
       checkLr(trainer.lr, `the learning rate of step ${trainer.steps + 1}`);
       trainer.steps++;
+      stepped = true;
       // Below 2^24 so a float32 holds the seed exactly.
       return core.step(x, labels, batch, { lr: trainer.lr, step: trainer.steps, seed: dropoutRng.int(16777216) });
+    },
+    lastOutput() {
+      if (!stepped) throw new RangeError('lastOutput: this trainer has not run a step yet (it returns the predictions of the last step)');
+      return core.lastOutput();
     },
     predict: (x, batch) => core.predict(x, batch),
     getWeights: () => snapshot(info.parameters, core.readWeights()),

@@ -18,6 +18,7 @@ export interface TrainingSpec {
 }
 
 export interface TrainingGraph {
+  /** Outputs `loss`, `output` (STEP_OUTPUT: the training-mode predictions) and `next:<name>` per assignment. */
   readonly graph: Graph;
   /** Forward (inference form) + loss, for `evaluate`: outputs `loss` and `output`. */
   readonly evalGraph: Graph;
@@ -26,6 +27,13 @@ export interface TrainingGraph {
   /** Optimizer state tensors, all zero-initialised, not trainable. */
   readonly state: readonly Node[];
 }
+
+/**
+ * Name of the training graph's output holding the model's predictions for the batch: the forward
+ * pass in training mode with the weights before the update, so fit's training metrics need no
+ * second forward pass (Keras computes them from the same predictions).
+ */
+export const STEP_OUTPUT = 'output';
 
 /** Names of the extra inputs of a training graph. */
 export const TRAIN_INPUTS = { labels: 'labels', lr: 'lr', step: 'step', seed: 'seed' } as const;
@@ -76,7 +84,8 @@ export function buildTrainingGraph(g: Graph, spec: TrainingSpec): TrainingGraph 
       return s;
     },
   };
-  const outputs = [{ name: 'loss', node: loss }];
+  // A graph output, so the memory planner keeps it alive past the backward kernels.
+  const outputs = [{ name: 'loss', node: loss }, { name: STEP_OUTPUT, node: output }];
   const assignments = new Map<string, string>();
   const assign = (target: Node, value: Node) => {
     const name = `next:${target.attrs.name}`;

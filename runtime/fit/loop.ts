@@ -67,8 +67,8 @@ function metricNames(asked: readonly string[] | undefined, sizes: SampleSizes): 
 
 /**
  * Trains for `options.epochs` epochs, yielding after every batch; returns the history. Training
- * metrics come from each batch's predictions (the inference form, `predict`) just before its
- * step: the compiled step outputs only its loss and the new weights.
+ * metrics come from each step's own predictions (`lastOutput`: its forward pass, before its
+ * update, as Keras computes them): no second forward pass.
  */
 export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions): Generator<void, History> {
   const source = sourceOf(data, sizes, 'training data');
@@ -109,11 +109,11 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
         lr = scheduledLr(options.schedule, control.baseLr, epoch, trainer.steps);
         checkLr(lr, `the learning-rate schedule's value at step ${trainer.steps} (epoch ${epoch}, batch ${b})`);
         trainer.lr = lr;
+        const loss = trainer.step(x, y, n);
         if (sums.length > 0) {
-          const pred = trainer.predict(x, n);
+          const pred = trainer.lastOutput();
           for (const s of sums) s.add(pred, y, n);
         }
-        const loss = trainer.step(x, y, n);
         lossSum += loss * n;
         seen += n;
         trainer.epochBatch = b + 1;

@@ -12,7 +12,7 @@ export interface EpochLog {
   readonly epoch: number;
   /** Sample-weighted mean of the epoch's step losses. */
   readonly loss: number;
-  /** Training metrics by name, from each batch's predictions before its step. */
+  /** Training metrics by name, from each step's own predictions (training mode, the weights before its update). */
   readonly metrics: Readonly<Record<string, number>>;
   /** `metrics.accuracy`, when computed. */
   readonly accuracy?: number;
@@ -93,6 +93,8 @@ export interface Evaluation {
 /** What the loop needs of a trainer; emitted trainers supply it. */
 export interface LoopTrainer {
   step(x: Float32Array, y: Float32Array | Int32Array, batch: number): number;
+  /** The last step's predictions for its batch (before its update): the training metrics' input. */
+  lastOutput(): ArrayLike<number>;
   predict(x: Float32Array, batch: number): ArrayLike<number>;
   evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
   getWeights(): { name: string; data: ArrayLike<number> & { slice(): ArrayLike<number> } }[];

@@ -4,11 +4,13 @@ import type { SourceFile } from 'ts-morph';
 import { constantData } from '../../../src/ir/constant.ts';
 import { internal } from '../../../src/ir/errors.ts';
 import type { Node } from '../../../src/ir/node.ts';
-import { sampleSize } from '../../../src/ir/shape.ts';
+import { BATCH, sampleSize } from '../../../src/ir/shape.ts';
 import { literal } from '../../codegen/js.ts';
+import { STEP_OUTPUT } from '../../train/step.ts';
 import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../common.ts';
 import { deviceCalls, kernelBuilds, perCall, releaseResults } from './device-calls.ts';
 import { profiledBuilds } from './profile.ts';
+import { namedBuilds, TRAINER_KERNELS } from '../kernel-failure.ts';
 
 /** `modelParams`: the inference program's parameters, in the order of the module's `parameters`. */
 export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly Node[], profile = false) {
@@ -27,7 +29,11 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
   const hyper = new Map<Node, string>([[x, 'X'], [labels, 'Y'], [lr, 'LR'], [step, 'STEP'], [seed, 'SEED']]);
   const assigned = g.outputs.filter((o) => t.assignments.has(o.name) && p.storageOf(o.node).kind === 'buffer');
   const loss = g.outputs.find((o) => o.name === 'loss')!.node;
-  const stepCalls = deviceCalls(p, { prefix: 'tk', input: (i) => hyper.get(g.inputs[i]) ?? 'X', param: paramRef }, [loss, ...assigned.map((o) => o.node)]);
+  // The step's predictions stay on the device until the next step; lastOutput reads them once, on demand.
+  const output = g.outputs.find((o) => o.name === STEP_OUTPUT)!.node;
+  const outputOnDevice = p.storageOf(output).kind === 'buffer';
+  const outputRows = `${sampleSize(output.type.shape)}${output.type.shape[0] === BATCH ? ' * lastBatch' : ''}`;
+  const stepCalls = deviceCalls(p, { prefix: 'tk', input: (i) => hyper.get(g.inputs[i]) ?? 'X', param: paramRef }, [loss, output, ...assigned.map((o) => o.node)]);
   const target = (name: string) => {
     const s = t.state.findIndex((n) => n.attrs.name === name);
     return s >= 0 ? `S[${s}]` : `P[${modelIndex(name)}]`;
@@ -52,18 +58,25 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
       `const Ctk = [${p.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
       `const Cek = [${ev.consts.map((c) => constArray(c)).join(', ')}].map((a) => device.upload(a));`,
       // Profiled (kiln profile): each kernel timed into kernelTimes, as createModel's are.
-      ...(profile ? profiledBuilds(kernelBuilds(p, 'tk'), p.kernels) : kernelBuilds(p, 'tk')),
-      ...(profile ? profiledBuilds(kernelBuilds(ev, 'ek'), ev.kernels) : kernelBuilds(ev, 'ek')),
+      ...(profile ? profiledBuilds(namedBuilds(kernelBuilds(p, 'tk'), TRAINER_KERNELS), p.kernels) : namedBuilds(kernelBuilds(p, 'tk'), TRAINER_KERNELS)),
+      ...(profile ? profiledBuilds(namedBuilds(kernelBuilds(ev, 'ek'), TRAINER_KERNELS, p.kernels.length), ev.kernels) : namedBuilds(kernelBuilds(ev, 'ek'), TRAINER_KERNELS, p.kernels.length)),
       `const read = (tensors: DeviceTensor[], infos: readonly ParameterInfo[]) => tensors.map((x, i) => device.read(x, sizeOf(infos[i])) as Float32Array);`,
       `const write = (tensors: DeviceTensor[], arrays: readonly Float32Array[]) => arrays.forEach((a, i) => { device.release(tensors[i]); tensors[i] = device.upload(a); });`,
+      `let lastOut: DeviceTensor | undefined;`,
+      `let lastOutHost: Float32Array | undefined;`,
+      `let lastBatch = 0;`,
       `const core: TrainerCore = {`,
       `step(x, labels, batch, hyper) {`,
+      `if (lastOut) device.release(lastOut);`,
+      `[lastOut, lastOutHost, lastBatch] = [undefined, undefined, batch];`,
       `const X = device.upload(x);`,
       `const Y = device.upload(asFloat32(labels));`,
       `const LR = device.upload([hyper.lr]);`,
       `const STEP = device.upload([hyper.step]);`,
       `const SEED = device.upload([hyper.seed]);`,
       ...stepCalls.lines,
+      // Not a kernel result (an output that is an input or parameter): read before it changes.
+      outputOnDevice ? `lastOut = ${stepCalls.ref(output)};` : `lastOutHost = device.read(${stepCalls.ref(output)}, ${outputRows}) as Float32Array;`,
       `for (const input of [X, Y, LR, STEP, SEED]) device.release(input);`,
       `const loss = device.read(${stepCalls.ref(loss)}, 1)[0];`,
       ...releaseResults(stepCalls, p, [loss]),
@@ -71,6 +84,7 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
       ...assigned.map((o) => `device.release(${target(t.assignments.get(o.name)!)});\n${target(t.assignments.get(o.name)!)} = ${stepCalls.ref(o.node)};`),
       `return loss;`,
       `},`,
+      `lastOutput: () => (lastOutHost ??= lastOut ? (device.read(lastOut, ${outputRows}) as Float32Array) : new Float32Array(0)),`,
       `evaluate(x, labels, batch) {`,
       `const X = device.upload(x);`,
       `const Y = device.upload(asFloat32(labels));`,

@@ -6,13 +6,15 @@ import type { SourceFile } from 'ts-morph';
 import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
 import type { Node } from '../../../src/ir/node.ts';
 import { constantData } from '../../../src/ir/constant.ts';
-import { sampleSize } from '../../../src/ir/shape.ts';
+import { BATCH, sampleSize } from '../../../src/ir/shape.ts';
 import { literal } from '../../codegen/js.ts';
 import { stringLiteral } from '../../codegen/names.ts';
+import { STEP_OUTPUT } from '../../train/step.ts';
 import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../common.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
 import { profiledCalls } from './profile.ts';
+import { TRAINER_KERNELS, trackedCalls } from '../kernel-failure.ts';
 
 /** `createTrainer`: the training step and evaluation over the model's weights, wrapped by the runtime's trainerShell. */
 export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, profile = false) {
@@ -24,6 +26,10 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, pro
   const ev = t.evalProgram;
   const evalParts = programParts(ev, 'e');
   const loss = g.outputs.find((o) => o.name === 'loss')!.node;
+  const output = g.outputs.find((o) => o.name === STEP_OUTPUT)!.node;
+  // The step's predictions stay in their planned buffer (a graph output: never reused); a view of
+  // the last batch's rows, no copy.
+  const outputRows = `${sampleSize(output.type.shape)}${output.type.shape[0] === BATCH ? ' * lastBatch' : ''}`;
   addTrainingDescriptions(f, t);
   const trainParam = (n: Node, i: number) => {
     const name = String(n.attrs.name);
@@ -72,10 +78,12 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, pro
       `evalCapacity = batch;`,
       ...evalParts.reserve,
       `}`,
-      ...(profile ? profiledCalls(evalParts.calls, ev.kernels) : evalParts.calls),
+      // Errors name the kernel and its layers; evaluation's kernels follow the step's in the manifest.
+      ...trackedCalls(profile ? profiledCalls(evalParts.calls, ev.kernels) : evalParts.calls, TRAINER_KERNELS, p.kernels.length),
       `}`,
       ...p.consts.map((c, i) => `const tc${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c), literal).join(', ')}]);`),
       `let capacity = 0;`,
+      `let lastBatch = 0;`,
       ...parts.declarations,
       `function reserve(batch: number): void {`,
       `if (batch <= capacity) return;`,
@@ -91,10 +99,12 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, pro
       `${inputRef(lr)}[0] = hyper.lr;`,
       `${inputRef(step)}[0] = hyper.step;`,
       `${inputRef(seed)}[0] = hyper.seed;`,
-      ...(profile ? profiledCalls(parts.calls, p.kernels) : parts.calls),
+      ...trackedCalls(profile ? profiledCalls(parts.calls, p.kernels) : parts.calls, TRAINER_KERNELS),
       ...assignments,
+      `lastBatch = batch;`,
       `return ${parts.ref(loss)}[0];`,
       `},`,
+      `lastOutput: () => ${parts.ref(output)}.subarray(0, ${outputRows}),`,
       `evaluate(input, labels, batch) {`,
       `evalBatch(input as ${ARRAY_NAME[evalX.type.dtype]}, labels as ${ARRAY_NAME[evalLabels.type.dtype]}, batch);`,
       `return { loss: ${evalParts.ref(evalLoss)}[0], output: ${evalParts.ref(evalOutput)} };`,
