@@ -13,6 +13,7 @@ import type { Dim } from '../../src/ir/shape.ts';
 import { Lcg } from '../reference/lcg.ts';
 import { CASES as BINARY } from './cases/binary.ts';
 import { CASES as CONV_POOL } from './cases/conv-pool.ts';
+import { CASES as GATHER } from './cases/gather.ts';
 import { CASES as LINALG } from './cases/linalg.ts';
 import { CASES as MOVEMENT } from './cases/movement.ts';
 import { CASES as REDUCE } from './cases/reduce.ts';
@@ -41,7 +42,7 @@ describe('zero rules', () => {
 describe('coverage', () => {
   it('every op with a VJP rule is under a finite-difference check, and nothing else is claimed', () => {
     const checked = new Set<OpName>();
-    for (const c of [...UNARY, ...BINARY, ...MOVEMENT, ...LINALG, ...CONV_POOL, ...REDUCE]) {
+    for (const c of [...UNARY, ...BINARY, ...MOVEMENT, ...LINALG, ...CONV_POOL, ...REDUCE, ...GATHER]) {
       const xs = c.inputs.map((s, i) => makeNode('input', [], { name: `x${i}`, dtype: 'float64', shape: s.shape }));
       for (const n of topoSort([c.build(xs)])) if (n.op !== 'input' && n.op !== 'const') checked.add(n.op);
     }
