@@ -2,6 +2,7 @@
 // written; outputs and one SGD step checked against naive loops written here.
 import { describe, expect, it } from 'vitest';
 import { compile, KilnError, layers, sequential } from '../../api/index.ts';
+import type { Callback, EarlyStoppingOptions, EpochLog, FitControl, FitOptions, History, LossSpec, MonitorMode, OptimizerSpec, Schedule } from '../../api/index.ts';
 
 /** y = x·W + b for a batch of rows (W is in×out, row-major). */
 function affine(x: number[][], w: number[][], b: number[]): number[][] {
@@ -103,6 +104,32 @@ describe('compile() (in memory)', () => {
     const y = Array.from(await model.predict(flat(X), X.length));
     const expected = affine(X, W, B).flat();
     y.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+  });
+
+  it("a strict TypeScript user types the optimizer, loss, schedule, callbacks and history with kiln's own types (tsc checks this file)", async () => {
+    const optimizer: OptimizerSpec = { kind: 'adamw', lr: 0.01, weightDecay: 0.01, clipNorm: 1 };
+    // @ts-expect-error beta1 is an Adam setting: SGD's spec has no such key.
+    const wrong: OptimizerSpec = { kind: 'sgd', lr: 0.1, beta1: 0.9 };
+    expect(wrong.kind).toBe('sgd');
+    const loss: LossSpec = { kind: 'mse' };
+    const schedule: Schedule = { kind: 'step', gamma: 0.5, epochs: 1 };
+    const mode: MonitorMode = 'min';
+    const patience: EarlyStoppingOptions = { monitor: 'loss', patience: 3, mode };
+    const seen: EpochLog[] = [];
+    const stopAfterTwo: Callback = {
+      onEpochEnd(log: EpochLog, control: FitControl) {
+        seen.push(log);
+        if (log.epoch === 1) control.stop('two epochs are enough');
+      },
+    };
+    const options: FitOptions = { epochs: 5, batchSize: 2, shuffle: false, schedule, metrics: ['mse'], callbacks: [stopAfterTwo] };
+    const m = await compile(affineModel(), { train: { optimizer, loss }, seed: 1 });
+    const history: History = m.createTrainer().fit({ x: flat(X), y: flat(T), count: X.length }, options);
+    expect(patience.patience).toBe(3);
+    expect(history.stopped?.reason).toBe('two epochs are enough');
+    expect(seen).toEqual(history.epochs);
+    // StepLR with gamma 0.5 every epoch: 0.01, then 0.005.
+    expect(history.epochs.map((e) => e.lr)).toEqual([0.01, 0.005]);
   });
 
   it('refuses what is not a model, an unknown backend or loss, and a train option without an optimizer, in one line', async () => {
