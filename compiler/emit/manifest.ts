@@ -10,6 +10,7 @@ import { stringLiteral } from '../codegen/names.ts';
 import { describeOps, type Kernel } from '../lower/kernel.ts';
 import type { Program } from '../lower/plan.ts';
 import type { Backend, EmitOptions } from './common.ts';
+import { addKernelFailure, addNamedKernel } from './kernel-failure.ts';
 
 /** The manifest's format tag and version: bumped on any change a reader must know about. */
 export const MANIFEST_FORMAT = 'kiln.manifest';
@@ -99,4 +100,8 @@ export function addManifest(f: SourceFile, p: Program, o: EmitOptions, backend: 
     docs: ['What this module is: model, graph hash, compiler, inputs, outputs, and each kernel with the layers it came from.'],
     declarations: [{ name: 'manifest', type: 'ModuleManifest', initializer: valueSource(moduleManifest(p, o, backend)) }],
   });
+  // A kernel's run-time error names it and its layers from the manifest (kernel-failure.ts).
+  if (!p.kernels.length && !o.training) return;
+  addKernelFailure(f);
+  if (backend === 'gpujs') addNamedKernel(f);
 }

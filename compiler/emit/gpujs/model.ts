@@ -9,6 +9,7 @@ import { addManifest } from '../manifest.ts';
 import { indexCheck, indexInputs } from '../index-checks.ts';
 import { deviceCalls, kernelBuilds, perCall, releaseResults } from './device-calls.ts';
 import { addGpuProfile, profiledBuilds, profiledModeCheck } from './profile.ts';
+import { MODEL_KERNELS, namedBuilds } from '../kernel-failure.ts';
 
 /** `Model` and `createModel` on a GPU.js device. */
 export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
@@ -54,7 +55,8 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
       `const identity = ${identityLiteral(o)};`,
       `const P = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed, identity, options.allowForeignWeights).map((a) => device.upload(a));`,
       `const Ck = [${p.consts.map((_, i) => `c${i}`).join(', ')}].map((a) => device.upload(a));`,
-      ...(o.profile ? profiledBuilds(kernelBuilds(p, 'k'), p.kernels) : kernelBuilds(p, 'k')),
+      // Each kernel's errors name it and its layers; profiled, its calls are timed too.
+      ...(o.profile ? profiledBuilds(namedBuilds(kernelBuilds(p, 'k'), MODEL_KERNELS), p.kernels) : namedBuilds(kernelBuilds(p, 'k'), MODEL_KERNELS)),
       `function forward(batch: number, feeds: readonly (Float32Array | Float64Array | Int32Array)[]) {`,
       ...g.inputs.map((_, i) => `const X${i} = device.upload(asFloat32(feeds[${i}]));`),
       ...run.lines,

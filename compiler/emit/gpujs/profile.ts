@@ -17,7 +17,7 @@ export const TIMED_GPU_MODES = ['cpu', 'webasm'] as const;
  */
 export function profiledBuilds(builds: readonly string[], kernels: readonly Kernel[]): string[] {
   return builds.map((line, i) => {
-    const m = /^const (\w+) = (device\.kernel\(.*\));$/s.exec(line);
+    const m = /^const (\w+) = (.*);$/s.exec(line);
     if (!m) internal(`profiled GPU.js build of kernel ${kernels[i].name}: unexpected line '${line}'`);
     return `const ${m[1]} = timedKernel(${m[2]}, ${PROFILE_TABLE}.${kernels[i].name});`;
   });

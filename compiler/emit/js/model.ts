@@ -12,6 +12,7 @@ import { indexCheck, indexInputs } from '../index-checks.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
 import { profiledCalls } from './profile.ts';
+import { MODEL_KERNELS, trackedCalls } from '../kernel-failure.ts';
 
 /** `Model` and `createModel`: the planned program over buffers allocated once, grown only for a larger batch. */
 export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: boolean) {
@@ -77,7 +78,8 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
       `}`,
       `function forward(batch: number${feedArgs ? ', ' + feedArgs : ''}): void {`,
       `reserve(batch);`,
-      ...(o.profile ? profiledCalls(calls, p.kernels) : calls),
+      // An error inside kernel kN is rethrown naming kN and its layers.
+      ...trackedCalls(o.profile ? profiledCalls(calls, p.kernels) : calls, MODEL_KERNELS),
       `}`,
       `function run(feeds: ${feedsType}, batch: number) {`,
       ...(sb ? [`const dictionary = stringDictionary();`] : []),

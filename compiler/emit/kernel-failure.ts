@@ -1,0 +1,84 @@
+// Run-time errors inside a kernel name the kernel and the layers it came from: "kernel k3 (layers
+// conv2d_1) failed: <message>". The JavaScript backend wraps each entry point's kernel sequence in
+// one try/catch with a `current` index (no cost on the normal path beyond an integer store per
+// kernel); the GPU.js backend wraps each built kernel. The names come from the module's manifest.
+import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
+import { internal } from '../../src/ir/errors.ts';
+import { intLiteral } from '../codegen/literal.ts';
+
+/** The manifest's kernel lists, as emitted code reads them. */
+export const MODEL_KERNELS = 'manifest.kernels';
+export const TRAINER_KERNELS = 'manifest.trainerKernels!';
+
+/**
+ * `kernelFailed(e, kernel)`: the error `e` with "kernel kN (layers …) failed: " before its message
+ * (and in its stack, which Node prints for an uncaught error). Its class is kept, so a caller's
+ * `instanceof` still works; a thrown non-Error becomes an Error with it as `cause`.
+ */
+export function addKernelFailure(f: SourceFile) {
+  f.addFunction({
+    name: 'kernelFailed',
+    docs: ['The error a kernel threw, its message starting with the kernel and the layers it came from.'],
+    parameters: [
+      { name: 'e', type: 'unknown' },
+      { name: 'k', type: '{ readonly name: string; readonly layers: readonly string[] }' },
+    ],
+    returnType: 'unknown',
+    statements: [
+      "const where = `kernel ${k.name} (${k.layers.length ? `layers ${k.layers.join(', ')}` : 'no layer'}) failed: `;",
+      'if (!(e instanceof Error)) return new Error(where + String(e), { cause: e });',
+      'if (e.message.startsWith(where)) return e;',
+      'const old = e.message;',
+      'try {',
+      'e.message = where + old;',
+      // V8 formats the stack on first read: it may already show the new message.
+      "if (typeof e.stack === 'string' && !e.stack.includes(e.message)) e.stack = e.stack.replace(old, () => e.message);",
+      'return e;',
+      '} catch {',
+      // A frozen error: a new one, with the original as its cause.
+      'return new Error(where + old, { cause: e });',
+      '}',
+    ],
+  });
+}
+
+/**
+ * `calls` (one statement per kernel, in order) inside one try/catch that rethrows through
+ * `kernelFailed` with entry `offset + i` of `table`. No kernels: the calls as they are.
+ */
+export function trackedCalls(calls: readonly string[], table: string, offset = 0): string[] {
+  if (!calls.length) return [...calls];
+  return [
+    'let current = 0;',
+    'try {',
+    ...calls.map((call, i) => `current = ${intLiteral(offset + i)};\n${call}`),
+    '} catch (e) {',
+    `throw kernelFailed(e, ${table}[current]);`,
+    '}',
+  ];
+}
+
+/** `namedKernel(k, entry)` for the GPU.js backend: a built kernel whose errors name it (through kernelFailed). */
+export function addNamedKernel(f: SourceFile) {
+  f.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['A built kernel whose errors say which kernel and layers they came from.'],
+    declarations: [
+      {
+        name: 'namedKernel',
+        initializer:
+          '(k: (batch: number, ...args: (DeviceTensor | number)[]) => DeviceTensor, entry: { readonly name: string; readonly layers: readonly string[] }) => ' +
+          '(batch: number, ...args: (DeviceTensor | number)[]): DeviceTensor => {\ntry {\nreturn k(batch, ...args);\n} catch (e) {\nthrow kernelFailed(e, entry);\n}\n}',
+      },
+    ],
+  });
+}
+
+/** GPU.js kernelBuilds' `const k0 = device.kernel(…);` lines, each kernel wrapped in namedKernel with entry `offset + i` of `table`. */
+export function namedBuilds(builds: readonly string[], table: string, offset = 0): string[] {
+  return builds.map((line, i) => {
+    const m = /^const (\w+) = (.*);$/s.exec(line);
+    if (!m) internal(`GPU.js kernel build ${i}: unexpected line '${line}'`);
+    return `const ${m[1]} = namedKernel(${m[2]}, ${table}[${intLiteral(offset + i)}]);`;
+  });
+}
