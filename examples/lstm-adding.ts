@@ -1,6 +1,7 @@
 // The adding problem over 50 steps (LSTM, 32 units → Dense 1): sum the two marked values of a
-// sequence of [value, marker] pairs. Predicting the mean scores MSE 0.167; trained fully (20
-// epochs of 10,000 generated samples), the model gets under 0.01. Data made in code: `data()`.
+// sequence of [value, marker] pairs. Predicting the mean scores MSE 0.167. Measured (Adam 1e-2,
+// batch 32, data in order): validation MSE 0.161 after 500 steps, 0.0026 after 1,000, 0.0002
+// after 6,000 (20 epochs are 6,250 steps). Data made in code: `data()`.
 import { layers, sequential } from 'kiln';
 import { addingProblem } from './data/sequence-tasks.ts';
 
