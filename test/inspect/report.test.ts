@@ -14,7 +14,7 @@ import { resolveLoss, resolveOptimizer } from '../../cli/training-spec.ts';
 import { buildGraphDoc, type GraphDoc } from '../../compiler/inspect/graph-doc.ts';
 import { dense, input, model, relu } from '../../src/index.ts';
 import { onnx } from '../../src/onnx/proto.ts';
-import { freshOutDir, loadExampleGraph, ROOT } from '../e2e/helpers.ts';
+import { freshOutDir, kiln, loadExampleGraph, ROOT, showRun } from '../e2e/helpers.ts';
 import { profileCommand } from '../../cli/profile.ts';
 import type { ProfileReport } from '../../compiler/inspect/profile.ts';
 
@@ -79,6 +79,24 @@ function pytorchStyleOnnx(): { bytes: Uint8Array; names: string[] } {
   return { bytes, names: nodes.map((n) => n.name) };
 }
 
+/**
+ * The nodes of a real ONNX file that compute on its input's values, read straight from the file:
+ * a node is one if it reads the graph input or another such node's output, except through Shape
+ * (whose result is the input's size, which Kiln folds into constants at import, with the
+ * Constant/Gather/Concat/ConstantOfShape nodes that only compute sizes).
+ */
+function dataNodes(bytes: Uint8Array): { names: string[]; all: string[] } {
+  const g = onnx.ModelProto.decode(bytes).graph!;
+  const carrying = new Set(g.input!.map((i) => i.name!));
+  const names: string[] = [];
+  for (const n of g.node!) {
+    if (n.opType === 'Shape' || !n.input!.some((i) => carrying.has(i))) continue;
+    names.push(n.name!);
+    for (const o of n.output!) carrying.add(o);
+  }
+  return { names, all: g.node!.map((n) => n.name!) };
+}
+
 describe('the report page as text', () => {
   it('embeds hostile names only as escaped data: three script elements, no markup from the model, nothing loaded from outside', async () => {
     const html = renderReport(buildGraphDoc(hostileGraph(), { sources: true }));
@@ -91,6 +109,25 @@ describe('the report page as text', () => {
     const json = html.match(/<script type="application\/json" id="kiln-data">(.*)<\/script>/)![1];
     const data = JSON.parse(json) as { doc: GraphDoc };
     expect(data.doc.layers.map((l) => l.name)).toContain(HOSTILE_LAYER);
+  });
+});
+
+describe('kiln inspect on real torch.onnx.export files (test/onnx/fixtures, PyTorch 1.13)', () => {
+  it.each(['torch-gru-batch-first', 'torch-lstm-seq-first'])('%s: every node that computes on the input is a layer of the report, named as in the file', async (stem) => {
+    const onnxFile = path.join(ROOT, 'test', 'onnx', 'fixtures', `${stem}.onnx`);
+    const { names, all } = dataNodes(new Uint8Array(readFileSync(onnxFile)));
+    expect(names.length).toBeGreaterThanOrEqual(2);
+    // The batch moves inside these graphs (a transpose, seq-first input): a fixed size is given.
+    const shape = stem.includes('batch-first') ? 'x=2,5,3' : 'x=5,2,3';
+    const r = await kiln('inspect', onnxFile, '--input-shape', shape, '--after', 'input', '--format', 'json');
+    expect(r.status, showRun(r)).toBe(0);
+    const doc = JSON.parse(r.stdout) as GraphDoc;
+    const layers = new Set(doc.layers.map((l) => l.name));
+    for (const name of names) expect(layers.has(name), name).toBe(true);
+    // Nothing else: every layer is a node of the file (or an input/initializer it names).
+    const known = new Set([...all, ...doc.inputs.map((i) => i.name)]);
+    expect(doc.layers.filter((l) => l.kind !== 'Initializer' && !known.has(l.name))).toEqual([]);
+    expect(doc.outputs.map((o) => o.name)).toEqual(['y', 'h']);
   });
 });
 
@@ -204,6 +241,22 @@ describe.skipIf(!CHROMIUM)('the HTML report in headless Chromium', () => {
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('table.layers').innerText()).toContain(HOSTILE_LAYER);
     expect(await page.locator('h1').textContent()).toBe('</title><script>window.__pwned=3</script>');
+    expect(problems).toEqual([]);
+  });
+
+  it('a real PyTorch GRU export (batch-first): the report draws every node of the graph and names every data node of the file', async () => {
+    const onnxFile = path.join(ROOT, 'test', 'onnx', 'fixtures', 'torch-gru-batch-first.onnx');
+    const file = path.join(out, 'torch-gru.html');
+    const r = await kiln('inspect', onnxFile, '--input-shape', 'x=2,5,3', '--format', 'html', '--out', file);
+    expect(r.status, showRun(r)).toBe(0);
+    const embedded = readFileSync(file, 'utf8').match(/<script type="application\/json" id="kiln-data">(.*)<\/script>/)![1];
+    const { doc } = JSON.parse(embedded) as { doc: GraphDoc };
+    const { page, problems } = await open(file);
+    await page.click('#forward .expand-all');
+    const drawn = new Set(await page.locator('#forward g.node').evaluateAll((els) => els.map((e) => e.getAttribute('data-key'))));
+    expect(doc.nodes.every((n) => drawn.has(`n${n.id}`))).toBe(true);
+    const titles = await page.locator('#forward g.node text.title').allTextContents();
+    for (const name of dataNodes(new Uint8Array(readFileSync(onnxFile))).names) expect(titles.some((t) => t.endsWith(` ${name}`)), name).toBe(true);
     expect(problems).toEqual([]);
   });
 
