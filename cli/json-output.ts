@@ -45,13 +45,15 @@ export function jsonRequest(argv: readonly string[]): { command: string; json: b
   return { command, json: JSON_COMMANDS.has(command) && own.includes('--json') };
 }
 
-/** `kiln train --json`: the epochs' logs, the final training loss, validation and test figures, files written. */
+/** `kiln train --json`: the epochs' logs, why the fit stopped early (`stopped`), the final training loss, validation and test figures, files written. */
 export function trainJson(r: TrainResult) {
   return {
     ok: true as const,
     command: 'train',
     model: r.model,
     epochs: r.logs,
+    // Why the fit ended early (early stopping, Ctrl-C, a callback's error message), if it did.
+    ...(r.history.stopped ? { stopped: { epoch: r.history.stopped.epoch, reason: r.history.stopped.reason } } : {}),
     finalLoss: r.finalLoss,
     ...(r.valAccuracy === undefined ? {} : { validationAccuracy: r.valAccuracy }),
     test: r.test && { loss: r.test.loss, accuracy: r.test.accuracy },

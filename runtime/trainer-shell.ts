@@ -3,6 +3,7 @@
 // them into the `Trainer` every emitted module offers.
 import { checkInput, resolveWeights, type ParameterInfo, type TensorInfo, type WeightsSource } from './model-io.ts';
 import { Rng } from './rng.ts';
+import { callbackStates, loadCallbackStates } from './fit/callback-state.ts';
 import { evaluateSource } from './fit/evaluate.ts';
 import { fitLoop, fitLoopAsync, sourceOf } from './fit/loop.ts';
 import { checkLr } from './fit/lr.ts';
@@ -67,9 +68,9 @@ export interface Trainer {
   fitAsync(data: Dataset | SampleSource, options: FitOptions & { yieldEvery?: number }): Promise<History>;
   /** Mean loss, accuracy and `metrics` with the inference form of the model (no dropout, running statistics). */
   evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
-  /** Weights, optimizer state, step count, epoch position and dropout RNG as one weight file. */
+  /** Weights, optimizer state, step count, epoch position, dropout RNG and the last fit's callbacks' state (early stopping's best and wait, …) as one weight file. */
   save(): Uint8Array;
-  /** Restores what `save` wrote: training continues where it stopped. */
+  /** Restores what `save` wrote: training continues where it stopped; the next fit's callbacks continue their counts. */
   load(bytes: Uint8Array | ArrayBuffer): void;
   /** Steps taken so far (Adam bias correction counts them). */
   steps: number;
@@ -154,7 +155,7 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
     },
     save() {
       const tensors = [...snapshot(info.parameters, core.readWeights()), ...snapshot(info.stateParameters, core.readState())];
-      return encodeWeights(tensors, { model: info.modelName, graphHash: info.graphHash, steps: trainer.steps, epochs: trainer.epochs, epochBatch: trainer.epochBatch, lr: trainer.lr, dropoutRng: dropoutRng.getState() });
+      return encodeWeights(tensors, { model: info.modelName, graphHash: info.graphHash, steps: trainer.steps, epochs: trainer.epochs, epochBatch: trainer.epochBatch, lr: trainer.lr, dropoutRng: dropoutRng.getState(), ...withCallbacks(callbackStates(trainer)) });
     },
     load(bytes) {
       const { tensors, meta } = decodeWeights(bytes);
@@ -168,6 +169,8 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
       trainer.epochBatch = Number(meta.epochBatch ?? 0);
       if (typeof meta.lr === 'number') trainer.lr = meta.lr;
       if (Array.isArray(meta.dropoutRng)) dropoutRng = Rng.fromState(meta.dropoutRng as number[]);
+      // Early stopping's, the plateau's and checkpoints' counts, for the next fit's callbacks.
+      loadCallbackStates(trainer, meta.callbacks);
     },
   };
   if (options.saved) trainer.load(options.saved);
@@ -186,5 +189,8 @@ function checkClassIds(labels: Labels, classes: number): void {
     }
   }
 }
+
+/** The `callbacks` meta entry, absent when no callback has state (files stay as before). */
+const withCallbacks = (states: Record<string, unknown> | undefined) => (states ? { callbacks: states } : {});
 
 const sampleWidth = (t: TensorInfo) => t.shape.reduce<number>((p, d) => p * (d === 'N' ? 1 : d), 1);

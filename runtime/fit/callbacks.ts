@@ -1,6 +1,8 @@
 // Keras-style callbacks for fit: early stopping, reduce-on-plateau and checkpoints, each a small
-// state machine over the epoch logs (the same rules Keras documents).
-import type { Callback, EpochLog, FitControl } from './types.ts';
+// state machine over the epoch logs (the same rules Keras documents). Their state is saved with
+// the trainer (callback-state.ts): a resumed fit continues their counts.
+import { savedNumber, type StatefulCallback } from './callback-state.ts';
+import type { EpochLog, FitControl } from './types.ts';
 
 export type Mode = 'min' | 'max' | 'auto';
 
@@ -44,7 +46,7 @@ export interface EarlyStoppingOptions {
 }
 
 /** Stops when the monitored figure has not improved for `patience` epochs (Keras's EarlyStopping). */
-export function earlyStopping(o: EarlyStoppingOptions = {}): Callback & { readonly bestEpoch: number | undefined } {
+export function earlyStopping(o: EarlyStoppingOptions = {}): StatefulCallback & { readonly bestEpoch: number | undefined } {
   const monitor = o.monitor ?? 'valLoss';
   const patience = o.patience ?? 0;
   const better = improves(monitor, o.mode ?? 'auto', o.minDelta ?? 0);
@@ -56,6 +58,12 @@ export function earlyStopping(o: EarlyStoppingOptions = {}): Callback & { readon
     get bestEpoch() {
       return bestEpoch;
     },
+    stateKind: 'earlyStopping',
+    // The best weights are not saved (a copy of every weight): after a resume they are those of the best epoch since.
+    saveState: () => ({ best: best ?? null, bestEpoch: bestEpoch ?? null, wait }),
+    restoreState(state) {
+      [best, bestEpoch, wait] = [savedNumber(state, 'best'), savedNumber(state, 'bestEpoch'), savedNumber(state, 'wait') ?? 0];
+    },
     onEpochEnd(log, control) {
       const current = valueOf(log, monitor, 'early stopping');
       wait++;
@@ -66,7 +74,7 @@ export function earlyStopping(o: EarlyStoppingOptions = {}): Callback & { readon
       }
       if (wait < patience) return;
       if (bestWeights) control.trainer.setWeights(bestWeights);
-      const restored = bestWeights ? `; restored the weights of epoch ${bestEpoch! + 1}` : '';
+      const restored = bestWeights ? `; restored the weights of epoch ${bestEpoch! + 1}` : o.restoreBestWeights ? `; kept the last weights (epoch ${bestEpoch! + 1}'s came before the resume and are not saved)` : '';
       control.stop(`early stopping: ${monitor} did not improve for ${wait} epoch${wait === 1 ? '' : 's'} (best ${best} at epoch ${bestEpoch! + 1})${restored}`);
     },
   };
@@ -91,7 +99,7 @@ export interface ReduceLrOnPlateauOptions {
 }
 
 /** Multiplies the base learning rate by `factor` when the monitored figure stalls (Keras's ReduceLROnPlateau). */
-export function reduceLrOnPlateau(o: ReduceLrOnPlateauOptions = {}): Callback {
+export function reduceLrOnPlateau(o: ReduceLrOnPlateauOptions = {}): StatefulCallback {
   const monitor = o.monitor ?? 'valLoss';
   const factor = o.factor ?? 0.1;
   if (!(factor > 0 && factor < 1)) throw new RangeError(`reduce-on-plateau: factor must lie in (0, 1), got ${factor}`);
@@ -101,6 +109,11 @@ export function reduceLrOnPlateau(o: ReduceLrOnPlateauOptions = {}): Callback {
   let wait = 0;
   let cooling = 0;
   return {
+    stateKind: 'reduceLrOnPlateau',
+    saveState: () => ({ best: best ?? null, wait, cooling }),
+    restoreState(state) {
+      [best, wait, cooling] = [savedNumber(state, 'best'), savedNumber(state, 'wait') ?? 0, savedNumber(state, 'cooling') ?? 0];
+    },
     onEpochEnd(log, control) {
       const current = valueOf(log, monitor, 'reduce-on-plateau');
       // Keras's order: the cooldown counts down first, and while it runs nothing waits.
@@ -139,13 +152,18 @@ export interface CheckpointOptions {
 }
 
 /** Calls `save` every N steps, every N epochs and/or on a new best of a monitored figure. */
-export function checkpoint(o: CheckpointOptions): Callback {
+export function checkpoint(o: CheckpointOptions): StatefulCallback {
   for (const [what, n] of [['everySteps', o.everySteps], ['everyEpochs', o.everyEpochs]] as const) {
     if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new RangeError(`checkpoint: ${what} must be a positive integer, got ${n}`);
   }
   const better = o.best ? improves(o.best.monitor, o.best.mode ?? 'auto', o.best.minDelta ?? 0) : undefined;
   let best: number | undefined;
   return {
+    stateKind: 'checkpoint',
+    saveState: () => ({ best: best ?? null }),
+    restoreState(state) {
+      best = savedNumber(state, 'best');
+    },
     onBatchEnd(p, control) {
       const step = control.trainer.steps;
       if (o.everySteps && step % o.everySteps === 0) o.save({ kind: 'steps', epoch: p.epoch, step });

@@ -3,6 +3,7 @@
 // `fitLoopAsync` hands the event loop a turn every few batches (Ctrl-C, a browser's UI).
 import { Rng } from '../rng.ts';
 import type { SampleSource } from '../sample-source.ts';
+import { attachCallbacks } from './callback-state.ts';
 import { checkLr, checkSchedule, scheduledLr } from './lr.ts';
 import { checkMetrics, defaultMetrics, metricSums, type MetricName } from './metrics.ts';
 import type { Dataset, EpochLog, FitControl, FitOptions, History, LoopTrainer, SampleSizes, Stopped } from './types.ts';
@@ -93,6 +94,8 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
     },
   };
   const callbacks = options.callbacks ?? [];
+  // A loaded trainer's callback states go back to these callbacks; save() records theirs.
+  attachCallbacks(trainer, callbacks);
   const first = trainer.epochs;
   try {
     for (let epoch = first; epoch < first + options.epochs && !stopped; epoch++) {
