@@ -58,7 +58,7 @@ describe('a kernel that throws at run time', () => {
     const c = compileModel(await loadExampleGraph('mlp'), { backend: 'gpujs' });
     const mod = await load<GpuModule>(freshOutDir('kernel-errors-gpujs'), 'mlp.mjs', c.js);
     const model = mod.createModel(c.weights, { mode: 'cpu' });
-    // mlp: dense_1, dense_2, dense_3 (784→128→64→10), each a kernel; the last parameter is dense_3's bias.
+    // mlp: dense_1, dense_2, dense_3 (784→64→64→10) are k0, k1, k2 (softmax follows); the last parameter is dense_3's bias.
     model.params[model.params.length - 1] = null;
     const e = caught(() => model.predict(new Float32Array(784 * 2), 2));
     expect(e).toBeInstanceOf(TypeError);
