@@ -18,17 +18,17 @@ function trainSteps(trainer: { step(x: Float32Array, y: Float32Array | Int32Arra
 }
 
 describe('the recurrent examples learn', () => {
-  it('lstm-adding: 400 Adam steps halve the MSE and pass below the 0.167 of guessing the mean (measured 0.379 → 0.159)', async () => {
+  it('lstm-adding: 800 Adam steps cut the MSE 10× and far below the 0.167 of guessing the mean (measured 0.379 → 0.007)', async () => {
     const mod = await compileTrainer('lstm-adding', adding.graph, { loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 1e-2 } });
     const trainer = mod.createTrainer({ seed: 1 });
     const { train } = addingData({ seed: 1 });
     const first = trainSteps(trainer, train, STEPS * 2, 1, 10, 0);
-    trainSteps(trainer, train, STEPS * 2, 1, 370, 10);
-    const last = trainSteps(trainer, train, STEPS * 2, 1, 20, 380);
+    trainSteps(trainer, train, STEPS * 2, 1, 770, 10);
+    const last = trainSteps(trainer, train, STEPS * 2, 1, 20, 780);
     console.log(`lstm-adding: mse ${first.toFixed(3)} → ${last.toFixed(3)}`);
-    // 400 steps teach the mean; passing well below it (the marked values) takes thousands.
-    expect(last).toBeLessThan(first / 2);
-    expect(last).toBeLessThan(1 / 6);
+    // About 500 steps teach the mean (0.16); the marked values are found by 800.
+    expect(last).toBeLessThan(first / 10);
+    expect(last).toBeLessThan(0.03);
   }, 600_000);
 
   it('gru-copy: 800 Adam steps cut the cross-entropy (summed over 10 positions) by 4× (measured 20.53 → 2.56)', async () => {
