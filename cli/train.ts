@@ -200,7 +200,8 @@ export async function trainCommand(file: string, flags: TrainOptions, print: (s:
 
   const last = logs[logs.length - 1] ?? { loss: NaN };
   const valAccuracy = logs[logs.length - 1]?.valAccuracy;
-  if (valAccuracy !== undefined) print(`validation accuracy: ${percent(valAccuracy)} (${data.validation?.count} samples)`);
+  // Per-position labels: the fit's accuracy takes one class a sample (the test line counts positions).
+  if (valAccuracy !== undefined && data.positions === 1) print(`validation accuracy: ${percent(valAccuracy)} (${data.validation?.count} samples)`);
   const test = testFigures(trainer, data, print);
   print(`final training loss: ${last.loss}`);
   const png = predictionsPicture(trainer, data, outputs.png, print, warn);
