@@ -29,7 +29,7 @@ describe('printGraph', () => {
     const g = await loadExample(name);
     const lines = printGraph(g).split('\n');
     expect(lines).toHaveLength(expectedLines(g));
-    expect(lines[0]).toMatch(/^graph \w+\(%0: f32\[N,[\d,]+\] \w+\) \{$/);
+    expect(lines[0]).toMatch(/^graph \w+\(%0: (?:f32|i32)\[N,[\d,]+\] \w+\) \{$/);
     expect(lines.at(-2)).toMatch(/^ {2}return \{ \w+: %\d+ \}$/);
     expect(lines.at(-1)).toBe('}');
     lines.slice(1, -2).forEach((line, i) => expect(line.startsWith(`  %${i + g.inputs.length}: `)).toBe(true));
