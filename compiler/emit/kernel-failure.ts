@@ -6,9 +6,13 @@ import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
 import { internal } from '../../src/ir/errors.ts';
 import { intLiteral } from '../codegen/literal.ts';
 
-/** The manifest's kernel lists, as emitted code reads them. */
-export const MODEL_KERNELS = 'manifest.kernels';
-export const TRAINER_KERNELS = 'manifest.trainerKernels!';
+/**
+ * Each entry point's kernels by index, `{ name, layers }` (the manifest's, without its ops): kept
+ * apart from `manifest` so a bundle of createModel alone carries neither the manifest nor any
+ * name of the trainer's kernels.
+ */
+export const MODEL_KERNELS = 'modelKernelInfo';
+export const TRAINER_KERNELS = 'trainerKernelInfo';
 
 /**
  * `kernelFailed(e, kernel)`: the error `e` with "kernel kN (layers …) failed: " before its message

@@ -10,7 +10,7 @@ import { stringLiteral } from '../codegen/names.ts';
 import { describeOps, type Kernel } from '../lower/kernel.ts';
 import type { Program } from '../lower/plan.ts';
 import type { Backend, EmitOptions } from './common.ts';
-import { addKernelFailure, addNamedKernel } from './kernel-failure.ts';
+import { addKernelFailure, addNamedKernel, MODEL_KERNELS, TRAINER_KERNELS } from './kernel-failure.ts';
 
 /** The manifest's format tag and version: bumped on any change a reader must know about. */
 export const MANIFEST_FORMAT = 'kiln.manifest';
@@ -102,6 +102,11 @@ export function addManifest(f: SourceFile, p: Program, o: EmitOptions, backend: 
   });
   // A kernel's run-time error names it and its layers from the manifest (kernel-failure.ts).
   if (!p.kernels.length && !o.training) return;
+  const m = moduleManifest(p, o, backend);
+  const info = (list: readonly ManifestKernel[], name: string) =>
+    f.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name, initializer: valueSource(list.map((k) => ({ name: k.name, layers: k.layers }))) }] });
+  if (m.kernels.length) info(m.kernels, MODEL_KERNELS);
+  if (m.trainerKernels) info(m.trainerKernels, TRAINER_KERNELS);
   addKernelFailure(f);
   if (backend === 'gpujs') addNamedKernel(f);
 }
