@@ -11,6 +11,7 @@ import { CHROMIUM_ARGS, findChromium } from '../../cli/browser/chromium.ts';
 import { loadModel } from '../../cli/load.ts';
 import { renderReport, writeReport } from '../../cli/report/html.ts';
 import { resolveLoss, resolveOptimizer } from '../../cli/training-spec.ts';
+import { compileModel } from '../../compiler/compile.ts';
 import { buildGraphDoc, type GraphDoc } from '../../compiler/inspect/graph-doc.ts';
 import { dense, input, model, relu } from '../../src/index.ts';
 import { onnx } from '../../src/onnx/proto.ts';
@@ -113,13 +114,17 @@ describe('the report page as text', () => {
 });
 
 describe('kiln inspect on real torch.onnx.export files (test/onnx/fixtures, PyTorch 1.13)', () => {
-  it.each(['torch-gru-batch-first', 'torch-lstm-seq-first'])('%s: every node that computes on the input is a layer of the report, named as in the file', async (stem) => {
+  // The recurrent exports move the batch inside the graph (a transpose, a seq-first input), so
+  // they get a fixed size; the CNN keeps its symbolic batch.
+  it.each([
+    { stem: 'torch-gru-batch-first', shape: ['--input-shape', 'x=2,5,3'], outputs: ['y', 'h'] },
+    { stem: 'torch-lstm-seq-first', shape: ['--input-shape', 'x=5,2,3'], outputs: ['y', 'h'] },
+    { stem: 'torch-cnn', shape: [], outputs: ['y'] },
+  ])('$stem: every node that computes on the input is a layer of the report, named as in the file', async ({ stem, shape, outputs }) => {
     const onnxFile = path.join(ROOT, 'test', 'onnx', 'fixtures', `${stem}.onnx`);
     const { names, all } = dataNodes(new Uint8Array(readFileSync(onnxFile)));
     expect(names.length).toBeGreaterThanOrEqual(2);
-    // The batch moves inside these graphs (a transpose, seq-first input): a fixed size is given.
-    const shape = stem.includes('batch-first') ? 'x=2,5,3' : 'x=5,2,3';
-    const r = await kiln('inspect', onnxFile, '--input-shape', shape, '--after', 'input', '--format', 'json');
+    const r = await kiln('inspect', onnxFile, ...shape, '--after', 'input', '--format', 'json');
     expect(r.status, showRun(r)).toBe(0);
     const doc = JSON.parse(r.stdout) as GraphDoc;
     const layers = new Set(doc.layers.map((l) => l.name));
@@ -127,7 +132,21 @@ describe('kiln inspect on real torch.onnx.export files (test/onnx/fixtures, PyTo
     // Nothing else: every layer is a node of the file (or an input/initializer it names).
     const known = new Set([...all, ...doc.inputs.map((i) => i.name)]);
     expect(doc.layers.filter((l) => l.kind !== 'Initializer' && !known.has(l.name))).toEqual([]);
-    expect(doc.outputs.map((o) => o.name)).toEqual(['y', 'h']);
+    expect(doc.outputs.map((o) => o.name)).toEqual(outputs);
+  });
+
+  it("torch-cnn (fixtures/make-pytorch-cnn.py): the layers of a Conv-ReLU-MaxPool-view-Linear export, and PyTorch's output from the compiled model", async () => {
+    const onnxFile = path.join(ROOT, 'test', 'onnx', 'fixtures', 'torch-cnn.onnx');
+    const expected = JSON.parse(readFileSync(path.join(ROOT, 'test', 'onnx', 'fixtures', 'torch-cnn.json'), 'utf8')) as { x: number[]; y: number[] };
+    expect(dataNodes(new Uint8Array(readFileSync(onnxFile))).names).toEqual(['/conv1/Conv', '/Relu', '/pool/MaxPool', '/Reshape', '/fc/Gemm']);
+    const { graph, weights } = await loadModel(onnxFile);
+    const c = compileModel(graph, { initialWeights: weights });
+    const file = path.join(freshOutDir('inspect-torch-cnn'), 'cnn.mjs');
+    writeFileSync(file, c.js);
+    const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as { createModel(w: Uint8Array): { predict(x: Float32Array, b: number): Float32Array } };
+    const y = mod.createModel(c.weights).predict(Float32Array.from(expected.x), 2);
+    expect(y.length).toBe(expected.y.length);
+    y.forEach((v, i) => expect(v).toBeCloseTo(expected.y[i], 5));
   });
 });
 
