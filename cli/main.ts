@@ -67,7 +67,7 @@ function scheduleFlags(c: Command): Command {
     .option('--schedule <kind>', 'learning-rate schedule: none | step | exponential | cosine', 'none')
     .option('--step-size <epochs>', 'with --schedule step: decay every this many epochs', integer)
     .option('--gamma <γ>', 'with --schedule step (default 0.1) or exponential: the decay factor', number)
-    .option('--t-max <epochs>', 'with --schedule cosine: the half period in epochs (default --epochs)', number)
+    .option('--t-max <epochs>', 'with --schedule cosine: the half period in epochs (default --epochs, plus the epochs of a --load)', number)
     .option('--eta-min <lr>', 'with --schedule cosine: the lowest learning rate (default 0)', number)
     .option('--warmup <steps>', 'linear warm-up over this many optimizer steps, before any schedule', integer)
     .option('--warmup-start <factor>', 'with --warmup: the first step\'s fraction of the rate (default 1/3)', number);
@@ -171,7 +171,7 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     .option('--out <file>', 'write to this file (atomically) instead of stdout')
     .action(async (model, o) => print(await (await import('./profile.ts')).profileCommand(model, o)));
   scheduleFlags(optimizerFlags(modelCommand(cli, 'train <model>'), ''))
-    .description('compile a model with a training step, train it on MNIST and report its test accuracy')
+    .description('compile a model with a training step, train it on MNIST, IDX or CIFAR-10 folders or your own .npy/.csv/.json arrays, and report')
     .option('--data <name|path>', 'mnist (default without a data() export in the model file), an MNIST-layout IDX folder, a CIFAR-10 binary folder, or inputs as .npy/.csv/.json')
     .option('--labels <file>', 'with --data <file>: the labels (.npy/.csv/.json; class ids or rows of targets)')
     .option('--test-data <file>', 'test inputs (.npy/.csv/.json) evaluated after training')
@@ -243,7 +243,7 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     .option('--normalize <mean,std>', 'then (x - mean) / std, as in training: mean,std or per channel m1,m2,m3/s1,s2,s3')
     .option('--loss <kind>', 'auto | mse | binaryCrossEntropy | categoricalCrossEntropy | sparseCategoricalCrossEntropy', 'auto')
     .option('--from-logits', 'the model outputs logits (auto: unless it ends in softmax/logSoftmax)')
-    .option('--metrics <names...>', 'accuracy, top<k>Accuracy (e.g. top5Accuracy), binaryAccuracy, mse, mae (comma-separated or repeated)')
+    .option('--metrics <list>', 'comma-separated: accuracy, top<k>Accuracy (e.g. top5Accuracy), binaryAccuracy, mse, mae', (v: string, all: string[] = []) => [...all, v])
     .option('--batch-size <n>', 'samples per evaluation call', integer, 256)
     .option('--json', 'print one JSON object (loss, accuracy, metrics) instead of text')
     .action(async (model, o) => {

@@ -238,7 +238,8 @@ async function compileAndFit(
     epochs: o.epochs,
     batchSize: o.batchSize,
     seed: o.seed,
-    schedule: scheduleFunction(resolveSchedule(o)),
+    // A resumed cosine ends where the whole run ends: T_max defaults to the epochs done plus --epochs.
+    schedule: scheduleFunction(resolveSchedule({ ...o, epochs: compiled.trainer.epochs + o.epochs })),
     validationData,
     ...progress,
     // The default monitor is valLoss whenever there is validation data, however it was chosen.
