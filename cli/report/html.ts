@@ -3,7 +3,7 @@
 // assets beside this file (graph-view.js, page.js, page.css); dagre, the layout library, is read from
 // node_modules; all are inlined when the report is written.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { resolveOptional } from '../../runtime/optional-package.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GraphDoc } from '../../compiler/inspect/graph-doc.ts';
@@ -30,7 +30,8 @@ function readAsset(name: string): string {
 
 /** dagre's browser build (it defines the global `dagre`), without its source-map comment. */
 function readDagre(): string {
-  const main = createRequire(import.meta.url).resolve('@dagrejs/dagre');
+  // An optional peer (3 MB with graphlib): only this report needs it, so a plain install leaves it out.
+  const main = resolveOptional('@dagrejs/dagre', 'kiln inspect --format html (the graph layout)');
   const file = path.join(path.dirname(main), 'dagre.min.js');
   if (!existsSync(file)) throw new KilnError(`the HTML report needs @dagrejs/dagre's dist/dagre.min.js (not found at ${file}); reinstall Kiln`);
   return readFileSync(file, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
