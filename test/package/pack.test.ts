@@ -123,7 +123,7 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
 
   it.each(['esm', 'cjs'] as const)('compiles in process with compile() from kiln in a %s project: x·W + b as the reference computes', async (kind) => {
     const dir = dirs[kind];
-    // y = x·W + b with W = [[1, 2], [3, 4]], b = [0.5, -1]: for x = [1, -1], y = [-2.5, -3].
+    // y = x·W + b with W = [[1, 2], [3, 4]] ([in, out]), b = [0.5, -1]: for x = [1, -1], y = [1 - 3 + 0.5, 2 - 4 - 1] = [-1.5, -3].
     const body = [
       `const m = await compile(sequential({ name: 'affine', input: [2] }, [layers.dense(2)]));`,
       `const [w, b] = m.parameters.map((p) => p.name);`,
@@ -136,7 +136,7 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
         : `import { compile, layers, sequential } from 'kiln';\n${body}\n`;
     const file = kind === 'cjs' ? 'compile.js' : 'compile.mjs';
     writeFileSync(path.join(dir, file), script);
-    expect(JSON.parse(ok(await node([file], dir, 60)).stdout.trim().split('\n').pop()!)).toEqual([-2.5, -3]);
+    expect(JSON.parse(ok(await node([file], dir, 60)).stdout.trim().split('\n').pop()!)).toEqual([-1.5, -3]);
   }, STEP_TIMEOUT);
 
   it('type-checks a strict TypeScript consumer (strict, noUncheckedIndexedAccess, nodenext) of kiln, kiln/runtime and the emitted module', async () => {
