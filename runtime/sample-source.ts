@@ -1,9 +1,9 @@
 // Samples read on demand: the interface fit and evaluate read batches through, and an adapter
 // for the in-memory Dataset (file-backed sources implement the same interface).
 
-/** Samples side by side in memory: `x` holds `count` inputs, `y` their labels (class ids or targets). */
+/** Samples side by side in memory: `x` holds `count` inputs (Int32Array for an int32 input such as token ids), `y` their labels (class ids or targets). */
 export interface Dataset {
-  readonly x: Float32Array;
+  readonly x: Float32Array | Int32Array;
   readonly y: Float32Array | Int32Array;
   readonly count: number;
 }
@@ -13,9 +13,10 @@ export interface SampleSource {
   readonly count: number;
   /**
    * Writes sample `indices[j]` into row `j` of `x` and `y` (rows of the model's input and label
-   * widths); `x` and `y` hold at least `indices.length` rows.
+   * widths); `x` and `y` hold at least `indices.length` rows. `x` is an Int32Array when the
+   * model's input is int32 (token ids), a Float32Array otherwise.
    */
-  read(indices: Int32Array, x: Float32Array, y: Float32Array | Int32Array): void;
+  read(indices: Int32Array, x: Float32Array | Int32Array, y: Float32Array | Int32Array): void;
   /** Element type of the labels: class ids (`int32`) or targets (`float32`). */
   readonly labels: 'int32' | 'float32';
 }

@@ -17,12 +17,12 @@ type Labels = Float32Array | Int32Array;
 /** What a backend's compiled training step offers. Arrays are in parameter/state order. */
 export interface TrainerCore {
   /** One forward + loss + backward + update pass; writes the new weights and state; returns the loss. */
-  step(x: Float32Array, labels: Labels, batch: number, hyper: { lr: number; step: number; seed: number }): number;
+  step(x: Float32Array | Int32Array, labels: Labels, batch: number, hyper: { lr: number; step: number; seed: number }): number;
   /** The last step's predictions (its training-mode forward pass), batch rows only; a view where the backend can. */
   lastOutput(): Float32Array | Float64Array;
   /** The inference form's mean loss and outputs on a batch. */
-  evaluate(x: Float32Array, labels: Labels, batch: number): { loss: number; output: Float32Array | Float64Array };
-  predict(x: Float32Array, batch: number): Float32Array | Float64Array | Int32Array;
+  evaluate(x: Float32Array | Int32Array, labels: Labels, batch: number): { loss: number; output: Float32Array | Float64Array };
+  predict(x: Float32Array | Int32Array, batch: number): Float32Array | Float64Array | Int32Array;
   readWeights(): Float32Array[];
   writeWeights(arrays: readonly Float32Array[]): void;
   readState(): Float32Array[];
@@ -47,7 +47,8 @@ export interface TrainerInfo {
 
 export interface Trainer {
   /** One optimizer step on a batch; returns the batch loss. */
-  step(input: Float32Array, labels: Labels, batch: number): number;
+  /** `input` is an Int32Array for an int32 input (token ids), a Float32Array otherwise. */
+  step(input: Float32Array | Int32Array, labels: Labels, batch: number): number;
   /**
    * The model's outputs for the last step's batch, from that step's own forward pass: training
    * mode (dropout applied, batch statistics), the weights before the update. On the JavaScript
@@ -56,7 +57,7 @@ export interface Trainer {
    */
   lastOutput(): Float32Array | Float64Array;
   /** Inference with the current weights. */
-  predict(input: Float32Array, batch: number): Float32Array | Float64Array | Int32Array;
+  predict(input: Float32Array | Int32Array, batch: number): Float32Array | Float64Array | Int32Array;
   getWeights(): WeightTensor[];
   /** A copy of the optimizer state. */
   getState(): WeightTensor[];
@@ -107,7 +108,7 @@ export function savedWeights(saved: Uint8Array | ArrayBuffer, parameters: readon
 
 /** `options.saved`: a `save()` to resume from (see `savedTrainer`). */
 export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { seed?: number; lr?: number; saved?: Uint8Array | ArrayBuffer; allowForeignWeights?: boolean } = {}): Trainer {
-  const sizes: SampleSizes = { input: sampleWidth(info.input), label: sampleWidth(info.labels), output: info.outputWidth, classIds: info.labels.dtype === 'int32' };
+  const sizes: SampleSizes = { input: sampleWidth(info.input), label: sampleWidth(info.labels), output: info.outputWidth, classIds: info.labels.dtype === 'int32', intInput: info.input.dtype === 'int32' };
   /** Draws each step's dropout seed; saved with the trainer so a resumed run draws the same. */
   let dropoutRng = new Rng((options.seed ?? info.defaultSeed) + 1);
   const identity = { name: info.modelName, graphHash: info.graphHash };
@@ -146,7 +147,7 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
     fit: (data, fitOptions) => fitLoop(trainer, sizes, data, fitOptions),
     fitAsync: (data, fitOptions) => fitLoopAsync(trainer, sizes, data, fitOptions),
     evaluate(data, batchSize = 256, metrics = []) {
-      const evalBatch = (x: Float32Array, y: Labels, n: number) => {
+      const evalBatch = (x: Float32Array | Int32Array, y: Labels, n: number) => {
         checkInput(info.input, x, n);
         checkLabels(y, n);
         return core.evaluate(x, y, n);

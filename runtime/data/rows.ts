@@ -102,7 +102,10 @@ export function rowsSource(x: RowReader, y: RowReader, options: { transform?: Ro
     read(indices, bx, by) {
       for (let j = 0; j < indices.length; j++) {
         x.readRow(indices[j], bx, j * x.width);
-        transform?.(bx.subarray(j * x.width, (j + 1) * x.width));
+        if (transform) {
+          if (!(bx instanceof Float32Array)) throw new TypeError('rowsSource: a transform (scaling, normalising, a layout change) applies to float32 inputs; this batch is int32 (token ids)');
+          transform(bx.subarray(j * x.width, (j + 1) * x.width));
+        }
         if (oneHot === undefined) {
           y.readRow(indices[j], by, j * y.width);
           continue;
@@ -115,9 +118,9 @@ export function rowsSource(x: RowReader, y: RowReader, options: { transform?: Ro
   };
 }
 
-/** Reads all of `source` into memory (a validation or test set for evaluate). */
-export function materialize(source: SampleSource, inputWidth: number, labelWidth: number): Dataset {
-  const x = new Float32Array(source.count * inputWidth);
+/** Reads all of `source` into memory (a validation or test set for evaluate); `inputs: 'int32'` for a model taking token ids. */
+export function materialize(source: SampleSource, inputWidth: number, labelWidth: number, inputs: 'int32' | 'float32' = 'float32'): Dataset {
+  const x = inputs === 'int32' ? new Int32Array(source.count * inputWidth) : new Float32Array(source.count * inputWidth);
   const y = source.labels === 'int32' ? new Int32Array(source.count * labelWidth) : new Float32Array(source.count * labelWidth);
   const step = 1024;
   for (let from = 0; from < source.count; from += step) {

@@ -1,22 +1,24 @@
 // evaluate(): the inference form's sample-weighted mean loss and metrics over a data set, read a
 // batch at a time from a SampleSource.
 import type { SampleSource } from '../sample-source.ts';
-import { checkMetrics, isCorrect, metricSums } from './metrics.ts';
+import { batchArrays } from './loop.ts';
+import { checkMetrics, correctPositions, labelLayout, metricSums } from './metrics.ts';
 import type { Evaluation, SampleSizes } from './types.ts';
 
 /** One batch through the compiled evaluation: its mean loss and the model's outputs. */
-export type EvalBatch = (x: Float32Array, y: Float32Array | Int32Array, batch: number) => { loss: number; output: ArrayLike<number> };
+export type EvalBatch = (x: Float32Array | Int32Array, y: Float32Array | Int32Array, batch: number) => { loss: number; output: ArrayLike<number> };
 
-/** Mean loss, accuracy and `metrics` over every sample of `source`, `batchSize` at a time. */
+/** Mean loss, accuracy (per position for sequence labels, see labelLayout) and `metrics` over every sample of `source`, `batchSize` at a time. */
 export function evaluateSource(evalBatch: EvalBatch, sizes: SampleSizes, source: SampleSource, batchSize: number, metrics: readonly string[] = []): Evaluation {
   if (!(source.count > 0)) throw new RangeError('evaluate needs at least one sample');
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const shape = { outputWidth: sizes.output, labelWidth: sizes.label };
   checkMetrics(metrics, shape);
   const sums = metricSums(metrics, shape);
-  const bx = new Float32Array(batchSize * sizes.input);
-  const by = sizes.classIds ? new Int32Array(batchSize * sizes.label) : new Float32Array(batchSize * sizes.label);
+  const [bx, by] = batchArrays(sizes, batchSize);
   const indices = Int32Array.from({ length: batchSize }, (_, i) => i);
+  // Accuracy counts positions for sequence labels (one class id per token); NaN where labels are no classes.
+  const layout = labelLayout(shape);
   let [loss, correct] = [0, 0];
   for (let i = 0; i < source.count; i += batchSize) {
     const n = Math.min(batchSize, source.count - i);
@@ -25,8 +27,8 @@ export function evaluateSource(evalBatch: EvalBatch, sizes: SampleSizes, source:
     const [x, y] = n === batchSize ? [bx, by] : [bx.subarray(0, n * sizes.input), by.subarray(0, n * sizes.label)];
     const result = evalBatch(x, y, n);
     loss += result.loss * n;
-    for (let j = 0; j < n; j++) if (isCorrect(result.output, sizes.output, j, y, sizes.label)) correct++;
+    if (layout) for (let j = 0; j < n; j++) correct += correctPositions(result.output, sizes.output, j, y, sizes.label);
     for (const s of sums) s.add(result.output, y, n);
   }
-  return { loss: loss / source.count, accuracy: correct / source.count, metrics: Object.fromEntries(sums.map((s) => [s.name, s.value()])) };
+  return { loss: loss / source.count, accuracy: layout ? correct / (source.count * layout.positions) : NaN, metrics: Object.fromEntries(sums.map((s) => [s.name, s.value()])) };
 }

@@ -35,14 +35,23 @@ export function sourceOf(data: Dataset | SampleSource, sizes: SampleSizes, what:
     return data;
   }
   const Labels = sizes.classIds ? Int32Array : Float32Array;
-  if (!(data.x instanceof Float32Array) || !(data.y instanceof Labels)) {
+  const Inputs = sizes.intInput ? Int32Array : Float32Array;
+  if (!(data.x instanceof Inputs) || !(data.y instanceof Labels)) {
     const got = (a: unknown) => (a as object)?.constructor?.name ?? typeof a;
-    throw new TypeError(`${what}: expected x a Float32Array and y a ${Labels.name} (${sizes.classIds ? 'class ids' : 'targets'}), got ${got(data.x)} and ${got(data.y)}`);
+    const xs = sizes.intInput ? ' (the model takes int32 inputs, e.g. token ids)' : '';
+    throw new TypeError(`${what}: expected x a ${Inputs.name}${xs} and y a ${Labels.name} (${sizes.classIds ? 'class ids' : 'targets'}), got ${got(data.x)} and ${got(data.y)}`);
   }
   if (data.x.length !== data.count * sizes.input || data.y.length !== data.count * sizes.label) {
     throw new RangeError(`${what}: ${data.count} samples need ${data.count * sizes.input} input and ${data.count * sizes.label} label values, got ${data.x.length} and ${data.y.length}`);
   }
   return memorySource(data, sizes);
+}
+
+/** A batch's input and label arrays: int32 inputs (token ids) and class ids as Int32Array, the rest as Float32Array. */
+export function batchArrays(sizes: SampleSizes, batchSize: number): [Float32Array | Int32Array, Float32Array | Int32Array] {
+  const x = sizes.intInput ? new Int32Array(batchSize * sizes.input) : new Float32Array(batchSize * sizes.input);
+  const y = sizes.classIds ? new Int32Array(batchSize * sizes.label) : new Float32Array(batchSize * sizes.label);
+  return [x, y];
 }
 
 /** Seed of epoch `epoch`'s shuffle: a function of (seed, epoch) alone, so a resumed run shuffles as an unbroken one. */
@@ -79,8 +88,7 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
   if (!(Number.isInteger(options.epochs) && options.epochs >= 0)) throw new RangeError(`epochs must be a non-negative integer, got ${options.epochs}`);
   const metrics = metricNames(options.metrics, sizes);
   checkSchedule(options.schedule);
-  const bx = new Float32Array(batchSize * sizes.input);
-  const by = sizes.classIds ? new Int32Array(batchSize * sizes.label) : new Float32Array(batchSize * sizes.label);
+  const [bx, by] = batchArrays(sizes, batchSize);
   const batches = Math.ceil(source.count / batchSize);
   const epochs: EpochLog[] = [];
   let stopped: Stopped | undefined;
@@ -130,7 +138,9 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
       const seconds = (performance.now() - started) / 1000;
       const log = epochLog(epoch, lossSum / seen, Object.fromEntries(sums.map((s) => [s.name, s.value()])), lr, seconds, seen);
       const val = validation && trainer.evaluate(validation, batchSize, metrics);
-      const full: EpochLog = val ? { ...log, valLoss: val.loss, valMetrics: val.metrics, valAccuracy: val.accuracy } : log;
+      // valAccuracy only where accuracy is a metric of this fit: a regression's threshold "accuracy" means nothing.
+      const valAccuracy = val?.metrics.accuracy === undefined ? {} : { valAccuracy: val.metrics.accuracy };
+      const full: EpochLog = val ? { ...log, valLoss: val.loss, valMetrics: val.metrics, ...valAccuracy } : log;
       epochs.push(full);
       try {
         options.onEpoch?.(full, control);

@@ -26,7 +26,9 @@ export function checkMetrics(names: readonly string[], shape: MetricShape): asse
     if (!k && !['accuracy', 'binaryAccuracy', 'mse', 'mae'].includes(name)) {
       throw new RangeError(`unknown metric '${name}' (available: accuracy, binaryAccuracy, top<k>Accuracy such as top5Accuracy, mse, mae)`);
     }
-    if (k && Number(k[1]) > shape.outputWidth) throw new RangeError(`metric '${name}' needs at least ${k[1]} classes, the model outputs ${shape.outputWidth}`);
+    if (name === 'accuracy' || k) layoutFor(name, shape);
+    const classes = labelLayout(shape)?.classes ?? shape.outputWidth;
+    if (k && Number(k[1]) > classes) throw new RangeError(`metric '${name}' needs at least ${k[1]} classes, the model outputs ${classes}`);
     if ((name === 'mse' || name === 'mae' || name === 'binaryAccuracy') && shape.labelWidth !== shape.outputWidth) {
       throw new RangeError(`metric '${name}' compares predictions with targets element by element: the model outputs ${shape.outputWidth} values per sample, the labels have ${shape.labelWidth}`);
     }
@@ -41,38 +43,83 @@ export function defaultMetrics(shape: MetricShape & { classIds: boolean }): Metr
   return shape.classIds || shape.outputWidth > 1 ? ['accuracy'] : [];
 }
 
+/**
+ * How a label row of `labelWidth` values reads against an output row of `outputWidth` (W) values:
+ * - L == 1: one class a sample (a class id; a 0.5 threshold when W is 1 too);
+ * - L == W: a one-hot (or probability) row, whose argmax is the class;
+ * - W % L == 0, W / L > 1: L positions (tokens, time steps) of W / L classes each, one class id a position.
+ * Anything else is no classification: `undefined`.
+ */
+export function labelLayout(shape: MetricShape): { positions: number; classes: number; oneHot: boolean } | undefined {
+  const { outputWidth: w, labelWidth: l } = shape;
+  if (l === 1) return { positions: 1, classes: w, oneHot: false };
+  if (l === w) return { positions: 1, classes: w, oneHot: true };
+  if (l > 1 && w % l === 0 && w / l > 1) return { positions: l, classes: w / l, oneHot: false };
+  return undefined;
+}
+
+/** The layout of a classification metric, or an error naming the widths that fit none. */
+function layoutFor(name: string, shape: MetricShape): { positions: number; classes: number; oneHot: boolean } {
+  const layout = labelLayout(shape);
+  if (!layout) {
+    throw new RangeError(`metric '${name}' needs one class id a sample, one-hot rows of the output's width, or one class id per position (output width a multiple of the label width): the model outputs ${shape.outputWidth} values per sample, the labels have ${shape.labelWidth}`);
+  }
+  return layout;
+}
+
 /** A fresh running sum for each metric. */
 export function metricSums(names: readonly MetricName[], shape: MetricShape): MetricSum[] {
   return names.map((name) => metricSum(name, shape));
 }
 
-function metricSum(name: MetricName, shape: MetricShape): MetricSum {
-  const k = TOP_K.exec(name);
-  let total = 0;
-  let count = 0;
-  const perSample = (score: (pred: ArrayLike<number>, labels: ArrayLike<number>, j: number) => number) => ({
+/** A mean over counted things (samples, or positions of a sequence). */
+function runningMean(name: MetricName, per: number, score: (pred: ArrayLike<number>, labels: ArrayLike<number>, j: number) => number): MetricSum {
+  let [total, count] = [0, 0];
+  return {
     name,
-    add(pred: ArrayLike<number>, labels: ArrayLike<number>, batch: number) {
+    add(pred, labels, batch) {
       for (let j = 0; j < batch; j++) total += score(pred, labels, j);
-      count += batch;
+      count += batch * per;
     },
     value: () => total / count,
-  });
+  };
+}
+
+function metricSum(name: MetricName, shape: MetricShape): MetricSum {
+  const k = TOP_K.exec(name);
   const { outputWidth: w, labelWidth: lw } = shape;
-  if (name === 'accuracy') return perSample((p, l, j) => (isCorrect(p, w, j, l, lw) ? 1 : 0));
-  if (k) return perSample((p, l, j) => (inTopK(p, w, j, trueClass(l, lw, j), Number(k[1])) ? 1 : 0));
+  if (name === 'accuracy') {
+    // Per position for sequence labels: the fraction of (sample, position) pairs correct.
+    const { positions } = layoutFor(name, shape);
+    return runningMean(name, positions, (p, l, j) => correctPositions(p, w, j, l, lw));
+  }
+  if (k) {
+    const { positions, classes } = layoutFor(name, shape);
+    const top = Number(k[1]);
+    return runningMean(name, positions, (p, l, j) => {
+      let hits = 0;
+      for (let q = 0; q < positions; q++) {
+        const row = j * positions + q;
+        if (inTopK(p, row * classes, classes, trueClass(l, lw, row, classes, positions), top)) hits++;
+      }
+      return hits;
+    });
+  }
   // Element-wise metrics: the mean over every output value, as Keras computes them.
   const element = name === 'mse' ? (d: number) => d * d : name === 'mae' ? Math.abs : (d: number, p: number, t: number) => ((p >= 0.5 ? 1 : 0) === Math.round(t) ? 1 : 0);
-  return perSample((p, l, j) => {
+  return runningMean(name, 1, (p, l, j) => {
     let s = 0;
     for (let i = j * w; i < (j + 1) * w; i++) s += element(p[i] - l[i], p[i], l[i]);
     return s / w;
   });
 }
 
-/** The true class of sample `j`: its id, or the argmax of its one-hot row. */
-function trueClass(labels: ArrayLike<number>, labelWidth: number, j: number): number {
-  return labelWidth === 1 ? labels[j] : argmax(labels, j * labelWidth, labelWidth);
+/**
+ * The true class of row `row` (a sample, or a sample's position when `positions` > 1): its id, or
+ * the argmax of its one-hot row.
+ */
+function trueClass(labels: ArrayLike<number>, labelWidth: number, row: number, classes: number, positions: number): number {
+  return labelWidth === 1 || positions > 1 ? labels[row] : argmax(labels, row * labelWidth, classes);
 }
 
 function argmax(values: ArrayLike<number>, offset: number, n: number): number {
@@ -81,16 +128,30 @@ function argmax(values: ArrayLike<number>, offset: number, n: number): number {
   return best;
 }
 
-/** Whether `cls` is among the `k` largest of sample `j`'s scores (ties counted against it, as a strict rank). */
-function inTopK(pred: ArrayLike<number>, width: number, j: number, cls: number, k: number): boolean {
-  const score = pred[j * width + cls];
+/** Whether `cls` is among the `k` largest of the `width` scores from `offset` (ties counted against it, as a strict rank). */
+function inTopK(pred: ArrayLike<number>, offset: number, width: number, cls: number, k: number): boolean {
+  const score = pred[offset + cls];
   let above = 0;
-  for (let i = 0; i < width; i++) if (pred[j * width + i] > score) above++;
+  for (let i = 0; i < width; i++) if (pred[offset + i] > score) above++;
   return above < k;
 }
 
-/** Whether prediction `offset` (of `width` values) matches its label (argmax; a 0.5 threshold for one output). */
+/**
+ * How many of sample `j`'s positions are predicted right (0 or 1 but for sequence labels; see
+ * `labelLayout`): argmax against the class id or one-hot row, a 0.5 threshold for one output.
+ */
+export function correctPositions(pred: ArrayLike<number>, width: number, j: number, labels: ArrayLike<number>, labelWidth: number): number {
+  if (width === 1) return (pred[j] >= 0.5 ? 1 : 0) === Math.round(labels[j]) ? 1 : 0;
+  const { positions, classes } = layoutFor('accuracy', { outputWidth: width, labelWidth });
+  let correct = 0;
+  for (let q = 0; q < positions; q++) {
+    const row = j * positions + q;
+    if (argmax(pred, row * classes, classes) === trueClass(labels, labelWidth, row, classes, positions)) correct++;
+  }
+  return correct;
+}
+
+/** Whether sample `offset`'s prediction matches its label: every position of it, for sequence labels (see `correctPositions`). */
 export function isCorrect(pred: ArrayLike<number>, width: number, offset: number, labels: ArrayLike<number>, labelWidth: number): boolean {
-  if (width === 1) return (pred[offset] >= 0.5 ? 1 : 0) === Math.round(labels[offset]);
-  return argmax(pred, offset * width, width) === trueClass(labels, labelWidth, offset);
+  return correctPositions(pred, width, offset, labels, labelWidth) === (labelLayout({ outputWidth: width, labelWidth })?.positions ?? 1);
 }

@@ -18,7 +18,7 @@ export interface EpochLog {
   readonly accuracy?: number;
   readonly valLoss?: number;
   readonly valMetrics?: Readonly<Record<string, number>>;
-  /** `valMetrics.accuracy` (computed whenever there is validation data). */
+  /** `valMetrics.accuracy`, when accuracy is one of the fit's metrics (a regression has none). */
   readonly valAccuracy?: number;
   /** Learning rate of the epoch's last step. */
   readonly lr: number;
@@ -92,10 +92,10 @@ export interface Evaluation {
 
 /** What the loop needs of a trainer; emitted trainers supply it. */
 export interface LoopTrainer {
-  step(x: Float32Array, y: Float32Array | Int32Array, batch: number): number;
+  step(x: Float32Array | Int32Array, y: Float32Array | Int32Array, batch: number): number;
   /** The last step's predictions for its batch (before its update): the training metrics' input. */
   lastOutput(): ArrayLike<number>;
-  predict(x: Float32Array, batch: number): ArrayLike<number>;
+  predict(x: Float32Array | Int32Array, batch: number): ArrayLike<number>;
   evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
   getWeights(): { name: string; data: ArrayLike<number> & { slice(): ArrayLike<number> } }[];
   setWeights(weights: Readonly<Record<string, Float32Array>>): void;
@@ -114,6 +114,8 @@ export interface SampleSizes {
   readonly output: number;
   /** Labels are class ids. */
   readonly classIds: boolean;
+  /** The input is int32 (token ids): batches are Int32Array; float32 otherwise. */
+  readonly intInput?: boolean;
 }
 
 export type { MetricName };

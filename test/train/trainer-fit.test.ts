@@ -44,7 +44,8 @@ describe('fit', () => {
     const train = halfPlane(64, 71);
     const val = halfPlane(40, 72);
     const seen: EpochLog[] = [];
-    const logs = t.fit(train, { epochs: 8, batchSize: 16, seed: 3, validationData: val, onEpoch: (log) => void seen.push(log) }).epochs;
+    // One sigmoid output gets no default metric (it could be a regression): accuracy is asked for.
+    const logs = t.fit(train, { epochs: 8, batchSize: 16, seed: 3, validationData: val, metrics: ['accuracy'], onEpoch: (log) => void seen.push(log) }).epochs;
     expect(logs.map((l) => l.epoch)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(seen).toEqual(logs);
     expect(t.steps).toBe(8 * 4);
