@@ -2,6 +2,7 @@
 // epoch line, resuming from a saved state, and the history and curves files after a fit.
 import { readFileSync } from 'node:fs';
 import type { EpochLog, History } from '../runtime/train-loop.ts';
+import { decodeWeights } from '../runtime/weights.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import { writeCurvesPng } from './curves.ts';
 import { writeHistory } from './history.ts';
@@ -39,10 +40,15 @@ export function fitCallbackOptions(o: FitFlags): Pick<RunOptions, 'metrics' | 'e
   for (const [flag, v] of [['--early-stop', o.earlyStop], ['--reduce-lr-on-plateau', o.reduceLrOnPlateau], ['--checkpoint-steps', o.checkpointSteps]] as const) {
     if (v !== undefined && !(Number.isInteger(v) && v >= (flag === '--checkpoint-steps' ? 1 : 0))) throw new KilnError(`${flag} must be a ${flag === '--checkpoint-steps' ? 'positive' : 'non-negative'} integer, got ${v}`);
   }
+  // A setting of a callback that is not asked for would be ignored without a word.
+  if (o.restoreBest && o.earlyStop === undefined) throw new KilnError('--restore-best applies with --early-stop <patience>');
+  for (const [flag, v] of [['--lr-factor', o.lrFactor], ['--min-lr', o.minLr]] as const) {
+    if (v !== undefined && o.reduceLrOnPlateau === undefined) throw new KilnError(`${flag} applies with --reduce-lr-on-plateau <patience>`);
+  }
   if (o.lrFactor !== undefined && !(o.lrFactor > 0 && o.lrFactor < 1)) throw new KilnError(`--lr-factor must lie in (0, 1), got ${o.lrFactor}`);
   const monitor = o.monitor ?? (o.validation > 0 ? 'valLoss' : 'loss');
   if (/^val/i.test(monitor) && o.validation === 0 && (o.earlyStop !== undefined || o.reduceLrOnPlateau !== undefined || /^val/i.test(o.checkpointBest ?? ''))) {
-    throw new KilnError(`--monitor ${monitor} needs validation data (--validation <v>)`);
+    throw new KilnError(`--monitor ${monitor} needs validation data (--validation <v>, --validation-split <fraction> or --validation-data <file>)`);
   }
   const metrics = o.metrics?.split(',').map((m) => m.trim()).filter((m) => m !== '');
   return {
@@ -65,12 +71,23 @@ export function epochLine(log: EpochLog, epochs: number): string {
 }
 
 /** The bytes of a saved trainer state (--load); a KilnError names the file when it cannot be read. */
-export function readTrainerState(file: string): Uint8Array {
+export function readTrainerState(file: string, model?: string): Uint8Array {
+  let bytes: Uint8Array;
   try {
-    return readFileSync(file);
+    bytes = readFileSync(file);
   } catch (e) {
     throw new KilnError(`--load ${file}: cannot read the trainer state (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a file written by kiln train --save or a checkpoint`);
   }
+  // Checked before the compile: a wrong file is one line naming it, not a missing-tensor error later.
+  let meta: Readonly<Record<string, unknown>>;
+  try {
+    meta = decodeWeights(bytes).meta;
+  } catch (e) {
+    throw new KilnError(`--load ${file}: ${(e as Error).message}; expected a file written by kiln train --save or a checkpoint`);
+  }
+  if (typeof meta.steps !== 'number') throw new KilnError(`--load ${file}: a weight file without a trainer state (no step count, e.g. kiln compile's .weights.bin); --load resumes a file written by kiln train --save or a checkpoint`);
+  if (model !== undefined && typeof meta.model === 'string' && meta.model !== model) throw new KilnError(`--load ${file}: the trainer state of model '${meta.model}', not of '${model}'`);
+  return bytes;
 }
 
 /** After a fit (finished, stopped or interrupted): why it stopped, the history file and the curves. */

@@ -186,11 +186,12 @@ export async function trainCommand(file: string, flags: TrainOptions, print: (s:
   const data = await loadTrainingData(file, graph, loss, o, o.seed);
   const optimizer = resolveOptimizer(o.optimizer, o.lr, o);
   resolveSchedule(o); // its flags checked before the compile, not after
+  fitCallbackOptions({ ...o, validation: data.validation?.count ?? 0 }); // so are the callbacks' flags
   const backend = o.backend ?? 'js';
   if (backend !== 'js' && backend !== 'gpujs') throw new KilnError(`unknown backend '${backend}' (available: js, gpujs)`);
   if (o.gpu !== undefined && backend !== 'gpujs') throw new KilnError('--gpu applies to --backend gpujs');
   const outputs = checkOutputs(o, o.out ?? path.join('build', fileStem(graph.name)));
-  const resume = o.load === undefined ? undefined : readTrainerState(o.load);
+  const resume = o.load === undefined ? undefined : readTrainerState(o.load, graph.name);
   const { trainer, logs, history } = await withStopFlag((stopRequested) => compileAndFit(file, graph, weights, o, outputs, { loss, optimizer, backend, resume, data }, print, stopRequested, warn));
   if (outputs.save) {
     // Straight after training, before anything optional can fail.

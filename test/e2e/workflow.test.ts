@@ -207,7 +207,7 @@ describe('issue 16: the training workflow as a user walks it', () => {
       expect(predicted.stdout).toContain(`${n}: ${a} (${probs[n][a].toFixed(4)}), ${b} (${probs[n][b].toFixed(4)})`);
     }
     expect(predicted.stdout).toMatch(/wrote p\.npy: output float32\[60, 3\] for 60 samples of x\.npy/);
-  }, 60_000);
+  }, 120_000);
 
   it('trains a batch-norm regression on .csv (mse, mae), then evaluates and predicts it against a naive inference pass', async () => {
     const trainArgs = ['train', 'reg.ts', '--data', 'rx.csv', '--labels', 'ry.csv', '--loss', 'mse', '--metrics', 'mae', '--optimizer', 'adam', '--lr', '0.05', '--epochs', '3', '--batch-size', '8', '--validation-split', '0.2', '--save', 'r.bin', '--out', 'build-reg'];
@@ -227,7 +227,7 @@ describe('issue 16: the training workflow as a user walks it', () => {
     const rp = JSON.parse(readFileSync(file('rp.json'), 'utf8')) as Matrix;
     expect(rp.map((r) => r.length)).toEqual(RX.map(() => 1));
     expectClose(rp.flat(), out, 1e-4, 'rp.json');
-  }, 60_000);
+  }, 120_000);
 
   it('one AdamW step and one batch-norm step through the CLI equal PyTorch’s formulas by hand', async () => {
     const [c1, c2, adamw, bn] = await Promise.all([
@@ -262,5 +262,32 @@ describe('issue 16: the training workflow as a user walks it', () => {
     const unbiased = [0, 1, 2, 3].map((j) => column(pre, j).reduce((s, v) => s + (v - batchMean[j]) ** 2, 0) / (40 - 1));
     expectClose(r1['bn/movingMean'], batchMean.map((m, j) => 0.9 * r0['bn/movingMean'][j] + 0.1 * m), 1e-5, 'running mean');
     expectClose(r1['bn/movingVariance'], unbiased.map((v, j) => 0.9 * r0['bn/movingVariance'][j] + 0.1 * v), 1e-5, 'running variance');
-  }, 60_000);
+  }, 120_000);
+
+  it('flags that do not fit are one line naming them, before any training', async () => {
+    const data = ['--data', 'x.npy', '--labels', 'y.npy', '--epochs', '1', '--out', 'build-bad'];
+    (await Promise.all([
+      run('compile', 'single.ts', '--out', 'single-w'),
+      run('train', 'single.ts', '--data', 'ax.npy', '--labels', 'ay.npy', '--loss', 'mse', '--epochs', '1', '--save', 'single-state.bin', '--out', 'single-t'),
+    ])).forEach(ok);
+    const runs = await Promise.all([
+      run('train', 'clf.ts', ...data, '--load', 'single-state.bin'),
+      run('train', 'clf.ts', ...data, '--load', 'single-w/single.weights.bin'),
+      run('train', 'clf.ts', ...data, '--restore-best'),
+      run('train', 'clf.ts', ...data, '--lr-factor', '0.5'),
+      run('train', 'clf.ts', ...data, '--early-stop', '1', '--monitor', 'valLoss'),
+    ]);
+    const expected = [
+      /^error: --load single-state\.bin: the trainer state of model 'single', not of 'clf'$/,
+      /^error: --load single-w\/single\.weights\.bin: a weight file without a trainer state .*kiln train --save or a checkpoint$/,
+      /^error: --restore-best applies with --early-stop <patience>$/,
+      /^error: --lr-factor applies with --reduce-lr-on-plateau <patience>$/,
+      /^error: --monitor valLoss needs validation data \(--validation <v>, --validation-split <fraction> or --validation-data <file>\)$/,
+    ];
+    for (const [i, r] of runs.entries()) {
+      expect(r.status, showRun(r)).toBe(1);
+      expect(r.stderr.trim(), showRun(r)).toMatch(expected[i]);
+      expect(r.stdout).not.toMatch(/^epoch /m);
+    }
+  }, 120_000);
 });
