@@ -7,11 +7,11 @@ import { formatDims } from './numeric.ts';
 import { isIntDtype, type RawSplit } from './raw.ts';
 
 /** The model's one input: its name, sample dims (after the batch) and size. */
-export function modelInput(graph: Graph): { name: string; dims: number[]; size: number; shape: string } {
+export function modelInput(graph: Graph): { name: string; dims: number[]; size: number; shape: string; dtype: string } {
   if (graph.inputs.length !== 1) throw new KilnError(`kiln train feeds one input; model '${graph.name}' takes ${graph.inputs.length}`);
   const input = graph.inputs[0];
   const dims = input.type.shape.slice(1).map(Number);
-  return { name: String(input.attrs.name), dims, size: dims.reduce((a, b) => a * b, 1), shape: formatShape(input.type.shape) };
+  return { name: String(input.attrs.name), dims, size: dims.reduce((a, b) => a * b, 1), shape: formatShape(input.type.shape), dtype: input.type.dtype };
 }
 
 const squeeze = (d: readonly number[]) => d.filter((v) => v !== 1);
@@ -26,6 +26,8 @@ export function inputPlan(graph: Graph, split: RawSplit, channelsFirst: boolean)
   const dims = split.xShape;
   const size = dims.reduce((a, b) => a * b, 1);
   const holds = `${split.xName} holds ${split.xDtype}${formatDims([split.x.count, ...dims])}`;
+  // Token ids must arrive as integers: a float read into an int32 batch would be cut silently.
+  if (m.dtype === 'int32' && !isIntDtype(split.xDtype)) throw new KilnError(`${holds} but model '${graph.name}' input '${m.name}' takes int32 ${m.shape} (integer ids, e.g. tokens): save the inputs as integers`);
   if (size === m.size) {
     const same = formatDims(squeeze(dims)) === formatDims(squeeze(m.dims)) || dims.length <= 1 || m.dims.length <= 1;
     if (same) return {};

@@ -103,7 +103,9 @@ function validationChoice(o: DataOptions, count: number): { start: number; note:
 /** Resolves, checks, normalises and splits the data of a run. */
 export function prepareTrainingData(graph: Graph, loss: LossSpec, o: DataOptions, raw: RawData): TrainingData {
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new KilnError(`--limit must be a positive integer, got ${o.limit}`);
-  const dims = modelInput(graph).dims;
+  const { dims, dtype: inputDtype } = modelInput(graph);
+  const inputs = inputDtype === 'int32' ? 'int32' : 'float32';
+  if (inputs === 'int32' && (o.normalize !== undefined || (o.scale !== undefined && parseScale(o.scale) !== 1))) throw new KilnError(`model '${graph.name}' takes int32 inputs (integer ids): --scale and --normalize apply to float inputs only`);
   const plan = labelPlan(graph, loss, raw.train);
   const ms = o.normalize === undefined ? undefined : parseNormalize(o.normalize);
   const scale = o.scale === undefined ? (raw.defaultScale ?? 1) : parseScale(o.scale);
@@ -123,10 +125,10 @@ export function prepareTrainingData(graph: Graph, loss: LossSpec, o: DataOptions
   const trainCount = Math.min(o.limit ?? trainEnd, trainEnd);
   const streamed = !!raw.train.streamed && (o.stream === true || inputWidth * trainCount * 4 > STREAM_FLOAT_BYTES);
   const train = source(raw.train, 0, trainCount);
-  const trainDataset = streamed ? undefined : materialize(train, inputWidth, width);
+  const trainDataset = streamed ? undefined : materialize(train, inputWidth, width, inputs);
   const valSplit = o.validationData !== undefined ? readArraySplit(o.validationData, o.validationLabels, { flag: '--validation-labels' }) : raw.validation;
-  const validation = valSplit ? materialize(source(valSplit), inputWidth, width) : choice ? materialize(source(raw.train, choice.start, all - choice.start), inputWidth, width) : undefined;
-  const test = raw.test ? materialize(source(raw.test), inputWidth, width) : undefined;
+  const validation = valSplit ? materialize(source(valSplit), inputWidth, width, inputs) : choice ? materialize(source(raw.train, choice.start, all - choice.start), inputWidth, width, inputs) : undefined;
+  const test = raw.test ? materialize(source(raw.test), inputWidth, width, inputs) : undefined;
   return {
     description: raw.description,
     train: trainDataset ? datasetSource(trainDataset) : train,
