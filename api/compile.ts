@@ -34,7 +34,12 @@ function trainingSpec(graph: Graph, t: TrainOptions): TrainingSpec {
   if (typeof t !== 'object' || t === null || typeof t.optimizer !== 'object' || t.optimizer === null) {
     throw new KilnError("compile(): train needs an optimizer, e.g. { optimizer: { kind: 'adam', lr: 1e-3 } }");
   }
-  return { optimizer: t.optimizer, loss: resolveTrainLoss(graph, t.loss ?? 'auto', t.fromLogits), ...(t.clipNorm !== undefined ? { clipNorm: t.clipNorm } : {}) };
+  // Clipping is an optimizer setting in the compiler (OptimizerSpec.clipNorm); beside it, it would be dropped.
+  if (t.clipNorm !== undefined && t.optimizer.clipNorm !== undefined && t.clipNorm !== t.optimizer.clipNorm) {
+    throw new KilnError(`compile(): train.clipNorm (${t.clipNorm}) and train.optimizer.clipNorm (${t.optimizer.clipNorm}) differ: give one`);
+  }
+  const optimizer = t.clipNorm === undefined ? t.optimizer : { ...t.optimizer, clipNorm: t.clipNorm };
+  return { optimizer, loss: resolveTrainLoss(graph, t.loss ?? 'auto', t.fromLogits) };
 }
 
 /**
