@@ -42,6 +42,9 @@ const allEngines: Engine[] = [
   { id: 'jax', label: '@jax-js/jax (wasm, jit, 1 thread)', file: 'jax.mjs' },
   { id: 'onnxruntime', label: 'onnxruntime-node (CPU, 1 thread)', file: 'onnxruntime.mjs' },
   { id: 'brain', label: 'brain.js', file: 'brain.mjs' },
+  // PyTorch CPU (bench/torch/engine.py under the Python that has torch), one thread and two.
+  { id: 'torch', label: 'PyTorch (CPU, 1 thread)', file: 'torch.mjs' },
+  { id: 'torch-2t', label: 'PyTorch (CPU, 2 threads)', file: 'torch.mjs', args: ['--threads', '2'] },
 ];
 const only = arg('--engines')?.split(',');
 const engines = allEngines.filter((e) => !only || e.id === 'kiln' || only.includes(e.id));
