@@ -13,25 +13,41 @@ const PAGE = 65536;
 /** Buffers start on 16-byte boundaries and are followed by 16 spare bytes: a partial vector reads up to 12 past its end. */
 const ALIGN = 16;
 
-/** The memory of one model (and its trainer): a bump allocator over a shared WebAssembly.Memory. */
+/**
+ * The memory of one model (and its trainer): a bump allocator over a shared WebAssembly.Memory.
+ * The allocator's top lives in the memory itself (bytes 0–3, below the first buffer), moved with
+ * Atomics, so a ThreadPool worker's view of the same memory can take its own scratch region.
+ */
 export class SimdMemory {
   readonly memory: WebAssembly.Memory;
-  private top = ALIGN;
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   private readonly instances = new WeakMap<WebAssembly.Module, WebAssembly.Instance>();
+  /** Whether a kernels module was instantiated here in its relaxed-SIMD variant. */
+  relaxed = false;
 
   constructor(memory?: WebAssembly.Memory) {
     this.memory = memory ?? new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     this.buffers.add(this.memory.buffer);
   }
 
+  /** Reserves `bytes` (16-byte aligned, 16 spare after) and returns the address; grows the memory as needed. */
+  private reserve(bytes: number): number {
+    const top = new Uint32Array(this.memory.buffer, 0, 1);
+    for (;;) {
+      const cur = Atomics.load(top, 0);
+      const at = Math.ceil((cur || ALIGN) / ALIGN) * ALIGN;
+      const end = at + bytes + ALIGN;
+      if (Atomics.compareExchange(top, 0, cur, end) !== cur) continue; // another thread moved it: retry
+      // Two threads may both grow; the memory then has spare pages, never too few.
+      const size = this.memory.buffer.byteLength;
+      if (end > size) this.memory.grow(Math.ceil((end - size) / PAGE));
+      return at;
+    }
+  }
+
   /** A zeroed array in this memory. Arrays are never freed: a model allocates once per batch-size increase. */
   alloc = <T extends ArrayType>(Type: T, length: number): InstanceType<T> => {
-    const at = Math.ceil(this.top / ALIGN) * ALIGN;
-    const end = at + Math.max(1, length) * Type.BYTES_PER_ELEMENT + ALIGN;
-    const size = this.memory.buffer.byteLength;
-    if (end > size) this.memory.grow(Math.ceil((end - size) / PAGE));
-    this.top = end;
+    const at = this.reserve(Math.max(1, length) * Type.BYTES_PER_ELEMENT);
     const buffer = this.memory.buffer;
     this.buffers.add(buffer);
     // A shared memory starts zeroed and is never reused, so the new array is zeroed.
@@ -50,11 +66,17 @@ export class SimdMemory {
     return copy;
   };
 
-  /** The instance of a kernels module over this memory (one per module). */
+  /**
+   * The instance of a kernels module over this memory (one per module). A module that packs panels
+   * (cache-blocked products) gets a scratch region of its own here, so each thread has one.
+   */
   instance(module: WebAssembly.Module): WebAssembly.Instance {
     let i = this.instances.get(module);
     if (!i) {
-      i = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+      const env: Record<string, WebAssembly.Memory | WebAssembly.Global> = { memory: this.memory };
+      const [scratch] = WebAssembly.Module.customSections(module, SCRATCH_SECTION);
+      if (scratch) env.scratch = new WebAssembly.Global({ value: 'i32', mutable: false }, this.reserve(readUleb(new Uint8Array(scratch), 0)[0]));
+      i = new WebAssembly.Instance(module, { env });
       this.instances.set(module, i);
     }
     return i;
@@ -72,8 +94,65 @@ export interface SimdKernels {
   readonly memory: SimdMemory;
 }
 
-const compiled = new WeakMap<Uint8Array, WebAssembly.Module>();
+/** Custom sections of a kernels module (compiler/codegen/wasm/binary.ts). */
+const SCRATCH_SECTION = 'kiln.scratch';
+const RELAXED_SECTION = 'kiln.relaxed';
+
+/** An unsigned LEB128 at `at`: [value, next offset]. */
+function readUleb(b: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = b[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    if (!(byte & 0x80)) return [value, at];
+  }
+}
+
+/** The bytes of custom section `name` of module bytes `wasm` (a walk over the section headers), or undefined. */
+function customSection(wasm: Uint8Array, name: string): Uint8Array | undefined {
+  const want = new TextEncoder().encode(name);
+  for (let at = 8; at < wasm.length; ) {
+    const id = wasm[at];
+    const [size, start] = readUleb(wasm, at + 1);
+    at = start + size;
+    if (id !== 0) continue;
+    const [length, nameAt] = readUleb(wasm, start);
+    if (length === want.length && want.every((c, i) => wasm[nameAt + i] === c)) return wasm.subarray(nameAt + length, at);
+  }
+  return undefined;
+}
+
+const compiled = new WeakMap<Uint8Array, { module: WebAssembly.Module; relaxed: boolean }>();
 let supported: boolean | undefined;
+let relaxedSupported: boolean | undefined;
+
+/**
+ * Whether this engine has relaxed SIMD (f32x4.relaxed_madd): Node 22+, Chrome 114+; Node 20 only
+ * with --experimental-wasm-relaxed-simd. Asked once, of a module of one function using it.
+ */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedSupported === undefined) {
+    // (func (param v128) (result v128) local.get 0 local.get 0 local.get 0 f32x4.relaxed_madd)
+    const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11]);
+    try {
+      relaxedSupported = WebAssembly.validate(probe);
+    } catch {
+      relaxedSupported = false;
+    }
+  }
+  return relaxedSupported;
+}
+
+/** The compiled module for bytes `wasm`: its relaxed-SIMD variant where it has one and the engine validates it. */
+function compile(wasm: Uint8Array): { module: WebAssembly.Module; relaxed: boolean } {
+  let c = compiled.get(wasm);
+  if (!c) {
+    const relaxed = relaxedSimdSupported() ? customSection(wasm, RELAXED_SECTION) : undefined;
+    c = relaxed ? { module: new WebAssembly.Module(relaxed.slice()), relaxed: true } : { module: new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), relaxed: false };
+    compiled.set(wasm, c);
+  }
+  return c;
+}
 
 /** Whether this engine runs WebAssembly SIMD over shared memory (a browser page needs cross-origin isolation for the latter). */
 export function simdSupported(): boolean {
@@ -95,12 +174,9 @@ export function simdSupported(): boolean {
  */
 export function openSimd(wasm: Uint8Array, memory?: SimdMemory): SimdKernels | undefined {
   if (!simdSupported()) return undefined;
-  let module = compiled.get(wasm);
-  if (!module) {
-    module = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
-    compiled.set(wasm, module);
-  }
+  const { module, relaxed } = compile(wasm);
   const mem = memory ?? new SimdMemory();
+  if (relaxed) mem.relaxed = true;
   const exports = mem.instance(module).exports as Record<string, (...args: number[]) => void>;
   const staging: Array32[] = [];
   const address = (a: Array32, slot: number): number => {

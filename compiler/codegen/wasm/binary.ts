@@ -61,6 +61,8 @@ const SIMD_OPS = {
   'f32x4.div': 0xe7,
   'f32x4.min': 0xe8,
   'f32x4.max': 0xe9,
+  // Relaxed SIMD (a later proposal): fused or unfused multiply-add, the engine's choice.
+  'f32x4.relaxed_madd': 0x105,
 } as const;
 export type SimdOp = keyof typeof SIMD_OPS;
 
@@ -71,6 +73,8 @@ const OPS = {
   'i32.mul': 0x6c,
   'i32.lt_s': 0x48,
   'i32.gt_s': 0x4a,
+  'i32.ge_s': 0x4e,
+  'i32.eqz': 0x45,
   'f32.add': 0x92,
   'f32.sub': 0x93,
   'f32.mul': 0x94,
@@ -233,6 +237,35 @@ export class FunctionBody {
     return this;
   }
 
+  /** `if` with no result (it pops the condition), `else`; closed by `end`. */
+  if(): this {
+    this.say('if');
+    this.depth++;
+    this.code.push(0x04, 0x40);
+    return this;
+  }
+
+  else(): this {
+    this.depth--;
+    this.say('else');
+    this.depth++;
+    this.code.push(0x05);
+    return this;
+  }
+
+  /** `global.get` of imported global `i` (the scratch address is global 0). */
+  globalGet(i: number): this {
+    this.say(`global.get ${i}`);
+    this.code.push(0x23);
+    uleb(i, this.code);
+    return this;
+  }
+
+  /** Untyped `select`: picks one of two values of the same numeric type (v128 included) by an i32. */
+  select(): this {
+    return this.op('select');
+  }
+
   brIf(depth: number): this {
     this.say(`br_if ${depth}`);
     this.code.push(0x0d);
@@ -275,7 +308,15 @@ export interface WasmFunction {
   /** Every parameter is an i32 (sizes and byte addresses). */
   readonly params: number;
   readonly body: FunctionBody;
+  /** The same function with relaxed-SIMD instructions (f32x4.relaxed_madd), where it has any. */
+  readonly relaxed?: FunctionBody;
+  /** Bytes of scratch memory it uses (packed panels) from the address in imported global 0, `env.scratch`. */
+  readonly scratch?: number;
 }
+
+/** Custom sections the runtime reads (runtime/simd.ts): the relaxed-SIMD module, the scratch size. */
+export const RELAXED_SECTION = 'kiln.relaxed';
+export const SCRATCH_SECTION = 'kiln.scratch';
 
 /** Appends without spreading (a large module's code would overflow the call stack). */
 function append(out: number[], bytes: readonly number[]) {
@@ -297,9 +338,35 @@ function name(s: string, out: number[]) {
 /** Largest memory a module may use, in 64 KiB pages (2 GiB); a shared memory must declare one. */
 export const MAX_PAGES = 32768;
 
-/** A module of `functions`, importing a shared memory `env.memory`, exporting each function by name. */
+/**
+ * A module of `functions`, importing a shared memory `env.memory` (and an i32 global
+ * `env.scratch` where some function needs scratch memory), exporting each function by name. When
+ * some function has a relaxed body, the module carries a second module with those bodies in a
+ * custom section, which engines ignore and the runtime compiles where relaxed SIMD validates.
+ */
 export function encodeModule(functions: readonly WasmFunction[]): Uint8Array<ArrayBuffer> {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const scratch = Math.max(0, ...functions.map((f) => f.scratch ?? 0));
+  if (functions.some((f) => f.relaxed)) {
+    const content: number[] = [];
+    name(RELAXED_SECTION, content);
+    append(content, moduleBody(functions.map((f) => ({ ...f, body: f.relaxed ?? f.body })), scratch));
+    section(0, content, out);
+  }
+  const body = moduleBody(functions, scratch);
+  for (let i = 8; i < body.length; i++) out.push(body[i]);
+  return new Uint8Array(out);
+}
+
+/** The module's bytes (header included), with the scratch size but not the relaxed variant. */
+function moduleBody(functions: readonly WasmFunction[], scratch: number): number[] {
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  if (scratch) {
+    const content: number[] = [];
+    name(SCRATCH_SECTION, content);
+    uleb(scratch, content);
+    section(0, content, out);
+  }
   const arities = [...new Set(functions.map((f) => f.params))];
   const types: number[] = [];
   uleb(arities.length, types);
@@ -310,12 +377,17 @@ export function encodeModule(functions: readonly WasmFunction[]): Uint8Array<Arr
     types.push(0x00);
   }
   section(1, types, out);
-  const imports: number[] = [1];
+  const imports: number[] = [scratch ? 2 : 1];
   name('env', imports);
   name('memory', imports);
   imports.push(0x02, 0x03); // memory; limits: shared, with a maximum
   uleb(1, imports);
   uleb(MAX_PAGES, imports);
+  if (scratch) {
+    name('env', imports);
+    name('scratch', imports);
+    imports.push(0x03, I32, 0x00); // an immutable i32 global
+  }
   section(2, imports, out);
   const funcs: number[] = [];
   uleb(functions.length, funcs);
@@ -333,5 +405,5 @@ export function encodeModule(functions: readonly WasmFunction[]): Uint8Array<Arr
   uleb(functions.length, code);
   for (const f of functions) append(code, f.body.encode());
   section(10, code, out);
-  return new Uint8Array(out);
+  return out;
 }
