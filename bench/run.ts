@@ -22,6 +22,8 @@ import type { Model } from '../src/dsl/model.ts';
 import { cnnOnnx, matmulOnnx, mlpOnnx } from './onnx-models.ts';
 import { exportOnnx } from '../src/onnx/export.ts';
 import { sequenceData, sequenceWorkloads, SEQUENCE_MODELS } from './models/lstm-and-transformer.ts';
+import { historySection, historyText, loadHistory, mergeHistory, type Figure } from './history.ts';
+import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -225,6 +227,14 @@ lines.push(`- Machine: ${cpu}, ${os.cpus().length} logical CPUs, Node ${process.
 lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); each engine in a fresh process per round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratios = Kiln's throughput (one thread, and two threads with a \`ThreadPool\`) / the engine's (> 1: Kiln faster).`);
 lines.push(`- Same seeded Glorot-uniform weights and inputs in every engine; before timing, each engine's outputs (inference outputs, matmul products, the losses of three consecutive training steps) are compared with Kiln's: max |difference| ≤ ${tolerance} × the largest |value| or the workload is not timed for that engine.`);
 lines.push('');
+// Kiln's figures beside those of the previous full run (bench/history.json), which a full run updates.
+const historyFile = path.join(here, 'history.json');
+const history = loadHistory(historyFile);
+const figures: Figure[] = workloads.flatMap((w) => ['kiln', 'kiln-2t'].flatMap((engine): Figure[] => {
+  const v = times.get(engine)?.get(w.id);
+  return v && !status.get(engine)?.get(w.id) ? [{ engine, workload: w.id, title: w.title, unit: w.unit, value: median(v) }] : [];
+}));
+lines.push(...historySection(history, figures, workloads, fmt));
 for (const w of workloads) {
   lines.push(`## ${w.title} (${w.unit})`, '');
   lines.push('| engine | median | min–max | Kiln ÷ engine | Kiln 2 threads ÷ engine | agreement with Kiln |', '|---|---:|---:|---:|---:|---|');
@@ -251,6 +261,7 @@ if (notes) lines.push('## Notes', '', notes, '');
 const text = lines.join('\n');
 // A partial run (--only) leaves the full report alone: its tables go to results-partial.md.
 writeFileSync(path.join(here, arg('--only') ? 'results-partial.md' : 'results.md'), text);
+if (!arg('--only')) writeFileAtomicSync(historyFile, historyText(mergeHistory(history, figures, new Date().toISOString(), `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`)));
 console.log(text);
 rmSync(dir, { recursive: true, force: true });
 // Start-up costs (compile time, import → first predict) in fresh processes: bench/startup.md.
@@ -264,5 +275,6 @@ function readNotes(): string {
     "- brain.js: MLP inference only. Its `NeuralNetwork` applies the hidden activation to the output layer too, so the engine adds 100 to the output biases (ReLU is then the identity on the logits) and applies the softmax in JavaScript; softmax is shift-invariant, so the outputs are the same. Its training (per-sample SGD with momentum on MSE, no Adam or cross-entropy) is not the same workload and is not timed.",
     '- TensorFlow.js: `@tensorflow/tfjs-core` with the CPU or WebAssembly backend (1 thread in Node); the union package `@tensorflow/tfjs` is loaded only because it registers the gradient functions that training needs. Adam with ε = 1e-8 as in Kiln. tfjs-backend-wasm has no `Conv2DBackpropFilter` kernel, so its CNN training step fails.',
     '- @jax-js/jax: wasm device, every function under `jit()`; Adam is written out in jax-js ops (its optimizers are in another package); max pooling as a reshape and max.',
+    "- PyTorch: `bench/torch/engine.py` under the first python3 that imports torch (`KILN_BENCH_PYTHON`, else /usr/bin/python3, Debian's python3-torch: `npm run bench:setup -- --torch`; without it the rows say so and are skipped), CPU, `torch.set_num_threads` 1 or 2 (OpenMP workers waiting passively). The same weights and inputs in Kiln's layouts: `torch.addmm` and `F.conv2d`/`F.max_pool2d` for the MLP and CNN, PyTorch's own `nn.LSTM` (its second bias held at zero and out of the optimizer) and `nn.TransformerEncoderLayer` (post-norm, no dropout) for the sequence workloads; inference under `torch.inference_mode()`, training with `torch.optim.Adam` (ε = 1e-8). Its version cell names the BLAS that `torch.mm` loaded: Debian's python3-torch links the generic libblas.so.3, which is the unoptimised reference BLAS unless OpenBLAS is installed (bench:setup --torch installs libopenblas0-openmp).",
   ].join('\n');
 }
