@@ -5,6 +5,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emitJsModule } from '../../compiler/emit/js/module.ts';
+import { KC, NC } from '../../compiler/codegen/wasm/simd-blocked.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { makeNode } from '../../src/ir/build.ts';
 import type { Graph } from '../../src/ir/graph.ts';
@@ -33,6 +34,20 @@ export function products(k: number, m: number): EdgeCase[] {
     { name: `dense_${k}_${m}`, shapes: [['N', k], [k, m], [m]], build: ([x, w, b]) => makeNode('relu', [makeNode('add', [makeNode('matmul', [x, w]), b])]) },
   ];
 }
+
+/** Products whose packed operand is at least 512 KiB (where blocking starts), sizes at each block edge. */
+export const BLOCKED: EdgeCase[] = [
+  // One block short of KC, 2 panels + a partial one of 8 columns, no column tail.
+  { name: 'k255_m520', shapes: [['N', KC - 1], [KC - 1, 2 * NC + 8]], build: ([x, w]) => makeNode('matmul', [x, w]) },
+  // KC + 1: a last block of one step; 2 panels and a 1-column tail.
+  { name: 'k257_m513', shapes: [['N', KC + 1], [KC + 1, 2 * NC + 1]], build: ([x, w]) => makeNode('matmul', [x, w]) },
+  // Two whole blocks, one whole panel and a 7-column tail, with bias and ReLU after the last block.
+  { name: 'dense_k512_m263', shapes: [['N', 2 * KC], [2 * KC, NC + 7], [NC + 7]], build: ([x, w, b]) => makeNode('relu', [makeNode('add', [makeNode('matmul', [x, w]), b])]) },
+  // Three blocks and one step (odd k), a partial panel of 168 columns and a 3-column tail.
+  { name: 'k769_m171', shapes: [['N', 3 * KC + 1], [3 * KC + 1, 171]], build: ([x, w]) => makeNode('matmul', [x, w]) },
+  // A transposed splatted operand with a fixed number of rows (19: four 4-row tiles and 3 single rows).
+  { name: 'xt_k257_m513', shapes: [[KC + 1, 19], [KC + 1, 2 * NC + 1]], build: ([x, w]) => makeNode('matmul', [x, w], { transA: true }) },
+];
 
 /** The cases as one graph in `dtype` (input names prefixed by case). */
 export function graphOf(name: string, cases: readonly EdgeCase[], dtype: 'float32' | 'float64'): Graph {
