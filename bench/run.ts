@@ -1,6 +1,6 @@
 // Kiln against its peers on the workloads of ../shared/PEERS.md, in one run.
 //
-//   npm run bench                 5 interleaved rounds, matmul n = 128…1024
+//   npm run bench                 5 interleaved rounds, matmul n = 128…2048
 //   npm run bench -- --quick      2 rounds, matmul n = 128, 256, 512 (a few minutes)
 //   … --rounds N  --engines kiln,tfjs-cpu,…  --only lstm,transformer (workload ids starting so)
 //
@@ -31,7 +31,7 @@ const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
 const quick = argv.includes('--quick');
 const rounds = Number(arg('--rounds') ?? (quick ? 2 : 5));
-const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024];
+const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024, 2048];
 const tolerance = 1e-3;
 
 interface Engine { id: string; label: string; file: string; args?: string[] }
