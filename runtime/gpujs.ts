@@ -5,18 +5,30 @@
 // `pipeline: true`), plain typed arrays on the cpu and webasm backends. Every kernel runs with
 // `immutable: true`, so a result survives the kernel's next call; the emitted code releases each
 // result after its last reader (`release`), which hands the texture back to its kernel for reuse.
+//
+// On WebGPU (`mode: 'webgpu'`, or `'async'` where the browser offers an adapter) kernels are
+// compute shaders over storage buffers and every call is asynchronous: the device opens in
+// `ready()`, and the emitted module's `predictAsync`/`stepAsync` call `kernel.async`, `uploadAsync`
+// and `readAsync`. The synchronous methods refuse such a device with a one-line error.
 import { GPU, HeadlessGLKernel, WebGL2Kernel, WebGLKernel } from 'gpu.js';
 import type { IKernelRunShortcut, Texture } from 'gpu.js';
+import { GpuError, runOverride, type WgslDevice, type WgslOverride, type WgslOverrides } from './gpujs-wgsl.ts';
 
-/** The GPU.js backends Kiln reports. `webgpu` is left out: its kernels are asynchronous only. */
-export type GpuMode = 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu';
-export const GPU_MODES: readonly GpuMode[] = ['webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu'];
+export { GpuError, type WgslOverride, type WgslOverrides };
+
+/** The GPU.js backends Kiln reports. `webgpu` kernels are asynchronous only (`predictAsync`). */
+export type GpuMode = 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu' | 'webgpu';
+export const GPU_MODES: readonly GpuMode[] = ['webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu', 'webgpu'];
+/** What `{ mode }` accepts: a backend, or `'async'`: WebGPU where an adapter answers, else GPU.js's best synchronous backend. */
+export type GpuModeRequest = GpuMode | 'async';
 
 export interface GpuOptions {
   /** A GPU.js instance to share (its backend is checked like any other). */
   gpu?: GPU;
   /** The backend to demand: opening fails unless GPU.js really runs this one. Default: GPU.js's choice. */
-  mode?: GpuMode;
+  mode?: GpuModeRequest;
+  /** Kernels that run as hand-written WGSL on WebGPU instead of their GPU.js source, by kernel name. */
+  wgsl?: WgslOverrides;
   /** The largest batch a call may have (bounds the GPU loops that reduce over the batch). */
   maxBatch?: number;
   /** Kernels exported by `GpuDevice.exportKernels` on a WebGL backend, used at their batch size. */
@@ -38,14 +50,16 @@ export interface PrecompiledKernels {
   readonly kernels: Readonly<Record<string, string>>;
 }
 
-/** A tensor on the device: a texture on WebGL, a typed array on the cpu and webasm backends. */
+/** A tensor on the device: a texture on WebGL, a storage buffer's handle on WebGPU, a typed array on the cpu and webasm backends. */
 export type DeviceTensor = Texture | Float32Array;
 
-/** A built kernel: its output holds `perSample` elements per batch entry, or `perSample` in all. */
-export type DeviceKernel = (batch: number, ...args: (DeviceTensor | number)[]) => DeviceTensor;
-
-export class GpuError extends Error {
-  override name = 'GpuError';
+/**
+ * A built kernel: its output holds `perSample` elements per batch entry, or `perSample` in all.
+ * Called directly on a synchronous backend; `async` works on every backend (WebGPU's only way).
+ */
+export interface DeviceKernel {
+  (batch: number, ...args: (DeviceTensor | number)[]): DeviceTensor;
+  async(batch: number, ...args: (DeviceTensor | number)[]): DeviceTensor | Promise<DeviceTensor>;
 }
 
 const DEFAULT_MAX_BATCH = 65536;
@@ -59,40 +73,112 @@ function modeOf(shortcut: IKernelRunShortcut): string {
   return (kernel.constructor as unknown as { mode: string }).mode;
 }
 
+/** Modes whose kernels only run asynchronously, or whose backend is only known after a probe. */
+const LAZY_MODES: readonly GpuModeRequest[] = ['webgpu', 'async'];
+
+/** The error of a synchronous call on a device whose kernels run asynchronously. */
+const asyncOnly = (backend: string, what: string) =>
+  new GpuError(`${what}: this device runs GPU.js backend '${backend}', whose kernels are asynchronous; use predictAsync, runAsync, stepAsync or fitAsync (after await ready())`);
+
 export class GpuDevice {
-  readonly gpu: GPU;
+  /** The GPU.js instance; on a `'webgpu'`/`'async'` device it exists once `ready()` has resolved. */
+  gpu!: GPU;
   readonly maxBatch: number;
-  /** The backend every kernel so far ran on (checked after each kernel's first call). */
-  readonly backend: GpuMode;
-  private readonly uploader: IKernelRunShortcut;
+  /** The backend every kernel so far ran on (checked after each kernel's first call); on a `'async'` device, known after `ready()`. */
+  backend: GpuMode;
+  /** Whether kernels are asynchronous (WebGPU): only the `*Async` methods run them. */
+  asynchronous: boolean;
+  private uploader!: IKernelRunShortcut;
   private readonly kernels: IKernelRunShortcut[] = [];
   private readonly precompiled?: PrecompiledKernels;
   private readonly ownsGpu: boolean;
+  private readonly options: GpuOptions;
+  /** Set while a `'webgpu'`/`'async'` device has not opened yet; `ready()` opens it once. */
+  private opening: Promise<GpuMode> | null = null;
+  private opened: boolean;
+  /** Host arrays `upload` returned before the device opened: `settle` moves them onto it. */
+  private readonly pending = new WeakSet<Float32Array>();
+  /** Builders of kernels asked for before the device opened, run when it opens. */
+  private readonly builders: (() => void)[] = [];
   /** While `exportKernels` runs: each kernel's `toString` at its first call. */
   private exported: Record<string, string> | null = null;
 
   constructor(options: GpuOptions = {}) {
+    this.options = options;
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-    if (options.mode !== undefined && !GPU_MODES.includes(options.mode)) {
-      throw new GpuError(`unknown GPU.js backend '${String(options.mode)}' (one of ${GPU_MODES.join(', ')})`);
+    if (options.mode !== undefined && !GPU_MODES.includes(options.mode as GpuMode) && options.mode !== 'async') {
+      throw new GpuError(`unknown GPU.js backend '${String(options.mode)}' (one of ${GPU_MODES.join(', ')}, or 'async')`);
     }
     this.ownsGpu = !options.gpu;
+    this.precompiled = options.precompiled;
+    this.opened = !(options.mode && LAZY_MODES.includes(options.mode));
+    // Until ready() says otherwise: what was asked for.
+    this.backend = options.mode === 'async' ? 'webgpu' : ((options.mode as GpuMode | undefined) ?? 'cpu');
+    this.asynchronous = !this.opened;
+    if (this.opened) this.backend = this.openSync(options.mode as GpuMode | undefined);
+  }
+
+  /** A synchronous backend: GPU.js's choice (or `mode`), checked by a first upload. */
+  private openSync(mode: GpuMode | undefined): GpuMode {
     try {
-      this.gpu = options.gpu ?? new GPU(options.mode ? { mode: options.mode } : {});
+      this.gpu = this.options.gpu ?? new GPU(mode ? { mode } : {});
     } catch (e) {
-      throw new GpuError(`GPU.js cannot open backend '${options.mode}' here: ${(e as Error).message}`);
+      throw new GpuError(`GPU.js cannot open backend '${mode}' here: ${(e as Error).message}`);
     }
     this.uploader = this.gpu.createKernel('function (a) { return a[this.thread.x]; }', this.settings([1], []));
     // A first upload builds the uploader, which tells which backend GPU.js really picked.
     this.upload(new Float32Array([0]));
-    this.backend = modeOf(this.uploader) as GpuMode;
-    if (options.mode && this.backend !== options.mode) {
-      throw new GpuError(`GPU.js backend '${options.mode}' was demanded but '${this.backend}' runs (GPU.js fell back)`);
+    const backend = modeOf(this.uploader) as GpuMode;
+    if (backend === 'webgpu') throw asyncOnly(backend, 'GpuDevice');
+    if (mode && backend !== mode) throw new GpuError(`GPU.js backend '${mode}' was demanded but '${backend}' runs (GPU.js fell back)`);
+    if (this.options.precompiled && this.options.precompiled.backend !== backend) {
+      throw new GpuError(`these kernels were precompiled for '${this.options.precompiled.backend}', but '${backend}' runs`);
     }
-    if (options.precompiled && options.precompiled.backend !== this.backend) {
-      throw new GpuError(`these kernels were precompiled for '${options.precompiled.backend}', but '${this.backend}' runs`);
+    return backend;
+  }
+
+  /**
+   * Opens the device and resolves to the backend that runs. `'webgpu'` demands WebGPU (an error
+   * when the browser has no adapter); `'async'` takes WebGPU where an adapter answers and GPU.js's
+   * best synchronous backend otherwise. Resolves at once on a device opened synchronously.
+   */
+  ready(): Promise<GpuMode> {
+    if (this.opened) return Promise.resolve(this.backend);
+    return (this.opening ??= this.openAsync());
+  }
+
+  private async openAsync(): Promise<GpuMode> {
+    const webgpu = this.options.mode === 'webgpu' || (await GPU.isWebGPUAvailable());
+    if (!webgpu) {
+      this.backend = this.openSync(undefined);
+      this.asynchronous = false;
+    } else {
+      if (!GPU.isWebGPUSupported) throw new GpuError(`GPU.js backend 'webgpu' was demanded but this platform has no WebGPU (navigator.gpu is missing)`);
+      this.gpu = this.options.gpu ?? new GPU({ mode: 'webgpu' } as unknown as ConstructorParameters<typeof GPU>[0]);
+      this.uploader = this.gpu.createKernel('function (a) { return a[this.thread.x]; }', this.settings([1], []));
+      try {
+        await this.uploadAsync(new Float32Array([0]));
+      } catch (e) {
+        throw new GpuError(`GPU.js backend 'webgpu' was demanded but cannot run here: ${(e as Error).message.split('\n')[0]}`);
+      }
+      this.backend = modeOf(this.uploader) as GpuMode;
+      if (this.backend !== 'webgpu') throw new GpuError(`GPU.js backend 'webgpu' was demanded but '${this.backend}' runs (GPU.js fell back)`);
     }
-    this.precompiled = options.precompiled;
+    this.opened = true;
+    for (const build of this.builders.splice(0)) build();
+    return this.backend;
+  }
+
+  /** Moves host arrays that `upload` returned before the device opened onto it, in place. */
+  async settle(tensors: DeviceTensor[]): Promise<void> {
+    await this.ready();
+    for (let i = 0; i < tensors.length; i++) {
+      const t = tensors[i];
+      if (t instanceof Float32Array && this.pending.has(t)) {
+        this.pending.delete(t);
+        tensors[i] = await this.uploadAsync(t);
+      }
+    }
   }
 
   /**
@@ -138,26 +224,38 @@ export class GpuDevice {
     };
   }
 
-  /** Builds kernel `name`; `helpers` are the sources of the functions it calls. */
-  kernel(name: string, source: string, helpers: readonly string[], perSample: number, batched: boolean): DeviceKernel {
-    const k = this.gpu.createKernel(source, this.settings([Math.max(1, perSample)], [...helpers]));
-    this.kernels.push(k);
+  /**
+   * Builds kernel `name`; `helpers` are the sources of the functions it calls. On WebGPU,
+   * `override` (or `options.wgsl[name]`) runs instead of the GPU.js source.
+   */
+  kernel(name: string, source: string, helpers: readonly string[], perSample: number, batched: boolean, override?: WgslOverride): DeviceKernel {
+    let k: IKernelRunShortcut | undefined;
+    const build = () => {
+      const [src, fns] = this.backend === 'webgpu' ? [wgslSafe(source), helpers.map(wgslSafe)] : [source, [...helpers]];
+      k = this.gpu.createKernel(src, this.settings([Math.max(1, perSample)], fns));
+      this.kernels.push(k);
+    };
+    if (this.opened) build();
+    else this.builders.push(build);
     let elements = perSample;
     let ran = false;
     const pre = this.precompiled?.kernels[name];
     let fixed: ((...args: unknown[]) => DeviceTensor) | undefined;
-    return (batch, ...args) => {
+    const wgsl = override ?? this.options.wgsl?.[name];
+    const call = (batch: number, args: (DeviceTensor | number)[]): DeviceTensor | Promise<DeviceTensor> => {
       if (batch > this.maxBatch) throw new GpuError(`batch ${batch} is above this model's maxBatch (${this.maxBatch}); create it with a larger { maxBatch }`);
+      if (!k) throw new GpuError(`kernel ${name}: the device has not opened yet; await ready() (or call the *Async methods, which do)`);
       if (pre && batch === this.precompiled!.batch) {
         fixed ??= this.instantiate(pre);
         return fixed(...args, batch);
       }
       const want = batched ? perSample * batch : perSample;
+      if (wgsl && this.backend === 'webgpu') return this.runWgsl(name, wgsl, batch, args, Math.max(1, want)) as Promise<DeviceTensor>;
       if (want !== elements) {
         k.setOutput([want]);
         elements = want;
       }
-      const out = k(...args, batch) as DeviceTensor;
+      const out = k(...args, batch) as DeviceTensor | Promise<DeviceTensor>;
       if (this.exported && !(name in this.exported)) {
         this.exportBatch(batch);
         this.exported[name] = k.toString(...args, batch);
@@ -168,6 +266,17 @@ export class GpuDevice {
       }
       return out;
     };
+    const kernel = (batch: number, ...args: (DeviceTensor | number)[]) => {
+      if (this.asynchronous) throw asyncOnly(this.backend, `kernel ${name}`);
+      return call(batch, args) as DeviceTensor;
+    };
+    return Object.assign(kernel, { async: (batch: number, ...args: (DeviceTensor | number)[]) => call(batch, args) });
+  }
+
+  /** A hand-written WGSL kernel's call: its output becomes a buffer handle like any kernel's. */
+  private runWgsl(name: string, override: WgslOverride, batch: number, args: readonly (DeviceTensor | number)[], elements: number) {
+    const reader = (this.uploader as unknown as { kernel: { context: { device: WgslDevice } } }).kernel;
+    return runOverride({ device: reader.context.device, context: reader.context, reader }, name, override, batch, args, elements);
   }
 
   /** GPU.js may move one kernel to another backend (webasm degrades to cpu): that is an error. */
@@ -176,22 +285,43 @@ export class GpuDevice {
     if (mode !== this.backend) throw new GpuError(`a kernel fell back from GPU.js backend '${this.backend}' to '${mode}'`);
   }
 
-  /** A copy of `data` on the device, as float32. */
+  /**
+   * A copy of `data` on the device, as float32. On an asynchronous device (or one not open yet) a
+   * host copy that the next `settle` moves up: weights set synchronously reach WebGPU that way.
+   */
   upload(data: ArrayLike<number>): DeviceTensor {
     const values = data instanceof Float32Array ? data : Float32Array.from(data);
+    if (!this.opened || this.asynchronous) {
+      const copy = values.slice();
+      this.pending.add(copy);
+      return copy;
+    }
     this.uploader.setOutput([Math.max(1, values.length)]);
     return this.uploader(values.length ? values : new Float32Array(1)) as DeviceTensor;
   }
 
-  /** The first `length` values of a device tensor, converted to the model's dtype. */
-  read(t: DeviceTensor, length: number, dtype: 'float32' | 'float64' | 'int32' = 'float32'): Float32Array | Float64Array | Int32Array {
-    const values = (t instanceof Float32Array ? t : (t.toArray() as Float32Array)).subarray(0, length);
-    if (dtype === 'int32') return Int32Array.from(values, Math.round);
-    if (dtype === 'float64') return Float64Array.from(values);
-    return values.slice();
+  /** `upload` on every backend (WebGPU's uploads resolve once the copy is queued). */
+  async uploadAsync(data: ArrayLike<number>): Promise<DeviceTensor> {
+    const values = data instanceof Float32Array ? data : Float32Array.from(data);
+    if (!this.asynchronous) return this.upload(values);
+    this.uploader.setOutput([Math.max(1, values.length)]);
+    return (await this.uploader(values.length ? values : new Float32Array(1))) as DeviceTensor;
   }
 
-  /** Hands a device tensor back (a texture returns to its kernel's pool; arrays need nothing). */
+  /** The first `length` values of a device tensor, converted to the model's dtype. */
+  read(t: DeviceTensor, length: number, dtype: 'float32' | 'float64' | 'int32' = 'float32'): Float32Array | Float64Array | Int32Array {
+    if (this.asynchronous && !(t instanceof Float32Array)) throw asyncOnly(this.backend, 'read');
+    return convert((t instanceof Float32Array ? t : (t.toArray() as Float32Array)).subarray(0, length), dtype);
+  }
+
+  /** `read` on every backend: on WebGPU the copy back is awaited, so the page stays live meanwhile. */
+  async readAsync(t: DeviceTensor, length: number, dtype: 'float32' | 'float64' | 'int32' = 'float32'): Promise<Float32Array | Float64Array | Int32Array> {
+    if (!this.asynchronous || t instanceof Float32Array) return this.read(t, length, dtype);
+    const values = (await (t.toArray() as unknown as Promise<Float32Array>)) as Float32Array;
+    return convert(Float32Array.from(values.subarray(0, length)), dtype);
+  }
+
+  /** Hands a device tensor back (a texture returns to its kernel's pool, a WebGPU buffer is freed; arrays need nothing). */
   release(t: DeviceTensor | undefined): void {
     if (t && !(t instanceof Float32Array) && typeof t.delete === 'function') t.delete();
   }
@@ -199,9 +329,26 @@ export class GpuDevice {
   /** Frees every kernel and texture of this device, and the GPU instance unless it was given. */
   destroy(): void {
     for (const k of this.kernels) k.destroy();
-    this.uploader.destroy();
-    if (this.ownsGpu) void this.gpu.destroy();
+    this.uploader?.destroy();
+    if (this.ownsGpu && this.gpu) void this.gpu.destroy();
   }
+}
+
+/**
+ * A kernel source whose infinities and NaNs WGSL accepts. The renderer spells them `1.0 / 0.0`
+ * and `0.0 / 0.0`, which GLSL evaluates as IEEE division; WGSL evaluates a division of constants
+ * at shader creation and refuses one whose result is not a finite float. Dividing by a zero
+ * computed from the thread's index (times 0.0) defers the division to run time, where SwiftShader
+ * and GPUs divide as IEEE 754 says.
+ */
+function wgslSafe(source: string): string {
+  return source.replace(/\b([01])\.0 \/ 0\.0\b/g, '$1.0 / (this.thread.x * 0.0)');
+}
+
+function convert(values: Float32Array, dtype: 'float32' | 'float64' | 'int32'): Float32Array | Float64Array | Int32Array {
+  if (dtype === 'int32') return Int32Array.from(values, Math.round);
+  if (dtype === 'float64') return Float64Array.from(values);
+  return values.slice();
 }
 
 /** Float32 view of an input the GPU reads (labels and indices are exact below 2^24). */

@@ -27,6 +27,11 @@ export interface TrainerCore {
   writeWeights(arrays: readonly Float32Array[]): void;
   readState(): Float32Array[];
   writeState(arrays: readonly Float32Array[]): void;
+  /** Asynchronous forms (WebGPU's only way to run); a backend without them is wrapped from the synchronous ones. */
+  stepAsync?(x: Float32Array | Int32Array, labels: Labels, batch: number, hyper: { lr: number; step: number; seed: number }): Promise<number>;
+  predictAsync?(x: Float32Array | Int32Array, batch: number): Promise<Float32Array | Float64Array | Int32Array>;
+  readWeightsAsync?(): Promise<Float32Array[]>;
+  readStateAsync?(): Promise<Float32Array[]>;
 }
 
 /** What the emitted module knows about its model, for checks and weight files. */
@@ -56,6 +61,14 @@ export interface Trainer {
    * reads it from the device on the first call. Throws before the first step.
    */
   lastOutput(): Float32Array | Float64Array;
+  /** `step` on every backend, WebGPU included (resolves to the batch loss). */
+  stepAsync(input: Float32Array | Int32Array, labels: Labels, batch: number): Promise<number>;
+  /** `predict` on every backend, WebGPU included. */
+  predictAsync(input: Float32Array | Int32Array, batch: number): Promise<Float32Array | Float64Array | Int32Array>;
+  /** `getWeights` on every backend, WebGPU included. */
+  getWeightsAsync(): Promise<WeightTensor[]>;
+  /** `getState` on every backend, WebGPU included. */
+  getStateAsync(): Promise<WeightTensor[]>;
   /** Inference with the current weights. */
   predict(input: Float32Array | Int32Array, batch: number): Float32Array | Float64Array | Int32Array;
   getWeights(): WeightTensor[];
@@ -120,21 +133,32 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
   };
   /** Whether this trainer has run a step: only then does the core hold its predictions. */
   let stepped = false;
+  /** A step's checks and counting, before it runs (synchronously or not): its hyperparameters. */
+  const nextStep = (x: Float32Array | Int32Array, labels: Labels, batch: number) => {
+    checkInput(info.input, x, batch);
+    checkLabels(labels, batch);
+    // trainer.lr is public and writable: checked where it is used.
+    checkLr(trainer.lr, `the learning rate of step ${trainer.steps + 1}`);
+    trainer.steps++;
+    stepped = true;
+    // Below 2^24 so a float32 holds the seed exactly.
+    return { lr: trainer.lr, step: trainer.steps, seed: dropoutRng.int(16777216) };
+  };
   const trainer: Trainer = {
     steps: 0,
     lr,
     epochs: 0,
     epochBatch: 0,
     step(x, labels, batch) {
-      checkInput(info.input, x, batch);
-      checkLabels(labels, batch);
-      // trainer.lr is public and writable: checked where it is used.
-      checkLr(trainer.lr, `the learning rate of step ${trainer.steps + 1}`);
-      trainer.steps++;
-      stepped = true;
-      // Below 2^24 so a float32 holds the seed exactly.
-      return core.step(x, labels, batch, { lr: trainer.lr, step: trainer.steps, seed: dropoutRng.int(16777216) });
+      return core.step(x, labels, batch, nextStep(x, labels, batch));
     },
+    async stepAsync(x, labels, batch) {
+      const hyper = nextStep(x, labels, batch);
+      return core.stepAsync ? core.stepAsync(x, labels, batch, hyper) : core.step(x, labels, batch, hyper);
+    },
+    predictAsync: async (x, batch) => (core.predictAsync ? core.predictAsync(x, batch) : core.predict(x, batch)),
+    getWeightsAsync: async () => snapshot(info.parameters, await (core.readWeightsAsync ?? core.readWeights)()),
+    getStateAsync: async () => snapshot(info.stateParameters, await (core.readStateAsync ?? core.readState)()),
     lastOutput() {
       if (!stepped) throw new RangeError('lastOutput: this trainer has not run a step yet (it returns the predictions of the last step)');
       return core.lastOutput();

@@ -23,3 +23,10 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
   '--no-first-run',
 ];
+
+/**
+ * The flags above with WebGPU on: Chromium's WebGPU is behind a flag on Linux; without a GPU
+ * it offers an adapter backed by SwiftShader (software Vulkan). Pages must come from 127.0.0.1
+ * (a secure context) for `navigator.gpu` to exist.
+ */
+export const WEBGPU_CHROMIUM_ARGS = [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'];

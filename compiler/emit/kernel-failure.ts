@@ -71,8 +71,10 @@ export function addNamedKernel(f: SourceFile) {
       {
         name: 'namedKernel',
         initializer:
-          '(k: (batch: number, ...args: (DeviceTensor | number)[]) => DeviceTensor, entry: { readonly name: string; readonly layers: readonly string[] }) => ' +
-          '(batch: number, ...args: (DeviceTensor | number)[]): DeviceTensor => {\ntry {\nreturn k(batch, ...args);\n} catch (e) {\nthrow kernelFailed(e, entry);\n}\n}',
+          // The asynchronous form (WebGPU's) names its failures too, rejections included.
+          '(k: DeviceKernel, entry: { readonly name: string; readonly layers: readonly string[] }): DeviceKernel => Object.assign(' +
+          '(batch: number, ...args: (DeviceTensor | number)[]): DeviceTensor => {\ntry {\nreturn k(batch, ...args);\n} catch (e) {\nthrow kernelFailed(e, entry);\n}\n}, ' +
+          '{ async: async (batch: number, ...args: (DeviceTensor | number)[]): Promise<DeviceTensor> => {\ntry {\nreturn await k.async(batch, ...args);\n} catch (e) {\nthrow kernelFailed(e, entry);\n}\n} })',
       },
     ],
   });

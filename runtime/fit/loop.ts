@@ -80,7 +80,7 @@ function metricNames(asked: readonly string[] | undefined, sizes: SampleSizes): 
  * metrics come from each step's own predictions (`lastOutput`: its forward pass, before its
  * update, as Keras computes them): no second forward pass.
  */
-export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions): Generator<void, History> {
+export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions, asyncSteps = false): Generator<StepRequest | undefined, History, number | undefined> {
   const source = sourceOf(data, sizes, 'training data');
   const validation = options.validationData && sourceOf(options.validationData, sizes, 'validation data');
   const { batchSize } = options;
@@ -120,7 +120,8 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
         lr = scheduledLr(options.schedule, control.baseLr, epoch, trainer.steps);
         checkLr(lr, `the learning-rate schedule's value at step ${trainer.steps} (epoch ${epoch}, batch ${b})`);
         trainer.lr = lr;
-        const loss = trainer.step(x, y, n);
+        // Asynchronous steps (WebGPU) are handed out to fitLoopAsync, which sends the loss back.
+        const loss = asyncSteps ? ((yield { x, y, n }) as number) : trainer.step(x, y, n);
         if (sums.length > 0) {
           const pred = trainer.lastOutput();
           for (const s of sums) s.add(pred, y, n);
@@ -173,13 +174,23 @@ export function fitLoop(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset 
 
 const nextTurn = () => new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 
-/** Trains as `fitLoop`, giving the event loop a turn every `yieldEvery` batches (default 8). */
+/** A step `fitSteps` asks its caller to run (asynchronously) and send the loss back for. */
+interface StepRequest {
+  readonly x: Float32Array | Int32Array;
+  readonly y: Float32Array | Int32Array;
+  readonly n: number;
+}
+
+/** Trains as `fitLoop`, giving the event loop a turn every `yieldEvery` batches (default 8); steps run through `stepAsync` where the trainer has it. */
 export async function fitLoopAsync(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions & { yieldEvery?: number }): Promise<History> {
   const every = options.yieldEvery ?? 8;
-  const steps = fitSteps(trainer, sizes, data, options);
-  for (let i = 1; ; i++) {
-    const r = steps.next();
+  const steps = fitSteps(trainer, sizes, data, options, !!trainer.stepAsync);
+  let loss: number | undefined;
+  for (let i = 1; ; ) {
+    const r = steps.next(loss);
+    loss = undefined;
     if (r.done) return r.value;
-    if (i % every === 0) await nextTurn();
+    if (r.value) loss = await trainer.stepAsync!(r.value.x, r.value.y, r.value.n);
+    else if (i++ % every === 0) await nextTurn();
   }
 }

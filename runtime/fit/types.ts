@@ -93,6 +93,8 @@ export interface Evaluation {
 /** What the loop needs of a trainer; emitted trainers supply it. */
 export interface LoopTrainer {
   step(x: Float32Array | Int32Array, y: Float32Array | Int32Array, batch: number): number;
+  /** `step` on every backend (WebGPU's only way): fitAsync steps through it where it exists. */
+  stepAsync?(x: Float32Array | Int32Array, y: Float32Array | Int32Array, batch: number): Promise<number>;
   /** The last step's predictions for its batch (before its update): the training metrics' input. */
   lastOutput(): ArrayLike<number>;
   predict(x: Float32Array | Int32Array, batch: number): ArrayLike<number>;

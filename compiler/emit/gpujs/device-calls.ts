@@ -50,18 +50,32 @@ export function deviceCalls(p: Program, refs: DeviceRefs, keep: readonly Node[])
   return { lines, ref };
 }
 
+/**
+ * `lines` for the asynchronous entry points: each kernel call awaited through its `async` form
+ * (WebGPU resolves a call once its work is queued, so this costs no round trip to the GPU).
+ */
+export function asyncLines(lines: readonly string[]): string[] {
+  return lines.map((l) => l.replace(/^const (\w+) = (\w+)\(batch/, 'const $1 = await $2.async(batch'));
+}
+
 /** Releases of the kernel results among `nodes` (outputs already read back), once each. */
 export function releaseResults(calls: DeviceCalls, p: Program, nodes: readonly Node[]): string[] {
   return [...new Set(nodes.map(baseOf))].filter((n) => p.storageOf(n).kind === 'buffer').map((n) => `device.release(${calls.ref(n)});`);
 }
 
-/** `const k0 = device.kernel(k0Source, [...helpers], perSample, batched);` for each kernel. */
+/**
+ * `const k0 = device.kernel('k0', k0Source, [...helpers], perSample, batched, wgslKernels.k0);` for
+ * each kernel: on WebGPU an entry of the module's `wgslKernels` table runs instead of the source.
+ */
 export function kernelBuilds(p: Program, prefix: string): string[] {
   return p.kernels.map((k, i) => {
     const helpers = helpersUsed(renderGpuJsKernel(k)).map((h) => `helpers.${h}`);
-    return `const ${prefix}${i} = device.kernel('${k.name}', ${k.name}Source, [${helpers.join(', ')}], ${sampleSize(k.shape)}, ${isBatched(k.shape)});`;
+    return `const ${prefix}${i} = device.kernel('${k.name}', ${k.name}Source, [${helpers.join(', ')}], ${sampleSize(k.shape)}, ${isBatched(k.shape)}, ${WGSL_TABLE}['${k.name}']);`;
   });
 }
+
+/** The emitted table of hand-written WGSL kernels by kernel name (empty unless a WGSL renderer fills it). */
+export const WGSL_TABLE = 'wgslKernels';
 
 /** The length of node `n`'s value in one call, as source text (`* batch` when it is batched). */
 export const perCall = (n: Node) => `${sampleSize(n.type.shape)}${n.type.shape[0] === BATCH ? ' * batch' : ''}`;

@@ -10,6 +10,7 @@ import { addDescriptions, closeModule, openModule, runtimeEntry, runtimeImport, 
 import { indexInputs } from '../index-checks.ts';
 import { addCreateModel } from './model.ts';
 import { addCreateTrainer } from './trainer.ts';
+import { WGSL_TABLE } from './device-calls.ts';
 
 /** `helpers` and each kernel's GPU.js source (`k0Source`, …), which createModel and createTrainer build. */
 function addKernelSources(f: SourceFile, programs: readonly Program[]) {
@@ -39,7 +40,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
   f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32'] });
-  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: ['DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels'] });
+  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: ['DeviceKernel', 'DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels', 'WgslOverrides'] });
   f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...(o.training ? ['Trainer'] : [])] });
   addDescriptions(f, p, o, 'gpujs');
   f.addInterface({
@@ -60,6 +61,12 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
     '// shader when createModel builds it; a thread computes one element of the flat output.',
   ]);
   addKernelSources(f, programs);
+  f.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    isExported: true,
+    docs: ['Kernels that run as hand-written WGSL on WebGPU instead of their GPU.js source, by kernel name (`{ wgsl }` in the options adds more). Every other kernel is GPU.js.'],
+    declarations: [{ name: WGSL_TABLE, type: 'WgslOverrides', initializer: '{}' }],
+  });
   addCreateModel(f, p, o);
   if (o.training) addCreateTrainer(f, o.training, p.params, o.profile);
   return { ...closeModule(f), dts: moduleDeclarations(f) };

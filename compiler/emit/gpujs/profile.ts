@@ -38,18 +38,20 @@ export function addGpuProfile(f: SourceFile, programs: readonly Program[]) {
     name: 'timedKernel',
     docs: ["A built kernel whose calls add their milliseconds to `entry` (cpu and webasm modes: a call returns when its work is done)."],
     parameters: [
-      { name: 'k', type: '(batch: number, ...args: (DeviceTensor | number)[]) => DeviceTensor' },
+      { name: 'k', type: 'DeviceKernel' },
       { name: 'entry', type: '{ ms: number; calls: number }' },
     ],
-    returnType: '(batch: number, ...args: (DeviceTensor | number)[]) => DeviceTensor',
+    returnType: 'DeviceKernel',
     statements: [
-      'return (batch, ...args) => {',
+      'const timed = (batch: number, ...args: (DeviceTensor | number)[]): DeviceTensor => {',
       'const t0 = performance.now();',
       'const out = k(batch, ...args);',
       'entry.ms += performance.now() - t0;',
       'entry.calls++;',
       'return out;',
       '};',
+      // Profiled modules run on cpu or webasm only, where the asynchronous form is the synchronous one.
+      'return Object.assign(timed, { async: timed });',
     ],
   });
 }

@@ -8,7 +8,7 @@ import { BATCH, sampleSize } from '../../../src/ir/shape.ts';
 import { literal } from '../../codegen/js.ts';
 import { STEP_OUTPUT } from '../../train/step.ts';
 import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../common.ts';
-import { deviceCalls, kernelBuilds, perCall, releaseResults } from './device-calls.ts';
+import { asyncLines, deviceCalls, kernelBuilds, perCall, releaseResults } from './device-calls.ts';
 import { profiledBuilds } from './profile.ts';
 import { namedBuilds, TRAINER_KERNELS } from '../kernel-failure.ts';
 
@@ -84,6 +84,34 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
       ...assigned.map((o) => `device.release(${target(t.assignments.get(o.name)!)});\n${target(t.assignments.get(o.name)!)} = ${stepCalls.ref(o.node)};`),
       `return loss;`,
       `},`,
+      // WebGPU's step: the same kernels awaited; loss and predictions come back together (fit's metrics read them).
+      `async stepAsync(x, labels, batch, hyper) {`,
+      `for (const tensors of [P, S, Ctk]) await device.settle(tensors);`,
+      `if (lastOut) device.release(lastOut);`,
+      `[lastOut, lastOutHost, lastBatch] = [undefined, undefined, batch];`,
+      `const X = await device.uploadAsync(x);`,
+      `const Y = await device.uploadAsync(asFloat32(labels));`,
+      `const LR = await device.uploadAsync([hyper.lr]);`,
+      `const STEP = await device.uploadAsync([hyper.step]);`,
+      `const SEED = await device.uploadAsync([hyper.seed]);`,
+      ...asyncLines(stepCalls.lines),
+      `const reads = Promise.all([device.readAsync(${stepCalls.ref(loss)}, 1), device.readAsync(${stepCalls.ref(output)}, ${outputRows})]);`,
+      ...assigned.map((o) => `device.release(${target(t.assignments.get(o.name)!)});\n${target(t.assignments.get(o.name)!)} = ${stepCalls.ref(o.node)};`),
+      `const [lossHost, outputHost] = await reads;`,
+      `lastOutHost = outputHost as Float32Array;`,
+      `for (const input of [X, Y, LR, STEP, SEED]) device.release(input);`,
+      ...releaseResults(stepCalls, p, outputOnDevice ? [loss, output] : [loss]),
+      `return lossHost[0];`,
+      `},`,
+      `predictAsync: model.predictAsync,`,
+      `async readWeightsAsync() {`,
+      `await device.settle(P);`,
+      `return Promise.all(P.map(async (t, i) => (await device.readAsync(t, sizeOf(parameters[i]))) as Float32Array));`,
+      `},`,
+      `async readStateAsync() {`,
+      `await device.settle(S);`,
+      `return Promise.all(S.map(async (t, i) => (await device.readAsync(t, sizeOf(stateParameters[i]))) as Float32Array));`,
+      `},`,
       `lastOutput: () => (lastOutHost ??= lastOut ? (device.read(lastOut, ${outputRows}) as Float32Array) : new Float32Array(0)),`,
       `evaluate(x, labels, batch) {`,
       `const X = device.upload(x);`,
@@ -103,7 +131,7 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
       `writeState: (arrays) => write(S, arrays),`,
       `};`,
       `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${lrLiteral(t.lr)}, defaultSeed${classesField(ev.graph.inputs[ev.graph.inputs.length - 1], evOut)} };`,
-      `return Object.assign(trainerShell(core, info, { ...options, saved }), { backend: device.backend });`,
+      `return Object.defineProperty(trainerShell(core, info, { ...options, saved }), 'backend', { get: () => device.backend, enumerable: true }) as Trainer & { backend: GpuMode };`,
     ],
   });
 }

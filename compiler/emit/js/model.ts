@@ -48,6 +48,10 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
       { name: 'predict', type: `(input: ${inputArray}, batch: number) => ${resultType(first)}`, docs: [`Runs the model on \`batch\` samples of its first input; returns output '${commentSafe(first.name)}' (a fresh array).`] },
       { name: 'run', type: `(feeds: ${feedsType}, batch: number) => Record<string, ${arrays}${sb ? ' | string[]' : ''}>`, docs: ['Runs the model on named inputs; returns every output by name.'] },
       { name: 'getWeights', type: '() => WeightTensor[]', docs: ['A copy of the weights, ready for `encodeWeights`.'] },
+      // The asynchronous API every backend shares (GPU.js on WebGPU has only that one).
+      { name: 'predictAsync', type: `(input: ${inputArray}, batch: number) => Promise<${resultType(first)}>`, docs: ['`predict`, as a Promise (the same API as the GPU.js backend on WebGPU).'] },
+      { name: 'runAsync', type: `(feeds: ${feedsType}, batch: number) => Promise<Record<string, ${arrays}${sb ? ' | string[]' : ''}>>`, docs: ['`run`, as a Promise.'] },
+      { name: 'getWeightsAsync', type: '() => Promise<WeightTensor[]>', docs: ['`getWeights`, as a Promise.'] },
       { name: 'weightArrays', type: 'readonly Float32Array[]', docs: ['The live weight arrays, in `parameters` order (a trainer updates them in place).'] },
       { name: 'memory', type: 'SimdMemory | undefined', docs: ['The WebAssembly memory its weights and buffers live in when SIMD kernels run (a trainer allocates there too).'] },
     ],
@@ -88,7 +92,7 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
       // Computed keys: a plain "__proto__" key would set the prototype instead of a property.
       `return {${g.outputs.map((out) => `[${stringLiteral(out.name)}]: ${result(out)}`).join(', ')}};`,
       `}`,
-      `return {`,
+      `const model: Model = {`,
       `predict(x0: ${inputArray}, batch: number): ${resultType(first)} {`,
       ...(g.inputs.length !== 1
         ? [`throw new Error(${stringLiteral(`model '${g.name}' has ${g.inputs.length} inputs: use run()`)});`]
@@ -100,7 +104,11 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
       `getWeights: () => snapshotWeights(parameters, w),`,
       `weightArrays: w,`,
       `memory: simd?.memory,`,
+      `predictAsync: async (x0: ${inputArray}, batch: number) => model.predict(x0, batch),`,
+      `runAsync: async (feeds: ${feedsType}, batch: number) => run(feeds, batch),`,
+      `getWeightsAsync: async () => snapshotWeights(parameters, w),`,
       `};`,
+      `return model;`,
     ],
   });
 }

@@ -1,0 +1,95 @@
+// What the WebGPU browser tests call in the page (bundled with the emitted GPU.js modules): the
+// asynchronous API on a demanded backend, with plain arrays in and out.
+import { fromBase64 } from 'kiln/runtime';
+
+type Arrays = Record<string, Float32Array | Float64Array | Int32Array>;
+interface AsyncModel {
+  ready(): Promise<string>;
+  predictAsync(x: Float32Array, batch: number): Promise<Float32Array>;
+  runAsync(feeds: Arrays, batch: number): Promise<Arrays>;
+  predict(x: Float32Array, batch: number): Float32Array;
+  backend: string;
+  destroy(): void;
+}
+interface AsyncTrainer {
+  stepAsync(x: Float32Array, y: Int32Array, batch: number): Promise<number>;
+  getWeightsAsync(): Promise<{ name: string; data: Float32Array }[]>;
+  fitAsync(data: { x: Float32Array; y: Int32Array; count: number }, options: object): Promise<{ epochs: { loss: number }[] }>;
+  backend: string;
+}
+export interface AsyncModule {
+  createModel(weights?: Uint8Array, options?: { mode?: string }): AsyncModel;
+  createTrainer?(options: { weights?: Uint8Array; mode?: string }): AsyncTrainer;
+}
+
+/** Feeds sent as plain arrays, by name, with their array type. */
+export type PlainFeeds = Record<string, { type: 'Float32Array' | 'Float64Array' | 'Int32Array'; values: number[] }>;
+
+const ARRAYS = { Float32Array, Float64Array, Int32Array };
+const toArrays = (feeds: PlainFeeds): Arrays => Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, ARRAYS[v.type].from(v.values)]));
+const plain = (out: Arrays) => Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Array.from(v)]));
+
+export function install(models: Record<string, AsyncModule>, gradModules: Record<string, AsyncModule>): void {
+  const api = {
+    /** The adapter WebGPU offers here, or null. */
+    async adapter(): Promise<string | null> {
+      const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string; description: string } } | null> } }).gpu;
+      const adapter = gpu ? await gpu.requestAdapter() : null;
+      if (!adapter) return null;
+      const info = adapter.info;
+      return info ? `${info.vendor} ${info.architecture} ${info.description}`.trim() || 'unnamed adapter' : 'unnamed adapter';
+    },
+    /** Each model's predictions for each call in turn (one model instance per name). */
+    async predict(jobs: { name: string; weights: string; calls: { x: number[]; batch: number }[] }[], mode: string) {
+      const results: { name: string; backend: string; outputs: number[][]; ms: number }[] = [];
+      for (const job of jobs) {
+        const started = performance.now();
+        const model = models[job.name].createModel(fromBase64(job.weights), { mode });
+        await model.ready();
+        const outputs: number[][] = [];
+        for (const c of job.calls) outputs.push(Array.from(await model.predictAsync(Float32Array.from(c.x), c.batch)));
+        results.push({ name: job.name, backend: model.backend, outputs, ms: performance.now() - started });
+        model.destroy();
+      }
+      return results;
+    },
+    /** `steps` asynchronous training steps on one batch: the losses and the final weights. */
+    async train(name: string, weights: string, mode: string, x: number[], labels: number[], batch: number, steps: number) {
+      const trainer = models[name].createTrainer!({ weights: fromBase64(weights), mode });
+      const losses: number[] = [];
+      for (let s = 0; s < steps; s++) losses.push(await trainer.stepAsync(Float32Array.from(x), Int32Array.from(labels), batch));
+      const weightsOut = Object.fromEntries((await trainer.getWeightsAsync()).map((w) => [w.name, Array.from(w.data)]));
+      return { backend: trainer.backend, losses, weights: weightsOut };
+    },
+    /** One epoch of fitAsync (no shuffle): the epoch loss and the final weights. */
+    async fit(name: string, weights: string, mode: string, x: number[], labels: number[], count: number, batchSize: number) {
+      const trainer = models[name].createTrainer!({ weights: fromBase64(weights), mode });
+      const history = await trainer.fitAsync({ x: Float32Array.from(x), y: Int32Array.from(labels), count }, { epochs: 1, batchSize, shuffle: false, metrics: ['accuracy'] });
+      const weightsOut = Object.fromEntries((await trainer.getWeightsAsync()).map((w) => [w.name, Array.from(w.data)]));
+      return { backend: trainer.backend, loss: history.epochs[0].loss, weights: weightsOut };
+    },
+    /** A gradient-check module's every output on `feeds`. */
+    async grad(name: string, feeds: PlainFeeds, batch: number, mode: string) {
+      const model = gradModules[name].createModel(undefined, { mode });
+      await model.ready();
+      const out = plain(await model.runAsync(toArrays(feeds), batch));
+      const backend = model.backend;
+      model.destroy();
+      return { backend, out };
+    },
+    /** The message of a synchronous predict on a WebGPU model. */
+    async syncRefusal(name: string, inputSize: number): Promise<string> {
+      const model = models[name].createModel(undefined, { mode: 'webgpu' });
+      await model.ready();
+      try {
+        model.predict(new Float32Array(inputSize), 1);
+        return 'no error';
+      } catch (e) {
+        return String((e as Error).message);
+      } finally {
+        model.destroy();
+      }
+    },
+  };
+  (globalThis as unknown as { kiln: typeof api }).kiln = api;
+}
