@@ -67,7 +67,7 @@ export function historySection(history: History, figures: Figure[], order: { id:
     return e ? `${fmt(e.value)} (${e.date.slice(0, 10)})` : '—';
   };
   const lines = [
-    '## Kiln today and in the previous full run (bench/history.json)',
+    '## Kiln today and before (bench/history.json: the last run that measured each workload)',
     '',
     `Today ÷ before above 1: faster today; in bold below ${SLOWER} (single rounds on the shared machine move by up to ±30 %, so compare over several rounds before calling it a slowdown).`,
     '',

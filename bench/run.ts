@@ -144,7 +144,7 @@ function spawnEngine(e: Engine, mode: 'check' | 'time', list: Workload[]): Repor
   const specFile = path.join(dir, `spec-${e.id}-${mode}.json`);
   writeFileSync(specFile, JSON.stringify({ dir, tensors, paramKeys, kiln, quick, mode, workloads: list }));
   const r = spawnSync(process.execPath, [path.join(here, 'engines', e.file), specFile, ...(e.args ?? [])], {
-    cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 240_000,
+    cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000, // tfjs-cpu's check of every workload passed 240 s on a loaded machine
     env: { ...process.env, OMP_NUM_THREADS: '1' },
   });
   const line = r.stdout?.split('\n').find((l) => l.startsWith('@@RESULT '));
