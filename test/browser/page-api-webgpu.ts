@@ -1,6 +1,44 @@
 // What the WebGPU browser tests call in the page (bundled with the emitted GPU.js modules): the
 // asynchronous API on a demanded backend, with plain arrays in and out.
 import { fromBase64 } from 'kiln/runtime';
+import type { WgslDevice, WgslOverride } from 'kiln/runtime/gpujs';
+
+/** The MLP's first kernel (dense 784→64 + ReLU) written by hand in WGSL, for the override seam. */
+const DENSE1_WGSL = `
+@group(0) @binding(0) var<storage, read> x : array<f32>;
+@group(0) @binding(1) var<storage, read> w : array<f32>;
+@group(0) @binding(2) var<storage, read> b : array<f32>;
+@group(0) @binding(3) var<storage, read_write> y : array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
+  let i = gid.x;
+  if (i >= arrayLength(&y)) { return; }
+  let row = i / 64u;
+  let col = i % 64u;
+  var acc = 0.0;
+  for (var k = 0u; k < 784u; k++) { acc += x[row * 784u + k] * w[k * 64u + col]; }
+  y[i] = max(acc + b[col], 0.0);
+}`;
+
+/** An override of kernel k0 that counts its calls. */
+function dense1Override(): { override: WgslOverride; calls: () => number } {
+  let calls = 0;
+  let pipeline: unknown;
+  const override: WgslOverride = (device: WgslDevice, batch, inputs, output) => {
+    calls++;
+    pipeline ??= device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: DENSE1_WGSL }), entryPoint: 'main' } });
+    const p = pipeline as { getBindGroupLayout(i: number): unknown };
+    const group = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [...inputs, output].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(p);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(batch);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+  };
+  return { override, calls: () => calls };
+}
 
 type Arrays = Record<string, Float32Array | Float64Array | Int32Array>;
 interface AsyncModel {
@@ -18,7 +56,7 @@ interface AsyncTrainer {
   backend: string;
 }
 export interface AsyncModule {
-  createModel(weights?: Uint8Array, options?: { mode?: string }): AsyncModel;
+  createModel(weights?: Uint8Array, options?: { mode?: string; wgsl?: Record<string, WgslOverride> }): AsyncModel;
   createTrainer?(options: { weights?: Uint8Array; mode?: string }): AsyncTrainer;
 }
 
@@ -76,6 +114,15 @@ export function install(models: Record<string, AsyncModule>, gradModules: Record
       const backend = model.backend;
       model.destroy();
       return { backend, out };
+    },
+    /** The MLP with its first kernel replaced by hand-written WGSL: predictions and the override's call count. */
+    async predictOverridden(weights: string, calls: { x: number[]; batch: number }[]) {
+      const { override, calls: count } = dense1Override();
+      const model = models.mlp.createModel(fromBase64(weights), { mode: 'webgpu', wgsl: { k0: override } });
+      const outputs: number[][] = [];
+      for (const c of calls) outputs.push(Array.from(await model.predictAsync(Float32Array.from(c.x), c.batch)));
+      model.destroy();
+      return { backend: model.backend, outputs, overrideCalls: count() };
     },
     /** The message of a synchronous predict on a WebGPU model. */
     async syncRefusal(name: string, inputSize: number): Promise<string> {

@@ -186,6 +186,16 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     }
   }, 240_000);
 
+  it('a kernel overridden by hand-written WGSL (the wgsl seam) runs instead of the GPU.js one and gives the same predictions', async (ctx) => {
+    if (!adapter) return ctx.skip('no WebGPU adapter');
+    const batches = [2, 5];
+    const xs = batches.map((b, i) => randomFloats(b * 784, 40 + i, 0, 1));
+    const r = await page.evaluate(([w, c]) => (globalThis as any).kiln.predictOverridden(w, c), [b64(compiled.get('mlp')!.weights), batches.map((batch, i) => ({ x: Array.from(xs[i]), batch }))] as const);
+    expect(r.backend).toBe('webgpu');
+    expect(r.overrideCalls).toBe(batches.length);
+    for (let i = 0; i < batches.length; i++) expect(Float32Array.from(r.outputs[i])).toBeAllclose(await predictInNode('mlp', xs[i], batches[i]), { rtol: 0, atol: 1e-4 });
+  }, 60_000);
+
   it("'async' picks webgpu where an adapter answers; the synchronous API refuses webgpu with a pointer to predictAsync", async (ctx) => {
     if (!adapter) return ctx.skip('no WebGPU adapter');
     const x = randomFloats(784, 3, 0, 1);
