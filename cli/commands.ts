@@ -8,6 +8,7 @@ import { formatMemory, memoryPlan } from '../compiler/inspect/memory.ts';
 import { PASSES, compileGraph, optimize } from '../compiler/pipeline.ts';
 import { renderSimdKernel, simdListing } from '../compiler/codegen/wasm/simd-kernel.ts';
 import { renderJsKernel } from '../compiler/codegen/js-kernel.ts';
+import { renderWgslKernel, wgslListing } from '../compiler/codegen/wgsl/kernel.ts';
 import { describeOps } from '../compiler/lower/kernel.ts';
 import { checkWritableFolder, writeFileAtomicSync } from '../runtime/atomic-write.ts';
 import { KilnError } from '../src/ir/errors.ts';
@@ -100,7 +101,7 @@ export async function summaryCommand(file: string, json: boolean, train = false,
   return [formatSummary(s, batch), ...formatMemory(memory, batch), ...trainLines].join('\n');
 }
 
-export type IrStage = 'input' | 'optimized' | 'kernels' | 'wasm' | 'json';
+export type IrStage = 'input' | 'optimized' | 'kernels' | 'wasm' | 'wgsl' | 'json';
 
 /** The IR at a stage: as written, after a named pass (or all), or as lowered kernels. */
 export async function irCommand(file: string, stage: string, after?: string): Promise<string> {
@@ -132,8 +133,16 @@ export async function irCommand(file: string, stage: string, after?: string): Pr
       const js = listed.filter(([, s]) => !s).map(([k]) => k.name);
       return [...simd, `;; JavaScript only: ${js.length ? js.join(', ') : 'none'}`].join('\n\n');
     }
+    case 'wgsl': {
+      // The contraction kernels as WebGPU compute shaders (compiler/codegen/wgsl); the others are not.
+      const { program } = compileGraph(graph);
+      const listed = program.kernels.map((k) => [k, renderWgslKernel(k)] as const);
+      const wgsl = listed.flatMap(([, w]) => (w ? [wgslListing(w)] : []));
+      const rest = listed.filter(([, w]) => !w).map(([k]) => k.name);
+      return [...wgsl, `// Not rendered as WGSL: ${rest.length ? rest.join(', ') : 'none'}`].join('\n\n');
+    }
     default:
-      throw new KilnError(`unknown stage '${stage}' (input, optimized, kernels, wasm, json)`);
+      throw new KilnError(`unknown stage '${stage}' (input, optimized, kernels, wasm, wgsl, json)`);
   }
 }
 

@@ -134,7 +134,7 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     .action(async (model, o) => print(await (await import('./commands.ts')).summaryCommand(model, !!o.json, !!o.train, { batch: o.batch, optimizer: o.optimizer })));
   modelCommand(cli, 'ir <model>')
     .description('print the graph IR (input, optimized, kernels, json) or after one pass')
-    .option('--stage <stage>', 'input | optimized | kernels (JavaScript) | wasm (SIMD kernels as text) | json', 'input')
+    .option('--stage <stage>', 'input | optimized | kernels (JavaScript) | wasm (SIMD kernels as text) | wgsl (contraction kernels as WebGPU compute shaders) | json', 'input')
     .option('--after <pass>', 'print the IR after this pass')
     .action(async (model, o) => print(await (await import('./commands.ts')).irCommand(model, o.stage, o.after)));
   modelCommand(cli, 'fusion <model>')

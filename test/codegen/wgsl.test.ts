@@ -12,7 +12,9 @@ import * as E from '../../src/ir/expr.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { BATCH } from '../../src/ir/shape.ts';
-import { denseKernel, exampleKernels, weightGradKernel } from '../browser/wgsl-kernels.ts';
+import path from 'node:path';
+import { irCommand } from '../../cli/commands.ts';
+import { denseKernel, exampleKernels, ROOT, weightGradKernel } from '../browser/wgsl-kernels.ts';
 
 const CONTRACTION_ANCHORS = new Set(['matmul', 'conv2d', 'conv2dBackwardFilter']);
 
@@ -107,6 +109,15 @@ describe('WGSL renderer: passes, split-K and dispatch', () => {
   it('a tile that is not a whole number of threads is an internal error', () => {
     expect(() => renderWgslKernel(denseKernel(8, 8), { tileM: 10, perThreadM: 4 })).toThrow(/internal: WGSL tile/);
     expect(() => renderWgslKernel(denseKernel(8, 8), { tileM: 128, tileN: 128, perThreadM: 4, perThreadN: 4 })).toThrow(/at most 256/);
+  });
+
+  it('kiln ir --stage wgsl lists the shaders and names the kernels left out', async () => {
+    const text = await irCommand(path.join(ROOT, 'examples', 'cnn.ts'), 'wgsl');
+    // cnn: transpose, conv → bias → relu, max pool, dense (split-K), dense, then softmax's three kernels.
+    expect(text).toMatch(/^\/\/ ---- k1 pass 1 of 1: workgroups/m);
+    expect(text).toMatch(/^\/\/ ---- k3 pass 2 of 2/m);
+    expect(text.match(/@compute/g)?.length).toBe(4);
+    expect(text).toMatch(/\/\/ Not rendered as WGSL: k0, k2, k5, k6, k7$/);
   });
 
   it('the listing names every pass and its workgroup counts', () => {
