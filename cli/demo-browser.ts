@@ -1,5 +1,5 @@
-// `npm run demo:browser`: builds a static page that trains the compiled MNIST CNN on WebGL2 and
-// classifies digits drawn on a canvas, then serves it on 127.0.0.1.
+// `npm run demo:browser`: builds a static page that trains the compiled MNIST CNN on WebGPU (WebGL2
+// where the browser has no WebGPU) and classifies digits drawn on a canvas, then serves it on 127.0.0.1.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,6 @@ export async function demoBrowserCommand(o: { out: string; port: number; buildOn
     throw e;
   }
   print(`built the browser demo in ${site}`);
-  print(`serving on ${server.url}  (open it in a browser with WebGL2; Ctrl-C stops)`);
+  print(`serving on ${server.url}  (open it in a browser with WebGPU or WebGL2; Ctrl-C stops)`);
   return server;
 }

@@ -4,5 +4,5 @@ declare module 'kiln-demo-model' {
   import type { Trainer } from '../../runtime/trainer-shell.ts';
   import type { GpuMode, GpuOptions } from '../../runtime/gpujs.ts';
   export const backend: 'gpujs';
-  export function createTrainer(options?: GpuOptions & { seed?: number; lr?: number }): Trainer & { backend: GpuMode };
+  export function createTrainer(options?: GpuOptions & { seed?: number; lr?: number }): Trainer & { backend: GpuMode; ready(): Promise<GpuMode> };
 }

@@ -1,5 +1,6 @@
-// The browser demo's page script: trains the compiled MNIST CNN on WebGL2 with a live loss curve,
-// reports test accuracy, then classifies digits drawn on a canvas. Bundled by `cli/demo-browser.ts`,
+// The browser demo's page script: trains the compiled MNIST CNN on WebGPU where the browser offers
+// it (WebGL2 otherwise) with a live loss curve, reports test accuracy, then classifies digits drawn
+// on a canvas. Everything goes through the asynchronous API, so the page never waits on the GPU. Bundled by `cli/demo-browser.ts`,
 // which maps `kiln-demo-model` to the module `kiln compile --backend gpujs --train` wrote.
 import { backend as compiledBackend, createTrainer } from 'kiln-demo-model';
 
@@ -7,7 +8,8 @@ const PIXELS = 784;
 const params = new URLSearchParams(location.search);
 const STEPS = Number(params.get('steps') ?? 300);
 const BATCH = Number(params.get('batch') ?? 64);
-const MODE = params.get('mode') ?? 'webgl2';
+/** 'async': WebGPU when an adapter answers, else GPU.js's best synchronous backend (WebGL2). */
+const MODE = params.get('mode') ?? 'async';
 
 /** What the page exposes for the browser test (and for the curious, in the console). */
 const state = {
@@ -15,6 +17,10 @@ const state = {
   losses: [] as number[],
   accuracy: NaN,
   stepsPerSecond: NaN,
+  /** The longest gap between animation frames while training (ms): the page must not freeze. */
+  longestFrameGapMs: 0,
+  /** Animation frames drawn while training. */
+  frames: 0,
   done: false,
   error: '',
   prediction: null as null | { digit: number; probabilities: number[] },
@@ -57,32 +63,64 @@ function drawCurve(losses: readonly number[]) {
 
 type Trainer = ReturnType<typeof createTrainer>;
 
-/** Trains in slices of a few steps so the page keeps drawing. */
-function train(trainer: Trainer, data: { x: Float32Array; y: Int32Array; count: number }): Promise<void> {
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** Counts animation frames and the longest gap between two, until `stop()`. */
+function watchFrames(): { stop(): void } {
+  let last = performance.now();
+  let running = true;
+  const tick = (now: number) => {
+    state.longestFrameGapMs = Math.max(state.longestFrameGapMs, now - last);
+    state.frames++;
+    last = now;
+    if (running) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  return { stop: () => void (running = false) };
+}
+
+/**
+ * Trains with stepAsync: on WebGPU each step awaits its loss (mapAsync), which hands the page its
+ * turn; on a synchronous backend the steps run in slices of 50 ms between which the page draws.
+ */
+async function train(trainer: Trainer, data: { x: Float32Array; y: Int32Array; count: number }): Promise<void> {
   const batches = Math.floor(data.count / BATCH);
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const slice = () => {
-      try {
-        const until = performance.now() + 50;
-        while (state.losses.length < STEPS && performance.now() < until) {
-          const b = state.losses.length % batches;
-          const x = data.x.subarray(b * BATCH * PIXELS, (b + 1) * BATCH * PIXELS);
-          state.losses.push(trainer.step(x, data.y.subarray(b * BATCH, (b + 1) * BATCH), BATCH));
-        }
+  const frames = watchFrames();
+  try {
+    let slice = performance.now();
+    while (state.losses.length < STEPS) {
+      const b = state.losses.length % batches;
+      const x = data.x.subarray(b * BATCH * PIXELS, (b + 1) * BATCH * PIXELS);
+      state.losses.push(await trainer.stepAsync(x, data.y.subarray(b * BATCH, (b + 1) * BATCH), BATCH));
+      if (performance.now() - slice > 50) {
         drawCurve(state.losses);
         status(`training on ${state.backend}: step ${state.losses.length}/${STEPS}`);
-        if (state.losses.length < STEPS) setTimeout(slice, 0);
-        else {
-          state.stepsPerSecond = STEPS / ((performance.now() - started) / 1000);
-          resolve();
-        }
-      } catch (e) {
-        reject(e);
+        await nextTask();
+        slice = performance.now();
       }
-    };
-    slice();
-  });
+    }
+    drawCurve(state.losses);
+  } finally {
+    frames.stop();
+  }
+  state.stepsPerSecond = STEPS / ((performance.now() - started) / 1000);
+}
+
+/** Test accuracy from predictAsync in batches (evaluate is synchronous, which WebGPU is not). */
+async function testAccuracy(trainer: Trainer, data: { x: Float32Array; y: Int32Array; count: number }, batch = 250): Promise<number> {
+  let correct = 0;
+  for (let start = 0; start < data.count; start += batch) {
+    const n = Math.min(batch, data.count - start);
+    const p = await trainer.predictAsync(data.x.subarray(start * PIXELS, (start + n) * PIXELS), n);
+    for (let i = 0; i < n; i++) {
+      const row = p.subarray(i * 10, i * 10 + 10) as ArrayLike<number>;
+      let best = 0;
+      for (let c = 1; c < 10; c++) if (row[c] > row[best]) best = c;
+      if (best === data.y[start + i]) correct++;
+    }
+  }
+  return correct / data.count;
 }
 
 /** The drawing as an MNIST-style input: the ink's bounding box scaled into 20×20, centred in 28×28. */
@@ -123,18 +161,19 @@ function setUpDrawing(trainer: Trainer) {
     g.lineTo(...at(e));
     g.stroke();
   });
-  const finish = () => {
+  const finish = async () => {
     if (!drawing) return;
     drawing = false;
     const x = drawingAsInput(canvas);
     if (!x) return;
-    const probabilities = Array.from(trainer.predict(x, 1) as Float32Array);
+    const probabilities = Array.from((await trainer.predictAsync(x, 1)) as Float32Array);
     const digit = probabilities.indexOf(Math.max(...probabilities));
     state.prediction = { digit, probabilities };
     $('prediction').textContent = `${digit}  (${(100 * probabilities[digit]).toFixed(1)} %)`;
   };
-  canvas.addEventListener('pointerup', finish);
-  canvas.addEventListener('pointerleave', finish);
+  const report = () => void finish().catch((e: Error) => (state.error = e.message));
+  canvas.addEventListener('pointerup', report);
+  canvas.addEventListener('pointerleave', report);
   $('clear').addEventListener('click', () => {
     g.clearRect(0, 0, canvas.width, canvas.height);
     $('prediction').textContent = '–';
@@ -144,13 +183,12 @@ function setUpDrawing(trainer: Trainer) {
 async function main() {
   status('loading MNIST…');
   const [trainData, testData] = await Promise.all([loadImages('mnist-train.bin'), loadImages('mnist-test.bin')]);
-  const trainer = createTrainer({ mode: MODE as 'webgl2', seed: 0 });
-  state.backend = trainer.backend;
-  $('backend').textContent = `${compiledBackend} module on GPU.js ${trainer.backend}`;
+  const trainer = createTrainer({ mode: MODE as 'async', seed: 0 });
+  state.backend = await trainer.ready();
+  $('backend').textContent = `${compiledBackend} module on GPU.js ${state.backend}`;
   await train(trainer, trainData);
-  const test = trainer.evaluate({ x: testData.x, y: testData.y, count: testData.count }, 250);
-  state.accuracy = test.accuracy;
-  status(`trained ${STEPS} steps (${state.stepsPerSecond.toFixed(1)} steps/s); test accuracy ${(100 * test.accuracy).toFixed(2)} % on ${testData.count} images. Draw a digit:`);
+  state.accuracy = await testAccuracy(trainer, testData);
+  status(`trained ${STEPS} steps on ${state.backend} (${state.stepsPerSecond.toFixed(1)} steps/s); test accuracy ${(100 * state.accuracy).toFixed(2)} % on ${testData.count} images. Draw a digit:`);
   setUpDrawing(trainer);
   state.done = true;
 }

@@ -48,7 +48,7 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
     isExported: true,
     docs: [`Creates a trainer whose parameters and optimizer state live on the GPU.js device; learning rate ${lrLiteral(t.lr)} unless given.`],
     parameters: [{ name: 'options', type: 'ModelOptions & { weights?: WeightsSource; state?: WeightsSource; lr?: number }', initializer: '{}' }],
-    returnType: 'Trainer & { backend: GpuMode }',
+    returnType: 'Trainer & { backend: GpuMode; ready(): Promise<GpuMode> }',
     statements: [
       `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
       `const saved = savedTrainer(options.weights);`,
@@ -131,7 +131,9 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
       `writeState: (arrays) => write(S, arrays),`,
       `};`,
       `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${lrLiteral(t.lr)}, defaultSeed${classesField(ev.graph.inputs[ev.graph.inputs.length - 1], evOut)} };`,
-      `return Object.defineProperty(trainerShell(core, info, { ...options, saved }), 'backend', { get: () => device.backend, enumerable: true }) as Trainer & { backend: GpuMode };`,
+      // backend is a getter: with { mode: 'async' } it is known once ready() has resolved.
+      `const trainer = Object.assign(trainerShell(core, info, { ...options, saved }), { ready: () => device.ready() });`,
+      `return Object.defineProperty(trainer, 'backend', { get: () => device.backend, enumerable: true }) as typeof trainer & { backend: GpuMode };`,
     ],
   });
 }
