@@ -13,7 +13,7 @@ export const ENGINES: readonly Engine[] = [
   { id: 'ort-webgpu', label: 'onnxruntime-web, WebGPU EP', page: 'ort', variant: 'webgpu', pkg: 'onnxruntime-web' },
   { id: 'ort-wasm', label: 'onnxruntime-web, wasm EP (1 thread)', page: 'ort', variant: 'wasm', pkg: 'onnxruntime-web' },
   { id: 'jax-webgpu', label: '@jax-js/jax, webgpu device, jit', page: 'jax', variant: 'webgpu', pkg: '@jax-js/jax' },
-  { id: 'jax-wasm', label: '@jax-js/jax, wasm device, jit', page: 'jax', variant: 'wasm', pkg: '@jax-js/jax' },
+  { id: 'jax-wasm', label: '@jax-js/jax, wasm device, jit (worker pool: navigator.hardwareConcurrency workers)', page: 'jax', variant: 'wasm', pkg: '@jax-js/jax' },
 ];
 /** The reference every other engine's outputs are compared with (the Node benchmark's Kiln). */
 export const REFERENCE = 'kiln-wasm';

@@ -74,7 +74,7 @@ export function report(r: ReportInput): string {
     `- Backends each engine really ran on (asserted in the page): ${backends.join('; ')}.`,
     `- ${r.rounds} interleaved round${r.rounds === 1 ? '' : 's'} (engine order rotated each round), each engine in a fresh browser per round; per round the median of several timed samples after warm-up, results read back to JavaScript on every call (asynchronously where the engine offers it). Cells: median over rounds (min–max). Ratios = Kiln's throughput on that backend ÷ the engine's (> 1: Kiln faster).`,
     `- Same seeded Glorot-uniform weights and inputs in every engine (bench/run.ts's generator); before timing, each engine's outputs (inference outputs, matmul products, the losses of three consecutive training steps) are compared with Kiln's js backend: max |difference| ≤ ${r.tolerance} × the largest |value| or the workload is not timed for that engine.`,
-    '- WebAssembly engines run on one thread (the page is isolated, so they could use more: onnxruntime-web and tfjs-backend-wasm are told one thread, as Kiln runs in the page).',
+    '- Threads: Kiln runs on the page\'s one thread; onnxruntime-web and tfjs-backend-wasm are told to use one thread too. jax-js\'s wasm device has no such setting: in an isolated page it runs its kernels on a pool of `navigator.hardwareConcurrency` workers (all the machine\'s logical CPUs).',
     '',
   ];
   for (const w of r.workloads) lines.push(...table(r, w));

@@ -47,10 +47,12 @@ async function time(fn: () => unknown): Promise<Cell> {
   let one = (performance.now() - t0) / 1000;
   // A second warm-up call unless the first was already long (shader compiles, wasm tier-up).
   if (one < 0.5) { t0 = performance.now(); await fn(); one = (performance.now() - t0) / 1000; }
+  // Software GPUs can take seconds a call (matmul 1024 on SwiftShader): fewer samples then.
+  const wanted = one > 1 ? 2 : minSamples;
   const k = Math.max(1, Math.ceil(0.005 / Math.max(one, 1e-7)));
   const samples: number[] = [];
   const start = performance.now();
-  while (samples.length < minSamples || ((performance.now() - start) / 1000 < budget && samples.length < 200)) {
+  while (samples.length < wanted || ((performance.now() - start) / 1000 < budget && samples.length < 200)) {
     const s = performance.now();
     for (let i = 0; i < k; i++) await fn();
     samples.push((performance.now() - s) / 1000 / k);
@@ -59,7 +61,8 @@ async function time(fn: () => unknown): Promise<Cell> {
   return { median: samples[samples.length >> 1], samples: samples.length };
 }
 
-const firstLine = (e: unknown) => String(e instanceof Error ? e.message : e).split('\n')[0].slice(0, 200);
+// The message on one line: a shader compiler's own error is on the lines after the first.
+const firstLine = (e: unknown) => String(e instanceof Error ? e.message : e).replace(/\s+/g, ' ').trim().slice(0, 240);
 
 export interface Engine {
   /** Starts the engine's backend (once, before the first workload). */
