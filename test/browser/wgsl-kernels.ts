@@ -78,20 +78,21 @@ function flatLoads(k: Kernel): E.Expr {
   });
 }
 
-/** Every output element of `k` at `batch`, evaluated by the reference interpreter in float64. */
-export function referenceValues(k: Kernel, inputs: readonly Float32Array[], batch: number): Float64Array {
+/** Output elements of `k` at `batch` (every one, or those at flat positions `at`), evaluated by the reference interpreter in float64. */
+export function referenceValues(k: Kernel, inputs: readonly Float32Array[], batch: number, at?: readonly number[]): Float64Array {
   const expr = flatLoads(k);
   const ins = inputs.map((a) => Float64Array.from(a));
   const extents = k.shape.map((d) => (d === BATCH ? batch : d));
-  const out = new Float64Array(numel(k.shape, batch));
+  const positions = at ?? Array.from({ length: numel(k.shape, batch) }, (_, i) => i);
+  const out = new Float64Array(positions.length);
   const vars: Record<string, number> = { [E.BATCH_VAR]: batch };
-  for (let flat = 0; flat < out.length; flat++) {
+  for (const [i, flat] of positions.entries()) {
     let rest = flat;
     for (let d = extents.length - 1; d >= 0; d--) {
       vars[`o${d}`] = rest % extents[d];
       rest = Math.floor(rest / extents[d]);
     }
-    out[flat] = evaluateExpr(expr, vars, ins);
+    out[i] = evaluateExpr(expr, vars, ins);
   }
   return out;
 }

@@ -1,0 +1,105 @@
+// The page side of test/browser/wgsl.test.ts: runs rendered WGSL kernels (compiler/codegen/wgsl)
+// on the page's WebGPU device and sends their outputs back, base64 float32. Plain JavaScript so
+// the test serves it as it is, with nothing bundled.
+'use strict';
+
+const fromBase64 = (s) => {
+  const bytes = Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  return new Float32Array(bytes.buffer);
+};
+
+const toBase64 = (f32) => {
+  const bytes = new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+
+let devicePromise;
+function device() {
+  devicePromise ??= (async () => {
+    if (!navigator.gpu) throw new Error('no navigator.gpu');
+    const adapter = await navigator.gpu.requestAdapter();
+    if (!adapter) throw new Error('no WebGPU adapter');
+    return { adapter, device: await adapter.requestDevice() };
+  })();
+  return devicePromise;
+}
+
+/** The adapter's description, or why there is none. */
+globalThis.wgslAdapter = async () => {
+  try {
+    const { adapter } = await device();
+    const info = adapter.info ?? {};
+    return { ok: true, vendor: info.vendor ?? '', architecture: info.architecture ?? '' };
+  } catch (e) {
+    return { ok: false, reason: String(e && e.message ? e.message : e) };
+  }
+};
+
+const storage = (dev, bytes, usage) => dev.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+
+/**
+ * Runs one kernel: `job` = { passes: [{ source, dispatch: [x, y, z], bindings }], inputs: [base64 | null],
+ * outElements, scratchElements, batch, repeat }. Returns { out, errors, ms } (ms: the mean time of
+ * `repeat` timed runs after one warm-up, each waited for).
+ */
+globalThis.wgslRun = async (job) => {
+  const { device: dev } = await device();
+  const errors = [];
+  dev.pushErrorScope('validation');
+  const S = GPUBufferUsage;
+  const params = dev.createBuffer({ size: 16, usage: S.UNIFORM | S.COPY_DST });
+  dev.queue.writeBuffer(params, 0, new Int32Array([job.batch, 0, 0, 0]));
+  const out = storage(dev, job.outElements * 4, S.STORAGE | S.COPY_SRC);
+  const scratch = storage(dev, job.scratchElements * 4, S.STORAGE);
+  const inputs = job.inputs.map((b64) => {
+    if (b64 === null) return null;
+    const data = fromBase64(b64);
+    const buf = storage(dev, data.byteLength, S.STORAGE | S.COPY_DST);
+    dev.queue.writeBuffer(buf, 0, data);
+    return buf;
+  });
+  const pipelines = [];
+  for (const p of job.passes) {
+    const module = dev.createShaderModule({ code: p.source });
+    const info = await module.getCompilationInfo();
+    for (const m of info.messages) if (m.type === 'error') errors.push(`${m.lineNum}:${m.linePos} ${m.message}`);
+    const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const entries = p.bindings.map((b) => ({
+      binding: b.binding,
+      resource: { buffer: b.kind === 'params' ? params : b.kind === 'out' ? out : b.kind === 'scratch' ? scratch : inputs[b.slot] },
+    }));
+    pipelines.push({ pipeline, group: dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }), dispatch: p.dispatch });
+  }
+  const runOnce = async () => {
+    const enc = dev.createCommandEncoder();
+    for (const { pipeline, group, dispatch } of pipelines) {
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(dispatch[0], dispatch[1], dispatch[2]);
+      pass.end();
+    }
+    dev.queue.submit([enc.finish()]);
+    await dev.queue.onSubmittedWorkDone();
+  };
+  await runOnce();
+  let ms = 0;
+  if (job.repeat > 0) {
+    const t0 = performance.now();
+    for (let i = 0; i < job.repeat; i++) await runOnce();
+    ms = (performance.now() - t0) / job.repeat;
+  }
+  const read = dev.createBuffer({ size: out.size, usage: S.MAP_READ | S.COPY_DST });
+  const enc = dev.createCommandEncoder();
+  enc.copyBufferToBuffer(out, 0, read, 0, out.size);
+  dev.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const result = new Float32Array(read.getMappedRange().slice(0, job.outElements * 4));
+  read.unmap();
+  const scope = await dev.popErrorScope();
+  if (scope) errors.push(scope.message);
+  for (const b of [params, out, scratch, read, ...inputs]) b?.destroy();
+  return { out: toBase64(result), errors, ms };
+};

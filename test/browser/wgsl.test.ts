@@ -1,0 +1,166 @@
+// The WGSL renderer's kernels run on WebGPU in headless Chromium (SwiftShader on a machine
+// without a GPU), against the reference interpreter's values: products at every tile edge (sizes
+// 1 to tile + 1, odd reductions, split-K on and off) and every kernel the renderer takes from the
+// examples' inference and training programs. Skipped, saying why, without Chromium or WebGPU.
+import { mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, findChromium } from '../../cli/browser/chromium.ts';
+import { serveFolder, type StaticServer } from '../../cli/browser/serve.ts';
+import type { Kernel } from '../../compiler/lower/kernel.ts';
+import { dispatchSize, renderWgslKernel, type WgslKernel, type WgslOptions } from '../../compiler/codegen/wgsl/kernel.ts';
+import { extentAt } from '../../compiler/codegen/wgsl/gemm-plan.ts';
+import { exprKey } from '../../src/ir/expr.ts';
+import { numel } from '../../src/ir/shape.ts';
+import { freshOutDir } from '../e2e/helpers.ts';
+import { denseKernel, EXAMPLES, exampleKernels, inputsFor, random, referenceValues, weightGradKernel, workOf } from './wgsl-kernels.ts';
+
+const CHROMIUM = findChromium();
+/** WebGPU in headless Chromium: SwiftShader's Vulkan where there is no GPU. */
+export const WEBGPU_ARGS = [...CHROMIUM_ARGS, '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'];
+if (!CHROMIUM) console.warn('[WGSL browser tests skipped] no Chromium: install Debian package `chromium` or point KILN_CHROMIUM at a Chromium binary.');
+
+/** float32 sums against the float64 interpreter. */
+const TOLERANCE = { rtol: 1e-4, atol: 1e-4 };
+/** Small tiles, so that sizes 1 to tile + 1 stay cheap: 8 × 8 × 4, 2 × 2 per thread (16 threads). */
+const SMALL: WgslOptions = { tileM: 8, tileN: 8, tileK: 4, perThreadM: 2, perThreadN: 2 };
+/** Above this much reference work (multiply-adds), outputs are checked at a random sample of positions. */
+const FULL_CHECK_WORK = 4e5;
+const SAMPLE = 200;
+
+const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+const fromB64 = (s: string) => {
+  const b = Buffer.from(s, 'base64');
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+};
+
+/** The page's job for kernel `k` rendered as `w`, on `inputs` at `batch`. */
+export function jobFor(k: Kernel, w: WgslKernel, inputs: readonly Float32Array[], batch: number, repeat = 0) {
+  const used = new Set(w.passes.flatMap((p) => p.bindings.flatMap((b) => (b.kind === 'input' ? [b.slot] : []))));
+  return {
+    passes: w.passes.map((p) => ({ source: p.source, dispatch: dispatchSize(p, batch), bindings: p.bindings })),
+    inputs: inputs.map((a, slot) => (used.has(slot) ? b64(a) : null)),
+    outElements: numel(k.shape, batch),
+    scratchElements: w.scratch ? w.scratch.splits * extentAt(w.scratch.elements, batch) : 0,
+    batch,
+    repeat,
+  };
+}
+
+describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => {
+  let server: StaticServer;
+  let browser: Browser;
+  let page: Page;
+  let webgpu: { ok: boolean; reason?: string; architecture?: string } = { ok: false, reason: 'not started' };
+
+  beforeAll(async () => {
+    const site = path.join(freshOutDir('wgsl-browser'), 'site');
+    mkdirSync(site, { recursive: true });
+    copyFileSync(path.join(import.meta.dirname, 'wgsl-page.js'), path.join(site, 'page.js'));
+    writeFileSync(path.join(site, 'index.html'), '<!doctype html><meta charset="utf-8"><title>kiln wgsl tests</title><script src="page.js"></script>');
+    server = await serveFolder(site);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: WEBGPU_ARGS });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => console.error('[page error]', e));
+    await page.goto(server.url);
+    webgpu = await page.evaluate(() => (globalThis as any).wgslAdapter());
+    if (!webgpu.ok) console.warn(`[WGSL browser tests skipped] Chromium offers no WebGPU: ${webgpu.reason}`);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** Runs `k` rendered with each of `variants` in the page and compares every output (or a sample) with the interpreter. */
+  async function check(k: Kernel, variants: readonly WgslOptions[], batch: number, seed: number, label: string): Promise<WgslKernel[]> {
+    const inputs = inputsFor(k, batch, seed);
+    const total = numel(k.shape, batch);
+    const at = workOf(k, batch) <= FULL_CHECK_WORK ? undefined : sample(total, seed);
+    const want = referenceValues(k, inputs, batch, at);
+    const rendered: WgslKernel[] = [];
+    for (const options of variants) {
+      const w = renderWgslKernel(k, options);
+      expect(w, `${label}: rendered`).toBeDefined();
+      const r = await page.evaluate((job) => (globalThis as any).wgslRun(job), jobFor(k, w!, inputs, batch));
+      expect(r.errors, label).toEqual([]);
+      const got = fromB64(r.out);
+      const gotAt = at ? Float32Array.from(at, (i) => got[i]) : got;
+      expect(gotAt, `${label} (${w!.how})`).toBeAllclose(want, TOLERANCE);
+      rendered.push(w!);
+    }
+    return rendered;
+  }
+
+  it('the page has a WebGPU adapter (SwiftShader here)', (ctx) => {
+    if (!webgpu.ok) ctx.skip();
+    expect(webgpu.ok).toBe(true);
+  });
+
+  it('x·W + b, relu at small-tile edges: M, N in 1…9, odd K, split-K off and 3', async (ctx) => {
+    if (!webgpu.ok) ctx.skip();
+    let seed = 1;
+    for (const K of [1, 5, 9]) {
+      for (const N of [1, 8, 9]) {
+        for (const M of [1, 7, 9]) {
+          await check(denseKernel(K, N), [{ ...SMALL, splitK: 1 }, { ...SMALL, splitK: 3 }], M, seed++, `dense K=${K} N=${N} M=${M}`);
+        }
+      }
+    }
+  }, 300_000);
+
+  it('x·Wᵀ and the weight gradient xᵀ·dy (sum over the batch) at small-tile edges', async (ctx) => {
+    if (!webgpu.ok) ctx.skip();
+    let seed = 100;
+    for (const [K, N] of [[3, 9], [8, 1], [9, 8]]) {
+      for (const M of [1, 8, 9]) {
+        const splits = [{ ...SMALL, splitK: 1 }, { ...SMALL, splitK: 2 }];
+        await check(denseKernel(K, N, true), splits, M, seed++, `x·Wᵀ K=${K} N=${N} M=${M}`);
+        // Here the batch is the reduction: K = M.
+        await check(weightGradKernel(K, N), splits, M, seed++, `xᵀ·dy ${K}×${N} batch ${M}`);
+      }
+    }
+  }, 300_000);
+
+  it('default 64 × 64 × 16 tiles at their edges: M, N in {1, 64, 65}, K = 17 and 33, split-K off and 2', async (ctx) => {
+    if (!webgpu.ok) ctx.skip();
+    let seed = 200;
+    for (const K of [17, 33]) {
+      for (const N of [1, 64, 65]) {
+        for (const M of [1, 64, 65]) {
+          await check(denseKernel(K, N), [{ splitK: 1 }, { splitK: 2 }], M, seed++, `dense K=${K} N=${N} M=${M}`);
+        }
+      }
+    }
+  }, 300_000);
+
+  for (const name of EXAMPLES) it(`${name}: every kernel the renderer takes, inference and training, batch 1 and 3, split-K as chosen and off`, async (ctx) => {
+    if (!webgpu.ok) ctx.skip();
+    const { inference, training } = await exampleKernels(name);
+    // A training step recomputes the forward kernels: each distinct kernel once.
+    const seen = new Set<string>();
+    const taken = [...inference, ...training].filter((k) => {
+      const key = `${exprKey(k.expr)}|${k.inputs.map((t) => t.shape.join('x')).join(';')}`;
+      return renderWgslKernel(k) && !seen.has(key) && !!seen.add(key);
+    });
+    expect(taken.length).toBeGreaterThan(0);
+    let seed = 1000;
+    for (const k of taken) {
+      const auto = renderWgslKernel(k)!;
+      // Split-K as chosen, and the other way: off where it is on, 3 slices where it is off.
+      const variants: WgslOptions[] = [{}, { splitK: auto.scratch ? 1 : 3 }];
+      await check(k, variants.slice(0, 1), 1, seed++, `${name} ${k.name} ${k.ops.join('→')} batch 1`);
+      await check(k, variants, 3, seed++, `${name} ${k.name} ${k.ops.join('→')} batch 3`);
+    }
+  }, 600_000);
+});
+
+/** `n` distinct random positions below `total` (all of them when there are fewer), ascending. */
+function sample(total: number, seed: number): number[] {
+  if (total <= SAMPLE) return Array.from({ length: total }, (_, i) => i);
+  const r = random(seed);
+  const picked = new Set<number>([0, total - 1]);
+  while (picked.size < SAMPLE) picked.add(Math.floor(r() * total));
+  return [...picked].sort((a, b) => a - b);
+}
