@@ -42,6 +42,7 @@ const SIMD_OPS = {
   'v128.load32_splat': 0x09,
   'v128.store': 0x0b,
   'v128.const': 0x0c,
+  'i8x16.shuffle': 0x0d,
   'f32x4.splat': 0x13,
   'f32x4.extract_lane': 0x1f,
   'f32x4.eq': 0x41,
@@ -51,6 +52,7 @@ const SIMD_OPS = {
   'f32x4.le': 0x45,
   'f32x4.ge': 0x46,
   'v128.and': 0x4e,
+  'v128.or': 0x50,
   'v128.bitselect': 0x52,
   'f32x4.abs': 0xe0,
   'f32x4.neg': 0xe1,
@@ -75,6 +77,7 @@ const OPS = {
   'i32.gt_s': 0x4a,
   'i32.ge_s': 0x4e,
   'i32.eqz': 0x45,
+  'i32.or': 0x72,
   'f32.add': 0x92,
   'f32.sub': 0x93,
   'f32.mul': 0x94,
@@ -131,7 +134,7 @@ export class FunctionBody {
   }
 
   simd(name: SimdOp): this {
-    if (name !== 'v128.load' && name !== 'v128.load32_splat' && name !== 'v128.store' && name !== 'v128.const' && name !== 'f32x4.extract_lane') this.say(name);
+    if (name !== 'v128.load' && name !== 'v128.load32_splat' && name !== 'v128.store' && name !== 'v128.const' && name !== 'i8x16.shuffle' && name !== 'f32x4.extract_lane') this.say(name);
     this.code.push(SIMD);
     uleb(SIMD_OPS[name], this.code);
     return this;
@@ -205,6 +208,15 @@ export class FunctionBody {
     this.say(`v128.const i32x4 ${Array.from(new Int32Array(bytes.buffer, bytes.byteOffset, 4)).join(' ')}`);
     this.simd('v128.const');
     append(this.code, [...bytes]);
+    return this;
+  }
+
+  /** `i8x16.shuffle`: 16 byte lanes picked from the two vectors on the stack (0–15 the first, 16–31 the second). */
+  shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) internal(`wasm: i8x16.shuffle needs 16 lanes in 0..31 (got ${lanes.join(' ')})`);
+    this.say(`i8x16.shuffle ${lanes.join(' ')}`);
+    this.simd('i8x16.shuffle');
+    append(this.code, lanes);
     return this;
   }
 

@@ -45,7 +45,7 @@ export function affine(e: Expr, vars: ReadonlySet<string>): Affine | null {
 }
 
 /** A load's element offset in its (row-major) input. */
-function loadOffset(k: Kernel, e: Expr & { k: 'load' }, vars: ReadonlySet<string>): Affine | null {
+export function loadOffset(k: Kernel, e: Expr & { k: 'load' }, vars: ReadonlySet<string>): Affine | null {
   const s = strides(k.inputs[e.input].shape);
   let sum: Affine = { c: 0, coef: {} };
   for (const [d, ix] of e.index.entries()) {
@@ -123,7 +123,7 @@ export function epilogueLoads(k: Kernel, c: Contraction): { input: number; at: A
   return found;
 }
 
-function replaceSum(e: Expr, sum: Expr, out: readonly LoopVar[]): Expr {
+export function replaceSum(e: Expr, sum: Expr, out: readonly LoopVar[]): Expr {
   if (e === sum) return { k: 'load', input: ACC, index: out.map((l) => ({ k: 'var', name: l.name })) };
   switch (e.k) {
     case 'unary':
@@ -138,7 +138,7 @@ function replaceSum(e: Expr, sum: Expr, out: readonly LoopVar[]): Expr {
 }
 
 /** Every load of the epilogue reads at an affine offset of the output index, and it has no other reduction. */
-function epilogueIsAffine(k: Kernel, e: Expr, outNames: ReadonlySet<string>): boolean {
+export function epilogueIsAffine(k: Kernel, e: Expr, outNames: ReadonlySet<string>): boolean {
   let ok = true;
   const visit = (x: Expr) => {
     if (x.k === 'reduce' || (x.k === 'var' && !outNames.has(x.name))) ok = false;

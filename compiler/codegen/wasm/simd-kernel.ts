@@ -17,6 +17,7 @@ import { I32, V128, type WasmFunction } from './binary.ts';
 import { ACC, chooseTile, coefOf, contractionOf, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
 import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, pushRowCount, type BlockingPlan } from './simd-blocked.ts';
 import { inputParam, NotExpressible, ROWS, SimdWriter } from './simd-writer.ts';
+import { renderWindowKernel, windowOf } from './simd-window.ts';
 
 const BROADCAST_VECTORS = 2;
 const DOT_COLS = 2;
@@ -40,10 +41,13 @@ export function simdListing(k: Kernel, s: SimdKernel): string {
   return [`;; ${k.name}: ${s.how}${s.epilogue ? ` Epilogue in JavaScript: ${s.epilogue.name}.` : ''}`, s.fn.body.listing(k.name, params)].join('\n');
 }
 
-/** The SIMD version of kernel `k`, or null when it is not a contraction this renderer tiles. */
+/** The SIMD version of kernel `k` (a contraction, or a window max/min: simd-window.ts), or null when it has none. */
 export function renderSimdKernel(k: Kernel): SimdKernel | null {
   const c = contractionOf(k);
-  if (!c) return null;
+  if (!c) {
+    const w = windowOf(k);
+    return w && renderWindowKernel(k, w, epilogueSupported(w.c.epilogue));
+  }
   const vectorEpilogue = epilogueSupported(c.epilogue);
   if (!vectorEpilogue && !c.product) return null;
   const sums: Contraction = vectorEpilogue ? c : { ...c, epilogue: { k: 'load', input: ACC, index: c.out.map((l) => ({ k: 'var', name: l.name })) } };
