@@ -1,5 +1,6 @@
 // @jax-js/jax 0.1.25 in the benchmark page on its WebGPU or WebAssembly device
 // (`?variant=webgpu|wasm`), every function under jit(): bench/engines/jax.mjs's models and Adam.
+// @ts-ignore -- a peer, in bench/node_modules after `npm run bench:setup`: without it this page cannot be built, and the file still type-checks
 import { init, defaultDevice, jit, valueAndGrad, lax, nn, numpy as np } from '@jax-js/jax';
 import { load, loadF32, main, sample, variant, type Impl, type Workload } from './harness.ts';
 
@@ -36,7 +37,7 @@ async function setup(w: Workload): Promise<Impl | string> {
   const x = np.array((await loadF32('x')).slice(0, w.batch * 784)).reshape(shape);
   if (w.kind === 'infer') {
     const f = jit((p: A[], x: A) => nn.softmax(logits(model, p, x), -1));
-    const call = () => read(f(p.map((a) => a.ref), x.ref));
+    const call = () => read(f(p.map((a: A) => a.ref), x.ref));
     return { check: async () => sample(await call()), run: call };
   }
   const labels = ((await load('y')).data as Int32Array).slice(0, w.batch);
@@ -53,8 +54,8 @@ async function setup(w: Workload): Promise<Impl | string> {
     c1.dispose(); c2.dispose();
     return [loss, p2, m2, v2];
   });
-  let m = p.map((a) => np.zerosLike(a.ref));
-  let v = p.map((a) => np.zerosLike(a.ref));
+  let m = p.map((a: A) => np.zerosLike(a.ref));
+  let v = p.map((a: A) => np.zerosLike(a.ref));
   let t = 0;
   const train = async () => {
     t++;

@@ -1,6 +1,7 @@
 // onnxruntime-web 1.30 in the benchmark page on its WebGPU or WebAssembly execution provider
 // (`?variant=webgpu|wasm`), inference only, on the ONNX files bench/browser/data.ts built with the
 // shared weights (bench/onnx-models.ts, as the Node benchmark's onnxruntime-node peer).
+// @ts-ignore -- a peer, in bench/node_modules after `npm run bench:setup`: without it this page cannot be built, and the file still type-checks
 import * as ort from 'onnxruntime-web/webgpu';
 import { loadF32, main, sample, variant, type Impl, type Workload } from './harness.ts';
 
@@ -35,7 +36,7 @@ void main({
     ort.env.wasm.wasmPaths = new URL('wasm/ort/', location.href).href;
     ort.env.wasm.numThreads = 1;
     ort.env.wasm.proxy = false;
-    if (variant === 'webgpu' && !(await navigator.gpu?.requestAdapter())) throw new Error('no WebGPU adapter');
+    if (variant === 'webgpu' && !(await (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter())) throw new Error('no WebGPU adapter');
     backend = variant;
   },
   setup,

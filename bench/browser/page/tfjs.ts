@@ -1,9 +1,11 @@
 // TensorFlow.js 4.22 in the benchmark page on its WebGPU, WebGL or WebAssembly backend
 // (`?variant=webgpu|webgl|wasm`): the same models, weights and Adam as bench/engines/tfjs.mjs.
+// @ts-ignore -- a peer, in bench/node_modules after `npm run bench:setup`: without it this page cannot be built, and the file still type-checks
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
+// @ts-ignore -- as above
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { load, loadF32, main, sample, variant, type Impl, type Workload } from './harness.ts';
 
@@ -23,7 +25,7 @@ async function params(model: string) {
   const ts = model === 'mlp'
     ? await Promise.all(['mlp.w1', 'mlp.b1', 'mlp.w2', 'mlp.b2'].map(t))
     : [await hwio('cnn.wc'), await t('cnn.bc'), await nhwcRows('cnn.w1'), await t('cnn.b1'), await t('cnn.w2'), await t('cnn.b2')];
-  return ts.map((v) => tf.variable(v));
+  return ts.map((v: tf.Tensor) => tf.variable(v));
 }
 function logits(model: string, p: tf.Variable[], x: tf.Tensor): tf.Tensor2D {
   if (model === 'mlp') return tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x as tf.Tensor2D, p[0] as tf.Tensor2D), p[1])) as tf.Tensor2D, p[2] as tf.Tensor2D), p[3]);
@@ -46,7 +48,7 @@ async function setup(w: Workload): Promise<Impl | string> {
   const p = await params(model);
   const shape = model === 'mlp' ? [w.batch, 784] : [w.batch, 28, 28, 1];
   const x = tf.tensor((await loadF32('x')).subarray(0, w.batch * 784), shape);
-  const free = () => { x.dispose(); p.forEach((v) => v.dispose()); };
+  const free = () => { x.dispose(); p.forEach((v: tf.Variable) => v.dispose()); };
   if (w.kind === 'infer') {
     const f = () => read(tf.tidy(() => tf.softmax(logits(model, p, x))));
     return { check: async () => sample(await f()), run: f, dispose: free };
