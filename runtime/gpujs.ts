@@ -153,6 +153,7 @@ export class GpuDevice {
       this.backend = this.openSync(undefined);
       this.asynchronous = false;
     } else {
+      if (this.options.precompiled) throw new GpuError(`these kernels were precompiled for '${this.options.precompiled.backend}', but 'webgpu' runs (WebGPU kernels cannot be precompiled)`);
       if (!GPU.isWebGPUSupported) throw new GpuError(`GPU.js backend 'webgpu' was demanded but this platform has no WebGPU (navigator.gpu is missing)`);
       this.gpu = this.options.gpu ?? new GPU({ mode: 'webgpu' } as unknown as ConstructorParameters<typeof GPU>[0]);
       this.uploader = this.gpu.createKernel('function (a) { return a[this.thread.x]; }', this.settings([1], []));

@@ -53,8 +53,9 @@ describe.skipIf(!CHROMIUM)('browser demo (npm run demo:browser)', () => {
     const state = await run('', hasWebGpu ? 'webgpu' : 'webgl2');
     // Live while training: frames keep coming (a page blocked on the GPU would draw none until the end).
     expect(state.frames).toBeGreaterThan(5);
-    // On WebGPU the page waits for no kernel: measured 267 ms at most (shader builds included), WebGL2 1,817 ms.
-    if (state.backend === 'webgpu') expect(state.longestFrameGapMs).toBeLessThan(1000);
+    // On WebGPU the page waits for no kernel: longest gaps measured 267 and 583 ms (shader builds
+    // included; the second on a loaded machine), against 1,817 and 3,167 ms on WebGL2.
+    if (state.backend === 'webgpu') expect(state.longestFrameGapMs).toBeLessThan(1500);
     expect(state.losses).toHaveLength(16);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(mean(state.losses.slice(-4))).toBeLessThan(state.losses[0] * 0.8);
