@@ -84,6 +84,8 @@ export interface Trainer {
   evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
   /** Weights, optimizer state, step count, epoch position, dropout RNG and the last fit's callbacks' state (early stopping's best and wait, …) as one weight file. */
   save(): Uint8Array;
+  /** `save` on every backend, WebGPU included (weights and state read back asynchronously). */
+  saveAsync(): Promise<Uint8Array>;
   /** Restores what `save` wrote: training continues where it stopped; the next fit's callbacks continue their counts. */
   load(bytes: Uint8Array | ArrayBuffer): void;
   /** Steps taken so far (Adam bias correction counts them). */
@@ -144,6 +146,11 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
     // Below 2^24 so a float32 holds the seed exactly.
     return { lr: trainer.lr, step: trainer.steps, seed: dropoutRng.int(16777216) };
   };
+  const readWeightsAsync = async () => (core.readWeightsAsync ? core.readWeightsAsync() : core.readWeights());
+  const readStateAsync = async () => (core.readStateAsync ? core.readStateAsync() : core.readState());
+  /** What save() writes: weights, optimizer state and where training stands. */
+  const saveFile = (weights: Float32Array[], state: Float32Array[]) =>
+    encodeWeights([...snapshot(info.parameters, weights), ...snapshot(info.stateParameters, state)], { model: info.modelName, graphHash: info.graphHash, steps: trainer.steps, epochs: trainer.epochs, epochBatch: trainer.epochBatch, lr: trainer.lr, dropoutRng: dropoutRng.getState(), ...withCallbacks(callbackStates(trainer)) });
   const trainer: Trainer = {
     steps: 0,
     lr,
@@ -157,8 +164,8 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
       return core.stepAsync ? core.stepAsync(x, labels, batch, hyper) : core.step(x, labels, batch, hyper);
     },
     predictAsync: async (x, batch) => (core.predictAsync ? core.predictAsync(x, batch) : core.predict(x, batch)),
-    getWeightsAsync: async () => snapshot(info.parameters, await (core.readWeightsAsync ?? core.readWeights)()),
-    getStateAsync: async () => snapshot(info.stateParameters, await (core.readStateAsync ?? core.readState)()),
+    getWeightsAsync: async () => snapshot(info.parameters, await readWeightsAsync()),
+    getStateAsync: async () => snapshot(info.stateParameters, await readStateAsync()),
     lastOutput() {
       if (!stepped) throw new RangeError('lastOutput: this trainer has not run a step yet (it returns the predictions of the last step)');
       return core.lastOutput();
@@ -178,10 +185,8 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
       };
       return evaluateSource(evalBatch, sizes, sourceOf(data, sizes, 'evaluation data'), batchSize, metrics);
     },
-    save() {
-      const tensors = [...snapshot(info.parameters, core.readWeights()), ...snapshot(info.stateParameters, core.readState())];
-      return encodeWeights(tensors, { model: info.modelName, graphHash: info.graphHash, steps: trainer.steps, epochs: trainer.epochs, epochBatch: trainer.epochBatch, lr: trainer.lr, dropoutRng: dropoutRng.getState(), ...withCallbacks(callbackStates(trainer)) });
-    },
+    save: () => saveFile(core.readWeights(), core.readState()),
+    saveAsync: async () => saveFile(await readWeightsAsync(), await readStateAsync()),
     load(bytes) {
       const { tensors, meta } = decodeWeights(bytes);
       if (!(bytes === options.saved && options.allowForeignWeights)) checkWeightsIdentity(meta, identity);

@@ -27,6 +27,8 @@ interface AnyTrainer {
   getWeightsAsync(): Promise<{ name: string; data: Float32Array }[]>;
   getStateAsync(): Promise<{ name: string; data: Float32Array }[]>;
   getState(): { name: string; data: Float32Array }[];
+  save(): Uint8Array;
+  saveAsync(): Promise<Uint8Array>;
   fit(d: object, o: object): { epochs: { loss: number; accuracy?: number }[] };
   fitAsync(d: object, o: object): Promise<{ epochs: { loss: number; accuracy?: number }[] }>;
 }
@@ -64,12 +66,13 @@ describe('the asynchronous API gives what the synchronous one does', () => {
     expect(await model.getWeightsAsync()).toEqual(model.getWeights());
   });
 
-  it.for(BACKENDS)('%s: stepAsync follows step (losses, weights and optimizer state, exactly)', async ([backend, options]) => {
+  it.for(BACKENDS)('%s: stepAsync follows step (losses, weights, optimizer state and saveAsync, exactly)', async ([backend, options]) => {
     const sync = modules.get(backend)!.createTrainer({ weights, ...options });
     const async = modules.get(backend)!.createTrainer({ weights, ...options });
     for (let s = 0; s < 3; s++) expect(await async.stepAsync(x, labels, batch)).toBe(sync.step(x, labels, batch));
     expect(await async.getWeightsAsync()).toEqual(sync.getWeights());
     expect(await async.getStateAsync()).toEqual(sync.getState());
+    expect(await async.saveAsync()).toEqual(sync.save());
   });
 
   it.for(BACKENDS)('%s: fitAsync (through stepAsync) gives fit’s history and weights', async ([backend, options]) => {

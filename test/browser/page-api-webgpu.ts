@@ -52,6 +52,7 @@ interface AsyncModel {
 interface AsyncTrainer {
   stepAsync(x: Float32Array, y: Int32Array, batch: number): Promise<number>;
   getWeightsAsync(): Promise<{ name: string; data: Float32Array }[]>;
+  saveAsync(): Promise<Uint8Array>;
   fitAsync(data: { x: Float32Array; y: Int32Array; count: number }, options: object): Promise<{ epochs: { loss: number }[] }>;
   backend: string;
 }
@@ -97,7 +98,7 @@ export function install(models: Record<string, AsyncModule>, gradModules: Record
       const losses: number[] = [];
       for (let s = 0; s < steps; s++) losses.push(await trainer.stepAsync(Float32Array.from(x), Int32Array.from(labels), batch));
       const weightsOut = Object.fromEntries((await trainer.getWeightsAsync()).map((w) => [w.name, Array.from(w.data)]));
-      return { backend: trainer.backend, losses, weights: weightsOut };
+      return { backend: trainer.backend, losses, weights: weightsOut, saved: Array.from(await trainer.saveAsync()) };
     },
     /** One epoch of fitAsync (no shuffle): the epoch loss and the final weights. */
     async fit(name: string, weights: string, mode: string, x: number[], labels: number[], count: number, batchSize: number) {

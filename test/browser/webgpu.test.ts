@@ -16,6 +16,7 @@ import { compileGraph } from '../../compiler/pipeline.ts';
 import { emitGpuJsModule } from '../../compiler/emit/gpujs/module.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
+import { decodeWeights } from '../../runtime/weights.ts';
 import { prepareCase, type GradCase } from '../grad/check.ts';
 import { CASES as binary } from '../grad/cases/binary.ts';
 import { CASES as convPool } from '../grad/cases/conv-pool.ts';
@@ -147,7 +148,7 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     }
   }, 240_000);
 
-  it.for(TRAINED)('%s: five stepAsync steps on webgpu follow the JS trainer (losses and weights)', { timeout: 120_000 }, async (name: string, ctx) => {
+  it.for(TRAINED)('%s: five stepAsync steps on webgpu follow the JS trainer (losses and weights); saveAsync writes them', { timeout: 120_000 }, async (name: string, ctx) => {
     if (!adapter) return ctx.skip('no WebGPU adapter');
     const c = compiled.get(name)!;
     const batch = 8;
@@ -160,6 +161,10 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     expect(Float32Array.from(r.losses)).toBeAllclose(Float32Array.from(losses), { rtol: 1e-3, atol: 1e-4 });
     expect(r.losses[4]).toBeLessThan(r.losses[0]);
     for (const w of trainer.getWeights()) expect(Float32Array.from(r.weights[w.name]), w.name).toBeAllclose(w.data, { rtol: 1e-3, atol: 1e-4 });
+    // saveAsync writes what the device holds: the step count and the weights read back above.
+    const saved = decodeWeights(Uint8Array.from(r.saved));
+    expect(saved.meta.steps).toBe(5);
+    for (const t of saved.tensors.filter((t) => t.name in r.weights)) expect(Array.from(t.data), t.name).toEqual(r.weights[t.name]);
   });
 
   it('fitAsync trains an epoch on webgpu as the JS trainer does (epoch loss and weights)', async (ctx) => {
