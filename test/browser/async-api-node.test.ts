@@ -3,11 +3,13 @@
 // runAsync, getWeightsAsync, stepAsync and fitAsync give exactly what their synchronous forms
 // give; `{ mode: 'webgpu' }` where there is no WebGPU (Node here) fails with a GpuError instead of
 // falling back, and the synchronous API on such a device points to predictAsync.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileCommand } from '../../cli/commands.ts';
-import { freshOutDir, importModule, randomFloats, randomizeZeroTensors, ROOT } from '../e2e/helpers.ts';
+import { emitGpuJsModule } from '../../compiler/emit/gpujs/module.ts';
+import { compileGraph } from '../../compiler/pipeline.ts';
+import { freshOutDir, importModule, loadExampleGraph, randomFloats, randomizeZeroTensors, ROOT } from '../e2e/helpers.ts';
 
 type Arrays = Float32Array | Float64Array | Int32Array;
 interface AnyModel {
@@ -103,5 +105,17 @@ describe('the asynchronous API gives what the synchronous one does', () => {
     expect(await model.predictAsync(x, batch)).toBeAllclose(js.predict(x, batch), { rtol: 0, atol: 1e-5 });
     // Open and synchronous: predict works too.
     expect(model.predict(x, batch)).toBeAllclose(js.predict(x, batch), { rtol: 0, atol: 1e-5 });
+  });
+
+  it("emitGpuJsModule's wgsl hook fills the module's wgslKernels table; off WebGPU the table is ignored", async () => {
+    const { program } = compileGraph(await loadExampleGraph('mlp'));
+    const file = path.join(freshOutDir('async-api-wgsl'), 'mlp.mjs');
+    // An override that leaves k0's output zero: if it ran on cpu, the predictions would change.
+    writeFileSync(file, emitGpuJsModule(program, { graphHash: 'wgsl-hook' }, (k) => (k.name === 'k0' ? '() => undefined' : undefined)).js);
+    const mod = (await importModule(file)) as unknown as AnyModule & { wgslKernels: Record<string, unknown> };
+    expect(Object.keys(mod.wgslKernels)).toEqual(['k0']);
+    expect(typeof mod.wgslKernels.k0).toBe('function');
+    const model = mod.createModel(weights, { mode: 'cpu', allowForeignWeights: true });
+    expect(model.predict(x, batch)).toEqual(modules.get('gpujs')!.createModel(weights, { mode: 'cpu' }).predict(x, batch));
   });
 });

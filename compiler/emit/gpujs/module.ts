@@ -4,6 +4,7 @@
 // only inputs go up and only outputs, losses and metrics come back.
 import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
 import { describeGpuJsKernel, GPUJS_HELPERS, renderGpuJsKernel } from '../../codegen/gpujs-kernel.ts';
+import type { Kernel } from '../../lower/kernel.ts';
 import type { Program } from '../../lower/plan.ts';
 import { moduleDeclarations } from '../declarations.ts';
 import { addDescriptions, closeModule, openModule, runtimeEntry, runtimeImport, type EmitOptions, type EmittedModule } from '../common.ts';
@@ -28,11 +29,28 @@ function addKernelSources(f: SourceFile, programs: readonly Program[]) {
   }
 }
 
+/** `{ k3: <override>, … }` for the kernels `wgsl` takes over (kernel names are identifiers Kiln made). */
+function wgslTable(programs: readonly Program[], wgsl: WgslKernelSource | undefined): string {
+  const entries = programs.flatMap((p) => p.kernels).flatMap((k) => {
+    const source = wgsl?.(k);
+    return source === undefined ? [] : [`${k.name}: ${source}`];
+  });
+  return `{${entries.join(',\n')}}`;
+}
+
 /** A template literal holding `source` verbatim (kernel sources contain no backticks or `${`, but escape anyway). */
 const templateLiteral = (source: string) => '`' + source.replace(/[`\\]|\$\{/g, (m) => '\\' + m) + '`';
 
-/** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
-export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
+/**
+ * Where a WGSL renderer plugs in: for a kernel it takes over on WebGPU, the source text of a
+ * `WgslOverride` (a function expression; see docs/gpujs.md) to put in the module's `wgslKernels`
+ * table; undefined leaves the kernel to GPU.js. The text goes into the module verbatim, so it must
+ * come from Kiln's own renderer, never from user input.
+ */
+export type WgslKernelSource = (k: Kernel) => string | undefined;
+
+/** The module's TypeScript source, formatted, and its JavaScript (types stripped). `wgsl` fills its `wgslKernels` table. */
+export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSource): EmittedModule {
   const f = openModule(p, o, 'gpujs');
   const runtime = runtimeImport(o);
   const gpuRuntime = runtimeEntry(runtime, 'gpujs');
@@ -65,7 +83,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions): EmittedModule {
     declarationKind: VariableDeclarationKind.Const,
     isExported: true,
     docs: ['Kernels that run as hand-written WGSL on WebGPU instead of their GPU.js source, by kernel name (`{ wgsl }` in the options adds more). Every other kernel is GPU.js.'],
-    declarations: [{ name: WGSL_TABLE, type: 'WgslOverrides', initializer: '{}' }],
+    declarations: [{ name: WGSL_TABLE, type: 'WgslOverrides', initializer: wgslTable(programs, wgsl) }],
   });
   addCreateModel(f, p, o);
   if (o.training) addCreateTrainer(f, o.training, p.params, o.profile);
