@@ -2,23 +2,25 @@
 // without a GPU), against the reference interpreter's values: products at every tile edge (sizes
 // 1 to tile + 1, odd reductions, split-K on and off) and every kernel the renderer takes from the
 // examples' inference and training programs. Skipped, saying why, without Chromium or WebGPU.
-import { mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, findChromium } from '../../cli/browser/chromium.ts';
+import { bundleForBrowser } from '../../cli/browser/bundle.ts';
+import { findChromium, WEBGPU_CHROMIUM_ARGS } from '../../cli/browser/chromium.ts';
+import { compileCommand } from '../../cli/commands.ts';
+import { loadModel } from '../../cli/load.ts';
+import { compileGraph } from '../../compiler/pipeline.ts';
 import { serveFolder, type StaticServer } from '../../cli/browser/serve.ts';
 import type { Kernel } from '../../compiler/lower/kernel.ts';
 import { dispatchSize, renderWgslKernel, type WgslKernel, type WgslOptions } from '../../compiler/codegen/wgsl/kernel.ts';
 import { extentAt } from '../../compiler/codegen/wgsl/gemm-plan.ts';
 import { exprKey } from '../../src/ir/expr.ts';
 import { numel } from '../../src/ir/shape.ts';
-import { freshOutDir } from '../e2e/helpers.ts';
-import { denseKernel, EXAMPLES, exampleKernels, inputsFor, random, referenceValues, weightGradKernel, workOf } from './wgsl-kernels.ts';
+import { freshOutDir, randomizeZeroTensors } from '../e2e/helpers.ts';
+import { denseKernel, EXAMPLES, exampleKernels, inputsFor, random, referenceValues, ROOT, weightGradKernel, workOf } from './wgsl-kernels.ts';
 
 const CHROMIUM = findChromium();
-/** WebGPU in headless Chromium: SwiftShader's Vulkan where there is no GPU. */
-export const WEBGPU_ARGS = [...CHROMIUM_ARGS, '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'];
 if (!CHROMIUM) console.warn('[WGSL browser tests skipped] no Chromium: install Debian package `chromium` or point KILN_CHROMIUM at a Chromium binary.');
 
 /** float32 sums against the float64 interpreter. */
@@ -53,20 +55,29 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
   let browser: Browser;
   let page: Page;
   let webgpu: { ok: boolean; reason?: string; architecture?: string } = { ok: false, reason: 'not started' };
+  const weights = new Map<string, Uint8Array>();
 
   beforeAll(async () => {
-    const site = path.join(freshOutDir('wgsl-browser'), 'site');
+    const out = freshOutDir('wgsl-browser');
+    const site = path.join(out, 'site');
     mkdirSync(site, { recursive: true });
     copyFileSync(path.join(import.meta.dirname, 'wgsl-page.js'), path.join(site, 'page.js'));
-    writeFileSync(path.join(site, 'index.html'), '<!doctype html><meta charset="utf-8"><title>kiln wgsl tests</title><script src="page.js"></script>');
+    // The GPU.js modules whose kernels the renderer's are measured against, through the WGSL seam.
+    for (const name of MEASURED) {
+      await compileCommand(path.join(ROOT, 'examples', `${name}.ts`), { backend: 'gpujs', out: path.join(out, 'gpujs'), seed: 1 });
+      weights.set(name, randomizeZeroTensors(readFileSync(path.join(out, 'gpujs', `${stem(name)}.weights.bin`)), 7).bytes);
+    }
+    writeFileSync(path.join(out, 'entry.ts'), [...MEASURED.map((n) => `import * as ${stem(n)} from './gpujs/${stem(n)}.mjs';`), `(globalThis as any).kilnModels = { ${MEASURED.map((n) => `${JSON.stringify(n)}: ${stem(n)}`).join(', ')} };`].join('\n'));
+    await bundleForBrowser(path.join(out, 'entry.ts'), path.join(site, 'models.js'));
+    writeFileSync(path.join(site, 'index.html'), '<!doctype html><meta charset="utf-8"><title>kiln wgsl tests</title><script src="page.js"></script><script src="models.js"></script>');
     server = await serveFolder(site);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: WEBGPU_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: WEBGPU_CHROMIUM_ARGS });
     page = await browser.newPage();
     page.on('pageerror', (e) => console.error('[page error]', e));
     await page.goto(server.url);
     webgpu = await page.evaluate(() => (globalThis as any).wgslAdapter());
     if (!webgpu.ok) console.warn(`[WGSL browser tests skipped] Chromium offers no WebGPU: ${webgpu.reason}`);
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -98,13 +109,13 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
     expect(webgpu.ok).toBe(true);
   });
 
-  it('x·W + b, relu at small-tile edges: M, N in 1…9, odd K, split-K off and 3', async (ctx) => {
+  it('x·W + b, relu at small-tile edges: M, N in 1…9, odd K, split-K off and 3, workgroup tiles and registers only', async (ctx) => {
     if (!webgpu.ok) ctx.skip();
     let seed = 1;
     for (const K of [1, 5, 9]) {
       for (const N of [1, 8, 9]) {
         for (const M of [1, 7, 9]) {
-          await check(denseKernel(K, N), [{ ...SMALL, splitK: 1 }, { ...SMALL, splitK: 3 }], M, seed++, `dense K=${K} N=${N} M=${M}`);
+          await check(denseKernel(K, N), bothShaders([{ ...SMALL, splitK: 1 }, { ...SMALL, splitK: 3 }]), M, seed++, `dense K=${K} N=${N} M=${M}`);
         }
       }
     }
@@ -115,7 +126,7 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
     let seed = 100;
     for (const [K, N] of [[3, 9], [8, 1], [9, 8]]) {
       for (const M of [1, 8, 9]) {
-        const splits = [{ ...SMALL, splitK: 1 }, { ...SMALL, splitK: 2 }];
+        const splits = bothShaders([{ ...SMALL, splitK: 1 }, { ...SMALL, splitK: 2 }]);
         await check(denseKernel(K, N, true), splits, M, seed++, `x·Wᵀ K=${K} N=${N} M=${M}`);
         // Here the batch is the reduction: K = M.
         await check(weightGradKernel(K, N), splits, M, seed++, `xᵀ·dy ${K}×${N} batch ${M}`);
@@ -129,7 +140,7 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
     for (const K of [17, 33]) {
       for (const N of [1, 64, 65]) {
         for (const M of [1, 64, 65]) {
-          await check(denseKernel(K, N), [{ splitK: 1 }, { splitK: 2 }], M, seed++, `dense K=${K} N=${N} M=${M}`);
+          await check(denseKernel(K, N), bothShaders([{ splitK: 1 }, { splitK: 2 }]), M, seed++, `dense K=${K} N=${N} M=${M}`);
         }
       }
     }
@@ -149,12 +160,39 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
     for (const k of taken) {
       const auto = renderWgslKernel(k)!;
       // Split-K as chosen, and the other way: off where it is on, 3 slices where it is off.
-      const variants: WgslOptions[] = [{}, { splitK: auto.scratch ? 1 : 3 }];
+      const variants: WgslOptions[] = [{}, { splitK: auto.scratch ? 1 : 3 }, { workgroupTiles: true }];
       await check(k, variants.slice(0, 1), 1, seed++, `${name} ${k.name} ${k.ops.join('→')} batch 1`);
       await check(k, variants, 3, seed++, `${name} ${k.name} ${k.ops.join('→')} batch 3`);
     }
   }, 600_000);
+
+  for (const name of MEASURED) {
+    it(`${name} on WebGPU at batch 64: the rendered kernels through the module's WGSL seam give GPU.js's predictions; times compared`, async (ctx) => {
+      if (!webgpu.ok) ctx.skip();
+      const { graph } = await loadModel(path.join(ROOT, 'examples', `${name}.ts`));
+      const kernels = compileGraph(graph).program.kernels;
+      const table = (o: WgslOptions) => Object.fromEntries(kernels.flatMap((k) => (renderWgslKernel(k, o) ? [[k.name, renderWgslKernel(k, o)!]] : [])));
+      const variants = [table({ workgroupTiles: true }), table({ workgroupTiles: false })];
+      const batch = 64;
+      const x = Float32Array.from(inputsFor({ inputs: [graph.inputs[0].type] } as unknown as Kernel, batch, 5)[0], (v) => (v + 1) / 2);
+      const r = await page.evaluate(([n, w, xx, b, v]) => (globalThis as any).wgslCompare(n, w, xx, b, v, 5), [name, Buffer.from(weights.get(name)!).toString('base64'), b64(x), batch, variants] as const);
+      expect(r.backends).toEqual(['webgpu', 'webgpu', 'webgpu']);
+      for (const out of r.outs.slice(1)) expect(fromB64(out)).toBeAllclose(fromB64(r.outs[0]), TOLERANCE);
+      const [gpujs, tiles, registers] = r.ms as number[];
+      console.log(
+        `[wgsl] ${name} batch ${batch} predictAsync on ${webgpu.architecture} (${Object.keys(variants[0]).join(', ')} rendered): GPU.js kernels ${gpujs.toFixed(1)} ms; ` +
+          `workgroup tiles ${tiles.toFixed(1)} ms (${(gpujs / tiles).toFixed(2)}×); registers only ${registers.toFixed(1)} ms (${(gpujs / registers).toFixed(2)}×)`,
+      );
+    }, 300_000);
+  }
 });
+
+/** Each geometry with workgroup tiles and with registers only. */
+const bothShaders = (gs: readonly WgslOptions[]): WgslOptions[] => gs.flatMap((g) => [{ ...g, workgroupTiles: true }, { ...g, workgroupTiles: false }]);
+
+/** Examples measured with and without the rendered kernels. */
+const MEASURED = ['mlp256', 'cnn'];
+const stem = (name: string) => name.replace(/-/g, '_');
 
 /** `n` distinct random positions below `total` (all of them when there are fewer), ascending. */
 function sample(total: number, seed: number): number[] {

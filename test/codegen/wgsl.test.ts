@@ -59,7 +59,11 @@ describe('WGSL renderer: which kernels it takes', () => {
     const missed = all.filter((k) => CONTRACTION_ANCHORS.has(k.ops[0]) && !taken.includes(k) && !k.recomputes.length && !hasSelect(k));
     expect(missed.map((k) => `${k.name} ${k.ops.join('→')}`)).toEqual([]);
     expect(taken.length).toBeGreaterThanOrEqual(name === 'mlp' ? 11 : 7);
-    for (const k of taken) expect(problems(renderWgslKernel(k)!), k.name).toEqual([]);
+    for (const k of taken) {
+      for (const workgroupTiles of [true, false]) expect(problems(renderWgslKernel(k, { workgroupTiles })!), k.name).toEqual([]);
+      // Registers only: no workgroup memory, no barrier.
+      expect(renderWgslKernel(k)!.passes[0].source).not.toMatch(/var<workgroup>|workgroupBarrier/);
+    }
   });
 
   it('declines reductions that are not sums of products, and elementwise kernels', () => {
@@ -101,7 +105,8 @@ describe('WGSL renderer: passes, split-K and dispatch', () => {
     expect(w.scratch).toBeUndefined(); // K = batch: at the assumed batch of 32, too short to split
     // cnn-small's head: 1 tile at batch 32, K = 5408: min(32 slices, 64 tiles wanted, ⌊5408/256⌋ = 21).
     expect(renderWgslKernel(denseKernel(5408, 10))!.scratch?.splits).toBe(21);
-    const conv = renderWgslKernel(weightGradKernel(7, 9), { tileM: 8, tileN: 8, tileK: 4, perThreadM: 2, perThreadN: 2, splitK: 3 })!;
+    const conv = renderWgslKernel(weightGradKernel(7, 9), { tileM: 8, tileN: 8, tileK: 4, perThreadM: 2, perThreadN: 2, splitK: 3, workgroupTiles: true })!;
+    expect(conv.passes[0].source).toMatch(/var<workgroup> tileA: array<f32, 32i>;/);
     expect(conv.passes[0].workgroupSize).toEqual([4, 4, 1]);
     expect(problems(conv)).toEqual([]);
   });

@@ -19,6 +19,8 @@ export interface Geometry {
   readonly perThreadN: number;
   /** Slices of the reduction (1: no split-K). */
   readonly splits: number;
+  /** Stage slabs of both factors in workgroup memory (gemmShader), or read them straight into registers (register-gemm.ts). */
+  readonly workgroupTiles: boolean;
 }
 
 /** Binding numbers: the parameters, the output, each input slot, then the split-K scratch buffer. */
@@ -32,7 +34,7 @@ export const threadsOf = (g: Geometry) => ({ x: g.tileN / g.perThreadN, y: g.til
 
 const PARAMS = ['struct Params {', '  batch: i32,', '  pad0: i32,', '  pad1: i32,', '  pad2: i32,', '}', `@group(0i) @binding(${i32Literal(PARAMS_BINDING)}) var<uniform> params: Params;`];
 
-const inName = (slot: number) => identifier(`in${slot}`);
+export const inName = (slot: number) => identifier(`in${slot}`);
 
 /** An extent as an i32 expression of the run-time `batch`. */
 export function extentExpr(e: Extent): string {
@@ -86,7 +88,7 @@ export function epilogueSlots(k: Kernel, p: GemmPlan): number[] {
   return [...slots].sort((a, b) => a - b);
 }
 
-function declarations(k: Kernel, slots: readonly number[], out: 'out' | 'scratch-write' | 'out+scratch-read'): string[] {
+export function declarations(k: Kernel, slots: readonly number[], out: 'out' | 'scratch-write' | 'out+scratch-read'): string[] {
   const lines = [...PARAMS];
   if (out !== 'scratch-write') lines.push(`@group(0i) @binding(${i32Literal(OUT_BINDING)}) var<storage, read_write> out: array<f32>;`);
   for (const s of slots) lines.push(`@group(0i) @binding(${i32Literal(inputBinding(s))}) var<storage, read> ${inName(s)}: array<f32>;`);
@@ -115,7 +117,7 @@ function stageTile(tile: 'tileA' | 'tileB', side: readonly LoopVar[], red: reado
   ];
 }
 
-/** The tiled GEMM shader: sums into `out` through the epilogue, or into `scratch` with split-K. */
+/** The workgroup-tiled GEMM shader: sums into `out` through the epilogue, or into `scratch` with split-K. */
 export function gemmShader(k: Kernel, p: GemmPlan, g: Geometry, header: readonly string[]): string {
   const t = threadsOf(g);
   const split = g.splits > 1;
@@ -212,7 +214,7 @@ export function finishShader(k: Kernel, p: GemmPlan, g: Geometry, header: readon
 }
 
 /** The source with the helper functions it calls prepended after its header comments. */
-function withHelpers(source: string): string {
+export function withHelpers(source: string): string {
   const helpers = wgslHelpersUsed(source);
   if (!helpers.length) return source;
   const lines = source.split('\n');

@@ -6,6 +6,7 @@ import { describeOps, type Kernel } from '../../lower/kernel.ts';
 import { internal } from '../../../src/ir/errors.ts';
 import { commentSafe } from '../names.ts';
 import { FINISH_THREADS, finishShader, gemmShader, inputBinding, OUT_BINDING, PARAMS_BINDING, scratchBinding, epilogueSlots, threadsOf, type Geometry } from './gemm.ts';
+import { registerShader } from './register-gemm.ts';
 import { extentAt, formatExtent, gemmPlanOf, type Extent, type GemmPlan } from './gemm-plan.ts';
 
 export type { Extent } from './gemm-plan.ts';
@@ -18,10 +19,18 @@ export interface WgslOptions {
   readonly perThreadM?: number;
   readonly perThreadN?: number;
   readonly splitK?: number;
+  /** Stage slabs in workgroup memory, or read the factors straight into registers (no barriers; the default). */
+  readonly workgroupTiles?: boolean;
 }
 
-/** 64 × 64 outputs per workgroup of 16 × 16 threads, 4 × 4 each; slabs 16 deep (8 KiB of workgroup memory). */
-export const DEFAULT_GEOMETRY: Omit<Geometry, 'splits'> = { tileM: 64, tileN: 64, tileK: 16, perThreadM: 4, perThreadN: 4 };
+/**
+ * 64 × 64 outputs per workgroup of 16 × 16 threads, 4 × 4 each; with workgroup tiles, slabs 16
+ * deep (8 KiB of workgroup memory). Registers only by default: on SwiftShader, the one WebGPU
+ * this project can measure, it ran the examples' products 3–4.6× faster than GPU.js's kernels
+ * while workgroup tiles ran slower (docs/gpujs.md, "WGSL kernels"); a real GPU may well prefer
+ * the tiles, which stay one option away.
+ */
+export const DEFAULT_GEOMETRY: Omit<Geometry, 'splits'> = { tileM: 64, tileN: 64, tileK: 16, perThreadM: 4, perThreadN: 4, workgroupTiles: false };
 
 /** A workgroup count along one axis: ⌈extent(batch) / per⌉ · times. */
 export interface Count {
@@ -81,7 +90,7 @@ export function renderWgslKernel(k: Kernel, options: WgslOptions = {}): WgslKern
   const t = threadsOf(g);
   const params: Binding = { binding: PARAMS_BINDING, kind: 'params' };
   const gemm: WgslPass = {
-    source: gemmShader(k, plan, g, header),
+    source: (g.workgroupTiles ? gemmShader : registerShader)(k, plan, g, header),
     workgroupSize: [t.x, t.y, 1],
     dispatch: [
       { extent: plan.N, per: g.tileN, times: 1 },
@@ -145,7 +154,7 @@ function describeTiling(p: GemmPlan, g: Geometry): string {
   return (
     `GEMM M = ${formatExtent(p.M)} (${names(p.rows)}) × N = ${formatExtent(p.N)} (${names(p.cols)}) × K = ${formatExtent(p.K)} (${names(p.red)})` +
     `${p.outer.length ? `, ${formatExtent(p.Z)} outer (${names(p.outer)})` : ''}; tile ${g.tileM}×${g.tileN}×${g.tileK}, ${g.perThreadM}×${g.perThreadN} per thread` +
-    `${g.splits > 1 ? `, split-K ${g.splits}` : ''}.`
+    `${g.splits > 1 ? `, split-K ${g.splits}` : ''}${g.workgroupTiles ? '' : ', registers only'}.`
   );
 }
 
