@@ -16,23 +16,13 @@ import { binaryAlu, unaryAlu } from './alu.ts';
 import { I32, V128, type WasmFunction } from './binary.ts';
 import { ACC, chooseTile, coefOf, contractionOf, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
 import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, pushRowCount, type BlockingPlan } from './simd-blocked.ts';
-import { inputParam, NotExpressible, ROWS, SimdWriter } from './simd-writer.ts';
+import { inputParam, NotExpressible, ROWS, SimdWriter, type SimdKernel } from './simd-writer.ts';
+export type { SimdKernel } from './simd-writer.ts';
 import { renderWindowKernel, windowOf } from './simd-window.ts';
 
 const BROADCAST_VECTORS = 2;
 const DOT_COLS = 2;
 
-export interface SimdKernel {
-  readonly fn: WasmFunction;
-  /** How the kernel is tiled, for the emitted module's comments. */
-  readonly how: string;
-  /**
-   * An epilogue the vector code does not have (exp, tanh, sigmoid...): the wasm function stores
-   * the sums and this elementwise JavaScript kernel finishes them in place, reading `out` as its
-   * last input.
-   */
-  readonly epilogue: Kernel | null;
-}
 
 
 /** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`). */

@@ -10,8 +10,7 @@ import { BATCH, strides } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { F32, I32, V128 } from './binary.ts';
 import { coefOf, epilogueIsAffine, epilogueLoads, loadOffset, replaceSum, type Affine, type Contraction, type Tile } from './contraction.ts';
-import { inputParam, NotExpressible, SimdWriter } from './simd-writer.ts';
-import type { SimdKernel } from './simd-kernel.ts';
+import { inputParam, NotExpressible, SimdWriter, type SimdKernel } from './simd-writer.ts';
 
 /** A window reduction the vector code renders: `epilogue(max/min over taps of in[affine])`. */
 export interface WindowReduction {

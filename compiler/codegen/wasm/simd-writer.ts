@@ -6,7 +6,7 @@ import type { Expr } from '../../../src/ir/expr.ts';
 import { BATCH, type Dim } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { binaryAlu, unaryAlu, type WasmAlu } from './alu.ts';
-import { FunctionBody, I32, V128 } from './binary.ts';
+import { FunctionBody, I32, V128, type WasmFunction } from './binary.ts';
 import { ACC, coefOf, epilogueLoad, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
 
 /** Parameters of every SIMD kernel: sizes, then one byte address per array (out first). */
@@ -286,4 +286,17 @@ export class SimdWriter {
         throw new NotExpressible();
     }
   }
+}
+
+/** A kernel's WebAssembly SIMD version: the function, how it is tiled, and any JavaScript epilogue. */
+export interface SimdKernel {
+  readonly fn: WasmFunction;
+  /** How the kernel is tiled, for the emitted module's comments. */
+  readonly how: string;
+  /**
+   * An epilogue the vector code does not have (exp, tanh, sigmoid...): the wasm function stores
+   * the sums and this elementwise JavaScript kernel finishes them in place, reading `out` as its
+   * last input.
+   */
+  readonly epilogue: Kernel | null;
 }
