@@ -23,8 +23,6 @@ import { renderWindowKernel, windowOf } from './simd-window.ts';
 const BROADCAST_VECTORS = 2;
 const DOT_COLS = 2;
 
-
-
 /** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`). */
 export function simdListing(k: Kernel, s: SimdKernel): string {
   const params = ['batch', 'lo', 'hi', 'out', ...k.inputs.map((_, i) => `in${i}`)];
