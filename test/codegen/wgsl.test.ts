@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { Kernel } from '../../compiler/lower/kernel.ts';
 import { dispatchSize, renderWgslKernel, wgslListing, type WgslKernel } from '../../compiler/codegen/wgsl/kernel.ts';
 import { f32Literal } from '../../compiler/codegen/wgsl/alu.ts';
+import { overrideSource, wgslOverrideSource } from '../../compiler/codegen/wgsl/override.ts';
+import { emitGpuJsModule } from '../../compiler/emit/gpujs/module.ts';
+import { loadModel } from '../../cli/load.ts';
 import { makeNode } from '../../src/ir/build.ts';
 import * as E from '../../src/ir/expr.ts';
 import type { Graph } from '../../src/ir/graph.ts';
@@ -161,5 +164,55 @@ describe('WGSL renderer: literals and names', () => {
     const bad = E.mapExpr(k.expr, (e) => (e.k === 'var' && e.name === 'k0' ? E.v('k0; }') : e.k === 'reduce' ? { ...e, vars: e.vars.map((r) => ({ ...r, name: 'k0; }' })) } : e));
     expect(bad).not.toEqual(k.expr);
     expect(() => renderWgslKernel({ ...k, expr: bad })).toThrow(/internal/);
+  });
+});
+
+describe('WGSL renderer: the override for the GPU.js module seam', () => {
+  /** A stand-in WebGPU device that records what an override asks of it. */
+  function recordingDevice() {
+    const log: { shaders: string[]; pipelines: number; dispatches: number[][]; bindings: number[][]; submits: number; buffers: number[] } = { shaders: [], pipelines: 0, dispatches: [], bindings: [], submits: 0, buffers: [] };
+    const device: Record<string, any> = {
+      createShaderModule: ({ code }: { code: string }) => (log.shaders.push(code), { code }),
+      createComputePipeline: () => (log.pipelines++, { getBindGroupLayout: () => ({}) }),
+      createBuffer: ({ size }: { size: number }) => (log.buffers.push(size), { size, destroy() {} }),
+      createBindGroup: ({ entries }: { entries: { binding: number }[] }) => (log.bindings.push(entries.map((e) => e.binding)), {}),
+      createCommandEncoder: () => ({
+        beginComputePass: () => ({ setPipeline() {}, setBindGroup() {}, dispatchWorkgroups: (...xyz: number[]) => log.dispatches.push(xyz), end() {} }),
+        finish: () => ({}),
+      }),
+      queue: { writeBuffer() {}, submit: () => log.submits++ },
+    };
+    return { device, log };
+  }
+
+  it('encodes every pass with its shader, bindings and workgroup counts; pipelines made once per device', () => {
+    const k = denseKernel(784, 64);
+    const w = renderWgslKernel(k, { splitK: 4 })!;
+    const override = new Function(`return ${overrideSource(w)}`)() as (d: unknown, b: number, i: unknown[], o: unknown) => void;
+    const { device, log } = recordingDevice();
+    const buffer = { size: 4, destroy() {} };
+    override(device, 130, [buffer, buffer, buffer], buffer);
+    expect(log.shaders).toEqual(w.passes.map((p) => p.source));
+    expect(log.dispatches).toEqual([[1, 3, 4], [130, 1, 1]]);
+    expect(log.bindings).toEqual(w.passes.map((p) => p.bindings.map((b) => b.binding)));
+    // The parameter block, and a scratch buffer of 4 slices × 130 × 64 floats.
+    expect(log.buffers).toEqual([16, 4 * 130 * 64 * 4]);
+    expect(log.submits).toBe(1);
+    override(device, 130, [buffer, buffer, buffer], buffer);
+    expect(log.pipelines).toBe(2);
+    expect(log.buffers.length).toBe(2);
+    override(device, 7, [buffer, buffer, buffer], buffer);
+    expect(log.dispatches.at(-2)).toEqual([1, 1, 4]);
+    expect(log.buffers.length).toBe(4);
+  });
+
+  it('emitGpuJsModule with the hook fills wgslKernels with the kernels the renderer takes', async () => {
+    const { graph } = await loadModel(path.join(ROOT, 'examples', 'mlp256.ts'));
+    const program = compileGraph(graph).program;
+    const js = emitGpuJsModule(program, { graphHash: 'wgsl-hook' } as never, wgslOverrideSource()).js;
+    const table = js.slice(js.indexOf('wgslKernels'));
+    expect(table).toMatch(/k0: \(device, batch, inputs, output\) =>/);
+    expect(table).toMatch(/k1: \(device, batch, inputs, output\) =>/);
+    expect(table).not.toMatch(/k2: \(device/);
   });
 });
