@@ -104,57 +104,19 @@ globalThis.wgslRun = async (job) => {
   return { out: toBase64(result), errors, ms };
 };
 
-/** Workgroups along one axis at a batch size: ⌈extent / per⌉ · times (compiler/codegen/wgsl/kernel.ts's Count). */
-const countAt = (c, batch) => Math.ceil((c.extent.factor * (c.extent.batch ? batch : 1)) / c.per) * c.times;
-
-/**
- * Overrides for the emitted GPU.js module's WGSL seam (`createModel(w, { mode: 'webgpu', wgsl })`),
- * one per rendered kernel: `descs` maps a kernel name to its WgslKernel (passes and scratch).
- * Pipelines are made once per device; buffers for the parameters and scratch once per batch size.
- */
-globalThis.wgslOverrides = (descs) => {
-  const table = {};
-  for (const [name, w] of Object.entries(descs)) {
-    let pipelines;
-    const perBatch = new Map();
-    table[name] = (dev, batch, inputs, output) => {
-      pipelines ??= w.passes.map((p) => dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code: p.source }), entryPoint: 'main' } }));
-      let bufs = perBatch.get(batch);
-      if (!bufs) {
-        const params = dev.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-        dev.queue.writeBuffer(params, 0, new Int32Array([batch, 0, 0, 0]));
-        const elements = w.scratch ? w.scratch.splits * w.scratch.elements.factor * (w.scratch.elements.batch ? batch : 1) : 0;
-        bufs = { params, scratch: elements ? dev.createBuffer({ size: elements * 4, usage: GPUBufferUsage.STORAGE }) : null };
-        perBatch.set(batch, bufs);
-      }
-      const enc = dev.createCommandEncoder();
-      w.passes.forEach((p, i) => {
-        const entries = p.bindings.map((b) => ({
-          binding: b.binding,
-          resource: { buffer: b.kind === 'params' ? bufs.params : b.kind === 'out' ? output : b.kind === 'scratch' ? bufs.scratch : inputs[b.slot] },
-        }));
-        const pass = enc.beginComputePass();
-        pass.setPipeline(pipelines[i]);
-        pass.setBindGroup(0, dev.createBindGroup({ layout: pipelines[i].getBindGroupLayout(0), entries }));
-        pass.dispatchWorkgroups(countAt(p.dispatch[0], batch), countAt(p.dispatch[1], batch), countAt(p.dispatch[2], batch));
-        pass.end();
-      });
-      dev.queue.submit([enc.finish()]);
-    };
-  }
-  return table;
-};
+/** An override table from override sources (compiler/codegen/wgsl/override.ts: function expressions). */
+const overridesFrom = (sources) => Object.fromEntries(Object.entries(sources).map(([name, src]) => [name, new Function(`return ${src}`)()]));
 
 /**
  * An emitted GPU.js module (globalThis.kilnModels[name]) on WebGPU with its own kernels, then with
- * each table of `variants` through the WGSL seam: every variant's predictions, and the mean time of
+ * each table of `variants` (kernel name → override source) through the WGSL seam: every variant's predictions, and the mean time of
  * `repeat` predictAsync calls of each after a warm-up (interleaved, so a busy machine slows all alike).
  */
 globalThis.wgslCompare = async (name, weightsB64, xB64, batch, variants, repeat) => {
   const mod = globalThis.kilnModels[name];
   const weights = Uint8Array.from(atob(weightsB64), (c) => c.charCodeAt(0));
   const x = fromBase64(xB64);
-  const models = [mod.createModel(weights, { mode: 'webgpu' }), ...variants.map((descs) => mod.createModel(weights, { mode: 'webgpu', wgsl: globalThis.wgslOverrides(descs) }))];
+  const models = [mod.createModel(weights, { mode: 'webgpu' }), ...variants.map((descs) => mod.createModel(weights, { mode: 'webgpu', wgsl: overridesFrom(descs) }))];
   const backends = [];
   const outs = [];
   for (const m of models) {

@@ -15,6 +15,7 @@ import { serveFolder, type StaticServer } from '../../cli/browser/serve.ts';
 import type { Kernel } from '../../compiler/lower/kernel.ts';
 import { dispatchSize, renderWgslKernel, type WgslKernel, type WgslOptions } from '../../compiler/codegen/wgsl/kernel.ts';
 import { extentAt } from '../../compiler/codegen/wgsl/gemm-plan.ts';
+import { overrideSource } from '../../compiler/codegen/wgsl/override.ts';
 import { exprKey } from '../../src/ir/expr.ts';
 import { numel } from '../../src/ir/shape.ts';
 import { freshOutDir, randomizeZeroTensors } from '../e2e/helpers.ts';
@@ -171,7 +172,8 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
       if (!webgpu.ok) ctx.skip();
       const { graph } = await loadModel(path.join(ROOT, 'examples', `${name}.ts`));
       const kernels = compileGraph(graph).program.kernels;
-      const table = (o: WgslOptions) => Object.fromEntries(kernels.flatMap((k) => (renderWgslKernel(k, o) ? [[k.name, renderWgslKernel(k, o)!]] : [])));
+      // The overrides as the module's wgslKernels table would hold them (override.ts), made in the page.
+      const table = (o: WgslOptions) => Object.fromEntries(kernels.flatMap((k) => (renderWgslKernel(k, o) ? [[k.name, overrideSource(renderWgslKernel(k, o)!)]] : [])));
       const variants = [table({ workgroupTiles: true }), table({ workgroupTiles: false })];
       const batch = 64;
       const x = Float32Array.from(inputsFor({ inputs: [graph.inputs[0].type] } as unknown as Kernel, batch, 5)[0], (v) => (v + 1) / 2);
