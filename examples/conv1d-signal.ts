@@ -2,6 +2,7 @@
 // with a random frequency, phase, amplitude and noise). `kiln train examples/conv1d-signal.ts`
 // trains it on the signals `data()` makes (no --data needed).
 import { layers, sequential } from 'kiln';
+import { random } from './data/sequence-tasks.ts';
 
 export const LENGTH = 128;
 export const CLASSES = ['sine', 'square', 'sawtooth', 'triangle'] as const;
@@ -15,18 +16,6 @@ export default sequential({ name: 'conv1d_signal', input: [1, LENGTH] }, [
   layers.globalAvgPool1d(),
   layers.dense(CLASSES.length), // logits
 ]);
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One period of each waveform at phase u ∈ [0, 1), in [-1, 1]. */
 const WAVES: ((u: number) => number)[] = [

@@ -2,6 +2,7 @@
 // input digit, predicted as one of 10 classes per position. `kiln train examples/transformer-sort.ts`
 // trains it on the sequences `data()` makes (no --data needed).
 import { layers, sequential } from 'kiln';
+import { random } from './data/sequence-tasks.ts';
 
 export const LENGTH = 8;
 export const DIGITS = 10;
@@ -13,18 +14,6 @@ export default sequential({ name: 'transformer_sort', input: [LENGTH], dtype: 'i
   layers.transformerEncoderBlock({ heads: 4, ffDim: 128 }),
   layers.dense(DIGITS), // logits per position: [N, 8, 10]
 ]);
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32), so the data is the same for a seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` random digit sequences (x) and the same sequences sorted (y), both int32 [count, 8]. */
 export function sequences(count: number, seed: number): { x: Int32Array; y: Int32Array; count: number } {
