@@ -95,8 +95,10 @@ describe('WGSL renderer: passes, split-K and dispatch', () => {
     expect(on.passes.length).toBe(2);
     expect(on.scratch).toEqual({ splits: 4, elements: { factor: 64, batch: true } });
     expect(dispatchSize(on.passes[0], 130)).toEqual([1, 3, 4]);
-    // The finishing pass: one thread per output element, 64 per workgroup.
-    expect(dispatchSize(on.passes[1], 130)).toEqual([Math.ceil((130 * 64) / 64), 1, 1]);
+    // The finishing pass: one thread per output element, 64 per workgroup, in 16 rows of workgroups.
+    expect(dispatchSize(on.passes[1], 130)).toEqual([Math.ceil((130 * 64) / (64 * 16)), 16, 1]);
+    // cifar-cnn's 8192 × 1024 weight gradient split: 8,388,608 outputs stay under 65,535 workgroups an axis.
+    expect(dispatchSize(renderWgslKernel(weightGradKernel(8192, 1024), { splitK: 3 })!.passes[1], 3)).toEqual([8192, 16, 1]);
     expect(on.passes[0].bindings.map((b) => b.kind)).toEqual(['params', 'input', 'input', 'scratch']);
     expect(on.passes[1].bindings.map((b) => b.kind)).toEqual(['params', 'out', 'input', 'scratch']);
     for (const w of [off, on]) expect(problems(w)).toEqual([]);
@@ -193,7 +195,7 @@ describe('WGSL renderer: the override for the GPU.js module seam', () => {
     const buffer = { size: 4, destroy() {} };
     override(device, 130, [buffer, buffer, buffer], buffer);
     expect(log.shaders).toEqual(w.passes.map((p) => p.source));
-    expect(log.dispatches).toEqual([[1, 3, 4], [130, 1, 1]]);
+    expect(log.dispatches).toEqual([[1, 3, 4], [9, 16, 1]]);
     expect(log.bindings).toEqual(w.passes.map((p) => p.bindings.map((b) => b.binding)));
     // The parameter block, and a scratch buffer of 4 slices × 130 × 64 floats.
     expect(log.buffers).toEqual([16, 4 * 130 * 64 * 4]);

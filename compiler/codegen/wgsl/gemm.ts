@@ -190,8 +190,9 @@ export function gemmShader(k: Kernel, p: GemmPlan, g: Geometry, header: readonly
   return withHelpers(source);
 }
 
-/** Threads per workgroup of the split-K finishing shader. */
+/** Threads per workgroup of the split-K finishing shader, and rows of workgroups it is dispatched in. */
 export const FINISH_THREADS = 64;
+export const FINISH_ROWS = 16;
 
 /** The split-K finishing shader: one thread per output element adds the slices and runs the epilogue. */
 export function finishShader(k: Kernel, p: GemmPlan, g: Geometry, header: readonly string[]): string {
@@ -199,10 +200,11 @@ export function finishShader(k: Kernel, p: GemmPlan, g: Geometry, header: readon
   const outVars = p.c.out;
   const body = [
     `@compute @workgroup_size(${i32Literal(FINISH_THREADS)}, 1i, 1i)`,
-    `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`,
+    `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {`,
     `  let batch = params.batch;`,
     `  let outSize = ${extentExpr(p.M)} * ${extentExpr(p.N)} * ${extentExpr(p.Z)};`,
-    `  let flat = i32(gid.x);`,
+    // Rows of workgroups (FINISH_ROWS of them) keep each axis under WebGPU's 65,535 workgroups.
+    `  let flat = i32(gid.y) * i32(groups.x) * ${i32Literal(FINISH_THREADS)} + i32(gid.x);`,
     `  if (flat >= outSize) { return; }`,
     `  var accValue = 0.0;`,
     `  for (var s = 0i; s < ${i32Literal(g.splits)}; s = s + 1i) { accValue = accValue + scratch[s * outSize + flat]; }`,

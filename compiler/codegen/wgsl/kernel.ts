@@ -5,7 +5,7 @@
 import { describeOps, type Kernel } from '../../lower/kernel.ts';
 import { internal } from '../../../src/ir/errors.ts';
 import { commentSafe } from '../names.ts';
-import { FINISH_THREADS, finishShader, gemmShader, inputBinding, OUT_BINDING, PARAMS_BINDING, scratchBinding, epilogueSlots, threadsOf, type Geometry } from './gemm.ts';
+import { FINISH_ROWS, FINISH_THREADS, finishShader, gemmShader, inputBinding, OUT_BINDING, PARAMS_BINDING, scratchBinding, epilogueSlots, threadsOf, type Geometry } from './gemm.ts';
 import { registerShader } from './register-gemm.ts';
 import { extentAt, formatExtent, gemmPlanOf, type Extent, type GemmPlan } from './gemm-plan.ts';
 
@@ -109,7 +109,7 @@ export function renderWgslKernel(k: Kernel, options: WgslOptions = {}): WgslKern
   const finish: WgslPass = {
     source: finishShader(k, plan, g, [header[0], `// split-K: adds the ${g.splits} partial sums of each output, then the epilogue`]),
     workgroupSize: [FINISH_THREADS, 1, 1],
-    dispatch: [{ extent: outElements, per: FINISH_THREADS, times: 1 }, one, one],
+    dispatch: [{ extent: outElements, per: FINISH_THREADS * FINISH_ROWS, times: 1 }, { ...one, times: FINISH_ROWS }, one],
     bindings: [
       params,
       { binding: OUT_BINDING, kind: 'out' },
