@@ -42,6 +42,12 @@ export function fitCallbackOptions(o: FitFlags): Pick<RunOptions, 'metrics' | 'e
   }
   // A setting of a callback that is not asked for would be ignored without a word.
   if (o.restoreBest && o.earlyStop === undefined) throw new KilnError('--restore-best applies with --early-stop <patience>');
+  const watching = o.earlyStop !== undefined || o.reduceLrOnPlateau !== undefined;
+  for (const [flag, v] of [['--monitor', o.monitor], ['--min-delta', o.minDelta]] as const) {
+    if (v !== undefined && !watching) throw new KilnError(`${flag} applies with --early-stop <patience> or --reduce-lr-on-plateau <patience>`);
+  }
+  // Checked before training, so a long run does not end in a file it cannot write.
+  if (o.curves !== undefined && !/\.png$/i.test(o.curves)) throw new KilnError(`--curves writes a PNG image: give a file ending in .png, got '${o.curves}'`);
   for (const [flag, v] of [['--lr-factor', o.lrFactor], ['--min-lr', o.minLr]] as const) {
     if (v !== undefined && o.reduceLrOnPlateau === undefined) throw new KilnError(`${flag} applies with --reduce-lr-on-plateau <patience>`);
   }
