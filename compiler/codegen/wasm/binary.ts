@@ -63,6 +63,13 @@ const SIMD_OPS = {
   'f32x4.div': 0xe7,
   'f32x4.min': 0xe8,
   'f32x4.max': 0xe9,
+  // For the vector exp of the row kernels (simd-rows-math.ts): rounding, and building 2ⁿ from n's bits.
+  'f32x4.nearest': 0x6a,
+  'i32x4.shl': 0xab,
+  'i32x4.shr_s': 0xac,
+  'i32x4.add': 0xae,
+  'i32x4.sub': 0xb1,
+  'i32x4.trunc_sat_f32x4_s': 0xf8,
   // Relaxed SIMD (a later proposal): fused or unfused multiply-add, the engine's choice.
   'f32x4.relaxed_madd': 0x105,
 } as const;
