@@ -85,6 +85,13 @@ const OPS = {
   'i32.ge_s': 0x4e,
   'i32.eqz': 0x45,
   'i32.or': 0x72,
+  // Index arithmetic of the pooling kernels (simd-pool.ts): floor division and modulo by constants, their tests.
+  'i32.and': 0x71,
+  'i32.eq': 0x46,
+  'i32.ne': 0x47,
+  'i32.le_s': 0x4c,
+  'i32.div_u': 0x6e,
+  'i32.rem_u': 0x70,
   'f32.add': 0x92,
   'f32.sub': 0x93,
   'f32.mul': 0x94,
