@@ -145,6 +145,7 @@ export const VJP: VjpTable = {
   input: notDifferentiable(SOURCE),
   param: notDifferentiable(SOURCE),
   const: notDifferentiable(SOURCE),
+  scan: notDifferentiable('backpropagation through time is not written yet'),
   batchSize: notDifferentiable('reads only the run-time batch size, no tensor'),
   argmax: notDifferentiable('integer output: an index, piecewise constant in its input'),
   maxPoolIndices: notDifferentiable('integer output: the indices of the maxima'),

@@ -10,6 +10,7 @@ import { graphNodes, topoSort, type Graph } from './graph.ts';
 import { expandComposite, freshNames, lowerNode, outVars } from './lowering.ts';
 import type { Node } from './node.ts';
 import { opDef } from './ops/index.ts';
+import type { ScanAttrs } from './ops/scan.ts';
 import { BATCH, formatShape, numel, strides, type Shape } from './shape.ts';
 import { constantData } from './constant.ts';
 import { erf, hashUniform } from '../../runtime/math.ts';
@@ -47,6 +48,7 @@ function evaluateNode(
 ): TypedArray {
   const def = opDef(node.op);
   const size = numel(node.type.shape, batch);
+  if (node.op === 'scan') return evaluateScan(node, valueOf, batch);
   switch (def.kind) {
     case 'source':
       return sourceValue(node, feeds, weights, size);
@@ -64,6 +66,44 @@ function evaluateNode(
       return fill(node.type.shape, node, expr, operands, batch);
     }
   }
+}
+
+/** Rows of a [R, …] tensor: its first dimension, the batch or a literal. */
+const rowsOf = (shape: Shape, batch: number): number => (shape[0] === BATCH ? batch : (shape[0] as number));
+
+/**
+ * scan, by definition: the body interpreted once per step on the carry, each sequence's time
+ * slice t (of [R, T, …]) and the invariants; the new carry stacked at time t, or kept alone.
+ */
+function evaluateScan(node: Node, valueOf: (n: Node) => TypedArray, batch: number): TypedArray {
+  const a = node.attrs as unknown as ScanAttrs;
+  const { body, steps: T, sequenceCount: S } = a;
+  const name = (i: number) => String(body.inputs[i].attrs.name);
+  const carryShape = node.inputs[0].type.shape;
+  let carry = valueOf(node.inputs[0]);
+  const stacked = a.stack ? allocate(node.type.dtype, numel(node.type.shape, batch)) : undefined;
+  for (let k = 0; k < T; k++) {
+    const t = a.reverse ? T - 1 - k : k;
+    const feeds: Record<string, TypedArray> = { [name(0)]: carry };
+    node.inputs.slice(1).forEach((x, j) => {
+      const data = valueOf(x);
+      if (j >= S) feeds[name(j + 1)] = data;
+      else feeds[name(j + 1)] = timeSlice(data, rowsOf(x.type.shape, batch), T, numel(x.type.shape.slice(2)), t);
+    });
+    carry = interpret(body, feeds, {}, batch)[body.outputs[0].name];
+    if (stacked) {
+      const width = numel(carryShape.slice(1));
+      for (let r = 0; r < rowsOf(carryShape, batch); r++) stacked.set(carry.subarray(r * width, (r + 1) * width), (r * T + t) * width);
+    }
+  }
+  return stacked ?? carry;
+}
+
+/** Time slice `t` of a row-major [rows, T, width] array: [rows, width]. */
+function timeSlice(data: TypedArray, rows: number, T: number, width: number, t: number): TypedArray {
+  const out = allocate(data instanceof Int32Array ? 'int32' : data instanceof Float64Array ? 'float64' : 'float32', rows * width);
+  for (let r = 0; r < rows; r++) out.set(data.subarray((r * T + t) * width, (r * T + t + 1) * width), r * width);
+  return out;
 }
 
 function sourceValue(node: Node, feeds: Record<string, TypedArray>, weights: Record<string, TypedArray>, size: number): TypedArray {

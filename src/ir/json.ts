@@ -160,13 +160,18 @@ export function graphToJson(g: Graph): GraphJson {
   };
 }
 
+/** A scan's body is a graph: written as a nested graph document (bodies nest only as deep as loops do). */
+function attrsToJson(n: Node): Readonly<Record<string, unknown>> {
+  return n.op === 'scan' ? { ...n.attrs, body: graphToJson(n.attrs.body as Graph) } : n.attrs;
+}
+
 function nodeToJson(n: Node, idOf: (n: Node) => number): NodeJson {
   const id = idOf(n);
   const out: NodeJson = {
     id,
     op: n.op,
     inputs: n.inputs.map(idOf),
-    attrs: copyJson(n.attrs, `node ${id} (${n.op}) attrs`, 'encode') as Record<string, unknown>,
+    attrs: copyJson(attrsToJson(n), `node ${id} (${n.op}) attrs`, 'encode') as Record<string, unknown>,
     dtype: n.type.dtype,
     shape: [...n.type.shape],
   };
@@ -257,6 +262,7 @@ function readNode(raw: Record<string, unknown>, id: number, byId: Map<number, No
     throw new KilnError(`${where} (${op}) reads node ${ref}, which does not exist`);
   });
   const attrs = copyJson(asObject(raw.attrs, `${where} field "attrs"`), `${where} attrs`, 'decode') as Record<string, unknown>;
+  if (op === 'scan' && isPlainObject(attrs.body)) attrs.body = readBody(attrs.body, where);
   const dtype = asString(raw.dtype, `${where} (${op}) field "dtype"`);
   if (!isDType(dtype)) throw new KilnError(`${where} (${op}): unknown dtype ${show(dtype)}`);
   const shape = asShape(raw.shape, `${where} (${op}) field "shape"`);
@@ -268,6 +274,16 @@ function readNode(raw: Record<string, unknown>, id: number, byId: Map<number, No
     );
   }
   return node;
+}
+
+/** A scan's nested body graph; its errors name the scan node that holds it. */
+function readBody(raw: unknown, where: string): Graph {
+  try {
+    return graphFromJson(raw);
+  } catch (e) {
+    if (!(e instanceof KilnError)) throw e;
+    throw new KilnError(`${where} (scan): attribute body: ${e.message}`);
+  }
 }
 
 function readMeta(raw: Record<string, unknown>, where: string): NodeMeta {

@@ -66,10 +66,10 @@ export function formatAttrValue(v: unknown, depth = 0): string {
   return sanitizeLine(String(v));
 }
 
-/** The attributes worth showing: not ones that repeat a leaf's type, not `trainable=true`. */
+/** The attributes worth showing: not ones that repeat a leaf's type, not `trainable=true`, not a scan's body (printed below its line). */
 function shownAttrs(node: Node): [string, unknown][] {
   return Object.entries(node.attrs).filter(([k, v]) => {
-    if (v === undefined) return false;
+    if (v === undefined || (node.op === 'scan' && k === 'body')) return false;
     if (SOURCE_OPS.has(node.op) && TYPE_ATTRS.has(k)) return false;
     return !(node.op === 'param' && k === 'trainable' && v === true);
   });
@@ -114,6 +114,19 @@ function headerInput(node: Node, name: Namer): string {
 }
 
 /**
+ * A scan's body under its line, as a jaxpr prints a loop's: `{ lambda %0: f32[N,8] h, … .` then
+ * the body's own lines (numbered from 0 within the body) and `return %k }`, indented. Loops nest
+ * only as deep as a user wrote them, so this recursion is bounded by that, not by a graph's size.
+ */
+function bodyLines(node: Node): string[] {
+  if (node.op !== 'scan') return [];
+  const inner = printGraph(node.attrs.body as Graph).split('\n');
+  const head = inner[0].replace(/^graph \S+\((.*)\) \{$/, '{ lambda $1 .');
+  const ret = inner[inner.length - 2].replace(/^ {2}return \{ \S+: (%\d+) \}$/, '  return $1 }');
+  return [head, ...inner.slice(1, -2), ret].map((l) => `    ${l}`);
+}
+
+/**
  * The whole graph as text: a header declaring its inputs, one line per other node in
  * topological order (numbered densely from 0, as in its JSON form), and a return line.
  */
@@ -122,9 +135,9 @@ export function printGraph(g: Graph): string {
   const ids = new Map<Node, number>(nodes.map((n, i) => [n, i]));
   const name = namer(ids);
   const declared = new Set(g.inputs);
-  const body = nodes.filter((n) => !declared.has(n)).map((n) => ({ code: nodeCode(n, name), comment: layerComment(n) }));
+  const body = nodes.filter((n) => !declared.has(n)).map((n) => ({ code: nodeCode(n, name), comment: layerComment(n), nested: bodyLines(n) }));
   const width = Math.min(MAX_COMMENT_COLUMN, Math.max(0, ...body.map((l) => l.code.length)));
-  const lines = body.map((l) => (l.comment ? `  ${l.code.padEnd(width)}   # ${l.comment}` : `  ${l.code}`));
+  const lines = body.flatMap((l) => [l.comment ? `  ${l.code.padEnd(width)}   # ${l.comment}` : `  ${l.code}`, ...l.nested]);
   const outputs = g.outputs.map((o) => `${formatString(o.name)}: ${name(o.node)}`).join(', ');
   return [
     `graph ${formatString(g.name)}(${g.inputs.map((n) => headerInput(n, name)).join(', ')}) {`,

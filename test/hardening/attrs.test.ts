@@ -39,11 +39,19 @@ const pool3 = { kernel: [2, 2, 2], strides: [2, 2, 2], dilations: [1, 1, 1], pad
 const unary = { inputs: [f('N', 4)], attrs: {} };
 const binary = { inputs: [f('N', 4), f(4)], attrs: {} };
 
+/** scan's body: carry h [N, 4] and a time slice x [N, 2] in, tanh(h) out. */
+const scanBody: Graph = (() => {
+  const h = makeNode('input', [], { name: 'h', dtype: 'float32', shape: ['N', 4] });
+  const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 2] });
+  return { name: 'body', inputs: [h, x], outputs: [{ name: 'h', node: makeNode('tanh', [h]) }] };
+})();
+
 /** A valid use of every op (a new op without one fails to typecheck here). */
 const EXAMPLES: { [K in OpName]: Example } = {
   input: { attrs: { name: 'x', dtype: 'float32', shape: ['N', 4] } },
   param: { attrs: { name: 'w', dtype: 'float32', shape: [4], init: { kind: 'uniform', low: -1, high: 1 }, trainable: true, regularizer: { l1: 0, l2: 0.1 } } },
   const: { attrs: { dtype: 'float32', shape: [2], values: [1, 2] } },
+  scan: { inputs: [f('N', 4), f('N', 3, 2)], attrs: { body: scanBody, steps: 3, reverse: false, sequenceCount: 1, stack: true } },
   neg: unary, abs: unary, exp: unary, log: unary, sqrt: unary, erf: unary, relu: unary, sigmoid: unary, tanh: unary, selu: unary, softplus: unary,
   leakyRelu: { inputs: [f('N', 4)], attrs: { alpha: 0.1 } },
   elu: { inputs: [f('N', 4)], attrs: { alpha: 1 } },

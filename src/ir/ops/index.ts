@@ -11,6 +11,7 @@ import { gradOps } from './grad-ops.ts';
 import { onnxOps } from './onnx-gather.ts';
 import { onnxExtraOps } from './onnx-extra.ts';
 import { onnxPoolOps } from './onnx-pool.ts';
+import { scanOps } from './scan.ts';
 import type { OpDef } from './types.ts';
 
 export const OPS = {
@@ -28,6 +29,7 @@ export const OPS = {
   ...onnxOps,
   ...onnxExtraOps,
   ...onnxPoolOps,
+  ...scanOps,
 };
 
 export type OpName = keyof typeof OPS;
