@@ -20,6 +20,8 @@ export type { IdxData, IdxTensor } from './idx.ts';
 export { erf, hashUniform } from './math.ts';
 export { checkInput, checkIndices, feed, initWeights, resolveWeights, snapshotWeights, fromBase64, allocArray } from './model-io.ts';
 export type { TensorInfo, ParameterInfo, WeightsSource, Dim } from './model-io.ts';
+export { perSampleModel, takeSample, putSample, axisLayout } from './batch-axis.ts';
+export type { AxisLayout, BatchedEntryPoints } from './batch-axis.ts';
 export { checkWeightsIdentity } from './weights-identity.ts';
 export type { ModelIdentity } from './weights-identity.ts';
 export { fitLoop, scheduledLr, isCorrect, checkLr } from './train-loop.ts';

@@ -154,8 +154,9 @@ export function closeModule(f: SourceFile, blocks: KernelBlocks = { texts: [] })
 /** What the module's metadata calls a value's element type: `string` for a string tensor. */
 const elementType = (n: Node, isString = false) => (isString ? 'string' : n.type.dtype);
 
-const tensorInfo = (n: Node, name: string, isString = false) =>
-  `{ name: ${stringLiteral(name)}, dtype: '${elementType(n, isString)}', shape: [${n.type.shape.map((d) => (d === BATCH ? "'N'" : d)).join(', ')}] }`;
+// `axis`: a per-sample graph's batch axis for this tensor (Graph.batchAxes): 'N' goes there, as the user feeds it.
+const tensorInfo = (n: Node, name: string, isString = false, axis: number | null = null) =>
+  `{ name: ${stringLiteral(name)}, dtype: '${elementType(n, isString)}', shape: [${n.type.shape.map((d, i) => (d === BATCH || i === axis ? "'N'" : d)).join(', ')}] }`;
 
 /** The doc comment the module starts with: compiler version, backend, model, graph hash, inputs and outputs. */
 export function header(p: Program, o: EmitOptions, backend: Backend = 'js'): string {
@@ -169,6 +170,7 @@ export function header(p: Program, o: EmitOptions, backend: Backend = 'js'): str
     ...g.inputs.map((n) => ` * Input  ${commentSafe(String(n.attrs.name))}: ${elementType(n, sb?.inputs.includes(String(n.attrs.name)))}${formatShape(n.type.shape)}`),
     ...g.outputs.map((out) => ` * Output ${commentSafe(out.name)}: ${elementType(out.node, sb?.outputs.includes(out.name))}${formatShape(out.node.type.shape)}`),
     ` * ${p.kernels.length} kernels, ${p.buffers.length} planned buffers; every shape is a literal except the batch size N.`,
+    ...(g.batchAxes ? [` * Compiled for one sample: the batch lies on axis ${[...new Set([...g.batchAxes.inputs, ...g.batchAxes.outputs].filter((a) => a !== null))].join(' / ')} of the shapes above (1 there), and predict/run loop over it.`] : []),
     ` */`,
   ].join('\n');
 }
@@ -179,6 +181,9 @@ export function addDescriptions(f: SourceFile, p: Program, o: EmitOptions, backe
   const sb = g.strings;
   if (sb && (backend !== 'js' || o.training)) {
     throw new UnsupportedError(`model '${g.name}' has string tensors: only the js backend's inference module converts them at its boundary`);
+  }
+  if (g.batchAxes && (backend !== 'js' || o.training)) {
+    throw new UnsupportedError(`model '${g.name}' has its batch on an axis other than the first (compiled per sample): only the js backend's inference module loops over such a batch; export the model batch-first to train it or run it on GPU.js`);
   }
   const paramInfo = p.params.map((n) => {
     const base = tensorInfo(n, String(n.attrs.name)).slice(0, -2);
@@ -193,8 +198,8 @@ export function addDescriptions(f: SourceFile, p: Program, o: EmitOptions, backe
   ];
   for (const [name, init] of consts) f.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name, initializer: init }] });
   f.addVariableStatements([
-    { isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'inputs', type: 'readonly TensorInfo[]', initializer: `[${g.inputs.map((n) => tensorInfo(n, String(n.attrs.name), sb?.inputs.includes(String(n.attrs.name)))).join(', ')}]` }], docs: ['The model inputs: names, dtypes and shapes (`N` is the batch size).'] },
-    { isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'outputs', type: 'readonly TensorInfo[]', initializer: `[${g.outputs.map((out) => tensorInfo(out.node, out.name, sb?.outputs.includes(out.name))).join(', ')}]` }] },
+    { isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'inputs', type: 'readonly TensorInfo[]', initializer: `[${g.inputs.map((n, i) => tensorInfo(n, String(n.attrs.name), sb?.inputs.includes(String(n.attrs.name)), g.batchAxes?.inputs[i])).join(', ')}]` }], docs: ['The model inputs: names, dtypes and shapes (`N` is the batch size).'] },
+    { isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'outputs', type: 'readonly TensorInfo[]', initializer: `[${g.outputs.map((out, k) => tensorInfo(out.node, out.name, sb?.outputs.includes(out.name), g.batchAxes?.outputs[k])).join(', ')}]` }] },
     { isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'parameters', type: 'readonly ParameterInfo[]', initializer: `[\n${paramInfo.join(',\n')}]` }], docs: ['Parameters in weight-file order, with the initialiser used when no weights are given.'] },
   ]);
   p.consts.forEach((n, i) => {

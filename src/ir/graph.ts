@@ -25,6 +25,18 @@ export interface Graph {
   readonly outputs: readonly GraphOutput[];
   /** Set by ONNX import for a model with string tensors at its boundary; absent otherwise. */
   readonly strings?: StringBoundary;
+  /** Set by ONNX import for a model whose batch is not first (a per-sample graph); absent otherwise. */
+  readonly batchAxes?: BatchAxes;
+}
+
+/**
+ * A per-sample graph (its batch-1 dimension where each input and output has its batch): the
+ * emitted module takes whole batches in that layout and runs the graph once per sample
+ * (runtime/batch-axis.ts). Positional, as `inputs` and `outputs`; null: an input fed whole.
+ */
+export interface BatchAxes {
+  readonly inputs: readonly (number | null)[];
+  readonly outputs: readonly number[];
 }
 
 /** Every node reachable from the outputs, inputs first, each after all of its inputs. */
@@ -86,5 +98,6 @@ export function rewriteGraph(g: Graph, f: (node: Node, rebuild: (n: Node) => Nod
     inputs: g.inputs.map(rebuild),
     outputs: g.outputs.map((o) => ({ name: o.name, node: rebuild(o.node) })),
     ...(g.strings ? { strings: g.strings } : {}),
+    ...(g.batchAxes ? { batchAxes: g.batchAxes } : {}),
   };
 }

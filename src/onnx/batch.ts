@@ -1,5 +1,7 @@
 // A leading symbolic dimension of ONNX inputs (an exported model's "N", PyTorch's "batch_size")
-// becomes Kiln's batch dimension: the model is imported at a probe size, then generalised.
+// becomes Kiln's batch dimension: the model is imported at a probe size, then generalised. A batch
+// elsewhere (sequence-first [T, N, F]), or one that moves inside a tensor, makes a per-sample
+// graph instead (per-sample.ts): the module then loops over the batch.
 import { makeNode } from '../ir/build.ts';
 import { KilnError, ShapeError } from '../ir/errors.ts';
 import { rewriteGraph, type Graph } from '../ir/graph.ts';
@@ -7,6 +9,7 @@ import type { Node } from '../ir/node.ts';
 import { BATCH, formatShape } from '../ir/shape.ts';
 import { decodeModel, importModel, type ImportOptions } from './import.ts';
 import type { ModelProto } from './proto.ts';
+import { importPerSample, type BatchedInput } from './per-sample.ts';
 
 /** A batch size no dimension of a real model is likely to equal, so its uses can be found. */
 const PROBE = 9973;
@@ -26,24 +29,22 @@ function batchedInputs(model: ModelProto): Map<string, number[]> {
   return found;
 }
 
-/**
- * Inputs with one symbolic dimension that is not the first, as PyTorch's sequence-first [T, N, F]:
- * the name, the dimension's position and label, and the shape as the file writes it.
- */
-function innerBatchInputs(model: ModelProto): { name: string; position: number; label: string; shape: string }[] {
+/** Inputs with one symbolic dimension that is not the first, as PyTorch's sequence-first [T, N, F]: the batch on that axis. */
+function innerBatchInputs(model: ModelProto): BatchedInput[] {
   const g = model.graph!;
   const initialized = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
-  const found: { name: string; position: number; label: string; shape: string }[] = [];
+  const found: BatchedInput[] = [];
   for (const v of g.input ?? []) {
     const dims = v.type?.tensorType?.shape?.dim ?? [];
     const symbolic = dims.map((d) => !!d.dimParam || d.dimValue === null || d.dimValue === undefined);
     if (initialized.has(v.name ?? '') || symbolic[0] || symbolic.filter(Boolean).length !== 1) continue;
-    const position = symbolic.indexOf(true);
-    const label = dims[position].dimParam || '?';
-    found.push({ name: v.name ?? '', position, label, shape: `[${dims.map((d, i) => (symbolic[i] ? d.dimParam || '?' : String(d.dimValue))).join(', ')}]` });
+    found.push({ name: v.name ?? '', axis: symbolic.indexOf(true), dims: dims.map((d, i) => (symbolic[i] ? 1 : Number(d.dimValue))) });
   }
   return found;
 }
+
+/** The probe batch reached a value or an attribute generalise cannot rewrite. */
+class BatchNotSymbolic extends KilnError {}
 
 const mentionsProbe = (values: readonly unknown[]) => values.includes(PROBE);
 
@@ -55,40 +56,44 @@ function generalise(node: Node, inputs: readonly Node[]): Node {
   else if (node.op === 'expand' && (attrs.shape as unknown[])[0] === PROBE) attrs.shape = [BATCH, ...(attrs.shape as unknown[]).slice(1)];
   const stillThere = Object.values(attrs).some((v) => Array.isArray(v) && mentionsProbe(v));
   if (stillThere || (node.op === 'const' && mentionsProbe(node.type.shape))) {
-    throw new KilnError(`cannot keep the batch dimension symbolic: node ${node.op} ${formatShape(node.type.shape)} of layer '${node.meta.layer ?? '?'}' uses the batch size as a value; give the input a fixed shape`);
+    throw new BatchNotSymbolic(`cannot keep the batch dimension symbolic: node ${node.op} ${formatShape(node.type.shape)} of layer '${node.meta.layer ?? '?'}' uses the batch size as a value; give the input a fixed shape`);
   }
   return makeNode(node.op, inputs, attrs, node.meta);
 }
 
-/** A size for every dimension of an input; 'N' (first only) keeps that dimension the batch. */
+/** A size for every dimension of an input; 'N' (one, anywhere) keeps that dimension the batch. */
 export type InputShape = readonly (number | 'N')[];
 
 /**
  * Imports an ONNX model; inputs whose leading dimension is symbolic get Kiln's batch dimension.
- * Inputs with other symbolic dimensions need `options.inputShapes` (where 'N' first keeps the batch).
+ * An input whose one symbolic dimension is elsewhere (or 'N' elsewhere in `options.inputShapes`),
+ * or a batch that cannot stay first inside the model, gives a per-sample graph with `batchAxes`.
+ * Inputs with several symbolic dimensions need `options.inputShapes`.
  */
 export function importOnnxBatched(bytes: Uint8Array, options: Omit<ImportOptions, 'inputShapes'> & { inputShapes?: Readonly<Record<string, InputShape>> } = {}): Graph {
   const model = decodeModel(bytes);
   const probes = batchedInputs(model);
   const fixed = new Map<string, number[]>();
+  /** Inputs whose batch is not first (the file's symbolic dimension, or 'N' given elsewhere). */
+  const inner = new Map(innerBatchInputs(model).map((b) => [b.name, b]));
   for (const [name, shape] of Object.entries(options.inputShapes ?? {})) {
-    if (shape.slice(1).includes('N')) throw new KilnError(`input '${name}': only the first dimension can be the batch N`);
-    if (shape[0] === 'N') probes.set(name, [PROBE, ...(shape.slice(1) as number[])]);
-    else {
+    inner.delete(name);
+    const at = shape.indexOf('N');
+    if (at >= 0 && shape.lastIndexOf('N') !== at) throw new KilnError(`input '${name}': only one dimension can be the batch N, got [${shape.join(', ')}]`);
+    if (at === 0) probes.set(name, [PROBE, ...(shape.slice(1) as number[])]);
+    else if (at > 0) {
+      probes.delete(name);
+      inner.set(name, { name, axis: at, dims: shape.map((d) => (d === 'N' ? 1 : d)) });
+    } else {
       probes.delete(name);
       fixed.set(name, shape as number[]);
     }
   }
-  // Kiln's batch dimension comes first in every tensor: a batch inside an input's shape (and so
-  // inside every tensor computed from it) cannot stay symbolic. The input keeps the file's layout
-  // at a size the user names, so the module takes exactly what the file declares.
-  const inner = innerBatchInputs(model).find((i) => !Object.hasOwn(options.inputShapes ?? {}, i.name));
-  if (inner) {
-    const example = inner.shape.replace(/^\[|\]$/g, '').split(', ').map((d, i) => (i === inner.position ? '8' : d)).join(',');
-    throw new KilnError(
-      `input '${inner.name}' ${inner.shape} has its symbolic dimension '${inner.label}' at position ${inner.position + 1}, not first; Kiln's batch dimension must come first, so give the input a fixed size (--input-shape ${inner.name}=${example}, or inputShapes in the API), or export the model batch-first (PyTorch: batch_first=True)`,
-    );
-  }
+  // Kiln's batch dimension comes first in every tensor, and kernels index with literal strides:
+  // a batch elsewhere cannot stay symbolic, so the model is compiled for one sample and the
+  // module loops over the batch in the user's layout (per-sample.ts, runtime/batch-axis.ts).
+  const perSample = () => importPerSample(model, { ...options, inputShapes: undefined }, fixed, [...[...probes].map(([name, shape]): BatchedInput => ({ name, axis: 0, dims: shape })), ...inner.values()]);
+  if (inner.size > 0) return perSample();
   // Object.fromEntries defines own properties: an input named "__proto__" stays a key.
   if (probes.size === 0) return importModel(model, { ...options, inputShapes: Object.fromEntries(fixed) });
   const probed = importModel(model, { ...options, inputShapes: Object.fromEntries([...fixed, ...probes]) });
@@ -96,13 +101,12 @@ export function importOnnxBatched(bytes: Uint8Array, options: Omit<ImportOptions
   try {
     graph = rewriteGraph(probed, (node, rebuild) => (node.op === 'param' ? node : generalise(node, node.inputs.map(rebuild))));
   } catch (e) {
-    // A batch that moves inside a tensor (PyTorch's batch-first RNN exports transpose to sequence-first).
-    if (!(e instanceof ShapeError)) throw e;
-    const sizes = [...probes].map(([name, shape]) => `--input-shape ${name}=${[8, ...shape.slice(1)].join(',')}`).join(' ');
-    throw new KilnError(`cannot keep the batch dimension symbolic: ${e.message}; Kiln's batch must stay first in every tensor, so give the input a fixed size (${sizes}, or inputShapes in the API)`);
+    // A batch that moves inside a tensor (PyTorch's batch-first RNN exports transpose to
+    // sequence-first), or one used as a value: the per-sample graph holds either.
+    if (!(e instanceof ShapeError) && !(e instanceof BatchNotSymbolic)) throw e;
+    return perSample();
   }
-  for (const o of graph.outputs) {
-    if (o.node.type.shape.slice(1).includes(PROBE as never)) throw new KilnError(`output '${o.name}' ${formatShape(o.node.type.shape)} keeps the batch inside it; give the input a fixed shape`);
-  }
+  // An output that keeps the batch inside it (PyTorch's RNN state [1, N, H]): per sample as well.
+  if (graph.outputs.some((o) => o.node.type.shape.slice(1).includes(PROBE as never))) return perSample();
   return graph;
 }

@@ -112,9 +112,9 @@ describe.each(['lstm', 'gru'] as const)('a PyTorch-style %s export with run-time
     }
   });
 
-  it('sequence-first [T, N, F]: a clear error without a size, and the formulas with one', () => {
+  it('sequence-first [T, N, F]: per sample without a size (seq-batch-axis.test.ts), the formulas with one', () => {
     const bytes = exported(kind, w, false);
-    expect(() => importOnnxBatched(bytes)).toThrow(/input 'x' \[4, batch, 3\] has its symbolic dimension 'batch' at position 2, not first.*--input-shape x=4,8,3/);
+    expect(importOnnxBatched(bytes).batchAxes).toEqual({ inputs: [1], outputs: [2, 1] });
     const N = 2;
     const g = importOnnxBatched(bytes, { inputShapes: { x: [T, N, F] } });
     expect(g.inputs[0].type.shape).toEqual([T, N, F]);
@@ -169,10 +169,10 @@ describe('real torch.onnx.export files (fixtures/make-pytorch-rnn.py; PyTorch 1.
     }
   }
 
-  it('without a batch size: a sequence-first file names --input-shape; a batch-first one says where the batch goes inside', () => {
-    expect(() => importOnnxBatched(fixture('torch-lstm-seq-first').bytes)).toThrow(/symbolic dimension 'batch' at position 2.*--input-shape x=5,8,3/);
+  it('without a batch size: a sequence-first file, and a batch-first one whose batch moves inside, import per sample', () => {
+    expect(importOnnxBatched(fixture('torch-lstm-seq-first').bytes).batchAxes).toEqual({ inputs: [1], outputs: [1, 1] });
     // PyTorch transposes a batch-first input to sequence-first around the node and returns h [1, N, H].
-    expect(() => importOnnxBatched(fixture('torch-gru-batch-first').bytes)).toThrow(/cannot keep the batch dimension symbolic: .*transpose cannot move the batch dimension.*--input-shape x=8,5,3/);
+    expect(importOnnxBatched(fixture('torch-gru-batch-first').bytes).batchAxes).toEqual({ inputs: [0], outputs: [0, 1] });
   });
 });
 

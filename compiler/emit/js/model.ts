@@ -108,7 +108,8 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
       `runAsync: async (feeds: ${feedsType}, batch: number) => run(feeds, batch),`,
       `getWeightsAsync: async () => snapshotWeights(parameters, w),`,
       `};`,
-      `return model;`,
+      // A per-sample graph (ONNX batch not first): predict/run take whole batches and loop (runtime/batch-axis.ts).
+      g.batchAxes ? `return perSampleModel(model, inputs, outputs);` : `return model;`,
     ],
   });
 }

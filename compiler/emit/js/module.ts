@@ -15,7 +15,7 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const f = openModule(p, o, 'js');
   const runtime = runtimeImport(o);
   const groups: KernelGroup[] = [{ name: 'model', kernels: p.kernels }, ...(o.training ? [{ name: 'trainer' as const, kernels: [...o.training.program.kernels, ...o.training.evalProgram.kernels] }] : [])];
-  const runtimeNames = ['checkInput', 'checkIndices', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform'];
+  const runtimeNames = ['checkInput', 'checkIndices', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform', 'perSampleModel'];
   const trainingNames = o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : [];
   const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: [...runtimeNames, ...trainingNames] });
@@ -43,7 +43,7 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   addKernelTables(f, groups, new Set(simdNames.flatMap((s) => [...s])));
   // Import the helpers only when some code calls them.
   const body = f.getFullText() + blocks.texts.join('\n');
-  for (const helper of ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd']) {
+  for (const helper of ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd', 'perSampleModel']) {
     if (!body.includes(`${helper}(`)) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
   }
   if (!anySimd) f.getImportDeclarations()[1].getNamedImports().find((i) => i.getName() === 'SimdKernels')?.remove();
