@@ -1,7 +1,7 @@
 // What every emitted module does at its boundary: check arrays handed in, and resolve weights.
 import { initialize, type InitSpec } from './init.ts';
 import { Rng } from './rng.ts';
-import { checkWeights, decodeWeights, WeightFileError, type WeightTensor } from './weights.ts';
+import { checkWeights, decodeWeightViews, WeightFileError, type WeightTensor } from './weights.ts';
 import { checkWeightsIdentity, weightsRequired, type ModelIdentity } from './weights-identity.ts';
 
 export type Dim = number | 'N';
@@ -86,18 +86,32 @@ export function initWeights(params: readonly ParameterInfo[], seed: number): Flo
 
 const size = (p: TensorInfo) => p.shape.reduce<number>((a, d) => a * (d === 'N' ? 1 : d), 1);
 
+/** Where a model allocates its arrays: plain memory, a WebAssembly memory, a thread pool's shared memory. */
+export type ArrayAlloc = <T extends typeof Float32Array | typeof Float64Array | typeof Int32Array>(Type: T, length: number) => InstanceType<T>;
+
+/** A copy of `data` in an array from `alloc` (the one copy a weight makes on its way into a model). */
+function placed(p: ParameterInfo, data: Float32Array, alloc: ArrayAlloc): Float32Array {
+  const a = alloc(ARRAY_TYPES[p.dtype], data.length) as unknown as Float32Array;
+  a.set(data);
+  return a;
+}
+
 /**
  * Resolves a weights source into one array per parameter, checking names, shapes and lengths;
  * with `model`, also that a weight file belongs to that model (see checkWeightsIdentity) unless
- * `allowForeign`, and that weights are given when no initialiser can make them.
+ * `allowForeign`, and that weights are given when no initialiser can make them. Each array comes
+ * from `alloc` (a model's memory) and is the model's own: a weight file's data is copied straight
+ * from its bytes into it, once, and nothing the caller holds is written later.
  */
-export function resolveWeights(params: readonly ParameterInfo[], source: WeightsSource | undefined, seed: number, model?: ModelIdentity, allowForeign = false): Float32Array[] {
+export function resolveWeights(params: readonly ParameterInfo[], source: WeightsSource | undefined, seed: number, model?: ModelIdentity, allowForeign = false, alloc: ArrayAlloc = allocArray): Float32Array[] {
   if (source === undefined) {
     if (model?.weightsFrom !== undefined && params.length > 0) throw weightsRequired({ ...model, weightsFrom: model.weightsFrom });
-    return initWeights(params, seed);
+    const fresh = initWeights(params, seed);
+    return alloc === allocArray ? fresh : fresh.map((a, i) => placed(params[i], a, alloc));
   }
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    const decoded = decodeWeights(source);
+    // Views into the file's bytes, copied once below into the model's memory.
+    const decoded = decodeWeightViews(source);
     const meta = decoded.meta;
     // A trainer's save() also holds its optimizer state: a model takes the weights and leaves the rest.
     const wanted = new Set(params.map((p) => p.name));
@@ -106,14 +120,14 @@ export function resolveWeights(params: readonly ParameterInfo[], source: Weights
     checkWeights(params.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape as number[] })), tensors);
     if (model && !allowForeign) checkWeightsIdentity(meta, model);
     const byName = new Map(tensors.map((t) => [t.name, t.data]));
-    return params.map((p) => byName.get(p.name) as Float32Array);
+    return params.map((p) => placed(p, byName.get(p.name) as Float32Array, alloc));
   }
   return params.map((p) => {
     const data = feed(source, p.name);
     if (!(data instanceof Float32Array)) throw new WeightFileError(`missing weights for parameter '${p.name}' (a Float32Array of ${size(p)} values)`);
     if (data.length !== size(p)) throw new WeightFileError(`parameter '${p.name}': expected [${p.shape.join(', ')}] (${size(p)} values), got ${data.length}`);
     // A copy: the model owns its weights (training must not write into the caller's arrays).
-    return data.slice();
+    return placed(p, data, alloc);
   });
 }
 

@@ -70,7 +70,8 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
     returnType: 'Model',
     statements: [
       ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd' }, 'model'),
-      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed, ${identityLiteral(o)}, options.allowForeignWeights).map(place);`,
+      // Each weight is copied once, from the file's bytes straight into the model's memory.
+      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed, ${identityLiteral(o)}, options.allowForeignWeights, alloc);`,
       ...p.params.map((_, i) => `const p${i} = w[${i}];`),
       `let capacity = 0;`,
       ...buffers,

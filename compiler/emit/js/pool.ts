@@ -29,8 +29,9 @@ export interface SimdSetup {
 }
 
 /**
- * The statements that give a program its kernels (`K`) and memory (`alloc`): with a thread pool
- * (`kiln/runtime/node`), shared memory and kernels that split their outer loop across threads.
+ * The statements that give a program its kernels (`K`) and memory (`alloc`, where its weights are
+ * copied to as well): with a thread pool (`kiln/runtime/node`), shared memory and kernels that
+ * split their outer loop across threads.
  */
 export function poolSetup(pool: string, simd: SimdSetup, group: KernelGroup['name']): string[] {
   const n = groupNames(group);
@@ -42,7 +43,6 @@ export function poolSetup(pool: string, simd: SimdSetup, group: KernelGroup['nam
     `const table = simd ? { ...${n.kernels}, ...${n.simd}(simd) } : ${n.kernels};`,
     `const K = pool ? pool.bind(import.meta.url, table, ${n.splits}, simd?.memory) : table;`,
     `const alloc = simd ? simd.memory.alloc : pool ? pool.alloc : allocArray;`,
-    `const place = <T extends Float32Array | Float64Array | Int32Array>(a: T): T => simd?.memory.adopt(a) ?? pool?.share(a) ?? a;`,
   ];
 }
 

@@ -63,7 +63,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, pro
       `const model = createModel(saved ? savedWeights(saved, parameters) : options.weights, { seed: options.seed, pool: options.pool, simd: options.simd, allowForeignWeights: options.allowForeignWeights });`,
       ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd', memory: 'model.memory' }, 'trainer'),
       `const w = model.weightArrays;`,
-      `const s = resolveWeights(stateParameters, options.state, 0).map(place);`,
+      `const s = resolveWeights(stateParameters, options.state, 0, undefined, false, alloc);`,
       `const indexOfParameter = (name: string) => parameters.findIndex((q) => q.name === name);`,
       ...p.params.map(trainParam),
       `const ${inputRef(lr)} = new Float32Array(1);`,
