@@ -2,7 +2,7 @@
 import { isDType, type DType } from './dtype.ts';
 import { makeNode } from './build.ts';
 import { KilnError } from './errors.ts';
-import { graphNodes, type Graph, type GraphOutput, type StringBoundary } from './graph.ts';
+import { graphNodes, type Graph, type GraphOutput, type StringBoundary, type BatchAxes } from './graph.ts';
 import type { Node, NodeMeta, SourceLoc } from './node.ts';
 import { showValue } from './ops/attr-schema.ts';
 import { isOpName } from './ops/index.ts';
@@ -37,6 +37,8 @@ export interface GraphJson {
   outputs: { name: string; node: number }[];
   /** The graph's string boundary (ONNX import), when it has one. */
   strings?: { inputs: string[]; outputs: string[]; table: string[] };
+  /** A per-sample graph's batch axes (ONNX import of a batch that is not first), when it has them. */
+  batchAxes?: { inputs: (number | null)[]; outputs: number[] };
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -157,6 +159,7 @@ export function graphToJson(g: Graph): GraphJson {
     inputs: g.inputs.map(idOf),
     outputs: g.outputs.map((o) => ({ name: o.name, node: idOf(o.node) })),
     ...(g.strings ? { strings: { inputs: [...g.strings.inputs], outputs: [...g.strings.outputs], table: [...g.strings.table] } } : {}),
+    ...(g.batchAxes ? { batchAxes: { inputs: [...g.batchAxes.inputs], outputs: [...g.batchAxes.outputs] } } : {}),
   };
 }
 
@@ -223,7 +226,26 @@ export function graphFromJson(json: unknown): Graph {
   if (repeated !== undefined) throw new KilnError(`graph output name '${repeated}' is used twice`);
   const rawStrings = own(doc, 'strings') ?? legacyStrings;
   const graph: Graph = { name, inputs, outputs };
-  return rawStrings === undefined ? graph : { ...graph, strings: readStrings(rawStrings, graph) };
+  const rawAxes = own(doc, 'batchAxes');
+  const withAxes: Graph = rawAxes === undefined ? graph : { ...graph, batchAxes: readBatchAxes(rawAxes, graph) };
+  return rawStrings === undefined ? withAxes : { ...withAxes, strings: readStrings(rawStrings, graph) };
+}
+
+/** A per-sample graph's batch axes: one per input (null: fed whole) and per output, each a dimension of size 1 there. */
+function readBatchAxes(raw: unknown, g: Graph): BatchAxes {
+  const fields = asObject(raw, 'graph field "batchAxes"');
+  const extra = Object.keys(fields).find((k) => !['inputs', 'outputs'].includes(k));
+  if (extra !== undefined) throw new KilnError(`graph field "batchAxes" has unknown field ${show(extra)}`);
+  const axes = (key: 'inputs' | 'outputs', shapes: readonly (readonly unknown[])[]) => {
+    const list = asArray(fields[key], `graph field "batchAxes.${key}"`);
+    if (list.length !== shapes.length) throw new KilnError(`graph field "batchAxes.${key}" has ${list.length} entries, expected ${shapes.length} (one per graph ${key.slice(0, -1)})`);
+    return list.map((a, i) => {
+      if (a === null && key === 'inputs') return null;
+      if (!Number.isInteger(a) || shapes[i][a as number] !== 1) throw new KilnError(`graph field "batchAxes.${key}[${i}]" is ${show(a)}, expected the position of a dimension of size 1${key === 'inputs' ? ' or null' : ''}`);
+      return a as number;
+    });
+  };
+  return { inputs: axes('inputs', g.inputs.map((n) => n.type.shape)), outputs: axes('outputs', g.outputs.map((o) => o.node.type.shape)) as number[] };
 }
 
 /** The string boundary: three lists of strings, whose inputs and outputs name the graph's own. */

@@ -11,6 +11,7 @@ import { REPO_ROOT } from '../../cli/conformance/run.ts';
 import { resetLayerNames } from '../../src/dsl/context.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
+import { graphFromJson, graphToJson } from '../../src/ir/json.ts';
 import { importOnnxBatched } from '../../src/onnx/batch.ts';
 import { onnx } from '../../src/onnx/proto.ts';
 import { Lcg } from '../reference/lcg.ts';
@@ -163,6 +164,14 @@ describe('a hand-built PyTorch-style LSTM export, sequence-first with a symbolic
     const ref = naive(w, x, 1);
     expectClose(got.y, ref.y);
     expectClose(got.hn, ref.hn);
+  });
+
+  it('graph JSON keeps the batch axes (and checks them on read)', () => {
+    const g = importOnnxBatched(exported(w));
+    const json = graphToJson(g);
+    expect(graphFromJson(JSON.parse(JSON.stringify(json))).batchAxes).toEqual({ inputs: [1], outputs: [1, 1] });
+    expect(() => graphFromJson({ ...json, batchAxes: { inputs: [0], outputs: [1, 1] } })).toThrow(/graph field "batchAxes.inputs\[0\]" is 0, expected the position of a dimension of size 1 or null/);
+    expect(() => graphFromJson({ ...json, batchAxes: { inputs: [1], outputs: [1] } })).toThrow(/"batchAxes.outputs" has 1 entries, expected 2/);
   });
 
   it('finds the outputs\' batch axes by probing when the file names none', () => {
