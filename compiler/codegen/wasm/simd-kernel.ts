@@ -19,6 +19,7 @@ import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, pushRowCount, type Bl
 import { inputParam, NotExpressible, ROWS, SimdWriter, type SimdKernel } from './simd-writer.ts';
 export type { SimdKernel } from './simd-writer.ts';
 import { renderWindowKernel, windowOf } from './simd-window.ts';
+import { renderPoolKernel } from './simd-pool.ts';
 
 const BROADCAST_VECTORS = 2;
 const DOT_COLS = 2;
@@ -29,12 +30,12 @@ export function simdListing(k: Kernel, s: SimdKernel): string {
   return [`;; ${k.name}: ${s.how}${s.epilogue ? ` Epilogue in JavaScript: ${s.epilogue.name}.` : ''}`, s.fn.body.listing(k.name, params)].join('\n');
 }
 
-/** The SIMD version of kernel `k` (a contraction, or a window max/min: simd-window.ts), or null when it has none. */
+/** The SIMD version of kernel `k` (a contraction, a window max/min: simd-window.ts, or a pooling gather: simd-pool.ts), or null when it has none. */
 export function renderSimdKernel(k: Kernel): SimdKernel | null {
   const c = contractionOf(k);
   if (!c) {
     const w = windowOf(k);
-    return w && renderWindowKernel(k, w, epilogueSupported(w.c.epilogue));
+    return w ? renderWindowKernel(k, w, epilogueSupported(w.c.epilogue)) : renderPoolKernel(k);
   }
   const vectorEpilogue = epilogueSupported(c.epilogue);
   if (!vectorEpilogue && !c.product) return null;

@@ -1,0 +1,302 @@
+// WebAssembly SIMD for the pooling kernels that read through window quotients: the max-pool
+// backward (each input takes dy where it equals its window's max: `x == y[o idiv 2]`), the
+// average-pool backward and the average pool. 4 outputs along the last dimension per vector.
+// Index arithmetic along the rows stays scalar i32 (one value per row or tap); along the column it
+// is worked out at compile time for each lane (simd-pool-plan.ts), so a test such as
+// `o3 mod 2 == 0` is a constant lane mask and a load through `o3 idiv 2` is one vector load and a
+// lane shuffle (0,0,1,1). Selects are bitselects, no branch; a tap whose row test fails is skipped
+// whole (it would add zeros). Taps add in the JavaScript kernel's order, so where at most one tap
+// of a sum is nonzero (windows that tile the input, or exact sums) results are bit-identical;
+// otherwise the sum is float32, the JavaScript kernel's double (the float32 contract).
+import type { Expr } from '../../../src/ir/expr.ts';
+import { BATCH, strides } from '../../../src/ir/shape.ts';
+import type { Kernel } from '../../lower/kernel.ts';
+import { binaryAlu, unaryAlu } from './alu.ts';
+import { I32, V128 } from './binary.ts';
+import type { Contraction, LoopVar, Tile } from './contraction.ts';
+import { isCompare, isLogic, isPure, poolPlanOf, readLength, type PoolPlan, type Run } from './simd-pool-plan.ts';
+import { inputParam, NotExpressible, OUT, SimdWriter, type SimdKernel } from './simd-writer.ts';
+
+/** Floor division and modulo by a constant s as unsigned ops on `a + s·BIAS` (a ≥ −s·BIAS). */
+const BIAS = 1 << 20;
+const MAX_DIVISOR = 1024;
+
+/** The SIMD version of a pooling kernel, or null (not one, or a piece without a vector form). */
+export function renderPoolKernel(k: Kernel): SimdKernel | null {
+  try {
+    const plan = poolPlanOf(k);
+    if (!plan) return null;
+    const w = new PoolWriter(k, plan);
+    w.render();
+    const taps = plan.unrolled.length ? `; window taps along ${plan.last.name} unrolled (${plan.unrolled.map((v) => `${v.name}: ${v.extent}`).join(', ')})` : '';
+    const how = `SIMD: pooling gather, 4 outputs along ${plan.last.name} per vector in ${plan.runs.length} column runs${taps}; selects as bitselect.`;
+    return { fn: { name: k.name, params: 4 + k.inputs.length, body: w.f }, how, epilogue: null };
+  } catch (e) {
+    if (e instanceof NotExpressible) return null;
+    throw e;
+  }
+}
+
+/** Where a value is evaluated: a column run, and one combination of the unrolled taps. */
+interface Site {
+  readonly run: Run;
+  readonly tap: Readonly<Record<string, number>>;
+  /** The sum's accumulator (a v128 local), inside the epilogue. */
+  readonly acc: number;
+}
+
+const maskBytes = (lanes: readonly boolean[]) => new Uint8Array(Int32Array.from(lanes, (b) => (b ? -1 : 0)).buffer);
+const ALL = maskBytes([true, true, true, true]);
+const NONE = maskBytes([false, false, false, false]);
+const INT_CMP = { lt: 'i32.lt_s', le: 'i32.le_s', gt: 'i32.gt_s', ge: 'i32.ge_s', eq: 'i32.eq', ne: 'i32.ne' } as const;
+
+class PoolWriter extends SimdWriter {
+  constructor(k: Kernel, private readonly plan: PoolPlan) {
+    const out = plan.out as LoopVar[];
+    const outStrides = strides(k.shape);
+    const c: Contraction = { out, reduce: [], product: null, epilogue: k.expr, outAt: { c: 0, coef: Object.fromEntries(out.map((l, d) => [l.name, outStrides[d]])) } };
+    const tile: Tile = { kind: 'broadcast', col: plan.last, rows: null, vec: 'a' };
+    super(k, c, tile, false);
+  }
+
+  render(): void {
+    const { out, last, runs } = this.plan;
+    this.nest(out.slice(0, -1), () => {
+      for (const run of runs) {
+        const body = () => this.step(run);
+        if (run.steps > 1) this.loop(last.name, 4 * run.first, 4 * (run.first + run.steps), 4, body);
+        else {
+          this.f.i32(4 * run.first).set(this.varLocal(last.name));
+          body();
+        }
+      }
+    });
+  }
+
+  /** One vector of outputs: the sum over the taps (if any), the rest of the expression, the store. */
+  private step(run: Run): void {
+    const f = this.f;
+    const sum = this.plan.sum;
+    let acc = -1;
+    if (sum) {
+      acc = f.local(V128);
+      f.f32(0).simd('f32x4.splat').set(acc);
+      this.nest(this.plan.runtime, () => this.taps(sum.body, run, acc));
+    }
+    const value = () => this.float(this.k.expr, { run, tap: {}, acc });
+    this.address(OUT, this.c.outAt);
+    const outAddr = f.local(I32);
+    f.set(outAddr);
+    if (run.lanes === 4) {
+      f.get(outAddr);
+      value();
+      f.vmem('v128.store', 0);
+    } else {
+      const tmp = f.local(V128);
+      value();
+      f.set(tmp);
+      for (let l = 0; l < run.lanes; l++) f.get(outAddr).get(tmp).extractLane(l).f32Store(4 * l);
+    }
+  }
+
+  /** One iteration of the scalar tap loops: every unrolled tap added to `acc`, skipped whole where its row test fails. */
+  private taps(body: Expr, run: Run, acc: number): void {
+    const f = this.f;
+    let value = body;
+    let rowTest: Expr[] = [];
+    let laneTest: Expr[] = [];
+    if (body.k === 'select' && body.b.k === 'const' && Object.is(body.b.value, 0)) {
+      const parts = conjuncts(body.cond);
+      rowTest = parts.filter((p) => isPure(p) && ![...this.plan.deps(p)].some((v) => this.plan.lane.has(v)));
+      laneTest = parts.filter((p) => !rowTest.includes(p));
+      value = body.a;
+    }
+    if (rowTest.length) {
+      rowTest.forEach((p, i) => {
+        this.int(p);
+        if (i) f.op('i32.and');
+      });
+      f.if();
+    }
+    for (const tap of this.plan.taps) {
+      const site = { run, tap, acc };
+      f.get(acc);
+      this.float(value, site);
+      if (laneTest.length) {
+        f.f32(0).simd('f32x4.splat');
+        laneTest.forEach((p, i) => {
+          this.mask(p, site);
+          if (i) f.simd('v128.and');
+        });
+        f.simd('v128.bitselect');
+      }
+      f.simd('f32x4.add').set(acc);
+    }
+    if (rowTest.length) f.end();
+  }
+
+  /** Pushes 4 float lanes of `e`. */
+  private float(e: Expr, s: Site): void {
+    const f = this.f;
+    switch (e.k) {
+      case 'const':
+        f.f32(e.value).simd('f32x4.splat');
+        return;
+      case 'reduce':
+        if (e !== this.plan.sum || s.acc < 0) throw new NotExpressible();
+        f.get(s.acc);
+        return;
+      case 'load':
+        return this.load(e, s);
+      case 'unary':
+        this.float(e.a, s);
+        return this.alu(unaryAlu(e.op), true);
+      case 'binary':
+        if (isCompare(e) || isLogic(e)) {
+          // A test as a number is 1 or 0, as in the JavaScript kernels.
+          this.mask(e, s);
+          f.f32(1).simd('f32x4.splat').simd('v128.and');
+          return;
+        }
+        this.float(e.a, s);
+        this.float(e.b, s);
+        return this.alu(binaryAlu(e.op), true);
+      case 'select':
+        this.float(e.a, s);
+        this.float(e.b, s);
+        this.mask(e.cond, s);
+        f.simd('v128.bitselect');
+        return;
+      default:
+        throw new NotExpressible();
+    }
+  }
+
+  /** Pushes a lane mask (all ones where `e` holds). */
+  private mask(e: Expr, s: Site): void {
+    const f = this.f;
+    const deps = [...this.plan.deps(e)];
+    const mixed = deps.some((v) => this.plan.lane.has(v)) && deps.some((v) => this.plan.scalar.has(v));
+    if (isPure(e) && !(mixed && isLogic(e))) {
+      if (deps.some((v) => this.plan.lane.has(v))) {
+        const lanes = this.plan.shape(e, s.run.first, s.tap).values;
+        f.v128Const(maskBytes(lanes.map((v) => v !== 0)));
+        return;
+      }
+      f.v128Const(ALL).v128Const(NONE);
+      this.int(e);
+      f.select();
+      return;
+    }
+    if (e.k === 'binary' && isCompare(e)) {
+      this.float(e.a, s);
+      this.float(e.b, s);
+      return this.alu(binaryAlu(e.op), true);
+    }
+    if (e.k === 'binary' && isLogic(e)) {
+      this.mask(e.a, s);
+      this.mask(e.b, s);
+      f.simd(e.op === 'and' ? 'v128.and' : 'v128.or');
+      return;
+    }
+    this.float(e, s);
+    f.f32(0).simd('f32x4.splat').simd('f32x4.ne');
+  }
+
+  /** Pushes pure `e` as an i32 over the scalar loop variables (floor division and modulo, tests as 1/0). */
+  private int(e: Expr): void {
+    const f = this.f;
+    switch (e.k) {
+      case 'const':
+        if (!Number.isInteger(e.value)) throw new NotExpressible();
+        f.i32(e.value);
+        return;
+      case 'var':
+        if (!this.plan.scalar.has(e.name)) throw new NotExpressible();
+        f.get(this.varLocal(e.name));
+        return;
+      case 'binary': {
+        if (e.op === 'idiv' || e.op === 'mod') {
+          const d = e.b.k === 'const' ? e.b.value : NaN;
+          if (!Number.isInteger(d) || d < 1 || d > MAX_DIVISOR) throw new NotExpressible();
+          this.int(e.a);
+          f.i32(d * BIAS).op('i32.add').i32(d).op(e.op === 'idiv' ? 'i32.div_u' : 'i32.rem_u');
+          if (e.op === 'idiv') f.i32(BIAS).op('i32.sub');
+          return;
+        }
+        if ((e.op === 'and' || e.op === 'or') && ![e.a, e.b].every((x) => isCompare(x) || isLogic(x))) throw new NotExpressible();
+        this.int(e.a);
+        this.int(e.b);
+        if (e.op === 'add' || e.op === 'sub' || e.op === 'mul') f.op(`i32.${e.op}`);
+        else if (e.op === 'and' || e.op === 'or') f.op(`i32.${e.op}`);
+        else if (e.op in INT_CMP) f.op(INT_CMP[e.op as keyof typeof INT_CMP]);
+        else throw new NotExpressible();
+        return;
+      }
+      default:
+        throw new NotExpressible();
+    }
+  }
+
+  /** Pushes index `e` of a dimension of extent `extent`, clamped into it unless it is a loop variable that stays inside. */
+  private clampedIndex(e: Expr, extent: number): void {
+    const f = this.f;
+    const loop = e.k === 'var' ? [...this.plan.out.slice(0, -1), ...this.plan.runtime].find((v) => v.name === e.name) : undefined;
+    this.int(e);
+    if (loop && typeof loop.extent === 'number' && loop.extent <= extent) return;
+    // A masked-out read (a window past the edge) may index outside; its value is never used.
+    const t = f.local(I32);
+    f.tee(t).i32(0).get(t).i32(0).op('i32.ge_s').select().tee(t);
+    f.i32(extent - 1).get(t).i32(extent).op('i32.lt_s').select();
+  }
+
+  /** Pushes a load: its row address from the scalar dimensions, then a splat, a vector, or a shuffle of one or two. */
+  private load(e: Expr & { k: 'load' }, s: Site): void {
+    const f = this.f;
+    const shape = this.k.inputs[e.input].shape;
+    const st = strides(shape);
+    const laneDim = e.index.findIndex((ix) => [...this.plan.deps(ix)].some((v) => this.plan.lane.has(v)));
+    f.get(inputParam(e.input));
+    e.index.forEach((ix, d) => {
+      if (d === laneDim || st[d] === 0) return;
+      if (shape[d] === BATCH) {
+        if (ix.k !== 'var' || ix.name !== 'o0') throw new NotExpressible();
+        f.get(this.varLocal('o0'));
+      } else if (ix.k === 'const') {
+        if (!Number.isInteger(ix.value) || ix.value < 0 || ix.value >= (shape[d] as number)) throw new NotExpressible();
+        if (!ix.value) return;
+        f.i32(ix.value);
+      } else this.clampedIndex(ix, shape[d] as number);
+      f.i32(4 * st[d]).op('i32.mul').op('i32.add');
+    });
+    if (laneDim < 0) {
+      f.vmem('v128.load32_splat', 0);
+      return;
+    }
+    const ix = e.index[laneDim];
+    const at = this.plan.shape(ix, s.run.first, s.tap);
+    const delta = this.plan.delta(ix, s.run, s.tap);
+    // Bytes: o·delta from the column (o = 4·step), the rest a constant.
+    if (delta) f.get(this.varLocal(this.plan.last.name)).i32(delta).op('i32.mul').op('i32.add');
+    const rest = 4 * (at.base - delta * s.run.first);
+    if (rest < 0) f.i32(rest).op('i32.add');
+    const offset = Math.max(rest, 0);
+    const p = at.pattern;
+    const n = readLength(p);
+    if (n === 1) f.vmem('v128.load32_splat', offset);
+    else if (n === 4 && p.every((x, l) => x === l)) f.vmem('v128.load', offset);
+    else if (n === 4) f.vmem('v128.load', offset).v128Const(NONE).shuffle(lanesOf(p));
+    else {
+      const a = f.local(I32);
+      f.tee(a).vmem('v128.load', offset).get(a).vmem('v128.load', offset + 16).shuffle(lanesOf(p));
+    }
+  }
+}
+
+/** Shuffle bytes taking float `p[l]` (0–7 over two vectors) into lane l. */
+const lanesOf = (p: readonly number[]) => p.flatMap((x) => [0, 1, 2, 3].map((b) => 4 * x + b));
+
+function conjuncts(e: Expr): Expr[] {
+  return e.k === 'binary' && e.op === 'and' ? [...conjuncts(e.a), ...conjuncts(e.b)] : [e];
+}
+
