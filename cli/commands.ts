@@ -20,6 +20,7 @@ import { resolveLoss, resolveOptimizer, type OptimizerFlags } from './training-s
 
 export { checkCommand, checkModel, formatCheckReport, type CheckReport } from './check.ts';
 import { buildTrainingGraph } from '../compiler/train/step.ts';
+import { describeBatchAxes } from '../src/onnx/per-sample.ts';
 
 /** `kiln compile`'s options; with --train, the optimizer settings' flags too (OptimizerFlags). */
 export interface CompileCliOptions extends OptimizerFlags {
@@ -48,6 +49,8 @@ export interface CompileReport {
   readonly kernels: number;
   readonly buffers: number;
   readonly files: { readonly js: string; readonly dts: string; readonly weights: string };
+  /** An ONNX model whose batch is not first: where it lies (the module loops over it). */
+  readonly batchAxes?: string;
 }
 
 /** Compiles `file` into `o.out`; `onStage` hears each stage as it starts (loading, checking, compiling, writing). */
@@ -70,11 +73,12 @@ export async function compileFiles(file: string, o: CompileCliOptions, onStage: 
   writeFileAtomicSync(files.js, c.js);
   writeFileAtomicSync(files.dts, c.dts);
   writeFileAtomicSync(files.weights, c.weights);
-  return { model: c.name, backend: o.backend, train: !!o.train, ms: Math.round(ms), kernels: c.program.kernels.length, buffers: c.program.buffers.length, files };
+  const batchAxes = describeBatchAxes(graph);
+  return { model: c.name, backend: o.backend, train: !!o.train, ms: Math.round(ms), kernels: c.program.kernels.length, buffers: c.program.buffers.length, files, ...(batchAxes ? { batchAxes } : {}) };
 }
 
 export function formatCompileReport(r: CompileReport): string {
-  return [`compiled ${r.model} in ${r.ms.toFixed(0)} ms: ${r.kernels} kernels, ${r.buffers} buffers`, ...Object.values(r.files).map((f) => `  wrote ${f}`)].join('\n');
+  return [`compiled ${r.model} in ${r.ms.toFixed(0)} ms: ${r.kernels} kernels, ${r.buffers} buffers`, ...(r.batchAxes ? [`  ${r.batchAxes}`] : []), ...Object.values(r.files).map((f) => `  wrote ${f}`)].join('\n');
 }
 
 export async function compileCommand(file: string, o: CompileCliOptions): Promise<string> {
@@ -96,9 +100,10 @@ export async function summaryCommand(file: string, json: boolean, train = false,
   const memory = memoryPlan(compileGraph(graph).program);
   // The training step's plan: the optimizer's state counts as parameters, the backward pass's kept activations as live results.
   const training = train ? memoryPlan(compileGraph(buildTrainingGraph(graph, { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer(optimizer, 1e-3) }).graph, 't').program) : undefined;
-  if (json) return JSON.stringify({ ...s, batch, memory, ...(training ? { optimizer, training } : {}) }, null, 2);
+  const batchAxes = describeBatchAxes(graph);
+  if (json) return JSON.stringify({ ...s, batch, memory, ...(training ? { optimizer, training } : {}), ...(batchAxes ? { batchAxes } : {}) }, null, 2);
   const trainLines = training ? [`Training step (${optimizer}, parameters and optimizer state together):`, ...formatMemory(training, batch).map((l) => `  ${l}`)] : [];
-  return [formatSummary(s, batch), ...formatMemory(memory, batch), ...trainLines].join('\n');
+  return [formatSummary(s, batch), ...(batchAxes ? [batchAxes[0].toUpperCase() + batchAxes.slice(1) + '.'] : []), ...formatMemory(memory, batch), ...trainLines].join('\n');
 }
 
 export type IrStage = 'input' | 'optimized' | 'kernels' | 'wasm' | 'wgsl' | 'json';

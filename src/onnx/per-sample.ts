@@ -73,12 +73,19 @@ export function importPerSample(model: ModelProto, options: ImportOptions, fixed
   return { ...graph, batchAxes };
 }
 
-/** A shape as the user feeds it: the batch 'N' at `axis` (null: the shape as it is). */
-export function userShape(shape: readonly (number | string)[], axis: number | null | undefined): (number | string)[] {
-  return shape.map((d, i) => (i === axis ? 'N' : d));
-}
-
-/** "batch on axis 1" for a per-sample graph's tensor, '' otherwise: what summaries and checks print. */
-export function batchAxisNote(axis: number | null | undefined): string {
-  return axis === null || axis === undefined ? '' : `batch on axis ${axis}`;
+/**
+ * One line for summaries and checks of a per-sample graph, e.g. `batch on axis 1 (x, y, h), on
+ * axis 0 (out); compiled per sample: predict and run loop over the batch`; undefined for any other graph.
+ */
+export function describeBatchAxes(g: Graph): string | undefined {
+  const axes = g.batchAxes;
+  if (!axes) return undefined;
+  const byAxis = new Map<number, string[]>();
+  const add = (axis: number | null, name: string) => {
+    if (axis !== null) byAxis.set(axis, [...(byAxis.get(axis) ?? []), name]);
+  };
+  g.inputs.forEach((n, i) => add(axes.inputs[i], String(n.attrs.name)));
+  g.outputs.forEach((o, k) => add(axes.outputs[k], o.name));
+  const parts = [...byAxis].map(([axis, names]) => `on axis ${axis} (${names.join(', ')})`);
+  return `batch ${parts.join(', ')}; compiled per sample: predict and run loop over the batch`;
 }

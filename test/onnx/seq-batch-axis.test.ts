@@ -15,6 +15,7 @@ import { graphFromJson, graphToJson } from '../../src/ir/json.ts';
 import { importOnnxBatched } from '../../src/onnx/batch.ts';
 import { onnx } from '../../src/onnx/proto.ts';
 import { Lcg } from '../reference/lcg.ts';
+import { freshOutDir, kiln, showRun } from '../e2e/helpers.ts';
 
 const DT = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
@@ -265,5 +266,27 @@ describe('real torch.onnx.export files, sequence-first (PyTorch 1.13, opset 14)'
     const out = m.model.run({ x: Float32Array.from(expected.x) }, expected.xShape[0]);
     expectClose(out.y, expected.y, 1e-5);
     expectClose(out.h, expected.h, 1e-5);
+  });
+});
+
+describe('the kiln command on a sequence-first PyTorch export', () => {
+  it('check and summary say where the batch lies; compile needs no --input-shape and its module predicts what PyTorch did', async () => {
+    const file = 'test/onnx/fixtures/torch-gru-state-seq-first.onnx';
+    const check = await kiln('check', file);
+    expect(check.status, showRun(check)).toBe(0);
+    expect(check.stdout).toContain('outputs out float32[N, 2], h float32[1, N, 4]\nbatch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample');
+    const summary = await kiln('summary', file);
+    expect(summary.stdout).toContain('Batch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample: predict and run loop over the batch.');
+    const out = freshOutDir('seq-batch-axis-cli');
+    const compiled = await kiln('compile', file, '--out', out);
+    expect(compiled.status, showRun(compiled)).toBe(0);
+    expect(compiled.stdout).toContain('batch on axis 1 (x, h0, h), on axis 0 (out)');
+    const mod = await import(/* @vite-ignore */ pathToFileURL(path.join(out, 'torch_jit.mjs')).href);
+    expect(mod.inputs.map((t: { shape: unknown }) => t.shape)).toEqual([[5, 'N', 3], [1, 'N', 4]]);
+    const model = mod.createModel(readFileSync(path.join(out, 'torch_jit.weights.bin')));
+    const c = (JSON.parse(readFileSync(new URL('./fixtures/torch-gru-state-seq-first.json', import.meta.url), 'utf8')) as { cases: Case[] }).cases[1];
+    const got = model.run({ x: Float32Array.from(c.inputs.x.data), h0: Float32Array.from(c.inputs.h0.data) }, c.batch) as Arrays;
+    expectClose(got.out, c.outputs.out.data, 1e-5);
+    expectClose(got.h, c.outputs.h.data, 1e-5);
   });
 });
