@@ -40,10 +40,19 @@ function onPath(order: readonly Node[], wrt: ReadonlySet<Node>): Set<Node> {
  */
 export function gradients(loss: Node, wrt: readonly Node[], seed?: Node): Map<Node, Node> {
   if (loss.type.shape.length !== 0) throw new KilnError(`gradients need a scalar loss, got shape [${loss.type.shape.join(', ')}]`);
+  return backprop(loss, seed ?? builderFor(loss).scalar(1), wrt);
+}
+
+/**
+ * The vector-Jacobian product of `root` (any shape) with the cotangent `seed` (root's type), with
+ * respect to each node of `wrt`: what a scan's backward body is built from (compiler/autodiff/scan-vjp.ts).
+ */
+export function backprop(root: Node, seed: Node, wrt: readonly Node[]): Map<Node, Node> {
+  const loss = root;
   const order = topoSort([loss]);
   const needed = onPath(order, new Set(wrt));
   const adjoint = new Map<Node, Node>();
-  adjoint.set(loss, seed ?? builderFor(loss).scalar(1));
+  adjoint.set(loss, seed);
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     const g = adjoint.get(node);

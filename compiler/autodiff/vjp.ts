@@ -4,6 +4,7 @@
 import type { Node } from '../../src/ir/node.ts';
 import type { AttrsOf, OpName } from '../../src/ir/ops/index.ts';
 import { BATCH, normAxis, type Dim } from '../../src/ir/shape.ts';
+import { scanVjp } from './scan-vjp.ts';
 
 /** Builds gradient nodes, attributed to the forward node's layer. */
 export interface GradBuilder {
@@ -145,7 +146,8 @@ export const VJP: VjpTable = {
   input: notDifferentiable(SOURCE),
   param: notDifferentiable(SOURCE),
   const: notDifferentiable(SOURCE),
-  scan: notDifferentiable('backpropagation through time is not written yet'),
+  // Backpropagation through time, as scans (scan-vjp.ts).
+  scan: scanVjp,
   batchSize: notDifferentiable('reads only the run-time batch size, no tensor'),
   argmax: notDifferentiable('integer output: an index, piecewise constant in its input'),
   maxPoolIndices: notDifferentiable('integer output: the indices of the maxima'),

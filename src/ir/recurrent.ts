@@ -2,7 +2,9 @@
 // and the ONNX importer (src/onnx/rnn.ts): each step is one matmul of the state with the
 // recurrent weights (all gates at once), slices for the gates, activations and elementwise math.
 // The input projection of every step is computed by the caller (one matmul before the loop).
-import type { Node } from './node.ts';
+import { makeNode } from './build.ts';
+import type { Graph } from './graph.ts';
+import type { Node, TensorType } from './node.ts';
 import type { OpName } from './ops/index.ts';
 
 export type CellKind = 'rnn' | 'lstm' | 'gru';
@@ -127,4 +129,49 @@ export function unroll(s: UnrollSpec): Unrolled {
     s.afterStep?.(k + 1);
   }
   return { outputs, h: h!, c };
+}
+
+/** Carry width per row: h, or h and c side by side (LSTM) on the last axis. */
+export const carryWidth = (kind: CellKind, H: number): number => (kind === 'lstm' ? 2 * H : H);
+
+/** What a cell's body needs: the spec without its time (steps, projections, initial states, direction). */
+export type CellSpec = Omit<UnrollSpec, 'steps' | 'projection' | 'h0' | 'c0' | 'reverse' | 'afterStep'>;
+
+export interface CellBody {
+  /** Inputs: carry [R, W] (W = carryWidth), projection slice [R, G·H], then `invariants`' values. */
+  body: Graph;
+  /** The nodes outside the body that feed its invariant inputs, in order. */
+  invariants: Node[];
+}
+
+/**
+ * The cell as a scan body: one step of `unroll` on a carry that packs h (and c for an LSTM) on
+ * its last axis, so a scan needs one carry. `rows` is the batch dimension (the batch or a literal).
+ */
+export function cellBody(s: CellSpec, slice: TensorType): CellBody {
+  const H = s.units;
+  const rows = slice.shape[0];
+  const leaf = (name: string, t: TensorType) => makeNode('input', [], { name, dtype: t.dtype, shape: [...t.shape] });
+  const carry = leaf('carry', { dtype: slice.dtype, shape: [rows, carryWidth(s.kind, H)] });
+  const x = leaf('x', slice);
+  const all: [string, Node | undefined][] = [['recurrent', s.recurrent], ['recurrentBias', s.recurrentBias], ['peepholes', s.peepholes]];
+  const roles = all.filter((r): r is [string, Node] => r[1] !== undefined);
+  const invariants = roles.map(([, n]) => n);
+  const leaves = roles.map(([name, n]) => leaf(name, n.type));
+  const inner = (n: Node | undefined) => (n ? leaves[invariants.indexOf(n)] : undefined);
+  const part = (from: number, to: number) => s.emit('slice', [carry], { starts: [from], ends: [to], axes: [1], steps: [1] });
+  const lstm = s.kind === 'lstm';
+  const step = unroll({
+    ...s,
+    steps: 1,
+    projection: () => x,
+    recurrent: inner(s.recurrent)!,
+    recurrentBias: inner(s.recurrentBias),
+    peepholes: inner(s.peepholes),
+    h0: lstm ? part(0, H) : carry,
+    c0: lstm ? part(H, 2 * H) : undefined,
+    reverse: false,
+  });
+  const out = lstm ? s.emit('concat', [step.h, step.c!], { axis: 1 }) : step.h;
+  return { body: { name: `${s.kind}_cell`, inputs: [carry, x, ...leaves], outputs: [{ name: 'carry', node: out }] }, invariants };
 }

@@ -38,7 +38,7 @@ export const COVERAGE: { readonly [K in OpName]: Coverage } = {
   // Sources: every forward test feeds them (harness.ts builds inputs and parameters).
   input: { reference: 'test/ops/harness.ts', gradient: NONE },
   param: { reference: 'test/ops/harness.ts', gradient: NONE },
-  scan: { reference: 'test/ir/scan.test.ts', gradient: NONE },
+  scan: { reference: 'test/ir/scan.test.ts', gradient: 'test/ir/scan-grad.test.ts' },
   const: { reference: 'test/ops/broadcasting.test.ts', gradient: NONE },
   neg: ELEMENTWISE,
   abs: ELEMENTWISE,
