@@ -136,8 +136,24 @@ export function snapshotWeights(params: readonly ParameterInfo[], arrays: readon
   return params.map((p, i) => ({ name: p.name, dtype: 'float32', shape: p.shape as number[], data: arrays[i].slice() }));
 }
 
-/** Decodes base64 (weights inlined into a module) without Node's Buffer, so browsers can too. */
+/** The engines' native base64 decoders, where present (Uint8Array.fromBase64: ES2026; Buffer: Node). */
+type NativeBase64 = { fromBase64?: (text: string) => Uint8Array };
+type NodeBuffer = { from(text: string, encoding: 'base64'): Uint8Array };
+
+/**
+ * Decodes base64 (a module's WebAssembly kernels, weights inlined into it), browser-safe. Natively
+ * where the engine can: a module decodes its kernels as it is imported, and a loop over 100 KB of
+ * characters runs there once, in V8's interpreter, for milliseconds.
+ */
 export function fromBase64(text: string): Uint8Array {
+  const native = (Uint8Array as unknown as NativeBase64).fromBase64;
+  if (typeof native === 'function') return native(text);
+  const buffer = (globalThis as { Buffer?: NodeBuffer }).Buffer;
+  if (buffer) {
+    const b = buffer.from(text, 'base64');
+    // A small Buffer is a slice of a shared pool: copied, so the bytes returned are alone in theirs.
+    return b.byteOffset === 0 && b.buffer.byteLength === b.length ? new Uint8Array(b.buffer, 0, b.length) : new Uint8Array(b);
+  }
   const binary = atob(text);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
