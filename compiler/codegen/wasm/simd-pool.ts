@@ -8,7 +8,7 @@
 // whole (it would add zeros). Taps add in the JavaScript kernel's order, so where at most one tap
 // of a sum is nonzero (windows that tile the input, or exact sums) results are bit-identical;
 // otherwise the sum is float32, the JavaScript kernel's double (the float32 contract).
-import type { Expr } from '../../../src/ir/expr.ts';
+import { forEachChild, type Expr } from '../../../src/ir/expr.ts';
 import { BATCH, strides } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { binaryAlu, unaryAlu } from './alu.ts';
@@ -59,9 +59,39 @@ class PoolWriter extends SimdWriter {
     super(k, c, tile, false);
   }
 
+  /** Row addresses (input, scalar index) → local, computed once per row for loads that only move with the row. */
+  private readonly rowAddresses = new Map<string, number>();
+  private outRow = -1;
+  /** Masks of tests over the row's variables only, computed once per row. */
+  private readonly rowMasks = new Map<Expr, number>();
+
   render(): void {
     const { out, last, runs } = this.plan;
+    const outer = new Set(out.slice(0, -1).map((l) => l.name));
     this.nest(out.slice(0, -1), () => {
+      // V8 does not hoist this arithmetic out of the column loop: done here, it leaves one add per load.
+      this.rowAddresses.clear();
+      walkLoads(this.k.expr, (e) => {
+        const key = this.rowKey(e);
+        if (this.rowAddresses.has(key) || !e.index.every((ix, d) => d === this.laneDim(e) || [...this.plan.deps(ix)].every((v) => outer.has(v)))) return;
+        this.rowAddress(e);
+        const l = this.f.local(I32);
+        this.f.set(l);
+        this.rowAddresses.set(key, l);
+      });
+      this.rowMasks.clear();
+      walkTests(this.k.expr, (e) => {
+        const deps = [...this.plan.deps(e)];
+        if (!isPure(e) || this.rowMasks.has(e) || !deps.length || !deps.every((v) => outer.has(v))) return;
+        this.f.v128Const(ALL).v128Const(NONE);
+        this.int(e);
+        const l = this.f.local(V128);
+        this.f.select().set(l);
+        this.rowMasks.set(e, l);
+      });
+      this.address(OUT, { c: 0, coef: { ...this.c.outAt.coef, [last.name]: 0 } });
+      this.outRow = this.f.local(I32);
+      this.f.set(this.outRow);
       for (const run of runs) {
         const body = () => this.step(run);
         if (run.steps > 1) this.loop(last.name, 4 * run.first, 4 * (run.first + run.steps), 4, body);
@@ -84,9 +114,8 @@ class PoolWriter extends SimdWriter {
       this.nest(this.plan.runtime, () => this.taps(sum.body, run, acc));
     }
     const value = () => this.float(this.k.expr, { run, tap: {}, acc });
-    this.address(OUT, this.c.outAt);
     const outAddr = f.local(I32);
-    f.set(outAddr);
+    f.get(this.outRow).get(this.varLocal(this.plan.last.name)).i32(4).op('i32.mul').op('i32.add').set(outAddr);
     if (run.lanes === 4) {
       f.get(outAddr);
       value();
@@ -183,9 +212,13 @@ class PoolWriter extends SimdWriter {
         f.v128Const(maskBytes(lanes.map((v) => v !== 0)));
         return;
       }
-      f.v128Const(ALL).v128Const(NONE);
-      this.int(e);
-      f.select();
+      const row = this.rowMasks.get(e);
+      if (row !== undefined) f.get(row);
+      else {
+        f.v128Const(ALL).v128Const(NONE);
+        this.int(e);
+        f.select();
+      }
       return;
     }
     if (e.k === 'binary' && isCompare(e)) {
@@ -250,12 +283,22 @@ class PoolWriter extends SimdWriter {
     f.i32(extent - 1).get(t).i32(extent).op('i32.lt_s').select();
   }
 
-  /** Pushes a load: its row address from the scalar dimensions, then a splat, a vector, or a shuffle of one or two. */
-  private load(e: Expr & { k: 'load' }, s: Site): void {
+  /** The load's dimension that moves with the lanes, or -1. */
+  private laneDim(e: Expr & { k: 'load' }): number {
+    return e.index.findIndex((ix) => [...this.plan.deps(ix)].some((v) => this.plan.lane.has(v)));
+  }
+
+  private rowKey(e: Expr & { k: 'load' }): string {
+    const lane = this.laneDim(e);
+    return JSON.stringify([e.input, e.index.map((ix, d) => (d === lane ? null : ix))]);
+  }
+
+  /** Pushes a load's address from its scalar dimensions (the lane dimension left out). */
+  private rowAddress(e: Expr & { k: 'load' }): void {
     const f = this.f;
     const shape = this.k.inputs[e.input].shape;
     const st = strides(shape);
-    const laneDim = e.index.findIndex((ix) => [...this.plan.deps(ix)].some((v) => this.plan.lane.has(v)));
+    const laneDim = this.laneDim(e);
     f.get(inputParam(e.input));
     e.index.forEach((ix, d) => {
       if (d === laneDim || st[d] === 0) return;
@@ -269,6 +312,15 @@ class PoolWriter extends SimdWriter {
       } else this.clampedIndex(ix, shape[d] as number);
       f.i32(4 * st[d]).op('i32.mul').op('i32.add');
     });
+  }
+
+  /** Pushes a load: its row address, then a splat, a vector, or a shuffle of one or two. */
+  private load(e: Expr & { k: 'load' }, s: Site): void {
+    const f = this.f;
+    const laneDim = this.laneDim(e);
+    const row = this.rowAddresses.get(this.rowKey(e));
+    if (row !== undefined) f.get(row);
+    else this.rowAddress(e);
     if (laneDim < 0) {
       f.vmem('v128.load32_splat', 0);
       return;
@@ -295,6 +347,19 @@ class PoolWriter extends SimdWriter {
 
 /** Shuffle bytes taking float `p[l]` (0–7 over two vectors) into lane l. */
 const lanesOf = (p: readonly number[]) => p.flatMap((x) => [0, 1, 2, 3].map((b) => 4 * x + b));
+
+/** Every load of `e`, reductions' bodies included. */
+function walkLoads(e: Expr, visit: (e: Expr & { k: 'load' }) => void): void {
+  if (e.k === 'load') visit(e);
+  else forEachChild(e, (c) => walkLoads(c, visit));
+}
+
+/** The tests of `e`: select conditions taken apart at and/or. */
+function walkTests(e: Expr, visit: (e: Expr) => void): void {
+  const leaves = (c: Expr): void => (isLogic(c) ? [c.a, c.b].forEach(leaves) : visit(c));
+  if (e.k === 'select') leaves(e.cond);
+  forEachChild(e, (c) => walkTests(c, visit));
+}
 
 function conjuncts(e: Expr): Expr[] {
   return e.k === 'binary' && e.op === 'and' ? [...conjuncts(e.a), ...conjuncts(e.b)] : [e];
