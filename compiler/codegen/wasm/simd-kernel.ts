@@ -20,6 +20,7 @@ import { inputParam, NotExpressible, ROWS, SimdWriter, type SimdKernel } from '.
 export type { SimdKernel } from './simd-writer.ts';
 import { renderWindowKernel, windowOf } from './simd-window.ts';
 import { renderPoolKernel } from './simd-pool.ts';
+import { renderRowKernel } from './simd-rows.ts';
 
 const BROADCAST_VECTORS = 2;
 const DOT_COLS = 2;
@@ -30,12 +31,16 @@ export function simdListing(k: Kernel, s: SimdKernel): string {
   return [`;; ${k.name}: ${s.how}${s.epilogue ? ` Epilogue in JavaScript: ${s.epilogue.name}.` : ''}`, s.fn.body.listing(k.name, params)].join('\n');
 }
 
-/** The SIMD version of kernel `k` (a contraction, a window max/min: simd-window.ts, or a pooling gather: simd-pool.ts), or null when it has none. */
+/** The SIMD version of kernel `k` (a contraction, a window max/min: simd-window.ts, a pooling gather: simd-pool.ts, or a row reduction or exp map: simd-rows.ts), or null when it has none. */
 export function renderSimdKernel(k: Kernel): SimdKernel | null {
+  return renderTiledKernel(k) ?? renderPoolKernel(k) ?? renderRowKernel(k);
+}
+
+function renderTiledKernel(k: Kernel): SimdKernel | null {
   const c = contractionOf(k);
   if (!c) {
     const w = windowOf(k);
-    return w ? renderWindowKernel(k, w, epilogueSupported(w.c.epilogue)) : renderPoolKernel(k);
+    return w && renderWindowKernel(k, w, epilogueSupported(w.c.epilogue));
   }
   const vectorEpilogue = epilogueSupported(c.epilogue);
   if (!vectorEpilogue && !c.product) return null;

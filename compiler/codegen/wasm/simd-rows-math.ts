@@ -1,0 +1,108 @@
+// exp and sigmoid for the row kernels (simd-rows.ts): WebAssembly has no transcendental
+// instructions, and JavaScript's Math.exp costs about 15 ns a call, which made softmax's
+// Σ exp(x − max) and exp(x − max) / Σ a third of a Transformer block's time. The vector form is
+// Cephes's expf (range reduction by n = round(x·log₂e) in two parts, a degree-6 polynomial on
+// |r| ≤ ½·ln 2, then ·2ⁿ built from the exponent bits), about 20 vector instructions for 4 lanes.
+//
+// Float32 contract: within 2 ulp of exp(x) rounded to float32 for normal results (the tests hold
+// it to 3e-7 relative against Math.exp over [−87, 88]); exp(−∞) = 0, exp(+∞) = +∞, exp(NaN) = NaN;
+// results below 2⁻¹²⁶ are subnormal down to 2⁻¹⁴⁹, then 0; above about 88.72 they are +∞, as
+// float32 rounding of the true value gives. sigmoid(x) is 1 / (1 + exp(−x)), the JavaScript
+// kernels' formula, over this exp.
+import type { Expr } from '../../../src/ir/expr.ts';
+import { binaryAlu, unaryAlu } from './alu.ts';
+import { V128, type FunctionBody } from './binary.ts';
+
+/** The unary ops the row kernels compute beyond alu.ts's table. */
+export const ROW_UNARY = new Set(['exp', 'sigmoid']);
+
+/** Whether every op of `e` has a vector form here or in alu.ts (reductions excepted: the caller's). */
+export function rowExprSupported(e: Expr): boolean {
+  switch (e.k) {
+    case 'const':
+    case 'load':
+      return true;
+    case 'unary':
+      return (ROW_UNARY.has(e.op) || !!unaryAlu(e.op)) && rowExprSupported(e.a);
+    case 'binary':
+      return !!binaryAlu(e.op) && rowExprSupported(e.a) && rowExprSupported(e.b);
+    case 'select':
+      return rowExprSupported(e.cond) && rowExprSupported(e.a) && rowExprSupported(e.b);
+    default:
+      return false;
+  }
+}
+
+/** Clamps keep n = round(x·log₂e) within [−150, 128], so each half of 2ⁿ is a normal float. */
+const LOW = -104;
+const HIGH = 89;
+const LOG2E = 1.4426950408889634;
+/** ln 2 in two parts: C1 has 9 significant bits, so n·C1 is exact for |n| ≤ 150. */
+const C1 = 0.693359375;
+const C2 = -2.12194440e-4;
+/** Cephes expf's polynomial for (exp(r) − 1 − r) / r², highest degree first. */
+const POLY = [1.987569150e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+
+const splat = (f: FunctionBody, v: number) => f.f32(v).simd('f32x4.splat');
+
+/** Replaces the vector on the stack by exp of each lane. */
+export function vectorExp(f: FunctionBody): void {
+  const x = f.local(V128);
+  const n = f.local(V128);
+  const r = f.local(V128);
+  const y = f.local(V128);
+  const half = f.local(V128);
+  splat(f, HIGH).simd('f32x4.min');
+  splat(f, LOW).simd('f32x4.max').set(x);
+  // n = round(x·log₂e); r = x − n·ln 2 (two parts).
+  f.get(x);
+  splat(f, LOG2E).simd('f32x4.mul').simd('f32x4.nearest').set(n);
+  f.get(x).get(n);
+  splat(f, C1).simd('f32x4.mul').simd('f32x4.sub');
+  f.get(n);
+  splat(f, C2).simd('f32x4.mul').simd('f32x4.sub').set(r);
+  // y = 1 + r + r²·P(r), P by Horner.
+  splat(f, POLY[0]);
+  for (const c of POLY.slice(1)) {
+    f.get(r).simd('f32x4.mul');
+    splat(f, c).simd('f32x4.add');
+  }
+  f.get(r).get(r).simd('f32x4.mul').simd('f32x4.mul');
+  f.get(r).simd('f32x4.add');
+  splat(f, 1).simd('f32x4.add').set(y);
+  // ·2ⁿ as 2^⌊n/2⌋ · 2^(n − ⌊n/2⌋): both factors normal, so only the last product may round (subnormal results).
+  f.get(n).simd('i32x4.trunc_sat_f32x4_s').set(n);
+  f.get(n).i32(1).simd('i32x4.shr_s').set(half);
+  f.get(y);
+  exponentBits(f, half);
+  f.simd('f32x4.mul');
+  f.get(n).get(half).simd('i32x4.sub').set(half);
+  exponentBits(f, half);
+  f.simd('f32x4.mul');
+}
+
+/** Pushes the float32 2^k for each i32 lane k of local `k` (−126 ≤ k ≤ 127): (k + 127) << 23. */
+function exponentBits(f: FunctionBody, k: number): void {
+  f.get(k);
+  f.v128Const(new Uint8Array(new Int32Array([127, 127, 127, 127]).buffer)).simd('i32x4.add');
+  f.i32(23).simd('i32x4.shl');
+}
+
+/** Replaces the vector on the stack by 1 / (1 + exp(−x)) of each lane. */
+export function vectorSigmoid(f: FunctionBody): void {
+  const e = f.local(V128);
+  f.simd('f32x4.neg');
+  vectorExp(f);
+  f.set(e);
+  splat(f, 1);
+  splat(f, 1).get(e).simd('f32x4.add');
+  f.simd('f32x4.div');
+}
+
+/** Emits `op` on the value on the stack: a vector, or a scalar (splatted, computed, lane 0 taken). */
+export function rowUnary(f: FunctionBody, op: string, vec: boolean): void {
+  if (!vec) f.simd('f32x4.splat');
+  if (op === 'exp') vectorExp(f);
+  else vectorSigmoid(f);
+  if (!vec) f.extractLane(0);
+}

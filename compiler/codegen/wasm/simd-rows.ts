@@ -1,0 +1,272 @@
+// WebAssembly SIMD for the kernels the contraction tiles leave in JavaScript: plain reductions
+// (softmax's max and Σ exp, layer norm's mean and variance, bias gradients, losses) and
+// elementwise kernels with exp or sigmoid (softmax's exp(x − max) / Σ, a loss's exp, the
+// optimizer update of a 1-D parameter). Three shapes:
+// - row: the reduction runs along a contiguous axis (the last reduction variable has stride 1):
+//   4 partial results per vector, masked at the row's tail, combined across lanes at the end;
+// - column: the output's last axis is contiguous and the reduction runs across rows (a bias
+//   gradient Σ over batch and tokens): 16 outputs per step, one vector accumulator per 4, no
+//   lane combining;
+// - map: elementwise, 16 outputs along the last axis per step.
+//
+// Float32 contract. Sums accumulate in float32 (the JavaScript kernels, in float64): a row sum
+// adds elements i ≡ l (mod 4) in lane l, then ((l0 + l1) + l2) + l3; a column sum adds rows in
+// order. Each is a fixed order, so a result is the same on every run and either thread split,
+// and it differs from the float64 sum by at most about n·2⁻²⁴·Σ|xᵢ| for n terms. max and min
+// keep the JavaScript rule per lane (take x where x > acc or x is NaN) and are equal in value to
+// the JavaScript kernels' (NaN propagates); only the sign of a zero maximum may differ, as the
+// lanes see the row in another order. exp and sigmoid: simd-rows-math.ts.
+import type { Expr } from '../../../src/ir/expr.ts';
+import { forEachChild } from '../../../src/ir/expr.ts';
+import { BATCH, strides } from '../../../src/ir/shape.ts';
+import type { Kernel } from '../../lower/kernel.ts';
+import { F32, I32, V128 } from './binary.ts';
+import { ACC, coefOf, epilogueIsAffine, loadOffset, replaceSum, type Affine, type Contraction, type LoopVar } from './contraction.ts';
+import { ROW_UNARY, rowExprSupported, rowUnary } from './simd-rows-math.ts';
+import { inputParam, NotExpressible, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
+
+type ReduceOp = 'sum' | 'max' | 'min';
+
+/** How a kernel is vectorised here. */
+export type RowPlan =
+  | { readonly kind: 'row'; readonly c: Contraction; readonly op: ReduceOp; readonly body: Expr; readonly along: LoopVar }
+  | { readonly kind: 'column'; readonly c: Contraction; readonly op: ReduceOp; readonly body: Expr }
+  | { readonly kind: 'map'; readonly c: Contraction };
+
+const IDENTITY: Record<ReduceOp, number> = { sum: 0, max: -Infinity, min: Infinity };
+
+/** Every load of `e` (reductions' bodies included). */
+function loadsOf(e: Expr): (Expr & { k: 'load' })[] {
+  const found: (Expr & { k: 'load' })[] = [];
+  const visit = (x: Expr) => (x.k === 'load' ? found.push(x) : forEachChild(x, visit));
+  visit(e);
+  return found;
+}
+
+/**
+ * The body's loads with their offsets over output and reduction variables; null when one is not
+ * affine, or when one input is read at two offsets (the loads are keyed by input).
+ */
+function bodyLoads(k: Kernel, body: Expr, vars: ReadonlySet<string>): Map<number, Affine> | null {
+  const out = new Map<number, Affine>();
+  for (const l of loadsOf(body)) {
+    const at = loadOffset(k, l, vars);
+    if (!at) return null;
+    const seen = out.get(l.input);
+    if (seen && JSON.stringify(seen) !== JSON.stringify(at)) return null;
+    out.set(l.input, at);
+  }
+  return out;
+}
+
+/** Every load moves by 0 or 1 element along `v`, and at least one by 1. */
+const contiguousAlong = (ats: Iterable<Affine>, v: string) => {
+  const cs = [...ats].map((a) => coefOf(a, v));
+  return cs.every((x) => x === 0 || x === 1) && cs.includes(1);
+};
+
+/** The kernel as a row reduction, a column reduction or an elementwise map that this file renders; or null. */
+export function rowPlanOf(k: Kernel): RowPlan | null {
+  if (k.dtype !== 'float32' || k.inputs.some((t) => t.dtype !== 'float32') || k.shape.length === 0) return null;
+  const out = k.shape.map((extent, d) => ({ name: `o${d}`, extent }));
+  const outNames = new Set(out.map((l) => l.name));
+  const outStrides = strides(k.shape);
+  const outAt: Affine = { c: 0, coef: Object.fromEntries(out.map((l, d) => [l.name, outStrides[d]])) };
+  const last = out[out.length - 1];
+  // The vector axis is a constant extent, or o0 itself (a 1-D output), which the loops bound by [lo, hi).
+  const lastOk = last.extent !== BATCH || last.name === 'o0';
+  const reduces: (Expr & { k: 'reduce' })[] = [];
+  const find = (e: Expr) => (e.k === 'reduce' ? reduces.push(e) : forEachChild(e, find));
+  find(k.expr);
+  if (reduces.length === 0) {
+    if (!lastOk || !epilogueIsAffine(k, k.expr, outNames) || !rowExprSupported(k.expr)) return null;
+    const ats = bodyLoads(k, k.expr, outNames);
+    if (!ats || ![...ats.values()].every((a) => [0, 1].includes(coefOf(a, last.name)))) return null;
+    return { kind: 'map', c: { out, reduce: [], product: null, epilogue: k.expr, outAt } };
+  }
+  if (reduces.length !== 1) return null;
+  const r = reduces[0];
+  if (r.op !== 'sum' && r.op !== 'max' && r.op !== 'min') return null;
+  if (!rowExprSupported(r.body)) return null;
+  const epilogue = replaceSum(k.expr, r, out);
+  if (!epilogueIsAffine(k, epilogue, outNames) || !rowExprSupported(epilogue)) return null;
+  const ats = bodyLoads(k, r.body, new Set([...outNames, ...r.vars.map((v) => v.name)]));
+  if (!ats) return null;
+  const c: Contraction = { out, reduce: r.vars, product: null, epilogue, outAt };
+  const epilogueAts = loadsOf(epilogue).filter((l) => l.input !== ACC).map((l) => loadOffset(k, l, outNames)!);
+  const column = lastOk && contiguousAlong(ats.values(), last.name) && epilogueAts.every((a) => [0, 1].includes(coefOf(a, last.name)));
+  if (column && (last.name === 'o0' || Number(last.extent) >= 4)) return { kind: 'column', c, op: r.op, body: r.body };
+  // Rows shorter than a vector (a 3-tap pooling window) gain nothing from lanes: they stay JavaScript.
+  const along = [...r.vars].reverse().find((v) => v.extent !== BATCH && v.extent !== 1);
+  if (along && Number(along.extent) >= 4 && contiguousAlong(ats.values(), along.name)) return { kind: 'row', c, op: r.op, body: r.body, along };
+  return column ? { kind: 'column', c, op: r.op, body: r.body } : null;
+}
+
+/** The SIMD version of a kernel that rowPlanOf accepts, or null. */
+export function renderRowKernel(k: Kernel): SimdKernel | null {
+  const plan = rowPlanOf(k);
+  if (!plan) return null;
+  try {
+    const w = new RowWriter(k, plan);
+    const how = w.render();
+    return { fn: { name: k.name, params: 4 + k.inputs.length, body: w.f }, how, epilogue: null };
+  } catch (e) {
+    if (e instanceof NotExpressible) return null;
+    throw e;
+  }
+}
+
+type Loads = Map<number, { at: Affine; local: number; splat: boolean }>;
+
+class RowWriter extends SimdWriter {
+  constructor(k: Kernel, private readonly plan: RowPlan) {
+    const last = plan.c.out[plan.c.out.length - 1];
+    super(k, plan.c, { kind: 'broadcast', col: last, rows: null, vec: 'a' }, false);
+  }
+
+  /** exp and sigmoid here; every other op as SimdWriter computes it. */
+  override value(e: Expr, s: TileSite, loads: Loads, mode: 'vec' | 'scalar'): void {
+    if (e.k === 'unary' && ROW_UNARY.has(e.op)) {
+      this.value(e.a, s, loads, mode);
+      return rowUnary(this.f, e.op, mode === 'vec');
+    }
+    super.value(e, s, loads, mode);
+  }
+
+  render(): string {
+    const p = this.plan;
+    const last = p.c.out[p.c.out.length - 1];
+    if (p.kind === 'row') {
+      this.nest(p.c.out, () => this.row(p));
+      return `SIMD: ${p.op} along ${p.along.name}, 4 partial results per vector, combined across lanes.`;
+    }
+    this.nest(p.c.out.slice(0, -1), () => this.columns(last));
+    return p.kind === 'map' ? `SIMD: elementwise (exp, sigmoid), 16 outputs along ${last.name} per step.` : `SIMD: ${p.op} across rows, 16 outputs along ${last.name} per step.`;
+  }
+
+  // ---- row reductions ----
+
+  private row(p: Extract<RowPlan, { kind: 'row' }>): void {
+    const f = this.f;
+    const acc = f.local(V128);
+    f.f32(IDENTITY[p.op]).simd('f32x4.splat').set(acc);
+    const extent = Number(p.along.extent);
+    const full = Math.floor(extent / 4) * 4;
+    const tail = extent - full;
+    const outer = p.c.reduce.filter((v) => v.name !== p.along.name && v.extent !== 1);
+    const site: TileSite = { acc: () => undefined, offset: () => 0 };
+    this.nest(outer, () => {
+      const loads = this.pointers(p.body, new Set([p.along.name]), (at) => coefOf(at, p.along.name) === 0);
+      if (full) {
+        this.loop(p.along.name, 0, full, 4, () => {
+          this.value(p.body, site, loads, 'vec');
+          this.combine(p.op, acc);
+          for (const l of loads.values()) if (!l.splat) f.get(l.local).i32(16).op('i32.add').set(l.local);
+        });
+      }
+      if (tail) {
+        // Lanes past the row's end (the allocator leaves 16 bytes after each array) become the identity.
+        this.value(p.body, site, loads, 'vec');
+        f.f32(IDENTITY[p.op]).simd('f32x4.splat');
+        f.v128Const(new Uint8Array(new Int32Array([0, 1, 2, 3].map((l) => (l < tail ? -1 : 0))).buffer));
+        f.simd('v128.bitselect');
+        this.combine(p.op, acc);
+      }
+    });
+    const sum = f.local(F32);
+    f.get(acc).extractLane(0).set(sum);
+    for (let l = 1; l < 4; l++) {
+      f.get(acc).extractLane(l);
+      this.combineScalar(p.op, sum);
+    }
+    this.store(1, 1, 1, () => ({ acc: () => f.get(sum), offset: () => 0 }), 'scalar');
+  }
+
+  /** acc = op(acc, x) for the vector x on the stack (max/min: take x where x > acc, or x < acc, or x is NaN). */
+  private combine(op: ReduceOp, acc: number): void {
+    const f = this.f;
+    if (op === 'sum') {
+      f.get(acc).simd('f32x4.add').set(acc);
+      return;
+    }
+    const x = f.local(V128);
+    f.set(x);
+    f.get(x).get(acc);
+    f.get(x).get(acc).simd(op === 'max' ? 'f32x4.gt' : 'f32x4.lt');
+    f.get(x).get(x).simd('f32x4.ne').simd('v128.or');
+    f.simd('v128.bitselect').set(acc);
+  }
+
+  /** The scalar form of combine, for the lanes: sum = op(sum, x). */
+  private combineScalar(op: ReduceOp, sum: number): void {
+    const f = this.f;
+    if (op === 'sum') {
+      f.get(sum).op('f32.add').set(sum);
+      return;
+    }
+    const x = f.local(F32);
+    f.set(x);
+    f.get(x).get(sum);
+    f.get(x).get(sum).op(op === 'max' ? 'f32.gt' : 'f32.lt');
+    f.get(x).get(x).op('f32.ne').op('i32.or');
+    f.select().set(sum);
+  }
+
+  /** Pointer locals for the body's loads at the current loop variables (those in `skip` at 0). */
+  private pointers(body: Expr, skip: ReadonlySet<string>, splat: (at: Affine) => boolean): Loads {
+    const vars = new Set([...this.outNames, ...this.c.reduce.map((v) => v.name)]);
+    const loads: Loads = new Map();
+    for (const l of loadsOf(body)) {
+      if (loads.has(l.input)) continue;
+      const at = loadOffset(this.k, l, vars)!;
+      const local = this.f.local(I32);
+      this.address(inputParam(l.input), at, skip);
+      this.f.set(local);
+      loads.set(l.input, { at, local, splat: splat(at) });
+    }
+    return loads;
+  }
+
+  // ---- column reductions and maps: vectors along the output's last axis ----
+
+  /** Blocks of 16 outputs along `last`, then of 4, then a partial vector. */
+  private columns(last: LoopVar): void {
+    const split = last.name === 'o0';
+    const from = split ? 'lo' : 0;
+    const to = split ? 'hi' : last.extent;
+    this.loop(last.name, from, to, 16, () => this.block(last, 4, 4));
+    this.loop(last.name, null, to, 4, () => this.block(last, 1, 4));
+    if (split) {
+      this.loop(last.name, null, to, 1, () => this.block(last, 1, 1));
+      return;
+    }
+    const rest = Number(last.extent) % 4;
+    if (rest) {
+      this.f.i32(Number(last.extent) - rest).set(this.varLocal(last.name));
+      this.block(last, 1, rest);
+    }
+  }
+
+  /** `vectors` vectors of outputs at the current position (`lanes` < 4: one partial vector, stored lane by lane). */
+  private block(last: LoopVar, vectors: number, lanes: number): void {
+    const p = this.plan;
+    const f = this.f;
+    const site = (q: number): TileSite => ({ acc: () => undefined, offset: (at) => SimdWriter.offset(16 * q * coefOf(at, last.name)) });
+    if (p.kind === 'map') {
+      this.store(1, vectors, lanes, (_, q) => site(q), 'vec', last.name);
+      return;
+    }
+    const accs = Array.from({ length: vectors }, () => f.local(V128));
+    for (const a of accs) f.f32(IDENTITY[p.op]).simd('f32x4.splat').set(a);
+    const vars = new Set([...this.outNames, ...this.c.reduce.map((v) => v.name)]);
+    const ptrs = [...new Map(loadsOf(p.body).map((l) => [l.input, l])).values()].map((l) => ({ input: l.input, param: inputParam(l.input), at: loadOffset(this.k, l, vars)!, local: f.local(I32) }));
+    const loads: Loads = new Map(ptrs.map((q) => [q.input, { at: q.at, local: q.local, splat: coefOf(q.at, last.name) === 0 }]));
+    this.reduction(this.c.reduce, ptrs, () => {
+      accs.forEach((acc, q) => {
+        this.value(p.body, site(q), loads, 'vec');
+        this.combine(p.op, acc);
+      });
+    });
+    this.store(1, vectors, lanes, (_, q) => ({ acc: () => f.get(accs[q]), offset: site(q).offset }), 'vec', last.name);
+  }
+}

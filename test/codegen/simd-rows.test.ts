@@ -1,0 +1,173 @@
+// The row kernels in WebAssembly SIMD (compiler/codegen/wasm/simd-rows.ts): softmax, layer norm,
+// plain sums over rows and columns (bias gradients), max/min, exp and sigmoid maps, against the
+// float64 reference interpreter (and the JavaScript kernels) at their edges: row lengths that are
+// not multiples of 4, -inf masks, long rows, 1-D outputs split by [lo, hi), batch 1 and 3. Their
+// float32 contract is the file's header; exp's (simd-rows-math.ts) is checked in ulps.
+import { describe, expect, it } from 'vitest';
+import { makeNode } from '../../src/ir/build.ts';
+import type { Graph } from '../../src/ir/graph.ts';
+import { interpret } from '../../src/ir/interpret.ts';
+import type { Node } from '../../src/ir/node.ts';
+import { numel, type Dim } from '../../src/ir/shape.ts';
+import { compileGraph } from '../../compiler/pipeline.ts';
+import type { Kernel } from '../../compiler/lower/kernel.ts';
+import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
+import { rowPlanOf } from '../../compiler/codegen/wasm/simd-rows.ts';
+import { compileAndLoad } from '../grad/check.ts';
+import { Lcg } from '../reference/lcg.ts';
+
+type DT = 'float32' | 'float64';
+interface Case {
+  readonly name: string;
+  readonly shapes: readonly Dim[][];
+  readonly build: (xs: Node[]) => Node;
+  /** The kinds of row kernel its kernels should take (in kernel order, JavaScript-only ones left out). */
+  readonly kinds: readonly string[];
+}
+
+const mean = (x: Node, axes: number[]) => makeNode('reduceMean', [x], { axes, keepdims: true });
+/** Layer norm over the last axis as the DSL builds it: (x − μ) / √(σ² + ε), ε an input. */
+function layerNorm([x, eps]: Node[]): Node {
+  const d = makeNode('sub', [x, mean(x, [-1])]);
+  return makeNode('div', [d, makeNode('sqrt', [makeNode('add', [mean(makeNode('mul', [d, d]), [-1]), eps])])]);
+}
+
+const CASES: Case[] = [
+  // Softmax: max, Σ exp(x − max) (rows), exp(x − max) / Σ (a map), at row lengths around the vector width.
+  ...[1, 3, 4, 5, 7, 64, 130].map((n): Case => ({ name: `softmax_${n}`, shapes: [['N', 3, n]], build: ([x]) => makeNode('softmax', [x], { axis: -1 }), kinds: n === 1 ? ['js', 'js'] : n < 4 ? ['js', 'js', 'map'] : ['row', 'row', 'map'] })),
+  // The normalising division has no exp: the contraction tiles' elementwise kernel takes it.
+  { name: 'layernorm_37', shapes: [['N', 5, 37], [1]], build: layerNorm, kinds: ['row', 'row'] },
+  { name: 'layernorm_128', shapes: [['N', 4, 128], [1]], build: layerNorm, kinds: ['row', 'row'] },
+  // Bias gradients: Σ over batch and tokens, to a 1-D output (split by [lo, hi)) or keeping dims.
+  { name: 'colsum_1d_21', shapes: [['N', 6, 21]], build: ([x]) => makeNode('reduceSum', [x], { axes: [0, 1], keepdims: false }), kinds: ['column'] },
+  { name: 'colsum_keep_130', shapes: [['N', 3, 130]], build: ([x]) => makeNode('reduceSum', [x], { axes: [0, 1], keepdims: true }), kinds: ['column'] },
+  { name: 'colsum_batch_7', shapes: [['N', 7]], build: ([x]) => makeNode('reduceSum', [x], { axes: [0], keepdims: false }), kinds: ['column'] },
+  { name: 'rowmin_9', shapes: [['N', 2, 9]], build: ([x]) => makeNode('reduceMin', [x], { axes: [-1], keepdims: false }), kinds: ['row'] },
+  { name: 'rowsum_2axes', shapes: [['N', 3, 5, 6]], build: ([x]) => makeNode('reduceSum', [x], { axes: [2, 3], keepdims: false }), kinds: ['row'] },
+  { name: 'sigmoid_11', shapes: [['N', 11]], build: ([x]) => makeNode('sigmoid', [x]), kinds: ['map'] },
+  { name: 'exp_neg_1d', shapes: [[19]], build: ([x]) => makeNode('neg', [makeNode('exp', [x])]), kinds: ['map'] },
+];
+
+function graphOf(cases: readonly Case[], dtype: DT): Graph {
+  const inputs: Node[] = [];
+  const outputs = cases.map((c) => {
+    const xs = c.shapes.map((s, i) => makeNode('input', [], { name: `${c.name}_x${i}`, dtype, shape: s }));
+    inputs.push(...xs);
+    return { name: c.name, node: c.build(xs) };
+  });
+  return { name: 'simd_rows', inputs, outputs };
+}
+
+/** Seeded values in [-4, 4); softmax inputs get -inf masks (never a whole row: that is NaN everywhere). */
+function feedsFor(cases: readonly Case[], batch: number): Record<string, Float32Array> {
+  const rng = new Lcg(31 + batch);
+  const feeds: Record<string, Float32Array> = {};
+  for (const c of cases) {
+    c.shapes.forEach((s, i) => {
+      const shape = s.map((d) => (d === 'N' ? batch : Number(d)));
+      const a = Float32Array.from({ length: numel(shape) }, () => rng.uniform(-4, 4));
+      if (c.name.startsWith('layernorm') && i === 1) a[0] = 1e-5;
+      const row = shape[shape.length - 1];
+      if (c.name.startsWith('softmax') && row > 1) for (let j = 0; j < a.length; j++) if (j % row !== 0 && rng.next() < 0.2) a[j] = -Infinity;
+      feeds[`${c.name}_x${i}`] = a;
+    });
+  }
+  return feeds;
+}
+
+/** Largest |got − want| ÷ (atol + rtol·|want|); NaN must meet NaN. */
+function worst(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): number {
+  if (got.length !== want.length) return Infinity;
+  let w = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(want[i]) || Number.isNaN(got[i])) w = Number.isNaN(want[i]) && Number.isNaN(got[i]) ? w : Infinity;
+    else if (want[i] !== got[i]) w = Math.max(w, Math.abs(got[i] - want[i]) / (atol + rtol * Math.abs(want[i])));
+  }
+  return w;
+}
+
+/** Which renderer took kernel `k`: the row kernels (by their plan), the contraction or window tiles, or none. */
+function kindOf(k: Kernel): string {
+  const s = renderSimdKernel(k);
+  if (!s) return 'js';
+  const plan = rowPlanOf(k);
+  // The row kernels say how they are vectorised in words of their own (simd-rows.ts's render).
+  return plan && /partial results per vector|across rows|elementwise \(exp/.test(s.how) ? plan.kind : 'tile';
+}
+
+describe('row kernels (softmax, layer norm, sums, exp) in WebAssembly SIMD', () => {
+  const graph = graphOf(CASES, 'float32');
+
+  it('every case takes the row, column or map kernels it should (rows shorter than a vector keep JavaScript reductions)', () => {
+    for (const c of CASES) {
+      const one = compileGraph(graphOf([c], 'float32')).program.kernels;
+      const plans = one.map((k) => kindOf(k));
+      expect(plans.filter((p) => p !== 'tile'), c.name).toEqual(c.kinds);
+    }
+  });
+
+  for (const batch of [1, 3]) {
+    it(`agree with the float64 interpreter within the float32 contract at batch ${batch}, as the JavaScript kernels do`, async () => {
+      const feeds = feedsFor(CASES, batch);
+      const want = interpret(graphOf(CASES, 'float64'), Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, Float64Array.from(v)])), {}, batch);
+      const runs: Record<string, Float32Array>[] = [];
+      for (const simd of [true, false, true]) {
+        const { model } = await compileAndLoad(graph, 'simd-rows', `batch${batch}`, undefined, 'js', { simd });
+        expect(!!(model as unknown as { memory?: object }).memory, 'SIMD memory in use').toBe(simd);
+        const got = model.run(feeds, batch) as Record<string, Float32Array>;
+        runs.push(got);
+        for (const c of CASES) expect(worst(got[c.name], want[c.name], 2e-6, 1e-6), `${c.name}, simd ${simd}`).toBeLessThanOrEqual(1);
+      }
+      // Run to run, the SIMD results are the same bits.
+      for (const c of CASES) expect(Array.from(runs[2][c.name]), c.name).toEqual(Array.from(runs[0][c.name]));
+    });
+  }
+
+  it('sums many terms within n·2⁻²⁴·Σ|x| of the float64 sum (a bias gradient over 64 tokens × 32 samples)', async () => {
+    const c: Case = { name: 'bias', shapes: [['N', 64, 130]], build: ([x]) => makeNode('reduceSum', [x], { axes: [0, 1], keepdims: false }), kinds: ['column'] };
+    const batch = 32;
+    const feeds = feedsFor([c], batch);
+    const { model } = await compileAndLoad(graphOf([c], 'float32'), 'simd-rows', 'bias', undefined, 'js', { simd: true });
+    const got = model.run(feeds, batch).bias as Float32Array;
+    const x = feeds.bias_x0;
+    const n = batch * 64;
+    for (let j = 0; j < 130; j++) {
+      let sum = 0;
+      let abs = 0;
+      for (let r = 0; r < n; r++) {
+        sum += x[r * 130 + j];
+        abs += Math.abs(x[r * 130 + j]);
+      }
+      expect(Math.abs(got[j] - sum), `column ${j}`).toBeLessThanOrEqual(n * 2 ** -24 * abs);
+    }
+  });
+});
+
+describe('the vector exp (simd-rows-math.ts)', () => {
+  const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 37] });
+  const graph: Graph = { name: 'simd_exp', inputs: [x], outputs: [{ name: 'y', node: makeNode('exp', [x]) }] };
+
+  /** Distance in float32 units in the last place between two finite non-negative floats. */
+  const ulps = (a: number, b: number) => {
+    const u = new Uint32Array(new Float32Array([a, b]).buffer);
+    return Math.abs(u[0] - u[1]);
+  };
+
+  it('is within 2 ulp of Math.exp rounded to float32 over [-104, 89], and exact at 0, ±∞ and NaN', async () => {
+    const values: number[] = [0, -0, Infinity, -Infinity, NaN, 1, -1, 88.72, 88.73, 89, 100, -87.3, -100, -103.9, -104, -120];
+    for (let v = -104; v <= 89; v += 0.0137) values.push(v);
+    const batch = Math.ceil(values.length / 37);
+    const feed = new Float32Array(batch * 37);
+    feed.set(values);
+    const { model } = await compileAndLoad(graph, 'simd-rows', 'exp', undefined, 'js', { simd: true });
+    const got = model.run({ x: feed }, batch).y as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      const want = Math.fround(Math.exp(feed[i]));
+      const at = `exp(${feed[i]})`;
+      if (Number.isNaN(want)) expect(got[i], at).toBeNaN();
+      else if (want === Infinity || want === 0 || feed[i] === 0) expect(got[i], at).toBe(want);
+      else if (want < 2 ** -126) expect(Math.abs(got[i] - want), at).toBeLessThanOrEqual(2 * 2 ** -149);
+      else expect(ulps(got[i], want), at).toBeLessThanOrEqual(2);
+    }
+  });
+});
