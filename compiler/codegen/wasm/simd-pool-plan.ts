@@ -10,16 +10,22 @@ import type { LoopVar } from './contraction.ts';
 import { NotExpressible } from './simd-writer.ts';
 
 /**
- * The kernels rendered this way, by their anchor op: pooling gradients and the average pool, whose
- * loads go through window quotients (`idiv(o, stride)`, `mod`) of the output index. Plain sums and
- * row reductions are rendered elsewhere.
+ * The kernels rendered this way, by their anchor op: pooling gradients, the average pool, and the
+ * input gradient of a strided, dilated or grouped convolution (a plain one is itself a convolution:
+ * compiler/autodiff/vjp.ts), whose loads go through window quotients (`idiv(o, stride)`, `mod`) of
+ * the output index. Plain sums and row reductions are rendered elsewhere.
  */
-export const POOL_ANCHORS: ReadonlySet<string> = new Set(['maxPool2dBackward', 'avgPool2dBackward', 'avgPool2d']);
+export const POOL_ANCHORS: ReadonlySet<string> = new Set(['maxPool2dBackward', 'avgPool2dBackward', 'avgPool2d', 'conv2dBackwardInput']);
 
 const COMPARE = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 const INT_ARITH = new Set(['add', 'sub', 'mul', 'idiv', 'mod']);
 /** Most unrolled tap combinations per vector step (a 4×4 window's row, say). */
 const MAX_UNROLLED = 16;
+/**
+ * Most column runs per row: each is code of its own. A stride that does not divide 4 (3, 5...)
+ * changes the load pattern every step, so a wide row would unroll into one run per step.
+ */
+const MAX_RUNS = 24;
 
 type Sum = Expr & { k: 'reduce' };
 
@@ -159,6 +165,7 @@ export function poolPlanOf(k: Kernel): PoolPlan | null {
   };
   checkBounds(items, last.extent, taps, shape);
   const runs = runsOf(last.extent, items, taps, shape);
+  if (runs.length > MAX_RUNS) throw new NotExpressible();
   const delta = (e: Expr, run: Run, tap: Readonly<Record<string, number>>) => (run.steps > 1 ? shape(e, run.first + 1, tap).base - shape(e, run.first, tap).base : 0);
   return { out, last, sum, runtime, unrolled, taps, scalar, lane, runs, deps, shape, delta };
 }
