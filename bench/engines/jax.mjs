@@ -1,7 +1,9 @@
 // @jax-js/jax on its WebAssembly device (single-threaded in Node), every function under jit().
-// Adam is written out (jax-js's optimizers live in another package); the CNN runs NCHW/OIHW like Kiln.
-import { init, defaultDevice, jit, valueAndGrad, lax, nn, numpy as np } from '@jax-js/jax';
+// Adam is written out (jax-js's optimizers live in another package; jax-sequence.mjs's adamTrainer);
+// the CNN runs NCHW/OIHW like Kiln; the LSTM and Transformer block are in jax-sequence.mjs.
+import { init, defaultDevice, jit, lax, nn, numpy as np } from '@jax-js/jax';
 import { load, main, sample, version as pkgVersion } from './common.mjs';
+import { adamTrainer, sequenceWorkload } from './jax-sequence.mjs';
 
 const version = pkgVersion('@jax-js/jax');
 
@@ -35,9 +37,9 @@ await main({ name: 'jax', version }, async (w) => {
     const call = () => read(f(a.ref, b.ref));
     return { check: () => sample(call()), run: () => call()[0] };
   }
-  if (w.model === 'lstm' || w.model === 'transformer') return 'not written yet: jax-js could express it (matmul, sigmoid, tanh, softmax, var_), but every use of an array consumes it (explicit .ref), and a 50-step LSTM and an attention block with Adam need that bookkeeping done and checked';
+  if (w.model === 'lstm' || w.model === 'transformer') return sequenceWorkload(w);
   const keys = w.model === 'mlp' ? ['mlp.w1', 'mlp.b1', 'mlp.w2', 'mlp.b2'] : ['cnn.wc', 'cnn.bc', 'cnn.w1', 'cnn.b1', 'cnn.w2', 'cnn.b2'];
-  let p = keys.map(arr);
+  const p = keys.map(arr);
   const shape = w.model === 'mlp' ? [w.batch, 784] : [w.batch, 1, 28, 28];
   const x = np.array(xAll.slice(0, w.batch * 784)).reshape(shape);
   if (w.kind === 'infer') {
@@ -46,26 +48,6 @@ await main({ name: 'jax', version }, async (w) => {
     return { check: () => sample(call()), run: () => call()[0] };
   }
   const y = nn.oneHot(np.array(yAll.slice(0, w.batch), { dtype: np.int32 }), 10);
-  const b1 = 0.9, b2 = 0.999, lr = 1e-3, eps = 1e-8;
-  const vg = valueAndGrad(lossFn(w.model));
-  // Adam as PyTorch writes it: w −= lr/(1−β1ᵗ) · m / (√(v/(1−β2ᵗ)) + ε); the corrections come in as scalars.
-  const step = jit((p, m, v, c1, c2, x, y) => {
-    const [loss, g] = vg(p.map((a) => a.ref), x, y);
-    const m2 = m.map((mi, i) => mi.mul(b1).add(g[i].ref.mul(1 - b1)));
-    const v2 = v.map((vi, i) => vi.mul(b2).add(g[i].ref.mul(g[i].ref).mul(1 - b2)));
-    g.forEach((gi) => gi.dispose());
-    const p2 = p.map((pi, i) => pi.sub(m2[i].ref.mul(c1.ref).div(np.sqrt(v2[i].ref.mul(c2.ref)).add(eps))));
-    c1.dispose(); c2.dispose();
-    return [loss, p2, m2, v2];
-  });
-  let m = p.map((a) => np.zerosLike(a.ref));
-  let v = p.map((a) => np.zerosLike(a.ref));
-  let t = 0;
-  const train = () => {
-    t++;
-    const [loss, p2, m2, v2] = step(p, m, v, np.array(lr / (1 - b1 ** t)), np.array(1 / (1 - b2 ** t)), x.ref, y.ref);
-    p = p2; m = m2; v = v2;
-    return read(loss)[0];
-  };
+  const train = adamTrainer(lossFn(w.model), p, x, y);
   return { check: () => [train(), train(), train()], run: train };
 });
