@@ -27,8 +27,11 @@ export interface GpuOptions {
   gpu?: GPU;
   /** The backend to demand: opening fails unless GPU.js really runs this one. Default: GPU.js's choice. */
   mode?: GpuModeRequest;
-  /** Kernels that run as hand-written WGSL on WebGPU instead of their GPU.js source, by kernel name. */
-  wgsl?: WgslOverrides;
+  /**
+   * Kernels that run as hand-written WGSL on WebGPU instead of their GPU.js source, by kernel name;
+   * they replace the module's own (`wgslKernels`). `false` runs every kernel as GPU.js (to compare).
+   */
+  wgsl?: WgslOverrides | false;
   /** The largest batch a call may have (bounds the GPU loops that reduce over the batch). */
   maxBatch?: number;
   /** Kernels exported by `GpuDevice.exportKernels` on a WebGL backend, used at their batch size. */
@@ -100,6 +103,8 @@ export class GpuDevice {
   private readonly pending = new WeakSet<Float32Array>();
   /** Builders of kernels asked for before the device opened, run when it opens. */
   private readonly builders: (() => void)[] = [];
+  /** How many times each kernel ran as WGSL (by name): shows which kernels took that path, and that they did. */
+  readonly wgslCalls = new Map<string, number>();
   /** While `exportKernels` runs: each kernel's `toString` at its first call. */
   private exported: Record<string, string> | null = null;
 
@@ -227,7 +232,8 @@ export class GpuDevice {
 
   /**
    * Builds kernel `name`; `helpers` are the sources of the functions it calls. On WebGPU,
-   * `override` (or `options.wgsl[name]`) runs instead of the GPU.js source.
+   * `options.wgsl[name]` or else `override` (the module's `wgslKernels` entry) runs instead of the
+   * GPU.js source, and each such call is counted in `wgslCalls`.
    */
   kernel(name: string, source: string, helpers: readonly string[], perSample: number, batched: boolean, override?: WgslOverride): DeviceKernel {
     let k: IKernelRunShortcut | undefined;
@@ -242,7 +248,7 @@ export class GpuDevice {
     let ran = false;
     const pre = this.precompiled?.kernels[name];
     let fixed: ((...args: unknown[]) => DeviceTensor) | undefined;
-    const wgsl = override ?? this.options.wgsl?.[name];
+    const wgsl = this.options.wgsl === false ? undefined : (this.options.wgsl?.[name] ?? override);
     const call = (batch: number, args: (DeviceTensor | number)[]): DeviceTensor | Promise<DeviceTensor> => {
       if (batch > this.maxBatch) throw new GpuError(`batch ${batch} is above this model's maxBatch (${this.maxBatch}); create it with a larger { maxBatch }`);
       if (!k) throw new GpuError(`kernel ${name}: the device has not opened yet; await ready() (or call the *Async methods, which do)`);
@@ -276,6 +282,7 @@ export class GpuDevice {
 
   /** A hand-written WGSL kernel's call: its output becomes a buffer handle like any kernel's. */
   private runWgsl(name: string, override: WgslOverride, batch: number, args: readonly (DeviceTensor | number)[], elements: number) {
+    this.wgslCalls.set(name, (this.wgslCalls.get(name) ?? 0) + 1);
     const reader = (this.uploader as unknown as { kernel: { context: { device: WgslDevice } } }).kernel;
     return runOverride({ device: reader.context.device, context: reader.context, reader }, name, override, batch, args, elements);
   }

@@ -2,6 +2,7 @@
 import { KilnError } from '../../src/ir/errors.ts';
 import type { Program } from '../lower/plan.ts';
 import type { Backend, EmitOptions, EmittedModule } from './common.ts';
+import { wgslOverrideSource } from '../codegen/wgsl/override.ts';
 import { emitGpuJsModule } from './gpujs/module.ts';
 import { emitJsModule } from './js/module.ts';
 
@@ -9,7 +10,8 @@ import { emitJsModule } from './js/module.ts';
 export type Emitter = (p: Program, o: EmitOptions) => EmittedModule;
 
 /** Every backend's emitter (a new backend without one fails to typecheck here). */
-export const EMITTERS: { readonly [B in Backend]: Emitter } = { js: emitJsModule, gpujs: emitGpuJsModule };
+// GPU.js modules carry Kiln's WGSL for their contraction kernels; it runs on WebGPU only.
+export const EMITTERS: { readonly [B in Backend]: Emitter } = { js: emitJsModule, gpujs: (p, o) => emitGpuJsModule(p, o, wgslOverrideSource()) };
 
 /** The emitter of `backend`; a name from outside the type checker (a JavaScript caller) that names none is an error. */
 export function emitterFor(backend: Backend = 'js'): Emitter {

@@ -42,13 +42,15 @@ export interface ModuleManifest {
   readonly kernels: readonly ManifestKernel[];
   /** With a trainer: the training step's kernels (forward, loss, gradients, update; then evaluation's). */
   readonly trainerKernels?: readonly ManifestKernel[];
+  /** GPU.js modules: the kernels (model's and trainer's) that run Kiln's own WGSL on WebGPU; every other kernel is GPU.js. */
+  readonly wgslKernels?: readonly string[];
 }
 
 const tensor = (n: Node, name: string): ManifestTensor => ({ name, dtype: n.type.dtype, shape: [...n.type.shape] });
 const kernel = (k: Kernel): ManifestKernel => ({ name: k.name, ops: describeOps(k), layers: [...k.layers] });
 
 /** The manifest of a program emitted for `backend` (pure: tests compare it with the module's export). */
-export function moduleManifest(p: Program, o: EmitOptions, backend: Backend): ModuleManifest {
+export function moduleManifest(p: Program, o: EmitOptions, backend: Backend, wgslKernels?: readonly string[]): ModuleManifest {
   const g = p.graph;
   const t = o.training;
   return {
@@ -62,6 +64,7 @@ export function moduleManifest(p: Program, o: EmitOptions, backend: Backend): Mo
     outputs: g.outputs.map((out) => tensor(out.node, out.name)),
     kernels: p.kernels.map(kernel),
     ...(t ? { trainerKernels: [...t.program.kernels, ...t.evalProgram.kernels].map(kernel) } : {}),
+    ...(wgslKernels ? { wgslKernels: [...wgslKernels] } : {}),
   };
 }
 
@@ -77,6 +80,7 @@ const MANIFEST_TYPE = `{
   readonly outputs: readonly { readonly name: string; readonly dtype: string; readonly shape: readonly (number | 'N')[] }[];
   readonly kernels: readonly { readonly name: string; readonly ops: string; readonly layers: readonly string[] }[];
   readonly trainerKernels?: readonly { readonly name: string; readonly ops: string; readonly layers: readonly string[] }[];
+  readonly wgslKernels?: readonly string[];
 }`;
 
 /**
@@ -92,13 +96,13 @@ function valueSource(v: unknown): string {
 }
 
 /** Adds the `ModuleManifest` type and `export const manifest` to an emitted module. */
-export function addManifest(f: SourceFile, p: Program, o: EmitOptions, backend: Backend): void {
+export function addManifest(f: SourceFile, p: Program, o: EmitOptions, backend: Backend, wgslKernels?: readonly string[]): void {
   f.addTypeAlias({ name: 'ModuleManifest', isExported: true, type: MANIFEST_TYPE, docs: ["The shape of `manifest`."] });
   f.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     docs: ['What this module is: model, graph hash, compiler, inputs, outputs, and each kernel with the layers it came from.'],
-    declarations: [{ name: 'manifest', type: 'ModuleManifest', initializer: valueSource(moduleManifest(p, o, backend)) }],
+    declarations: [{ name: 'manifest', type: 'ModuleManifest', initializer: valueSource(moduleManifest(p, o, backend, wgslKernels)) }],
   });
   // A kernel's run-time error names it and its layers from the manifest (kernel-failure.ts).
   if (!p.kernels.length && !o.training) return;

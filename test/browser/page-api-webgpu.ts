@@ -1,7 +1,7 @@
 // What the WebGPU browser tests call in the page (bundled with the emitted GPU.js modules): the
 // asynchronous API on a demanded backend, with plain arrays in and out.
 import { fromBase64 } from 'kiln/runtime';
-import type { WgslDevice, WgslOverride } from 'kiln/runtime/gpujs';
+import { GpuDevice, type WgslDevice, type WgslOverride } from 'kiln/runtime/gpujs';
 
 /** The MLP's first kernel (dense 784→64 + ReLU) written by hand in WGSL, for the override seam. */
 const DENSE1_WGSL = `
@@ -47,6 +47,7 @@ interface AsyncModel {
   runAsync(feeds: Arrays, batch: number): Promise<Arrays>;
   predict(x: Float32Array, batch: number): Float32Array;
   backend: string;
+  device: { wgslCalls: Map<string, number> };
   destroy(): void;
 }
 interface AsyncTrainer {
@@ -57,8 +58,10 @@ interface AsyncTrainer {
   backend: string;
 }
 export interface AsyncModule {
-  createModel(weights?: Uint8Array, options?: { mode?: string; wgsl?: Record<string, WgslOverride> }): AsyncModel;
-  createTrainer?(options: { weights?: Uint8Array; mode?: string }): AsyncTrainer;
+  createModel(weights?: Uint8Array, options?: { mode?: string; wgsl?: Record<string, WgslOverride> | false }): AsyncModel;
+  createTrainer?(options: { weights?: Uint8Array; mode?: string; device?: GpuDevice }): AsyncTrainer;
+  /** The module's manifest: `wgslKernels` names the kernels that run Kiln's WGSL on WebGPU. */
+  manifest: { wgslKernels?: string[] };
 }
 
 /** Feeds sent as plain arrays, by name, with their array type. */
@@ -80,25 +83,28 @@ export function install(models: Record<string, AsyncModule>, gradModules: Record
     },
     /** Each model's predictions for each call in turn (one model instance per name). */
     async predict(jobs: { name: string; weights: string; calls: { x: number[]; batch: number }[] }[], mode: string) {
-      const results: { name: string; backend: string; outputs: number[][]; ms: number }[] = [];
+      const results: { name: string; backend: string; outputs: number[][]; ms: number; wgsl: string[]; wgslCalls: Record<string, number> }[] = [];
       for (const job of jobs) {
         const started = performance.now();
         const model = models[job.name].createModel(fromBase64(job.weights), { mode });
         await model.ready();
         const outputs: number[][] = [];
         for (const c of job.calls) outputs.push(Array.from(await model.predictAsync(Float32Array.from(c.x), c.batch)));
-        results.push({ name: job.name, backend: model.backend, outputs, ms: performance.now() - started });
+        const wgsl = models[job.name].manifest.wgslKernels ?? [];
+        results.push({ name: job.name, backend: model.backend, outputs, ms: performance.now() - started, wgsl, wgslCalls: Object.fromEntries(model.device.wgslCalls) });
         model.destroy();
       }
       return results;
     },
     /** `steps` asynchronous training steps on one batch: the losses and the final weights. */
     async train(name: string, weights: string, mode: string, x: number[], labels: number[], batch: number, steps: number) {
-      const trainer = models[name].createTrainer!({ weights: fromBase64(weights), mode });
+      // A device of our own, to see which kernels ran as WGSL.
+      const device = new GpuDevice({ mode: mode as 'webgpu' });
+      const trainer = models[name].createTrainer!({ weights: fromBase64(weights), mode, device });
       const losses: number[] = [];
       for (let s = 0; s < steps; s++) losses.push(await trainer.stepAsync(Float32Array.from(x), Int32Array.from(labels), batch));
       const weightsOut = Object.fromEntries((await trainer.getWeightsAsync()).map((w) => [w.name, Array.from(w.data)]));
-      return { backend: trainer.backend, losses, weights: weightsOut, saved: Array.from(await trainer.saveAsync()) };
+      return { backend: trainer.backend, losses, weights: weightsOut, saved: Array.from(await trainer.saveAsync()), wgsl: models[name].manifest.wgslKernels ?? [], wgslCalls: Object.fromEntries(device.wgslCalls) };
     },
     /** One epoch of fitAsync (no shuffle): the epoch loss and the final weights. */
     async fit(name: string, weights: string, mode: string, x: number[], labels: number[], count: number, batchSize: number) {
@@ -113,8 +119,9 @@ export function install(models: Record<string, AsyncModule>, gradModules: Record
       await model.ready();
       const out = plain(await model.runAsync(toArrays(feeds), batch));
       const backend = model.backend;
+      const wgslCalls = Object.fromEntries(model.device.wgslCalls);
       model.destroy();
-      return { backend, out };
+      return { backend, out, wgsl: gradModules[name].manifest.wgslKernels ?? [], wgslCalls };
     },
     /** The MLP with its first kernel replaced by hand-written WGSL: predictions and the override's call count. */
     async predictOverridden(weights: string, calls: { x: number[]; batch: number }[]) {

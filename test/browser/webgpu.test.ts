@@ -13,7 +13,7 @@ import { findChromium, WEBGPU_CHROMIUM_ARGS } from '../../cli/browser/chromium.t
 import { serveFolder, type StaticServer } from '../../cli/browser/serve.ts';
 import { compileCommand } from '../../cli/commands.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
-import { emitGpuJsModule } from '../../compiler/emit/gpujs/module.ts';
+import { EMITTERS } from '../../compiler/emit/emit.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
 import { decodeWeights } from '../../runtime/weights.ts';
@@ -96,7 +96,8 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     }
     mkdirSync(path.join(out, 'grad'), { recursive: true });
     for (const g of grads) {
-      writeFileSync(path.join(out, 'grad', `${g.key}.mjs`), emitGpuJsModule(compileGraph(g.graph).program, { graphHash: `webgpu-${g.key}` }).js);
+      // The emitter `kiln compile --backend gpujs` uses: contraction kernels (and their gradients) run Kiln's WGSL.
+      writeFileSync(path.join(out, 'grad', `${g.key}.mjs`), EMITTERS.gpujs(compileGraph(g.graph).program, { graphHash: `webgpu-${g.key}` }).js);
       models.push(`import * as grad_${g.key} from './grad/${g.key}.mjs';`);
     }
     writeFileSync(
@@ -136,10 +137,14 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     const batches = [1, 3, 64];
     const inputs = new Map(EXAMPLES.map((name) => [name, batches.map((b, i) => randomFloats(b * compiled.get(name)!.inputSize, 100 + i, 0, 1))]));
     const jobs = EXAMPLES.map((name) => ({ name, weights: b64(compiled.get(name)!.weights), calls: batches.map((batch, i) => ({ x: Array.from(inputs.get(name)![i]), batch })) }));
-    const results = (await page.evaluate(([j]) => (globalThis as any).kiln.predict(j, 'webgpu'), [jobs] as const)) as { name: string; backend: string; outputs: number[][]; ms: number }[];
+    const results = (await page.evaluate(([j]) => (globalThis as any).kiln.predict(j, 'webgpu'), [jobs] as const)) as { name: string; backend: string; outputs: number[][]; ms: number; wgsl: string[]; wgslCalls: Record<string, number> }[];
     for (const r of results) {
-      console.log(`[webgpu] ${r.name}: batches ${batches.join(', ')} in ${r.ms.toFixed(0)} ms (shader builds included)`);
+      console.log(`[webgpu] ${r.name}: batches ${batches.join(', ')} in ${r.ms.toFixed(0)} ms (shader builds included); WGSL kernels ${Object.keys(r.wgslCalls).join(', ')}`);
       expect(r.backend, r.name).toBe('webgpu');
+      // Kiln's WGSL ran for each of the model's contraction kernels, once per call: no silent GPU.js fallback.
+      const modelWgsl = r.wgsl.filter((n) => /^k\d+$/.test(n));
+      expect(modelWgsl.length, `${r.name}: kernels rendered as WGSL`).toBeGreaterThan(0);
+      expect(r.wgslCalls, r.name).toEqual(Object.fromEntries(modelWgsl.map((n) => [n, batches.length])));
       for (let i = 0; i < batches.length; i++) {
         const want = await predictInNode(r.name, inputs.get(r.name)![i], batches[i]);
         expect(r.outputs[i].length, `${r.name} batch ${batches[i]}`).toBe(want.length);
@@ -156,6 +161,10 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     const labels = Int32Array.from({ length: batch }, (_, i) => (i * 7) % 10);
     const r = await page.evaluate(([n, w, xx, yy, b]) => (globalThis as any).kiln.train(n, w, 'webgpu', xx, yy, b, 5), [name, b64(c.weights), Array.from(x), Array.from(labels), batch] as const);
     expect(r.backend).toBe('webgpu');
+    // Every step ran the training program's WGSL kernels (no evaluation here, so no e* kernel).
+    const stepWgsl = (r.wgsl as string[]).filter((n) => /^t\d+$/.test(n));
+    expect(stepWgsl.length).toBeGreaterThan(0);
+    expect(r.wgslCalls).toEqual(Object.fromEntries(stepWgsl.map((n) => [n, 5])));
     const trainer = ((await importModule(c.file)) as unknown as { createTrainer(o: object): { step(x: Float32Array, y: Int32Array, b: number): number; getWeights(): { name: string; data: Float32Array }[] } }).createTrainer({ weights: c.weights });
     const losses = Array.from({ length: 5 }, () => trainer.step(x, labels, batch));
     expect(Float32Array.from(r.losses)).toBeAllclose(Float32Array.from(losses), { rtol: 1e-3, atol: 1e-4 });
@@ -183,12 +192,17 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
 
   it(`every gradient-check case of test/grad (${grads.length} groups) agrees with the reference interpreter on webgpu`, async (ctx) => {
     if (!adapter) return ctx.skip('no WebGPU adapter');
+    let wgslRan = 0;
     for (const g of grads) {
       const r = await page.evaluate(([k, f, b]) => (globalThis as any).kiln.grad(k, f, b, 'webgpu'), [g.key, plainFeeds(g.feeds), g.batch] as const);
       expect(r.backend, g.key).toBe('webgpu');
+      expect(r.wgslCalls, `${g.key}: each WGSL kernel ran once`).toEqual(Object.fromEntries((r.wgsl as string[]).map((n) => [n, 1])));
+      wgslRan += r.wgsl.length;
       const want = interpret(g.graph, g.feeds, {}, g.batch);
       for (const o of g.graph.outputs) expect(Float32Array.from(r.out[o.name]), `${g.key}: ${o.name} (${o.node.op})`).toBeAllclose(want[o.name], GRAD_TOLERANCE);
     }
+    // The matmul and convolution cases, and their gradients, went through Kiln's WGSL.
+    expect(wgslRan).toBeGreaterThan(0);
   }, 240_000);
 
   it('a kernel overridden by hand-written WGSL (the wgsl seam) runs instead of the GPU.js one and gives the same predictions', async (ctx) => {

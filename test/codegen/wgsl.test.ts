@@ -16,7 +16,12 @@ import type { Graph } from '../../src/ir/graph.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { BATCH } from '../../src/ir/shape.ts';
 import path from 'node:path';
-import { irCommand } from '../../cli/commands.ts';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { compileCommand, irCommand } from '../../cli/commands.ts';
+import { resolveLoss, resolveOptimizer } from '../../cli/training-spec.ts';
+import { buildTrainingGraph } from '../../compiler/train/step.ts';
+import { freshOutDir } from '../e2e/helpers.ts';
 import { denseKernel, exampleKernels, ROOT, weightGradKernel } from '../browser/wgsl-kernels.ts';
 
 const CONTRACTION_ANCHORS = new Set(['matmul', 'conv2d', 'conv2dBackwardFilter']);
@@ -217,4 +222,30 @@ describe('WGSL renderer: the override for the GPU.js module seam', () => {
     expect(table).toMatch(/k1: \(device, batch, inputs, output\) =>/);
     expect(table).not.toMatch(/k2: \(device/);
   });
+});
+
+describe('emitted GPU.js modules carry Kiln WGSL', () => {
+  it('kiln compile --backend gpujs --train: wgslKernels holds exactly the kernels the renderer takes (model, step, evaluation), the manifest and the doc comment name them; js modules have none', async () => {
+    const out = freshOutDir('wgsl-emitted');
+    const file = path.join(ROOT, 'examples', 'cnn-small.ts');
+    await compileCommand(file, { backend: 'gpujs', out: path.join(out, 'gpujs'), seed: 1, train: true });
+    await compileCommand(file, { backend: 'js', out: path.join(out, 'js'), seed: 1, train: true });
+    const m = (await import(/* @vite-ignore */ pathToFileURL(path.join(out, 'gpujs', 'cnn_small.mjs')).href)) as { wgslKernels: Record<string, unknown>; manifest: { wgslKernels?: string[]; kernels: { name: string }[]; trainerKernels: { name: string }[] } };
+    // The renderer's own choice over the three programs compileModel emits.
+    const { graph } = await loadModel(file);
+    const t = buildTrainingGraph(graph, { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) });
+    const programs = [compileGraph(graph).program, compileGraph(t.graph, 't').program, compileGraph(t.evalGraph, 'e').program];
+    const taken = programs.flatMap((p) => p.kernels.filter((k) => renderWgslKernel(k)).map((k) => k.name));
+    expect(taken.some((n) => n.startsWith('k')) && taken.some((n) => n.startsWith('t')) && taken.some((n) => n.startsWith('e'))).toBe(true);
+    expect(Object.keys(m.wgslKernels).sort()).toEqual([...taken].sort());
+    for (const n of taken) expect(typeof m.wgslKernels[n], n).toBe('function');
+    expect(m.manifest.wgslKernels).toEqual(taken);
+    const all = [...m.manifest.kernels, ...m.manifest.trainerKernels].map((k) => k.name);
+    const text = readFileSync(path.join(out, 'gpujs', 'cnn_small.mjs'), 'utf8');
+    expect(text).toContain(`Kiln's own WGSL (compiler/codegen/wgsl, contraction kernels): ${taken.join(', ')}.`);
+    expect(text).toContain(`GPU.js (every backend): ${all.filter((n) => !taken.includes(n)).join(', ')}.`);
+    const js = (await import(/* @vite-ignore */ pathToFileURL(path.join(out, 'js', 'cnn_small.mjs')).href)) as { wgslKernels?: unknown; manifest: object };
+    expect(js.wgslKernels).toBeUndefined();
+    expect(js.manifest).not.toHaveProperty('wgslKernels');
+  }, 120_000);
 });

@@ -61,9 +61,20 @@ function epilogueRenderable(e: Expr): boolean {
   return ok;
 }
 
-/** The kernel as a batched GEMM, or undefined (not a float32 sum of two affine loads). */
+/**
+ * The kernel as GPU.js holds it on the device: every floating-point tensor is f32 there (the GPU.js
+ * backend computes a float64 model in float32), so a float64 kernel over float tensors is taken as
+ * float32. Integer tensors are left alone (no contraction reads them as factors).
+ */
+function onDevice(k: Kernel): Kernel {
+  const float = (d: string) => d === 'float32' || d === 'float64';
+  if (k.dtype !== 'float64' || !k.inputs.every((t) => float(t.dtype))) return k;
+  return { ...k, dtype: 'float32', inputs: k.inputs.map((t) => ({ ...t, dtype: 'float32' })) };
+}
+
+/** The kernel as a batched GEMM, or undefined (not a sum of two affine loads of float tensors). */
 export function gemmPlanOf(k: Kernel): GemmPlan | undefined {
-  const c = contractionOf(k);
+  const c = contractionOf(onDevice(k));
   if (!c?.product || !epilogueRenderable(c.epilogue)) return undefined;
   // The epilogue must not read the batch size as a value index; contractionOf already requires
   // its loads to be affine in the output index.

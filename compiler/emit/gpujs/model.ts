@@ -11,11 +11,11 @@ import { asyncLines, deviceCalls, kernelBuilds, perCall, releaseResults } from '
 import { addGpuProfile, profiledBuilds, profiledModeCheck } from './profile.ts';
 import { MODEL_KERNELS, namedBuilds } from '../kernel-failure.ts';
 
-/** `Model` and `createModel` on a GPU.js device. */
-export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions) {
+/** `Model` and `createModel` on a GPU.js device; `wgslKernels` (the kernels Kiln's WGSL runs on WebGPU) go into the manifest. */
+export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, wgslKernels: readonly string[] = []) {
   const g = p.graph;
   // What the module is and where each kernel came from, for tools (kiln inspect on a module).
-  addManifest(f, p, o, 'gpujs');
+  addManifest(f, p, o, 'gpujs', wgslKernels);
   // Opt-in kernel timing (kiln profile): the table covers the trainer's kernels too.
   if (o.profile) addGpuProfile(f, [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])]);
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';

@@ -29,13 +29,24 @@ function addKernelSources(f: SourceFile, programs: readonly Program[]) {
   }
 }
 
-/** `{ k3: <override>, … }` for the kernels `wgsl` takes over (kernel names are identifiers Kiln made). */
-function wgslTable(programs: readonly Program[], wgsl: WgslKernelSource | undefined): string {
-  const entries = programs.flatMap((p) => p.kernels).flatMap((k) => {
+/** Each kernel `wgsl` takes over on WebGPU, with its override's source (kernel names are identifiers Kiln made). */
+function wgslEntries(programs: readonly Program[], wgsl: WgslKernelSource | undefined): { name: string; source: string }[] {
+  return programs.flatMap((p) => p.kernels).flatMap((k) => {
     const source = wgsl?.(k);
-    return source === undefined ? [] : [`${k.name}: ${source}`];
+    return source === undefined ? [] : [{ name: k.name, source }];
   });
-  return `{${entries.join(',\n')}}`;
+}
+
+/** The table's doc comment: which kernels are Kiln's WGSL on WebGPU and which stay GPU.js (the manifest's `wgslKernels` says it too). */
+function wgslDocs(programs: readonly Program[], taken: ReadonlySet<string>): string {
+  const all = programs.flatMap((p) => p.kernels.map((k) => k.name));
+  const list = (names: string[]) => (names.length ? names.join(', ') : 'none');
+  return [
+    'Kernels that run as WGSL on WebGPU instead of their GPU.js source, by kernel name (`{ wgsl }` in the options adds or replaces entries; `{ wgsl: false }` turns them off).',
+    `On WebGPU, Kiln's own WGSL (compiler/codegen/wgsl, contraction kernels): ${list(all.filter((n) => taken.has(n)))}.`,
+    `GPU.js (every backend): ${list(all.filter((n) => !taken.has(n)))}.`,
+    'On webgl2, webgl, headlessgl, webasm and cpu every kernel is GPU.js and this table is ignored.',
+  ].join('\n');
 }
 
 /** A template literal holding `source` verbatim (kernel sources contain no backticks or `${`, but escape anyway). */
@@ -74,6 +85,8 @@ export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSou
   });
   f.addFunction({ name: 'sizeOf', parameters: [{ name: 'info', type: 'TensorInfo' }], returnType: 'number', statements: [`return info.shape.reduce<number>((n, d) => n * (d === 'N' ? 1 : d), 1);`] });
   const programs = [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])];
+  const wgslKernels = wgslEntries(programs, wgsl);
+  const taken = new Set(wgslKernels.map((e) => e.name));
   f.addStatements([
     '// Kernel sources, one per fused group, with every shape a literal. GPU.js transpiles each to a',
     '// shader when createModel builds it; a thread computes one element of the flat output.',
@@ -82,10 +95,10 @@ export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSou
   f.addVariableStatement({
     declarationKind: VariableDeclarationKind.Const,
     isExported: true,
-    docs: ['Kernels that run as hand-written WGSL on WebGPU instead of their GPU.js source, by kernel name (`{ wgsl }` in the options adds more). Every other kernel is GPU.js.'],
-    declarations: [{ name: WGSL_TABLE, type: 'WgslOverrides', initializer: wgslTable(programs, wgsl) }],
+    docs: [wgslDocs(programs, taken)],
+    declarations: [{ name: WGSL_TABLE, type: 'WgslOverrides', initializer: `{${wgslKernels.map((e) => `${e.name}: ${e.source}`).join(',\n')}}` }],
   });
-  addCreateModel(f, p, o);
+  addCreateModel(f, p, o, [...taken]);
   if (o.training) addCreateTrainer(f, o.training, p.params, o.profile);
   return { ...closeModule(f), dts: moduleDeclarations(f) };
 }
