@@ -4,7 +4,7 @@
 import { checkInput, resolveWeights, type ParameterInfo, type TensorInfo, type WeightsSource } from './model-io.ts';
 import { Rng } from './rng.ts';
 import { callbackStates, loadCallbackStates } from './fit/callback-state.ts';
-import { evaluateSource } from './fit/evaluate.ts';
+import { evaluateSource, evaluateSourceAsync } from './fit/evaluate.ts';
 import { fitLoop, fitLoopAsync, sourceOf } from './fit/loop.ts';
 import { checkLr } from './fit/lr.ts';
 import type { Dataset, Evaluation, FitOptions, History, SampleSizes } from './fit/types.ts';
@@ -32,6 +32,7 @@ export interface TrainerCore {
   predictAsync?(x: Float32Array | Int32Array, batch: number): Promise<Float32Array | Float64Array | Int32Array>;
   readWeightsAsync?(): Promise<Float32Array[]>;
   readStateAsync?(): Promise<Float32Array[]>;
+  evaluateAsync?(x: Float32Array | Int32Array, labels: Labels, batch: number): Promise<{ loss: number; output: Float32Array | Float64Array }>;
 }
 
 /** What the emitted module knows about its model, for checks and weight files. */
@@ -82,6 +83,8 @@ export interface Trainer {
   fitAsync(data: Dataset | SampleSource, options: FitOptions & { yieldEvery?: number }): Promise<History>;
   /** Mean loss, accuracy and `metrics` with the inference form of the model (no dropout, running statistics). */
   evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
+  /** `evaluate` on every backend, WebGPU included (each batch's loss and outputs read back asynchronously). */
+  evaluateAsync(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Promise<Evaluation>;
   /** Weights, optimizer state, step count, epoch position, dropout RNG and the last fit's callbacks' state (early stopping's best and wait, …) as one weight file. */
   save(): Uint8Array;
   /** `save` on every backend, WebGPU included (weights and state read back asynchronously). */
@@ -184,6 +187,14 @@ export function trainerShell(core: TrainerCore, info: TrainerInfo, options: { se
         return core.evaluate(x, y, n);
       };
       return evaluateSource(evalBatch, sizes, sourceOf(data, sizes, 'evaluation data'), batchSize, metrics);
+    },
+    async evaluateAsync(data, batchSize = 256, metrics = []) {
+      const evalBatch = async (x: Float32Array | Int32Array, y: Labels, n: number) => {
+        checkInput(info.input, x, n);
+        checkLabels(y, n);
+        return core.evaluateAsync ? core.evaluateAsync(x, y, n) : core.evaluate(x, y, n);
+      };
+      return evaluateSourceAsync(evalBatch, sizes, sourceOf(data, sizes, 'evaluation data'), batchSize, metrics);
     },
     save: () => saveFile(core.readWeights(), core.readState()),
     saveAsync: async () => saveFile(await readWeightsAsync(), await readStateAsync()),

@@ -6,7 +6,7 @@ import type { SampleSource } from '../sample-source.ts';
 import { attachCallbacks } from './callback-state.ts';
 import { checkLr, checkSchedule, scheduledLr } from './lr.ts';
 import { checkMetrics, defaultMetrics, metricSums, type MetricName } from './metrics.ts';
-import type { Dataset, EpochLog, FitControl, FitOptions, History, LoopTrainer, SampleSizes, Stopped } from './types.ts';
+import type { Dataset, EpochLog, Evaluation, FitControl, FitOptions, History, LoopTrainer, SampleSizes, Stopped } from './types.ts';
 
 // Type-only: runtime/sample-source.ts also holds Node's file readers, and this runs in browsers too.
 const isSampleSource = (data: Dataset | SampleSource): data is SampleSource => typeof (data as SampleSource).read === 'function';
@@ -80,7 +80,7 @@ function metricNames(asked: readonly string[] | undefined, sizes: SampleSizes): 
  * metrics come from each step's own predictions (`lastOutput`: its forward pass, before its
  * update, as Keras computes them): no second forward pass.
  */
-export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions, asyncSteps = false): Generator<StepRequest | undefined, History, number | undefined> {
+export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions, asyncSteps = false): Generator<StepRequest | ValidationRequest | undefined, History, number | Evaluation | undefined> {
   const source = sourceOf(data, sizes, 'training data');
   const validation = options.validationData && sourceOf(options.validationData, sizes, 'validation data');
   const { batchSize } = options;
@@ -138,7 +138,8 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
       [trainer.epochs, trainer.epochBatch] = [epoch + 1, 0];
       const seconds = (performance.now() - started) / 1000;
       const log = epochLog(epoch, lossSum / seen, Object.fromEntries(sums.map((s) => [s.name, s.value()])), lr, seconds, seen);
-      const val = validation && trainer.evaluate(validation, batchSize, metrics);
+      // Asynchronous fits (WebGPU) hand validation to fitLoopAsync too, which runs evaluateAsync.
+      const val = validation && (asyncSteps ? ((yield { validation, batchSize, metrics }) as Evaluation) : trainer.evaluate(validation, batchSize, metrics));
       // valAccuracy only where accuracy is a metric of this fit: a regression's threshold "accuracy" means nothing.
       const valAccuracy = val?.metrics.accuracy === undefined ? {} : { valAccuracy: val.metrics.accuracy };
       const full: EpochLog = val ? { ...log, valLoss: val.loss, valMetrics: val.metrics, ...valAccuracy } : log;
@@ -181,16 +182,26 @@ interface StepRequest {
   readonly n: number;
 }
 
+/** The validation `fitSteps` asks its caller to run (asynchronously) and send the evaluation back for. */
+interface ValidationRequest {
+  readonly validation: SampleSource;
+  readonly batchSize: number;
+  readonly metrics: readonly string[];
+}
+
 /** Trains as `fitLoop`, giving the event loop a turn every `yieldEvery` batches (default 8); steps run through `stepAsync` where the trainer has it. */
 export async function fitLoopAsync(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions & { yieldEvery?: number }): Promise<History> {
   const every = options.yieldEvery ?? 8;
   const steps = fitSteps(trainer, sizes, data, options, !!trainer.stepAsync);
-  let loss: number | undefined;
+  let reply: number | Evaluation | undefined;
   for (let i = 1; ; ) {
-    const r = steps.next(loss);
-    loss = undefined;
+    const r = steps.next(reply);
+    reply = undefined;
     if (r.done) return r.value;
-    if (r.value) loss = await trainer.stepAsync!(r.value.x, r.value.y, r.value.n);
+    if (r.value && 'validation' in r.value) {
+      const { validation, batchSize, metrics } = r.value;
+      reply = await (trainer.evaluateAsync ? trainer.evaluateAsync(validation, batchSize, metrics) : trainer.evaluate(validation, batchSize, metrics));
+    } else if (r.value) reply = await trainer.stepAsync!(r.value.x, r.value.y, r.value.n);
     else if (i++ % every === 0) await nextTurn();
   }
 }

@@ -99,6 +99,8 @@ export interface LoopTrainer {
   lastOutput(): ArrayLike<number>;
   predict(x: Float32Array | Int32Array, batch: number): ArrayLike<number>;
   evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
+  /** `evaluate` on every backend (WebGPU's only way): fitAsync validates through it where it exists. */
+  evaluateAsync?(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Promise<Evaluation>;
   getWeights(): { name: string; data: ArrayLike<number> & { slice(): ArrayLike<number> } }[];
   setWeights(weights: Readonly<Record<string, Float32Array>>): void;
   lr: number;

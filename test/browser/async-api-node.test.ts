@@ -31,8 +31,10 @@ interface AnyTrainer {
   getState(): { name: string; data: Float32Array }[];
   save(): Uint8Array;
   saveAsync(): Promise<Uint8Array>;
-  fit(d: object, o: object): { epochs: { loss: number; accuracy?: number }[] };
-  fitAsync(d: object, o: object): Promise<{ epochs: { loss: number; accuracy?: number }[] }>;
+  fit(d: object, o: object): { epochs: { loss: number; accuracy?: number; valLoss?: number; valMetrics?: object }[] };
+  fitAsync(d: object, o: object): Promise<{ epochs: { loss: number; accuracy?: number; valLoss?: number; valMetrics?: object }[] }>;
+  evaluate(d: object, batchSize?: number, metrics?: string[]): { loss: number; accuracy: number; metrics: object };
+  evaluateAsync(d: object, batchSize?: number, metrics?: string[]): Promise<{ loss: number; accuracy: number; metrics: object }>;
 }
 interface AnyModule {
   createModel(w?: Uint8Array, o?: object): AnyModel;
@@ -87,6 +89,25 @@ describe('the asynchronous API gives what the synchronous one does', () => {
     const got = await async.fitAsync(data, { ...fitOptions, yieldEvery: 1 });
     expect(got.epochs.map((e) => [e.loss, e.accuracy])).toEqual(want.epochs.map((e) => [e.loss, e.accuracy]));
     expect(await async.getWeightsAsync()).toEqual(sync.getWeights());
+  });
+
+  it.for(BACKENDS)('%s: evaluateAsync gives evaluate’s loss, accuracy and metrics exactly (a short last batch too); fitAsync validates through it', async ([backend, options]) => {
+    const count = 11;
+    const data = { x: randomFloats(count * 784, 21, 0, 1), y: Int32Array.from({ length: count }, (_, i) => (i * 5) % 10), count };
+    const trainer = modules.get(backend)!.createTrainer({ weights, ...options });
+    const want = trainer.evaluate(data, 4, ['accuracy', 'top3Accuracy']);
+    const got = await trainer.evaluateAsync(data, 4, ['accuracy', 'top3Accuracy']);
+    expect(got).toEqual(want);
+    expect(want.loss).toBeGreaterThan(0);
+    await expect(trainer.evaluateAsync({ ...data, count: 0, x: new Float32Array(0), y: new Int32Array(0) })).rejects.toThrow(/at least one sample/);
+    // validationData in fitAsync: evaluated asynchronously at each epoch's end, as fit evaluates it.
+    const fitOptions = { epochs: 2, batchSize: 5, metrics: ['accuracy'], validationData: data };
+    const sync = modules.get(backend)!.createTrainer({ weights, ...options });
+    const async = modules.get(backend)!.createTrainer({ weights, ...options });
+    const history = sync.fit(data, fitOptions);
+    const asyncHistory = await async.fitAsync(data, fitOptions);
+    expect(asyncHistory.epochs.map((e) => [e.valLoss, e.valMetrics])).toEqual(history.epochs.map((e) => [e.valLoss, e.valMetrics]));
+    expect(history.epochs[1].valLoss).toBeGreaterThan(0);
   });
 
   it("GPU.js { mode: 'webgpu' } without WebGPU is a GpuError, never a fall-back; its synchronous API points to predictAsync", async () => {
