@@ -4,13 +4,18 @@ import type { InitSpec } from '../../runtime/init.ts';
 export type InitStyle = 'keras' | 'pytorch';
 
 /** A user's choice for one parameter: a named scheme or a full spec. */
-export type InitChoice = InitSpec | 'zeros' | 'ones' | 'glorotUniform' | 'glorotNormal' | 'xavierUniform' | 'xavierNormal' | 'heUniform' | 'heNormal' | 'lecunUniform' | 'lecunNormal' | 'kaimingUniform';
+export type InitChoice = InitSpec | 'zeros' | 'ones' | 'glorotUniform' | 'glorotNormal' | 'xavierUniform' | 'xavierNormal' | 'heUniform' | 'heNormal' | 'lecunUniform' | 'lecunNormal' | 'kaimingUniform' | 'orthogonal';
 
 let style: InitStyle = 'keras';
 
 /** Sets the default initialisers of the layers created after it (a model file calls it first). */
 export function defaultInit(next: InitStyle): void {
   style = next;
+}
+
+/** The default initialiser style in force (layers whose defaults differ by style read it). */
+export function initStyle(): InitStyle {
+  return style;
 }
 
 /** Runs `f` with a default initialiser style, restoring the previous one after. */
@@ -53,6 +58,9 @@ function resolve(choice: InitChoice, fanIn: number, fanOut: number): InitSpec {
       return { kind: 'glorotUniform', fanIn, fanOut };
     case 'xavierNormal':
       return { kind: 'glorotNormal', fanIn, fanOut };
+    // A weight [fanIn, fanOut] as a matrix, as Keras's Orthogonal sees a kernel (conv kernels need a full spec).
+    case 'orthogonal':
+      return { kind: 'orthogonal', rows: fanIn, cols: fanOut };
     default:
       return { kind: choice, fanIn, fanOut };
   }

@@ -6,7 +6,7 @@ import { GATE_COUNT, GATE_ORDERS, unroll, type CellKind } from '../ir/recurrent.
 import { BATCH, isBatched, type Dim } from '../ir/shape.ts';
 import type { InitSpec } from '../../runtime/init.ts';
 import { openLayer, type LayerScope } from './context.ts';
-import { biasInit, weightInit, type InitChoice } from './init.ts';
+import { biasInit, initStyle, weightInit, type InitChoice } from './init.ts';
 import { fixedDim, layerError, positiveInt } from './validate.ts';
 
 type Tensor = Node;
@@ -40,9 +40,18 @@ export interface RecurrentOptions {
   recurrentActivation?: RecurrentActivation;
   /** Biases (default true). */
   useBias?: boolean;
+  /** Default: U(±1/√units) in the PyTorch style; Glorot-uniform in the Keras style. */
   kernelInitializer?: InitChoice;
+  /** Default: U(±1/√units) in the PyTorch style; orthogonal in the Keras style (Keras's default). */
   recurrentInitializer?: InitChoice;
+  /** Default: U(±1/√units) in the PyTorch style; zeros in the Keras style. */
   biasInitializer?: InitChoice;
+  /**
+   * LSTM only: the forget gate's bias block starts at 1, the others from `biasInitializer`
+   * (Keras's unit_forget_bias), in whichever `gateOrder` is chosen. Default: true in the Keras
+   * style (as Keras), false in the PyTorch style (PyTorch has no such option).
+   */
+  unitForgetBias?: boolean;
 }
 
 const KIND_NAMES: Record<CellKind, string> = { rnn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
@@ -55,10 +64,23 @@ function checkActivation(scope: LayerScope, what: string, a: string | undefined,
 
 /** PyTorch initialises every recurrent weight and bias U(±1/√units); Keras uses the usual fan-based kernels. */
 function recurrentInit(choice: InitChoice | undefined, units: number, fallback: () => InitSpec): InitSpec {
-  // The default style shows in the default kernel it picks (init.ts keeps the style private).
-  const pytorchStyle = weightInit(undefined, 1, 1).kind === 'kaimingUniform';
-  if (choice === undefined && pytorchStyle) return { kind: 'uniform', low: -1 / Math.sqrt(units), high: 1 / Math.sqrt(units) };
+  if (choice === undefined && initStyle() === 'pytorch') return { kind: 'uniform', low: -1 / Math.sqrt(units), high: 1 / Math.sqrt(units) };
   return fallback();
+}
+
+/**
+ * An LSTM bias with Keras's unit forget bias: the forget block 1, the others `others` (which must
+ * be a constant or uniform initialiser); undefined when the option is off, or is on only by
+ * default and `others` is of another kind (an explicit biasInitializer then stands as given).
+ */
+function forgetBiasInit(scope: LayerScope, o: RecurrentOptions, others: InitSpec, gates: number): InitSpec | undefined {
+  const on = o.unitForgetBias ?? initStyle() === 'keras';
+  if (!on) return undefined;
+  const forget = GATE_ORDERS[o.gateOrder ?? 'keras'].lstm.f;
+  const range = others.kind === 'zeros' ? [0, 0] : others.kind === 'ones' ? [1, 1] : others.kind === 'constant' ? [others.value, others.value] : others.kind === 'uniform' ? [others.low, others.high] : undefined;
+  if (range) return { kind: 'unitForgetBias', gates, forget, low: range[0], high: range[1] };
+  if (o.unitForgetBias === undefined) return undefined;
+  throw layerError(scope, `unitForgetBias needs a zeros, ones, constant or uniform biasInitializer for the other gates, got ${others.kind}`);
 }
 
 interface Direction {
@@ -72,10 +94,14 @@ function directionWeights(scope: LayerScope, kind: CellKind, o: RecurrentOptions
   const G = GATE_COUNT[kind];
   const p = (role: string, shape: Dim[], init: InitSpec) => scope.node('param', [], { name: `${scope.name}/${tag}${role}`, dtype: 'float32', shape, init, trainable: true });
   const kernel = p('kernel', [features, G * H], recurrentInit(o.kernelInitializer, H, () => weightInit(o.kernelInitializer, features, G * H)));
-  const recurrent = p('recurrentKernel', [H, G * H], recurrentInit(o.recurrentInitializer, H, () => weightInit(o.recurrentInitializer, H, G * H)));
+  // Keras's recurrent kernels start orthogonal (the whole [units, G·units] matrix: orthonormal rows).
+  const recurrentDefault = (): InitSpec => (o.recurrentInitializer === undefined ? { kind: 'orthogonal', rows: H, cols: G * H } : weightInit(o.recurrentInitializer, H, G * H));
+  const recurrent = p('recurrentKernel', [H, G * H], recurrentInit(o.recurrentInitializer, H, recurrentDefault));
   if (o.useBias === false) return { kernel, recurrent };
   const b = () => recurrentInit(o.biasInitializer, H, () => biasInit(o.biasInitializer, features));
-  return { kernel, recurrent, bias: p('bias', [G * H], b()), recurrentBias: lbr ? p('recurrentBias', [G * H], b()) : undefined };
+  const bias = b();
+  const withForget = kind === 'lstm' ? forgetBiasInit(scope, o, bias, G) : undefined;
+  return { kernel, recurrent, bias: p('bias', [G * H], withForget ?? bias), recurrentBias: lbr ? p('recurrentBias', [G * H], b()) : undefined };
 }
 
 /** One layer over a [N, T, F] (or [T, B, F]) input: every state of each direction, and the final states. */
@@ -138,6 +164,7 @@ function build(kind: CellKind, x: Tensor, units: number, o: RecurrentOptions): T
   const H = positiveInt(scope, 'units', units);
   const depth = positiveInt(scope, 'layers', o.layers ?? 1);
   if (kind !== 'gru' && o.linearBeforeReset !== undefined) throw layerError(scope, `linearBeforeReset is a GRU option`);
+  if (kind !== 'lstm' && o.unitForgetBias !== undefined) throw layerError(scope, `unitForgetBias is an LSTM option`);
   if (kind === 'rnn' && o.recurrentActivation !== undefined) throw layerError(scope, `simpleRnn has no gates: use activation, not recurrentActivation`);
   let seq = x;
   let last: ReturnType<typeof recurrentLayer> | undefined;

@@ -50,6 +50,8 @@ const initSpec: Field<InitSpec> = tagged<InitSpec>('kind', {
   kaimingUniform: { fanIn: fan, a: num() },
   uniform: { low: num(), high: num() },
   normal: { mean: num(), std: num({ min: 0 }) },
+  orthogonal: { rows: int(1), cols: int(1), gain: optional(num()) },
+  unitForgetBias: { gates: int(1), forget: int(0), low: num(), high: num() },
 });
 
 const leafAttrs = { name: str(), dtype: dtype(), shape: dims() };
