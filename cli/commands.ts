@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { checkGraph } from '../compiler/check/check.ts';
 import { compileModel } from '../compiler/compile.ts';
-import { moduleFiles } from '../compiler/emit/files.ts';
+import { inferenceFiles, moduleFiles } from '../compiler/emit/files.ts';
 import { DEFAULT_SUMMARY_BATCH, formatSummary, summarize } from '../compiler/inspect/summary.ts';
 import { formatMemory, memoryPlan } from '../compiler/inspect/memory.ts';
 import { PASSES, compileGraph, optimize } from '../compiler/pipeline.ts';
@@ -48,7 +48,7 @@ export interface CompileReport {
   readonly ms: number;
   readonly kernels: number;
   readonly buffers: number;
-  readonly files: { readonly js: string; readonly dts: string; readonly weights: string };
+  readonly files: { readonly js: string; readonly dts: string; readonly weights: string; readonly inference?: string; readonly inferenceDts?: string };
   /** An ONNX model whose batch is not first: where it lies (the module loops over it). */
   readonly batchAxes?: string;
 }
@@ -73,8 +73,19 @@ export async function compileFiles(file: string, o: CompileCliOptions, onStage: 
   writeFileAtomicSync(files.js, c.js);
   writeFileAtomicSync(files.dts, c.dts);
   writeFileAtomicSync(files.weights, c.weights);
+  // With --train, the inference-only module beside it (an application that only predicts starts faster).
+  const inference = c.inference ? writeInference(o.out, stem, c.inference) : {};
   const batchAxes = describeBatchAxes(graph);
-  return { model: c.name, backend: o.backend, train: !!o.train, ms: Math.round(ms), kernels: c.program.kernels.length, buffers: c.program.buffers.length, files, ...(batchAxes ? { batchAxes } : {}) };
+  return { model: c.name, backend: o.backend, train: !!o.train, ms: Math.round(ms), kernels: c.program.kernels.length, buffers: c.program.buffers.length, files: { ...files, ...inference }, ...(batchAxes ? { batchAxes } : {}) };
+}
+
+/** Writes a trainer's inference-only module and its declarations into `out`; returns their paths. */
+function writeInference(out: string, stem: string, m: { readonly js: string; readonly dts: string }): { inference: string; inferenceDts: string } {
+  const names = inferenceFiles(stem);
+  const written = { inference: path.join(out, names.js), inferenceDts: path.join(out, names.dts) };
+  writeFileAtomicSync(written.inference, m.js);
+  writeFileAtomicSync(written.inferenceDts, m.dts);
+  return written;
 }
 
 export function formatCompileReport(r: CompileReport): string {

@@ -10,6 +10,7 @@ import { emitterFor, type Backend, type TrainingEmit } from './emit/emit.ts';
 import { standaloneModule } from './emit/standalone.ts';
 import { graphHash } from './inspect/hash.ts';
 import { compileGraph } from './pipeline.ts';
+import { unrollScans } from './passes/unroll-scans.ts';
 import { buildTrainingGraph, type TrainingSpec } from './train/step.ts';
 
 export interface CompileOptions {
@@ -50,6 +51,8 @@ export interface CompiledModel {
   /** The initial weights as a Kiln weight file. */
   readonly weights: Uint8Array;
   readonly graphHash: string;
+  /** With a trainer (js backend): the inference-only module (written as `<name>.inference.mjs`), the same as a compile without training. */
+  readonly inference?: { readonly ts: string; readonly js: string; readonly dts: string };
 }
 
 export function parameterInfo(params: readonly Node[]): ParameterInfo[] {
@@ -70,7 +73,9 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
   if (options.standalone && (options.runtimeImport ?? 'kiln/runtime') !== 'kiln/runtime') throw new KilnError("--standalone bundles Kiln's own runtime into the module: --runtime-import does not apply");
   const seed = options.seed ?? 0;
   const hash = graphHash(graph);
-  const { program } = compileGraph(graph);
+  // GPU.js has no host loop: scans are unrolled for it (compiler/passes/unroll-scans.ts).
+  const forBackend = (g: Graph): Graph => (options.backend === 'gpujs' ? unrollScans(g) : g);
+  const { program } = compileGraph(forBackend(graph));
   options.onStage?.(`compiling ${program.kernels.length} kernels`);
   const params = parameterInfo(program.params);
   const given = options.initialWeights ?? {};
@@ -83,8 +88,8 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
   if (options.training) {
     options.onStage?.('building the training step');
     const t = buildTrainingGraph(graph, options.training);
-    const compiled = compileGraph(t.graph, 't');
-    const evaluation = compileGraph(t.evalGraph, 'e');
+    const compiled = compileGraph(forBackend(t.graph), 't');
+    const evaluation = compileGraph(forBackend(t.evalGraph), 'e');
     training = { ...t, program: compiled.program, evalProgram: evaluation.program, lr: options.training.optimizer.lr };
   }
   const emit = emitterFor(options.backend);
@@ -101,5 +106,6 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
     profile: options.profile,
   });
   const { ts, js, dts } = options.standalone ? standaloneModule(emitted, options.backend ?? 'js') : emitted;
-  return { name: graph.name, program, ts, js, dts, weights, graphHash: hash };
+  const inference = emitted.inference && (options.standalone ? standaloneModule(emitted.inference, options.backend ?? 'js') : emitted.inference);
+  return { name: graph.name, program, ts, js, dts, weights, graphHash: hash, ...(inference ? { inference: { ts: inference.ts, js: inference.js, dts: inference.dts } } : {}) };
 }

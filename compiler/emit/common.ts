@@ -55,6 +55,11 @@ export interface EmittedModule {
   readonly js: string;
   /** The declaration file of the JavaScript (`<name>.d.mts`): every export's type, nothing else. */
   readonly dts: string;
+  /**
+   * With a trainer (js backend): the inference-only module (`<name>.inference.mjs`), what the same
+   * compile emits without training; it loads none of the training step's code.
+   */
+  readonly inference?: EmittedModule;
 }
 
 /** The runtime's module specifier the emitted module imports. */
@@ -139,10 +144,26 @@ function transpiledKernels(text: string): string {
   return out.endsWith('\n') ? out.slice(0, -1) : out;
 }
 
-/** The module's TypeScript source, formatted, and its JavaScript (types stripped), kernels spliced in. */
-export function closeModule(f: SourceFile, blocks: KernelBlocks = { texts: [] }): Pick<EmittedModule, 'ts' | 'js'> {
+/**
+ * `text` (a module, formatted or transpiled) with the names in `unused` left out of its named
+ * imports. Each import of the emitter's is one line; none of them loses every name.
+ */
+function withoutImports(text: string, unused: ReadonlySet<string>): string {
+  if (!unused.size) return text;
+  return text.replace(/^import (type )?\{ ([^}\n]*) \} from ([^;\n]+);$/gm, (_, type: string | undefined, names: string, from: string) => {
+    const kept = names.split(', ').filter((n) => !unused.has(n));
+    if (!kept.length) throw new KilnError(`internal: every name of an import from ${from} is unused`);
+    return `import ${type ?? ''}{ ${kept.join(', ')} } from ${from};`;
+  });
+}
+
+/**
+ * The module's TypeScript source, formatted, and its JavaScript (types stripped), kernels spliced
+ * in, without the imported names in `unusedImports`.
+ */
+export function closeModule(f: SourceFile, blocks: KernelBlocks = { texts: [] }, unusedImports: ReadonlySet<string> = new Set()): Pick<EmittedModule, 'ts' | 'js'> {
   f.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Insert });
-  let text = f.getFullText();
+  let text = withoutImports(f.getFullText(), unusedImports);
   let js = ts.transpileModule(text, TRANSPILE).outputText;
   blocks.texts.forEach((k, i) => {
     text = splice(text, i, k);
@@ -182,8 +203,8 @@ export function addDescriptions(f: SourceFile, p: Program, o: EmitOptions, backe
   if (sb && (backend !== 'js' || o.training)) {
     throw new UnsupportedError(`model '${g.name}' has string tensors: only the js backend's inference module converts them at its boundary`);
   }
-  if (g.batchAxes && (backend !== 'js' || o.training)) {
-    throw new UnsupportedError(`model '${g.name}' has its batch on an axis other than the first (compiled per sample): only the js backend's inference module loops over such a batch; export the model batch-first to train it or run it on GPU.js`);
+  if (g.batchAxes && o.training) {
+    throw new UnsupportedError(`model '${g.name}' has its batch on an axis other than the first (compiled per sample): only inference modules loop over such a batch; export the model batch-first to train it`);
   }
   const paramInfo = p.params.map((n) => {
     const base = tensorInfo(n, String(n.attrs.name)).slice(0, -2);

@@ -1,5 +1,6 @@
 // The JavaScript backend's module: imports, descriptions, the kernels (JavaScript loops and their
-// WebAssembly SIMD versions), createModel, createTrainer and the table workers look kernels up in.
+// WebAssembly SIMD versions), createModel, createTrainer and the table workers look kernels up in;
+// with a trainer, also the inference-only module beside it (predict's entry: no training code).
 import { renderJsKernel } from '../../codegen/js-kernel.ts';
 import type { Program } from '../../lower/plan.ts';
 import { moduleDeclarations } from '../declarations.ts';
@@ -10,8 +11,18 @@ import { addSimdTable, addWorkerKernels, simdVersions } from './simd-table.ts';
 import { addTrainer } from './trainer.ts';
 import { addProfileTable } from './profile.ts';
 
-/** The module's TypeScript source, formatted, and its JavaScript (types stripped). */
+/**
+ * The module's TypeScript source, formatted, and its JavaScript (types stripped). With a trainer,
+ * `inference` is the module the same compile emits without one: an application that only predicts
+ * imports it and never parses, or decodes the WebAssembly of, the training step.
+ */
 export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
+  const module = emitModule(p, o);
+  return o.training ? { ...module, inference: emitModule(p, { ...o, training: undefined }) } : module;
+}
+
+/** One module: the model's entry points, and the trainer's when `o.training` is given. */
+function emitModule(p: Program, o: EmitOptions): EmittedModule {
   const f = openModule(p, o, 'js');
   const runtime = runtimeImport(o);
   const groups: KernelGroup[] = [{ name: 'model', kernels: p.kernels }, ...(o.training ? [{ name: 'trainer' as const, kernels: [...o.training.program.kernels, ...o.training.evalProgram.kernels] }] : [])];
@@ -41,11 +52,9 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   if (o.training) addTrainer(f, o.training, trainerSimd, o.profile);
   if (o.profile) addProfileTable(f, groups.flatMap((g) => g.kernels));
   addKernelTables(f, groups, new Set(simdNames.flatMap((s) => [...s])));
-  // Import the helpers only when some code calls them.
+  // Import the helpers only when some code calls them. (Left out of the text closeModule writes:
+  // removing each through ts-morph re-parsed the whole module.)
   const body = f.getFullText() + blocks.texts.join('\n');
-  for (const helper of ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd', 'perSampleModel']) {
-    if (!body.includes(`${helper}(`)) f.getImportDeclarations()[0].getNamedImports().find((i) => i.getName() === helper)?.remove();
-  }
-  if (!anySimd) f.getImportDeclarations()[1].getNamedImports().find((i) => i.getName() === 'SimdKernels')?.remove();
-  return { ...closeModule(f, blocks), dts: moduleDeclarations(f) };
+  const unused = ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd', 'perSampleModel'].filter((helper) => !body.includes(`${helper}(`));
+  return { ...closeModule(f, blocks, new Set([...unused, ...(anySimd ? [] : ['SimdKernels'])])), dts: moduleDeclarations(f) };
 }
