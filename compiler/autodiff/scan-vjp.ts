@@ -13,25 +13,16 @@
 // Both bodies are the forward body inlined on the backward body's inputs and differentiated by
 // the same machinery as any graph (`backprop`), built once.
 import { makeNode } from '../../src/ir/build.ts';
-import { graphNodes, type Graph } from '../../src/ir/graph.ts';
+import type { Graph } from '../../src/ir/graph.ts';
 import type { Node, NodeMeta, TensorType } from '../../src/ir/node.ts';
 import type { OpName } from '../../src/ir/ops/index.ts';
 import type { ScanAttrs } from '../../src/ir/ops/scan.ts';
 import { BATCH, isBatched, sampleSize, type Dim } from '../../src/ir/shape.ts';
+import { inlineBody } from '../passes/unroll-scans.ts';
 import { backprop } from './grad.ts';
 import type { VjpRule } from './vjp.ts';
 
 type Op = (op: OpName, inputs: readonly Node[], attrs?: Record<string, unknown>) => Node;
-
-/** The body's output computed from `args` in place of its inputs (a copy of its nodes; constants shared). */
-export function inlineBody(body: Graph, args: readonly Node[], meta: NodeMeta): Node {
-  const map = new Map<Node, Node>(body.inputs.map((n, i) => [n, args[i]]));
-  for (const n of graphNodes(body)) {
-    if (map.has(n)) continue;
-    map.set(n, n.inputs.length === 0 ? n : makeNode(n.op, n.inputs.map((i) => map.get(i)!), n.attrs as Record<string, unknown>, n.meta.layer ? n.meta : meta));
-  }
-  return map.get(body.outputs[0].node)!;
-}
 
 /** A reshape target for `shape` (a batch first becomes -1). */
 const target = (shape: readonly Dim[]): Dim[] => (shape[0] === BATCH ? [-1, ...shape.slice(1)] : [...shape]);

@@ -57,6 +57,12 @@ export function fuse(g: Graph): FusedGraph {
       views.push(n);
       continue;
     }
+    // A loop is a step of its own (compiler/lower/loop.ts): nothing joins it.
+    if (n.op === 'scan') {
+      sizes.set(n, Infinity);
+      groups.push({ root: n, members: [n] });
+      continue;
+    }
     const members = [n];
     let root = n;
     let size = fusedSize(n, () => 1);
@@ -66,6 +72,8 @@ export function fuse(g: Graph): FusedGraph {
       const next = readers[0];
       // A consumer joins at most one kernel (both inputs of an add may end chains).
       if (!next || absorbed.has(next) || !canAbsorb(root, next, readers, outputs.has(root))) break;
+      // A reader of the value twice (y·y in tanh's gradient) would inline the anchor's reduction twice.
+      if (opDef(members[0].op).kind === 'reduce' && next.inputs.filter((i) => i === root).length > 1) break;
       const grown = fusedSize(next, (i) => (next.inputs[i] === root ? size : 1));
       if (grown > MAX_EXPR_SIZE) break;
       members.push(next);

@@ -19,6 +19,7 @@ import { emitJsModule } from '../../compiler/emit/js/module.ts';
 import type { Backend } from '../../compiler/emit/common.ts';
 import type { Program } from '../../compiler/lower/plan.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
+import { unrollScans } from '../../compiler/passes/unroll-scans.ts';
 import { makeNode } from '../../src/ir/build.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
@@ -136,7 +137,8 @@ export async function compileAndLoad(
   backend: Backend = 'js',
   modelOptions: object = {},
 ): Promise<{ model: EmittedModel; program: Program }> {
-  const { program } = compileGraph(graph);
+  // GPU.js has no host loop: its programs are planned from the unrolled graph.
+  const { program } = compileGraph(backend === 'gpujs' ? unrollScans(graph) : graph);
   const emit = backend === 'gpujs' ? emitGpuJsModule : emitJsModule;
   const { js } = emit(program, { graphHash: `grad-${family}-${name}` });
   const dir = join(OUT_ROOT, `grad-${family}${backend === 'js' ? '' : `-${backend}`}`);

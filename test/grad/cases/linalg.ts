@@ -11,7 +11,21 @@ const mm = (name: string, a: Dim[], b: Dim[], transA = false, transB = false, ba
   batch,
 });
 
+/** 'scan' of a simple RNN body, h' = tanh(h·R + x_t), over 5 steps: backpropagation through time. */
+const rnnScan = (name: string, reverse: boolean, stack: boolean): GradCase => ({
+  name,
+  inputs: [{ shape: ['N', 3] }, { shape: ['N', 5, 3] }, { shape: [3, 3], range: [-0.8, 0.8] }],
+  build: ([h0, xs, r]) => {
+    const leaf = (name: string, shape: Dim[]) => makeNode('input', [], { name, dtype: 'float64', shape });
+    const [h, x, w] = [leaf('h', ['N', 3]), leaf('x', ['N', 3]), leaf('w', [3, 3])];
+    const body = { name: 'rnn', inputs: [h, x, w], outputs: [{ name: 'h', node: makeNode('tanh', [makeNode('add', [makeNode('matmul', [h, w]), x])]) }] };
+    return makeNode('scan', [h0, xs, r], { body, steps: 5, reverse, sequenceCount: 1, stack });
+  },
+});
+
 export const CASES: GradCase[] = [
+  rnnScan('scan-rnn-stacked', false, true),
+  rnnScan('scan-rnn-reverse-final', true, false),
   mm('plain', [3, 4], [4, 5]),
   mm('transA', [4, 3], [4, 5], true, false),
   mm('transB', [3, 4], [5, 4], false, true),
