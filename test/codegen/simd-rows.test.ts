@@ -143,24 +143,28 @@ describe('row kernels (softmax, layer norm, sums, exp) in WebAssembly SIMD', () 
   });
 });
 
-describe('the vector exp (simd-rows-math.ts)', () => {
+describe('the vector exp and tanh (simd-rows-math.ts)', () => {
   const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 37] });
-  const graph: Graph = { name: 'simd_exp', inputs: [x], outputs: [{ name: 'y', node: makeNode('exp', [x]) }] };
+  const graph: Graph = { name: 'simd_exp', inputs: [x], outputs: [{ name: 'y', node: makeNode('exp', [x]) }, { name: 't', node: makeNode('tanh', [x]) }] };
 
-  /** Distance in float32 units in the last place between two finite non-negative floats. */
+  /** Distance in float32 units in the last place between two finite floats of one sign. */
   const ulps = (a: number, b: number) => {
-    const u = new Uint32Array(new Float32Array([a, b]).buffer);
-    return Math.abs(u[0] - u[1]);
+    const u = new Uint32Array(new Float32Array([Math.abs(a), Math.abs(b)]).buffer);
+    return Math.sign(a) === Math.sign(b) ? Math.abs(u[0] - u[1]) : Infinity;
+  };
+  /** Values to feed, padded to whole rows of 37 (the partial vector of each row included). */
+  const fed = (values: number[]) => {
+    const feed = new Float32Array(Math.ceil(values.length / 37) * 37);
+    feed.set(values);
+    return feed;
   };
 
   it('is within 2 ulp of Math.exp rounded to float32 over [-104, 89], and exact at 0, ±∞ and NaN', async () => {
     const values: number[] = [0, -0, Infinity, -Infinity, NaN, 1, -1, 88.72, 88.73, 89, 100, -87.3, -100, -103.9, -104, -120];
     for (let v = -104; v <= 89; v += 0.0137) values.push(v);
-    const batch = Math.ceil(values.length / 37);
-    const feed = new Float32Array(batch * 37);
-    feed.set(values);
+    const feed = fed(values);
     const { model } = await compileAndLoad(graph, 'simd-rows', 'exp', undefined, 'js', { simd: true });
-    const got = model.run({ x: feed }, batch).y as Float32Array;
+    const got = model.run({ x: feed }, feed.length / 37).y as Float32Array;
     for (let i = 0; i < values.length; i++) {
       const want = Math.fround(Math.exp(feed[i]));
       const at = `exp(${feed[i]})`;
@@ -168,6 +172,21 @@ describe('the vector exp (simd-rows-math.ts)', () => {
       else if (want === Infinity || want === 0 || feed[i] === 0) expect(got[i], at).toBe(want);
       else if (want < 2 ** -126) expect(Math.abs(got[i] - want), at).toBeLessThanOrEqual(2 * 2 ** -149);
       else expect(ulps(got[i], want), at).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('tanh is within 3 ulp of Math.tanh rounded to float32, odd (tanh(−0) = −0), ±1 at ±∞ and NaN at NaN', async () => {
+    const values: number[] = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-30, 1e-40, 0.625, -0.625, 0.62500006, 9, -9, 50];
+    for (let v = -12; v <= 12; v += 0.00731) values.push(v);
+    const feed = fed(values);
+    const { model } = await compileAndLoad(graph, 'simd-rows', 'exp', undefined, 'js', { simd: true });
+    const got = model.run({ x: feed }, feed.length / 37).t as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      const want = Math.fround(Math.tanh(feed[i]));
+      const at = `tanh(${feed[i]})`;
+      if (Number.isNaN(want)) expect(got[i], at).toBeNaN();
+      else if (want === 0) expect(Object.is(got[i], want), at).toBe(true);
+      else expect(ulps(got[i], want), at).toBeLessThanOrEqual(3);
     }
   });
 });

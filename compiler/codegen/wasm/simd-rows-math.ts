@@ -8,13 +8,15 @@
 // it to 3e-7 relative against Math.exp over [−87, 88]); exp(−∞) = 0, exp(+∞) = +∞, exp(NaN) = NaN;
 // results below 2⁻¹²⁶ are subnormal down to 2⁻¹⁴⁹, then 0; above about 88.72 they are +∞, as
 // float32 rounding of the true value gives. sigmoid(x) is 1 / (1 + exp(−x)), the JavaScript
-// kernels' formula, over this exp.
+// kernels' formula, over this exp. tanh is Cephes's tanhf: an odd polynomial for |x| ≤ 0.625,
+// 1 − 2 / (exp(2|x|) + 1) above, x's sign put back by its bit (so tanh(−0) = −0); within 3 ulp of
+// Math.tanh rounded to float32, ±1 beyond |x| ≈ 9.
 import type { Expr } from '../../../src/ir/expr.ts';
 import { binaryAlu, unaryAlu } from './alu.ts';
 import { V128, type FunctionBody } from './binary.ts';
 
 /** The unary ops the row kernels compute beyond alu.ts's table. */
-export const ROW_UNARY = new Set(['exp', 'sigmoid']);
+export const ROW_UNARY = new Set(['exp', 'sigmoid', 'tanh']);
 
 /** Whether every op of `e` has a vector form here or in alu.ts (reductions excepted: the caller's). */
 export function rowExprSupported(e: Expr): boolean {
@@ -99,10 +101,43 @@ export function vectorSigmoid(f: FunctionBody): void {
   f.simd('f32x4.div');
 }
 
+/** Cephes tanhf's polynomial for (tanh(a) − a) / a³ on a ≤ 0.625, highest degree first. */
+const TANH_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
+const SIGN = new Uint8Array(new Int32Array([-0x80000000, -0x80000000, -0x80000000, -0x80000000]).buffer);
+
+/** Replaces the vector on the stack by tanh of each lane: both branches on |x|, chosen by lane, then x's sign bit. */
+export function vectorTanh(f: FunctionBody): void {
+  const x = f.local(V128);
+  const a = f.local(V128);
+  const z = f.local(V128);
+  const small = f.local(V128);
+  f.tee(x).simd('f32x4.abs').set(a);
+  // Small: a + a·z·P(z), z = a².
+  f.get(a).get(a).simd('f32x4.mul').set(z);
+  splat(f, TANH_POLY[0]);
+  for (const c of TANH_POLY.slice(1)) {
+    f.get(z).simd('f32x4.mul');
+    splat(f, c).simd('f32x4.add');
+  }
+  f.get(z).simd('f32x4.mul').get(a).simd('f32x4.mul').get(a).simd('f32x4.add').set(small);
+  // Large: 1 − 2 / (exp(2a) + 1).
+  splat(f, 1);
+  splat(f, 2);
+  f.get(a).get(a).simd('f32x4.add');
+  vectorExp(f);
+  splat(f, 1).simd('f32x4.add').simd('f32x4.div').simd('f32x4.sub');
+  f.get(small);
+  f.get(a);
+  splat(f, 0.625).simd('f32x4.gt');
+  f.simd('v128.bitselect');
+  f.get(x).v128Const(SIGN).simd('v128.and').simd('v128.or');
+}
+
 /** Emits `op` on the value on the stack: a vector, or a scalar (splatted, computed, lane 0 taken). */
 export function rowUnary(f: FunctionBody, op: string, vec: boolean): void {
   if (!vec) f.simd('f32x4.splat');
   if (op === 'exp') vectorExp(f);
+  else if (op === 'tanh') vectorTanh(f);
   else vectorSigmoid(f);
   if (!vec) f.extractLane(0);
 }

@@ -1,7 +1,7 @@
 // WebAssembly SIMD for the kernels the contraction tiles leave in JavaScript: plain reductions
 // (softmax's max and Σ exp, layer norm's mean and variance, bias gradients, losses) and
-// elementwise kernels with exp or sigmoid (softmax's exp(x − max) / Σ, a loss's exp, the
-// optimizer update of a 1-D parameter). Three shapes:
+// elementwise kernels with exp, sigmoid or tanh (softmax's exp(x − max) / Σ, a loss's exp, an
+// LSTM's gates, the optimizer update of a 1-D parameter). Three shapes:
 // - row: the reduction runs along a contiguous axis (the last reduction variable has stride 1):
 //   4 partial results per vector, masked at the row's tail, combined across lanes at the end;
 // - column: the output's last axis is contiguous and the reduction runs across rows (a bias
@@ -15,7 +15,7 @@
 // and it differs from the float64 sum by at most about n·2⁻²⁴·Σ|xᵢ| for n terms. max and min
 // keep the JavaScript rule per lane (take x where x > acc or x is NaN) and are equal in value to
 // the JavaScript kernels' (NaN propagates); only the sign of a zero maximum may differ, as the
-// lanes see the row in another order. exp and sigmoid: simd-rows-math.ts.
+// lanes see the row in another order. exp, sigmoid and tanh: simd-rows-math.ts.
 import type { Expr } from '../../../src/ir/expr.ts';
 import { forEachChild } from '../../../src/ir/expr.ts';
 import { BATCH, strides } from '../../../src/ir/shape.ts';
@@ -141,7 +141,7 @@ class RowWriter extends SimdWriter {
       return `SIMD: ${p.op} along ${p.along.name}, 4 partial results per vector, combined across lanes.`;
     }
     this.nest(p.c.out.slice(0, -1), () => this.columns(last));
-    return p.kind === 'map' ? `SIMD: elementwise (exp, sigmoid), 16 outputs along ${last.name} per step.` : `SIMD: ${p.op} across rows, 16 outputs along ${last.name} per step.`;
+    return p.kind === 'map' ? `SIMD: elementwise (exp, sigmoid, tanh as polynomials), 16 outputs along ${last.name} per step.` : `SIMD: ${p.op} across rows, 16 outputs along ${last.name} per step.`;
   }
 
   // ---- row reductions ----
