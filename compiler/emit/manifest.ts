@@ -46,7 +46,8 @@ export interface ModuleManifest {
   readonly wgslKernels?: readonly string[];
 }
 
-const tensor = (n: Node, name: string): ManifestTensor => ({ name, dtype: n.type.dtype, shape: [...n.type.shape] });
+// `axis`: a per-sample graph's batch axis for this tensor (Graph.batchAxes): 'N' there, as the user feeds it.
+const tensor = (n: Node, name: string, axis: number | null = null): ManifestTensor => ({ name, dtype: n.type.dtype, shape: n.type.shape.map((d, i) => (i === axis ? 'N' : d)) });
 const kernel = (k: Kernel): ManifestKernel => ({ name: k.name, ops: describeOps(k), layers: [...k.layers] });
 
 /** The manifest of a program emitted for `backend` (pure: tests compare it with the module's export). */
@@ -60,8 +61,8 @@ export function moduleManifest(p: Program, o: EmitOptions, backend: Backend, wgs
     graphHash: o.graphHash,
     compilerVersion: COMPILER_VERSION,
     backend,
-    inputs: g.inputs.map((n) => tensor(n, String(n.attrs.name))),
-    outputs: g.outputs.map((out) => tensor(out.node, out.name)),
+    inputs: g.inputs.map((n, i) => tensor(n, String(n.attrs.name), g.batchAxes?.inputs[i])),
+    outputs: g.outputs.map((out, k) => tensor(out.node, out.name, g.batchAxes?.outputs[k])),
     kernels: p.kernels.map(kernel),
     ...(t ? { trainerKernels: [...t.program.kernels, ...t.evalProgram.kernels].map(kernel) } : {}),
     ...(wgslKernels ? { wgslKernels: [...wgslKernels] } : {}),

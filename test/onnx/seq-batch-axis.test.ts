@@ -183,6 +183,8 @@ describe('a hand-built PyTorch-style LSTM export, sequence-first with a symbolic
     const m = await load(importOnnxBatched(exported(w)), 'hand-lstm');
     expect(m.inputs[0].shape).toEqual([T, 'N', F]);
     expect(m.outputs.map((o) => o.shape)).toEqual([[T, 'N', C], [1, 'N', H]]);
+    expect(m.manifest.inputs[0].shape).toEqual([T, 'N', F]);
+    expect(m.manifest.outputs[0].shape).toEqual([T, 'N', C]);
     expect(m.ts).toContain('the batch lies on axis 1');
     for (const N of [1, 3, 5]) {
       const x = new Lcg(10 + N).array(T * N * F, -1, 1);
@@ -197,9 +199,23 @@ describe('a hand-built PyTorch-style LSTM export, sequence-first with a symbolic
     expect(() => m.model.predict(new Float32Array(T * 2 * F + 1), 2)).toThrow(/input 'x': expected float32 \[4, 2, 3\]/);
   });
 
-  it('the GPU.js backend and training refuse it with a clear error', () => {
+  it('the GPU.js backend (cpu mode) loops over the batch as well; training refuses it with a clear error', async () => {
     const g = importOnnxBatched(exported(w));
-    expect(() => compileModel(g, { backend: 'gpujs' })).toThrow(/batch on an axis other than the first .*only the js backend/);
+    const compiled = compileModel(g, { backend: 'gpujs' });
+    const dir = path.join(REPO_ROOT, 'test', '.out', 'seq-batch-axis', 'hand-lstm-gpujs');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'model.js'), compiled.js);
+    const mod = await import(/* @vite-ignore */ pathToFileURL(path.join(dir, 'model.js')).href);
+    expect(mod.manifest.outputs[1].shape).toEqual([1, 'N', H]);
+    const model = mod.createModel(undefined, { mode: 'cpu' });
+    const N = 3;
+    const x = new Lcg(40).array(T * N * F, -1, 1);
+    const ref = naive(w, x, N);
+    expectClose(model.predict(Float32Array.from(x), N), ref.y);
+    expectClose((await model.runAsync({ x: Float32Array.from(x) }, N)).hn, ref.hn);
+    const oneOutput: Graph = { ...g, outputs: [g.outputs[0]], batchAxes: { inputs: g.batchAxes!.inputs, outputs: [g.batchAxes!.outputs[0]] } };
+    expect(() => compileModel(oneOutput, { training: { loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 0.1 } } as never })).toThrow(/batch on an axis other than the first .*only inference modules loop over such a batch/);
   });
 
   it('an output that does not grow with the batch is an error naming it', () => {

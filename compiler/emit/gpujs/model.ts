@@ -101,7 +101,7 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, wgslKe
       `const ys = await forwardAsync(batch, [${g.inputs.map((_, i) => `x${i}!`).join(', ')}]);`,
       `return ${byName};`,
       `}`,
-      `return {`,
+      `const model: Model = {`,
       `predict(x0, batch) {`,
       ...predictBody('forward(batch, [x0])'),
       `},`,
@@ -125,6 +125,8 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, wgslKe
       `destroy: () => device.destroy(),`,
       `exportKernels: (batch: number) => device.exportKernels(graphHash, () => forward(batch, inputs.map((t) => new Float32Array(sizeOf(t) * batch)))),`,
       `};`,
+      // A per-sample graph (ONNX batch not first): predict/run take whole batches and loop (runtime/batch-axis.ts).
+      g.batchAxes ? `return perSampleModel(model, inputs, outputs);` : `return model;`,
     ],
   });
 }
