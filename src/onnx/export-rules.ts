@@ -14,6 +14,7 @@ import {
   type NoOnnxEquivalent,
   stringAttr,
 } from './export-context.ts';
+import { scanRule } from './export-scan.ts';
 import { onnx } from './proto.ts';
 
 const T = onnx.TensorProto.DataType;
@@ -215,7 +216,7 @@ export const EXPORT_RULES: { readonly [K in OpName]: ExportRule<AttrsOf<K>> | No
   slice,
   batchNorm: (c, a) => c.emit('BatchNormalization', c.x, [floatAttr('epsilon', a.epsilon)]),
   dropoutMask: noOnnxEquivalent(`training-only: dropout's random mask in a training graph (an inference graph holds 'dropout', exported as Identity)`),
-  scan: noOnnxEquivalent('a loop over a body graph: ONNX Scan export is not written yet (a recurrent scan carries its cell in attrs.cell for LSTM/GRU/RNN export)'),
+  scan: scanRule,
   batchSize: noOnnxEquivalent(`${GRADIENT_ONLY} (the divisor of a mean over the batch)`),
   step: noOnnxEquivalent(`${GRADIENT_ONLY} (the mask in relu's, clip's and maximum's gradients)`),
   sign: noOnnxEquivalent(`${GRADIENT_ONLY} (abs's gradient)`),

@@ -15,6 +15,7 @@ import { EXPORT_RULES } from '../../src/onnx/export-rules.ts';
 import { exportOnnx } from '../../src/onnx/export.ts';
 import { importOnnx } from '../../src/onnx/import.ts';
 import { randomFloats } from '../e2e/helpers.ts';
+import { rnnBody } from '../ir/scan-fixtures.ts';
 
 type Ort = typeof import('onnxruntime-node');
 let ort: Ort | undefined;
@@ -84,6 +85,8 @@ const EXAMPLES: Partial<Record<OpName, Example>> = {
   batchNorm: { inputs: [f('N', 2, 3), f(2), f(2), f(2), pos(2)], attrs: { epsilon: 1e-3 } },
   gather: { inputs: [f(5, 3), [[2, 2], 'int32', [-5, 5]]], attrs: { axis: 0 } },
   gatherElements: { inputs: [f(3, 4), [[3, 2], 'int32', [-4, 4]]], attrs: { axis: 1 } },
+  // A reverse, stacked RNN scan (test/ir/scan-fixtures.ts): ONNX Scan with the recurrent weights read from the outer scope.
+  scan: { inputs: [f('N', 3), f('N', 4, 3), f(3, 3)], attrs: { body: rnnBody(3), steps: 4, reverse: true, sequenceCount: 1, stack: true }, noImport: 'Kiln imports ONNX Scan only through src/onnx/ops-scan.ts' },
   compare: { inputs: [f('N', 4), f(4)], attrs: { op: 'le' } },
   where: { inputs: [[['N', 4], 'int32', [0, 2]], f('N', 4), f(4)], attrs: {} },
   pad: { inputs: [f('N', 3, 4)], attrs: { pads: [0, 1, -1, 0, 2, 2], mode: 'constant', value: 0.5 } },

@@ -1,0 +1,172 @@
+// Which of a graph's scans the ONNX exporter writes as one LSTM/GRU/RNN node, decided before any
+// node is written: the body must be the cell (export-cell-match.ts), its sequence the input
+// projection X·K + b with K and b known at export time (so they re-pack into ONNX's W and B), the
+// recurrent weights known too, and every reader of the scan's value one the ONNX node's outputs
+// can serve (an LSTM's per-step c is not an output of ONNX's LSTM). The projection feeding such
+// a scan is then not written at all: the ONNX node does it.
+import type { TypedArray } from '../ir/dtype.ts';
+import { graphNodes, type Graph } from '../ir/graph.ts';
+import { interpret } from '../ir/interpret.ts';
+import type { Node } from '../ir/node.ts';
+import { resolveSlice, type SliceAttrs } from '../ir/ops/movement.ts';
+import type { ScanAttrs } from '../ir/ops/scan.ts';
+import { GATE_COUNT } from '../ir/recurrent.ts';
+import { BATCH } from '../ir/shape.ts';
+import { gateOrderOf, matchCell, type CellMatch } from './export-cell-match.ts';
+
+/** A scan written as an ONNX recurrent node: its weights already in ONNX's layout (one direction). */
+export interface CellPlan {
+  match: CellMatch;
+  /** The sequence the projection reads, [N, T, F]. */
+  x: Node;
+  /** The initial carry, unless it is known to be zero (then ONNX's default zero state is used). */
+  initial?: Node;
+  /** Input size F. */
+  inputSize: number;
+  /** ONNX W [1, G·H, F], R [1, G·H, H], B [1, 2·G·H], P [1, 3·H] (LSTM peepholes), row-major. */
+  W: Float64Array;
+  R: Float64Array;
+  B: Float64Array;
+  P?: Float64Array;
+}
+
+/** Per graph: the scans written as ONNX recurrent nodes. */
+export interface ExportPlan {
+  readonly cells: ReadonlyMap<Node, CellPlan>;
+}
+
+/** ONNX's gate order per cell kind. */
+const ONNX_GATES = { rnn: ['i'], lstm: ['i', 'o', 'f', 'c'], gru: ['z', 'r', 'h'] } as const;
+
+/** A value computed from weights and constants alone, evaluated now; undefined if it reads anything else. */
+function valueAtExport(node: Node, weights: Readonly<Record<string, Float32Array>>): TypedArray | undefined {
+  const stack = [node];
+  const seen = new Set<Node>();
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (n.op === 'input' || n.op === 'scan' || n.type.shape.includes(BATCH)) return undefined;
+    if (n.op === 'param' && !Object.hasOwn(weights, String(n.attrs.name))) return undefined;
+    stack.push(...n.inputs);
+  }
+  return interpret({ name: 'weights', inputs: [], outputs: [{ name: 'v', node }] }, {}, weights, 1).v;
+}
+
+/** A carry that is zero whatever the input: a zero constant, moved or broadcast. */
+function isZero(node: Node): boolean {
+  const stack = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n.op === 'const') {
+      if ((n.attrs.values as number[]).some((v) => v !== 0)) return false;
+    } else if (['reshape', 'identity', 'expand', 'cast', 'transpose', 'slice', 'concat'].includes(n.op)) {
+      stack.push(...n.inputs);
+    } else return false;
+  }
+  return true;
+}
+
+/** The projection X·K (+ b) a cell's sequence must be: K [F, G·H] (or [G·H, F] with transB) and b [G·H]. */
+function projection(xw: Node, GH: number): { x: Node; kernel: Node; transB: boolean; bias?: Node } | undefined {
+  const asMatmul = (n: Node) => (n.op === 'matmul' && !n.attrs.transA && n.inputs[0].type.shape.length === 3 && n.inputs[1].type.shape.length === 2 ? n : undefined);
+  const isBias = (n: Node) => n.type.shape.length >= 1 && n.type.shape.every((d, i, s) => (i === s.length - 1 ? d === GH : d === 1));
+  let mm = asMatmul(xw);
+  let bias: Node | undefined;
+  if (!mm && xw.op === 'add') {
+    const [a, b] = xw.inputs;
+    if (asMatmul(a) && isBias(b)) [mm, bias] = [a, b];
+    else if (asMatmul(b) && isBias(a)) [mm, bias] = [b, a];
+  }
+  if (!mm) return undefined;
+  return { x: mm.inputs[0], kernel: mm.inputs[1], transB: Boolean(mm.attrs.transB), bias };
+}
+
+/** The final step's time index and whether every reader of a stacked LSTM's [N, T, 2H] value reads h, or c only at the final step. */
+function readersServed(scan: Node, readers: readonly Node[] | 'all', H: number): boolean {
+  if (readers === 'all') return false;
+  const a = scan.attrs as unknown as ScanAttrs;
+  const last = a.reverse ? 0 : a.steps - 1;
+  return readers.every((r) => {
+    if (r.op !== 'slice' || r.inputs.length !== 1) return false;
+    const [, time, feature] = resolveSlice(scan.type, r.attrs as unknown as SliceAttrs);
+    const top = (s: { start: number; step: number; size: number | string }) => (s.step > 0 ? s.start + ((s.size as number) - 1) * s.step : s.start);
+    const onlyH = feature.size === 0 || top(feature) < H;
+    const onlyLast = time.size === 0 || (time.size === 1 && time.start === last);
+    return onlyH || onlyLast;
+  });
+}
+
+/** Gate blocks re-ordered into ONNX's order and laid out [G·H, inner] (rows: gate units). */
+function repack(order: (g: string) => number, gates: readonly string[], H: number, inner: number, at: (row: number, col: number) => number): Float64Array {
+  const out = new Float64Array(gates.length * H * inner);
+  gates.forEach((g, k) => {
+    const from = order(g) * H;
+    for (let u = 0; u < H; u++) for (let v = 0; v < inner; v++) out[(k * H + u) * inner + v] = at(from + u, v);
+  });
+  return out;
+}
+
+/** The plan for one scan, or undefined when it is written as a general Scan. */
+function planCell(scan: Node, readers: readonly Node[] | 'all', weights: Readonly<Record<string, Float32Array>>): CellPlan | undefined {
+  const match = matchCell(scan);
+  if (!match) return undefined;
+  const { cell } = match;
+  const H = cell.hiddenSize;
+  const G = GATE_COUNT[cell.kind];
+  const a = scan.attrs as unknown as ScanAttrs;
+  if (cell.kind === 'lstm' && a.stack && !readersServed(scan, readers, H)) return undefined;
+  const proj = projection(scan.inputs[1], G * H);
+  if (!proj || proj.x.type.shape[1] !== a.steps) return undefined;
+  const F = proj.x.type.shape[2];
+  if (typeof F !== 'number') return undefined;
+  const K = valueAtExport(proj.kernel, weights);
+  const b = proj.bias ? valueAtExport(proj.bias, weights) : new Float64Array(G * H);
+  const R = valueAtExport(match.recurrent, weights);
+  const Rb = match.recurrentBias ? valueAtExport(match.recurrentBias, weights) : new Float64Array(G * H);
+  const P = match.peepholes ? valueAtExport(match.peepholes, weights) : undefined;
+  if (!K || !b || !R || !Rb || (match.peepholes && !P)) return undefined;
+  const gates = ONNX_GATES[cell.kind];
+  const order = gateOrderOf(cell)!;
+  const pos = (g: string): number => (cell.kind === 'rnn' ? 0 : cell.kind === 'lstm' ? order.lstm[g as 'i'] : order.gru[g as 'z']);
+  const GH = G * H;
+  // W rows are gate units, columns input features: K[f, j] (or K[j, f] with transB).
+  const W = repack(pos, gates, H, F, (j, f) => (proj.transB ? K[j * F + f] : K[f * GH + j]));
+  // R rows are gate units, columns hidden units: Kiln's h·R reads R[v, j] (or R[j, v] when transposed).
+  const Rx = repack(pos, gates, H, H, (j, v) => (match.transposed ? R[j * H + v] : R[v * GH + j]));
+  const bias = (src: ArrayLike<number>) => repack(pos, gates, H, 1, (j) => src[j]);
+  // A GRU with the linear transformation before the reset keeps its recurrent bias apart (ONNX's Rb); otherwise it is folded into b.
+  const B = Float64Array.from([...bias(b), ...(cell.linearBeforeReset ? bias(Rb) : new Float64Array(GH))]);
+  const initial = isZero(scan.inputs[0]) ? undefined : scan.inputs[0];
+  return { match, x: proj.x, initial, inputSize: F, W, R: Rx, B, P: P ? Float64Array.from(P) : undefined };
+}
+
+/** Decides, for each scan of `graph`, whether it is written as an ONNX recurrent node. */
+export function planGraph(graph: Graph, weights: Readonly<Record<string, Float32Array>>): ExportPlan {
+  const nodes = graphNodes(graph);
+  const scans = nodes.filter((n) => n.op === 'scan');
+  const cells = new Map<Node, CellPlan>();
+  if (scans.length === 0) return { cells };
+  const readers = new Map<Node, Node[] | 'all'>();
+  for (const n of nodes) for (const i of n.inputs) if (i.op === 'scan' && readers.get(i) !== 'all') readers.set(i, [...((readers.get(i) as Node[]) ?? []), n]);
+  for (const o of graph.outputs) if (o.node.op === 'scan') readers.set(o.node, 'all');
+  for (const s of scans) {
+    const plan = planCell(s, readers.get(s) ?? [], weights);
+    if (plan) cells.set(s, plan);
+  }
+  return { cells };
+}
+
+/** The nodes the export writes, in topological order: those the outputs need, reading through each planned cell's X and initial state only. */
+export function liveNodes(graph: Graph, plan: ExportPlan): Node[] {
+  const live = new Set<Node>();
+  const stack = graph.outputs.map((o) => o.node);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (live.has(n)) continue;
+    live.add(n);
+    const cell = plan.cells.get(n);
+    stack.push(...(cell ? [cell.x, ...(cell.initial ? [cell.initial] : [])] : n.inputs));
+  }
+  return graphNodes(graph).filter((n) => live.has(n));
+}
