@@ -32,6 +32,9 @@ function layerNorm([x, eps]: Node[]): Node {
   return makeNode('div', [d, makeNode('sqrt', [makeNode('add', [mean(makeNode('mul', [d, d]), [-1]), eps])])]);
 }
 
+/** Block `i` of width `w` of x's last axis (an LSTM gate of z). */
+const gate = (x: Node, i: number, w = 6) => makeNode('slice', [x], { starts: [i * w], ends: [(i + 1) * w], axes: [-1] });
+
 const CASES: Case[] = [
   // Softmax: max, Σ exp(x − max) (rows), exp(x − max) / Σ (a map), at row lengths around the vector width.
   ...[1, 3, 4, 5, 7, 64, 130].map((n): Case => ({ name: `softmax_${n}`, shapes: [['N', 3, n]], build: ([x]) => makeNode('softmax', [x], { axis: -1 }), kinds: n === 1 ? ['js', 'js'] : n < 4 ? ['js', 'js', 'map'] : ['row', 'row', 'map'] })),
@@ -45,6 +48,10 @@ const CASES: Case[] = [
   { name: 'rowmin_9', shapes: [['N', 2, 9]], build: ([x]) => makeNode('reduceMin', [x], { axes: [-1], keepdims: false }), kinds: ['row'] },
   { name: 'rowsum_2axes', shapes: [['N', 3, 5, 6]], build: ([x]) => makeNode('reduceSum', [x], { axes: [2, 3], keepdims: false }), kinds: ['row'] },
   { name: 'sigmoid_11', shapes: [['N', 11]], build: ([x]) => makeNode('sigmoid', [x]), kinds: ['map'] },
+  // An LSTM cell's update, σ(f)·c + σ(i)·tanh(g): one input read at three offsets (the gate blocks of z), 6 wide.
+  { name: 'lstm_cell_6', shapes: [['N', 18], ['N', 6]], build: ([z, c]) => makeNode('add', [makeNode('mul', [makeNode('sigmoid', [gate(z, 1)]), c]), makeNode('mul', [makeNode('sigmoid', [gate(z, 0)]), makeNode('tanh', [gate(z, 2)])])]), kinds: ['map'] },
+  // Σ over a row of exp(x[:, 0:8]) · x[:, 8:16]: two offsets of one input in a reduction's body (a plain product would be a contraction's).
+  { name: 'rowsum_two_offsets', shapes: [['N', 16]], build: ([x]) => makeNode('reduceSum', [makeNode('mul', [makeNode('exp', [gate(x, 0, 8)]), gate(x, 1, 8)])], { axes: [1], keepdims: true }), kinds: ['row'] },
   { name: 'exp_neg_1d', shapes: [[19]], build: ([x]) => makeNode('neg', [makeNode('exp', [x])]), kinds: ['map'] },
 ];
 

@@ -23,7 +23,7 @@ import type { Kernel } from '../../lower/kernel.ts';
 import { F32, I32, V128 } from './binary.ts';
 import { ACC, coefOf, epilogueIsAffine, loadOffset, replaceSum, type Affine, type Contraction, type LoopVar } from './contraction.ts';
 import { ROW_UNARY, rowExprSupported, rowUnary } from './simd-rows-math.ts';
-import { inputParam, NotExpressible, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
+import { inputParam, NotExpressible, OUT, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
 
 type ReduceOp = 'sum' | 'max' | 'min';
 
@@ -43,18 +43,13 @@ function loadsOf(e: Expr): (Expr & { k: 'load' })[] {
   return found;
 }
 
-/**
- * The body's loads with their offsets over output and reduction variables; null when one is not
- * affine, or when one input is read at two offsets (the loads are keyed by input).
- */
-function bodyLoads(k: Kernel, body: Expr, vars: ReadonlySet<string>): Map<number, Affine> | null {
-  const out = new Map<number, Affine>();
+/** The body's loads' offsets over output and reduction variables; null when one is not affine. */
+function bodyLoads(k: Kernel, body: Expr, vars: ReadonlySet<string>): Affine[] | null {
+  const out: Affine[] = [];
   for (const l of loadsOf(body)) {
     const at = loadOffset(k, l, vars);
     if (!at) return null;
-    const seen = out.get(l.input);
-    if (seen && JSON.stringify(seen) !== JSON.stringify(at)) return null;
-    out.set(l.input, at);
+    out.push(at);
   }
   return out;
 }
@@ -81,7 +76,7 @@ export function rowPlanOf(k: Kernel): RowPlan | null {
   if (reduces.length === 0) {
     if (!lastOk || !epilogueIsAffine(k, k.expr, outNames) || !rowExprSupported(k.expr)) return null;
     const ats = bodyLoads(k, k.expr, outNames);
-    if (!ats || ![...ats.values()].every((a) => [0, 1].includes(coefOf(a, last.name)))) return null;
+    if (!ats || !ats.every((a) => [0, 1].includes(coefOf(a, last.name)))) return null;
     return { kind: 'map', c: { out, reduce: [], product: null, epilogue: k.expr, outAt } };
   }
   if (reduces.length !== 1) return null;
@@ -94,11 +89,11 @@ export function rowPlanOf(k: Kernel): RowPlan | null {
   if (!ats) return null;
   const c: Contraction = { out, reduce: r.vars, product: null, epilogue, outAt };
   const epilogueAts = loadsOf(epilogue).filter((l) => l.input !== ACC).map((l) => loadOffset(k, l, outNames)!);
-  const column = lastOk && contiguousAlong(ats.values(), last.name) && epilogueAts.every((a) => [0, 1].includes(coefOf(a, last.name)));
+  const column = lastOk && contiguousAlong(ats, last.name) && epilogueAts.every((a) => [0, 1].includes(coefOf(a, last.name)));
   if (column && (last.name === 'o0' || Number(last.extent) >= 4)) return { kind: 'column', c, op: r.op, body: r.body };
   // Rows shorter than a vector (a 3-tap pooling window) gain nothing from lanes: they stay JavaScript.
   const along = [...r.vars].reverse().find((v) => v.extent !== BATCH && v.extent !== 1);
-  if (along && Number(along.extent) >= 4 && contiguousAlong(ats.values(), along.name)) return { kind: 'row', c, op: r.op, body: r.body, along };
+  if (along && Number(along.extent) >= 4 && contiguousAlong(ats, along.name)) return { kind: 'row', c, op: r.op, body: r.body, along };
   return column ? { kind: 'column', c, op: r.op, body: r.body } : null;
 }
 
@@ -116,21 +111,71 @@ export function renderRowKernel(k: Kernel): SimdKernel | null {
   }
 }
 
-type Loads = Map<number, { at: Affine; local: number; splat: boolean }>;
+/** A load's address local, its offset and whether a vector of it is one element splatted. */
+interface Site { readonly at: Affine; readonly local: number; readonly splat: boolean }
+const NO_LOADS = new Map<number, Site>();
 
 class RowWriter extends SimdWriter {
+  /** Vectors run along this variable: loads that do not move along it are splatted. */
+  private readonly vecVar: string;
+  /** The loads in scope, by input and offset (one input may be read at several: an LSTM cell's gates). */
+  private sites = new Map<string, Site>();
+  private readonly allVars: ReadonlySet<string>;
+
   constructor(k: Kernel, private readonly plan: RowPlan) {
     const last = plan.c.out[plan.c.out.length - 1];
     super(k, plan.c, { kind: 'broadcast', col: last, rows: null, vec: 'a' }, false);
+    this.vecVar = plan.kind === 'row' ? plan.along.name : last.name;
+    this.allVars = new Set([...this.outNames, ...plan.c.reduce.map((v) => v.name)]);
   }
 
-  /** exp and sigmoid here; every other op as SimdWriter computes it. */
-  override value(e: Expr, s: TileSite, loads: Loads, mode: 'vec' | 'scalar'): void {
+  private keyOf(e: Expr & { k: 'load' }): { key: string; at: Affine } {
+    const at = loadOffset(this.k, e, this.allVars);
+    if (!at) throw new NotExpressible();
+    return { key: `${e.input}:${JSON.stringify(at)}`, at };
+  }
+
+  /** Loads through this.sites (an address local made at first use where none walks it); exp, sigmoid, tanh here; the rest as SimdWriter computes them. */
+  override value(e: Expr, s: TileSite, loads: ReadonlyMap<number, Site>, mode: 'vec' | 'scalar'): void {
+    const f = this.f;
+    if (e.k === 'load' && e.input !== ACC) {
+      const { key, at } = this.keyOf(e);
+      let site = this.sites.get(key);
+      if (!site) {
+        site = { at, local: this.addressLocal(inputParam(e.input), at), splat: coefOf(at, this.vecVar) === 0 };
+        this.sites.set(key, site);
+      }
+      f.get(site.local);
+      if (mode === 'scalar') f.f32Load(s.offset(site.at));
+      else f.vmem(site.splat ? 'v128.load32_splat' : 'v128.load', s.offset(site.at));
+      return;
+    }
     if (e.k === 'unary' && ROW_UNARY.has(e.op)) {
       this.value(e.a, s, loads, mode);
-      return rowUnary(this.f, e.op, mode === 'vec');
+      return rowUnary(f, e.op, mode === 'vec');
     }
     super.value(e, s, loads, mode);
+  }
+
+  /** The epilogue at each of `vectors` sites, stored (`lanes` < 4: one partial vector, lane by lane); its loads' addresses made here. */
+  private put(vectors: number, lanes: number, site: (q: number) => TileSite, mode: 'vec' | 'scalar'): void {
+    const f = this.f;
+    this.sites = new Map();
+    const out = this.addressLocal(OUT, this.c.outAt);
+    const tmp = f.local(V128);
+    for (let q = 0; q < vectors; q++) {
+      const at = site(q).offset(this.c.outAt);
+      if (mode === 'scalar' || lanes === 4) {
+        f.get(out);
+        this.value(this.c.epilogue, site(q), NO_LOADS, mode);
+        if (mode === 'scalar') f.f32Store(at);
+        else f.vmem('v128.store', at);
+      } else {
+        this.value(this.c.epilogue, site(q), NO_LOADS, mode);
+        f.set(tmp);
+        for (let l = 0; l < lanes; l++) f.get(out).get(tmp).extractLane(l).f32Store(at + 4 * l);
+      }
+    }
   }
 
   render(): string {
@@ -156,17 +201,17 @@ class RowWriter extends SimdWriter {
     const outer = p.c.reduce.filter((v) => v.name !== p.along.name && v.extent !== 1);
     const site: TileSite = { acc: () => undefined, offset: () => 0 };
     this.nest(outer, () => {
-      const loads = this.pointers(p.body, new Set([p.along.name]), (at) => coefOf(at, p.along.name) === 0);
+      this.sites = this.pointers(p.body, new Set([p.along.name]));
       if (full) {
         this.loop(p.along.name, 0, full, 4, () => {
-          this.value(p.body, site, loads, 'vec');
+          this.value(p.body, site, NO_LOADS, 'vec');
           this.combine(p.op, acc);
-          for (const l of loads.values()) if (!l.splat) f.get(l.local).i32(16).op('i32.add').set(l.local);
+          for (const l of this.sites.values()) if (!l.splat) f.get(l.local).i32(16).op('i32.add').set(l.local);
         });
       }
       if (tail) {
         // Lanes past the row's end (the allocator leaves 16 bytes after each array) become the identity.
-        this.value(p.body, site, loads, 'vec');
+        this.value(p.body, site, NO_LOADS, 'vec');
         f.f32(IDENTITY[p.op]).simd('f32x4.splat');
         f.v128Const(new Uint8Array(new Int32Array([0, 1, 2, 3].map((l) => (l < tail ? -1 : 0))).buffer));
         f.simd('v128.bitselect');
@@ -179,7 +224,7 @@ class RowWriter extends SimdWriter {
       f.get(acc).extractLane(l);
       this.combineScalar(p.op, sum);
     }
-    this.store(1, 1, 1, () => ({ acc: () => f.get(sum), offset: () => 0 }), 'scalar');
+    this.put(1, 1, () => ({ acc: () => f.get(sum), offset: () => 0 }), 'scalar');
   }
 
   /** acc = op(acc, x) for the vector x on the stack (max/min: take x where x > acc, or x < acc, or x is NaN). */
@@ -212,19 +257,18 @@ class RowWriter extends SimdWriter {
     f.select().set(sum);
   }
 
-  /** Pointer locals for the body's loads at the current loop variables (those in `skip` at 0). */
-  private pointers(body: Expr, skip: ReadonlySet<string>, splat: (at: Affine) => boolean): Loads {
-    const vars = new Set([...this.outNames, ...this.c.reduce.map((v) => v.name)]);
-    const loads: Loads = new Map();
+  /** Pointer locals for the body's loads at the current loop variables (those in `skip` at 0), by input and offset. */
+  private pointers(body: Expr, skip: ReadonlySet<string>): Map<string, Site> {
+    const sites = new Map<string, Site>();
     for (const l of loadsOf(body)) {
-      if (loads.has(l.input)) continue;
-      const at = loadOffset(this.k, l, vars)!;
+      const { key, at } = this.keyOf(l);
+      if (sites.has(key)) continue;
       const local = this.f.local(I32);
       this.address(inputParam(l.input), at, skip);
       this.f.set(local);
-      loads.set(l.input, { at, local, splat: splat(at) });
+      sites.set(key, { at, local, splat: coefOf(at, this.vecVar) === 0 });
     }
-    return loads;
+    return sites;
   }
 
   // ---- column reductions and maps: vectors along the output's last axis ----
@@ -252,21 +296,18 @@ class RowWriter extends SimdWriter {
     const p = this.plan;
     const f = this.f;
     const site = (q: number): TileSite => ({ acc: () => undefined, offset: (at) => SimdWriter.offset(16 * q * coefOf(at, last.name)) });
-    if (p.kind === 'map') {
-      this.store(1, vectors, lanes, (_, q) => site(q), 'vec', last.name);
-      return;
-    }
+    if (p.kind === 'map') return this.put(vectors, lanes, site, 'vec');
     const accs = Array.from({ length: vectors }, () => f.local(V128));
     for (const a of accs) f.f32(IDENTITY[p.op]).simd('f32x4.splat').set(a);
-    const vars = new Set([...this.outNames, ...this.c.reduce.map((v) => v.name)]);
-    const ptrs = [...new Map(loadsOf(p.body).map((l) => [l.input, l])).values()].map((l) => ({ input: l.input, param: inputParam(l.input), at: loadOffset(this.k, l, vars)!, local: f.local(I32) }));
-    const loads: Loads = new Map(ptrs.map((q) => [q.input, { at: q.at, local: q.local, splat: coefOf(q.at, last.name) === 0 }]));
+    const walked = new Map(loadsOf(p.body).map((l) => [this.keyOf(l).key, l]));
+    const ptrs = [...walked].map(([key, l]) => ({ key, param: inputParam(l.input), at: this.keyOf(l).at, local: f.local(I32) }));
+    this.sites = new Map(ptrs.map((q) => [q.key, { at: q.at, local: q.local, splat: coefOf(q.at, last.name) === 0 }]));
     this.reduction(this.c.reduce, ptrs, () => {
       accs.forEach((acc, q) => {
-        this.value(p.body, site(q), loads, 'vec');
+        this.value(p.body, site(q), NO_LOADS, 'vec');
         this.combine(p.op, acc);
       });
     });
-    this.store(1, vectors, lanes, (_, q) => ({ acc: () => f.get(accs[q]), offset: site(q).offset }), 'vec', last.name);
+    this.put(vectors, lanes, (q) => ({ acc: () => f.get(accs[q]), offset: site(q).offset }), 'vec');
   }
 }
