@@ -1,7 +1,8 @@
 // Strided, dilated, padded and grouped convolutions and their gradients with the WebAssembly SIMD
-// kernels on and off, against the float64 reference interpreter. The input gradient of such a
-// convolution is the scatter kernel conv2dBackwardInput (a plain convolution's is itself a
-// convolution), rendered by compiler/codegen/wasm/simd-pool.ts. Data are small integers and ±0, so
+// kernels on and off, against the float64 reference interpreter. A stride-2 convolution is a
+// broadcast register tile reading its input at stride 2 (simd-conv-strided.ts); the input gradient
+// of such a convolution is the scatter kernel conv2dBackwardInput (a plain convolution's is itself
+// a convolution), rendered by compiler/codegen/wasm/simd-pool.ts. Data are small integers and ±0, so
 // every sum is exact in float32 and results must match bit for bit.
 import { describe, expect, it } from 'vitest';
 import { makeNode } from '../../src/ir/build.ts';
@@ -79,6 +80,15 @@ describe('strided, dilated and grouped convolutions with SIMD kernels', () => {
     const kernels = compileGraph(graph).program.kernels.filter((k) => k.ops[0] === 'conv2dBackwardInput');
     expect(kernels.length).toBe(CASES.length);
     for (const k of kernels) expect(renderSimdKernel(k)?.how ?? 'none', k.name).toMatch(/^SIMD: pooling gather/);
+  });
+
+  it('renders stride-2 convolutions as broadcast tiles along the output width (strided vector loads)', () => {
+    const kernels = compileGraph(graph).program.kernels.filter((k) => k.ops[0] === 'conv2d');
+    CASES.forEach((c, i) => {
+      if (c.strides[1] !== 2 || c.group) return;
+      const k = kernels.find((k) => k.reads.some((r) => r.attrs.name === `w${i}`));
+      expect(renderSimdKernel(k!)?.how ?? 'none', c.name).toMatch(/^SIMD: 4 outputs along o3 per vector; tile 4 o1 × 8 o3/);
+    });
   });
 
   for (const batch of [1, 3]) {

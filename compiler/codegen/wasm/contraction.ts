@@ -157,7 +157,7 @@ export function epilogueLoad(k: Kernel, e: Expr & { k: 'load' }, outNames: Reado
 }
 
 /** How a contraction is vectorised (simd-kernel.ts): along the output's last dimension, or along a reduction. */
-export type Tile = { kind: 'broadcast'; col: LoopVar; rows: LoopVar | null; vec: 'a' | 'b' } | { kind: 'dot'; red: LoopVar; rows: LoopVar | null; cols: LoopVar | null };
+export type Tile = { kind: 'broadcast'; col: LoopVar; rows: LoopVar | null; vec: 'a' | 'b'; /** The vector operand's step along `col` (a stride-2 convolution's input): 1 when absent. */ stride?: 2 } | { kind: 'dot'; red: LoopVar; rows: LoopVar | null; cols: LoopVar | null };
 
 /** Share of vector lanes doing useful work along a dimension of extent `n`. */
 const laneUse = (n: Dim) => (n === BATCH ? 0 : n / (4 * Math.ceil(n / 4)));
@@ -176,10 +176,12 @@ export function chooseTile(k: Kernel, c: Contraction): Tile | null {
     [...c.out].reverse().find((l) => l.name !== exclude && coefOf(moving, l.name) !== 0 && coefOf(still, l.name) === 0) ?? null;
   let broadcast: (Tile & { kind: 'broadcast' }) | null = null;
   if (canVector) {
-    const vec = coefOf(a.at, last.name) === 1 && coefOf(b.at, last.name) === 0 ? 'a' : coefOf(b.at, last.name) === 1 && coefOf(a.at, last.name) === 0 ? 'b' : null;
+    // The vector operand moves along the last dimension by 1, or by 2 (simd-conv-strided.ts); the other stays.
+    const along = (v: Affine, s: Affine, step: number) => coefOf(v, last.name) === step && coefOf(s, last.name) === 0;
+    const vec = along(a.at, b.at, 1) ? 'a' : along(b.at, a.at, 1) ? 'b' : along(a.at, b.at, 2) ? 'a' : along(b.at, a.at, 2) ? 'b' : null;
     if (vec) {
       const [v, s] = vec === 'a' ? [a.at, b.at] : [b.at, a.at];
-      broadcast = { kind: 'broadcast', col: last, rows: rowsFor(s, v, last.name), vec };
+      broadcast = { kind: 'broadcast', col: last, rows: rowsFor(s, v, last.name), vec, ...(coefOf(v, last.name) === 2 ? { stride: 2 as const } : {}) };
     }
   }
   const red = [...c.reduce].reverse().find((r) => r.extent !== BATCH && coefOf(a.at, r.name) === 1 && coefOf(b.at, r.name) === 1);

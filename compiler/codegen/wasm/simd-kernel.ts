@@ -20,6 +20,7 @@ import { inputParam, NotExpressible, ROWS, SimdWriter, type SimdKernel } from '.
 export type { SimdKernel } from './simd-writer.ts';
 import { renderWindowKernel, windowOf } from './simd-window.ts';
 import { renderPoolKernel } from './simd-pool.ts';
+import { loadColumns } from './simd-conv-strided.ts';
 import { renderRowKernel } from './simd-rows.ts';
 
 const BROADCAST_VECTORS = 2;
@@ -143,7 +144,7 @@ class TileWriter extends SimdWriter {
     const c = this.c;
     const accs = c.product ? this.zeroed(rows * vectors) : [];
     const rowCoef = (at: Affine) => (t.rows ? coefOf(at, t.rows.name) : 0);
-    if (c.product) this.broadcastProducts(t, c.product, rows, vectors, accs);
+    if (c.product) this.broadcastProducts(t, c.product, rows, vectors, accs, lanes);
     this.store(rows, vectors, lanes, (r, q) => ({
       acc: () => f.get(accs[r * vectors + q]),
       offset: (at) => SimdWriter.offset(4 * r * rowCoef(at) + 16 * q * coefOf(at, t.col.name)),
@@ -151,7 +152,7 @@ class TileWriter extends SimdWriter {
   }
 
   /** The reduction of a broadcast tile: each step, `vectors` loads of one operand times `rows` splats of the other. */
-  private broadcastProducts(t: Extract<Tile, { kind: 'broadcast' }>, product: NonNullable<Contraction['product']>, rows: number, vectors: number, accs: readonly number[]): void {
+  private broadcastProducts(t: Extract<Tile, { kind: 'broadcast' }>, product: NonNullable<Contraction['product']>, rows: number, vectors: number, accs: readonly number[], lanes: number): void {
     const f = this.f;
     const [vOp, sOp] = t.vec === 'a' ? [product.a, product.b] : [product.b, product.a];
     const pv = f.local(I32);
@@ -164,7 +165,7 @@ class TileWriter extends SimdWriter {
       { param: inputParam(sOp.input), at: sOp.at, local: ps },
     ];
     this.reduction(this.c.reduce, pointers, () => {
-      for (let q = 0; q < vectors; q++) f.get(pv).vmem('v128.load', 16 * q).set(vloaded[q]);
+      for (let q = 0; q < vectors; q++) loadColumns(f, pv, q, t.stride ?? 1, lanes, vloaded[q]);
       for (let r = 0; r < rows; r++) {
         f.get(ps).vmem('v128.load32_splat', SimdWriter.offset(4 * r * rowCoef(sOp.at))).set(splat);
         for (let q = 0; q < vectors; q++) {
