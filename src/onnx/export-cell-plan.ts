@@ -30,9 +30,11 @@ export interface CellPlan {
   P?: Float64Array;
 }
 
-/** Per graph: the scans written as ONNX recurrent nodes. */
+/** Per graph: the scans written as ONNX recurrent nodes, and the general scans whose zero initial carry is rebuilt from a sequence's batch. */
 export interface ExportPlan {
   readonly cells: ReadonlyMap<Node, CellPlan>;
+  /** Scans whose initial carry is zero over the batch (an expand, which ONNX export cannot size): ONNX Scan starts from zeros of the first sequence's batch. */
+  readonly zeroCarries: ReadonlySet<Node>;
 }
 
 /** ONNX's gate order per cell kind. */
@@ -52,6 +54,9 @@ function valueAtExport(node: Node, weights: Readonly<Record<string, Float32Array
   }
   return interpret({ name: 'weights', inputs: [], outputs: [{ name: 'v', node }] }, {}, weights, 1).v;
 }
+
+/** [N, d…] with every d known. */
+const batchSized = (n: Node): boolean => n.type.shape[0] === BATCH && n.type.shape.slice(1).every((d) => typeof d === 'number');
 
 /** A carry that is zero whatever the input: a zero constant, moved or broadcast. */
 function isZero(node: Node): boolean {
@@ -146,15 +151,17 @@ export function planGraph(graph: Graph, weights: Readonly<Record<string, Float32
   const nodes = graphNodes(graph);
   const scans = nodes.filter((n) => n.op === 'scan');
   const cells = new Map<Node, CellPlan>();
-  if (scans.length === 0) return { cells };
+  const zeroCarries = new Set<Node>();
+  if (scans.length === 0) return { cells, zeroCarries };
   const readers = new Map<Node, Node[] | 'all'>();
   for (const n of nodes) for (const i of n.inputs) if (i.op === 'scan' && readers.get(i) !== 'all') readers.set(i, [...((readers.get(i) as Node[]) ?? []), n]);
   for (const o of graph.outputs) if (o.node.op === 'scan') readers.set(o.node, 'all');
   for (const s of scans) {
     const plan = planCell(s, readers.get(s) ?? [], weights);
     if (plan) cells.set(s, plan);
+    else if (s.attrs.sequenceCount !== 0 && batchSized(s.inputs[0]) && isZero(s.inputs[0])) zeroCarries.add(s);
   }
-  return { cells };
+  return { cells, zeroCarries };
 }
 
 /** The nodes the export writes, in topological order: those the outputs need, reading through each planned cell's X and initial state only. */
@@ -166,7 +173,7 @@ export function liveNodes(graph: Graph, plan: ExportPlan): Node[] {
     if (live.has(n)) continue;
     live.add(n);
     const cell = plan.cells.get(n);
-    stack.push(...(cell ? [cell.x, ...(cell.initial ? [cell.initial] : [])] : n.inputs));
+    stack.push(...(cell ? [cell.x, ...(cell.initial ? [cell.initial] : [])] : plan.zeroCarries.has(n) ? n.inputs.slice(1) : n.inputs));
   }
   return graphNodes(graph).filter((n) => live.has(n));
 }

@@ -1,5 +1,5 @@
 // ONNX export of the loop node `scan`: a recurrent cell the plan recognised (export-cell-plan.ts)
-// becomes one ONNX LSTM/GRU/RNN node (batch-first, layout 1) plus the few nodes that rebuild the
+// becomes one ONNX LSTM/GRU/RNN node (sequence-first, as onnxruntime requires) plus the few nodes that rebuild the
 // value Kiln's graph reads; any other scan becomes an ONNX Scan whose body is the scan's body,
 // written by the same exporter as a subgraph (the invariants read from the outer scope).
 import { makeNode } from '../ir/build.ts';
@@ -13,6 +13,14 @@ const OP_TYPE = { rnn: 'RNN', lstm: 'LSTM', gru: 'GRU' } as const;
 const ONNX_ACTIVATION = { sigmoid: 'Sigmoid', tanh: 'Tanh', relu: 'Relu' } as Readonly<Record<string, string>>;
 /** ONNX's default activations: the attribute is written only when they differ. */
 const DEFAULTS = { rnn: ['Tanh'], lstm: ['Sigmoid', 'Tanh', 'Tanh'], gru: ['Sigmoid', 'Tanh'] };
+
+/** Zeros of the initial carry's type [N, d…], N read from the first sequence at run time. */
+function zerosOverBatch(c: ExportCtx, sequence: string): string {
+  const carry = c.node.inputs[0].type;
+  const batch = c.add('Slice', [c.add('Shape', [sequence]), c.ints64(`${c.layer}/starts`, [0]), c.ints64(`${c.layer}/ends`, [1]), c.ints64(`${c.layer}/axes`, [0])]);
+  const shape = c.add('Concat', [batch, c.ints64(`${c.layer}/dims`, carry.shape.slice(1) as number[])], [intAttr('axis', 0)]);
+  return c.add('Expand', [c.scalar(`${c.layer}/zero`, carry.dtype, 0), shape]);
+}
 
 /** A general scan as ONNX Scan (opset 9 on): sequences on axis 1, reverse as the scan directions. */
 function writeScan(c: ExportCtx, a: ScanAttrs): string {
@@ -36,7 +44,7 @@ function writeScan(c: ExportCtx, a: ScanAttrs): string {
     // Reverse outputs are prepended, so the stacked carries stay indexed by time, as Kiln's.
     if (a.reverse) attrs.push(intsAttr('scan_output_directions', [1]));
   }
-  const outs = c.addMany('Scan', [c.x[0], ...sequences], attrs, a.stack ? 2 : 1);
+  const outs = c.addMany('Scan', [c.plan.zeroCarries.has(c.node) ? zerosOverBatch(c, sequences[0]) : c.x[0], ...sequences], attrs, a.stack ? 2 : 1);
   return c.existing(a.stack ? outs[1] : outs[0]);
 }
 
@@ -49,29 +57,32 @@ function writeCell(c: ExportCtx, a: ScanAttrs, p: CellPlan): string {
   const lstm = cell.kind === 'lstm';
   const w = (role: string, dims: number[], data: ArrayLike<number>) => c.initializer(`${c.layer}/${role}`, dtype, dims, data);
   const axes = (v: number[]) => c.ints64(`${c.layer}/axes`, v);
-  const inputs = [c.valueOf(p.x), w('W', [1, GH, p.inputSize], p.W), w('R', [1, GH, H], p.R), w('B', [1, 2 * GH], p.B), ''];
+  // onnxruntime runs recurrent nodes only sequence-first (layout 0; layout 1 is refused at load):
+  // X [T, N, F], initial states and Y_h/Y_c [1, N, H], Y [T, 1, N, H].
+  const inputs = [c.add('Transpose', [c.valueOf(p.x)], [intsAttr('perm', [1, 0, 2])]), w('W', [1, GH, p.inputSize], p.W), w('R', [1, GH, H], p.R), w('B', [1, 2 * GH], p.B), ''];
   if (p.initial) {
-    // The packed carry [N, h|c] as ONNX's batch-first initial states [N, 1, H].
+    // The packed carry [N, h|c] as ONNX's initial states.
     const part = (from: number) => (lstm ? c.add('Slice', [c.x[0], c.ints64(`${c.layer}/starts`, [from]), c.ints64(`${c.layer}/ends`, [from + H]), axes([1])]) : c.x[0]);
-    inputs.push(c.add('Unsqueeze', [part(0), axes([1])]));
-    if (lstm) inputs.push(c.add('Unsqueeze', [part(H), axes([1])]));
+    inputs.push(c.add('Unsqueeze', [part(0), axes([0])]));
+    if (lstm) inputs.push(c.add('Unsqueeze', [part(H), axes([0])]));
   } else inputs.push('', ...(lstm ? [''] : []));
   if (p.P) inputs.push(w('P', [1, 3 * H], p.P));
   while (inputs[inputs.length - 1] === '') inputs.pop();
 
   const names = (cell.kind === 'rnn' ? [activations.f] : lstm ? [activations.f, activations.g, activations.h] : [activations.f, activations.g]).map((op) => ONNX_ACTIVATION[op]);
-  const attrs: Attribute[] = [intAttr('hidden_size', H), stringAttr('direction', cell.direction), intAttr('layout', 1)];
+  const attrs: Attribute[] = [intAttr('hidden_size', H), stringAttr('direction', cell.direction)];
   if (names.join() !== DEFAULTS[cell.kind].join()) attrs.push(stringsAttr('activations', names));
   if (clip !== undefined) attrs.push(floatAttr('clip', clip));
   if (cell.kind === 'gru' && cell.linearBeforeReset) attrs.push(intAttr('linear_before_reset', 1));
-  // Batch first: Y [N, T, 1, H], Y_h and Y_c [N, 1, H].
   const [Y, Yh, Yc] = c.addMany(OP_TYPE[cell.kind], inputs, attrs, lstm ? 3 : 2);
-  if (!lstm) return a.stack ? c.emit('Squeeze', [Y, axes([2])]) : c.emit('Squeeze', [Yh, axes([1])]);
-  if (!a.stack) return c.emit('Squeeze', [c.add('Concat', [Yh, Yc], [intAttr('axis', 2)]), axes([1])]);
+  const batchFirst = (t: string) => c.add('Transpose', [t], [intsAttr('perm', [1, 0, 2])]);
+  const hs = () => batchFirst(c.add('Squeeze', [Y, axes([1])]));
+  if (!lstm) return a.stack ? c.emit('Transpose', [c.add('Squeeze', [Y, axes([1])])], [intsAttr('perm', [1, 0, 2])]) : c.emit('Squeeze', [Yh, axes([0])]);
+  if (!a.stack) return c.emit('Squeeze', [c.add('Concat', [Yh, Yc], [intAttr('axis', 2)]), axes([0])]);
   // Every step's h beside c at the final step (zeros elsewhere): the plan checked nothing reads c at another step.
   const last = a.reverse ? 0 : a.steps - 1;
   const pads = c.ints64(`${c.layer}/pads`, [0, last, 0, 0, a.steps - 1 - last, 0]);
-  return c.emit('Concat', [c.add('Squeeze', [Y, axes([2])]), c.add('Pad', [Yc, pads])], [intAttr('axis', 2)]);
+  return c.emit('Concat', [hs(), c.add('Pad', [batchFirst(Yc), pads])], [intAttr('axis', 2)]);
 }
 
 /** The export rule of `scan`. */
