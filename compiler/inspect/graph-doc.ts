@@ -18,6 +18,7 @@ import { graphHash } from './hash.ts';
 import { graphLayout, userShape, type Layout } from './layout.ts';
 import { liveBytes, type LiveAt } from './memory.ts';
 import { nodeFlops, paramCount, summarize, type LayerRow, type Summary } from './summary.ts';
+import { describeBatchAxes } from '../../src/onnx/per-sample.ts';
 
 /** The document's format version: bumped on any change a reader must know about. */
 export const GRAPH_DOC_VERSION = 1;
@@ -101,6 +102,8 @@ export interface GraphDoc extends DocGraph {
   readonly graphHash: string;
   /** Channels-last when the input was declared so; `userShape`s and layer shapes are then NHWC. */
   readonly layout: Layout;
+  /** An ONNX model whose batch is not first (compiled per sample): where it lies, as `kiln check` says it. */
+  readonly batchAxes?: string;
   /** The model's layers as written, as `kiln summary` lists them (same rows and totals). */
   readonly layers: readonly LayerRow[];
   readonly totals: Summary['totals'];
@@ -261,6 +264,7 @@ export function buildGraphDoc(g: Graph, o: GraphDocOptions = {}): GraphDoc {
     stage: o.after ?? 'optimized',
     graphHash: graphHash(g),
     layout,
+    ...(g.batchAxes ? { batchAxes: describeBatchAxes(g) } : {}),
     layers: summary.layers,
     totals: summary.totals,
     ...main,

@@ -55,6 +55,7 @@ function graphSection(title: string, g: DocGraph, phase: boolean): string[] {
 export function renderText(doc: GraphDoc): string {
   const head = `graph ${sanitizeLine(JSON.stringify(doc.model))} after ${doc.stage} (${doc.layout}; ${formatCount(doc.totals.params)} parameters; sha256:${doc.graphHash.slice(0, 12)})`;
   const lines = graphSection(head, doc, false);
+  if (doc.batchAxes) lines.splice(1, 0, `  # ${doc.batchAxes}`);
   if (doc.training) {
     const state = doc.training.state.reduce((s, t) => s + t.bytes, 0);
     lines.push('', ...graphSection(`training step (${sanitizeLine(doc.training.optimizer)}; optimizer state ${doc.training.state.length} tensors, ${formatBytes(state)})`, doc.training, true));

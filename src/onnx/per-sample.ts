@@ -3,6 +3,7 @@
 // every input and output recorded (Graph.batchAxes) so the emitted module loops over the batch.
 import { KilnError } from '../ir/errors.ts';
 import type { BatchAxes, Graph } from '../ir/graph.ts';
+import { sanitizeLine } from '../ir/print.ts';
 import { formatShape } from '../ir/shape.ts';
 import { importModel, type ImportOptions } from './import.ts';
 import type { ModelProto } from './proto.ts';
@@ -86,6 +87,7 @@ export function describeBatchAxes(g: Graph): string | undefined {
   };
   g.inputs.forEach((n, i) => add(axes.inputs[i], String(n.attrs.name)));
   g.outputs.forEach((o, k) => add(axes.outputs[k], o.name));
-  const parts = [...byAxis].map(([axis, names]) => `on axis ${axis} (${names.join(', ')})`);
+  // Names come from the file: one line each, whatever they hold.
+  const parts = [...byAxis].map(([axis, names]) => `on axis ${axis} (${names.map((n) => sanitizeLine(n)).join(', ')})`);
   return `batch ${parts.join(', ')}; compiled per sample: predict and run loop over the batch`;
 }

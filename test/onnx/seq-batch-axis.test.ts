@@ -286,13 +286,15 @@ describe('real torch.onnx.export files, sequence-first (PyTorch 1.13, opset 14)'
 });
 
 describe('the kiln command on a sequence-first PyTorch export', () => {
-  it('check and summary say where the batch lies; compile needs no --input-shape and its module predicts what PyTorch did', async () => {
+  it('check, summary and inspect say where the batch lies; compile needs no --input-shape and its module predicts what PyTorch did', async () => {
     const file = 'test/onnx/fixtures/torch-gru-state-seq-first.onnx';
     const check = await kiln('check', file);
     expect(check.status, showRun(check)).toBe(0);
     expect(check.stdout).toContain('outputs out float32[N, 2], h float32[1, N, 4]\nbatch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample');
     const summary = await kiln('summary', file);
     expect(summary.stdout).toContain('Batch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample: predict and run loop over the batch.');
+    const inspect = await kiln('inspect', file);
+    expect(inspect.stdout.split('\n')[1]).toBe('  # batch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample: predict and run loop over the batch');
     const out = freshOutDir('seq-batch-axis-cli');
     const compiled = await kiln('compile', file, '--out', out);
     expect(compiled.status, showRun(compiled)).toBe(0);
