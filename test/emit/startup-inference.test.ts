@@ -68,6 +68,14 @@ describe('the inference-only module of a compile with --train', () => {
     expect(exports).not.toContain('createTrainer');
   });
 
+  it('with --standalone, the inference module is standalone too: it imports nothing', () => {
+    const graph = sequential({ name: 'affine', input: [2] }, [layers.dense(2)]).graph;
+    const c = compileModel(graph, { standalone: true, training: { loss: resolveLoss(graph, 'mse'), optimizer: resolveOptimizer('sgd', 0.1) } });
+    expect(c.inference!.js.match(/^\s*import\b.*|\bimport\(|\brequire\(/gm) ?? []).toEqual([]);
+    expect(c.inference!.js).toMatch(/^export \{[^}]*\bcreateModel\b/m);
+    expect(c.inference!.js).not.toMatch(/\bcreateTrainer\b/);
+  });
+
   it('a compile without a trainer has no inference module (it is one already)', () => {
     const graph = sequential({ name: 'affine', input: [2] }, [layers.dense(2)]).graph;
     expect(compileModel(graph).inference).toBeUndefined();
