@@ -218,6 +218,34 @@ describe('a hand-built PyTorch-style LSTM export, sequence-first with a symbolic
     expect(() => compileModel(oneOutput, { training: { loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 0.1 } } as never })).toThrow(/batch on an axis other than the first .*only inference modules loop over such a batch/);
   });
 
+  it('two inputs with their batch on different axes, and one given whole to every sample', async () => {
+    // y[t, n, f] = x[t, n, f] * s[n, f] + c[f]: x [T, N, F], s [N, F] (batch first), c [F] fixed.
+    const bytes = onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        opsetImport: [{ version: 14 }],
+        graph: {
+          input: [sym('x', [T, 'b', F]), sym('s', ['b', F]), sym('c', [F])],
+          output: [sym('y', [T, 'b', F])],
+          node: [
+            { opType: 'Mul', input: ['x', 's'], output: ['xs'] },
+            { opType: 'Add', input: ['xs', 'c'], output: ['y'] },
+          ],
+        },
+      }),
+    ).finish();
+    const g = importOnnxBatched(bytes);
+    expect(g.batchAxes).toEqual({ inputs: [1, 0, null], outputs: [1] });
+    const m = await load(g, 'two-axes');
+    expect(m.inputs.map((t) => t.shape)).toEqual([[T, 'N', F], ['N', F], [F]]);
+    const N = 3;
+    const x = Float32Array.from(new Lcg(50).array(T * N * F));
+    const sv = Float32Array.from(new Lcg(51).array(N * F));
+    const c = Float32Array.from([0.5, -1, 2]);
+    const want = new Float64Array(T * N * F);
+    for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) for (let f = 0; f < F; f++) want[(t * N + n) * F + f] = x[(t * N + n) * F + f] * sv[n * F + f] + c[f];
+    expectClose(m.model.run({ x, s: sv, c }, N).y, want, 1e-6);
+  });
+
   it('an output that does not grow with the batch is an error naming it', () => {
     const bytes = onnx.ModelProto.encode(
       onnx.ModelProto.create({
