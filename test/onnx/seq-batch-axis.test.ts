@@ -321,6 +321,9 @@ describe('the kiln command on a sequence-first PyTorch export', () => {
     expect(check.stdout).toContain('outputs out float32[N, 2], h float32[1, N, 4]\nbatch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample');
     const summary = await kiln('summary', file);
     expect(summary.stdout).toContain('Batch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample: predict and run loop over the batch.');
+    // --input-shape may name the batch at that position itself (N), as the file does.
+    const given = await kiln('check', 'test/onnx/fixtures/torch-lstm-head-seq-first.onnx', '--input-shape', 'x=5,N,3');
+    expect(given.stdout, showRun(given)).toContain('batch on axis 1 (x, y, h)');
     const inspect = await kiln('inspect', file);
     expect(inspect.stdout.split('\n')[1]).toBe('  # batch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample: predict and run loop over the batch');
     const out = freshOutDir('seq-batch-axis-cli');
