@@ -174,7 +174,7 @@ for (const name of EXAMPLES) {
       const { resolveLoss, resolveOptimizer } = await import(${url('dist/cli/training-spec.js')});
       const { graph } = await loadModel(${JSON.stringify(path.join(root, 'examples', `${name}.ts`))});
       const started = now();
-      const c = compileModel(graph, { seed: 1, training: { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) } });
+      const c = compileModel(graph, { seed: 1, training: { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) }, inferenceModule: true });
       const ms = now() - started;
       writeFileSync(${JSON.stringify(path.join(out, `${name}.mjs`))}, c.js);
       writeFileSync(${JSON.stringify(path.join(out, `${name}.inference.mjs`))}, c.inference.js);
@@ -219,7 +219,7 @@ writeFileSync(
     '',
     '## Per example: compile and first prediction',
     '',
-    `Each number is the median of ${ROUNDS} fresh processes. Compile: \`compileModel\` with the training step (forward, loss, gradients, Adam), emission included (both modules), after the model file is loaded. First predict: \`import\` of the emitted module (which imports \`kiln/runtime\`) + reading the weight file + \`createModel(bytes)\` + \`predict\` at batch 1, for the inference-only module (\`<name>.inference.mjs\`, what an application that only predicts imports) and for the full module (with \`createTrainer\`). Wall clock, and CPU time (user + system, every thread: it also counts V8's compiler and GC threads, but a busy machine inflates it far less). Goals: 20 ms, cifar-cnn 60 ms.`,
+    `Each number is the median of ${ROUNDS} fresh processes. Compile: \`compileModel\` with the training step (forward, loss, gradients, Adam), emission included (both modules, as \`kiln compile --train\` writes them), after the model file is loaded. First predict: \`import\` of the emitted module (which imports \`kiln/runtime\`) + reading the weight file + \`createModel(bytes)\` + \`predict\` at batch 1, for the inference-only module (\`<name>.inference.mjs\`, what an application that only predicts imports) and for the full module (with \`createTrainer\`). Wall clock, and CPU time (user + system, every thread: it also counts V8's compiler and GC threads, but a busy machine inflates it far less). Goals: 20 ms, cifar-cnn 60 ms.`,
     '',
     '| model | compile (ms) | inference module: import → first predict (ms) | the same, CPU (ms) | full module: import → first predict (ms) |',
     '|---|---:|---:|---:|---:|',

@@ -63,7 +63,7 @@ export async function compileFiles(file: string, o: CompileCliOptions, onStage: 
   const training = o.train
     ? { loss: resolveLoss(graph, o.loss ?? 'auto', o.fromLogits), optimizer: resolveOptimizer(o.optimizer ?? 'adam', o.lr ?? 1e-3, o) }
     : undefined;
-  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights, backend: o.backend, onStage, standalone: o.standalone });
+  const c = compileModel(graph, { seed: o.seed, inlineWeights: o.inlineWeights, runtimeImport: o.runtimeImport, sourceName: path.relative(process.cwd(), path.resolve(file)), training, initialWeights, backend: o.backend, onStage, standalone: o.standalone, inferenceModule: true });
   const ms = performance.now() - started;
   onStage('writing');
   checkWritableFolder(o.out);

@@ -37,6 +37,8 @@ export interface CompileOptions {
   standalone?: boolean;
   /** Time every kernel call into the module's exported `kernelTimes` (both backends; GPU.js in its cpu and webasm modes only; `kiln profile`). */
   profile?: boolean;
+  /** With `training` (js backend): also emit the inference-only module, `inference` (what `kiln compile --train` writes as `<name>.inference.mjs`). */
+  inferenceModule?: boolean;
 }
 
 export interface CompiledModel {
@@ -51,7 +53,7 @@ export interface CompiledModel {
   /** The initial weights as a Kiln weight file. */
   readonly weights: Uint8Array;
   readonly graphHash: string;
-  /** With a trainer (js backend): the inference-only module (written as `<name>.inference.mjs`), the same as a compile without training. */
+  /** With a trainer and `inferenceModule` (js backend): the inference-only module (written as `<name>.inference.mjs`), the same as a compile without training. */
   readonly inference?: { readonly ts: string; readonly js: string; readonly dts: string };
 }
 
@@ -104,6 +106,7 @@ function compileWithin(graph: Graph, options: CompileOptions): CompiledModel {
     // Values that came with the model (an ONNX file's initializers): no initialiser makes them.
     weightsFrom: params.some((p) => Object.hasOwn(given, p.name)) ? (options.sourceName ?? `${graph.name}.onnx`) : undefined,
     profile: options.profile,
+    inferenceModule: options.inferenceModule,
   });
   const { ts, js, dts } = options.standalone ? standaloneModule(emitted, options.backend ?? 'js') : emitted;
   const inference = emitted.inference && (options.standalone ? standaloneModule(emitted.inference, options.backend ?? 'js') : emitted.inference);

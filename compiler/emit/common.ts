@@ -48,6 +48,8 @@ export interface EmitOptions {
   weightsFrom?: string;
   /** Time every kernel call into an exported `kernelTimes` table (js backend; `kiln profile`). */
   profile?: boolean;
+  /** With `training` (js backend): also emit the inference-only module (`EmittedModule.inference`). */
+  inferenceModule?: boolean;
 }
 
 export interface EmittedModule {
@@ -56,8 +58,9 @@ export interface EmittedModule {
   /** The declaration file of the JavaScript (`<name>.d.mts`): every export's type, nothing else. */
   readonly dts: string;
   /**
-   * With a trainer (js backend): the inference-only module (`<name>.inference.mjs`), what the same
-   * compile emits without training; it loads none of the training step's code.
+   * With a trainer and `inferenceModule` (js backend): the inference-only module
+   * (`<name>.inference.mjs`), what the same compile emits without training; it loads none of the
+   * training step's code.
    */
   readonly inference?: EmittedModule;
 }

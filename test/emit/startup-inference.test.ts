@@ -49,6 +49,7 @@ describe('the inference-only module of a compile with --train', () => {
     const c = compileModel(graph, {
       initialWeights: { [w]: Float32Array.of(1, 2, 3, 4), [b]: Float32Array.of(0.5, -1) },
       training: { loss: resolveLoss(graph, 'mse'), optimizer: resolveOptimizer('sgd', 0.1) },
+      inferenceModule: true,
     });
     expect(c.inference, 'an inference-only module').toBeDefined();
     const dir = freshOutDir('startup-inference-run');
@@ -70,14 +71,16 @@ describe('the inference-only module of a compile with --train', () => {
 
   it('with --standalone, the inference module is standalone too: it imports nothing', () => {
     const graph = sequential({ name: 'affine', input: [2] }, [layers.dense(2)]).graph;
-    const c = compileModel(graph, { standalone: true, training: { loss: resolveLoss(graph, 'mse'), optimizer: resolveOptimizer('sgd', 0.1) } });
+    const c = compileModel(graph, { standalone: true, inferenceModule: true, training: { loss: resolveLoss(graph, 'mse'), optimizer: resolveOptimizer('sgd', 0.1) } });
     expect(c.inference!.js.match(/^\s*import\b.*|\bimport\(|\brequire\(/gm) ?? []).toEqual([]);
     expect(c.inference!.js).toMatch(/^export \{[^}]*\bcreateModel\b/m);
     expect(c.inference!.js).not.toMatch(/\bcreateTrainer\b/);
   });
 
-  it('a compile without a trainer has no inference module (it is one already)', () => {
+  it('a compile without a trainer has no inference module (it is one already), nor one with a trainer that did not ask', () => {
     const graph = sequential({ name: 'affine', input: [2] }, [layers.dense(2)]).graph;
-    expect(compileModel(graph).inference).toBeUndefined();
+    expect(compileModel(graph, { inferenceModule: true }).inference).toBeUndefined();
+    const training = { loss: resolveLoss(graph, 'mse'), optimizer: resolveOptimizer('sgd', 0.1) };
+    expect(compileModel(graph, { training }).inference).toBeUndefined();
   });
 });

@@ -12,13 +12,14 @@ import { addTrainer } from './trainer.ts';
 import { addProfileTable } from './profile.ts';
 
 /**
- * The module's TypeScript source, formatted, and its JavaScript (types stripped). With a trainer,
- * `inference` is the module the same compile emits without one: an application that only predicts
- * imports it and never parses, or decodes the WebAssembly of, the training step.
+ * The module's TypeScript source, formatted, and its JavaScript (types stripped). With a trainer
+ * and `o.inferenceModule`, `inference` is the module the same compile emits without one: an
+ * application that only predicts imports it and never parses, or decodes the WebAssembly of, the
+ * training step. (Asked for, not always made: it adds about a tenth to a compile with training.)
  */
 export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
   const module = emitModule(p, o);
-  return o.training ? { ...module, inference: emitModule(p, { ...o, training: undefined }) } : module;
+  return o.training && o.inferenceModule ? { ...module, inference: emitModule(p, { ...o, training: undefined, inferenceModule: undefined }) } : module;
 }
 
 /** One module: the model's entry points, and the trainer's when `o.training` is given. */
