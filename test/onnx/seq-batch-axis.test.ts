@@ -284,6 +284,8 @@ describe('real torch.onnx.export files, sequence-first (PyTorch 1.13, opset 14)'
     ['torch-lstm-head-seq-first', { inputs: [1], outputs: [1, 1] }],
     // out = Linear(y[-1]) [N, C]: its batch is first; the file leaves it unnamed ('Gemmout_dim_0').
     ['torch-gru-state-seq-first', { inputs: [1, 1], outputs: [0, 1] }],
+    // 2 layers, bidirectional: Transpose → Reshape between the layers, h [4, N, H].
+    ['torch-bilstm-seq-first', { inputs: [1], outputs: [1, 1] }],
   ])('%s imports without --input-shape and predicts what PyTorch predicted at batch 1 and 4', async (stem, axes) => {
     const { bytes, cases } = fixture(stem);
     const weightsOut: Record<string, Float32Array> = {};
