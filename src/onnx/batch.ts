@@ -54,6 +54,8 @@ function generalise(node: Node, inputs: readonly Node[]): Node {
   if (node.op === 'input' && (attrs.shape as unknown[])[0] === PROBE) attrs.shape = [BATCH, ...(attrs.shape as unknown[]).slice(1)];
   else if (node.op === 'reshape' && (attrs.shape as unknown[])[0] === PROBE) attrs.shape = [-1, ...(attrs.shape as unknown[]).slice(1)];
   else if (node.op === 'expand' && (attrs.shape as unknown[])[0] === PROBE) attrs.shape = [BATCH, ...(attrs.shape as unknown[]).slice(1)];
+  // A recurrent layer's scan: its body takes the batch too (carry and time slices [batch, …]).
+  else if (node.op === 'scan') attrs.body = rewriteGraph(attrs.body as Graph, (n, rebuild) => generalise(n, n.inputs.map(rebuild)));
   const stillThere = Object.values(attrs).some((v) => Array.isArray(v) && mentionsProbe(v));
   if (stillThere || (node.op === 'const' && mentionsProbe(node.type.shape))) {
     throw new BatchNotSymbolic(`cannot keep the batch dimension symbolic: node ${node.op} ${formatShape(node.type.shape)} of layer '${node.meta.layer ?? '?'}' uses the batch size as a value; give the input a fixed shape`);
