@@ -11,6 +11,7 @@ import { cast, castLike } from './ops-cast.ts';
 import { nll, softmaxCrossEntropy } from './ops-loss.ts';
 import { constantOfShape, expandOp, range } from './ops-shape.ts';
 import { SEQUENCE_OPS } from './ops-seq.ts';
+import { LOOP_OPS } from './ops-scan.ts';
 
 export type { OnnxContext, OnnxOp } from './context.ts';
 
@@ -397,4 +398,5 @@ export const ONNX_OPS: Readonly<Record<string, OnnxOp>> = {
   Range: range,
   Expand: expandOp,
   ...SEQUENCE_OPS,
+  ...LOOP_OPS,
 };

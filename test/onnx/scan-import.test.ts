@@ -1,0 +1,151 @@
+// ONNX Scan imported as Kiln's `scan` (src/onnx/ops-scan.ts): ONNX's own scan9_sum body (running
+// sums), scanned axes and directions, a state the body passes through as an invariant, a Kiln
+// scan exported and read back (outer-scope weights), each against sums and loops written by
+// hand; the shapes it refuses, and Loop. The op mapping runs through a context built here, as
+// the importer builds one, so it is checked whether or not the importer hands it GRAPH attributes.
+import { describe, expect, it } from 'vitest';
+import { makeNode } from '../../src/ir/build.ts';
+import { UnsupportedError } from '../../src/ir/errors.ts';
+import type { Graph } from '../../src/ir/graph.ts';
+import { interpret } from '../../src/ir/interpret.ts';
+import type { Node } from '../../src/ir/node.ts';
+import { exportOnnx } from '../../src/onnx/export.ts';
+import type { OnnxContext } from '../../src/onnx/context.ts';
+import { LOOP_OPS } from '../../src/onnx/ops-scan.ts';
+import { onnx, type GraphProto, type NodeProto } from '../../src/onnx/proto.ts';
+import { rnnByHand, rnnScan, values } from '../ir/scan-fixtures.ts';
+
+const F32 = onnx.TensorProto.DataType.FLOAT;
+const info = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: F32, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+const node = (opType: string, input: string[], output: string[]): NodeProto => ({ opType, input, output, name: output[0] });
+
+/** Runs the Scan mapping on Kiln nodes by name, as the importer would, with outer-scope names resolved from `values`. */
+function runScan(inputs: string[], outputs: string[], attrs: Record<string, unknown>, vals: Record<string, Node>, opType = 'Scan', opset = 17): Node[] {
+  const label = `node "s" (${opType}, opset ${opset})`;
+  const ctx: OnnxContext & { outer(name: string): Node | undefined } = {
+    opType,
+    opset,
+    label,
+    count: inputs.length,
+    has: (i) => i < inputs.length && inputs[i] !== '',
+    input: (i) => vals[inputs[i]],
+    constant: () => undefined,
+    wantsOutput: (k) => k < outputs.length && outputs[k] !== '',
+    elemType: () => undefined,
+    attr: (name) => attrs[name],
+    emit: (op, ins, a = {}) => makeNode(op, ins, a, { layer: 's' }),
+    constNode: () => {
+      throw new Error('not used');
+    },
+    strings: () => {
+      throw new Error('not used');
+    },
+    unsupported: (why) => {
+      throw new UnsupportedError(`${label}: ${why}`);
+    },
+    outer: (name) => vals[name],
+  };
+  const r = LOOP_OPS[opType](ctx);
+  return (Array.isArray(r) ? r : [r]) as Node[];
+}
+
+const leaf = (name: string, shape: number[]) => makeNode('input', [], { name, dtype: 'float32', shape });
+
+/** ONNX's scan9_sum body: sum_out = sum_in + next; scan_out = sum_out. */
+function sumBody(width: number): GraphProto {
+  return {
+    name: 'sum_body',
+    input: [info('sum_in', [width]), info('next', [width])],
+    output: [info('sum_out', [width]), info('scan_out', [width])],
+    node: [node('Add', ['sum_in', 'next'], ['sum_out']), node('Identity', ['sum_out'], ['scan_out'])],
+  };
+}
+
+function evaluate(inputs: Node[], outputs: Record<string, Node>, feeds: Record<string, Float32Array>): Record<string, number[]> {
+  const graph: Graph = { name: 'g', inputs, outputs: Object.entries(outputs).map(([name, n]) => ({ name, node: n })) };
+  const out = interpret(graph, feeds, {}, 1);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Array.from(v)]));
+}
+
+describe('ONNX Scan import', () => {
+  // x is [T = 3, 2] scanned on axis 0 (ONNX's default), as in ONNX's test_scan9_sum.
+  const init = Float32Array.from([1, 2]);
+  const x = Float32Array.from([1, 2, 3, 4, 5, 6]);
+  const close = (v: number[]) => v.map((e) => expect.closeTo(e, 5));
+
+  it('scan9_sum: running sums on axis 0, the final sum and every step', () => {
+    const [i, xs] = [leaf('initial', [2]), leaf('x', [3, 2])];
+    const [final, steps] = runScan(['initial', 'x'], ['y', 'z'], { body: sumBody(2), num_scan_inputs: 1 }, { initial: i, x: xs });
+    const got = evaluate([i, xs], { y: final, z: steps }, { initial: init, x });
+    expect(got.y).toEqual(close([1 + 1 + 3 + 5, 2 + 2 + 4 + 6]));
+    expect(got.z).toEqual(close([2, 4, 5, 8, 10, 14]));
+  });
+
+  it('reverse input, outputs appended in iteration order (direction 0) or prepended (1), on axis 1', () => {
+    const [i, xs] = [leaf('initial', [2]), leaf('x', [3, 2])];
+    const attrs = { body: sumBody(2), num_scan_inputs: 1, scan_input_directions: [1] };
+    const [, appended] = runScan(['initial', 'x'], ['', 'z'], attrs, { initial: i, x: xs });
+    const [, prepended] = runScan(['initial', 'x'], ['', 'z'], { ...attrs, scan_output_directions: [1], scan_output_axes: [1] }, { initial: i, x: xs });
+    const got = evaluate([i, xs], { a: appended, p: prepended }, { initial: init, x });
+    // Iterations visit rows 2, 1, 0: sums (6, 8), (9, 12), (10, 14).
+    expect(got.a).toEqual(close([6, 8, 9, 12, 10, 14]));
+    // Prepended: row t holds the sum after visiting row t, [3, 2] read with time on axis 1: [2, 3].
+    expect(got.p).toEqual(close([10, 9, 6, 14, 12, 8]));
+  });
+
+  it('a state passed through unchanged is an invariant: an RNN against a naive loop', () => {
+    const [N, T, H] = [2, 4, 3];
+    const body: GraphProto = {
+      name: 'rnn_body',
+      input: [info('h', [N, H]), info('r', [H, H]), info('x_t', [N, H])],
+      output: [info('h_next', [N, H]), info('r_next', [H, H]), info('h_all', [N, H])],
+      node: [node('MatMul', ['h', 'r'], ['hr']), node('Add', ['hr', 'x_t'], ['pre']), node('Tanh', ['pre'], ['h_next']), node('Identity', ['r'], ['r_next']), node('Identity', ['h_next'], ['h_all'])],
+    };
+    const [h0, r, xs] = [leaf('h0', [N, H]), leaf('r', [H, H]), leaf('xs', [N, T, H])];
+    const outs = runScan(['h0', 'r', 'xs'], ['h', 'r_out', 'ys'], { body, num_scan_inputs: 1, scan_input_axes: [1], scan_output_axes: [1] }, { h0, r, xs });
+    expect(outs[1]).toBe(r);
+    const feeds = { h0: values(N * H, 1), r: values(H * H, 2), xs: values(N * T * H, 3) };
+    const got = evaluate([h0, r, xs], { h: outs[0], ys: outs[2] }, feeds);
+    const want = rnnByHand(feeds.h0, feeds.xs, feeds.r, N, T, H, false);
+    expect(got.ys).toEqual(close(want.stacked));
+    expect(got.h).toEqual(close(want.last));
+  });
+
+  for (const reverse of [false, true]) {
+    it(`a Kiln scan exported as ONNX Scan reads back (${reverse ? 'reverse' : 'forward'}; weights from the outer scope)`, () => {
+      const [N, T, H] = [2, 5, 3];
+      const { graph } = rnnScan(T, H, { reverse, stack: true });
+      const model = onnx.ModelProto.decode(exportOnnx(graph, {}));
+      const s = model.graph!.node!.find((n) => n.opType === 'Scan')!;
+      const attrs = Object.fromEntries(s.attribute!.map((a) => [a.name, a.g ?? (a.ints?.length ? a.ints.map(Number) : Number(a.i))]));
+      const vals = { h0: leaf('h0', [N, H]), xs: leaf('xs', [N, T, H]), r: leaf('r', [H, H]) };
+      const outs = runScan(s.input!, s.output!, attrs, vals);
+      const feeds = { h0: values(N * H, 4), xs: values(N * T * H, 5), r: values(H * H, 6) };
+      const got = evaluate(Object.values(vals), { y: outs[1] }, feeds);
+      expect(got.y).toEqual(close(rnnByHand(feeds.h0, feeds.xs, feeds.r, N, T, H, reverse).stacked));
+    });
+  }
+
+  it('refuses, naming the node: two carries, a scan output that is not the carry, mixed directions, a body read it cannot resolve', () => {
+    const [i, j, xs] = [leaf('initial', [2]), leaf('other', [2]), leaf('x', [3, 2])];
+    const two: GraphProto = {
+      name: 'b',
+      input: [info('a', [2]), info('b', [2]), info('n', [2])],
+      output: [info('a2', [2]), info('b2', [2])],
+      node: [node('Add', ['a', 'n'], ['a2']), node('Sub', ['b', 'n'], ['b2'])],
+    };
+    expect(() => runScan(['initial', 'other', 'x'], ['p', 'q'], { body: two, num_scan_inputs: 1 }, { initial: i, other: j, x: xs })).toThrow(/node "s" \(Scan, opset 17\): Kiln's scan threads one carry; this Scan updates 2 state variables/);
+    const notCarry: GraphProto = { ...sumBody(2), output: [info('sum_out', [2]), info('next', [2])] };
+    expect(() => runScan(['initial', 'x'], ['y', 'z'], { body: notCarry, num_scan_inputs: 1 }, { initial: i, x: xs })).toThrow(/scan output 0 is not the carry's new value/);
+    const both = leaf('y2', [3, 2]);
+    const twoSeq: GraphProto = { ...sumBody(2), input: [...sumBody(2).input!, info('m', [2])] };
+    expect(() => runScan(['initial', 'x', 'y2'], ['y'], { body: twoSeq, num_scan_inputs: 2, scan_input_directions: [0, 1] }, { initial: i, x: xs, y2: both })).toThrow(/scan inputs run in different directions/);
+    const reads: GraphProto = { ...sumBody(2), node: [node('Add', ['sum_in', 'bias'], ['sum_out']), node('Identity', ['sum_out'], ['scan_out'])] };
+    expect(() => runScan(['initial', 'x'], ['y'], { body: reads, num_scan_inputs: 1 }, { initial: i, x: xs })).toThrow(/reads 'bias' from the enclosing graph/);
+  });
+
+  it('refuses Loop with the reason, as an UnsupportedError', () => {
+    expect(() => runScan(['', ''], ['y'], {}, {}, 'Loop')).toThrow(UnsupportedError);
+    expect(() => runScan(['', ''], ['y'], {}, {}, 'Loop')).toThrow(/Loop \(a trip count or condition computed at run time\) is not supported/);
+  });
+});
