@@ -15,6 +15,7 @@ import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { rowPlanOf } from '../../compiler/codegen/wasm/simd-rows.ts';
 import { compileAndLoad } from '../grad/check.ts';
 import { Lcg } from '../reference/lcg.ts';
+import { ThreadPool } from '../../runtime/parallel.ts';
 
 type DT = 'float32' | 'float64';
 interface Case {
@@ -82,6 +83,11 @@ function feedsFor(cases: readonly Case[], batch: number): Record<string, Float32
   return feeds;
 }
 
+/** Bit patterns, every NaN made one (its payload is not part of the contract). */
+function bits(a: Float32Array): number[] {
+  return Array.from(new Uint32Array(Float32Array.from(a).buffer), (b, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : b));
+}
+
 /** Largest |got − want| ÷ (atol + rtol·|want|); NaN must meet NaN. */
 function worst(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): number {
   if (got.length !== want.length) return Infinity;
@@ -126,9 +132,23 @@ describe('row kernels (softmax, layer norm, sums, exp) in WebAssembly SIMD', () 
         for (const c of CASES) expect(worst(got[c.name], want[c.name], 2e-6, 1e-6), `${c.name}, simd ${simd}`).toBeLessThanOrEqual(1);
       }
       // Run to run, the SIMD results are the same bits.
-      for (const c of CASES) expect(Array.from(runs[2][c.name]), c.name).toEqual(Array.from(runs[0][c.name]));
+      for (const c of CASES) expect(bits(runs[2][c.name]), c.name).toEqual(bits(runs[0][c.name]));
     });
   }
+
+  it('give the same bits on two threads (a ThreadPool of threshold 1, which splits kernels by [lo, hi)) as on one', async () => {
+    const pool = new ThreadPool({ threshold: 1 });
+    try {
+      const batch = 7;
+      const feeds = feedsFor(CASES, batch);
+      const { model: one } = await compileAndLoad(graph, 'simd-rows', `batch${batch}`, undefined, 'js', { simd: true });
+      const { model: two } = await compileAndLoad(graph, 'simd-rows', `batch${batch}`, undefined, 'js', { simd: true, pool });
+      const [a, b] = [one.run(feeds, batch), two.run(feeds, batch)];
+      for (const c of CASES) expect(bits(b[c.name] as Float32Array), c.name).toEqual(bits(a[c.name] as Float32Array));
+    } finally {
+      pool.close();
+    }
+  });
 
   it('sums many terms within n·2⁻²⁴·Σ|x| of the float64 sum (a bias gradient over 64 tokens × 32 samples)', async () => {
     const c: Case = { name: 'bias', shapes: [['N', 64, 130]], build: ([x]) => makeNode('reduceSum', [x], { axes: [0, 1], keepdims: false }), kinds: ['column'] };
