@@ -39,69 +39,84 @@ globalThis.wgslAdapter = async () => {
 
 const storage = (dev, bytes, usage) => dev.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
 
+/** mulberry32, as test/browser/wgsl-kernels.ts's `random`: the page makes the same inputs from the seed, so none cross the wire. */
+function random(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Pipelines by shader source: a kernel at another batch size (or the same shader in another test) is not compiled again. */
+const pipelines = new Map();
+async function pipelineFor(dev, source, errors) {
+  let p = pipelines.get(source);
+  if (!p) {
+    const module = dev.createShaderModule({ code: source });
+    const info = await module.getCompilationInfo();
+    for (const m of info.messages) if (m.type === 'error') errors.push(`${m.lineNum}:${m.linePos} ${m.message}`);
+    p = dev.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    pipelines.set(source, p);
+  }
+  return p;
+}
+
 /**
- * Runs one kernel: `job` = { passes: [{ source, dispatch: [x, y, z], bindings }], inputs: [base64 | null],
- * outElements, scratchElements, batch, repeat }. Returns { out, errors, ms } (ms: the mean time of
- * `repeat` timed runs after one warm-up, each waited for).
+ * Runs one kernel rendered several ways on the same inputs: `job` = { seed, inputLengths,
+ * usedSlots, variants: [{ passes: [{ source, dispatch: [x, y, z], bindings }], scratchElements }],
+ * outElements, batch, at }. The inputs are `random(seed)`'s values in [-1, 1), slot after slot, as
+ * inputsFor makes them; each goes up once. Returns each variant's { out, errors }: the output (at
+ * the flat positions `at`, or all of it when `at` is null) as base64 float32.
  */
 globalThis.wgslRun = async (job) => {
   const { device: dev } = await device();
-  const errors = [];
-  dev.pushErrorScope('validation');
   const S = GPUBufferUsage;
-  const params = dev.createBuffer({ size: 16, usage: S.UNIFORM | S.COPY_DST });
-  dev.queue.writeBuffer(params, 0, new Int32Array([job.batch, 0, 0, 0]));
-  const out = storage(dev, job.outElements * 4, S.STORAGE | S.COPY_SRC);
-  const scratch = storage(dev, job.scratchElements * 4, S.STORAGE);
-  const inputs = job.inputs.map((b64) => {
-    if (b64 === null) return null;
-    const data = fromBase64(b64);
+  const r = random(job.seed);
+  const inputs = job.inputLengths.map((n, slot) => {
+    const data = Float32Array.from({ length: n }, () => r() * 2 - 1);
+    if (!job.usedSlots.includes(slot)) return null;
     const buf = storage(dev, data.byteLength, S.STORAGE | S.COPY_DST);
     dev.queue.writeBuffer(buf, 0, data);
     return buf;
   });
-  const pipelines = [];
-  for (const p of job.passes) {
-    const module = dev.createShaderModule({ code: p.source });
-    const info = await module.getCompilationInfo();
-    for (const m of info.messages) if (m.type === 'error') errors.push(`${m.lineNum}:${m.linePos} ${m.message}`);
-    const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    const entries = p.bindings.map((b) => ({
-      binding: b.binding,
-      resource: { buffer: b.kind === 'params' ? params : b.kind === 'out' ? out : b.kind === 'scratch' ? scratch : inputs[b.slot] },
-    }));
-    pipelines.push({ pipeline, group: dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }), dispatch: p.dispatch });
-  }
-  const runOnce = async () => {
+  const params = dev.createBuffer({ size: 16, usage: S.UNIFORM | S.COPY_DST });
+  dev.queue.writeBuffer(params, 0, new Int32Array([job.batch, 0, 0, 0]));
+  const results = [];
+  for (const v of job.variants) {
+    const errors = [];
+    dev.pushErrorScope('validation');
+    const out = storage(dev, job.outElements * 4, S.STORAGE | S.COPY_SRC);
+    const scratch = storage(dev, v.scratchElements * 4, S.STORAGE);
     const enc = dev.createCommandEncoder();
-    for (const { pipeline, group, dispatch } of pipelines) {
+    for (const p of v.passes) {
+      const pipeline = await pipelineFor(dev, p.source, errors);
+      const entries = p.bindings.map((b) => ({
+        binding: b.binding,
+        resource: { buffer: b.kind === 'params' ? params : b.kind === 'out' ? out : b.kind === 'scratch' ? scratch : inputs[b.slot] },
+      }));
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(dispatch[0], dispatch[1], dispatch[2]);
+      pass.setBindGroup(0, dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+      pass.dispatchWorkgroups(p.dispatch[0], p.dispatch[1], p.dispatch[2]);
       pass.end();
     }
+    const read = dev.createBuffer({ size: out.size, usage: S.MAP_READ | S.COPY_DST });
+    enc.copyBufferToBuffer(out, 0, read, 0, out.size);
     dev.queue.submit([enc.finish()]);
-    await dev.queue.onSubmittedWorkDone();
-  };
-  await runOnce();
-  let ms = 0;
-  if (job.repeat > 0) {
-    const t0 = performance.now();
-    for (let i = 0; i < job.repeat; i++) await runOnce();
-    ms = (performance.now() - t0) / job.repeat;
+    await read.mapAsync(GPUMapMode.READ);
+    const all = new Float32Array(read.getMappedRange().slice(0, job.outElements * 4));
+    read.unmap();
+    const scope = await dev.popErrorScope();
+    if (scope) errors.push(scope.message);
+    for (const b of [out, scratch, read]) b.destroy();
+    results.push({ out: toBase64(job.at ? Float32Array.from(job.at, (i) => all[i]) : all), errors });
   }
-  const read = dev.createBuffer({ size: out.size, usage: S.MAP_READ | S.COPY_DST });
-  const enc = dev.createCommandEncoder();
-  enc.copyBufferToBuffer(out, 0, read, 0, out.size);
-  dev.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const result = new Float32Array(read.getMappedRange().slice(0, job.outElements * 4));
-  read.unmap();
-  const scope = await dev.popErrorScope();
-  if (scope) errors.push(scope.message);
-  for (const b of [params, out, scratch, read, ...inputs]) b?.destroy();
-  return { out: toBase64(result), errors, ms };
+  for (const b of [params, ...inputs]) b?.destroy();
+  return results;
 };
 
 /** An override table from override sources (compiler/codegen/wgsl/override.ts: function expressions). */
@@ -116,7 +131,7 @@ globalThis.wgslCompare = async (name, weightsB64, xB64, batch, variants, repeat)
   const mod = globalThis.kilnModels[name];
   const weights = Uint8Array.from(atob(weightsB64), (c) => c.charCodeAt(0));
   const x = fromBase64(xB64);
-  const models = [mod.createModel(weights, { mode: 'webgpu' }), ...variants.map((descs) => mod.createModel(weights, { mode: 'webgpu', wgsl: overridesFrom(descs) }))];
+  const models = [mod.createModel(weights, { mode: 'webgpu', wgsl: false }), ...variants.map((descs) => mod.createModel(weights, { mode: 'webgpu', wgsl: overridesFrom(descs) }))];
   const backends = [];
   const outs = [];
   for (const m of models) {

@@ -38,16 +38,23 @@ const fromB64 = (s: string) => {
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 };
 
-/** The page's job for kernel `k` rendered as `w`, on `inputs` at `batch`. */
-export function jobFor(k: Kernel, w: WgslKernel, inputs: readonly Float32Array[], batch: number, repeat = 0) {
-  const used = new Set(w.passes.flatMap((p) => p.bindings.flatMap((b) => (b.kind === 'input' ? [b.slot] : []))));
+/**
+ * The page's job for kernel `k` rendered as each of `ws`, on inputsFor(k, batch, seed) (which the
+ * page makes from the seed itself), read back at the flat positions `at` (all when undefined).
+ */
+function jobFor(k: Kernel, ws: readonly WgslKernel[], batch: number, seed: number, at: readonly number[] | undefined) {
+  const used = new Set(ws.flatMap((w) => w.passes.flatMap((p) => p.bindings.flatMap((b) => (b.kind === 'input' ? [b.slot] : [])))));
   return {
-    passes: w.passes.map((p) => ({ source: p.source, dispatch: dispatchSize(p, batch), bindings: p.bindings })),
-    inputs: inputs.map((a, slot) => (used.has(slot) ? b64(a) : null)),
+    seed,
+    inputLengths: k.inputs.map((t) => numel(t.shape, batch)),
+    usedSlots: [...used],
+    variants: ws.map((w) => ({
+      passes: w.passes.map((p) => ({ source: p.source, dispatch: dispatchSize(p, batch), bindings: p.bindings })),
+      scratchElements: w.scratch ? w.scratch.splits * extentAt(w.scratch.elements, batch) : 0,
+    })),
     outElements: numel(k.shape, batch),
-    scratchElements: w.scratch ? w.scratch.splits * extentAt(w.scratch.elements, batch) : 0,
     batch,
-    repeat,
+    at: at ?? null,
   };
 }
 
@@ -57,6 +64,8 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
   let page: Page;
   let webgpu: { ok: boolean; reason?: string; architecture?: string } = { ok: false, reason: 'not started' };
   const weights = new Map<string, Uint8Array>();
+  /** Kernels already checked (expression and input shapes), across the examples. */
+  const checked = new Set<string>();
 
   beforeAll(async () => {
     const out = freshOutDir('wgsl-browser');
@@ -91,16 +100,13 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
     const total = numel(k.shape, batch);
     const at = workOf(k, batch) <= FULL_CHECK_WORK ? undefined : sample(total, seed);
     const want = referenceValues(k, inputs, batch, at);
-    const rendered: WgslKernel[] = [];
-    for (const options of variants) {
-      const w = renderWgslKernel(k, options);
-      expect(w, `${label}: rendered`).toBeDefined();
-      const r = await page.evaluate((job) => (globalThis as any).wgslRun(job), jobFor(k, w!, inputs, batch));
-      expect(r.errors, label).toEqual([]);
-      const got = fromB64(r.out);
-      const gotAt = at ? Float32Array.from(at, (i) => got[i]) : got;
-      expect(gotAt, `${label} (${w!.how})`).toBeAllclose(want, TOLERANCE);
-      rendered.push(w!);
+    const rendered = variants.map((options) => renderWgslKernel(k, options)!);
+    rendered.forEach((w, i) => expect(w, `${label}: rendered with ${JSON.stringify(variants[i])}`).toBeDefined());
+    // Every variant in one page call, on inputs the page makes from the seed: nothing large crosses the wire.
+    const results = (await page.evaluate((job) => (globalThis as any).wgslRun(job), jobFor(k, rendered, batch, seed, at))) as { out: string; errors: string[] }[];
+    for (const [i, r] of results.entries()) {
+      expect(r.errors, `${label} (${rendered[i].how})`).toEqual([]);
+      expect(fromB64(r.out), `${label} (${rendered[i].how})`).toBeAllclose(want, TOLERANCE);
     }
     return rendered;
   }
@@ -147,21 +153,23 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
     }
   }, 300_000);
 
-  for (const name of EXAMPLES) it(`${name}: every kernel the renderer takes, inference and training, batch 1 and 3, split-K as chosen and off`, async (ctx) => {
+  for (const name of EXAMPLES) it(`${name}: every kernel the renderer takes, inference and training, batch 1 and 3, split-K as chosen and the other way`, async (ctx) => {
     if (!webgpu.ok) ctx.skip();
     const { inference, training } = await exampleKernels(name);
-    // A training step recomputes the forward kernels: each distinct kernel once.
-    const seen = new Set<string>();
-    const taken = [...inference, ...training].filter((k) => {
+    const rendered = [...inference, ...training].filter((k) => renderWgslKernel(k));
+    expect(rendered.length).toBeGreaterThan(0);
+    // A training step recomputes the forward kernels, and examples share layers: each distinct kernel once.
+    const taken = rendered.filter((k) => {
       const key = `${exprKey(k.expr)}|${k.inputs.map((t) => t.shape.join('x')).join(';')}`;
-      return renderWgslKernel(k) && !seen.has(key) && !!seen.add(key);
+      return !checked.has(key) && !!checked.add(key);
     });
-    expect(taken.length).toBeGreaterThan(0);
     let seed = 1000;
     for (const k of taken) {
       const auto = renderWgslKernel(k)!;
-      // Split-K as chosen, and the other way: off where it is on, 3 slices where it is off.
-      const variants: WgslOptions[] = [{}, { splitK: auto.scratch ? 1 : 3 }, { workgroupTiles: true }];
+      // Split-K as chosen, and the other way: off where it is on, 3 slices where it is off (forcing
+      // it found cifar-cnn's 8.4 M-output split-K pass over WebGPU's 65,535 workgroups per axis).
+      // The workgroup-tiles shader, which emitted modules do not use, is checked at the tile edges above.
+      const variants: WgslOptions[] = [{}, { splitK: auto.scratch ? 1 : 3 }];
       await check(k, variants.slice(0, 1), 1, seed++, `${name} ${k.name} ${k.ops.join('→')} batch 1`);
       await check(k, variants, 3, seed++, `${name} ${k.name} ${k.ops.join('→')} batch 3`);
     }
@@ -177,7 +185,7 @@ describe.skipIf(!CHROMIUM)('WGSL kernels on WebGPU in headless Chromium', () => 
       const variants = [table({ workgroupTiles: true }), table({ workgroupTiles: false })];
       const batch = 64;
       const x = Float32Array.from(inputsFor({ inputs: [graph.inputs[0].type] } as unknown as Kernel, batch, 5)[0], (v) => (v + 1) / 2);
-      const r = await page.evaluate(([n, w, xx, b, v]) => (globalThis as any).wgslCompare(n, w, xx, b, v, 5), [name, Buffer.from(weights.get(name)!).toString('base64'), b64(x), batch, variants] as const);
+      const r = await page.evaluate(([n, w, xx, b, v]) => (globalThis as any).wgslCompare(n, w, xx, b, v, 3), [name, Buffer.from(weights.get(name)!).toString('base64'), b64(x), batch, variants] as const);
       expect(r.backends).toEqual(['webgpu', 'webgpu', 'webgpu']);
       for (const out of r.outs.slice(1)) expect(fromB64(out)).toBeAllclose(fromB64(r.outs[0]), TOLERANCE);
       const [gpujs, tiles, registers] = r.ms as number[];

@@ -132,8 +132,32 @@ const TARGET_WORKGROUPS = 64;
 const MIN_SLICE = 256;
 const MAX_SPLITS = 32;
 
+/**
+ * The default tile, shrunk along a fixed extent smaller than it (registers-only shader, tile sizes
+ * not given): a 32 × 9 convolution weight gradient in a 64 × 64 tile kept 232 of 256 threads
+ * computing nothing (on SwiftShader, which runs every invocation, its step took 1.1 s of 2.5).
+ * A batch-sized extent keeps the full tile: the batch may be large.
+ */
+function fittedTile(p: GemmPlan, o: WgslOptions): Partial<Omit<Geometry, 'splits'>> {
+  if (o.workgroupTiles) return {};
+  const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+  // One output per thread along a fixed extent of at most 16: a quarter of the unrolled code
+  // (SwiftShader compiles a 4 × 4 block's shader noticeably slower) and no idle rows.
+  const fit = (e: Extent, tile: number, per: number) =>
+    e.batch ? { tile, per } : e.factor <= SMALL_EXTENT ? { tile: pow2(e.factor), per: 1 } : { tile: Math.min(tile, pow2(e.factor)), per };
+  const m = fit(p.M, DEFAULT_GEOMETRY.tileM, DEFAULT_GEOMETRY.perThreadM);
+  const n = fit(p.N, DEFAULT_GEOMETRY.tileN, DEFAULT_GEOMETRY.perThreadN);
+  return {
+    ...(o.tileM === undefined && o.perThreadM === undefined ? { tileM: m.tile, perThreadM: m.per } : {}),
+    ...(o.tileN === undefined && o.perThreadN === undefined ? { tileN: n.tile, perThreadN: n.per } : {}),
+  };
+}
+
+/** Fixed extents up to this many get one output per thread (see fittedTile). */
+const SMALL_EXTENT = 16;
+
 function geometry(p: GemmPlan, o: WgslOptions): Geometry {
-  const g = { ...DEFAULT_GEOMETRY, ...Object.fromEntries(Object.entries(o).filter(([key, v]) => key !== 'splitK' && v !== undefined)) };
+  const g = { ...DEFAULT_GEOMETRY, ...fittedTile(p, o), ...Object.fromEntries(Object.entries(o).filter(([key, v]) => key !== 'splitK' && v !== undefined)) };
   const t = threadsOf({ ...g, splits: 1 });
   const whole = [g.tileM, g.tileN, g.tileK, g.perThreadM, g.perThreadN].every((x) => Number.isInteger(x) && x > 0);
   if (!whole || !Number.isInteger(t.x) || !Number.isInteger(t.y) || t.x * t.y > 256) return internal(`WGSL tile ${JSON.stringify(g)} is not a whole number of threads, at most 256`);
