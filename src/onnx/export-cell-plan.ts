@@ -87,19 +87,36 @@ function projection(xw: Node, GH: number): { x: Node; kernel: Node; transB: bool
   return { x: mm.inputs[0], kernel: mm.inputs[1], transB: Boolean(mm.attrs.transB), bias };
 }
 
-/** The final step's time index and whether every reader of a stacked LSTM's [N, T, 2H] value reads h, or c only at the final step. */
-function readersServed(scan: Node, readers: readonly Node[] | 'all', H: number): boolean {
-  if (readers === 'all') return false;
+/** Who reads each node, and which nodes are graph outputs (read whole). */
+export interface Readers {
+  of: ReadonlyMap<Node, readonly Node[]>;
+  outputs: ReadonlySet<Node>;
+}
+
+/**
+ * Whether every value read from a stacked LSTM's [N, T, h|c] is h, or c at the final step only:
+ * what ONNX's LSTM outputs can rebuild. Reads are followed through chains of slices (the DSL takes
+ * the final c as a time slice of a c slice), composing the indices each selects on axes 1 and 2.
+ */
+function readersServed(scan: Node, readers: Readers, H: number): boolean {
   const a = scan.attrs as unknown as ScanAttrs;
   const last = a.reverse ? 0 : a.steps - 1;
-  return readers.every((r) => {
-    if (r.op !== 'slice' || r.inputs.length !== 1) return false;
-    const [, time, feature] = resolveSlice(scan.type, r.attrs as unknown as SliceAttrs);
-    const top = (s: { start: number; step: number; size: number | string }) => (s.step > 0 ? s.start + ((s.size as number) - 1) * s.step : s.start);
-    const onlyH = feature.size === 0 || top(feature) < H;
-    const onlyLast = time.size === 0 || (time.size === 1 && time.start === last);
-    return onlyH || onlyLast;
-  });
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const served = (time: number[], feature: number[]) => feature.every((f) => f < H) || time.every((t) => t === last);
+  const stack: [Node, number[], number[]][] = [[scan, range(a.steps), range(2 * H)]];
+  while (stack.length) {
+    const [node, time, feature] = stack.pop()!;
+    if (served(time, feature)) continue;
+    const users = readers.of.get(node) ?? [];
+    if (readers.outputs.has(node) || users.length === 0) return false;
+    for (const r of users) {
+      if (r.op !== 'slice') return false;
+      const [, t, f] = resolveSlice(node.type, r.attrs as unknown as SliceAttrs);
+      const pick = (from: number[], s: { start: number; step: number; size: number | string }) => range(s.size as number).map((k) => from[s.start + k * s.step]);
+      stack.push([r, pick(time, t), pick(feature, f)]);
+    }
+  }
+  return true;
 }
 
 /** Gate blocks re-ordered into ONNX's order and laid out [G·H, inner] (rows: gate units). */
@@ -113,7 +130,7 @@ function repack(order: (g: string) => number, gates: readonly string[], H: numbe
 }
 
 /** The plan for one scan, or undefined when it is written as a general Scan. */
-function planCell(scan: Node, readers: readonly Node[] | 'all', weights: Readonly<Record<string, Float32Array>>): CellPlan | undefined {
+function planCell(scan: Node, readers: Readers, weights: Readonly<Record<string, Float32Array>>): CellPlan | undefined {
   const match = matchCell(scan);
   if (!match) return undefined;
   const { cell } = match;
@@ -153,11 +170,17 @@ export function planGraph(graph: Graph, weights: Readonly<Record<string, Float32
   const cells = new Map<Node, CellPlan>();
   const zeroCarries = new Set<Node>();
   if (scans.length === 0) return { cells, zeroCarries };
-  const readers = new Map<Node, Node[] | 'all'>();
-  for (const n of nodes) for (const i of n.inputs) if (i.op === 'scan' && readers.get(i) !== 'all') readers.set(i, [...((readers.get(i) as Node[]) ?? []), n]);
-  for (const o of graph.outputs) if (o.node.op === 'scan') readers.set(o.node, 'all');
+  const of = new Map<Node, Node[]>();
+  for (const n of nodes) {
+    for (const i of new Set(n.inputs)) {
+      const list = of.get(i);
+      if (list) list.push(n);
+      else of.set(i, [n]);
+    }
+  }
+  const readers: Readers = { of, outputs: new Set(graph.outputs.map((o) => o.node)) };
   for (const s of scans) {
-    const plan = planCell(s, readers.get(s) ?? [], weights);
+    const plan = planCell(s, readers, weights);
     if (plan) cells.set(s, plan);
     else if (s.attrs.sequenceCount !== 0 && batchSized(s.inputs[0]) && isZero(s.inputs[0])) zeroCarries.add(s);
   }

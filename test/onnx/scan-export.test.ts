@@ -79,6 +79,15 @@ describe('ONNX export of recurrent scans as LSTM/GRU/RNN nodes', () => {
     });
   }
 
+  it('lstm whose final c is read through a chain of slices (c of every step, then its last step, as the DSL reads it)', async () => {
+    const m = new ModelBuilder();
+    const x = m.input('x', ['N', T, F]);
+    const s = m.cell('lstm', x, { kind: 'lstm', units: H, stack: true, reverse: true });
+    const cAll = makeNode('slice', [s], { starts: [H], ends: [2 * H], axes: [2] });
+    const c = makeNode('reshape', [makeNode('slice', [cAll], { starts: [0], ends: [1], axes: [1] })], { shape: [-1, H] });
+    await check({ graph: m.graph('lstm_chain', { y: hSequence(s, 'lstm', H), c }), weights: m.weights, has: ['LSTM'], hasNot: ['Scan'] });
+  });
+
   it('lstm, reverse, final carry only, initial state given: the packed [h|c] as an output', async () => {
     const m = new ModelBuilder();
     const x = m.input('x', ['N', T, F]);
