@@ -103,10 +103,11 @@ export interface SummaryOptions {
 }
 
 export async function summaryCommand(file: string, json: boolean, train = false, o: SummaryOptions = {}): Promise<string> {
-  const batch = o.batch ?? DEFAULT_SUMMARY_BATCH;
-  if (!Number.isInteger(batch) || batch < 1) throw new KilnError(`--batch must be a positive integer, got ${batch}`);
+  if (o.batch !== undefined && !(Number.isInteger(o.batch) && o.batch >= 1)) throw new KilnError(`--batch must be a positive integer, got ${o.batch}`);
   const optimizer = o.optimizer ?? 'adam';
   const { graph } = await loadModel(file);
+  // A per-sample model (ONNX batch not first) holds one sample's buffers whatever the batch: its figures are at 1.
+  const batch = o.batch ?? (graph.batchAxes ? 1 : DEFAULT_SUMMARY_BATCH);
   const s = summarize(checkGraph(graph));
   const memory = memoryPlan(compileGraph(graph).program);
   // The training step's plan: the optimizer's state counts as parameters, the backward pass's kept activations as live results.

@@ -129,7 +129,7 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     .description('a table of layers: op, output shape, parameters, FLOPs per sample')
     .option('--json', 'machine-readable output')
     .option('--train', 'also plan the training step (for --optimizer) and report its memory')
-    .option('--batch <n>', 'batch size of the activation and memory figures', integer, 64)
+    .option('--batch <n>', 'batch size of the activation and memory figures (default: 64; 1 for an ONNX model compiled per sample)', integer)
     .option('--optimizer <kind>', 'with --train: the optimizer whose state is planned (adam | sgd | adamw | rmsprop | adagrad)', 'adam')
     .action(async (model, o) => print(await (await import('./commands.ts')).summaryCommand(model, !!o.json, !!o.train, { batch: o.batch, optimizer: o.optimizer })));
   modelCommand(cli, 'ir <model>')

@@ -323,6 +323,9 @@ describe('the kiln command on a sequence-first PyTorch export', () => {
     expect(check.stdout).toContain('outputs out float32[N, 2], h float32[1, N, 4]\nbatch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample');
     const summary = await kiln('summary', file);
     expect(summary.stdout).toContain('Batch on axis 1 (x, h0, h), on axis 0 (out); compiled per sample: predict and run loop over the batch.');
+    // Its memory is one sample's whatever the batch: the figures are at batch 1 unless --batch says otherwise.
+    expect(summary.stdout).toMatch(/Activations @1 │/);
+    expect(summary.stdout).toContain('Planned peak at batch 1:');
     // --input-shape may name the batch at that position itself (N), as the file does.
     const given = await kiln('check', 'test/onnx/fixtures/torch-lstm-head-seq-first.onnx', '--input-shape', 'x=5,N,3');
     expect(given.stdout, showRun(given)).toContain('batch on axis 1 (x, y, h)');
