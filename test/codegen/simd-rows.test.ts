@@ -51,6 +51,9 @@ const CASES: Case[] = [
   { name: 'sigmoid_11', shapes: [['N', 11]], build: ([x]) => makeNode('sigmoid', [x]), kinds: ['map'] },
   // An LSTM cell's update, σ(f)·c + σ(i)·tanh(g): one input read at three offsets (the gate blocks of z), 6 wide.
   { name: 'lstm_cell_6', shapes: [['N', 18], ['N', 6]], build: ([z, c]) => makeNode('add', [makeNode('mul', [makeNode('sigmoid', [gate(z, 1)]), c]), makeNode('mul', [makeNode('sigmoid', [gate(z, 0)]), makeNode('tanh', [gate(z, 2)])])]), kinds: ['map'] },
+  // x[:, 0:8] + x[:, 8:16]²: no transcendental, so the contraction tiles' elementwise kernel takes it; its
+  // epilogue reads one input at two offsets (it read the first offset twice before simd-writer.ts keyed loads by offset).
+  { name: 'two_slices_plain', shapes: [['N', 16]], build: ([x]) => makeNode('add', [gate(x, 0, 8), makeNode('mul', [gate(x, 1, 8), gate(x, 1, 8)])]), kinds: [] },
   // Σ over a row of exp(x[:, 0:8]) · x[:, 8:16]: two offsets of one input in a reduction's body (a plain product would be a contraction's).
   { name: 'rowsum_two_offsets', shapes: [['N', 16]], build: ([x]) => makeNode('reduceSum', [makeNode('mul', [makeNode('exp', [gate(x, 0, 8)]), gate(x, 1, 8)])], { axes: [1], keepdims: true }), kinds: ['row'] },
   { name: 'exp_neg_1d', shapes: [[19]], build: ([x]) => makeNode('neg', [makeNode('exp', [x])]), kinds: ['map'] },
@@ -105,7 +108,7 @@ function kindOf(k: Kernel): string {
   if (!s) return 'js';
   const plan = rowPlanOf(k);
   // The row kernels say how they are vectorised in words of their own (simd-rows.ts's render).
-  return plan && /partial results per vector|across rows|elementwise \(exp/.test(s.how) ? plan.kind : 'tile';
+  return plan && /partial results per vector|across rows|as polynomials|a 1-D output/.test(s.how) ? plan.kind : 'tile';
 }
 
 describe('row kernels (softmax, layer norm, sums, exp) in WebAssembly SIMD', () => {

@@ -35,6 +35,17 @@ export type RowPlan =
 
 const IDENTITY: Record<ReduceOp, number> = { sum: 0, max: -Infinity, min: Infinity };
 
+/** The unary ops `e` uses. */
+function unaryOps(e: Expr): Set<string> {
+  const ops = new Set<string>();
+  const visit = (x: Expr) => {
+    if (x.k === 'unary') ops.add(x.op);
+    forEachChild(x, visit);
+  };
+  visit(e);
+  return ops;
+}
+
 /** Every load of `e` (reductions' bodies included). */
 function loadsOf(e: Expr): (Expr & { k: 'load' })[] {
   const found: (Expr & { k: 'load' })[] = [];
@@ -113,7 +124,7 @@ export function renderRowKernel(k: Kernel): SimdKernel | null {
 
 /** A load's address local, its offset and whether a vector of it is one element splatted. */
 interface Site { readonly at: Affine; readonly local: number; readonly splat: boolean }
-const NO_LOADS = new Map<number, Site>();
+const NO_LOADS = new Map<string, Site>();
 
 class RowWriter extends SimdWriter {
   /** Vectors run along this variable: loads that do not move along it are splatted. */
@@ -136,7 +147,7 @@ class RowWriter extends SimdWriter {
   }
 
   /** Loads through this.sites (an address local made at first use where none walks it); exp, sigmoid, tanh here; the rest as SimdWriter computes them. */
-  override value(e: Expr, s: TileSite, loads: ReadonlyMap<number, Site>, mode: 'vec' | 'scalar'): void {
+  override value(e: Expr, s: TileSite, loads: ReadonlyMap<string, Site>, mode: 'vec' | 'scalar'): void {
     const f = this.f;
     if (e.k === 'load' && e.input !== ACC) {
       const { key, at } = this.keyOf(e);
@@ -186,7 +197,9 @@ class RowWriter extends SimdWriter {
       return `SIMD: ${p.op} along ${p.along.name}, 4 partial results per vector, combined across lanes.`;
     }
     this.nest(p.c.out.slice(0, -1), () => this.columns(last));
-    return p.kind === 'map' ? `SIMD: elementwise (exp, sigmoid, tanh as polynomials), 16 outputs along ${last.name} per step.` : `SIMD: ${p.op} across rows, 16 outputs along ${last.name} per step.`;
+    if (p.kind === 'column') return `SIMD: ${p.op} across rows, 16 outputs along ${last.name} per step.`;
+    const poly = [...ROW_UNARY].filter((op) => unaryOps(p.c.epilogue).has(op));
+    return `SIMD: elementwise${poly.length ? ` (${poly.join(', ')} as polynomials)` : ''}, 16 outputs along ${last.name} per step${last.name === 'o0' ? ' (a 1-D output)' : ''}.`;
   }
 
   // ---- row reductions ----

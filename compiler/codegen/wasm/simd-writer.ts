@@ -38,6 +38,9 @@ export interface Pointer {
   readonly local: number;
 }
 
+/** The key of an epilogue load in `store`'s address locals: its input and its offset. */
+const loadKey = (input: number, at: Affine) => `${input}:${JSON.stringify(at)}`;
+
 export class SimdWriter {
   readonly f: FunctionBody;
   readonly vars = new Map<string, number>();
@@ -202,11 +205,13 @@ export class SimdWriter {
    */
   store(rows: number, cols: number, lanes: number, site: (r: number, q: number) => TileSite, mode: 'vec' | 'scalar', col?: string, epilogue: Expr = this.c.epilogue): void {
     const f = this.f;
-    const loads = new Map<number, { at: Affine; local: number; splat: boolean }>();
+    const loads = new Map<string, { at: Affine; local: number; splat: boolean }>();
     const collect = (e: Expr) => {
-      if (e.k === 'load' && e.input !== ACC && !loads.has(e.input)) {
+      if (e.k === 'load' && e.input !== ACC) {
+        // By input and offset: one input may be read at two (slices of one value, an LSTM's gate blocks).
         const at = epilogueLoad(this.k, e, this.outNames);
-        loads.set(e.input, { at, local: this.addressLocal(inputParam(e.input), at), splat: mode === 'vec' && coefOf(at, col!) === 0 });
+        const key = loadKey(e.input, at);
+        if (!loads.has(key)) loads.set(key, { at, local: this.addressLocal(inputParam(e.input), at), splat: mode === 'vec' && coefOf(at, col!) === 0 });
       }
       if (e.k === 'unary') collect(e.a);
       if (e.k === 'binary') [e.a, e.b].forEach(collect);
@@ -244,7 +249,7 @@ export class SimdWriter {
   }
 
   /** Pushes the epilogue's value at a tile site: a vector (4 outputs) or a scalar. */
-  value(e: Expr, s: TileSite, loads: ReadonlyMap<number, { at: Affine; local: number; splat: boolean }>, mode: 'vec' | 'scalar'): void {
+  value(e: Expr, s: TileSite, loads: ReadonlyMap<string, { at: Affine; local: number; splat: boolean }>, mode: 'vec' | 'scalar'): void {
     const f = this.f;
     const vec = mode === 'vec';
     switch (e.k) {
@@ -254,7 +259,7 @@ export class SimdWriter {
         return;
       case 'load': {
         if (e.input === ACC) return s.acc();
-        const l = loads.get(e.input)!;
+        const l = loads.get(loadKey(e.input, epilogueLoad(this.k, e, this.outNames)))!;
         f.get(l.local);
         if (!vec) f.f32Load(s.offset(l.at));
         else f.vmem(l.splat ? 'v128.load32_splat' : 'v128.load', s.offset(l.at));
