@@ -17,8 +17,10 @@ import { gateOrderOf, matchCell, type CellMatch } from './export-cell-match.ts';
 /** A scan written as an ONNX recurrent node: its weights already in ONNX's layout (one direction). */
 export interface CellPlan {
   match: CellMatch;
-  /** The sequence the projection reads, [N, T, F]. */
+  /** The sequence the projection reads, [N, T, F], or [T, N, F] when `sequenceFirst`. */
   x: Node;
+  /** The projection was computed sequence-first and transposed into the scan (PyTorch's layout): X goes to ONNX as it is. */
+  sequenceFirst: boolean;
   /** The initial carry, unless it is known to be zero (then ONNX's default zero state is used). */
   initial?: Node;
   /** Input size F. */
@@ -138,8 +140,11 @@ function planCell(scan: Node, readers: Readers, weights: Readonly<Record<string,
   const G = GATE_COUNT[cell.kind];
   const a = scan.attrs as unknown as ScanAttrs;
   if (cell.kind === 'lstm' && a.stack && !readersServed(scan, readers, H)) return undefined;
-  const proj = projection(scan.inputs[1], G * H);
-  if (!proj || proj.x.type.shape[1] !== a.steps) return undefined;
+  // A sequence-first projection [T, N, G·H] enters the scan through a transpose of its first two axes.
+  const seq = scan.inputs[1];
+  const sequenceFirst = seq.op === 'transpose' && (seq.attrs.perm as number[]).join() === '1,0,2';
+  const proj = projection(sequenceFirst ? seq.inputs[0] : seq, G * H);
+  if (!proj || proj.x.type.shape[sequenceFirst ? 0 : 1] !== a.steps) return undefined;
   const F = proj.x.type.shape[2];
   if (typeof F !== 'number') return undefined;
   const K = valueAtExport(proj.kernel, weights);
@@ -160,7 +165,7 @@ function planCell(scan: Node, readers: Readers, weights: Readonly<Record<string,
   // A GRU with the linear transformation before the reset keeps its recurrent bias apart (ONNX's Rb); otherwise it is folded into b.
   const B = Float64Array.from([...bias(b), ...(cell.linearBeforeReset ? bias(Rb) : new Float64Array(GH))]);
   const initial = isZero(scan.inputs[0]) ? undefined : scan.inputs[0];
-  return { match, x: proj.x, initial, inputSize: F, W, R: Rx, B, P: P ? Float64Array.from(P) : undefined };
+  return { match, x: proj.x, sequenceFirst, initial, inputSize: F, W, R: Rx, B, P: P ? Float64Array.from(P) : undefined };
 }
 
 /** Decides, for each scan of `graph`, whether it is written as an ONNX recurrent node. */

@@ -59,7 +59,8 @@ function writeCell(c: ExportCtx, a: ScanAttrs, p: CellPlan): string {
   const axes = (v: number[]) => c.ints64(`${c.layer}/axes`, v);
   // onnxruntime runs recurrent nodes only sequence-first (layout 0; layout 1 is refused at load):
   // X [T, N, F], initial states and Y_h/Y_c [1, N, H], Y [T, 1, N, H].
-  const inputs = [c.add('Transpose', [c.valueOf(p.x)], [intsAttr('perm', [1, 0, 2])]), w('W', [1, GH, p.inputSize], p.W), w('R', [1, GH, H], p.R), w('B', [1, 2 * GH], p.B), ''];
+  const X = p.sequenceFirst ? c.valueOf(p.x) : c.add('Transpose', [c.valueOf(p.x)], [intsAttr('perm', [1, 0, 2])]);
+  const inputs = [X, w('W', [1, GH, p.inputSize], p.W), w('R', [1, GH, H], p.R), w('B', [1, 2 * GH], p.B), ''];
   if (p.initial) {
     // The packed carry [N, h|c] as ONNX's initial states.
     const part = (from: number) => (lstm ? c.add('Slice', [c.x[0], c.ints64(`${c.layer}/starts`, [from]), c.ints64(`${c.layer}/ends`, [from + H]), axes([1])]) : c.x[0]);

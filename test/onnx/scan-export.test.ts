@@ -88,6 +88,16 @@ describe('ONNX export of recurrent scans as LSTM/GRU/RNN nodes', () => {
     await check({ graph: m.graph('lstm_chain', { y: hSequence(s, 'lstm', H), c }), weights: m.weights, has: ['LSTM'], hasNot: ['Scan'] });
   });
 
+  it('lstm over a sequence-first [T, B, F] input (PyTorch\'s layout): X goes to the LSTM node untransposed', async () => {
+    const m = new ModelBuilder();
+    const x = m.input('x', [T, 2, F]);
+    const s = m.cell('lstm', x, { kind: 'lstm', units: H, stack: true, order: 'pytorch', sequenceFirst: true, initial: 'hc0' });
+    const c = { graph: m.graph('lstm_tbf', { y: hSequence(s, 'lstm', H) }), weights: m.weights, has: ['LSTM'], hasNot: ['Scan', 'MatMul'] };
+    await check(c);
+    const lstmNode = onnx.ModelProto.decode(exportOnnx(c.graph, c.weights)).graph!.node!.find((n) => n.opType === 'LSTM')!;
+    expect(lstmNode.input![0]).toBe('x');
+  });
+
   it('lstm, reverse, final carry only, initial state given: the packed [h|c] as an output', async () => {
     const m = new ModelBuilder();
     const x = m.input('x', ['N', T, F]);

@@ -39,6 +39,8 @@ export interface CellOptions {
   initial?: string;
   /** Final carry only (false), or every step's carry (true). */
   stack: boolean;
+  /** x is [T, B, F] (PyTorch's sequence-first layout): the projection is transposed into the scan. */
+  sequenceFirst?: boolean;
   /** LSTM peepholes (the importer's), in ONNX's i, o, f order. */
   peepholes?: boolean;
   clip?: number;
@@ -63,7 +65,8 @@ export class ModelBuilder {
 
   /** One direction of a recurrent layer over x [N, T, F]: the scan node (carry packed h|c for an LSTM). */
   cell(name: string, x: Node, o: CellOptions): Node {
-    const [, T, F] = x.type.shape as [Dim, number, number];
+    const [T, F] = o.sequenceFirst ? [x.type.shape[0] as number, x.type.shape[2] as number] : [x.type.shape[1] as number, x.type.shape[2] as number];
+    const rows: Dim = o.sequenceFirst ? x.type.shape[1] : 'N';
     const H = o.units;
     const G = GATE_COUNT[o.kind];
     const kernel = this.param(`${name}/kernel`, o.onnxLayout ? [G * H, F] : [F, G * H]);
@@ -73,15 +76,16 @@ export class ModelBuilder {
     const recurrentBias = lbr ? this.param(`${name}/recurrentBias`, [G * H]) : undefined;
     const peepholes = o.peepholes ? this.param(`${name}/peepholes`, [3 * H]) : undefined;
     const emit = (op: OpName, inputs: readonly Node[], attrs?: Record<string, unknown>) => makeNode(op, inputs, attrs, { layer: name });
-    const xw = emit('add', [emit('matmul', [x, kernel], { transB: o.onnxLayout ?? false }), bias]);
+    const projected = emit('add', [emit('matmul', [x, kernel], { transB: o.onnxLayout ?? false }), bias]);
+    const xw = o.sequenceFirst ? emit('transpose', [projected], { perm: [1, 0, 2] }) : projected;
     const order = o.order ?? 'keras';
     const acts = o.activations ?? { f: o.kind === 'rnn' ? 'tanh' : 'sigmoid', g: 'tanh', h: 'tanh' };
     const { body, invariants } = cellBody(
       { kind: o.kind, units: H, order: GATE_ORDERS[order], emit, recurrent, transposed: o.onnxLayout ?? false, linearBeforeReset: lbr, recurrentBias, peepholes, activations: acts, clip: o.clip },
-      { dtype: 'float32', shape: ['N', G * H] },
+      { dtype: 'float32', shape: [rows, G * H] },
     );
     const W = carryWidth(o.kind, H);
-    const initial = o.initial ? this.input(o.initial, ['N', W]) : emit('expand', [makeNode('const', [], { dtype: 'float32', shape: [], values: [0] })], { shape: ['N', W] });
+    const initial = o.initial ? this.input(o.initial, [rows, W]) : emit('expand', [makeNode('const', [], { dtype: 'float32', shape: [], values: [0] })], { shape: [rows, W] });
     const gateOrder = o.kind === 'rnn' ? '' : o.kind === 'lstm' ? (order === 'onnx' ? 'iofc' : 'ifco') : order === 'pytorch' ? 'rzh' : 'zrh';
     const cell = { kind: o.kind, hiddenSize: H, gateOrder, linearBeforeReset: lbr, direction: o.reverse ? 'reverse' : 'forward' };
     return emit('scan', [initial, xw, ...invariants], { body, steps: T, reverse: o.reverse ?? false, sequenceCount: 1, stack: o.stack, cell });
