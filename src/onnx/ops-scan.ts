@@ -50,6 +50,10 @@ function moveAxis(rank: number, from: number, to: number): number[] {
   return rest;
 }
 
+/** Bodies are imported one call per nesting level: a file nesting them deeper than any model would is refused before the stack runs out. */
+const MAX_NESTING = 32;
+let depth = 0;
+
 const scan: OnnxOp = (cc) => {
   const c = cc as ScopedContext;
   if (c.opset < 9) c.unsupported(`Scan before opset 9 (batched, with sequence_lens) is not supported`);
@@ -112,7 +116,14 @@ const scan: OnnxOp = (cc) => {
   ];
   const sub: GraphProto = { ...body, input: inputs.map((i) => valueInfo(i.info.name ?? '', i.node.type.dtype)), output: [{ name: carryOut }] };
   const inputShapes = Object.fromEntries(inputs.map((i) => [i.info.name ?? '', i.shape]));
-  const imported = importModel({ graph: sub, opsetImport: [{ domain: '', version: c.opset }] } as Parameters<typeof importModel>[0], { inputShapes, name: body.name || 'scan_body' });
+  if (depth >= MAX_NESTING) c.unsupported(`Scan bodies nested more than ${MAX_NESTING} deep are not supported`);
+  depth++;
+  let imported: ReturnType<typeof importModel>;
+  try {
+    imported = importModel({ graph: sub, opsetImport: [{ domain: '', version: c.opset }] } as Parameters<typeof importModel>[0], { inputShapes, name: body.name || 'scan_body' });
+  } finally {
+    depth--;
+  }
   const loop = (stack: boolean) => c.emit('scan', [carry0, ...seqs, ...invariants], { body: imported, steps, reverse, sequenceCount: M, stack });
 
   const wantStack = Array.from({ length: K }, (_, k) => c.wantsOutput(S + k)).some(Boolean);

@@ -11,9 +11,11 @@ import { interpret } from '../../src/ir/interpret.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { exportOnnx } from '../../src/onnx/export.ts';
 import type { OnnxContext } from '../../src/onnx/context.ts';
-import { LOOP_OPS } from '../../src/onnx/ops-scan.ts';
+// Through the importer's table (ops.ts loads before ops-scan.ts, which reads the importer back).
+import { ONNX_OPS } from '../../src/onnx/ops.ts';
 import { onnx, type GraphProto, type NodeProto } from '../../src/onnx/proto.ts';
 import { rnnByHand, rnnScan, values } from '../ir/scan-fixtures.ts';
+import { scanImportWired } from './scan-helpers.ts';
 
 const F32 = onnx.TensorProto.DataType.FLOAT;
 const info = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: F32, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
@@ -45,7 +47,7 @@ function runScan(inputs: string[], outputs: string[], attrs: Record<string, unkn
     },
     outer: (name) => vals[name],
   };
-  const r = LOOP_OPS[opType](ctx);
+  const r = ONNX_OPS[opType](ctx);
   return (Array.isArray(r) ? r : [r]) as Node[];
 }
 
@@ -142,6 +144,22 @@ describe('ONNX Scan import', () => {
     expect(() => runScan(['initial', 'x', 'y2'], ['y'], { body: twoSeq, num_scan_inputs: 2, scan_input_directions: [0, 1] }, { initial: i, x: xs, y2: both })).toThrow(/scan inputs run in different directions/);
     const reads: GraphProto = { ...sumBody(2), node: [node('Add', ['sum_in', 'bias'], ['sum_out']), node('Identity', ['sum_out'], ['scan_out'])] };
     expect(() => runScan(['initial', 'x'], ['y'], { body: reads, num_scan_inputs: 1 }, { initial: i, x: xs })).toThrow(/reads 'bias' from the enclosing graph/);
+  });
+
+  it('refuses bodies nested deeper than 32 levels, naming the node', () => {
+    let body = sumBody(2);
+    for (let k = 0; k < 40; k++) {
+      const outer: GraphProto = {
+        name: `level${k}`,
+        input: [info('sum_in', [2]), info('next', [2])],
+        output: [info('sum_out', [2])],
+        node: [node('Unsqueeze', ['next', 'one'], ['next2']), { opType: 'Scan', name: `inner${k}`, input: ['sum_in', 'next2'], output: ['sum_out'], attribute: [{ name: 'body', type: 5, g: body }, { name: 'num_scan_inputs', type: 2, i: 1 }] }],
+        initializer: [{ name: 'one', dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [0] }],
+      };
+      body = outer;
+    }
+    const [i, xs] = [leaf('initial', [2]), leaf('x', [3, 2])];
+    expect(() => runScan(['initial', 'x'], ['y'], { body, num_scan_inputs: 1 }, { initial: i, x: xs })).toThrow(scanImportWired() ? /\(Scan, opset 17\): Scan bodies nested more than 32 deep are not supported/ : /does not pass GRAPH attributes/);
   });
 
   it('refuses Loop with the reason, as an UnsupportedError', () => {
