@@ -173,9 +173,9 @@ describe('row kernels (softmax, layer norm, sums, exp) in WebAssembly SIMD', () 
   });
 });
 
-describe('the vector exp and tanh (simd-rows-math.ts)', () => {
+describe('the vector exp, tanh and log (simd-rows-math.ts)', () => {
   const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 37] });
-  const graph: Graph = { name: 'simd_exp', inputs: [x], outputs: [{ name: 'y', node: makeNode('exp', [x]) }, { name: 't', node: makeNode('tanh', [x]) }] };
+  const graph: Graph = { name: 'simd_exp', inputs: [x], outputs: [{ name: 'y', node: makeNode('exp', [x]) }, { name: 't', node: makeNode('tanh', [x]) }, { name: 'l', node: makeNode('log', [x]) }] };
 
   /** Distance in float32 units in the last place between two finite floats of one sign. */
   const ulps = (a: number, b: number) => {
@@ -217,6 +217,22 @@ describe('the vector exp and tanh (simd-rows-math.ts)', () => {
       if (Number.isNaN(want)) expect(got[i], at).toBeNaN();
       else if (want === 0) expect(Object.is(got[i], want), at).toBe(true);
       else expect(ulps(got[i], want), at).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('log is within 2 ulp of Math.log rounded to float32 (subnormals too), −∞ at ±0, NaN below 0 and at NaN, ∞ at ∞', async () => {
+    const values: number[] = [0, -0, -1, -1e-40, Infinity, -Infinity, NaN, 1, 0.5, 2, Math.SQRT1_2, 0.70710677, 0.7071068, 1e-40, 1e-45, 2 ** -126, 3.4e38, 1 + 2 ** -23, 1 - 2 ** -24];
+    for (let v = -30; v <= 38; v += 0.0173) values.push(10 ** v);
+    for (let v = 0.5; v <= 2; v += 0.000731) values.push(v);
+    const feed = fed(values);
+    const { model } = await compileAndLoad(graph, 'simd-rows', 'exp', undefined, 'js', { simd: true });
+    const got = model.run({ x: feed }, feed.length / 37).l as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      const want = Math.fround(Math.log(feed[i]));
+      const at = `log(${feed[i]})`;
+      if (Number.isNaN(want)) expect(got[i], at).toBeNaN();
+      else if (want === 0 || !Number.isFinite(want)) expect(got[i], at).toBe(want);
+      else expect(ulps(got[i], want), at).toBeLessThanOrEqual(2);
     }
   });
 });

@@ -70,6 +70,7 @@ const SIMD_OPS = {
   'i32x4.add': 0xae,
   'i32x4.sub': 0xb1,
   'i32x4.trunc_sat_f32x4_s': 0xf8,
+  'f32x4.convert_i32x4_s': 0xfa,
   // Relaxed SIMD (a later proposal): fused or unfused multiply-add, the engine's choice.
   'f32x4.relaxed_madd': 0x105,
 } as const;

@@ -10,13 +10,15 @@
 // float32 rounding of the true value gives. sigmoid(x) is 1 / (1 + exp(−x)), the JavaScript
 // kernels' formula, over this exp. tanh is Cephes's tanhf: an odd polynomial for |x| ≤ 0.625,
 // 1 − 2 / (exp(2|x|) + 1) above, x's sign put back by its bit (so tanh(−0) = −0); within 3 ulp of
-// Math.tanh rounded to float32, ±1 beyond |x| ≈ 9.
+// Math.tanh rounded to float32, ±1 beyond |x| ≈ 9. log is Cephes's logf (a loss's log of
+// probabilities, logSoftmax's log Σ), within 2 ulp of Math.log rounded to float32; log(±0) = −∞,
+// log of a negative number NaN.
 import type { Expr } from '../../../src/ir/expr.ts';
 import { binaryAlu, unaryAlu } from './alu.ts';
 import { V128, type FunctionBody } from './binary.ts';
 
 /** The unary ops the row kernels compute beyond alu.ts's table. */
-export const ROW_UNARY = new Set(['exp', 'sigmoid', 'tanh']);
+export const ROW_UNARY = new Set(['exp', 'sigmoid', 'tanh', 'log']);
 
 /** Whether every op of `e` has a vector form here or in alu.ts (reductions excepted: the caller's). */
 export function rowExprSupported(e: Expr): boolean {
@@ -133,11 +135,76 @@ export function vectorTanh(f: FunctionBody): void {
   f.get(x).v128Const(SIGN).simd('v128.and').simd('v128.or');
 }
 
+/** Cephes logf's polynomial for (log(1 + m) − m + m²/2) / m³ on √½ − 1 ≤ m < √2 − 1, highest degree first. */
+const LOG_POLY = [7.0376836292e-2, -1.151461031e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1];
+const i32x4 = (v: number) => new Uint8Array(new Int32Array([v, v, v, v]).buffer);
+
+/**
+ * Replaces the vector on the stack by log of each lane (Cephes logf): x = m·2^e with m in [√½, √2)
+ * from the float's bits (subnormals scaled by 2²³ first), log(m) by polynomial, plus e·ln 2 in two
+ * parts; then log(±0) = −∞, log(x < 0) = NaN, log(∞) = ∞, NaN stays NaN.
+ */
+export function vectorLog(f: FunctionBody): void {
+  const x = f.local(V128);
+  const xs = f.local(V128);
+  const sub = f.local(V128);
+  const e = f.local(V128);
+  const m = f.local(V128);
+  const lt = f.local(V128);
+  const z = f.local(V128);
+  const r = f.local(V128);
+  f.set(x);
+  f.get(x);
+  splat(f, 2 ** -126).simd('f32x4.lt').set(sub);
+  f.get(x);
+  splat(f, 2 ** 23).simd('f32x4.mul').get(x).get(sub).simd('v128.bitselect').set(xs);
+  // e = exponent − 126 (− 23 for a scaled subnormal), m = mantissa in [½, 1).
+  f.get(xs).v128Const(i32x4(0x7f800000)).simd('v128.and').i32(23).simd('i32x4.shr_s');
+  f.v128Const(i32x4(126)).simd('i32x4.sub');
+  f.get(sub).v128Const(i32x4(23)).simd('v128.and').simd('i32x4.sub');
+  f.simd('f32x4.convert_i32x4_s').set(e);
+  f.get(xs).v128Const(i32x4(0x007fffff)).simd('v128.and').v128Const(i32x4(0x3f000000)).simd('v128.or').set(m);
+  // Below √½: e − 1 and m = 2m − 1; else m − 1.
+  f.get(m);
+  splat(f, Math.SQRT1_2).simd('f32x4.lt').set(lt);
+  f.get(m).get(m).get(lt).simd('v128.and').simd('f32x4.add');
+  splat(f, 1).simd('f32x4.sub').set(m);
+  f.get(e);
+  splat(f, 1).get(lt).simd('v128.and').simd('f32x4.sub').set(e);
+  f.get(m).get(m).simd('f32x4.mul').set(z);
+  splat(f, LOG_POLY[0]);
+  for (const c of LOG_POLY.slice(1)) {
+    f.get(m).simd('f32x4.mul');
+    splat(f, c).simd('f32x4.add');
+  }
+  f.get(m).simd('f32x4.mul').get(z).simd('f32x4.mul');
+  f.get(e);
+  splat(f, C2).simd('f32x4.mul').simd('f32x4.add');
+  f.get(z);
+  splat(f, 0.5).simd('f32x4.mul').simd('f32x4.sub');
+  f.get(m).simd('f32x4.add');
+  f.get(e);
+  splat(f, C1).simd('f32x4.mul').simd('f32x4.add').set(r);
+  // The special values, lane by lane.
+  const pick = (value: () => void, when: () => void) => {
+    value();
+    f.get(r);
+    when();
+    f.simd('v128.bitselect').set(r);
+  };
+  pick(() => splat(f, -Infinity), () => f.get(x).f32(0).simd('f32x4.splat').simd('f32x4.eq'));
+  pick(() => splat(f, NaN), () => f.get(x).f32(0).simd('f32x4.splat').simd('f32x4.lt'));
+  pick(() => splat(f, Infinity), () => f.get(x).f32(Infinity).simd('f32x4.splat').simd('f32x4.eq'));
+  pick(() => f.get(x), () => f.get(x).get(x).simd('f32x4.ne'));
+  f.get(r);
+}
+
 /** Emits `op` on the value on the stack: a vector, or a scalar (splatted, computed, lane 0 taken). */
 export function rowUnary(f: FunctionBody, op: string, vec: boolean): void {
   if (!vec) f.simd('f32x4.splat');
   if (op === 'exp') vectorExp(f);
   else if (op === 'tanh') vectorTanh(f);
+  else if (op === 'log') vectorLog(f);
   else vectorSigmoid(f);
   if (!vec) f.extractLane(0);
 }
