@@ -8,7 +8,6 @@
 // - im2col, slices: the k·k shifted windows sliced and concatenated (the form bench/conv.md had
 //   before, many data-movement kernels), then the same product.
 // Outputs are compared before timing. Usage: npx tsx bench/conv.ts → bench/conv.md
-import Benchmark from 'benchmark';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -64,10 +63,12 @@ function padded(x: Node, s: Shape): Node {
   return p ? makeNode('pad', [x], { pads: [0, 0, p, p, 0, 0, p, p], mode: 'constant', value: 0 }) : x;
 }
 
-/** The product [F, C·k·k] · cols [N, C·k·k, out²] as [N, F, out, out]; weights laid out as `w` flattened. */
-function product(cols: Node, s: Shape): Node {
+/** relu(wcol · cols + b), wcol [F, C·k·k] laid out as `w` flattened, cols [N, C·k·k, out²]: bias and ReLU fuse into the product. */
+function product(cols: Node, s: Shape): Graph['outputs'] {
   const out = outSize(s);
-  return makeNode('reshape', [makeNode('matmul', [param('wcol', [s.f, s.c * s.k * s.k]), cols])], { shape: [-1, s.f, out, out] });
+  const b = makeNode('reshape', [param('b', [s.f])], { shape: [s.f, 1] });
+  const y = makeNode('relu', [makeNode('add', [makeNode('matmul', [param('wcol', [s.f, s.c * s.k * s.k]), cols]), b])]);
+  return [{ name: 'y', node: makeNode('reshape', [y], { shape: [-1, s.f, out, out] }) }];
 }
 
 function im2colGather(s: Shape): Graph {
@@ -81,7 +82,7 @@ function im2colGather(s: Shape): Graph {
   const idx = makeNode('const', [], { dtype: 'int32', shape: [s.k * s.k, out * out], values });
   const gathered = makeNode('gather', [flat, idx], { axis: 2 });
   const cols = makeNode('reshape', [gathered], { shape: [-1, s.c * s.k * s.k, out * out] });
-  return { name: 'im2col1', inputs: [x], outputs: finish(product(cols, s), s) };
+  return { name: 'im2col1', inputs: [x], outputs: product(cols, s) };
 }
 
 function im2colSlices(s: Shape): Graph {
@@ -94,7 +95,7 @@ function im2colSlices(s: Shape): Graph {
   const stacked = makeNode('concat', windows.map((w) => makeNode('reshape', [w], { shape: [-1, 1, s.c, out * out] })), { axis: 1 });
   const moved = makeNode('transpose', [stacked], { perm: [0, 2, 1, 3] });
   const cols = makeNode('reshape', [moved], { shape: [-1, s.c * s.k * s.k, out * out] });
-  return { name: 'im2col', inputs: [x], outputs: finish(product(cols, s), s) };
+  return { name: 'im2col', inputs: [x], outputs: product(cols, s) };
 }
 
 async function load(graph: Graph, tag: string): Promise<{ mod: Emitted; kernels: number }> {
@@ -106,11 +107,30 @@ async function load(graph: Graph, tag: string): Promise<{ mod: Emitted; kernels:
   return { mod: (await import(pathToFileURL(file).href)) as Emitted, kernels: compiled.program.kernels.length };
 }
 
-const hz = (f: () => void) => {
-  const b = new Benchmark(f, { minSamples: 15, maxTime: 2 });
-  b.run();
-  return b.hz;
-};
+/**
+ * Calls per second of CPU time (user + system, this process, one thread): the median of 7 samples
+ * of at least 0.2 s each. On the shared machine wall time mostly measured the other processes.
+ */
+function hz(f: () => void): number {
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  let n = 1;
+  for (;;) {
+    const t = cpu();
+    for (let i = 0; i < n; i++) f();
+    if (cpu() - t >= 0.2) break;
+    n *= 2;
+  }
+  const rates: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const t = cpu();
+    for (let i = 0; i < n; i++) f();
+    rates.push(n / (cpu() - t));
+  }
+  return rates.sort((a, b) => a - b)[3];
+}
 
 const rows: string[] = [];
 const loads: number[] = [loadavg()[0]];
@@ -147,7 +167,7 @@ writeFileSync(
     '# Direct convolution and im2col, as Kiln compiles them',
     '',
     `- ${new Date().toISOString()}; batch ${BATCH}; forward with bias and ReLU; one thread; WebAssembly SIMD kernels where Kiln has them; outputs agree to 1e-4 before timing.`,
-    '- GFLOP/s counts 2 per multiply-add of the convolution (the im2col copies do none); "kernels" counts the compiled kernels of each form.',
+    '- GFLOP/s counts 2 per multiply-add of the convolution (the im2col copies do none), per second of the process\'s CPU time (user + system; median of 7 samples of at least 0.2 s, after 30 warm-up calls of every form): the machine is shared, and wall time mostly measured the other processes. "kernels" counts the compiled kernels of each form.',
     '- direct: the conv2d op (padded: a pad kernel, then the convolution); im2col (gather): one gather kernel builds [N, C·k·k, H′·W′], then one product [F, C·k·k] · cols with bias and ReLU fused; im2col (slices): k·k slices concatenated and transposed, then the same product.',
     `- 1-minute load average while it ran: ${loads.map((l) => l.toFixed(1)).join(', ')} (the machine is shared; compare within a row, not across runs).`,
     '',
