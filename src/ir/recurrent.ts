@@ -62,14 +62,73 @@ export interface UnrollSpec {
 export interface Unrolled {
   /** The state after each time index (in time order, whatever the direction): [B, H] each. */
   outputs: Node[];
+  /** Every step's h at once, [B, T, H] (time on axis 1), when the steps are a scan: what `outputs` are slices of. */
+  stacked?: Node;
   /** Final hidden state [B, H] (of the last step run: time 0 when reversed). */
   h: Node;
   /** Final cell state [B, H] (LSTM). */
   c?: Node;
 }
 
-/** Runs the cell over `steps` steps and returns every state. */
+/**
+ * Runs the cell over `steps` steps and returns every state. When the projections are time slices
+ * of one [R, T, G·H] tensor (or [T, R, G·H]), as both callers build them, the steps are one `scan`
+ * node over one cell body (docs/design/time.md); otherwise the cell is unrolled step by step.
+ */
 export function unroll(s: UnrollSpec): Unrolled {
+  // A caller that checks the size of every step it builds (the ONNX importer's node limit) still
+  // gets the steps unrolled: it refuses by a per-step count that a loop does not have.
+  const seq = s.afterStep ? undefined : projectionSequence(s);
+  return seq ? scanned(s, seq) : unrolledSteps(s);
+}
+
+/** The [R, T, G·H] tensor whose time slices `s.projection(t)` are (reshape ∘ unit slice), if they are. */
+function projectionSequence(s: UnrollSpec): Node | undefined {
+  const p0 = s.projection(0);
+  const sl = p0.op === 'reshape' ? p0.inputs[0] : undefined;
+  if (!sl || sl.op !== 'slice' || p0.type.dtype === 'int32') return undefined;
+  const a = sl.attrs as { starts: number[]; ends: number[]; axes?: number[]; steps?: number[] };
+  const x = sl.inputs[0];
+  const axis = a.axes?.length === 1 ? a.axes[0] : undefined;
+  const unit = a.starts.length === 1 && a.starts[0] === 0 && a.ends[0] === 1 && (a.steps?.[0] ?? 1) === 1;
+  if (!unit || x.type.shape.length !== 3 || (axis !== 0 && axis !== 1) || x.type.shape[axis] !== s.steps) return undefined;
+  const seq = axis === 1 ? x : s.emit('transpose', [x], { perm: [1, 0, 2] });
+  const [rows, , width] = seq.type.shape;
+  const [pr, pw] = p0.type.shape;
+  return p0.type.shape.length === 2 && pr === rows && pw === width ? seq : undefined;
+}
+
+/** The gate blocks' order as letters (LSTM i f c o, GRU z r h), for the scan's `cell` attribute. */
+function gateOrderName(s: UnrollSpec): string {
+  const gates: Record<string, number> = s.kind === 'lstm' ? s.order.lstm : s.kind === 'gru' ? s.order.gru : {};
+  return Object.keys(gates).sort((x, y) => gates[x] - gates[y]).join('');
+}
+
+/** One scan over the cell body: every state is a slice of its stacked output [R, T, W]. */
+function scanned(s: UnrollSpec, seq: Node): Unrolled {
+  const { emit, units: H, steps: T } = s;
+  const slice = seq.type;
+  const sliceT: TensorType = { dtype: slice.dtype, shape: [slice.shape[0], slice.shape[2]] };
+  const { body, invariants } = cellBody(s, sliceT);
+  const rows = slice.shape[0];
+  const W = carryWidth(s.kind, H);
+  const zeros = (width: number) => emit('expand', [emit('const', [], { dtype: slice.dtype, shape: [], values: [0] })], { shape: [rows, width] });
+  const lstm = s.kind === 'lstm';
+  const init = lstm ? (s.h0 || s.c0 ? emit('concat', [s.h0 ?? zeros(H), s.c0 ?? zeros(H)], { axis: 1 }) : zeros(W)) : (s.h0 ?? zeros(W));
+  const cell = { kind: s.kind, hiddenSize: H, gateOrder: gateOrderName(s), linearBeforeReset: !!s.linearBeforeReset, direction: s.reverse ? 'reverse' : 'forward' };
+  const y = emit('scan', [init, seq, ...invariants], { body, steps: T, reverse: s.reverse, sequenceCount: 1, stack: true, cell });
+  const target = (d: (number | 'N')[]) => (d[0] === 'N' ? [-1, ...d.slice(1)] : d);
+  const part = (t: Node, from: number, to: number) => emit('slice', [t], { starts: [from], ends: [to], axes: [2], steps: [1] });
+  // h of every step, [R, T, H]: its unit time slices restack to it (compiler/passes/simplify.ts).
+  const hs = lstm ? part(y, 0, H) : y;
+  const at = (t: Node, k: number) => emit('reshape', [emit('slice', [t], { starts: [k], ends: [k + 1], axes: [1], steps: [1] })], { shape: target([rows, H]) });
+  const outputs = Array.from({ length: T }, (_, k) => at(hs, k));
+  const last = s.reverse ? 0 : T - 1;
+  return { outputs, stacked: hs, h: outputs[last], c: lstm ? at(part(y, H, 2 * H), last) : undefined };
+}
+
+/** The cell built once per step: the form for projections that are not slices of one tensor. */
+function unrolledSteps(s: UnrollSpec): Unrolled {
   const { emit, units: H } = s;
   const slice = (t: Node, axis: number, start: number, end: number): Node => emit('slice', [t], { starts: [start], ends: [end], axes: [axis], steps: [1] });
   const gate = (g: number, src: Node) => slice(src, 1, g * H, (g + 1) * H);

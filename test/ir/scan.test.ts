@@ -8,6 +8,7 @@ import { KilnError, ShapeError } from '../../src/ir/errors.ts';
 import { graphNodes, type Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
 import { graphFromJson, graphToJson } from '../../src/ir/json.ts';
+import { opDef } from '../../src/ir/ops/index.ts';
 import { printGraph } from '../../src/ir/print.ts';
 import { inputNode, rnnBody, rnnByHand, rnnScan, values } from './scan-fixtures.ts';
 
@@ -63,6 +64,14 @@ describe('scan: shape rule', () => {
     expect(e).toBeInstanceOf(KilnError);
     expect(e!.message).toMatch(/attribute body must be a graph/);
     expect(e!.message).not.toContain('\n');
+  });
+});
+
+describe('scan: work', () => {
+  it('counts its body once per step (matmul 2·H², add H, tanh 4·H as elementwise.ts prices it, per sample and step)', () => {
+    const { scan } = rnnScan(T, H);
+    const flops = opDef('scan').flops!(scan.inputs.map((i) => i.type), scan.type, scan.attrs);
+    expect(flops).toBe(T * (2 * H * H + H + 4 * H));
   });
 });
 

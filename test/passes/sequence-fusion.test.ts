@@ -1,10 +1,11 @@
-// Fusion of sequence models (issue 15): an LSTM step's gate activations and cell update in the two
-// elementwise kernels a step needs (c_t and h_t), its gates read straight from the step's one
-// product; the compiled, fused LSTM against PyTorch's formulas; attention's scale and masks as an
+// Fusion of sequence models (issue 15): an LSTM step (its scan body, compiled once) has its gate
+// activations and cell update in the two elementwise kernels a step needs (c_t and h_t), its gates
+// read straight from the step's one product; the compiled, fused LSTM against PyTorch's formulas; attention's scale and masks as an
 // epilogue of the score product and its softmax in three kernels.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import type { Kernel } from '../../compiler/lower/kernel.ts';
+import { scheduleLoops } from '../../compiler/lower/loop.ts';
 import { resetLayerNames } from '../../src/dsl/context.ts';
 import { input } from '../../src/dsl/layers.ts';
 import { lstm } from '../../src/dsl/recurrent.ts';
@@ -27,38 +28,45 @@ function lstmGraph(): Graph {
 /** Every op a kernel evaluates, stored or recomputed. */
 const allOps = (k: Kernel) => [...k.ops, ...k.recomputes];
 const count = (ops: readonly string[], op: string) => ops.filter((o) => o === op).length;
-/** The step kernels: what is neither a product (matmul anchor) nor the per-step slice of the input projection. */
-const stepKernels = (ks: readonly Kernel[]) => ks.filter((k) => k.ops[0] !== 'matmul' && !(k.ops.length === 1 && k.ops[0] === 'slice' && !k.recomputes.length) && k.ops[0] !== 'concat');
+/** The LSTM step: the kernels of the layer's scan body (src/ir/recurrent.ts), compiled once for every step. */
+function stepKernels(g: Graph): Kernel[] {
+  const loops = scheduleLoops(compileGraph(g).program.schedule);
+  expect(loops).toHaveLength(1);
+  return loops[0].body.flatMap((s) => (s.kind === 'kernel' ? [s.kernel] : []));
+}
+/** The carry's unpacking and packing: h (and c) sliced out of [h | c], and [h_t | c_t] concatenated back. */
+const isCarryMove = (k: Kernel) => k.ops.length === 1 && !k.recomputes.length && (k.ops[0] === 'slice' || k.ops[0] === 'concat');
 
 describe('an LSTM step', () => {
   it('is one product and two elementwise kernels: the cell state and the hidden state', () => {
-    const ks = compileGraph(lstmGraph()).program.kernels;
-    const steps = stepKernels(ks);
+    const ks = stepKernels(lstmGraph());
     // Before: each gate's slice → activation was a kernel of its own: four elementwise kernels a step.
-    expect(steps.length).toBe(2 * T);
-    for (const k of steps) expect(k.shape).toEqual(['N', H]);
-    // One [N, 4H] product per step after the first (the first has no state to multiply), plus the input projection.
-    expect(ks.filter((k) => k.ops[0] === 'matmul').length).toBe(T);
+    const step = ks.filter((k) => !isCarryMove(k) && k.ops[0] !== 'matmul');
+    expect(step.length).toBe(2);
+    for (const k of step) expect(k.shape).toEqual(['N', H]);
+    // One [N, 4H] product a step (the body's), with its bias add as an epilogue.
+    expect(ks.filter((k) => k.ops[0] === 'matmul').map((k) => k.shape)).toEqual([['N', 4 * H]]);
+    // Besides: only the carry's own moves, at most a slice in and a concat out.
+    expect(ks.filter(isCarryMove).length).toBeLessThanOrEqual(2);
     // The gates are read from the product inside the kernels, never stored: no kernel stores a [N, H] gate.
-    expect(ks.filter((k) => k.ops[0] === 'slice' && k.shape[k.shape.length - 1] === H && k.ops.length <= 2 && !k.recomputes.length)).toEqual([]);
+    expect(ks.filter((k) => k.ops[0] === 'slice' && k.reads.some((r) => r.type.shape[1] === 4 * H) && !k.recomputes.length)).toEqual([]);
   });
 
   it('computes c_t = σ(f)·c + σ(i)·tanh(g) in one kernel that reads the step product and c_{t−1}', () => {
-    const ks = compileGraph(lstmGraph()).program.kernels;
-    // A middle step's cell kernel: three gates (two sigmoids, one tanh), two products, one sum.
-    const cell = stepKernels(ks).filter((k) => count(allOps(k), 'sigmoid') === 2 && count(allOps(k), 'tanh') === 1 && k.ops.includes('add'));
-    // Steps 3 … T−1: step 1's cell (no forget term) is recomputed inside step 2's, and the last
-    // step's kernel also applies tanh (its cell has no other reader).
-    expect(cell.length).toBe(T - 3);
+    const ks = stepKernels(lstmGraph());
+    // The cell kernel: three gates (two sigmoids, one tanh), two products, one sum.
+    const cell = ks.filter((k) => count(allOps(k), 'sigmoid') === 2 && count(allOps(k), 'tanh') === 1 && k.ops.includes('add'));
+    expect(cell.length).toBe(1);
     for (const k of cell) {
-      expect(count(allOps(k), 'slice')).toBe(3);
+      // Three gate slices of the product, and c_{t−1} sliced from the carry [h | c].
+      expect(count(allOps(k), 'slice')).toBe(4);
       expect(count(allOps(k), 'mul')).toBe(2);
-      // Inputs: the [N, 4H] step product (read three times at gate offsets) and the previous cell state.
-      expect(k.inputs.map((t) => Number(t.shape[1])).sort((a, b) => a - b)).toEqual([H, 4 * H]);
+      // Inputs: the [N, 4H] step product (read three times at gate offsets) and the carry [N, 2H].
+      expect(k.inputs.map((t) => Number(t.shape[1])).sort((a, b) => a - b)).toEqual([2 * H, 4 * H]);
     }
-    // Each hidden-state kernel: h_t = σ(o) · tanh(c_t), reading c_t and the product.
-    const hidden = stepKernels(ks).filter((k) => count(allOps(k), 'sigmoid') === 1 && count(allOps(k), 'tanh') === 1 && !k.ops.includes('add'));
-    expect(hidden.length).toBeGreaterThanOrEqual(T - 2);
+    // The hidden-state kernel: h_t = σ(o) · tanh(c_t), reading c_t and the product.
+    const hidden = ks.filter((k) => count(allOps(k), 'sigmoid') === 1 && count(allOps(k), 'tanh') === 1 && !k.ops.includes('add'));
+    expect(hidden.length).toBe(1);
   });
 
   it('compiled and fused (SIMD on and off), matches PyTorch formulas run as naive loops', async () => {

@@ -7,6 +7,8 @@ import type { Node, TensorType } from '../node.ts';
 import { formatShape, sameShape, type Dim } from '../shape.ts';
 import { bool, int, oneOf, optional, record, type AttrSchema, type Field } from './attr-schema.ts';
 import { defineOp } from './types.ts';
+// Read when a count is asked for, never while the op table is being built (index.ts imports this file).
+import { OPS } from './index.ts';
 
 /** What a recurrent scan computes, for tools that recognise it (an ONNX exporter writing LSTM/GRU/RNN nodes). */
 export interface CellAttrs {
@@ -115,6 +117,15 @@ function inferScan(inputs: readonly TensorType[], a: ScanAttrs): TensorType {
   return a.stack ? stackedType(inputs[0], steps) : inputs[0];
 }
 
+/** Work per sample: the body's, once per step (nested scans count theirs the same way). */
+function scanFlops(_inputs: readonly TensorType[], _out: TensorType, a: ScanAttrs): number {
+  const perStep = graphNodes(a.body).reduce((sum, n) => {
+    const rule = OPS[n.op].flops as ((i: readonly TensorType[], o: TensorType, at: unknown) => number) | undefined;
+    return sum + (rule ? rule(n.inputs.map((i) => i.type), n.type, n.attrs) : 0);
+  }, 0);
+  return perStep * a.steps;
+}
+
 export const scan = defineOp<ScanAttrs>({
   // Anchors its own step (a host loop over the body's kernels) and never joins another kernel:
   // compiler/fuse and compiler/lower treat it by name.
@@ -122,7 +133,7 @@ export const scan = defineOp<ScanAttrs>({
   arity: 'variadic',
   attrs: schema,
   infer: inferScan,
-  flops: () => 0,
+  flops: scanFlops,
 });
 
 export const scanOps = { scan };
