@@ -21,6 +21,8 @@ export interface CellPlan {
   x: Node;
   /** The projection was computed sequence-first and transposed into the scan (PyTorch's layout): X goes to ONNX as it is. */
   sequenceFirst: boolean;
+  /** A stacked LSTM whose readers all slice h by non-negative bounds: its value can be h alone, [N, T, H]. */
+  hOnly: boolean;
   /** The initial carry, unless it is known to be zero (then ONNX's default zero state is used). */
   initial?: Node;
   /** Input size F. */
@@ -121,6 +123,18 @@ function readersServed(scan: Node, readers: Readers, H: number): boolean {
   return true;
 }
 
+/** Every reader of the scan slices features [0, H) with bounds that mean the same on an [N, T, H] value. */
+function readsHOnly(scan: Node, readers: Readers, H: number): boolean {
+  if (readers.outputs.has(scan)) return false;
+  return (readers.of.get(scan) ?? []).every((r) => {
+    if (r.op !== 'slice') return false;
+    const a = r.attrs as unknown as SliceAttrs;
+    const axes = a.axes ?? a.starts.map((_, i) => i);
+    const k = axes.findIndex((x) => x === 2 || x === -1);
+    return k >= 0 && a.starts[k] >= 0 && a.ends[k] >= 0 && a.ends[k] <= H && (a.steps?.[k] ?? 1) > 0;
+  });
+}
+
 /** Gate blocks re-ordered into ONNX's order and laid out [G·H, inner] (rows: gate units). */
 function repack(order: (g: string) => number, gates: readonly string[], H: number, inner: number, at: (row: number, col: number) => number): Float64Array {
   const out = new Float64Array(gates.length * H * inner);
@@ -165,7 +179,8 @@ function planCell(scan: Node, readers: Readers, weights: Readonly<Record<string,
   // A GRU with the linear transformation before the reset keeps its recurrent bias apart (ONNX's Rb); otherwise it is folded into b.
   const B = Float64Array.from([...bias(b), ...(cell.linearBeforeReset ? bias(Rb) : new Float64Array(GH))]);
   const initial = isZero(scan.inputs[0]) ? undefined : scan.inputs[0];
-  return { match, x: proj.x, sequenceFirst, initial, inputSize: F, W, R: Rx, B, P: P ? Float64Array.from(P) : undefined };
+  const hOnly = cell.kind === 'lstm' && a.stack && readsHOnly(scan, readers, H);
+  return { match, x: proj.x, sequenceFirst, hOnly, initial, inputSize: F, W, R: Rx, B, P: P ? Float64Array.from(P) : undefined };
 }
 
 /** Decides, for each scan of `graph`, whether it is written as an ONNX recurrent node. */

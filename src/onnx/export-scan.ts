@@ -80,6 +80,7 @@ function writeCell(c: ExportCtx, a: ScanAttrs, p: CellPlan): string {
   const hs = () => batchFirst(c.add('Squeeze', [Y, axes([1])]));
   if (!lstm) return a.stack ? c.emit('Transpose', [c.add('Squeeze', [Y, axes([1])])], [intsAttr('perm', [1, 0, 2])]) : c.emit('Squeeze', [Yh, axes([0])]);
   if (!a.stack) return c.emit('Squeeze', [c.add('Concat', [Yh, Yc], [intAttr('axis', 2)]), axes([0])]);
+  if (p.hOnly) return c.emit('Transpose', [c.add('Squeeze', [Y, axes([1])])], [intsAttr('perm', [1, 0, 2])]);
   // Every step's h beside c at the final step (zeros elsewhere): the plan checked nothing reads c at another step.
   const last = a.reverse ? 0 : a.steps - 1;
   const pads = c.ints64(`${c.layer}/pads`, [0, last, 0, 0, a.steps - 1 - last, 0]);

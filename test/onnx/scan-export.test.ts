@@ -98,6 +98,14 @@ describe('ONNX export of recurrent scans as LSTM/GRU/RNN nodes', () => {
     expect(lstmNode.input![0]).toBe('x');
   });
 
+  it('lstm whose h is read with bounds counted from the end: the packed [h|c] rebuilt, so they still point at h', async () => {
+    const m = new ModelBuilder();
+    const x = m.input('x', ['N', T, F]);
+    const s = m.cell('lstm', x, { kind: 'lstm', units: H, stack: true });
+    const y = makeNode('slice', [s], { starts: [-2 * H], ends: [-H], axes: [-1] });
+    await check({ graph: m.graph('lstm_neg', { y }), weights: m.weights, has: ['LSTM', 'Pad'], hasNot: ['Scan'] });
+  });
+
   it('lstm, reverse, final carry only, initial state given: the packed [h|c] as an output', async () => {
     const m = new ModelBuilder();
     const x = m.input('x', ['N', T, F]);
@@ -109,7 +117,7 @@ describe('ONNX export of recurrent scans as LSTM/GRU/RNN nodes', () => {
     const m = new ModelBuilder();
     const x = m.input('x', ['N', T, F]);
     const s = m.cell('lstm', x, { kind: 'lstm', units: H, stack: true, onnxLayout: true, order: 'onnx', peepholes: true, clip: 0.8, initial: 'hc0' });
-    await check({ graph: m.graph('lstm_peep', { y: hSequence(s, 'lstm', H) }), weights: m.weights, has: ['LSTM'], hasNot: ['Scan'] });
+    await check({ graph: m.graph('lstm_peep', { y: hSequence(s, 'lstm', H) }), weights: m.weights, has: ['LSTM'], hasNot: ['Scan', 'Pad'] });
   });
 
   for (const [label, order, lbr] of [
