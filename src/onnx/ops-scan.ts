@@ -63,6 +63,7 @@ const scan: OnnxOp = (cc) => {
   const bodyIn = body.input ?? [];
   const bodyOut = body.output ?? [];
   if (M < 1 || S < 1 || bodyIn.length !== c.count) c.unsupported(`expected ${c.count} body inputs for ${Math.max(S, 0)} state(s) and ${M} scan input(s), with at least one of each; the body has ${bodyIn.length}`);
+  if (bodyOut.length < S) c.unsupported(`the body has ${bodyOut.length} output(s), fewer than the ${S} state variable(s) it must return`);
   const K = bodyOut.length - S;
   const inAxes = ints(c, 'scan_input_axes') ?? new Array<number>(M).fill(0);
   const inDirs = ints(c, 'scan_input_directions') ?? new Array<number>(M).fill(0);

@@ -142,6 +142,9 @@ describe('ONNX Scan import', () => {
     const both = leaf('y2', [3, 2]);
     const twoSeq: GraphProto = { ...sumBody(2), input: [...sumBody(2).input!, info('m', [2])] };
     expect(() => runScan(['initial', 'x', 'y2'], ['y'], { body: twoSeq, num_scan_inputs: 2, scan_input_directions: [0, 1] }, { initial: i, x: xs, y2: both })).toThrow(/scan inputs run in different directions/);
+    const short: GraphProto = { ...sumBody(2), output: [] };
+    expect(() => runScan(['initial', 'x'], ['y'], { body: short, num_scan_inputs: 1 }, { initial: i, x: xs })).toThrow(/the body has 0 output\(s\), fewer than the 1 state variable\(s\)/);
+    expect(() => runScan(['initial', 'x'], ['y'], { body: sumBody(2), num_scan_inputs: 5 }, { initial: i, x: xs })).toThrow(/expected 2 body inputs/);
     const reads: GraphProto = { ...sumBody(2), node: [node('Add', ['sum_in', 'bias'], ['sum_out']), node('Identity', ['sum_out'], ['scan_out'])] };
     expect(() => runScan(['initial', 'x'], ['y'], { body: reads, num_scan_inputs: 1 }, { initial: i, x: xs })).toThrow(/reads 'bias' from the enclosing graph/);
   });
