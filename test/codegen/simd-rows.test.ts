@@ -48,6 +48,8 @@ const CASES: Case[] = [
   { name: 'colsum_batch_7', shapes: [['N', 7]], build: ([x]) => makeNode('reduceSum', [x], { axes: [0], keepdims: false }), kinds: ['column'] },
   { name: 'rowmin_9', shapes: [['N', 2, 9]], build: ([x]) => makeNode('reduceMin', [x], { axes: [-1], keepdims: false }), kinds: ['row'] },
   { name: 'rowsum_2axes', shapes: [['N', 3, 5, 6]], build: ([x]) => makeNode('reduceSum', [x], { axes: [2, 3], keepdims: false }), kinds: ['row'] },
+  // A mean-squared-error loss: one scalar over batch and both axes (the row kernel's [lo, hi) is [0, 1)).
+  { name: 'loss_mse', shapes: [['N', 5, 9], ['N', 5, 9]], build: ([a, b]) => { const d = makeNode('sub', [a, b]); return makeNode('reduceMean', [makeNode('mul', [d, d])], { axes: [0, 1, 2], keepdims: false }); }, kinds: ['row'] },
   { name: 'sigmoid_11', shapes: [['N', 11]], build: ([x]) => makeNode('sigmoid', [x]), kinds: ['map'] },
   // An LSTM cell's update, σ(f)·c + σ(i)·tanh(g): one input read at three offsets (the gate blocks of z), 6 wide.
   { name: 'lstm_cell_6', shapes: [['N', 18], ['N', 6]], build: ([z, c]) => makeNode('add', [makeNode('mul', [makeNode('sigmoid', [gate(z, 1)]), c]), makeNode('mul', [makeNode('sigmoid', [gate(z, 0)]), makeNode('tanh', [gate(z, 2)])])]), kinds: ['map'] },

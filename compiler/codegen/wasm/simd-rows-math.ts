@@ -13,7 +13,7 @@
 // Math.tanh rounded to float32, ±1 beyond |x| ≈ 9. log is Cephes's logf (a loss's log of
 // probabilities, logSoftmax's log Σ), within 2 ulp of Math.log rounded to float32; log(±0) = −∞,
 // log of a negative number NaN.
-import type { Expr } from '../../../src/ir/expr.ts';
+import { BATCH_VAR, type Expr } from '../../../src/ir/expr.ts';
 import { binaryAlu, unaryAlu } from './alu.ts';
 import { V128, type FunctionBody } from './binary.ts';
 
@@ -26,6 +26,9 @@ export function rowExprSupported(e: Expr): boolean {
     case 'const':
     case 'load':
       return true;
+    case 'var':
+      // Only the batch size (a mean's divisor), converted from the kernel's batch parameter.
+      return e.name === BATCH_VAR;
     case 'unary':
       return (ROW_UNARY.has(e.op) || !!unaryAlu(e.op)) && rowExprSupported(e.a);
     case 'binary':

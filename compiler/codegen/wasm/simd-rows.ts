@@ -17,13 +17,13 @@
 // the JavaScript kernels' (NaN propagates); only the sign of a zero maximum may differ, as the
 // lanes see the row in another order. exp, sigmoid and tanh: simd-rows-math.ts.
 import type { Expr } from '../../../src/ir/expr.ts';
-import { forEachChild } from '../../../src/ir/expr.ts';
+import { BATCH_VAR, forEachChild } from '../../../src/ir/expr.ts';
 import { BATCH, strides } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { F32, I32, V128 } from './binary.ts';
-import { ACC, coefOf, epilogueIsAffine, loadOffset, replaceSum, type Affine, type Contraction, type LoopVar } from './contraction.ts';
+import { ACC, coefOf, loadOffset, replaceSum, type Affine, type Contraction, type LoopVar } from './contraction.ts';
 import { ROW_UNARY, rowExprSupported, rowUnary } from './simd-rows-math.ts';
-import { inputParam, NotExpressible, OUT, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
+import { BATCH_P, inputParam, NotExpressible, OUT, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
 
 type ReduceOp = 'sum' | 'max' | 'min';
 
@@ -65,6 +65,18 @@ function bodyLoads(k: Kernel, body: Expr, vars: ReadonlySet<string>): Affine[] |
   return out;
 }
 
+/** No reduction, every load affine in the output index, and no variable but the output's and the batch size (a mean's divisor). */
+function epilogueOk(k: Kernel, e: Expr, outNames: ReadonlySet<string>): boolean {
+  let ok = true;
+  const visit = (x: Expr) => {
+    if (x.k === 'reduce' || (x.k === 'var' && !outNames.has(x.name) && x.name !== BATCH_VAR)) ok = false;
+    if (x.k === 'load' && x.input !== ACC && !loadOffset(k, x, outNames)) ok = false;
+    if (x.k !== 'load') forEachChild(x, visit);
+  };
+  visit(e);
+  return ok;
+}
+
 /** Every load moves by 0 or 1 element along `v`, and at least one by 1. */
 const contiguousAlong = (ats: Iterable<Affine>, v: string) => {
   const cs = [...ats].map((a) => coefOf(a, v));
@@ -73,19 +85,20 @@ const contiguousAlong = (ats: Iterable<Affine>, v: string) => {
 
 /** The kernel as a row reduction, a column reduction or an elementwise map that this file renders; or null. */
 export function rowPlanOf(k: Kernel): RowPlan | null {
-  if (k.dtype !== 'float32' || k.inputs.some((t) => t.dtype !== 'float32') || k.shape.length === 0) return null;
+  if (k.dtype !== 'float32' || k.inputs.some((t) => t.dtype !== 'float32')) return null;
   const out = k.shape.map((extent, d) => ({ name: `o${d}`, extent }));
   const outNames = new Set(out.map((l) => l.name));
   const outStrides = strides(k.shape);
   const outAt: Affine = { c: 0, coef: Object.fromEntries(out.map((l, d) => [l.name, outStrides[d]])) };
-  const last = out[out.length - 1];
+  // A scalar output (a loss summed over everything) has no output axis: only a row reduction renders it.
+  const last: LoopVar = out[out.length - 1] ?? { name: '', extent: 1 };
   // The vector axis is a constant extent, or o0 itself (a 1-D output), which the loops bound by [lo, hi).
-  const lastOk = last.extent !== BATCH || last.name === 'o0';
+  const lastOk = out.length > 0 && (last.extent !== BATCH || last.name === 'o0');
   const reduces: (Expr & { k: 'reduce' })[] = [];
   const find = (e: Expr) => (e.k === 'reduce' ? reduces.push(e) : forEachChild(e, find));
   find(k.expr);
   if (reduces.length === 0) {
-    if (!lastOk || !epilogueIsAffine(k, k.expr, outNames) || !rowExprSupported(k.expr)) return null;
+    if (!lastOk || !epilogueOk(k, k.expr, outNames) || !rowExprSupported(k.expr)) return null;
     const ats = bodyLoads(k, k.expr, outNames);
     if (!ats || !ats.every((a) => [0, 1].includes(coefOf(a, last.name)))) return null;
     return { kind: 'map', c: { out, reduce: [], product: null, epilogue: k.expr, outAt } };
@@ -95,7 +108,7 @@ export function rowPlanOf(k: Kernel): RowPlan | null {
   if (r.op !== 'sum' && r.op !== 'max' && r.op !== 'min') return null;
   if (!rowExprSupported(r.body)) return null;
   const epilogue = replaceSum(k.expr, r, out);
-  if (!epilogueIsAffine(k, epilogue, outNames) || !rowExprSupported(epilogue)) return null;
+  if (!epilogueOk(k, epilogue, outNames) || !rowExprSupported(epilogue)) return null;
   const ats = bodyLoads(k, r.body, new Set([...outNames, ...r.vars.map((v) => v.name)]));
   if (!ats) return null;
   const c: Contraction = { out, reduce: r.vars, product: null, epilogue, outAt };
@@ -134,7 +147,7 @@ class RowWriter extends SimdWriter {
   private readonly allVars: ReadonlySet<string>;
 
   constructor(k: Kernel, private readonly plan: RowPlan) {
-    const last = plan.c.out[plan.c.out.length - 1];
+    const last = plan.c.out[plan.c.out.length - 1] ?? { name: '', extent: 1 };
     super(k, plan.c, { kind: 'broadcast', col: last, rows: null, vec: 'a' }, false);
     this.vecVar = plan.kind === 'row' ? plan.along.name : last.name;
     this.allVars = new Set([...this.outNames, ...plan.c.reduce.map((v) => v.name)]);
@@ -164,6 +177,11 @@ class RowWriter extends SimdWriter {
     if (e.k === 'unary' && ROW_UNARY.has(e.op)) {
       this.value(e.a, s, loads, mode);
       return rowUnary(f, e.op, mode === 'vec');
+    }
+    if (e.k === 'var' && e.name === BATCH_VAR) {
+      f.get(BATCH_P).op('f32.convert_i32_u');
+      if (mode === 'vec') f.simd('f32x4.splat');
+      return;
     }
     super.value(e, s, loads, mode);
   }

@@ -43,7 +43,8 @@ export function addSimdTable(f: SourceFile, group: KernelGroup['name'], rendered
   let slot = 0;
   const entries = rendered.map(([k, s]) => {
     const arrays = [`out: ${ARRAY_NAME[k.dtype]}`, ...k.inputs.map((t, i) => `${inputName(i)}: ${ARRAY_NAME[t.dtype]}`)];
-    const hi = k.shape[0] === BATCH ? 'batch' : String(k.shape[0]);
+    // A scalar output (a row kernel's loss, simd-rows.ts) is one call over everything: [0, 1).
+    const hi = k.shape.length === 0 ? '1' : k.shape[0] === BATCH ? 'batch' : String(k.shape[0]);
     const names = k.inputs.map((_, i) => inputName(i));
     const args = ['out', ...names].map((a) => `a(${a}, ${slot++})`);
     const call = `e.${k.name}(batch, lo, hi, ${args.join(', ')})`;
