@@ -46,6 +46,10 @@ const CASES: Case[] = [
   { name: 'colsum_1d_21', shapes: [['N', 6, 21]], build: ([x]) => makeNode('reduceSum', [x], { axes: [0, 1], keepdims: false }), kinds: ['column'] },
   { name: 'colsum_keep_130', shapes: [['N', 3, 130]], build: ([x]) => makeNode('reduceSum', [x], { axes: [0, 1], keepdims: true }), kinds: ['column'] },
   { name: 'colsum_batch_7', shapes: [['N', 7]], build: ([x]) => makeNode('reduceSum', [x], { axes: [0], keepdims: false }), kinds: ['column'] },
+  // Across a middle axis: the output's last axis (5: one vector and one lane) is the contiguous one.
+  { name: 'colsum_mid_5', shapes: [['N', 7, 5]], build: ([x]) => makeNode('reduceSum', [x], { axes: [1], keepdims: false }), kinds: ['column'] },
+  // Softmax over a middle axis: max and Σ exp as column kernels (the max over a middle axis is simd-window.ts's), the division a map.
+  { name: 'softmax_mid', shapes: [['N', 6, 5]], build: ([x]) => makeNode('softmax', [x], { axis: 1 }), kinds: ['column', 'map'] },
   { name: 'rowmin_9', shapes: [['N', 2, 9]], build: ([x]) => makeNode('reduceMin', [x], { axes: [-1], keepdims: false }), kinds: ['row'] },
   { name: 'rowsum_2axes', shapes: [['N', 3, 5, 6]], build: ([x]) => makeNode('reduceSum', [x], { axes: [2, 3], keepdims: false }), kinds: ['row'] },
   // A mean-squared-error loss: one scalar over batch and both axes (the row kernel's [lo, hi) is [0, 1)).
