@@ -54,7 +54,8 @@ interface AsyncTrainer {
   stepAsync(x: Float32Array, y: Int32Array, batch: number): Promise<number>;
   getWeightsAsync(): Promise<{ name: string; data: Float32Array }[]>;
   saveAsync(): Promise<Uint8Array>;
-  fitAsync(data: { x: Float32Array; y: Int32Array; count: number }, options: object): Promise<{ epochs: { loss: number }[] }>;
+  fitAsync(data: { x: Float32Array; y: Int32Array; count: number }, options: object): Promise<{ epochs: { loss: number; valLoss?: number }[] }>;
+  evaluateAsync(data: { x: Float32Array; y: Int32Array; count: number }, batchSize?: number, metrics?: string[]): Promise<{ loss: number; accuracy: number; metrics: Record<string, number> }>;
   backend: string;
 }
 export interface AsyncModule {
@@ -106,12 +107,16 @@ export function install(models: Record<string, AsyncModule>, gradModules: Record
       const weightsOut = Object.fromEntries((await trainer.getWeightsAsync()).map((w) => [w.name, Array.from(w.data)]));
       return { backend: trainer.backend, losses, weights: weightsOut, saved: Array.from(await trainer.saveAsync()), wgsl: models[name].manifest.wgslKernels ?? [], wgslCalls: Object.fromEntries(device.wgslCalls) };
     },
-    /** One epoch of fitAsync (no shuffle): the epoch loss and the final weights. */
+    /** One epoch of fitAsync (no shuffle) validated on the same data, then evaluateAsync: the losses, the evaluation and the final weights. */
     async fit(name: string, weights: string, mode: string, x: number[], labels: number[], count: number, batchSize: number) {
-      const trainer = models[name].createTrainer!({ weights: fromBase64(weights), mode });
-      const history = await trainer.fitAsync({ x: Float32Array.from(x), y: Int32Array.from(labels), count }, { epochs: 1, batchSize, shuffle: false, metrics: ['accuracy'] });
+      const device = new GpuDevice({ mode: mode as 'webgpu' });
+      const trainer = models[name].createTrainer!({ weights: fromBase64(weights), mode, device });
+      const data = { x: Float32Array.from(x), y: Int32Array.from(labels), count };
+      const history = await trainer.fitAsync(data, { epochs: 1, batchSize, shuffle: false, metrics: ['accuracy'], validationData: data });
+      const evaluation = await trainer.evaluateAsync(data, batchSize, ['accuracy']);
       const weightsOut = Object.fromEntries((await trainer.getWeightsAsync()).map((w) => [w.name, Array.from(w.data)]));
-      return { backend: trainer.backend, loss: history.epochs[0].loss, weights: weightsOut };
+      const evalWgsl = (models[name].manifest.wgslKernels ?? []).filter((n) => /^e\d+$/.test(n));
+      return { backend: trainer.backend, loss: history.epochs[0].loss, valLoss: history.epochs[0].valLoss, evaluation, weights: weightsOut, evalWgsl, wgslCalls: Object.fromEntries(device.wgslCalls) };
     },
     /** A gradient-check module's every output on `feeds`. */
     async grad(name: string, feeds: PlainFeeds, batch: number, mode: string) {

@@ -13,6 +13,7 @@ import { findChromium, WEBGPU_CHROMIUM_ARGS } from '../../cli/browser/chromium.t
 import { serveFolder, type StaticServer } from '../../cli/browser/serve.ts';
 import { compileCommand } from '../../cli/commands.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
+import { unrollScans } from '../../compiler/passes/unroll-scans.ts';
 import { EMITTERS } from '../../compiler/emit/emit.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
@@ -97,7 +98,8 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     mkdirSync(path.join(out, 'grad'), { recursive: true });
     for (const g of grads) {
       // The emitter `kiln compile --backend gpujs` uses: contraction kernels (and their gradients) run Kiln's WGSL.
-      writeFileSync(path.join(out, 'grad', `${g.key}.mjs`), EMITTERS.gpujs(compileGraph(g.graph).program, { graphHash: `webgpu-${g.key}` }).js);
+      // GPU.js has no host loop: scans are unrolled first, as test/grad's harness does for gpujs.
+      writeFileSync(path.join(out, 'grad', `${g.key}.mjs`), EMITTERS.gpujs(compileGraph(unrollScans(g.graph)).program, { graphHash: `webgpu-${g.key}` }).js);
       models.push(`import * as grad_${g.key} from './grad/${g.key}.mjs';`);
     }
     writeFileSync(
@@ -176,7 +178,7 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     for (const t of saved.tensors.filter((t) => t.name in r.weights)) expect(Array.from(t.data), t.name).toEqual(r.weights[t.name]);
   });
 
-  it('fitAsync trains an epoch on webgpu as the JS trainer does (epoch loss and weights)', async (ctx) => {
+  it('fitAsync trains an epoch on webgpu as the JS trainer does (epoch loss, validation loss, weights); evaluateAsync gives evaluate', async (ctx) => {
     if (!adapter) return ctx.skip('no WebGPU adapter');
     const c = compiled.get('mlp')!;
     const [count, batchSize] = [40, 16];
@@ -184,9 +186,19 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     const labels = Int32Array.from({ length: count }, (_, i) => (i * 3) % 10);
     const r = await page.evaluate(([w, xx, yy, n, b]) => (globalThis as any).kiln.fit('mlp', w, 'webgpu', xx, yy, n, b), [b64(c.weights), Array.from(x), Array.from(labels), count, batchSize] as const);
     expect(r.backend).toBe('webgpu');
-    const trainer = ((await importModule(c.file)) as unknown as { createTrainer(o: object): { fit(d: object, o: object): { epochs: { loss: number }[] }; getWeights(): { name: string; data: Float32Array }[] } }).createTrainer({ weights: c.weights });
-    const history = trainer.fit({ x, y: labels, count }, { epochs: 1, batchSize, shuffle: false, metrics: ['accuracy'] });
+    type JsTrainer = { fit(d: object, o: object): { epochs: { loss: number; valLoss: number }[] }; evaluate(d: object, b: number, m: string[]): { loss: number; accuracy: number }; getWeights(): { name: string; data: Float32Array }[] };
+    const trainer = ((await importModule(c.file)) as unknown as { createTrainer(o: object): JsTrainer }).createTrainer({ weights: c.weights });
+    const data = { x, y: labels, count };
+    const history = trainer.fit(data, { epochs: 1, batchSize, shuffle: false, metrics: ['accuracy'], validationData: data });
     expect(r.loss).toBeCloseTo(history.epochs[0].loss, 4);
+    // Validation (fitAsync through evaluateAsync) and evaluateAsync after it, on the device.
+    expect(r.valLoss).toBeCloseTo(history.epochs[0].valLoss, 4);
+    const evaluation = trainer.evaluate(data, batchSize, ['accuracy']);
+    expect(r.evaluation.loss).toBeCloseTo(evaluation.loss, 4);
+    expect(r.evaluation.accuracy).toBe(evaluation.accuracy);
+    // The evaluation program's WGSL kernels ran: once per batch, for validation and for evaluateAsync.
+    expect(r.evalWgsl.length).toBeGreaterThan(0);
+    for (const n of r.evalWgsl) expect(r.wgslCalls[n], n).toBe(2 * Math.ceil(count / batchSize));
     for (const w of trainer.getWeights()) expect(Float32Array.from(r.weights[w.name]), w.name).toBeAllclose(w.data, { rtol: 1e-3, atol: 1e-4 });
   }, 120_000);
 
