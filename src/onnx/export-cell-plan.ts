@@ -34,9 +34,20 @@ export interface CellPlan {
   P?: Float64Array;
 }
 
+/** One direction's outputs of a written ONNX recurrent node: Y [T, 1, N, H], Y_h and Y_c [1, N, H]. */
+export interface CellOutputs {
+  Y: string;
+  Yh: string;
+  Yc?: string;
+}
+
 /** Per graph: the scans written as ONNX recurrent nodes, and the general scans whose zero initial carry is rebuilt from a sequence's batch. */
 export interface ExportPlan {
   readonly cells: ReadonlyMap<Node, CellPlan>;
+  /** A forward and a reverse cell over the same X (a bidirectional layer), each to the other: one ONNX node serves both. */
+  readonly pairs: ReadonlyMap<Node, Node>;
+  /** Outputs of the recurrent nodes written so far, by scan (the second of a pair finds its direction here). */
+  readonly written: Map<Node, CellOutputs>;
   /** Scans whose initial carry is zero over the batch (an expand, which ONNX export cannot size): ONNX Scan starts from zeros of the first sequence's batch. */
   readonly zeroCarries: ReadonlySet<Node>;
 }
@@ -183,13 +194,36 @@ function planCell(scan: Node, readers: Readers, weights: Readonly<Record<string,
   return { match, x: proj.x, sequenceFirst, hOnly, initial, inputSize: F, W, R: Rx, B, P: P ? Float64Array.from(P) : undefined };
 }
 
+/** What must agree for two directions to share one ONNX node (bidirectional): the input, the cell, every shared attribute. */
+function pairKey(p: CellPlan): string {
+  const { cell, clip } = p.match;
+  return [p.x.id, cell.kind, cell.hiddenSize, cell.linearBeforeReset, clip ?? '', p.sequenceFirst, p.P !== undefined].join('|');
+}
+
+/** Forward and reverse cells over the same X, each starting from zero, paired in graph order. */
+function pairDirections(cells: ReadonlyMap<Node, CellPlan>): Map<Node, Node> {
+  const pairs = new Map<Node, Node>();
+  const waiting = new Map<string, Node>();
+  for (const [scan, p] of cells) {
+    if (p.initial) continue;
+    const key = pairKey(p);
+    const other = waiting.get(`${key}|${p.match.cell.direction === 'forward' ? 'reverse' : 'forward'}`);
+    if (other) {
+      pairs.set(scan, other).set(other, scan);
+      waiting.delete(`${key}|${cells.get(other)!.match.cell.direction}`);
+    } else if (!waiting.has(`${key}|${p.match.cell.direction}`)) waiting.set(`${key}|${p.match.cell.direction}`, scan);
+  }
+  return pairs;
+}
+
 /** Decides, for each scan of `graph`, whether it is written as an ONNX recurrent node. */
 export function planGraph(graph: Graph, weights: Readonly<Record<string, Float32Array>>): ExportPlan {
   const nodes = graphNodes(graph);
   const scans = nodes.filter((n) => n.op === 'scan');
   const cells = new Map<Node, CellPlan>();
   const zeroCarries = new Set<Node>();
-  if (scans.length === 0) return { cells, zeroCarries };
+  const written = new Map<Node, CellOutputs>();
+  if (scans.length === 0) return { cells, pairs: new Map(), written, zeroCarries };
   const of = new Map<Node, Node[]>();
   for (const n of nodes) {
     for (const i of new Set(n.inputs)) {
@@ -204,7 +238,7 @@ export function planGraph(graph: Graph, weights: Readonly<Record<string, Float32
     if (plan) cells.set(s, plan);
     else if (s.attrs.sequenceCount !== 0 && batchSized(s.inputs[0]) && isZero(s.inputs[0])) zeroCarries.add(s);
   }
-  return { cells, zeroCarries };
+  return { cells, pairs: pairDirections(cells), written, zeroCarries };
 }
 
 /** The nodes the export writes, in topological order: those the outputs need, reading through each planned cell's X and initial state only. */

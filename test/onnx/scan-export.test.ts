@@ -136,7 +136,7 @@ describe('ONNX export of recurrent scans as LSTM/GRU/RNN nodes', () => {
     }
   }
 
-  it('bidirectional lstm: a forward and a reverse LSTM node, sequences concatenated', async () => {
+  it('bidirectional lstm: the forward and reverse scans share one LSTM node (direction bidirectional), sequences concatenated', async () => {
     const m = new ModelBuilder();
     const x = m.input('x', ['N', T, F]);
     const fw = m.cell('bi_fw', x, { kind: 'lstm', units: H, stack: true });
@@ -145,7 +145,21 @@ describe('ONNX export of recurrent scans as LSTM/GRU/RNN nodes', () => {
     const h = concat([finalOfStacked(fw, 'h', H, false), finalOfStacked(bw, 'h', H, true)], 1);
     const c = { graph: m.graph('bilstm', { y, h }), weights: m.weights, has: ['LSTM'], hasNot: ['Scan'] };
     await check(c);
-    expect(nodeTypes(exportOnnx(c.graph, c.weights)).filter((t) => t === 'LSTM')).toHaveLength(2);
+    const cells = onnx.ModelProto.decode(exportOnnx(c.graph, c.weights)).graph!.node!.filter((n) => n.opType === 'LSTM');
+    expect(cells).toHaveLength(1);
+    expect(new TextDecoder().decode(cells[0].attribute!.find((a) => a.name === 'direction')!.s!)).toBe('bidirectional');
+  });
+
+  it('a forward and a reverse cell that differ (activations) share one node; one with an initial state does not pair', async () => {
+    const m = new ModelBuilder();
+    const x = m.input('x', ['N', T, F]);
+    const fw = m.cell('rnn_fw', x, { kind: 'rnn', units: H, stack: true, activations: { f: 'relu', g: 'tanh', h: 'tanh' } });
+    const bw = m.cell('rnn_bw', x, { kind: 'rnn', units: H, stack: false, reverse: true });
+    const given = m.cell('rnn_given', x, { kind: 'rnn', units: H, stack: false, reverse: true, initial: 'h0' });
+    const c = { graph: m.graph('birnn', { y: fw, h: bw, g: given }), weights: m.weights, has: ['RNN'], hasNot: ['Scan'] };
+    await check(c);
+    const dirs = onnx.ModelProto.decode(exportOnnx(c.graph, c.weights)).graph!.node!.filter((n) => n.opType === 'RNN').map((n) => new TextDecoder().decode(n.attribute!.find((a) => a.name === 'direction')!.s!));
+    expect(dirs.sort()).toEqual(['bidirectional', 'reverse']);
   });
 
   it('two stacked gru layers: the second reads the first one\'s sequence', async () => {
