@@ -82,6 +82,15 @@ describe('strided, dilated and grouped convolutions with SIMD kernels', () => {
     for (const k of kernels) expect(renderSimdKernel(k)?.how ?? 'none', k.name).toMatch(/^SIMD: pooling gather/);
   });
 
+  it('renders grouped convolutions (not contractions: the channel is an index quotient) as SIMD gather kernels', () => {
+    const kernels = compileGraph(graph).program.kernels.filter((k) => k.ops[0] === 'conv2d');
+    CASES.forEach((c, i) => {
+      if (!c.group) return;
+      const k = kernels.find((k) => k.reads.some((r) => r.attrs.name === `w${i}`));
+      expect(renderSimdKernel(k!)?.how ?? 'none', c.name).toMatch(/^SIMD: pooling gather/);
+    });
+  });
+
   it('renders stride-2 convolutions as broadcast tiles along the output width (strided vector loads)', () => {
     const kernels = compileGraph(graph).program.kernels.filter((k) => k.ops[0] === 'conv2d');
     CASES.forEach((c, i) => {

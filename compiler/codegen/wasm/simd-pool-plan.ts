@@ -10,12 +10,14 @@ import type { LoopVar } from './contraction.ts';
 import { NotExpressible } from './simd-writer.ts';
 
 /**
- * The kernels rendered this way, by their anchor op: pooling gradients, the average pool, and the
+ * The kernels rendered this way, by their anchor op: pooling gradients, the average pool, the
  * input gradient of a strided, dilated or grouped convolution (a plain one is itself a convolution:
  * compiler/autodiff/vjp.ts), whose loads go through window quotients (`idiv(o, stride)`, `mod`) of
- * the output index. Plain sums and row reductions are rendered elsewhere.
+ * the output index; and a convolution that is not a contraction (grouped: its channel is
+ * `idiv(f, F/g)·C/g + c`), which reaches this renderer only after the register tiles refused it.
+ * Plain sums and row reductions are rendered elsewhere.
  */
-export const POOL_ANCHORS: ReadonlySet<string> = new Set(['maxPool2dBackward', 'avgPool2dBackward', 'avgPool2d', 'conv2dBackwardInput']);
+export const POOL_ANCHORS: ReadonlySet<string> = new Set(['maxPool2dBackward', 'avgPool2dBackward', 'avgPool2d', 'conv2dBackwardInput', 'conv2d']);
 
 const COMPARE = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 const INT_ARITH = new Set(['add', 'sub', 'mul', 'idiv', 'mod']);
