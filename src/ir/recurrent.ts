@@ -123,8 +123,10 @@ function scanned(s: UnrollSpec, seq: Node): Unrolled {
   const hs = lstm ? part(y, 0, H) : y;
   const at = (t: Node, k: number) => emit('reshape', [emit('slice', [t], { starts: [k], ends: [k + 1], axes: [1], steps: [1] })], { shape: target([rows, H]) });
   const outputs = Array.from({ length: T }, (_, k) => at(hs, k));
+  // The final states straight from the last step's carry (no copy of every step's h first).
   const last = s.reverse ? 0 : T - 1;
-  return { outputs, stacked: hs, h: outputs[last], c: lstm ? at(part(y, H, 2 * H), last) : undefined };
+  const final = (from: number) => emit('reshape', [emit('slice', [y], { starts: [last, from], ends: [last + 1, from + H], axes: [1, 2], steps: [1, 1] })], { shape: target([rows, H]) });
+  return { outputs, stacked: hs, h: lstm ? final(0) : outputs[last], c: lstm ? final(H) : undefined };
 }
 
 /** The cell built once per step: the form for projections that are not slices of one tensor. */
