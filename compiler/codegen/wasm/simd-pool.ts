@@ -62,6 +62,8 @@ class PoolWriter extends SimdWriter {
   /** Row addresses (input, scalar index) → local, computed once per row for loads that only move with the row. */
   private readonly rowAddresses = new Map<string, number>();
   private outRow = -1;
+  /** Addresses of the loads of one iteration of the scalar tap loops, shared by its unrolled taps. */
+  private readonly tapAddresses = new Map<string, number>();
   /** Masks of tests over the row's variables only, computed once per row. */
   private readonly rowMasks = new Map<Expr, number>();
 
@@ -147,6 +149,16 @@ class PoolWriter extends SimdWriter {
       });
       f.if();
     }
+    // Addresses from the scalar dimensions, once for all unrolled taps (they differ in the lane dimension only).
+    this.tapAddresses.clear();
+    walkLoads(body, (e) => {
+      const key = this.rowKey(e);
+      if (this.rowAddresses.has(key) || this.tapAddresses.has(key)) return;
+      this.rowAddress(e);
+      const l = f.local(I32);
+      f.set(l);
+      this.tapAddresses.set(key, l);
+    });
     for (const tap of this.plan.taps) {
       const site = { run, tap, acc };
       f.get(acc);
@@ -162,6 +174,7 @@ class PoolWriter extends SimdWriter {
       f.simd('f32x4.add').set(acc);
     }
     if (rowTest.length) f.end();
+    this.tapAddresses.clear();
   }
 
   /** Pushes 4 float lanes of `e`. */
@@ -318,7 +331,7 @@ class PoolWriter extends SimdWriter {
   private load(e: Expr & { k: 'load' }, s: Site): void {
     const f = this.f;
     const laneDim = this.laneDim(e);
-    const row = this.rowAddresses.get(this.rowKey(e));
+    const row = this.rowAddresses.get(this.rowKey(e)) ?? this.tapAddresses.get(this.rowKey(e));
     if (row !== undefined) f.get(row);
     else this.rowAddress(e);
     if (laneDim < 0) {
