@@ -41,15 +41,13 @@ export interface CellOutputs {
   Yc?: string;
 }
 
-/** Per graph: the scans written as ONNX recurrent nodes, and the general scans whose zero initial carry is rebuilt from a sequence's batch. */
+/** Per graph: the scans written as ONNX recurrent nodes. */
 export interface ExportPlan {
   readonly cells: ReadonlyMap<Node, CellPlan>;
   /** A forward and a reverse cell over the same X (a bidirectional layer), each to the other: one ONNX node serves both. */
   readonly pairs: ReadonlyMap<Node, Node>;
   /** Outputs of the recurrent nodes written so far, by scan (the second of a pair finds its direction here). */
   readonly written: Map<Node, CellOutputs>;
-  /** Scans whose initial carry is zero over the batch (an expand, which ONNX export cannot size): ONNX Scan starts from zeros of the first sequence's batch. */
-  readonly zeroCarries: ReadonlySet<Node>;
 }
 
 /** ONNX's gate order per cell kind. */
@@ -69,9 +67,6 @@ function valueAtExport(node: Node, weights: Readonly<Record<string, Float32Array
   }
   return interpret({ name: 'weights', inputs: [], outputs: [{ name: 'v', node }] }, {}, weights, 1).v;
 }
-
-/** [N, d…] with every d known. */
-const batchSized = (n: Node): boolean => n.type.shape[0] === BATCH && n.type.shape.slice(1).every((d) => typeof d === 'number');
 
 /** A carry that is zero whatever the input: a zero constant, moved or broadcast. */
 function isZero(node: Node): boolean {
@@ -221,9 +216,8 @@ export function planGraph(graph: Graph, weights: Readonly<Record<string, Float32
   const nodes = graphNodes(graph);
   const scans = nodes.filter((n) => n.op === 'scan');
   const cells = new Map<Node, CellPlan>();
-  const zeroCarries = new Set<Node>();
   const written = new Map<Node, CellOutputs>();
-  if (scans.length === 0) return { cells, pairs: new Map(), written, zeroCarries };
+  if (scans.length === 0) return { cells, pairs: new Map(), written };
   const of = new Map<Node, Node[]>();
   for (const n of nodes) {
     for (const i of new Set(n.inputs)) {
@@ -236,9 +230,8 @@ export function planGraph(graph: Graph, weights: Readonly<Record<string, Float32
   for (const s of scans) {
     const plan = planCell(s, readers, weights);
     if (plan) cells.set(s, plan);
-    else if (s.attrs.sequenceCount !== 0 && batchSized(s.inputs[0]) && isZero(s.inputs[0])) zeroCarries.add(s);
   }
-  return { cells, pairs: pairDirections(cells), written, zeroCarries };
+  return { cells, pairs: pairDirections(cells), written };
 }
 
 /** The nodes the export writes, in topological order: those the outputs need, reading through each planned cell's X and initial state only. */
@@ -250,7 +243,7 @@ export function liveNodes(graph: Graph, plan: ExportPlan): Node[] {
     if (live.has(n)) continue;
     live.add(n);
     const cell = plan.cells.get(n);
-    stack.push(...(cell ? [cell.x, ...(cell.initial ? [cell.initial] : [])] : plan.zeroCarries.has(n) ? n.inputs.slice(1) : n.inputs));
+    stack.push(...(cell ? [cell.x, ...(cell.initial ? [cell.initial] : [])] : n.inputs));
   }
   return graphNodes(graph).filter((n) => live.has(n));
 }

@@ -52,6 +52,8 @@ export interface ExportCtx {
   initializer(base: string, dtype: DType | 'int64', dims: readonly number[], data: ArrayLike<number>): string;
   /** A 1-d int64 initializer. */
   ints64(base: string, values: readonly number[]): string;
+  /** The batch size N as an int64 [1] value, read at run time from the graph's first batched input. */
+  batchSize(): string;
   /** A scalar initializer of `dtype`. */
   scalar(base: string, dtype: DType, v: number): string;
   /** Weights by parameter name. */

@@ -154,6 +154,18 @@ const pad: ExportRule<AttrsOf<'pad'>> = (c, a) => {
   return c.emit('Pad', input, [stringAttr('mode', a.mode)]);
 };
 
+/**
+ * Expand to a static shape, or to [N, …] with N read at run time from a batched graph input (the
+ * zero states recurrent layers and ONNX's ConstantOfShape start from).
+ */
+const expand: ExportRule<AttrsOf<'expand'>> = (c, a) => {
+  const batch = a.shape.indexOf(BATCH);
+  if (batch < 0) return c.emit('Expand', [c.x[0], c.ints64(`${c.layer}/shape`, a.shape as number[])]);
+  if (batch !== 0 || a.shape.lastIndexOf(BATCH) !== 0) c.fail(`expand to [${a.shape.join(', ')}]: only a leading batch dimension is written`);
+  const rest = c.ints64(`${c.layer}/shape`, a.shape.slice(1) as number[]);
+  return c.emit('Expand', [c.x[0], c.add('Concat', [c.batchSize(), rest], [intAttr('axis', 0)])]);
+};
+
 const GRADIENT_ONLY = 'gradient-only: autodiff builds it for training graphs, and an inference graph never holds it';
 
 /** Every op's export: a rule, or the reason ONNX export does not write it. */
@@ -221,7 +233,7 @@ export const EXPORT_RULES: { readonly [K in OpName]: ExportRule<AttrsOf<K>> | No
   step: noOnnxEquivalent(`${GRADIENT_ONLY} (the mask in relu's, clip's and maximum's gradients)`),
   sign: noOnnxEquivalent(`${GRADIENT_ONLY} (abs's gradient)`),
   isEqual: noOnnxEquivalent(`${GRADIENT_ONLY} (marks the winners of a max)`),
-  expand: noOnnxEquivalent(`${GRADIENT_ONLY} (broadcasts a reduced gradient back)`),
+  expand,
   oneHot: noOnnxEquivalent(`training-only: a sparse cross-entropy loss's labels as one-hot rows`),
   conv2dBackwardInput: noOnnxEquivalent(GRADIENT_ONLY),
   conv2dBackwardFilter: noOnnxEquivalent(GRADIENT_ONLY),

@@ -8,14 +8,6 @@ import type { ScanAttrs } from '../ir/ops/scan.ts';
 import { writeCell } from './export-cell.ts';
 import { type Attribute, type ExportCtx, type ExportRule, graphAttr, intAttr, intsAttr } from './export-context.ts';
 
-/** Zeros of the initial carry's type [N, d…], N read from the first sequence at run time. */
-function zerosOverBatch(c: ExportCtx, sequence: string): string {
-  const carry = c.node.inputs[0].type;
-  const batch = c.add('Slice', [c.add('Shape', [sequence]), c.ints64(`${c.layer}/starts`, [0]), c.ints64(`${c.layer}/ends`, [1]), c.ints64(`${c.layer}/axes`, [0])]);
-  const shape = c.add('Concat', [batch, c.ints64(`${c.layer}/dims`, carry.shape.slice(1) as number[])], [intAttr('axis', 0)]);
-  return c.add('Expand', [c.scalar(`${c.layer}/zero`, carry.dtype, 0), shape]);
-}
-
 /** A general scan as ONNX Scan (opset 9 on): sequences on axis 1, reverse as the scan directions. */
 function writeScan(c: ExportCtx, a: ScanAttrs): string {
   const S = a.sequenceCount;
@@ -38,7 +30,7 @@ function writeScan(c: ExportCtx, a: ScanAttrs): string {
     // Reverse outputs are prepended, so the stacked carries stay indexed by time, as Kiln's.
     if (a.reverse) attrs.push(intsAttr('scan_output_directions', [1]));
   }
-  const outs = c.addMany('Scan', [c.plan.zeroCarries.has(c.node) ? zerosOverBatch(c, sequences[0]) : c.x[0], ...sequences], attrs, a.stack ? 2 : 1);
+  const outs = c.addMany('Scan', [c.x[0], ...sequences], attrs, a.stack ? 2 : 1);
   return c.existing(a.stack ? outs[1] : outs[0]);
 }
 

@@ -113,6 +113,7 @@ function writeGraph(graph: Graph, m: ModelScope, named: ReadonlyMap<Node, string
   const ints64 = (base: string, values: readonly number[]) => initializer(base, 'int64', [values.length], values);
   const scalar = (base: string, dtype: DType, v: number) => initializer(base, dtype, [], [v]);
   const plan = planGraph(graph, weights);
+  let batch: string | undefined;
 
   for (const n of liveNodes(graph, plan)) {
     if (nameOf.has(n)) continue;
@@ -135,6 +136,12 @@ function writeGraph(graph: Graph, m: ModelScope, named: ReadonlyMap<Node, string
       initializer,
       ints64,
       scalar,
+      batchSize: () => {
+        const from = graph.inputs.find((i) => i.type.shape[0] === BATCH);
+        if (!from) return ctx.fail(`needs the batch size, but graph '${graph.name}' has no input with a batch dimension`);
+        batch ??= addNode('Slice', [addNode('Shape', [nameOf.get(from)!], [], undefined, 'batch')[0], ints64('batch/starts', [0]), ints64('batch/ends', [1]), ints64('batch/axes', [0])], [], undefined, 'batch')[0];
+        return batch;
+      },
       subgraph: (body, outer, outputs) => writeBody(body, m, outer, outputs),
       fail: (why) => {
         throw new KilnError(`cannot export to ONNX: ${n.meta.layer ? `layer '${n.meta.layer}' ` : ''}(${n.op}): ${why}`);

@@ -86,6 +86,7 @@ const EXAMPLES: Partial<Record<OpName, Example>> = {
   batchNorm: { inputs: [f('N', 2, 3), f(2), f(2), f(2), pos(2)], attrs: { epsilon: 1e-3 } },
   gather: { inputs: [f(5, 3), [[2, 2], 'int32', [-5, 5]]], attrs: { axis: 0 } },
   gatherElements: { inputs: [f(3, 4), [[3, 2], 'int32', [-4, 4]]], attrs: { axis: 1 } },
+  expand: { inputs: [f(1, 4)], attrs: { shape: [3, 4] } },
   // A reverse, stacked RNN scan (test/ir/scan-fixtures.ts): ONNX Scan with the recurrent weights read from the outer scope.
   scan: { inputs: [f('N', 3), f('N', 4, 3), f(3, 3)], attrs: { body: rnnBody(3), steps: 4, reverse: true, sequenceCount: 1, stack: true }, noImport: scanImportWired() ? undefined : 'the importer does not hand ONNX Scan its body yet' },
   compare: { inputs: [f('N', 4), f(4)], attrs: { op: 'le' } },

@@ -178,7 +178,7 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
     const m = new ModelBuilder();
     const x = m.input('x', ['N', T, F]);
     const s = m.cell('lstm', x, { kind: 'lstm', units: H, stack: true });
-    await check({ graph: m.graph('lstm_c', { cs: makeNode('slice', [s], { starts: [H], ends: [2 * H], axes: [2] }) }), weights: m.weights, has: ['Scan'], hasNot: ['LSTM'], noImport: SCAN_IMPORT });
+    await check({ graph: m.graph('lstm_c', { cs: makeNode('slice', [s], { starts: [H], ends: [2 * H], axes: [2] }) }), weights: m.weights, has: ['Scan', 'Expand'], hasNot: ['LSTM'], noImport: SCAN_IMPORT });
   });
 
   it('a stacked LSTM carry that is itself a graph output', async () => {
@@ -222,5 +222,12 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
     await check(c);
     const body = onnx.ModelProto.decode(exportOnnx(c.graph, c.weights)).graph!.node!.find((n) => n.opType === 'Scan')!.attribute!.find((a) => a.name === 'body')!.g!;
     expect((body.node ?? []).map((n) => n.opType)).toContain('Scan');
+  });
+
+  it('a zero state over the batch in a graph without a batched input is refused, naming the layer', () => {
+    const zero = makeNode('expand', [makeNode('const', [], { dtype: 'float32', shape: [], values: [0] })], { shape: ['N', 3] }, { layer: 'state' });
+    const x = inputNode('x', [3]);
+    const g: Graph = { name: 'nobatch', inputs: [x], outputs: [{ name: 'y', node: makeNode('add', [zero, x]) }] };
+    expect(() => exportOnnx(g, {})).toThrow(/layer 'state' \(expand\): needs the batch size, but graph 'nobatch' has no input with a batch dimension/);
   });
 });
