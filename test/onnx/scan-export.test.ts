@@ -230,4 +230,24 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
     const g: Graph = { name: 'nobatch', inputs: [x], outputs: [{ name: 'y', node: makeNode('add', [zero, x]) }] };
     expect(() => exportOnnx(g, {})).toThrow(/layer 'state' \(expand\): needs the batch size, but graph 'nobatch' has no input with a batch dimension/);
   });
+
+  it('every opset Kiln writes (13 to 22): recurrent nodes and Scan run in onnxruntime to the same values', async () => {
+    const m = new ModelBuilder();
+    const x = m.input('x', ['N', T, F]);
+    const fw = m.cell('bi_fw', x, { kind: 'lstm', units: H, stack: true });
+    const bw = m.cell('bi_bw', x, { kind: 'lstm', units: H, stack: true, reverse: true });
+    const g = m.cell('gru', hSequence(fw, 'lstm', H), { kind: 'gru', units: H, stack: false, linearBeforeReset: true });
+    const general = m.cell('lstm_c', x, { kind: 'lstm', units: H, stack: true });
+    const outputs = { y: concat([hSequence(fw, 'lstm', H), hSequence(bw, 'lstm', H)], 2), h: g, cs: makeNode('slice', [general], { starts: [H], ends: [2 * H], axes: [2] }) };
+    const graph = m.graph('opsets', outputs);
+    const feeds = { x: randomFloats(N * T * F, 5, -1, 1) };
+    const want = interpret(graph, feeds, m.weights, N);
+    for (const opset of [13, 14, 16, 18, 19, 21, 22]) {
+      const bytes = exportOnnx(graph, m.weights, { opset });
+      expect(nodeTypes(bytes).filter((t) => ['LSTM', 'GRU', 'Scan'].includes(t)).sort()).toEqual(['GRU', 'LSTM', 'Scan']);
+      if (!ort) continue;
+      const got = await runOrt(ort, bytes, { x: { data: feeds.x, dims: [N, T, F] } });
+      for (const k of Object.keys(outputs)) expect(got[k], `opset ${opset}: ${k}`).toBeAllclose(want[k], { rtol: 1e-5, atol: 1e-5 });
+    }
+  });
 });
