@@ -146,8 +146,8 @@ type NodeBuffer = { from(text: string, encoding: 'base64'): Uint8Array };
  * characters runs there once, in V8's interpreter, for milliseconds.
  */
 export function fromBase64(text: string): Uint8Array {
-  const native = (Uint8Array as unknown as NativeBase64).fromBase64;
-  if (typeof native === 'function') return native(text);
+  const native = Uint8Array as unknown as NativeBase64;
+  if (typeof native.fromBase64 === 'function') return native.fromBase64(text);
   const buffer = (globalThis as { Buffer?: NodeBuffer }).Buffer;
   if (buffer) {
     const b = buffer.from(text, 'base64');
