@@ -243,7 +243,7 @@ function checkBounds(items: readonly LaneItem[], cols: number, taps: readonly Re
     for (let step = 0; step < Math.ceil(cols / 4); step++) {
       for (const tap of taps) {
         const s = shape(it.e, step, tap);
-        if (s.base < -4 || s.base + readLength(s.pattern) > it.extent! + 4) throw new NotExpressible();
+        if (!s.values.every(Number.isInteger) || s.base < -4 || s.base + readLength(s.pattern) > it.extent! + 4) throw new NotExpressible();
       }
     }
   }
