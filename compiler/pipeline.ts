@@ -39,5 +39,6 @@ export function optimize(g: Graph, after?: (pass: string, g: Graph) => void): Gr
 export function compileGraph(g: Graph, kernelPrefix = 'k'): { optimized: Graph; fused: FusedGraph; program: Program } {
   const optimized = optimize(g);
   const fused = fuse(optimized);
-  return { optimized, fused, program: planProgram(fused, kernelPrefix) };
+  // Loop bodies go through the same passes when their loops are planned.
+  return { optimized, fused, program: planProgram(fused, kernelPrefix, (body) => optimize(body)) };
 }

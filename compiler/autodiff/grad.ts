@@ -23,6 +23,7 @@ function builderFor(forward: Node): GradBuilder {
       const shape = ts[0] === BATCH ? [-1, ...ts.slice(1)] : [...ts];
       return makeNode('reshape', [summed], { shape }, meta);
     },
+    backprop: (root, seed, wrt) => backprop(root, seed, wrt),
   };
   return b;
 }

@@ -19,10 +19,14 @@ import type { OpName } from '../../src/ir/ops/index.ts';
 import type { ScanAttrs } from '../../src/ir/ops/scan.ts';
 import { BATCH, isBatched, sampleSize, type Dim } from '../../src/ir/shape.ts';
 import { inlineBody } from '../passes/unroll-scans.ts';
-import { backprop } from './grad.ts';
-import type { VjpRule } from './vjp.ts';
 
 type Op = (op: OpName, inputs: readonly Node[], attrs?: Record<string, unknown>) => Node;
+
+/** What the rule uses of vjp.ts's GradBuilder (declared here, so this file and vjp.ts do not import each other). */
+export interface ScanGradBuilder {
+  op: Op;
+  backprop(root: Node, seed: Node, wrt: readonly Node[]): Map<Node, Node>;
+}
 
 /** A reshape target for `shape` (a batch first becomes -1). */
 const target = (shape: readonly Dim[]): Dim[] => (shape[0] === BATCH ? [-1, ...shape.slice(1)] : [...shape]);
@@ -36,6 +40,7 @@ interface Parts {
   T: number;
   /** Rows of every carry and slice: the carry's first dimension. */
   rows: Dim;
+  backprop: ScanGradBuilder['backprop'];
 }
 
 const slice = (p: Parts, x: Node, axis: number, start: number, end: number) => p.op('slice', [x], { starts: [start], ends: [end], axes: [axis], steps: [1] });
@@ -55,7 +60,7 @@ function previousCarries(p: Parts, init: Node, stacked: Node): Node {
   return p.a.reverse ? p.op('concat', [slice(p, stacked, 1, 1, p.T), first], { axis: 1 }) : p.op('concat', [first, slice(p, stacked, 1, 0, p.T - 1)], { axis: 1 });
 }
 
-export const scanVjp: VjpRule<ScanAttrs> = (g, n, b) => {
+export function scanVjp(g: Node, n: Node & { attrs: ScanAttrs }, b: ScanGradBuilder): (Node | null)[] {
   const a = n.attrs;
   const S = a.sequenceCount;
   const [init, ...rest] = n.inputs;
@@ -67,7 +72,7 @@ export const scanVjp: VjpRule<ScanAttrs> = (g, n, b) => {
   if (seqs.length && init.type.shape[0] !== seqs[0].type.shape[0]) return n.inputs.map(() => null);
   const meta = n.meta;
   const op: Op = (o, ins, attrs = {}) => b.op(o, ins, attrs);
-  const p: Parts = { op, a, T: a.steps, rows: init.type.shape[0] };
+  const p: Parts = { op, a, T: a.steps, rows: init.type.shape[0], backprop: b.backprop };
   // The forward's every carry: the node itself, or (final carry only) a stacked twin of it.
   const stacked = a.stack ? n : op('scan', n.inputs, { ...a, stack: true });
   const prev = previousCarries(p, init, stacked);
@@ -88,7 +93,7 @@ export const scanVjp: VjpRule<ScanAttrs> = (g, n, b) => {
   const post = a.stack ? op('add', [lambdaIn, gyIn[0]]) : lambdaIn;
   const out = inlineBody(a.body, [prevIn, ...xIns, ...wIns], meta);
   const wrtA = [prevIn, ...xIns.filter((_, j) => diffSeqs[j])];
-  const gradsA = backprop(out, post, wrtA);
+  const gradsA = p.backprop(out, post, wrtA);
   const packedOut = op('concat', [flat(p, gradsA.get(prevIn)!), ...xIns.filter((_, j) => diffSeqs[j]).map((x) => flat(p, gradsA.get(x)!)), flat(p, post)], { axis: 1 });
   const bodyA: Graph = { name: `${a.body.name}_bptt`, inputs: [q, ...gyIn, prevIn, ...xIns, ...wIns], outputs: [{ name: 'packed', node: packedOut }] };
   const startA = a.stack ? zeros(p, [p.rows, total], carryT) : op('concat', [flat(p, g), zeros(p, [p.rows, total - Cw], carryT)], { axis: 1 });
@@ -106,7 +111,7 @@ export const scanVjp: VjpRule<ScanAttrs> = (g, n, b) => {
   });
   const posts = op('reshape', [slice(p, A, 2, total - Cw, total)], { shape: target([p.rows, p.T, ...carryT.shape.slice(1)]) });
   return [dInit, ...dSeqs, ...invariantGradients(p, { posts, prev, seqs, invs, meta })];
-};
+}
 
 interface InvariantInputs {
   posts: Node;
@@ -141,7 +146,7 @@ function accumulate(p: Parts, s: InvariantInputs, group: readonly number[]): Nod
   const xIns = s.seqs.map((x, j) => input(`x${j}`, sliceOf(x.type), meta));
   const wIns = s.invs.map((w, k) => input(`w${k}`, w.type, meta));
   const out = inlineBody(p.a.body, [prevIn, ...xIns, ...wIns], meta);
-  const grads = backprop(out, postIn, group.map((k) => wIns[k]));
+  const grads = p.backprop(out, postIn, group.map((k) => wIns[k]));
   const single = group.length === 1;
   const w0 = s.invs[group[0]].type;
   const sizes = group.map((k) => sampleSize(s.invs[k].type.shape));

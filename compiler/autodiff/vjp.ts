@@ -12,6 +12,8 @@ export interface GradBuilder {
   scalar(value: number): Node;
   /** Sums `g` over the axes along which `target` was broadcast, then reshapes to its shape. */
   unbroadcast(g: Node, target: Node): Node;
+  /** The VJP of `root` seeded with `seed`, by this same machinery (grad.ts's backprop): what a scan's backward body is built with. */
+  backprop(root: Node, seed: Node, wrt: readonly Node[]): Map<Node, Node>;
 }
 
 /** The derivative is zero wherever it exists (masks, signs): nothing flows back. */

@@ -9,7 +9,6 @@ import type { Node } from '../../src/ir/node.ts';
 import type { ScanAttrs } from '../../src/ir/ops/scan.ts';
 import { isBatched, sampleSize, type Shape } from '../../src/ir/shape.ts';
 import { fuse, type FusedGraph } from '../fuse/fuse.ts';
-import { optimize } from '../pipeline.ts';
 import { inlineBody } from '../passes/unroll-scans.ts';
 import { makeNode } from '../../src/ir/build.ts';
 import { lowerGroup, type Kernel } from './kernel.ts';
@@ -47,12 +46,19 @@ export interface Program {
 /** Numbers kernels across a program and the bodies of its loops. */
 interface Counter {
   next: number;
+  readonly passes: BodyPasses;
 }
 
-/** Plans a fused graph; kernels are named `${kernelPrefix}0`, `${kernelPrefix}1`, ... */
-export function planProgram(fused: FusedGraph, kernelPrefix = 'k'): Program {
+/** The graph passes a loop body goes through before it is fused (compiler/pipeline.ts's optimize). */
+export type BodyPasses = (g: Graph) => Graph;
+
+/**
+ * Plans a fused graph; kernels are named `${kernelPrefix}0`, `${kernelPrefix}1`, ... Loop bodies
+ * go through `passes` first (the pipeline's own, given by the caller: this module does not import it).
+ */
+export function planProgram(fused: FusedGraph, kernelPrefix = 'k', passes: BodyPasses = (g) => g): Program {
   const { graph } = fused;
-  const schedule = planSteps(fused, kernelPrefix, { next: 0 });
+  const schedule = planSteps(fused, kernelPrefix, { next: 0, passes });
   const kernels = scheduleKernels(schedule);
   const loops = scheduleLoops(schedule);
   const params = graphParams(graph);
@@ -84,7 +90,7 @@ function planSteps(fused: FusedGraph, prefix: string, counter: Counter): Step[] 
   const steps = fused.groups.map((g): Step | Node => (g.root.op === 'scan' ? g.root : { kind: 'kernel', kernel: lowerGroup(g, counter.next++, prefix) }));
   return steps.map((s) => {
     if ('kind' in s) return s;
-    const body = optimize(ownCopy((s.attrs as unknown as ScanAttrs).body, s));
+    const body = counter.passes(ownCopy((s.attrs as unknown as ScanAttrs).body, s));
     return { kind: 'loop', loop: loopShell(s, body, planSteps(fuse(body), prefix, counter)) };
   });
 }

@@ -11,7 +11,7 @@ import { gradOps } from './grad-ops.ts';
 import { onnxOps } from './onnx-gather.ts';
 import { onnxExtraOps } from './onnx-extra.ts';
 import { onnxPoolOps } from './onnx-pool.ts';
-import { scanOps } from './scan.ts';
+import { scanOps, setNodeFlops } from './scan.ts';
 import type { OpDef } from './types.ts';
 
 export const OPS = {
@@ -31,6 +31,9 @@ export const OPS = {
   ...onnxPoolOps,
   ...scanOps,
 };
+
+// A scan counts its body's work with the op table it belongs to.
+setNodeFlops((n) => (opDef(n.op).flops?.(n.inputs.map((i) => i.type), n.type, n.attrs as never) ?? 0));
 
 export type OpName = keyof typeof OPS;
 /** The attribute type of op `K`. */

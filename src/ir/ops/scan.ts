@@ -7,8 +7,6 @@ import type { Node, TensorType } from '../node.ts';
 import { formatShape, sameShape, type Dim } from '../shape.ts';
 import { bool, int, oneOf, optional, record, type AttrSchema, type Field } from './attr-schema.ts';
 import { defineOp } from './types.ts';
-// Read when a count is asked for, never while the op table is being built (index.ts imports this file).
-import { OPS } from './index.ts';
 
 /** What a recurrent scan computes, for tools that recognise it (an ONNX exporter writing LSTM/GRU/RNN nodes). */
 export interface CellAttrs {
@@ -117,13 +115,15 @@ function inferScan(inputs: readonly TensorType[], a: ScanAttrs): TensorType {
   return a.stack ? stackedType(inputs[0], steps) : inputs[0];
 }
 
+/** A node's FLOPs per sample by its op's rule: given by index.ts once the op table exists (this file cannot import it: index.ts imports this one). */
+let nodeFlops: (n: Node) => number = () => 0;
+export function setNodeFlops(f: (n: Node) => number): void {
+  nodeFlops = f;
+}
+
 /** Work per sample: the body's, once per step (nested scans count theirs the same way). */
 function scanFlops(_inputs: readonly TensorType[], _out: TensorType, a: ScanAttrs): number {
-  const perStep = graphNodes(a.body).reduce((sum, n) => {
-    const rule = OPS[n.op].flops as ((i: readonly TensorType[], o: TensorType, at: unknown) => number) | undefined;
-    return sum + (rule ? rule(n.inputs.map((i) => i.type), n.type, n.attrs) : 0);
-  }, 0);
-  return perStep * a.steps;
+  return graphNodes(a.body).reduce((sum, n) => sum + nodeFlops(n), 0) * a.steps;
 }
 
 export const scan = defineOp<ScanAttrs>({
