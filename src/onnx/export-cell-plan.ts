@@ -13,6 +13,7 @@ import type { ScanAttrs } from '../ir/ops/scan.ts';
 import { GATE_COUNT } from '../ir/recurrent.ts';
 import { BATCH } from '../ir/shape.ts';
 import { gateOrderOf, matchCell, type CellMatch } from './export-cell-match.ts';
+import { restackedConcats } from './export-restack.ts';
 
 /** A scan written as an ONNX recurrent node: its weights already in ONNX's layout (one direction). */
 export interface CellPlan {
@@ -34,11 +35,11 @@ export interface CellPlan {
   P?: Float64Array;
 }
 
-/** One direction's outputs of a written ONNX recurrent node: Y [T, 1, N, H], Y_h and Y_c [1, N, H]. */
+/** One direction's outputs of a written ONNX recurrent node, each made when first asked for: Y [T, 1, N, H], Y_h and Y_c (LSTM) [1, N, H]. */
 export interface CellOutputs {
-  Y: string;
-  Yh: string;
-  Yc?: string;
+  Y(): string;
+  Yh(): string;
+  Yc(): string;
 }
 
 /** Per graph: the scans written as ONNX recurrent nodes. */
@@ -46,6 +47,8 @@ export interface ExportPlan {
   readonly cells: ReadonlyMap<Node, CellPlan>;
   /** A forward and a reverse cell over the same X (a bidirectional layer), each to the other: one ONNX node serves both. */
   readonly pairs: ReadonlyMap<Node, Node>;
+  /** Concats that restack every unit slice of one tensor, each to that tensor (export-restack.ts). */
+  readonly restacks: ReadonlyMap<Node, Node>;
   /** Outputs of the recurrent nodes written so far, by scan (the second of a pair finds its direction here). */
   readonly written: Map<Node, CellOutputs>;
 }
@@ -217,7 +220,7 @@ export function planGraph(graph: Graph, weights: Readonly<Record<string, Float32
   const scans = nodes.filter((n) => n.op === 'scan');
   const cells = new Map<Node, CellPlan>();
   const written = new Map<Node, CellOutputs>();
-  if (scans.length === 0) return { cells, pairs: new Map(), written };
+  if (scans.length === 0) return { cells, pairs: new Map(), written, restacks: new Map() };
   const of = new Map<Node, Node[]>();
   for (const n of nodes) {
     for (const i of new Set(n.inputs)) {
@@ -231,7 +234,7 @@ export function planGraph(graph: Graph, weights: Readonly<Record<string, Float32
     const plan = planCell(s, readers, weights);
     if (plan) cells.set(s, plan);
   }
-  return { cells, pairs: pairDirections(cells), written };
+  return { cells, pairs: pairDirections(cells), written, restacks: restackedConcats(nodes) };
 }
 
 /** The nodes the export writes, in topological order: those the outputs need, reading through each planned cell's X and initial state only. */
@@ -243,7 +246,8 @@ export function liveNodes(graph: Graph, plan: ExportPlan): Node[] {
     if (live.has(n)) continue;
     live.add(n);
     const cell = plan.cells.get(n);
-    stack.push(...(cell ? [cell.x, ...(cell.initial ? [cell.initial] : [])] : n.inputs));
+    const restacked = plan.restacks.get(n);
+    stack.push(...(cell ? [cell.x, ...(cell.initial ? [cell.initial] : [])] : restacked ? [restacked] : n.inputs));
   }
   return graphNodes(graph).filter((n) => live.has(n));
 }

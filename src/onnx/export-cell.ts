@@ -46,23 +46,27 @@ function recurrentNode(c: ExportCtx, plans: readonly CellPlan[]): CellOutputs[] 
   if (clip !== undefined) attrs.push(floatAttr('clip', clip));
   if (cell.kind === 'gru' && cell.linearBeforeReset) attrs.push(intAttr('linear_before_reset', 1));
   const [Y, Yh, Yc] = c.addMany(OP_TYPE[cell.kind], inputs, attrs, lstm ? 3 : 2);
-  if (D === 1) return [{ Y, Yh, Yc }];
-  const pick = (t: string, axis: number, d: number) => c.add('Slice', [t, c.ints64(`${c.layer}/starts`, [d]), c.ints64(`${c.layer}/ends`, [d + 1]), axes([axis])]);
-  return [0, 1].map((d) => ({ Y: pick(Y, 1, d), Yh: pick(Yh, 0, d), Yc: Yc ? pick(Yc, 0, d) : undefined }));
+  if (D === 1) return [{ Y: () => Y, Yh: () => Yh, Yc: () => Yc! }];
+  // A direction's part of an output, sliced out when first read (nothing for the parts no reader needs).
+  const pick = (t: string, axis: number, d: number) => {
+    let part: string | undefined;
+    return () => (part ??= c.add('Slice', [t, c.ints64(`${c.layer}/starts`, [d]), c.ints64(`${c.layer}/ends`, [d + 1]), axes([axis])]));
+  };
+  return [0, 1].map((d) => ({ Y: pick(Y, 1, d), Yh: pick(Yh, 0, d), Yc: pick(Yc ?? '', 0, d) }));
 }
 
 /** The value of Kiln's scan from its direction's outputs: the stacked or final carry, h (and c packed beside it). */
 function scanValue(c: ExportCtx, a: ScanAttrs, p: CellPlan, o: CellOutputs): string {
   const axes = (v: number[]) => c.ints64(`${c.layer}/axes`, v);
   const batchFirst = (t: string) => c.add('Transpose', [t], [intsAttr('perm', [1, 0, 2])]);
-  const everyH = () => c.emit('Transpose', [c.add('Squeeze', [o.Y, axes([1])])], [intsAttr('perm', [1, 0, 2])]);
-  if (p.match.cell.kind !== 'lstm') return a.stack ? everyH() : c.emit('Squeeze', [o.Yh, axes([0])]);
-  if (!a.stack) return c.emit('Squeeze', [c.add('Concat', [o.Yh, o.Yc!], [intAttr('axis', 2)]), axes([0])]);
+  const everyH = () => c.emit('Transpose', [c.add('Squeeze', [o.Y(), axes([1])])], [intsAttr('perm', [1, 0, 2])]);
+  if (p.match.cell.kind !== 'lstm') return a.stack ? everyH() : c.emit('Squeeze', [o.Yh(), axes([0])]);
+  if (!a.stack) return c.emit('Squeeze', [c.add('Concat', [o.Yh(), o.Yc()], [intAttr('axis', 2)]), axes([0])]);
   if (p.hOnly) return everyH();
   // Every step's h beside c at the final step (zeros elsewhere): the plan checked nothing reads c at another step.
   const last = a.reverse ? 0 : a.steps - 1;
   const pads = c.ints64(`${c.layer}/pads`, [0, last, 0, 0, a.steps - 1 - last, 0]);
-  return c.emit('Concat', [batchFirst(c.add('Squeeze', [o.Y, axes([1])])), c.add('Pad', [batchFirst(o.Yc!), pads])], [intAttr('axis', 2)]);
+  return c.emit('Concat', [batchFirst(c.add('Squeeze', [o.Y(), axes([1])])), c.add('Pad', [batchFirst(o.Yc()), pads])], [intAttr('axis', 2)]);
 }
 
 /** Writes a planned cell scan: its recurrent node (or, paired, the one it shares) and its value. */

@@ -147,7 +147,8 @@ function writeGraph(graph: Graph, m: ModelScope, named: ReadonlyMap<Node, string
         throw new KilnError(`cannot export to ONNX: ${n.meta.layer ? `layer '${n.meta.layer}' ` : ''}(${n.op}): ${why}`);
       },
     };
-    nameOf.set(n, exportNode(ctx));
+    const restacked = plan.restacks.get(n);
+    nameOf.set(n, restacked ? ctx.existing(nameOf.get(restacked)!) : exportNode(ctx));
   }
   const outputs = graph.outputs.map((o) => nameOf.get(o.node)!);
   return { node: onnxNodes, initializer: initializers, outputs };

@@ -71,4 +71,18 @@ describe('DSL sequence models exported to ONNX run the same in onnxruntime-node'
       for (const o of graph.outputs) expect(again[o.name], `imported back: ${o.name}`).toBeAllclose(want[o.name], { rtol: 1e-5, atol: 1e-5 });
     });
   }
+
+  it('the file does not grow with the sequence: the same layers over 6 and 60 steps have the same nodes', () => {
+    const types = (steps: number) => {
+      resetLayerNames();
+      const x = input([steps, F], { name: 'x' });
+      const y = gru(lstm(x, H, { returnSequences: true, bidirectional: true }), H, { returnSequences: true });
+      const graph: Graph = { name: 'seq', inputs: [x], outputs: [{ name: 'y', node: y }] };
+      const weights = Object.fromEntries(graphParams(graph).map((p, i) => [String(p.attrs.name), randomFloats(numel(p.type.shape), 400 + i, -0.6, 0.6)]));
+      return nodeTypes(exportOnnx(graph, weights));
+    };
+    const short = types(6);
+    expect(types(60)).toEqual(short);
+    expect(short.filter((t) => t === 'Slice').length, short.join(' ')).toBeLessThanOrEqual(4);
+  });
 });
