@@ -9,6 +9,7 @@ import { UnsupportedError } from '../../src/ir/errors.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { interpret } from '../../src/ir/interpret.ts';
 import type { Node } from '../../src/ir/node.ts';
+import { importOnnxBatched } from '../../src/onnx/batch.ts';
 import { exportOnnx } from '../../src/onnx/export.ts';
 import type { OnnxContext } from '../../src/onnx/context.ts';
 // Through the importer's table (ops.ts loads before ops-scan.ts, which reads the importer back).
@@ -168,5 +169,17 @@ describe('ONNX Scan import', () => {
   it('refuses Loop with the reason, as an UnsupportedError', () => {
     expect(() => runScan(['', ''], ['y'], {}, {}, 'Loop')).toThrow(UnsupportedError);
     expect(() => runScan(['', ''], ['y'], {}, {}, 'Loop')).toThrow(/Loop \(a trip count or condition computed at run time\) is not supported/);
+  });
+
+  // Runs once the importer hands Scan its body (scan-helpers.ts scanImportWired); until then the mapping is checked above.
+  it.skipIf(!scanImportWired())('a Kiln scan exported as ONNX Scan imports back through importOnnxBatched with the batch symbolic', () => {
+    const [N, T, H] = [2, 4, 3];
+    const { graph } = rnnScan(T, H, { reverse: true });
+    const back = importOnnxBatched(exportOnnx(graph, {}));
+    expect(back.batchAxes).toBeUndefined();
+    expect(back.inputs.map((n) => n.type.shape)).toEqual([['N', H], ['N', T, H], [H, H]]);
+    const feeds = { h0: values(N * H, 7), xs: values(N * T * H, 8), r: values(H * H, 9) };
+    const got = interpret(back, feeds, {}, N)[back.outputs[0].name];
+    expect(Array.from(got)).toEqual(close(rnnByHand(feeds.h0, feeds.xs, feeds.r, N, T, H, true).stacked));
   });
 });
