@@ -41,6 +41,16 @@ function freeNames(body: GraphProto): string[] {
   return [...free];
 }
 
+/** Every name a graph's nodes (and nested bodies) read, and its outputs. */
+function readNames(body: GraphProto): Set<string> {
+  const read = new Set<string>((body.output ?? []).map((o) => o.name ?? ''));
+  for (const n of body.node ?? []) {
+    for (const i of n.input ?? []) read.add(i);
+    for (const a of n.attribute ?? []) if (a.g) for (const f of freeNames(a.g)) read.add(f);
+  }
+  return read;
+}
+
 const valueInfo = (name: string, dtype: DType): ValueInfoProto => ({ name, type: { tensorType: { elemType: ELEM_TYPE[dtype], shape: { dim: [] } } } });
 
 /** A permutation of `rank` axes moving axis `from` to position `to`. */
@@ -85,18 +95,23 @@ const scan: OnnxOp = (cc) => {
     if (rootOf(bodyOut[S + k].name ?? '', producers) !== carryOut) c.unsupported(`scan output ${k} is not the carry's new value: Kiln's scan stacks only its carry`);
   }
 
-  // Sequences to Kiln's [A, T, …]: the scanned axis moved to position 1 (a [T] sequence has no A).
+  // Sequences to Kiln's [A, T, …]: the scanned axis moved to position 1. A scan input the body
+  // never reads only counts the steps (Kiln's export writes one for a scan without sequences).
+  const read = readNames(body);
   const seqs: Node[] = [];
+  const kept: number[] = [];
   let steps = -1;
   for (let m = 0; m < M; m++) {
     const x = c.input(S + m);
     const rank = shapeOf(x).length;
     const axis = inAxes[m] < 0 ? inAxes[m] + rank : inAxes[m];
-    if (rank < 2) c.unsupported(`scan input ${m} has rank ${rank}: Kiln's sequences need a leading axis besides time`);
-    if (axis < 0 || axis >= rank) c.unsupported(`scan_input_axes[${m}] = ${inAxes[m]} is out of range for rank ${rank}`);
+    if (rank < 1 || axis < 0 || axis >= rank) c.unsupported(`scan_input_axes[${m}] = ${inAxes[m]} is out of range for rank ${rank}`);
     const T = shapeOf(x)[axis];
     if (steps >= 0 && T !== steps) c.unsupported(`scan inputs have different lengths (${steps} and ${T})`);
     steps = T;
+    if (!read.has(bodyIn[S + m].name ?? '')) continue;
+    if (rank < 2) c.unsupported(`scan input ${m} has rank ${rank}: Kiln's sequences need a leading axis besides time`);
+    kept.push(m);
     seqs.push(axis === 1 ? x : c.emit('transpose', [x], { perm: axis === 0 ? moveAxis(rank, 1, 0) : moveAxis(rank, axis, 1) }));
   }
   if (steps < 1) c.unsupported(`a Scan over 0 steps is not supported`);
@@ -111,7 +126,7 @@ const scan: OnnxOp = (cc) => {
   const sliceShape = (x: Node) => [shapeOf(x)[0], ...shapeOf(x).slice(2)];
   const inputs = [
     { info: bodyIn[j0], node: carry0, shape: shapeOf(carry0) },
-    ...seqs.map((x, m) => ({ info: bodyIn[S + m], node: x, shape: sliceShape(x) })),
+    ...seqs.map((x, i) => ({ info: bodyIn[S + kept[i]], node: x, shape: sliceShape(x) })),
     ...invariantStates.map((j) => ({ info: bodyIn[j], node: c.input(j), shape: shapeOf(c.input(j)) })),
     ...outer.map((node, i) => ({ info: { name: outerNames[i] } as ValueInfoProto, node, shape: shapeOf(node) })),
   ];
@@ -125,7 +140,7 @@ const scan: OnnxOp = (cc) => {
   } finally {
     depth--;
   }
-  const loop = (stack: boolean) => c.emit('scan', [carry0, ...seqs, ...invariants], { body: imported, steps, reverse, sequenceCount: M, stack });
+  const loop = (stack: boolean) => c.emit('scan', [carry0, ...seqs, ...invariants], { body: imported, steps, reverse, sequenceCount: seqs.length, stack });
 
   const wantStack = Array.from({ length: K }, (_, k) => c.wantsOutput(S + k)).some(Boolean);
   const stacked = wantStack ? loop(true) : undefined;

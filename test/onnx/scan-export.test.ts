@@ -250,4 +250,15 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
       for (const k of Object.keys(outputs)) expect(got[k], `opset ${opset}: ${k}`).toBeAllclose(want[k], { rtol: 1e-5, atol: 1e-5 });
     }
   });
+
+  it('a scan without sequences (steps counted by a tick input ONNX Scan needs)', async () => {
+    const h = inputNode('h', ['N', H]);
+    const rIn = inputNode('r_in', [H, H]);
+    const body: Graph = { name: 'decay', inputs: [h, rIn], outputs: [{ name: 'h', node: makeNode('tanh', [makeNode('matmul', [h, rIn])]) }] };
+    const m = new ModelBuilder();
+    const h0 = m.input('h0', ['N', H]);
+    const r = m.param('r', [H, H]);
+    const y = makeNode('scan', [h0, r], { body, steps: 4, reverse: true, sequenceCount: 0, stack: true });
+    await check({ graph: m.graph('no_seq', { y }), weights: m.weights, has: ['Scan'], hasNot: [], noImport: SCAN_IMPORT });
+  });
 });

@@ -129,6 +129,33 @@ describe('ONNX Scan import', () => {
     });
   }
 
+  it('a Kiln scan without sequences (exported with a tick input the body never reads) reads back', () => {
+    const [N, T, H] = [2, 3, 3];
+    const h = makeNode('input', [], { name: 'h', dtype: 'float32', shape: ['N', H] });
+    const rIn = makeNode('input', [], { name: 'r_in', dtype: 'float32', shape: [H, H] });
+    const body: Graph = { name: 'decay', inputs: [h, rIn], outputs: [{ name: 'h', node: makeNode('tanh', [makeNode('matmul', [h, rIn])]) }] };
+    const [h0, r] = [makeNode('input', [], { name: 'h0', dtype: 'float32', shape: ['N', H] }), makeNode('input', [], { name: 'r', dtype: 'float32', shape: [H, H] })];
+    const y = makeNode('scan', [h0, r], { body, steps: T, reverse: false, sequenceCount: 0, stack: true });
+    const model = onnx.ModelProto.decode(exportOnnx({ name: 'g', inputs: [h0, r], outputs: [{ name: 'y', node: y }] }, {}));
+    const s = model.graph!.node!.find((n) => n.opType === 'Scan')!;
+    const tick = model.graph!.initializer!.find((t) => t.name === s.input![1])!;
+    const attrs = Object.fromEntries(s.attribute!.map((a) => [a.name, a.g ?? (a.ints?.length ? a.ints.map(Number) : Number(a.i))]));
+    const vals = { h0: leaf('h0', [N, H]), r: leaf('r', [H, H]), [s.input![1]]: leaf('tick', tick.dims!.map(Number)) };
+    const outs = runScan(s.input!, s.output!, attrs, vals);
+    const feeds = { h0: values(N * H, 10), r: values(H * H, 11), tick: new Float32Array(T) };
+    const got = evaluate(Object.values(vals), { y: outs[1] }, feeds);
+    // By hand: h_t = tanh(h_{t-1} · R), every step kept, [N, T, H].
+    const want: number[] = [];
+    for (let n = 0; n < N; n++) {
+      let cur = Array.from(feeds.h0.subarray(n * H, (n + 1) * H));
+      for (let t = 0; t < T; t++) {
+        cur = Array.from({ length: H }, (_, j) => Math.tanh(cur.reduce((acc, v, i) => acc + v * feeds.r[i * H + j], 0)));
+        want.push(...cur);
+      }
+    }
+    expect(got.y).toEqual(close(want));
+  });
+
   it('refuses, naming the node: two carries, a scan output that is not the carry, mixed directions, a body read it cannot resolve', () => {
     const [i, j, xs] = [leaf('initial', [2]), leaf('other', [2]), leaf('x', [3, 2])];
     const two: GraphProto = {
