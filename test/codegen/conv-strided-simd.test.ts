@@ -36,6 +36,9 @@ const CASES: ConvCase[] = [
   { name: 'group2', x: ['N', 4, 9, 9], filters: 6, kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], group: 2 },
   { name: 's2-group2', x: ['N', 4, 10, 7], filters: 4, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 2 },
   { name: 'conv1d-s2', x: ['N', 3, 1, 30], filters: 4, kernel: [1, 5], strides: [1, 2], pads: [0, 2, 0, 2] },
+  // 6 and 5 input channels: the input gradient tiles 4 channels at a time, then single ones.
+  { name: 's2-c6', x: ['N', 6, 11, 13], filters: 3, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+  { name: 'dil2-c5', x: ['N', 5, 9, 10], filters: 2, kernel: [3, 3], strides: [1, 1], dilations: [2, 2] },
 ];
 
 const input = (name: string, shape: Dim[]) => makeNode('input', [], { name, dtype: 'float32', shape });
@@ -80,6 +83,9 @@ describe('strided, dilated and grouped convolutions with SIMD kernels', () => {
     const kernels = compileGraph(graph).program.kernels.filter((k) => k.ops[0] === 'conv2dBackwardInput');
     expect(kernels.length).toBe(CASES.length);
     for (const k of kernels) expect(renderSimdKernel(k)?.how ?? 'none', k.name).toMatch(/^SIMD: pooling gather/);
+    // With 4 or more input channels, 4 of them at a time share each load of dy.
+    const tiled = kernels.filter((k) => /tile 4 o1 rows/.test(renderSimdKernel(k)!.how)).map((k) => k.shape[1]);
+    expect(tiled.sort()).toEqual([5, 6]);
   });
 
   it('renders grouped convolutions (not contractions: the channel is an index quotient) as SIMD gather kernels', () => {

@@ -39,6 +39,8 @@ const CASES: PoolCase[] = [
   { name: 'k3s2-pad', x: ['N', 2, 8, 9], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
   { name: 'k3s2-pad-count', x: ['N', 2, 8, 10], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], countIncludePad: true },
   { name: 'k2s2-pad-right', x: ['N', 1, 7, 7], kernel: [2, 2], strides: [2, 2], pads: [0, 0, 1, 1] },
+  // 6 channels: the average-pool gradient tiles 4 channels at a time (the divisor loaded once for them).
+  { name: 'k3s2-c6', x: ['N', 6, 9, 11], kernel: [3, 3], strides: [2, 2] },
 ];
 
 /** Whether at most one tap of a gradient sum is nonzero (windows that tile the input, no padding). */
@@ -95,6 +97,9 @@ describe('pooling gather kernels in WebAssembly SIMD', () => {
       expect(mine.length, op).toBe(op === 'avgPool2d' ? CASES.filter((c) => !c.dilations).length : CASES.length);
       for (const k of mine) expect(renderSimdKernel(k)?.how ?? 'none', `${op} ${k.name}`).toMatch(/^SIMD: pooling gather/);
     }
+    // The average-pool gradient of 6 channels loads its divisor once for 4 of them; nothing else here has 4 channels.
+    const tiled = kernels.filter((k) => / tile 4 o1 rows/.test(renderSimdKernel(k)?.how ?? ''));
+    expect(tiled.map((k) => `${k.ops[0]} ${k.shape[1]}`)).toEqual(['avgPool2dBackward 6']);
   });
 
   for (const batch of [1, 3]) {

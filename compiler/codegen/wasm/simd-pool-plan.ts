@@ -59,11 +59,13 @@ export interface PoolPlan {
   readonly scalar: ReadonlySet<string>;
   readonly lane: ReadonlySet<string>;
   readonly runs: readonly Run[];
+  /** An output dimension tiled 4 rows at a time (rowTileOf), or null. */
+  readonly rows: LoopVar | null;
   deps(e: Expr): ReadonlySet<string>;
-  /** A lane item's shape at a step for one tap combination. */
-  shape(e: Expr, step: number, tap: Readonly<Record<string, number>>): LaneShape;
+  /** A lane item's shape at a step for one tap combination; a load index (`extent` given) clamped into [0, extent). */
+  shape(e: Expr, step: number, tap: Readonly<Record<string, number>>, extent?: number): LaneShape;
   /** Elements per step by which a linear lane item's base advances inside a run. */
-  delta(e: Expr, run: Run, tap: Readonly<Record<string, number>>): number;
+  delta(e: Expr, run: Run, tap: Readonly<Record<string, number>>, extent?: number): number;
 }
 
 /** Index arithmetic and its tests: no loads, no reductions. */
@@ -160,16 +162,56 @@ export function poolPlanOf(k: Kernel): PoolPlan | null {
   const lane = new Set([last.name, ...unrolled.map((v) => v.name)]);
   const scalar = new Set([...out.slice(0, -1).map((l) => l.name), ...runtime.map((v) => v.name)]);
   const items = laneItems(k, k.expr, deps, lane, scalar);
-  const shape = (e: Expr, step: number, tap: Readonly<Record<string, number>>): LaneShape => {
-    const values = [0, 1, 2, 3].map((l) => evalInt(e, { ...tap, [last.name]: Math.min(4 * step + l, last.extent - 1) }));
+  // A lane whose index falls outside its dimension is masked (the lowering guards every such read
+  // with a select, or the JavaScript kernel would read another row): clamped, it reads in bounds.
+  const shape = (e: Expr, step: number, tap: Readonly<Record<string, number>>, extent?: number): LaneShape => {
+    const at = (l: number) => evalInt(e, { ...tap, [last.name]: Math.min(4 * step + l, last.extent - 1) });
+    const values = [0, 1, 2, 3].map((l) => (extent === undefined ? at(l) : Math.min(Math.max(at(l), 0), extent - 1)));
     const base = Math.min(...values);
     return { values, base, pattern: values.map((v) => v - base) };
   };
   checkBounds(items, last.extent, taps, shape);
   const runs = runsOf(last.extent, items, taps, shape);
   if (runs.length > MAX_RUNS) throw new NotExpressible();
-  const delta = (e: Expr, run: Run, tap: Readonly<Record<string, number>>) => (run.steps > 1 ? shape(e, run.first + 1, tap).base - shape(e, run.first, tap).base : 0);
-  return { out, last, sum, runtime, unrolled, taps, scalar, lane, runs, deps, shape, delta };
+  const delta = (e: Expr, run: Run, tap: Readonly<Record<string, number>>, extent?: number) => (run.steps > 1 ? shape(e, run.first + 1, tap, extent).base - shape(e, run.first, tap, extent).base : 0);
+  const rows = rowTileOf(k, out, sum, deps);
+  return { out, last, sum, runtime, unrolled, taps, scalar, lane, runs, rows, deps, shape, delta };
+}
+
+/**
+ * An output dimension to tile 4 rows at a time in a sum whose loads do not all move with it (a
+ * convolution's input gradient over its channels: dy is loaded once for 4 channels, the filter
+ * value per channel). Every load that moves with it must index it directly (a bare variable: one
+ * constant offset per row, no clamp), and no test may depend on it. Not o0 (the thread split) nor
+ * the column.
+ */
+function rowTileOf(k: Kernel, out: readonly LoopVar[], sum: Sum | null, deps: (e: Expr) => ReadonlySet<string>): LoopVar | null {
+  if (!sum) return null;
+  for (const cand of out.slice(1, -1).reverse()) {
+    if (cand.extent === BATCH || cand.extent < 4) continue;
+    let ok = true;
+    let moving = 0;
+    let still = 0;
+    const visit = (e: Expr, inSum: boolean): void => {
+      if (e.k === 'load') {
+        const dims = e.index.map((ix, d) => ({ ix, d })).filter(({ ix }) => deps(ix).has(cand.name));
+        if (!dims.length) return void (inSum && still++);
+        const { ix, d } = dims[0];
+        const extent = k.inputs[e.input].shape[d];
+        if (dims.length > 1 || ix.k !== 'var' || extent === BATCH || extent < (cand.extent as number)) ok = false;
+        if (inSum) moving++;
+        return;
+      }
+      if (isPure(e)) {
+        if (deps(e).has(cand.name)) ok = false;
+        return;
+      }
+      forEachChild(e, (c) => visit(c, inSum || e === sum));
+    };
+    visit(k.expr, false);
+    if (ok && moving && still) return cand;
+  }
+  return null;
 }
 
 function combinations(vars: readonly LoopVar[]): Record<string, number>[] {
@@ -242,7 +284,7 @@ function checkBounds(items: readonly LaneItem[], cols: number, taps: readonly Re
     if (!it.linear) continue;
     for (let step = 0; step < Math.ceil(cols / 4); step++) {
       for (const tap of taps) {
-        const s = shape(it.e, step, tap);
+        const s = shape(it.e, step, tap, it.extent);
         if (!s.values.every(Number.isInteger) || s.base < -4 || s.base + readLength(s.pattern) > it.extent! + 4) throw new NotExpressible();
       }
     }
@@ -253,8 +295,8 @@ function checkBounds(items: readonly LaneItem[], cols: number, taps: readonly Re
 function runsOf(cols: number, items: readonly LaneItem[], taps: readonly Record<string, number>[], shape: PoolPlan['shape']): Run[] {
   const full = Math.floor(cols / 4);
   // A mask's key is its lanes; a load's, its pattern (its base may move).
-  const key = (step: number) => items.map((it) => taps.map((t) => (it.linear ? shape(it.e, step, t).pattern : shape(it.e, step, t).values).join(',')).join(';')).join('|');
-  const bases = (step: number) => items.flatMap((it) => taps.map((t) => (it.linear ? shape(it.e, step, t).base : 0)));
+  const key = (step: number) => items.map((it) => taps.map((t) => (it.linear ? shape(it.e, step, t, it.extent).pattern : shape(it.e, step, t).values).join(',')).join(';')).join('|');
+  const bases = (step: number) => items.flatMap((it) => taps.map((t) => (it.linear ? shape(it.e, step, t, it.extent).base : 0)));
   const runs: Run[] = [];
   let first = 0;
   while (first < full) {

@@ -29,7 +29,8 @@ export function renderPoolKernel(k: Kernel): SimdKernel | null {
     const w = new PoolWriter(k, plan);
     w.render();
     const taps = plan.unrolled.length ? `; window taps along ${plan.last.name} unrolled (${plan.unrolled.map((v) => `${v.name}: ${v.extent}`).join(', ')})` : '';
-    const how = `SIMD: pooling gather, 4 outputs along ${plan.last.name} per vector in ${plan.runs.length} column runs${taps}; selects as bitselect.`;
+    const rows = plan.rows ? `; tile 4 ${plan.rows.name} rows, loads that do not move with them shared` : '';
+    const how = `SIMD: pooling gather, 4 outputs along ${plan.last.name} per vector in ${plan.runs.length} column runs${taps}${rows}; selects as bitselect.`;
     return { fn: { name: k.name, params: 4 + k.inputs.length, body: w.f }, how, epilogue: null };
   } catch (e) {
     if (e instanceof NotExpressible) return null;
@@ -43,6 +44,8 @@ interface Site {
   readonly tap: Readonly<Record<string, number>>;
   /** The sum's accumulator (a v128 local), inside the epilogue. */
   readonly acc: number;
+  /** The row of a row tile (plan.rows), 0 without one. */
+  readonly row: number;
 }
 
 const maskBytes = (lanes: readonly boolean[]) => new Uint8Array(Int32Array.from(lanes, (b) => (b ? -1 : 0)).buffer);
@@ -64,74 +67,97 @@ class PoolWriter extends SimdWriter {
   private outRow = -1;
   /** Addresses of the loads of one iteration of the scalar tap loops, shared by its unrolled taps. */
   private readonly tapAddresses = new Map<string, number>();
+  /** Loads of one tap that do not move with the row tile, loaded once for its rows. */
+  private readonly shared = new Map<Expr, number>();
   /** Masks of tests over the row's variables only, computed once per row. */
   private readonly rowMasks = new Map<Expr, number>();
 
   render(): void {
-    const { out, last, runs } = this.plan;
-    const outer = new Set(out.slice(0, -1).map((l) => l.name));
-    this.nest(out.slice(0, -1), () => {
-      // V8 does not hoist this arithmetic out of the column loop: done here, it leaves one add per load.
-      this.rowAddresses.clear();
-      walkLoads(this.k.expr, (e) => {
-        const key = this.rowKey(e);
-        if (this.rowAddresses.has(key) || !e.index.every((ix, d) => d === this.laneDim(e) || [...this.plan.deps(ix)].every((v) => outer.has(v)))) return;
-        this.rowAddress(e);
-        const l = this.f.local(I32);
-        this.f.set(l);
-        this.rowAddresses.set(key, l);
-      });
-      this.rowMasks.clear();
-      walkTests(this.k.expr, (e) => {
-        const deps = [...this.plan.deps(e)];
-        if (!isPure(e) || this.rowMasks.has(e) || !deps.length || !deps.every((v) => outer.has(v))) return;
-        this.f.v128Const(ALL).v128Const(NONE);
-        this.int(e);
-        const l = this.f.local(V128);
-        this.f.select().set(l);
-        this.rowMasks.set(e, l);
-      });
-      this.address(OUT, { c: 0, coef: { ...this.c.outAt.coef, [last.name]: 0 } });
-      this.outRow = this.f.local(I32);
-      this.f.set(this.outRow);
-      for (const run of runs) {
-        const body = () => this.step(run);
-        if (run.steps > 1) this.loop(last.name, 4 * run.first, 4 * (run.first + run.steps), 4, body);
-        else {
-          this.f.i32(4 * run.first).set(this.varLocal(last.name));
-          body();
-        }
-      }
+    const { out, rows } = this.plan;
+    const outer = out.slice(0, -1);
+    if (!rows) return this.nest(outer, () => this.row(1));
+    // The tiled dimension innermost of the row loops: 4 rows at a time, then the rest one by one.
+    this.nest(outer.filter((l) => l !== rows), () => {
+      this.loop(rows.name, 0, rows.extent, 4, () => this.row(4));
+      this.loop(rows.name, null, rows.extent, 1, () => this.row(1));
     });
   }
 
-  /** One vector of outputs: the sum over the taps (if any), the rest of the expression, the store. */
-  private step(run: Run): void {
+  /** One row (or a tile of `rows` rows) of outputs: its addresses and masks, then every column run. */
+  private row(rows: number): void {
+    const { out, last, runs } = this.plan;
+    const outer = new Set(out.slice(0, -1).map((l) => l.name));
+    // V8 does not hoist this arithmetic out of the column loop: done here, it leaves one add per load.
+    this.rowAddresses.clear();
+    walkLoads(this.k.expr, (e) => {
+      const key = this.rowKey(e);
+      if (this.rowAddresses.has(key) || !e.index.every((ix, d) => d === this.laneDim(e) || [...this.plan.deps(ix)].every((v) => outer.has(v)))) return;
+      this.rowAddress(e);
+      const l = this.f.local(I32);
+      this.f.set(l);
+      this.rowAddresses.set(key, l);
+    });
+    this.rowMasks.clear();
+    walkTests(this.k.expr, (e) => {
+      const deps = [...this.plan.deps(e)];
+      if (!isPure(e) || this.rowMasks.has(e) || !deps.length || !deps.every((v) => outer.has(v))) return;
+      this.f.v128Const(ALL).v128Const(NONE);
+      this.int(e);
+      const l = this.f.local(V128);
+      this.f.select().set(l);
+      this.rowMasks.set(e, l);
+    });
+    this.address(OUT, { c: 0, coef: { ...this.c.outAt.coef, [last.name]: 0 } });
+    this.outRow = this.f.local(I32);
+    this.f.set(this.outRow);
+    for (const run of runs) {
+      const body = () => this.step(run, rows);
+      if (run.steps > 1) this.loop(last.name, 4 * run.first, 4 * (run.first + run.steps), 4, body);
+      else {
+        this.f.i32(4 * run.first).set(this.varLocal(last.name));
+        body();
+      }
+    }
+  }
+
+  /** Bytes between rows of the row tile in the output. */
+  private get outRowBytes(): number {
+    const rows = this.plan.rows;
+    return rows ? 4 * (this.c.outAt.coef[rows.name] ?? 0) : 0;
+  }
+
+  /** One vector of outputs per row: the sum over the taps (if any), the rest of the expression, the store. */
+  private step(run: Run, rows: number): void {
     const f = this.f;
     const sum = this.plan.sum;
-    let acc = -1;
+    const accs = Array.from({ length: rows }, () => -1);
     if (sum) {
-      acc = f.local(V128);
-      f.f32(0).simd('f32x4.splat').set(acc);
-      this.nest(this.plan.runtime, () => this.taps(sum.body, run, acc));
+      for (let r = 0; r < rows; r++) {
+        accs[r] = f.local(V128);
+        f.f32(0).simd('f32x4.splat').set(accs[r]);
+      }
+      this.nest(this.plan.runtime, () => this.taps(sum.body, run, accs));
     }
-    const value = () => this.float(this.k.expr, { run, tap: {}, acc });
     const outAddr = f.local(I32);
     f.get(this.outRow).get(this.varLocal(this.plan.last.name)).i32(4).op('i32.mul').op('i32.add').set(outAddr);
-    if (run.lanes === 4) {
-      f.get(outAddr);
-      value();
-      f.vmem('v128.store', 0);
-    } else {
-      const tmp = f.local(V128);
-      value();
-      f.set(tmp);
-      for (let l = 0; l < run.lanes; l++) f.get(outAddr).get(tmp).extractLane(l).f32Store(4 * l);
+    for (let r = 0; r < rows; r++) {
+      const value = () => this.float(this.k.expr, { run, tap: {}, acc: accs[r], row: r });
+      const at = r * this.outRowBytes;
+      if (run.lanes === 4) {
+        f.get(outAddr);
+        value();
+        f.vmem('v128.store', at);
+      } else {
+        const tmp = f.local(V128);
+        value();
+        f.set(tmp);
+        for (let l = 0; l < run.lanes; l++) f.get(outAddr).get(tmp).extractLane(l).f32Store(at + 4 * l);
+      }
     }
   }
 
   /** One iteration of the scalar tap loops: every unrolled tap added to `acc`, skipped whole where its row test fails. */
-  private taps(body: Expr, run: Run, acc: number): void {
+  private taps(body: Expr, run: Run, accs: readonly number[]): void {
     const f = this.f;
     let value = body;
     let rowTest: Expr[] = [];
@@ -159,19 +185,45 @@ class PoolWriter extends SimdWriter {
       f.set(l);
       this.tapAddresses.set(key, l);
     });
+    const rowVar = this.plan.rows?.name;
     for (const tap of this.plan.taps) {
-      const site = { run, tap, acc };
-      f.get(acc);
-      this.float(value, site);
-      if (laneTest.length) {
-        f.f32(0).simd('f32x4.splat');
+      const site = { run, tap, acc: -1, row: 0 };
+      // Under a row tile, what does not move with the rows is computed once for all of them.
+      this.shared.clear();
+      if (accs.length > 1) {
+        walkLoads(value, (e) => {
+          if (this.shared.has(e) || e.index.some((ix) => rowVar !== undefined && this.plan.deps(ix).has(rowVar))) return;
+          this.load(e, site);
+          const l = f.local(V128);
+          f.set(l);
+          this.shared.set(e, l);
+        });
+      }
+      const pushMask = (row: number) =>
         laneTest.forEach((p, i) => {
-          this.mask(p, site);
+          this.mask(p, { ...site, row });
           if (i) f.simd('v128.and');
         });
-        f.simd('v128.bitselect');
+      // A test that reads what moves with the rows (x == y[...] of a max-pool gradient) is made per row.
+      const perRow = rowVar !== undefined && laneTest.some((p) => this.plan.deps(p).has(rowVar));
+      let mask = -1;
+      if (laneTest.length && !perRow) {
+        pushMask(0);
+        mask = f.local(V128);
+        f.set(mask);
       }
-      f.simd('f32x4.add').set(acc);
+      accs.forEach((acc, r) => {
+        f.get(acc);
+        this.float(value, { ...site, row: r });
+        if (laneTest.length) {
+          f.f32(0).simd('f32x4.splat');
+          if (mask >= 0) f.get(mask);
+          else pushMask(r);
+          f.simd('v128.bitselect');
+        }
+        f.simd('f32x4.add').set(acc);
+      });
+      this.shared.clear();
     }
     if (rowTest.length) f.end();
     this.tapAddresses.clear();
@@ -330,22 +382,32 @@ class PoolWriter extends SimdWriter {
   /** Pushes a load: its row address, then a splat, a vector, or a shuffle of one or two. */
   private load(e: Expr & { k: 'load' }, s: Site): void {
     const f = this.f;
+    const shared = this.shared.get(e);
+    if (shared !== undefined) {
+      f.get(shared);
+      return;
+    }
     const laneDim = this.laneDim(e);
+    // The row tile's variable indexes one dimension directly (rowTileOf): a constant offset per row.
+    const rowVar = this.plan.rows?.name;
+    const rowDim = rowVar === undefined ? -1 : e.index.findIndex((ix) => ix.k === 'var' && ix.name === rowVar);
+    const rowBytes = rowDim < 0 ? 0 : 4 * s.row * strides(this.k.inputs[e.input].shape)[rowDim];
     const row = this.rowAddresses.get(this.rowKey(e)) ?? this.tapAddresses.get(this.rowKey(e));
     if (row !== undefined) f.get(row);
     else this.rowAddress(e);
     if (laneDim < 0) {
-      f.vmem('v128.load32_splat', 0);
+      f.vmem('v128.load32_splat', rowBytes);
       return;
     }
     const ix = e.index[laneDim];
-    const at = this.plan.shape(ix, s.run.first, s.tap);
-    const delta = this.plan.delta(ix, s.run, s.tap);
+    const extent = this.k.inputs[e.input].shape[laneDim] as number;
+    const at = this.plan.shape(ix, s.run.first, s.tap, extent);
+    const delta = this.plan.delta(ix, s.run, s.tap, extent);
     // Bytes: o·delta from the column (o = 4·step), the rest a constant.
     if (delta) f.get(this.varLocal(this.plan.last.name)).i32(delta).op('i32.mul').op('i32.add');
     const rest = 4 * (at.base - delta * s.run.first);
     if (rest < 0) f.i32(rest).op('i32.add');
-    const offset = Math.max(rest, 0);
+    const offset = Math.max(rest, 0) + rowBytes;
     const p = at.pattern;
     const n = readLength(p);
     if (n === 1) f.vmem('v128.load32_splat', offset);
