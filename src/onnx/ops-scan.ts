@@ -4,14 +4,22 @@
 // to Kiln's [A, T, …] layout, and scan outputs (the carry at every step) back to theirs. Loop, whose
 // trip count or condition is computed at run time, stays unsupported.
 import type { DType } from '../ir/dtype.ts';
+import type { Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import { ELEM_TYPE } from './export-context.ts';
-import { importModel } from './import.ts';
 import { int, ints, shapeOf, type OnnxContext, type OnnxOp } from './context.ts';
 import type { GraphProto, NodeProto, ValueInfoProto } from './proto.ts';
 
-/** A context that can also resolve a value of the enclosing graph by name (ONNX's outer scope). */
-type ScopedContext = OnnxContext & { outer?: (name: string) => Node | undefined };
+/**
+ * What the Scan mapping needs of the importer beyond an op's context: a value of the enclosing graph
+ * by name (ONNX's outer scope), and the import of a subgraph (given its inputs' shapes) by the same
+ * importer. They come with the context (import.ts supplies them), so this file does not import the
+ * importer that imports it.
+ */
+type ScopedContext = OnnxContext & {
+  outer?: (name: string) => Node | undefined;
+  importBody?: (graph: GraphProto, inputShapes: Readonly<Record<string, readonly number[]>>, name: string) => Graph;
+};
 
 /** The GRAPH attribute `name`, or an unsupported error saying why it is not there. */
 function graphAttr(c: OnnxContext, name: string): GraphProto {
@@ -133,10 +141,11 @@ const scan: OnnxOp = (cc) => {
   const sub: GraphProto = { ...body, input: inputs.map((i) => valueInfo(i.info.name ?? '', i.node.type.dtype)), output: [{ name: carryOut }] };
   const inputShapes = Object.fromEntries(inputs.map((i) => [i.info.name ?? '', i.shape]));
   if (depth >= MAX_NESTING) c.unsupported(`Scan bodies nested more than ${MAX_NESTING} deep are not supported`);
+  if (!c.importBody) return c.unsupported(`this importer does not import loop bodies for op mappings`);
   depth++;
-  let imported: ReturnType<typeof importModel>;
+  let imported: Graph;
   try {
-    imported = importModel({ graph: sub, opsetImport: [{ domain: '', version: c.opset }] } as Parameters<typeof importModel>[0], { inputShapes, name: body.name || 'scan_body' });
+    imported = c.importBody(sub, inputShapes, body.name || 'scan_body');
   } finally {
     depth--;
   }
