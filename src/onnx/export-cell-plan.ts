@@ -11,7 +11,7 @@ import type { Node } from '../ir/node.ts';
 import { resolveSlice, type SliceAttrs } from '../ir/ops/movement.ts';
 import type { ScanAttrs } from '../ir/ops/scan.ts';
 import { GATE_COUNT } from '../ir/recurrent.ts';
-import { BATCH } from '../ir/shape.ts';
+import { BATCH, numel } from '../ir/shape.ts';
 import { gateOrderOf, matchCell, type CellMatch } from './export-cell-match.ts';
 import { restackedConcats } from './export-restack.ts';
 
@@ -65,7 +65,8 @@ function valueAtExport(node: Node, weights: Readonly<Record<string, Float32Array
     if (seen.has(n)) continue;
     seen.add(n);
     if (n.op === 'input' || n.op === 'scan' || n.type.shape.includes(BATCH)) return undefined;
-    if (n.op === 'param' && !Object.hasOwn(weights, String(n.attrs.name))) return undefined;
+    // A missing or misshapen weight: the plan steps aside and the param's own rule says what is wrong.
+    if (n.op === 'param' && (!Object.hasOwn(weights, String(n.attrs.name)) || weights[String(n.attrs.name)].length !== numel(n.type.shape))) return undefined;
     stack.push(...n.inputs);
   }
   return interpret({ name: 'weights', inputs: [], outputs: [{ name: 'v', node }] }, {}, weights, 1).v;

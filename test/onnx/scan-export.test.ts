@@ -261,4 +261,13 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
     const y = makeNode('scan', [h0, r], { body, steps: 4, reverse: true, sequenceCount: 0, stack: true });
     await check({ graph: m.graph('no_seq', { y }), weights: m.weights, has: ['Scan'], hasNot: [], noImport: SCAN_IMPORT });
   });
+
+  it('a cell whose weights are missing or misshapen is refused by the parameter\'s own error, naming it', () => {
+    const m = new ModelBuilder();
+    const x = m.input('x', ['N', T, F]);
+    const g = m.graph('lstm_w', { y: hSequence(m.cell('lstm', x, { kind: 'lstm', units: H, stack: true }), 'lstm', H) });
+    const { ['lstm/recurrentKernel']: _dropped, ...missing } = m.weights;
+    expect(() => exportOnnx(g, missing)).toThrow(/no weights for parameter 'lstm\/recurrentKernel'/);
+    expect(() => exportOnnx(g, { ...m.weights, 'lstm/kernel': new Float32Array(3) })).toThrow(/parameter 'lstm\/kernel' has 3 values, its shape \[4, 12\] needs 48/);
+  });
 });
