@@ -14,12 +14,9 @@ import type { Kernel } from '../../lower/kernel.ts';
 import { binaryAlu, unaryAlu } from './alu.ts';
 import { I32, V128 } from './binary.ts';
 import type { Contraction, LoopVar, Tile } from './contraction.ts';
+import { pushClampedIndex, pushInt } from './simd-pool-index.ts';
 import { isCompare, isLogic, isPure, poolPlanOf, readLength, type PoolPlan, type Run } from './simd-pool-plan.ts';
 import { inputParam, NotExpressible, OUT, SimdWriter, type SimdKernel } from './simd-writer.ts';
-
-/** Floor division and modulo by a constant s as unsigned ops on `a + s·BIAS` (a ≥ −s·BIAS). */
-const BIAS = 1 << 20;
-const MAX_DIVISOR = 1024;
 
 /** The SIMD version of a pooling kernel, or null (not one, or a piece without a vector form). */
 export function renderPoolKernel(k: Kernel): SimdKernel | null {
@@ -51,7 +48,6 @@ interface Site {
 const maskBytes = (lanes: readonly boolean[]) => new Uint8Array(Int32Array.from(lanes, (b) => (b ? -1 : 0)).buffer);
 const ALL = maskBytes([true, true, true, true]);
 const NONE = maskBytes([false, false, false, false]);
-const INT_CMP = { lt: 'i32.lt_s', le: 'i32.le_s', gt: 'i32.gt_s', ge: 'i32.ge_s', eq: 'i32.eq', ne: 'i32.ne' } as const;
 
 class PoolWriter extends SimdWriter {
   constructor(k: Kernel, private readonly plan: PoolPlan) {
@@ -301,51 +297,9 @@ class PoolWriter extends SimdWriter {
     f.f32(0).simd('f32x4.splat').simd('f32x4.ne');
   }
 
-  /** Pushes pure `e` as an i32 over the scalar loop variables (floor division and modulo, tests as 1/0). */
+  /** Pushes pure `e` as an i32 over the scalar loop variables (simd-pool-index.ts). */
   private int(e: Expr): void {
-    const f = this.f;
-    switch (e.k) {
-      case 'const':
-        if (!Number.isInteger(e.value)) throw new NotExpressible();
-        f.i32(e.value);
-        return;
-      case 'var':
-        if (!this.plan.scalar.has(e.name)) throw new NotExpressible();
-        f.get(this.varLocal(e.name));
-        return;
-      case 'binary': {
-        if (e.op === 'idiv' || e.op === 'mod') {
-          const d = e.b.k === 'const' ? e.b.value : NaN;
-          if (!Number.isInteger(d) || d < 1 || d > MAX_DIVISOR) throw new NotExpressible();
-          this.int(e.a);
-          f.i32(d * BIAS).op('i32.add').i32(d).op(e.op === 'idiv' ? 'i32.div_u' : 'i32.rem_u');
-          if (e.op === 'idiv') f.i32(BIAS).op('i32.sub');
-          return;
-        }
-        if ((e.op === 'and' || e.op === 'or') && ![e.a, e.b].every((x) => isCompare(x) || isLogic(x))) throw new NotExpressible();
-        this.int(e.a);
-        this.int(e.b);
-        if (e.op === 'add' || e.op === 'sub' || e.op === 'mul') f.op(`i32.${e.op}`);
-        else if (e.op === 'and' || e.op === 'or') f.op(`i32.${e.op}`);
-        else if (e.op in INT_CMP) f.op(INT_CMP[e.op as keyof typeof INT_CMP]);
-        else throw new NotExpressible();
-        return;
-      }
-      default:
-        throw new NotExpressible();
-    }
-  }
-
-  /** Pushes index `e` of a dimension of extent `extent`, clamped into it unless it is a loop variable that stays inside. */
-  private clampedIndex(e: Expr, extent: number): void {
-    const f = this.f;
-    const loop = e.k === 'var' ? [...this.plan.out.slice(0, -1), ...this.plan.runtime].find((v) => v.name === e.name) : undefined;
-    this.int(e);
-    if (loop && typeof loop.extent === 'number' && loop.extent <= extent) return;
-    // A masked-out read (a window past the edge) may index outside; its value is never used.
-    const t = f.local(I32);
-    f.tee(t).i32(0).get(t).i32(0).op('i32.ge_s').select().tee(t);
-    f.i32(extent - 1).get(t).i32(extent).op('i32.lt_s').select();
+    pushInt(this, this.plan, e);
   }
 
   /** The load's dimension that moves with the lanes, or -1. */
@@ -374,7 +328,7 @@ class PoolWriter extends SimdWriter {
         if (!Number.isInteger(ix.value) || ix.value < 0 || ix.value >= (shape[d] as number)) throw new NotExpressible();
         if (!ix.value) return;
         f.i32(ix.value);
-      } else this.clampedIndex(ix, shape[d] as number);
+      } else pushClampedIndex(this, this.plan, ix, shape[d] as number);
       f.i32(4 * st[d]).op('i32.mul').op('i32.add');
     });
   }
