@@ -1,6 +1,9 @@
 // WebAssembly SIMD for the pooling kernels that read through window quotients: the max-pool
 // backward (each input takes dy where it equals its window's max: `x == y[o idiv 2]`), the
-// average-pool backward and the average pool. 4 outputs along the last dimension per vector.
+// average-pool backward and the average pool; also the input gradient of strided, dilated or
+// grouped convolutions and grouped convolutions (simd-pool-plan.ts, POOL_ANCHORS). 4 outputs along
+// the last dimension per vector; a sum whose loads do not all move with a channel dimension is
+// tiled 4 channels at a time, each load that does not move with them made once for the 4.
 // Index arithmetic along the rows stays scalar i32 (one value per row or tap); along the column it
 // is worked out at compile time for each lane (simd-pool-plan.ts), so a test such as
 // `o3 mod 2 == 0` is a constant lane mask and a load through `o3 idiv 2` is one vector load and a
