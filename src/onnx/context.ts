@@ -1,8 +1,10 @@
 // What an ONNX op entry sees (its inputs, attributes, opset) and the helpers every entry uses.
 import type { DType } from '../ir/dtype.ts';
+import type { Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import type { OpName } from '../ir/ops/index.ts';
 import type { Dim } from '../ir/shape.ts';
+import type { GraphProto } from './proto.ts';
 import type { TensorValue } from './tensor.ts';
 
 /** What an op entry sees: the node's inputs, attributes and the model's opset. */
@@ -31,6 +33,10 @@ export interface OnnxContext {
   /** String constants, interned into the model's dictionary (see strings.ts): a STRING-typed value of ids. */
   strings(dims: number[], values: readonly string[]): TensorValue;
   unsupported(why: string): never;
+  /** A value of the enclosing graph by name (ONNX's outer scope, read by loop bodies), if it defines one. */
+  outer?(name: string): Node | undefined;
+  /** Imports a subgraph (a loop body) with the same importer, given its inputs' shapes. */
+  importBody?(graph: GraphProto, inputShapes: Readonly<Record<string, readonly number[]>>, name: string): Graph;
 }
 
 /** An entry returns the node of each output in order (outputs beyond them are unsupported), or a known constant. */

@@ -79,6 +79,8 @@ function attributeValue(a: AttributeProto, type: number): unknown {
       return (a.ints ?? []).map((v) => int64(v as Int64));
     case T.STRINGS:
       return (a.strings ?? []).map((s) => new TextDecoder().decode(s));
+    case T.GRAPH:
+      return a.g; // a loop body: the op mapping imports it through the context's importBody
     default:
       return { unsupportedAttributeType: type };
   }
@@ -228,6 +230,9 @@ export function importModel(model: ModelProto, options: ImportOptions = {}): Gra
       unsupported: (why) => {
         throw new UnsupportedError(`${label}: ${why}`);
       },
+      outer: (name) => (values.has(name) ? nodeOf(name, label) : undefined),
+      // A body's own initializers stay constants: its weights come from this graph as invariants.
+      importBody: (graph, inputShapes, name) => importModel({ opsetImport: model.opsetImport, graph } as ModelProto, { inputShapes, name }),
     };
     // Checked before the op is mapped: on ids, an op that is not about equality would compute nonsense.
     const given = inputNames.flatMap((name, i) => (name ? [i] : []));

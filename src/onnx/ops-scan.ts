@@ -10,17 +10,6 @@ import { ELEM_TYPE } from './export-context.ts';
 import { int, ints, shapeOf, type OnnxContext, type OnnxOp } from './context.ts';
 import type { GraphProto, NodeProto, ValueInfoProto } from './proto.ts';
 
-/**
- * What the Scan mapping needs of the importer beyond an op's context: a value of the enclosing graph
- * by name (ONNX's outer scope), and the import of a subgraph (given its inputs' shapes) by the same
- * importer. They come with the context (import.ts supplies them), so this file does not import the
- * importer that imports it.
- */
-type ScopedContext = OnnxContext & {
-  outer?: (name: string) => Node | undefined;
-  importBody?: (graph: GraphProto, inputShapes: Readonly<Record<string, readonly number[]>>, name: string) => Graph;
-};
-
 /** The GRAPH attribute `name`, or an unsupported error saying why it is not there. */
 function graphAttr(c: OnnxContext, name: string): GraphProto {
   const g = c.attr(name) as GraphProto | { unsupportedAttributeType: number } | undefined;
@@ -72,8 +61,7 @@ function moveAxis(rank: number, from: number, to: number): number[] {
 const MAX_NESTING = 32;
 let depth = 0;
 
-const scan: OnnxOp = (cc) => {
-  const c = cc as ScopedContext;
+const scan: OnnxOp = (c) => {
   if (c.opset < 9) c.unsupported(`Scan before opset 9 (batched, with sequence_lens) is not supported`);
   const body = graphAttr(c, 'body');
   const M = int(c, 'num_scan_inputs', -1);

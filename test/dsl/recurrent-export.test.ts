@@ -1,7 +1,8 @@
 // DSL recurrent layers exported to ONNX. A layer is one `scan` per direction over its cell
 // (src/ir/recurrent.ts), which the exporter writes as the ONNX RNN/LSTM/GRU node of that cell.
-// Those nodes are written with layout 1 (batch first), which onnxruntime's CPU kernels refuse,
-// so the file is checked by importing it back into Kiln and running it on the interpreter.
+// Here each file is checked by importing it back into Kiln and running it on the interpreter;
+// onnxruntime runs the same exports in test/onnx/scan-export*.test.ts (sequence-first nodes,
+// layout 0, between Transposes: onnxruntime's CPU kernels refuse layout 1).
 import { beforeEach, describe, expect, it } from 'vitest';
 import { resetLayerNames } from '../../src/dsl/context.ts';
 import { input } from '../../src/dsl/layers.ts';

@@ -8,9 +8,9 @@ export const attributionGap = (r: ProfileReport): number => Math.abs(r.kernelMs 
  * Profiles up to `tries` times and returns the first report whose kernel times add up to the
  * call within `tolerance`, else the closest. Another process on a busy machine can preempt the
  * thread between two kernels: the call's time sees that pause and no kernel's does, so one
- * disturbed run says nothing about attribution; three disturbed runs in a row would.
+ * disturbed run says nothing about attribution; five disturbed runs in a row would.
  */
-export async function closestProfile(run: () => Promise<ProfileReport>, tolerance = 0.1, tries = 3): Promise<ProfileReport> {
+export async function closestProfile(run: () => Promise<ProfileReport>, tolerance = 0.1, tries = 5): Promise<ProfileReport> {
   let best: ProfileReport | undefined;
   for (let i = 0; i < tries; i++) {
     const r = await run();

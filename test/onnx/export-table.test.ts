@@ -16,7 +16,6 @@ import { exportOnnx } from '../../src/onnx/export.ts';
 import { importOnnx } from '../../src/onnx/import.ts';
 import { randomFloats } from '../e2e/helpers.ts';
 import { rnnBody } from '../ir/scan-fixtures.ts';
-import { scanImportWired } from './scan-helpers.ts';
 
 type Ort = typeof import('onnxruntime-node');
 let ort: Ort | undefined;
@@ -88,7 +87,7 @@ const EXAMPLES: Partial<Record<OpName, Example>> = {
   gatherElements: { inputs: [f(3, 4), [[3, 2], 'int32', [-4, 4]]], attrs: { axis: 1 } },
   expand: { inputs: [f(1, 4)], attrs: { shape: [3, 4] } },
   // A reverse, stacked RNN scan (test/ir/scan-fixtures.ts): ONNX Scan with the recurrent weights read from the outer scope.
-  scan: { inputs: [f('N', 3), f('N', 4, 3), f(3, 3)], attrs: { body: rnnBody(3), steps: 4, reverse: true, sequenceCount: 1, stack: true }, noImport: scanImportWired() ? undefined : 'the importer does not hand ONNX Scan its body yet' },
+  scan: { inputs: [f('N', 3), f('N', 4, 3), f(3, 3)], attrs: { body: rnnBody(3), steps: 4, reverse: true, sequenceCount: 1, stack: true } },
   compare: { inputs: [f('N', 4), f(4)], attrs: { op: 'le' } },
   where: { inputs: [[['N', 4], 'int32', [0, 2]], f('N', 4), f(4)], attrs: {} },
   pad: { inputs: [f('N', 3, 4)], attrs: { pads: [0, 1, -1, 0, 2, 2], mode: 'constant', value: 0.5 } },

@@ -13,7 +13,7 @@ import { importOnnx } from '../../src/onnx/import.ts';
 import { onnx } from '../../src/onnx/proto.ts';
 import { randomFloats } from '../e2e/helpers.ts';
 import { inputNode, rnnBody } from '../ir/scan-fixtures.ts';
-import { finalOfStacked, hSequence, loadOrt, ModelBuilder, nodeTypes, runOrt, scanImportWired } from './scan-helpers.ts';
+import { finalOfStacked, hSequence, loadOrt, ModelBuilder, nodeTypes, runOrt } from './scan-helpers.ts';
 
 const ort = await loadOrt();
 if (!ort) console.warn('onnxruntime-node cannot load here: the onnxruntime checks are skipped');
@@ -50,8 +50,6 @@ async function check(c: Case): Promise<void> {
   for (const o of c.graph.outputs) expect(again[o.name], `imported back: ${o.name}`).toBeAllclose(expected[o.name], { rtol: 1e-5, atol: 1e-5 });
 }
 
-const SCAN_IMPORT = scanImportWired() ? undefined : 'the importer does not hand ONNX Scan its body yet (scan-helpers.ts scanImportWired)';
-if (SCAN_IMPORT) console.warn(`ONNX Scan files are not imported back: ${SCAN_IMPORT}`);
 const concat = (parts: Node[], axis: number) => makeNode('concat', parts, { axis });
 
 describe('ONNX export of recurrent scans as LSTM/GRU/RNN nodes', () => {
@@ -178,14 +176,14 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
     const m = new ModelBuilder();
     const x = m.input('x', ['N', T, F]);
     const s = m.cell('lstm', x, { kind: 'lstm', units: H, stack: true });
-    await check({ graph: m.graph('lstm_c', { cs: makeNode('slice', [s], { starts: [H], ends: [2 * H], axes: [2] }) }), weights: m.weights, has: ['Scan', 'Expand'], hasNot: ['LSTM'], noImport: SCAN_IMPORT });
+    await check({ graph: m.graph('lstm_c', { cs: makeNode('slice', [s], { starts: [H], ends: [2 * H], axes: [2] }) }), weights: m.weights, has: ['Scan', 'Expand'], hasNot: ['LSTM'] });
   });
 
   it('a stacked LSTM carry that is itself a graph output', async () => {
     const m = new ModelBuilder();
     const x = m.input('x', ['N', T, F]);
     const s = m.cell('lstm', x, { kind: 'lstm', units: H, stack: true, reverse: true });
-    await check({ graph: m.graph('lstm_all', { hc: s }), weights: m.weights, has: ['Scan'], hasNot: ['LSTM'], noImport: SCAN_IMPORT });
+    await check({ graph: m.graph('lstm_all', { hc: s }), weights: m.weights, has: ['Scan'], hasNot: ['LSTM'] });
   });
 
   it('a cell whose recurrent weights are a graph input (not known at export)', async () => {
@@ -195,7 +193,7 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
     // Swap the recurrent weights for an input of the same shape: the same cell, weights fed at run time.
     const r = m.input('r', [H, 3 * H]);
     const swapped = makeNode('scan', [s.inputs[0], s.inputs[1], r], s.attrs as Record<string, unknown>);
-    await check({ graph: m.graph('gru_fed', { y: swapped }), weights: m.weights, has: ['Scan', 'MatMul'], hasNot: ['GRU'], noImport: SCAN_IMPORT });
+    await check({ graph: m.graph('gru_fed', { y: swapped }), weights: m.weights, has: ['Scan', 'MatMul'], hasNot: ['GRU'] });
   });
 
   it('a scan whose cell attribute claims what its body does not compute', async () => {
@@ -204,7 +202,7 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
     const s = m.cell('gru', x, { kind: 'gru', units: H, stack: true, linearBeforeReset: false });
     // The body is the reset-before-product GRU; the claim says linear before reset.
     const lying = makeNode('scan', s.inputs, { ...(s.attrs as Record<string, unknown>), cell: { ...(s.attrs.cell as object), linearBeforeReset: true } });
-    await check({ graph: m.graph('gru_claim', { y: lying }), weights: m.weights, has: ['Scan'], hasNot: ['GRU'], noImport: SCAN_IMPORT });
+    await check({ graph: m.graph('gru_claim', { y: lying }), weights: m.weights, has: ['Scan'], hasNot: ['GRU'] });
   });
 
   it('a scan nested in a scan body: Scan inside Scan, the inner reading the weights through both scopes', async () => {
@@ -218,7 +216,7 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
     const innerScan = makeNode('scan', [carry, seq, rIn], { body: inner, steps: T2, reverse: false, sequenceCount: 1, stack: false });
     const outerBody: Graph = { name: 'outer_body', inputs: [carry, seq, rIn], outputs: [{ name: 'carry', node: innerScan }] };
     const y = makeNode('scan', [h0, xs, r], { body: outerBody, steps: T1, reverse: true, sequenceCount: 1, stack: true });
-    const c = { graph: m.graph('nested', { y }), weights: m.weights, has: ['Scan'], hasNot: [], noImport: SCAN_IMPORT };
+    const c = { graph: m.graph('nested', { y }), weights: m.weights, has: ['Scan'], hasNot: [] };
     await check(c);
     const body = onnx.ModelProto.decode(exportOnnx(c.graph, c.weights)).graph!.node!.find((n) => n.opType === 'Scan')!.attribute!.find((a) => a.name === 'body')!.g!;
     expect((body.node ?? []).map((n) => n.opType)).toContain('Scan');
@@ -259,7 +257,7 @@ describe('ONNX export of recurrent scans that ONNX recurrent nodes cannot serve:
     const h0 = m.input('h0', ['N', H]);
     const r = m.param('r', [H, H]);
     const y = makeNode('scan', [h0, r], { body, steps: 4, reverse: true, sequenceCount: 0, stack: true });
-    await check({ graph: m.graph('no_seq', { y }), weights: m.weights, has: ['Scan'], hasNot: [], noImport: SCAN_IMPORT });
+    await check({ graph: m.graph('no_seq', { y }), weights: m.weights, has: ['Scan'], hasNot: [] });
   });
 
   it('a cell whose weights are missing or misshapen is refused by the parameter\'s own error, naming it', () => {

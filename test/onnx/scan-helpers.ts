@@ -122,19 +122,3 @@ export async function runOrt(ort: Ort, bytes: Uint8Array, feeds: Record<string, 
   return Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.data as Float32Array]));
 }
 
-/**
- * Whether importOnnx reads ONNX Scan end to end: the Scan mapping (src/onnx/ops-scan.ts) needs the
- * importer to hand it its GRAPH attribute, the enclosing graph's values and a body importer; until it does, the
- * mapping says so, and the round-trip checks of Scan files are skipped (the mapping itself is
- * tested through a context of its own in scan-import.test.ts).
- */
-export function scanImportWired(): boolean {
-  const { graph } = rnnScan(3, 2);
-  try {
-    importOnnx(exportOnnx(graph, {}), { inputShapes: { h0: [1, 2], xs: [1, 3, 2], r: [2, 2] } });
-    return true;
-  } catch (e) {
-    if (e instanceof Error && /does not pass GRAPH attributes|does not resolve for op mappings|does not import loop bodies/.test(e.message)) return false;
-    throw e;
-  }
-}

@@ -1,9 +1,9 @@
 // ONNX Scan imported as Kiln's `scan` (src/onnx/ops-scan.ts): ONNX's own scan9_sum body (running
 // sums), scanned axes and directions, a state the body passes through as an invariant, a Kiln
 // scan exported and read back (outer-scope weights), each against sums and loops written by
-// hand; the shapes it refuses, and Loop. The op mapping runs through a context built here, as
-// the importer builds one (with the outer-scope lookup and body import it needs), so it is
-// checked whether or not the importer supplies them yet.
+// hand; the shapes it refuses, and Loop. Most cases run the op mapping through a context built
+// here, as the importer builds one (outer-scope lookup and body import); the last goes through
+// the importer itself.
 import { describe, expect, it } from 'vitest';
 import { makeNode } from '../../src/ir/build.ts';
 import { UnsupportedError } from '../../src/ir/errors.ts';
@@ -18,7 +18,6 @@ import { ONNX_OPS } from '../../src/onnx/ops.ts';
 import { importModel } from '../../src/onnx/import.ts';
 import { onnx, type GraphProto, type ModelProto, type NodeProto } from '../../src/onnx/proto.ts';
 import { rnnByHand, rnnScan, values } from '../ir/scan-fixtures.ts';
-import { scanImportWired } from './scan-helpers.ts';
 
 const F32 = onnx.TensorProto.DataType.FLOAT;
 const info = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: F32, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
@@ -193,7 +192,7 @@ describe('ONNX Scan import', () => {
       body = outer;
     }
     const [i, xs] = [leaf('initial', [2]), leaf('x', [3, 2])];
-    expect(() => runScan(['initial', 'x'], ['y'], { body, num_scan_inputs: 1 }, { initial: i, x: xs })).toThrow(scanImportWired() ? /\(Scan, opset 17\): Scan bodies nested more than 32 deep are not supported/ : /does not pass GRAPH attributes|does not import loop bodies/);
+    expect(() => runScan(['initial', 'x'], ['y'], { body, num_scan_inputs: 1 }, { initial: i, x: xs })).toThrow(/\(Scan, opset 17\): Scan bodies nested more than 32 deep are not supported/);
   });
 
   it('refuses Loop with the reason, as an UnsupportedError', () => {
@@ -201,8 +200,7 @@ describe('ONNX Scan import', () => {
     expect(() => runScan(['', ''], ['y'], {}, {}, 'Loop')).toThrow(/Loop \(a trip count or condition computed at run time\) is not supported/);
   });
 
-  // Runs once the importer hands Scan its body (scan-helpers.ts scanImportWired); until then the mapping is checked above.
-  it.skipIf(!scanImportWired())('a Kiln scan exported as ONNX Scan imports back through importOnnxBatched with the batch symbolic', () => {
+  it('a Kiln scan exported as ONNX Scan imports back through importOnnxBatched with the batch symbolic', () => {
     const [N, T, H] = [2, 4, 3];
     const { graph } = rnnScan(T, H, { reverse: true });
     const back = importOnnxBatched(exportOnnx(graph, {}));
