@@ -15,7 +15,8 @@ function buildTables(): Uint32Array[] {
   return tables;
 }
 
-const [T0, T1, T2, T3] = buildTables();
+/** Built on first use: under Node the native CRC-32 is used and the tables never are. */
+let tables: Uint32Array[] | undefined;
 
 /**
  * CRC-32 (IEEE) of `bytes`, as an unsigned 32-bit integer.
@@ -37,6 +38,7 @@ export function useNativeCrc32(fn: Crc32 | undefined): void {
 
 /** The table-driven CRC-32, in JavaScript. */
 export function crc32Table(bytes: Uint8Array, previous = 0): number {
+  const [T0, T1, T2, T3] = (tables ??= buildTables());
   let c = ~previous;
   const n = bytes.length;
   let i = 0;

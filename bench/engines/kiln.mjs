@@ -1,7 +1,7 @@
 // Kiln: imports the modules that bench/run.ts compiled into build/bench/ and feeds them the shared weights.
 import { pathToFileURL } from 'node:url';
 import { load, main, sample, spec } from './common.mjs';
-import { ThreadPool } from '../../dist/runtime/node.js';
+import { ThreadPool } from '../../dist/runtime/bundle/node.js';
 
 // `--threads`: both cores, large kernels split between this thread and a worker (ThreadPool).
 const pool = process.argv.includes('--threads') ? new ThreadPool() : undefined;

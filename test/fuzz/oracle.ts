@@ -3,7 +3,7 @@ import { KilnError } from '../../src/ir/errors.ts';
 import { WeightFileError as SourceWeightFileError } from '../../runtime/weights-header.ts';
 
 /** The runtime the emitted modules import (built by `npm run build`), as a file URL. */
-export const RUNTIME_URL = new URL('../../dist/runtime/index-node.js', import.meta.url).href;
+export const RUNTIME_URL = new URL('../../dist/runtime/bundle/index-node.js', import.meta.url).href;
 
 /**
  * The dist runtime's own WeightFileError: emitted modules throw that class, not the source one. It is

@@ -66,7 +66,7 @@ describe.skipIf(problem !== undefined)('the packed package in fresh projects out
 
   it('ships compiled JavaScript with types, the CLI, LICENSE and CHANGELOG; no sources, tests or build state', () => {
     const files = packed.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/kiln.js', 'dist/cli/main.js', 'dist/api/index.js', 'dist/api/index.d.ts', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/runtime/index.js', 'dist/runtime/index-node.js', 'dist/runtime/index.d.ts', 'dist/runtime/node.js', 'dist/runtime/node.d.ts', 'dist/runtime/gpujs.js', 'dist/runtime/gpujs.d.ts']) {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/kiln.js', 'dist/cli/main.js', 'dist/api/index.js', 'dist/api/index.d.ts', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/runtime/index.js', 'dist/runtime/index-node.js', 'dist/runtime/index.d.ts', 'dist/runtime/node.js', 'dist/runtime/node.d.ts', 'dist/runtime/gpujs.js', 'dist/runtime/gpujs.d.ts', 'dist/runtime/bundle/index.js', 'dist/runtime/bundle/index-node.js', 'dist/runtime/bundle/node.js', 'dist/runtime/bundle/gpujs.js']) {
       expect(files, f).toContain(f);
     }
     const unexpected = files.filter((f) => /^(test|examples|bench|docs|src|cli|compiler|runtime)\//.test(f) || f.endsWith('.tsbuildinfo') || (f.endsWith('.ts') && !f.endsWith('.d.ts')));

@@ -1,0 +1,52 @@
+// The runtime entries emitted modules import (`kiln/runtime`, `/node`, `/gpujs`) ship bundled
+// (scripts/build-dist.mjs, after `npm run build`): the same exports as the per-file build, one copy
+// of the runtime shared between entries, and the browser entry free of Node built-ins.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../e2e/helpers.ts';
+
+const DIST = path.join(ROOT, 'dist', 'runtime');
+const load = (file: string) => import(/* @vite-ignore */ pathToFileURL(path.join(DIST, file)).href) as Promise<Record<string, unknown>>;
+
+/** Every specifier a bundle file imports statically (`import … from '…'`, `export … from '…'`). */
+const importsOf = (file: string): string[] => [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gms)].map((m) => m[1]);
+
+/** The files an entry loads, itself included, following relative imports. */
+function closure(entry: string): { files: string[]; external: string[] } {
+  const files = new Set<string>();
+  const external = new Set<string>();
+  const todo = [path.join(DIST, 'bundle', entry)];
+  while (todo.length) {
+    const f = todo.pop()!;
+    if (files.has(f)) continue;
+    files.add(f);
+    for (const s of importsOf(f)) (s.startsWith('.') ? todo.push(path.resolve(path.dirname(f), s)) : external.add(s));
+  }
+  return { files: [...files], external: [...external] };
+}
+
+describe('the bundled runtime (package exports of kiln/runtime)', () => {
+  it('exports what the per-file build of each entry exports', async () => {
+    for (const entry of ['index.js', 'index-node.js', 'node.js']) {
+      expect(Object.keys(await load(`bundle/${entry}`)).sort(), entry).toEqual(Object.keys(await load(entry)).sort());
+    }
+  });
+
+  it('kiln/runtime and kiln/runtime/node share one copy: the same functions and classes', async () => {
+    const [browser, nodeIndex, node] = await Promise.all([load('bundle/index.js'), load('bundle/index-node.js'), load('bundle/node.js')]);
+    for (const name of Object.keys(browser)) {
+      expect(nodeIndex[name], name).toBe(browser[name]);
+      expect(node[name], name).toBe(browser[name]);
+    }
+  });
+
+  it('the browser entry loads few files and no Node built-in; the Node entry uses zlib', () => {
+    const browser = closure('index.js');
+    expect(browser.external).toEqual([]);
+    expect(browser.files.length).toBeLessThanOrEqual(3);
+    expect(closure('index-node.js').external).toEqual(['node:zlib']);
+    expect(closure('gpujs.js').external.filter((s) => s.startsWith('node:'))).toEqual([]);
+  });
+});
