@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { compile } from '../api/compile.ts';
 import { KilnError } from '../src/ir/errors.ts';
+import type { Graph } from '../src/ir/graph.ts';
 import { prepareTrainingData, resolveRaw } from './data/prepare.ts';
 import { loadModel } from './load.ts';
 import { namingFile, readModelWeights } from './model-arrays.ts';
@@ -45,12 +46,24 @@ export function metricList(values: readonly string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
+/**
+ * A model whose batch is not its first axis (imported from ONNX per sample, e.g. PyTorch's
+ * [T, N, F]) compiles for inference only: evaluation runs through the trainer's compiled loss,
+ * which such a model does not have.
+ */
+function refusePerSample(graph: Graph): void {
+  if (!graph.batchAxes) return;
+  const axes = [...new Set([...graph.batchAxes.inputs, ...graph.batchAxes.outputs].filter((a) => a !== null))].join(' / ');
+  throw new KilnError(`kiln evaluate needs the batch first; model '${graph.name}' has its batch on axis ${axes} (compiled per sample, for inference only): run kiln predict and score its outputs, or export the model batch-first`);
+}
+
 /** Compiles `file` with its evaluation step in memory, loads `o.weights` and evaluates on `o.data` (against `o.labels` for files). */
 export async function evaluateCommand(file: string, o: EvaluateOptions): Promise<EvaluateReport> {
   if (o.batchSize !== undefined && !(Number.isInteger(o.batchSize) && o.batchSize > 0)) throw new KilnError(`--batch-size must be a positive integer, got ${o.batchSize}`);
   const isFile = existsSync(o.data) && statSync(o.data).isFile();
   if (isFile && !o.labels) throw new KilnError(`kiln evaluate needs the labels of ${o.data}: --labels <file> (.npy, .csv or .json)`);
   const source = await loadModel(file);
+  refusePerSample(source.graph);
   const loss = resolveLoss(source.graph, o.loss ?? 'auto', o.fromLogits);
   // Only the evaluation step is used; the optimizer is a placeholder the trainer needs to exist.
   const m = await compile(source, { train: { optimizer: { kind: 'sgd', lr: 1 }, loss } });

@@ -8,7 +8,8 @@ import { readArray, writeArray } from './data/arrays.ts';
 import { parseNormalize, parseScale, scaleNormalize } from './data/normalize.ts';
 import { shortFloat32 } from './data/numeric.ts';
 import { loadModel } from './load.ts';
-import { fitToInput, namingFile, readModelWeights, sampleDims, type FedArray } from './model-arrays.ts';
+import { putSample, takeSample } from '../runtime/batch-axis.ts';
+import { batchedTensor, batchFirst, batchSlice, describeTensor, fitToInput, namingFile, putBatchSlice, readModelWeights, shapeAt, type BatchedTensor, type FedArray } from './model-arrays.ts';
 
 export interface PredictOptions {
   weights: string;
@@ -43,16 +44,23 @@ export interface PredictReport {
 /** Samples per model call unless --batch-size says otherwise. */
 export const DEFAULT_PREDICT_BATCH = 64;
 
-/** Runs the model over `count` samples, `batchSize` at a time; returns the first output for all of them. */
-function predictAll(model: CompiledModelInstance, inputName: string, outputName: string, data: FedArray, count: number, batchSize: number): FedArray {
-  const per = data.length / count;
+/** Where the input's and the output's batch lie (the first axis, or the axis a per-sample model says). */
+interface Batches {
+  readonly input: BatchedTensor;
+  readonly output: BatchedTensor;
+}
+
+/**
+ * Runs the model over `count` samples, `batchSize` at a time; returns the first output for all of
+ * them, in the model's layout (each call's slice taken and put back along the batch's axis).
+ */
+function predictAll(model: CompiledModelInstance, inputName: string, outputName: string, data: FedArray, count: number, batchSize: number, b: Batches): FedArray {
   let out: FedArray | undefined;
   for (let i = 0; i < count; i += batchSize) {
     const n = Math.min(batchSize, count - i);
-    const y = model.run({ [inputName]: data.subarray(i * per, (i + n) * per) }, n)[outputName];
-    const outPer = y.length / n;
-    out ??= new (y.constructor as new (length: number) => FedArray)(count * outPer);
-    out.set(y, i * outPer);
+    const y = model.run({ [inputName]: batchSlice(data, b.input.layout, count, i, n) }, n)[outputName];
+    out ??= new (y.constructor as new (length: number) => FedArray)((y.length / n) * count);
+    putBatchSlice(out, y, b.output.layout, count, i, n);
   }
   return out!;
 }
@@ -83,13 +91,20 @@ function positive(name: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new KilnError(`${name} must be a positive integer, got ${v}`);
 }
 
-/** The samples scaled and normalised in place as kiln train feeds them (a float32 input only). */
-function scaleInputs(data: FedArray, count: number, dims: readonly number[], o: PredictOptions, file: string): void {
+/**
+ * The samples scaled and normalised in place as kiln train feeds them (a float32 input only), one
+ * sample at a time: its values gathered along the batch's axis, transformed, put back.
+ */
+function scaleInputs(data: FedArray, count: number, input: BatchedTensor, o: PredictOptions, file: string): void {
   if (o.scale === undefined && o.normalize === undefined) return;
   if (!(data instanceof Float32Array)) throw new KilnError(`${file}: --scale and --normalize apply to a float32 input, the model's input is not`);
-  const transform = scaleNormalize(dims, o.scale === undefined ? 1 : parseScale(o.scale), o.normalize === undefined ? undefined : parseNormalize(o.normalize));
-  const per = data.length / count;
-  if (transform) for (let i = 0; i < count; i++) transform(data.subarray(i * per, (i + 1) * per));
+  const transform = scaleNormalize(input.dims, o.scale === undefined ? 1 : parseScale(o.scale), o.normalize === undefined ? undefined : parseNormalize(o.normalize));
+  if (!transform) return;
+  for (let i = 0; i < count; i++) {
+    const sample = takeSample(data, input.layout, count, i);
+    transform(sample);
+    putSample(data, sample, input.layout, count, i);
+  }
 }
 
 /** Compiles `file` in memory, loads `o.weights`, predicts `o.input` and writes `o.output` (or returns the values). */
@@ -100,23 +115,26 @@ export async function predictCommand(file: string, o: PredictOptions): Promise<P
   const m = await compile(source);
   if (m.inputs.length !== 1) throw new KilnError(`kiln predict feeds one input; model '${m.modelName}' has ${m.inputs.length} (${m.inputs.map((i) => i.name).join(', ')})`);
   const [inputInfo, outputInfo] = [m.inputs[0], m.outputs[0]];
-  const outDims = sampleDims(outputInfo, 'output');
+  const batches: Batches = { input: batchedTensor(inputInfo, 'input'), output: batchedTensor(outputInfo, 'output') };
+  const outDims = batches.output.dims;
   const op = source.graph.outputs[0].node.op;
   if (o.topK !== undefined) {
-    if (outDims.length !== 1 || outDims[0] < 2) throw new KilnError(`--top-k needs a classifier: an output [N, classes] with 2 or more classes; '${outputInfo.name}' is ${outputInfo.dtype}[N, ${outDims.join(', ')}]`);
+    if (outDims.length !== 1 || outDims[0] < 2) throw new KilnError(`--top-k needs a classifier: an output [N, classes] with 2 or more classes; '${outputInfo.name}' is ${describeTensor(outputInfo)}`);
     if (o.topK > outDims[0]) throw new KilnError(`--top-k ${o.topK} is more than the model's ${outDims[0]} classes`);
   }
   const weights = readModelWeights(o.weights, m.parameters, m);
   const model = namingFile(o.weights, () => m.createModel(weights));
   const array = readArray(o.input);
   const { data, count } = fitToInput(array, inputInfo, o.input);
-  scaleInputs(data, count, sampleDims(inputInfo, 'input'), o, o.input);
-  const out = predictAll(model, inputInfo.name, outputInfo.name, data, count, o.batchSize ?? DEFAULT_PREDICT_BATCH);
-  const shape = [count, ...outDims];
+  scaleInputs(data, count, batches.input, o, o.input);
+  const out = predictAll(model, inputInfo.name, outputInfo.name, data, count, o.batchSize ?? DEFAULT_PREDICT_BATCH, batches);
+  // The file keeps the model's layout (batch where its N is); printed values and top-k go by sample.
+  const shape = shapeAt(outputInfo, count);
   if (o.output) writeArray(o.output, out instanceof Float64Array ? Float32Array.from(out) : out, shape);
+  const rows = o.output && o.topK === undefined ? out : batchFirst(out, batches.output.layout, count);
   const per = out.length / count;
-  const values = o.output ? undefined : Array.from({ length: count }, (_, i) => Array.from(out.subarray(i * per, (i + 1) * per), (v) => Number(shortFloat32(v))));
-  const topK = o.topK === undefined ? undefined : topKClasses(out, count, outDims[0], o.topK, op);
+  const values = o.output ? undefined : Array.from({ length: count }, (_, i) => Array.from(rows.subarray(i * per, (i + 1) * per), (v) => Number(shortFloat32(v))));
+  const topK = o.topK === undefined ? undefined : topKClasses(rows, count, outDims[0], o.topK, op);
   return {
     model: m.modelName,
     count,
