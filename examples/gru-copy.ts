@@ -1,8 +1,11 @@
 // Reversing 10 symbols (of 8) with a bidirectional GRU (64 units each way, whole sequence) and a
 // softmax over the symbols at each position: position t must name the symbol at 9 − t, which one
-// of the two directions has to carry across the sequence. Measured (Adam 1e-2, batch 32, data in
-// order): 99.2 % of the validation symbols right after 1,500 steps, 100 % from 5,000 (20 epochs
-// are 6,250 steps). Data made in code: `data()`.
+// of the two directions has to carry across the sequence. `kiln train examples/gru-copy.ts` trains
+// it on the sequences `data()` makes (no --data needed). Adam 1e-2 alone learns it but keeps
+// spiking late (validation 99.9 % one epoch, 97.6 % two later); the cosine decay of the learning
+// rate over the 20 epochs settles it. Measured with the CLI (seed 0, batch 32, shuffled): 99.0 %
+// of the validation symbols right after 6 epochs, 99.98 % from 9, 99.99 % per symbol on the test
+// split after 20 (6,260 steps; about a minute on a shared 2-core machine).
 import { layers, sequential } from 'kiln';
 import { reversal } from './data/sequence-tasks.ts';
 
@@ -24,4 +27,4 @@ export function data(options: { seed: number }) {
 }
 
 /** Defaults for `kiln train` of this model; explicit flags win. */
-export const training = { epochs: 20, batchSize: 32, optimizer: 'adam', lr: 1e-2, loss: 'sparseCategoricalCrossEntropy', metrics: ['accuracy'] };
+export const training = { epochs: 20, batchSize: 32, optimizer: 'adam', lr: 1e-2, schedule: 'cosine', loss: 'sparseCategoricalCrossEntropy', metrics: ['accuracy'] };
