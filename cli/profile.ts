@@ -8,6 +8,7 @@ import { compileModel } from '../compiler/compile.ts';
 import { formatProfile, profileReport, type ProfiledEntry, type ProfileReport } from '../compiler/inspect/profile.ts';
 import { buildGraphDoc } from '../compiler/inspect/graph-doc.ts';
 import { compileGraph } from '../compiler/pipeline.ts';
+import { unrollScans } from '../compiler/passes/unroll-scans.ts';
 import { buildTrainingGraph, type TrainingSpec } from '../compiler/train/step.ts';
 import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
 import { resolveOptional } from '../runtime/optional-package.ts';
@@ -82,12 +83,9 @@ function measure(mod: ProfiledModule, f: () => void, warmup: number, calls: numb
   return total / calls;
 }
 
-/** The fused groups behind each entry point's kernels, rebuilt as compileModel builds them (same prefixes). */
-function entries(graph: Graph, training: TrainingSpec | undefined): ProfiledEntry[] {
-  const of = (entry: string, g: Graph, prefix: string): ProfiledEntry => {
-    const { fused, program } = compileGraph(g, prefix);
-    return { entry, fused, kernelNames: program.kernels.map((k) => k.name) };
-  };
+/** Each entry point's program (kernels and loops), rebuilt as compileModel builds it (same prefixes; GPU.js: scans unrolled). */
+function entries(graph: Graph, training: TrainingSpec | undefined, backend: string): ProfiledEntry[] {
+  const of = (entry: string, g: Graph, prefix: string): ProfiledEntry => ({ entry, program: compileGraph(backend === 'gpujs' ? unrollScans(g) : g, prefix).program });
   if (!training) return [of('model', graph, 'k')];
   const t = buildTrainingGraph(graph, training);
   return [of('step', t.graph, 't')];
@@ -157,7 +155,7 @@ async function profileRun(file: string, o: ProfileCliOptions): Promise<{ report:
       const feeds = Object.fromEntries(mod.inputs.map((info, i) => [info.name, sampleArray(info, batch, i + 1)]));
       callMs = measure(mod, () => void model.run(feeds, batch), warmup, runs);
     }
-    const report = profileReport({ model: c.name, backend, batch, runs, train: !!training, callMs }, entries(graph, training), mod.kernelTimes);
+    const report = profileReport({ model: c.name, backend, batch, runs, train: !!training, callMs }, entries(graph, training, backend), mod.kernelTimes);
     return { report, graph, training };
   } finally {
     rmSync(dir, { recursive: true, force: true });

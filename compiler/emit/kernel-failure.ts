@@ -46,20 +46,20 @@ export function addKernelFailure(f: SourceFile) {
   });
 }
 
+/** A kernel's call preceded by `current = index`: the entry of the kernel-info table its errors are named by. */
+export function trackedCall(call: string, index: number): string {
+  return `current = ${intLiteral(index)};\n${call}`;
+}
+
 /**
- * `calls` (one statement per kernel, in order) inside one try/catch that rethrows through
- * `kernelFailed` with entry `offset + i` of `table`. No kernels: the calls as they are.
+ * An entry point's statements (kernel calls made by `trackedCall`, loops around some of them)
+ * inside one try/catch that rethrows through `kernelFailed` with entry `current` of `table`: a
+ * kernel inside a loop body sets `current` on each step, so its errors name it, not the kernel
+ * the loop follows. No statements: none.
  */
-export function trackedCalls(calls: readonly string[], table: string, offset = 0): string[] {
-  if (!calls.length) return [...calls];
-  return [
-    'let current = 0;',
-    'try {',
-    ...calls.map((call, i) => `current = ${intLiteral(offset + i)};\n${call}`),
-    '} catch (e) {',
-    `throw kernelFailed(e, ${table}[current]);`,
-    '}',
-  ];
+export function trackedBlock(statements: readonly string[], table: string): string[] {
+  if (!statements.length) return [];
+  return ['let current = 0;', 'try {', ...statements, '} catch (e) {', `throw kernelFailed(e, ${table}[current]);`, '}'];
 }
 
 /** `namedKernel(k, entry)` for the GPU.js backend: a built kernel whose errors name it (through kernelFailed). */

@@ -15,6 +15,7 @@ import { renderGpuJsKernel } from '../codegen/gpujs-kernel.ts';
 import { renderJsKernel } from '../codegen/js-kernel.ts';
 import { renderSimdKernel, simdListing } from '../codegen/wasm/simd-kernel.ts';
 import { graphHash } from './hash.ts';
+import { memberNodes } from './kernel-nodes.ts';
 import { graphLayout, userShape, type Layout } from './layout.ts';
 import { liveBytes, type LiveAt } from './memory.ts';
 import { nodeFlops, paramCount, summarize, type LayerRow, type Summary } from './summary.ts';
@@ -227,23 +228,6 @@ function docGraph(stage: Graph, program: Program, o: { layout: Layout; sources: 
     kernels,
     memory: docMemory(program, o.batch),
   };
-}
-
-/**
- * The nodes a kernel computes in its loop: walking back from what it writes through inputs that
- * are not what it reads (those come from buffers). Iterative, as every graph walk.
- */
-function memberNodes(k: Kernel): Node[] {
-  const reads = new Set(k.reads);
-  const seen = new Set<Node>();
-  const stack: Node[] = [k.writes];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n) || reads.has(n)) continue;
-    seen.add(n);
-    stack.push(...n.inputs);
-  }
-  return [...seen];
 }
 
 /** Describes model graph `g` (as built) at a stage, with its compiled program; pure. */

@@ -8,6 +8,8 @@ import { resolveLoss, resolveOptimizer } from '../../cli/training-spec.ts';
 import { compileModel } from '../../compiler/compile.ts';
 import { ThreadPool } from '../../runtime/parallel.ts';
 import { freshOutDir, loadExampleGraph } from '../e2e/helpers.ts';
+import { compileGraph } from '../../compiler/pipeline.ts';
+import { layers, sequential } from '../../src/dsl/sequential.ts';
 
 type Arrays = Float32Array | Int32Array;
 interface GpuModule {
@@ -49,6 +51,30 @@ describe('a kernel that throws at run time', () => {
       expect(e.message).toMatch(/^kernel k0 \(layers dense_1\) failed: worker thread: Cannot find module .*mlp\.mjs/);
       // The stack Node prints for an uncaught error says it once.
       expect(e.stack!.split('\n')[0]).toBe(`PoolError: ${e.message}`);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("js: a kernel inside a loop body (an LSTM step's product, the only kernel big enough to split) is named, not the kernel the loop follows", async () => {
+    // LSTM(32) over 4 steps of 1 feature: per call at batch 64, the step's h·U is 64·128·32 multiply-adds,
+    // every other kernel (the input projection 64·4·128·1 included) under 40,000: only it splits at 100,000.
+    const graph = sequential({ name: 'lstm_small', input: [4, 1] }, [layers.lstm(32), layers.dense(1)]).graph;
+    const c = compileModel(graph);
+    const loop = compileGraph(graph).program.schedule.find((s) => s.kind === 'loop');
+    if (loop?.kind !== 'loop') throw new Error('expected a loop');
+    const bodyNames = loop.loop.body.flatMap((s) => (s.kind === 'kernel' ? [s.kernel.name] : []));
+    const dir = freshOutDir('kernel-errors-loop');
+    const mod = await load<{ manifest: { kernels: { name: string; ops: string }[] }; createModel(w: Uint8Array, o: object): { predict(x: Float32Array, b: number): Float32Array } }>(dir, 'lstm.mjs', c.js);
+    const pool = new ThreadPool({ threshold: 100_000 });
+    try {
+      const model = mod.createModel(c.weights, { pool });
+      rmSync(path.join(dir, 'lstm.mjs'));
+      const e = caught(() => model.predict(new Float32Array(64 * 4), 64));
+      const m = /^kernel (\w+) \(layers lstm_1\) failed: worker thread: Cannot find module /.exec(e.message);
+      expect(m, e.message).not.toBeNull();
+      expect(bodyNames).toContain(m![1]);
+      expect(mod.manifest.kernels.find((k) => k.name === m![1])!.ops).toMatch(/^matmul/);
     } finally {
       await pool.close();
     }

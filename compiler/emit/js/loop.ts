@@ -7,10 +7,16 @@ import { intLiteral } from '../../codegen/literal.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import type { Loop, Step } from '../../lower/loop.ts';
 
-/** How the schedule's statements name storage and call a kernel. */
+/**
+ * How the schedule's statements name storage, call a kernel and wrap a loop. `call` is every
+ * kernel's statement, a loop body's included, so what an entry point adds to a call (the index
+ * its errors are named by, timing) applies inside loops as well; `loop` wraps a loop's whole text
+ * (timing its copies).
+ */
 export interface ScheduleNames {
   ref(n: Node): string;
   call(k: Kernel): string;
+  loop?(l: Loop, lines: readonly string[]): string[];
 }
 
 /** Elements of a value of `shape` in one call, as source text. */
@@ -29,43 +35,23 @@ function loopLines(l: Loop, names: ScheduleNames, depth: number): string[] {
     return `for (let ${r} = 0; ${r} < ${rowsOf(q.rows)}; ${r}++) ${names.ref(q.slice)}.set(${names.ref(q.source)}.subarray((${r} * ${T} + ${t}) * ${w}, (${r} * ${T} + ${t} + 1) * ${w}), ${r} * ${w});`;
   });
   const result = names.ref(l.result);
-  return [
+  const lines = [
     `// scan: ${intLiteral(l.steps)} steps${l.reverse ? ', reversed' : ''}; the carry starts as the init.`,
     `${carry}.set(${names.ref(l.init)}.subarray(0, ${n}));`,
     `for (let ${s} = 0; ${s} < ${T}; ${s}++) {`,
     `const ${t} = ${l.reverse ? `${intLiteral(l.steps - 1)} - ${s}` : s};`,
     ...sliceIn,
-    ...stepLines(l.body, names, depth + 1),
+    ...scheduleLines(l.body, names, depth + 1),
     ...(result === carry ? [] : [`${carry}.set(${result}.subarray(0, ${n}));`]),
     ...(l.stack
       ? [`for (let ${r} = 0; ${r} < ${rowsOf(l.carry.type.shape[0])}; ${r}++) ${names.ref(l.node)}.set(${carry}.subarray(${r} * ${width}, (${r} + 1) * ${width}), (${r} * ${T} + ${t}) * ${width});`]
       : []),
     `}`,
   ];
+  return names.loop ? names.loop(l, lines) : lines;
 }
 
-function stepLines(steps: readonly Step[], names: ScheduleNames, depth: number): string[] {
+/** A schedule's statements in order: each kernel's call, each loop's text (`depth`: of nested loops). */
+export function scheduleLines(steps: readonly Step[], names: ScheduleNames, depth = 0): string[] {
   return steps.flatMap((st) => (st.kind === 'kernel' ? [names.call(st.kernel)] : loopLines(st.loop, names, depth)));
-}
-
-/**
- * The top level's statements, one entry per top-level kernel call (so an entry's index is its
- * kernel's, as error tracking and profiling expect): a loop's text joins the call before it (or,
- * at the start, the call after it). A program of loops alone gets one entry.
- */
-export function scheduleCalls(schedule: readonly Step[], names: ScheduleNames): string[] {
-  const calls: string[] = [];
-  let pending: string[] = [];
-  for (const st of schedule) {
-    if (st.kind === 'kernel') {
-      calls.push([...pending, names.call(st.kernel)].join('\n'));
-      pending = [];
-    } else if (calls.length) {
-      calls[calls.length - 1] += `\n${loopLines(st.loop, names, 0).join('\n')}`;
-    } else {
-      pending.push(...loopLines(st.loop, names, 0));
-    }
-  }
-  if (pending.length) calls.push(pending.join('\n'));
-  return calls;
 }

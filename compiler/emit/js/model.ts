@@ -11,8 +11,7 @@ import { addManifest } from '../manifest.ts';
 import { indexCheck, indexInputs } from '../index-checks.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
-import { profiledCalls } from './profile.ts';
-import { MODEL_KERNELS, trackedCalls } from '../kernel-failure.ts';
+import { MODEL_KERNELS } from '../kernel-failure.ts';
 
 /** `Model` and `createModel`: the planned program over buffers allocated once, grown only for a larger batch. */
 export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: boolean) {
@@ -20,7 +19,7 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
   // What the module is and where each kernel came from, for tools (kiln inspect on a module).
   addManifest(f, p, o, 'js');
   const arrayOf = (n: Node) => ARRAY_NAME[n.type.dtype];
-  const { declarations: buffers, reserve, calls, slice: outputSlice } = programParts(p);
+  const { declarations: buffers, reserve, statements, slice: outputSlice } = programParts(p);
   const feedArgs = g.inputs.map((n, i) => `x${i}: ${arrayOf(n)}`).join(', ');
   const first = g.outputs[0];
   // String tensors cross the boundary as arrays of strings and are ids inside (stringDictionary).
@@ -83,8 +82,8 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
       `}`,
       `function forward(batch: number${feedArgs ? ', ' + feedArgs : ''}): void {`,
       `reserve(batch);`,
-      // An error inside kernel kN is rethrown naming kN and its layers.
-      ...trackedCalls(o.profile ? profiledCalls(calls, p.kernels) : calls, MODEL_KERNELS),
+      // An error inside kernel kN (in a loop body too) is rethrown naming kN and its layers.
+      ...statements(MODEL_KERNELS, 0, !!o.profile),
       `}`,
       `function run(feeds: ${feedsType}, batch: number) {`,
       ...(sb ? [`const dictionary = stringDictionary();`] : []),

@@ -9,7 +9,7 @@ import { addCreateModel } from './model.ts';
 import { addKernelTables, type KernelGroup } from './pool.ts';
 import { addSimdTable, addWorkerKernels, simdVersions } from './simd-table.ts';
 import { addTrainer } from './trainer.ts';
-import { addProfileTable } from './profile.ts';
+import { addProfileTable, loopTimeNames } from './profile.ts';
 
 /**
  * The module's TypeScript source, formatted, and its JavaScript (types stripped). With a trainer
@@ -51,7 +51,9 @@ function emitModule(p: Program, o: EmitOptions): EmittedModule {
   if (anySimd) addWorkerKernels(f, groups.filter((g, i) => g.name === 'model' || simdNames[i].size > 0).map((g) => g.name));
   addCreateModel(f, p, o, anySimd);
   if (o.training) addTrainer(f, o.training, trainerSimd, o.profile);
-  if (o.profile) addProfileTable(f, groups.flatMap((g) => g.kernels));
+  // Loops are timed as wholes too (their copies); names per program, as program-parts.ts times them.
+  const programs = [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])];
+  if (o.profile) addProfileTable(f, groups.flatMap((g) => g.kernels), programs.flatMap((q) => [...loopTimeNames(q).values()]));
   addKernelTables(f, groups, new Set(simdNames.flatMap((s) => [...s])));
   // Import the helpers only when some code calls them. (Left out of the text closeModule writes:
   // removing each through ts-morph re-parsed the whole module.)

@@ -13,8 +13,7 @@ import { STEP_OUTPUT } from '../../train/step.ts';
 import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../common.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
-import { profiledCalls } from './profile.ts';
-import { TRAINER_KERNELS, trackedCalls } from '../kernel-failure.ts';
+import { TRAINER_KERNELS } from '../kernel-failure.ts';
 
 /** `createTrainer`: the training step and evaluation over the model's weights, wrapped by the runtime's trainerShell. */
 export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, profile = false) {
@@ -79,7 +78,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, pro
       ...evalParts.reserve,
       `}`,
       // Errors name the kernel and its layers; evaluation's kernels follow the step's in the manifest.
-      ...trackedCalls(profile ? profiledCalls(evalParts.calls, ev.kernels) : evalParts.calls, TRAINER_KERNELS, p.kernels.length),
+      ...evalParts.statements(TRAINER_KERNELS, p.kernels.length, !!profile),
       `}`,
       ...p.consts.map((c, i) => `const tc${i} = new ${ARRAY_NAME[c.type.dtype]}([${Array.from(constantData(c), literal).join(', ')}]);`),
       `let capacity = 0;`,
@@ -99,7 +98,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, pro
       `${inputRef(lr)}[0] = hyper.lr;`,
       `${inputRef(step)}[0] = hyper.step;`,
       `${inputRef(seed)}[0] = hyper.seed;`,
-      ...trackedCalls(profile ? profiledCalls(parts.calls, p.kernels) : parts.calls, TRAINER_KERNELS),
+      ...parts.statements(TRAINER_KERNELS, 0, !!profile),
       ...assignments,
       `lastBatch = batch;`,
       `return ${parts.ref(loss)}[0];`,
