@@ -1,7 +1,8 @@
-// The one unrolling of RNN, LSTM and GRU cells, shared by the DSL layers (src/dsl/recurrent.ts)
-// and the ONNX importer (src/onnx/rnn.ts): each step is one matmul of the state with the
-// recurrent weights (all gates at once), slices for the gates, activations and elementwise math.
-// The input projection of every step is computed by the caller (one matmul before the loop).
+// The one RNN, LSTM and GRU cell, shared by the DSL layers (src/dsl/recurrent.ts) and the ONNX
+// importer (src/onnx/rnn.ts): each step is one matmul of the state with the recurrent weights
+// (all gates at once), slices for the gates, activations and elementwise math. Both callers get
+// one `scan` per direction over that cell; the input projection of every step is computed by the
+// caller (one matmul before the loop).
 import { makeNode } from './build.ts';
 import type { Graph } from './graph.ts';
 import type { Node, TensorType } from './node.ts';
@@ -55,8 +56,6 @@ export interface UnrollSpec {
   c0?: Node;
   /** Runs from the last step to the first. */
   reverse: boolean;
-  /** Called after each step (k counts steps done), so a caller can check the size of what it builds. */
-  afterStep?: (k: number) => void;
 }
 
 export interface Unrolled {
@@ -76,9 +75,7 @@ export interface Unrolled {
  * node over one cell body (docs/design/time.md); otherwise the cell is unrolled step by step.
  */
 export function unroll(s: UnrollSpec): Unrolled {
-  // A caller that checks the size of every step it builds (the ONNX importer's node limit) still
-  // gets the steps unrolled: it refuses by a per-step count that a loop does not have.
-  const seq = s.afterStep ? undefined : projectionSequence(s);
+  const seq = projectionSequence(s);
   return seq ? scanned(s, seq) : unrolledSteps(s);
 }
 
@@ -122,11 +119,23 @@ function scanned(s: UnrollSpec, seq: Node): Unrolled {
   // h of every step, [R, T, H]: its unit time slices restack to it (compiler/passes/simplify.ts).
   const hs = lstm ? part(y, 0, H) : y;
   const at = (t: Node, k: number) => emit('reshape', [emit('slice', [t], { starts: [k], ends: [k + 1], axes: [1], steps: [1] })], { shape: target([rows, H]) });
-  const outputs = Array.from({ length: T }, (_, k) => at(hs, k));
-  // The final states straight from the last step's carry (no copy of every step's h first).
   const last = s.reverse ? 0 : T - 1;
+  // The final states straight from the last step's carry (no copy of every step's h first); an
+  // RNN's or GRU's final h is the last step's slice, the same node `outputs` holds.
   const final = (from: number) => emit('reshape', [emit('slice', [y], { starts: [last, from], ends: [last + 1, from + H], axes: [1, 2], steps: [1, 1] })], { shape: target([rows, H]) });
-  return { outputs, stacked: hs, h: lstm ? final(0) : outputs[last], c: lstm ? final(H) : undefined };
+  const h = lstm ? final(0) : at(hs, last);
+  // The per-step slices are made only for a caller that asks for them (the DSL restacks them;
+  // the ONNX importer reads `stacked`), so a long sequence makes no T nodes it never reads.
+  let outputs: Node[] | undefined;
+  const everyStep = () => (outputs ??= Array.from({ length: T }, (_, k) => (!lstm && k === last ? h : at(hs, k))));
+  return {
+    get outputs() {
+      return everyStep();
+    },
+    stacked: hs,
+    h,
+    c: lstm ? final(H) : undefined,
+  };
 }
 
 /** The cell built once per step: the form for projections that are not slices of one tensor. */
@@ -187,7 +196,6 @@ function unrolledSteps(s: UnrollSpec): Unrolled {
       h = emit('add', [hTilde, emit('mul', [z, h ? emit('sub', [h, hTilde]) : emit('neg', [hTilde])])]);
     }
     outputs[t] = h;
-    s.afterStep?.(k + 1);
   }
   return { outputs, h: h!, c };
 }
@@ -196,7 +204,7 @@ function unrolledSteps(s: UnrollSpec): Unrolled {
 export const carryWidth = (kind: CellKind, H: number): number => (kind === 'lstm' ? 2 * H : H);
 
 /** What a cell's body needs: the spec without its time (steps, projections, initial states, direction). */
-export type CellSpec = Omit<UnrollSpec, 'steps' | 'projection' | 'h0' | 'c0' | 'reverse' | 'afterStep'>;
+export type CellSpec = Omit<UnrollSpec, 'steps' | 'projection' | 'h0' | 'c0' | 'reverse'>;
 
 export interface CellBody {
   /** Inputs: carry [R, W] (W = carryWidth), projection slice [R, G·H], then `invariants`' values. */

@@ -1,12 +1,14 @@
-// RNN, LSTM and GRU: shapes are static, so the time loop is unrolled at import time into IR ops
-// (one matmul for the input projection of every step, then the cell of src/ir/recurrent.ts, the
-// same the DSL layers use: per step one matmul with the recurrence weights, gate slices, activations).
+// RNN, LSTM and GRU: one matmul for the input projection of every step, then one `scan` per
+// direction over the cell of src/ir/recurrent.ts, the same the DSL layers use (per step one matmul
+// with the recurrence weights, gate slices, activations). The scan carries the `cell` attribute,
+// so the ONNX exporter writes an imported node back as the same LSTM/GRU/RNN node; the graph, and
+// the compiled module, do not grow with the sequence length.
 import type { DType } from '../ir/dtype.ts';
 import type { Node } from '../ir/node.ts';
 import type { OpName } from '../ir/ops/index.ts';
-import { formatBytes, formatCount, getLimits, LimitError } from '../ir/limits.ts';
+import { formatBytes, getLimits, LimitError } from '../ir/limits.ts';
 import { MAX_ELEMENTS } from '../ir/shape.ts';
-import { GATE_ORDERS, unroll, type CellKind } from '../ir/recurrent.ts';
+import { carryWidth, GATE_ORDERS, unroll, type CellKind, type Unrolled } from '../ir/recurrent.ts';
 import type { OnnxContext, OnnxOp } from './context.ts';
 
 type Kind = 'RNN' | 'LSTM' | 'GRU';
@@ -17,20 +19,6 @@ const DEFAULT_ACTIVATIONS: Record<Kind, string[]> = { RNN: ['Tanh'], LSTM: ['Sig
 const ACTIVATIONS: Readonly<Record<string, OpName>> = { Sigmoid: 'sigmoid', Tanh: 'tanh', Relu: 'relu' };
 
 const shapeOf = (n: Node): number[] => n.type.shape as number[];
-
-/**
- * Refuses an unrolling that would pass the node limit: `perStep` nodes (counted on the first
- * step) times the steps of every direction, checked before the remaining steps are built.
- */
-function checkUnrolledSize(c: OnnxContext, kind: Kind, steps: number, directions: number, perStep: number): void {
-  const total = steps * directions * perStep;
-  const { maxNodes } = getLimits();
-  if (total > maxNodes) {
-    throw new LimitError(
-      `${c.label}: unrolling ${kind} over ${formatCount(steps)} steps${directions > 1 ? ' in 2 directions' : ''} would make about ${formatCount(total)} nodes (${perStep} a step), over the ${formatCount(maxNodes)}-node limit (the maxNodes limit in the API)`,
-    );
-  }
-}
 
 /** Refuses, before anything is built, input projections or states too large to hold. */
 function checkRecurrentValues(c: OnnxContext, values: [string, number][], bytesPerElement: number): void {
@@ -43,13 +31,19 @@ function checkRecurrentValues(c: OnnxContext, values: [string, number][], bytesP
   }
 }
 
+/**
+ * One direction's Y, [S, 1, B, H] (batch first: [B, S, 1, H]): the scan's stacked h [B, S, H]
+ * as it is, or with time and batch swapped; step by step only if the cell was not a scan.
+ */
+function everyStep(run: Unrolled, S: number, B: number, H: number, bf: boolean, emit: OnnxContext['emit']): Node {
+  const shape = bf ? [B, S, 1, H] : [S, 1, B, H];
+  if (run.stacked) return emit('reshape', [bf ? run.stacked : emit('transpose', [run.stacked], { perm: [1, 0, 2] })], { shape });
+  const steps = run.outputs.map((h) => emit('reshape', [h], { shape: bf ? [B, 1, 1, H] : [1, 1, B, H] }));
+  return S === 1 ? steps[0] : emit('concat', steps, { axis: bf ? 1 : 0 });
+}
+
 export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
-  // Every node goes through `emit`, so the first step's count says what the unrolling will make.
-  let emitted = 0;
-  const emit: OnnxContext['emit'] = (op, inputs, attrs) => {
-    emitted++;
-    return c.emit(op, inputs, attrs);
-  };
+  const emit = c.emit;
   const attr = (name: string) => c.attr(name);
   const hidden = attr('hidden_size');
   const direction = typeof attr('direction') === 'string' ? (attr('direction') as string) : 'forward';
@@ -74,7 +68,7 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
 
   const x = c.input(0);
   if (shapeOf(x).length !== 3) c.unsupported(`X must be 3-D`);
-  // layout 1 (batch first) is unrolled as it comes, never transposing the batch: so a symbolic
+  // layout 1 (batch first) is scanned as it comes, never transposing the batch: so a symbolic
   // batch (src/onnx/batch.ts) stays first in every node, and the model generalises to any batch.
   const bf = layout === 1;
   const [S, B, I] = bf ? [shapeOf(x)[1], shapeOf(x)[0], shapeOf(x)[2]] : shapeOf(x);
@@ -84,11 +78,21 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
   const R = c.input(2);
   const G = GATES[kind];
   const H = typeof hidden === 'number' ? hidden : shapeOf(R)[2];
+  const cell: CellKind = kind === 'RNN' ? 'rnn' : kind === 'LSTM' ? 'lstm' : 'gru';
   const dtype: DType = x.type.dtype;
   if (dtype !== 'float32' && dtype !== 'float64') c.unsupported(`X must be floating-point`);
   if (shapeOf(W).join() !== [numDir, G * H, I].join() || shapeOf(R).join() !== [numDir, G * H, H].join()) c.unsupported(`W or R has an unexpected shape`);
   if (S === 0 || B === 0) c.unsupported(`empty sequences are not supported`);
-  checkRecurrentValues(c, [[`the input projections [${S * B}, ${G * H}]`, S * B * G * H], [`the outputs [${S}, ${numDir}, ${B}, ${H}]`, S * numDir * B * H]], dtype === 'float64' ? 8 : 4);
+  const W2 = carryWidth(cell, H);
+  checkRecurrentValues(
+    c,
+    [
+      [`the input projections [${S * B}, ${G * H}]`, S * B * G * H],
+      [`the states of every step [${B}, ${S}, ${W2}]`, S * B * W2],
+      [`the outputs [${S}, ${numDir}, ${B}, ${H}]`, S * numDir * B * H],
+    ],
+    dtype === 'float64' ? 8 : 4,
+  );
   if (c.has(4)) {
     const lens = c.constant(4);
     if (!lens) return c.unsupported(`sequence_lens must be a constant`);
@@ -104,7 +108,6 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
 
   const slice = (t: Node, axis: number, start: number, end: number): Node => emit('slice', [t], { starts: [start], ends: [end], axes: [axis], steps: [1] });
   const reshape = (t: Node, shape: number[]): Node => emit('reshape', [t], { shape });
-  const cell: CellKind = kind === 'RNN' ? 'rnn' : kind === 'LSTM' ? 'lstm' : 'gru';
 
   const Ys: Node[] = [];
   const Hs: Node[] = [];
@@ -125,7 +128,6 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
     let bias = Wb;
     if (Wb && Rb && !(kind === 'GRU' && linearBeforeReset)) bias = emit('add', [Wb, Rb]);
     if (bias) xw = emit('add', [xw, bias]);
-    let afterFirst = emitted;
     const run = unroll({
       kind: cell,
       units: H,
@@ -143,15 +145,8 @@ export const recurrent = (kind: Kind): OnnxOp => (c: OnnxContext) => {
       h0: h0 ? reshape(slice(h0, dirAxis, d, d + 1), [B, H]) : undefined,
       c0: c0 ? reshape(slice(c0, dirAxis, d, d + 1), [B, H]) : undefined,
       reverse: direction === 'reverse' || d === 1,
-      // Every node goes through `emit`, so the second step's count says what the unrolling will
-      // make (the first may skip the product with a zero initial state).
-      afterStep: (k) => {
-        if (d === 0 && k === 1) afterFirst = emitted;
-        if (d === 0 && k === 2) checkUnrolledSize(c, kind, S, numDir, emitted - afterFirst);
-      },
     });
-    const outs = run.outputs.map((h) => reshape(h, bf ? [B, 1, 1, H] : [1, 1, B, H]));
-    Ys.push(S === 1 ? outs[0] : emit('concat', outs, { axis: timeAxis }));
+    Ys.push(everyStep(run, S, B, H, bf, emit));
     Hs.push(reshape(run.h, bf ? [B, 1, H] : [1, B, H]));
     if (run.c) Cs.push(reshape(run.c, bf ? [B, 1, H] : [1, B, H]));
   }
