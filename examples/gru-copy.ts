@@ -2,10 +2,10 @@
 // softmax over the symbols at each position: position t must name the symbol at 9 − t, which one
 // of the two directions has to carry across the sequence. `kiln train examples/gru-copy.ts` trains
 // it on the sequences `data()` makes (no --data needed). Adam 1e-2 alone learns it but keeps
-// spiking late (validation 99.9 % one epoch, 97.6 % two later); the cosine decay of the learning
+// spiking late (validation 99.95 % at epoch 18, 97.6 % at 19); the cosine decay of the learning
 // rate over the 20 epochs settles it. Measured with the CLI (seed 0, batch 32, shuffled): 99.0 %
-// of the validation symbols right after 6 epochs, 99.98 % from 9, 99.99 % per symbol on the test
-// split after 20 (6,260 steps; about a minute on a shared 2-core machine).
+// of the validation symbols right after 6 epochs, 99.97 % or more from 9, and 99.99 % per symbol
+// on the test split after 20 (6,260 steps; about a minute on a shared 2-core machine).
 import { layers, sequential } from 'kiln';
 import { reversal } from './data/sequence-tasks.ts';
 
