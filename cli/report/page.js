@@ -79,11 +79,11 @@
   document.body.appendChild(el('main', null, [graphs, details]));
   var views = [];
 
-  function panel(id, title, graph, collapsed) {
+  function panel(id, title, graph, collapsed, container) {
     var box = el('div', { class: 'graph-box' });
     var buttons = el('div', { class: 'panel-tools' });
     var section = el('section', { class: 'panel', id: id }, [el('h2', { text: title }), buttons, box]);
-    graphs.appendChild(section);
+    (container || graphs).appendChild(section);
     var view = createGraphView(box, graph, { collapsed: collapsed, onSelect: function (s) { showDetails(view, graph, s); } });
     buttons.appendChild(el('button', { text: 'Expand all', class: 'expand-all', onclick: function () { view.expandAll(); } }));
     buttons.appendChild(el('button', { text: 'Collapse all', class: 'collapse-all', onclick: function () { view.collapseAll(); } }));
@@ -113,7 +113,7 @@
   function kernelDetails(graph, name) {
     var k = graph.kernels.filter(function (x) { return x.name === name; })[0];
     if (!k) return null;
-    var rows = [['kernel', k.name], ['computes', k.description], ['layers', k.layers.join(', ')], ['output', k.dtype + shape(k.shape)], ['FLOPs per sample', count(k.flops)], ['WebAssembly SIMD', k.backends.wasmSimd ? 'yes' : 'no']];
+    var rows = [['kernel', k.name], ['computes', k.description], ['layers', k.layers.join(', ')], ['output', k.dtype + shape(k.shape)], ['FLOPs per sample', count(k.flops) + (k.loop !== undefined ? ' each step (loop ' + k.loop + ')' : '')], ['WebAssembly SIMD', k.backends.wasmSimd ? 'yes' : 'no']];
     var t = timeOf.get(k.name);
     if (t) rows.push(['time per call', t.ms.toFixed(3) + ' ms (' + (100 * t.share).toFixed(1) + ' %), ' + t.gflops.toFixed(2) + ' GFLOP/s']);
     return el('div', { class: 'kernel' }, [el('h3', { text: 'Fusion group ' + k.name }), definition(rows), kernelSource(k)]);
@@ -149,6 +149,19 @@
 
   var forward = panel('forward', doc.training ? 'Forward graph (' + doc.stage + ')' : 'Graph (' + doc.stage + ')', doc, true);
   if (doc.training) panel('training', 'Training step: forward, backward, optimizer (' + doc.training.optimizer + ')', doc.training, true);
+  // Each scan's body is a graph of its own (the scan's node shows only a summary of it), with its per-step kernels.
+  var loopGraphs = el('div', { class: 'loop-graphs' });
+  function loopPanels(prefix, graph, what) {
+    (graph.loops || []).forEach(function (l) {
+      var where = '%' + l.node + (l.parent === null ? '' : ' of loop ' + l.parent);
+      var how = [l.steps + ' steps'].concat(l.reverse ? ['reversed'] : [], l.stack ? ['stacked'] : []).join(', ');
+      var body = { nodes: l.nodes, inputs: l.inputs, outputs: l.outputs, kernels: graph.kernels.filter(function (k) { return k.loop === l.id; }) };
+      panel(prefix + '-loop-' + l.id, what + 'loop ' + l.id + ': body of scan ' + where + ' (' + how + ')', body, false, loopGraphs);
+    });
+  }
+  loopPanels('forward', doc, doc.training ? 'Forward graph, ' : '');
+  if (doc.training) loopPanels('training', doc.training, 'Training step, ');
+  if (loopGraphs.firstChild) document.body.appendChild(loopGraphs);
   // Fitted once every panel is in place (a second panel narrows the first), and again on resize.
   views.forEach(function (v) { v.fit(); });
   window.addEventListener('resize', function () { views.forEach(function (v) { v.fit(); }); });
@@ -223,7 +236,8 @@
       el('h2', { text: 'Time per kernel (' + (profile.train ? 'training step' : 'predict') + ', batch ' + profile.batch + ', ' + profile.backend + ', mean of ' + profile.runs + ' calls)' }),
       el('p', { class: 'meta', text: 'Call ' + profile.callMs.toFixed(3) + ' ms; kernels ' + profile.kernelMs.toFixed(3) + ' ms.' }),
       table(['Kernel', 'Ops', 'Layers', 'ms/call', 'Share', 'FLOPs', 'GFLOP/s'], profile.kernels.slice().sort(function (a, b) { return b.ms - a.ms; }).map(function (k) {
-        return [k.name, k.ops.join(' → '), k.layers.join(', '), k.ms.toFixed(3), (100 * k.share).toFixed(1) + ' %', count(k.flops), k.gflops.toFixed(2)];
+        var ops = k.steps !== undefined ? 'scan, ' + k.steps + ' steps: copies between steps' : k.ops.join(' → ') + (k.loop ? ' (in ' + k.loop + ')' : '');
+        return [k.name, ops, k.layers.join(', '), k.ms.toFixed(3), (100 * k.share).toFixed(1) + ' %', count(k.flops), k.gflops.toFixed(2)];
       }), 'kernels'),
     ]));
   }

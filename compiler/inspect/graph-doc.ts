@@ -16,6 +16,8 @@ import { renderJsKernel } from '../codegen/js-kernel.ts';
 import { renderSimdKernel, simdListing } from '../codegen/wasm/simd-kernel.ts';
 import { graphHash } from './hash.ts';
 import { memberNodes } from './kernel-nodes.ts';
+import { bodySummary, loopSources, type BodySummary } from './loop-doc.ts';
+import type { ScanAttrs } from '../../src/ir/ops/scan.ts';
 import { graphLayout, userShape, type Layout } from './layout.ts';
 import { liveBytes, type LiveAt } from './memory.ts';
 import { nodeFlops, paramCount, summarize, type LayerRow, type Summary } from './summary.ts';
@@ -34,7 +36,7 @@ export interface DocNode {
   readonly op: string;
   readonly layer?: string;
   readonly layerKind?: string;
-  /** Attributes; arrays longer than 16 entries (constants' values) are replaced by a count. */
+  /** Attributes; arrays longer than 16 entries (constants' values) are replaced by a count, a scan's body by a summary (its graph is in `loops`). */
   readonly attrs: Readonly<Record<string, unknown>>;
   /** Ids of the input nodes, in order. */
   readonly inputs: readonly number[];
@@ -74,6 +76,8 @@ export interface DocKernel {
   /** Emitted source, when asked for (`sources`): JS, WebAssembly text (SIMD kernels only), GPU.js. */
   readonly source?: { readonly js: string; readonly wasm?: string; readonly gpujs: string };
   readonly phase: Phase;
+  /** A loop body's kernel (run once per step): the loop's entry in `loops`; `reads` and `writes` are then ids of its nodes. */
+  readonly loop?: number;
 }
 
 /** Memory over the kernels of a program: what is alive at each, and the peak (at `batch`). */
@@ -84,13 +88,33 @@ export interface DocMemory {
   readonly peak: { readonly kernel: string | null; readonly bytes: number };
 }
 
+/**
+ * A scan's body as a graph of its own (the scan's `body` attribute shows only a summary naming it):
+ * as compiled when the stage is the compiled one, its nodes numbered from 0 within it.
+ */
+export interface DocLoop {
+  readonly id: number;
+  /** The scan: its node id in the graph, or in the body of loop `parent`. */
+  readonly node: number;
+  readonly parent: number | null;
+  readonly steps: number;
+  readonly reverse: boolean;
+  readonly stack: boolean;
+  readonly nodes: readonly DocNode[];
+  readonly inputs: readonly { readonly name: string; readonly node: number }[];
+  readonly outputs: readonly { readonly name: string; readonly node: number }[];
+}
+
 /** A graph at a stage, its kernels and memory plan. */
 export interface DocGraph {
   readonly nodes: readonly DocNode[];
   readonly inputs: readonly { readonly name: string; readonly node: number }[];
   readonly outputs: readonly { readonly name: string; readonly node: number }[];
+  /** Every kernel, loop bodies' included (those name their loop). */
   readonly kernels: readonly DocKernel[];
   readonly memory: DocMemory;
+  /** The bodies of the graph's scans (nested ones included), when it has any. */
+  readonly loops?: readonly DocLoop[];
 }
 
 /** The whole document (`kiln inspect --format json`). */
@@ -139,10 +163,16 @@ export function graphAtStage(g: Graph, after: string | undefined): Graph {
   return graph;
 }
 
-/** Attribute values for the document: long arrays (constant values) become a count, so the document stays small. */
+/** A graph-valued attribute (a scan's body): never written out whole, its nodes would be repeated down every path. */
+const isGraph = (v: unknown): v is Graph => typeof v === 'object' && v !== null && Array.isArray((v as Graph).inputs) && Array.isArray((v as Graph).outputs);
+
+/**
+ * Attribute values for the document: long arrays (constant values) become a count, so the document
+ * stays small, and a graph its name (scans' bodies get a summary before this, see loop-doc.ts).
+ */
 function docAttrs(attrs: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(attrs)) out[k] = Array.isArray(v) && v.length > 16 ? `<${v.length} values>` : v;
+  for (const [k, v] of Object.entries(attrs)) out[k] = Array.isArray(v) && v.length > 16 ? `<${v.length} values>` : isGraph(v) ? `<graph ${v.name}>` : v;
   return out;
 }
 
@@ -188,45 +218,85 @@ function docMemory(p: Program, batch: number): DocMemory {
   return { batch, parameterBytes, perKernel, peak: { kernel: peak?.kernel ?? null, bytes: peak ? total(peak) : 0 } };
 }
 
-/** Nodes, kernels and memory of `stage` (a graph) compiled as `program`. */
+/** What describing one graph's nodes needs: numbering, phases, kernels, scans' body summaries. */
+interface NodeContext {
+  readonly ids: ReadonlyMap<Node, number>;
+  readonly phaseOf: (n: Node) => Phase;
+  readonly kernelOf: ReadonlyMap<Node, string>;
+  readonly summaries: ReadonlyMap<Node, BodySummary>;
+  readonly inputs: ReadonlySet<Node>;
+  readonly layout: Layout;
+}
+
+function docNode(n: Node, id: number, c: NodeContext): DocNode {
+  const user = userShape(n.type.shape, c.layout, c.inputs.has(n));
+  const differs = user.some((d, i) => d !== n.type.shape[i]);
+  const kernel = c.kernelOf.get(n);
+  const body = c.summaries.get(n);
+  return {
+    id,
+    op: n.op,
+    ...(n.meta.layer !== undefined ? { layer: n.meta.layer } : {}),
+    ...(n.meta.layerKind !== undefined ? { layerKind: n.meta.layerKind } : {}),
+    attrs: body ? { ...docAttrs(n.attrs), body } : docAttrs(n.attrs),
+    inputs: n.inputs.map((i) => c.ids.get(i)!),
+    dtype: n.type.dtype,
+    shape: [...n.type.shape],
+    ...(differs ? { userShape: user } : {}),
+    params: paramCount(n),
+    flops: nodeFlops(n),
+    bytes: sampleSize(n.type.shape) * DTYPE_BYTES[n.type.dtype],
+    ...(n.meta.source ? { source: `${n.meta.source.file}:${n.meta.source.line}` } : {}),
+    ...(kernel ? { kernel } : {}),
+    phase: c.phaseOf(n),
+  };
+}
+
+/** Nodes, kernels and memory of `stage` (a graph) compiled as `program`; each scan's body as a loop of its own. */
 function docGraph(stage: Graph, program: Program, o: { layout: Layout; sources: boolean; batch: number; stateNames?: ReadonlySet<string> }): DocGraph {
   const nodes = graphNodes(stage);
   const ids = new Map<Node, number>(nodes.map((n, i) => [n, i]));
   const phase = phases(nodes, stage, o.stateNames ?? new Set());
-  const kernelOf = new Map<Node, string>();
-  const kernels = program.kernels.map((k) => docKernel(k, ids, phase.get(k.writes) ?? 'forward', o.sources));
+  const loops = loopSources(nodes, program);
+  const summaries = new Map(loops.map((l) => [l.scan, bodySummary(l)]));
+  // A body's nodes are in its scan's phase (parents come first in `loops`).
+  const loopPhase: Phase[] = [];
+  for (const l of loops) loopPhase.push(l.parent === null ? (phase.get(l.scan) ?? 'forward') : loopPhase[l.parent]);
+  const bodyNodes = loops.map((l) => graphNodes(l.body));
+  const bodyIds = bodyNodes.map((ns) => new Map<Node, number>(ns.map((n, i) => [n, i])));
+  const loopOf = new Map<Kernel, number>(loops.flatMap((l) => l.kernels.map((k) => [k, l.id] as const)));
+  const kernels = program.kernels.map((k) => {
+    const l = loopOf.get(k);
+    return l === undefined ? docKernel(k, ids, phase.get(k.writes) ?? 'forward', o.sources) : { ...docKernel(k, bodyIds[l], loopPhase[l], o.sources), loop: l };
+  });
   // A node belongs to the kernel that stores it; a recomputed producer (stored by none) to the first that computes it.
+  const kernelOf = new Map<Node, string>();
   for (const k of program.kernels) kernelOf.set(k.writes, k.name);
   for (const k of program.kernels) for (const n of memberNodes(k)) if (!kernelOf.has(n)) kernelOf.set(n, k.name);
-  const inputs = new Set(stage.inputs);
-  const docNodes = nodes.map((n, id): DocNode => {
-    const user = userShape(n.type.shape, o.layout, inputs.has(n));
-    const differs = user.some((d, i) => d !== n.type.shape[i]);
-    const kernel = kernelOf.get(n);
+  const context = { kernelOf, summaries, layout: o.layout };
+  const top: NodeContext = { ...context, ids, phaseOf: (n) => phase.get(n) ?? 'forward', inputs: new Set(stage.inputs) };
+  const docLoops = loops.map((l): DocLoop => {
+    const c: NodeContext = { ...context, ids: bodyIds[l.id], phaseOf: () => loopPhase[l.id], inputs: new Set(l.body.inputs) };
+    const a = l.scan.attrs as unknown as ScanAttrs;
     return {
-      id,
-      op: n.op,
-      ...(n.meta.layer !== undefined ? { layer: n.meta.layer } : {}),
-      ...(n.meta.layerKind !== undefined ? { layerKind: n.meta.layerKind } : {}),
-      attrs: docAttrs(n.attrs),
-      inputs: n.inputs.map((i) => ids.get(i)!),
-      dtype: n.type.dtype,
-      shape: [...n.type.shape],
-      ...(differs ? { userShape: user } : {}),
-      params: paramCount(n),
-      flops: nodeFlops(n),
-      bytes: sampleSize(n.type.shape) * DTYPE_BYTES[n.type.dtype],
-      ...(n.meta.source ? { source: `${n.meta.source.file}:${n.meta.source.line}` } : {}),
-      ...(kernel ? { kernel } : {}),
-      phase: phase.get(n) ?? 'forward',
+      id: l.id,
+      node: (l.parent === null ? ids : bodyIds[l.parent]).get(l.scan)!,
+      parent: l.parent,
+      steps: a.steps,
+      reverse: a.reverse,
+      stack: a.stack,
+      nodes: bodyNodes[l.id].map((n, id) => docNode(n, id, c)),
+      inputs: l.body.inputs.map((n) => ({ name: String(n.attrs.name), node: c.ids.get(n)! })),
+      outputs: l.body.outputs.map((out) => ({ name: out.name, node: c.ids.get(out.node)! })),
     };
   });
   return {
-    nodes: docNodes,
+    nodes: nodes.map((n, id) => docNode(n, id, top)),
     inputs: stage.inputs.map((n) => ({ name: String(n.attrs.name), node: ids.get(n)! })),
     outputs: stage.outputs.map((out) => ({ name: out.name, node: ids.get(out.node)! })),
     kernels,
     memory: docMemory(program, o.batch),
+    ...(docLoops.length ? { loops: docLoops } : {}),
   };
 }
 

@@ -11,9 +11,13 @@ const TYPE_ATTRS = new Set(['dtype', 'shape']);
 
 const typeOf = (n: DocNode, shape = n.shape) => formatType({ dtype: n.dtype, shape } as TensorType);
 
+/** A scan's body summary (graph-doc.ts) as a reference to the loop listed below the graph. */
+const isBodySummary = (v: unknown): v is { loop: number; nodes: number } => typeof v === 'object' && v !== null && typeof (v as { loop?: unknown }).loop === 'number';
+
 function attrText(n: DocNode): string {
   const entries = Object.entries(n.attrs).filter(([k]) => !TYPE_ATTRS.has(k) || !['input', 'param', 'const'].includes(n.op));
-  return entries.length ? `[${entries.map(([k, v]) => `${sanitizeLine(k)}=${formatAttrValue(v)}`).join(' ')}]` : '';
+  const value = (k: string, v: unknown) => (n.op === 'scan' && k === 'body' && isBodySummary(v) ? `<loop ${v.loop}: ${v.nodes} nodes>` : formatAttrValue(v));
+  return entries.length ? `[${entries.map(([k, v]) => `${sanitizeLine(k)}=${value(k, v)}`).join(' ')}]` : '';
 }
 
 /** `%4: f32[N,64] = add(%3, %2)   # dense_1 (Dense) k0 model.ts:5`; user-layout shapes follow as `(NHWC [N,26,26,32])`. */
@@ -29,7 +33,8 @@ function kernelLines(g: DocGraph): string[] {
   return g.kernels.map((k) => {
     const backends = ['js', ...(k.backends.wasmSimd ? ['wasm-simd'] : []), 'gpujs'].join(',');
     const layers = k.layers.length ? `  ${sanitizeLine(k.layers.join(', '))}` : '';
-    return `  ${k.name}: ${sanitizeLine(k.description)} -> ${formatType({ dtype: k.dtype, shape: k.shape })}  ${formatCount(k.flops)} FLOPs  [${backends}]${layers}`;
+    const loop = k.loop !== undefined ? `  (loop ${k.loop}, each step)` : '';
+    return `  ${k.name}: ${sanitizeLine(k.description)} -> ${formatType({ dtype: k.dtype, shape: k.shape })}  ${formatCount(k.flops)} FLOPs  [${backends}]${layers}${loop}`;
   });
 }
 
@@ -38,13 +43,24 @@ function memoryLines(g: DocGraph): string[] {
   return [`memory at batch ${m.batch}: parameters ${formatBytes(m.parameterBytes)}, results alive at most ${formatBytes(m.peak.bytes)}${m.peak.kernel ? ` (at ${m.peak.kernel})` : ''}`];
 }
 
+const returnLine = (outputs: DocGraph['outputs']) => `  return { ${outputs.map((o) => `${sanitizeLine(JSON.stringify(o.name))}: %${o.node}`).join(', ')} }`;
+
+/** Each scan's body below the graph, as `kiln ir` prints a graph; its ids are its own. */
+function loopLines(g: DocGraph, phase: boolean): string[] {
+  return (g.loops ?? []).flatMap((l) => {
+    const where = l.parent === null ? `%${l.node}` : `%${l.node} of loop ${l.parent}`;
+    const how = [`${l.steps} steps`, ...(l.reverse ? ['reversed'] : []), ...(l.stack ? ['stacked'] : [])].join(', ');
+    return [`loop ${l.id}: body of scan ${where} (${how}) {`, ...l.nodes.map((n) => nodeLine(n, phase)), returnLine(l.outputs), '}'];
+  });
+}
+
 function graphSection(title: string, g: DocGraph, phase: boolean): string[] {
-  const outputs = g.outputs.map((o) => `${sanitizeLine(JSON.stringify(o.name))}: %${o.node}`).join(', ');
   return [
     `${title} {`,
     ...g.nodes.map((n) => nodeLine(n, phase)),
-    `  return { ${outputs} }`,
+    returnLine(g.outputs),
     '}',
+    ...loopLines(g, phase),
     `kernels (${g.kernels.length}):`,
     ...kernelLines(g),
     ...memoryLines(g),

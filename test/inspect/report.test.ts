@@ -253,6 +253,27 @@ describe.skipIf(!CHROMIUM)('the HTML report in headless Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('lstm-adding --train with its profile: each scan body drawn in a panel of its own, a body node names its per-step kernel, loops\' own times listed', async () => {
+    const file = path.join(out, 'lstm-profile.html');
+    expect(await profileCommand(path.join(ROOT, 'examples', 'lstm-adding.ts'), { format: 'html', out: file, batch: 4, runs: 1, train: true })).toBe(`wrote ${file}`);
+    const embedded = readFileSync(file, 'utf8').match(/<script type="application\/json" id="kiln-data">(.*)<\/script>/)![1];
+    const { doc, profile } = JSON.parse(embedded) as { doc: GraphDoc; profile: ProfileReport };
+    const loops = doc.training!.loops!;
+    expect(loops).toHaveLength(3);
+    const { page, problems } = await open(file);
+    for (const l of [...doc.loops!.map((x) => ['forward', x] as const), ...loops.map((x) => ['training', x] as const)]) {
+      expect(await page.locator(`#${l[0]}-loop-${l[1].id} g.node`).count(), `${l[0]} loop ${l[1].id}`).toBe(l[1].nodes.length);
+    }
+    const product = loops[0].nodes.find((n) => n.op === 'matmul')!;
+    await page.locator(`#training-loop-0 g.node[data-key="n${product.id}"]`).click();
+    const details = await page.locator('#details').innerText();
+    expect(details).toContain(`Fusion group ${product.kernel}`);
+    expect(details).toContain('each step (loop 0)');
+    expect(await page.locator('#profile table.kernels tbody tr').count()).toBe(profile.kernels.length);
+    expect(await page.locator('#profile table.kernels').innerText()).toContain('50 steps: copies between steps');
+    expect(problems).toEqual([]);
+  });
+
   it('hostile names run nothing and show as text', async () => {
     const file = path.join(out, 'hostile.html');
     writeReport(file, buildGraphDoc(hostileGraph(), { sources: true }));
