@@ -32,6 +32,10 @@ export interface RnnSpec {
   /** The outputs the node names (and the graph returns); default all of its outputs. */
   outputs?: RnnOutput[];
   seed?: number;
+  /** Every tensor float64 (DOUBLE), for gradient checks against finite differences. */
+  double?: boolean;
+  /** W, R, B and P as graph inputs, not initializers, so a gradient check can vary them. */
+  weightsAsInputs?: boolean;
 }
 
 export interface Feed {
@@ -41,10 +45,11 @@ export interface Feed {
 
 const GATES: Record<RnnKind, number> = { RNN: 1, LSTM: 4, GRU: 3 };
 const dirs = (s: RnnSpec) => (s.direction === 'bidirectional' ? 2 : 1);
-const floats = (name: string, dims: number[], data: ArrayLike<number>) => ({ name, dataType: DT.FLOAT, dims, floatData: Array.from(data) });
-const valueInfo = (name: string, dims: (number | string)[]) => ({
+const floats = (name: string, dims: number[], data: ArrayLike<number>, double = false) =>
+  double ? { name, dataType: DT.DOUBLE, dims, doubleData: Array.from(data) } : { name, dataType: DT.FLOAT, dims, floatData: Array.from(data) };
+const valueInfo = (name: string, dims: (number | string)[], double = false) => ({
   name,
-  type: { tensorType: { elemType: DT.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+  type: { tensorType: { elemType: double ? DT.DOUBLE : DT.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
 });
 
 /** Shapes of the inputs and outputs at `layout`, the batch as `b`. */
@@ -62,11 +67,13 @@ export function rnnModel(s: RnnSpec, layout: 0 | 1 = s.layout ?? 0): Uint8Array 
   const rng = new Lcg(s.seed ?? 1);
   const [D, G, H, I] = [dirs(s), GATES[s.kind], s.hidden, s.input];
   const sh = shapes(s, layout, s.fixedBatch ? s.batch : 'batch');
-  const initializer = [floats('W', [D, G * H, I], rng.array(D * G * H * I, -0.6, 0.6)), floats('R', [D, G * H, H], rng.array(D * G * H * H, -0.6, 0.6))];
-  if (s.bias !== false) initializer.push(floats('B', [D, 2 * G * H], rng.array(D * 2 * G * H, -0.3, 0.3)));
-  if (s.peepholes) initializer.push(floats('P', [D, 3 * H], rng.array(D * 3 * H, -0.5, 0.5)));
-  const inputs = [valueInfo('x', sh.x)];
-  if (s.initial) inputs.push(valueInfo('h0', sh.state), ...(s.kind === 'LSTM' ? [valueInfo('c0', sh.state)] : []));
+  const dbl = s.double ?? false;
+  const initializer = [floats('W', [D, G * H, I], rng.array(D * G * H * I, -0.6, 0.6), dbl), floats('R', [D, G * H, H], rng.array(D * G * H * H, -0.6, 0.6), dbl)];
+  if (s.bias !== false) initializer.push(floats('B', [D, 2 * G * H], rng.array(D * 2 * G * H, -0.3, 0.3), dbl));
+  if (s.peepholes) initializer.push(floats('P', [D, 3 * H], rng.array(D * 3 * H, -0.5, 0.5), dbl));
+  const inputs = [valueInfo('x', sh.x, dbl)];
+  if (s.initial) inputs.push(valueInfo('h0', sh.state, dbl), ...(s.kind === 'LSTM' ? [valueInfo('c0', sh.state, dbl)] : []));
+  if (s.weightsAsInputs) inputs.push(...initializer.splice(0).map((t) => valueInfo(t.name, t.dims, dbl)));
   const nodeInputs = ['x', 'W', 'R', s.bias !== false ? 'B' : '', '', s.initial ? 'h0' : '', s.initial && s.kind === 'LSTM' ? 'c0' : '', s.peepholes ? 'P' : ''];
   while (nodeInputs[nodeInputs.length - 1] === '') nodeInputs.pop();
   const wanted = s.outputs ?? allOutputs(s);
@@ -81,7 +88,7 @@ export function rnnModel(s: RnnSpec, layout: 0 | 1 = s.layout ?? 0): Uint8Array 
   const graph = {
     name: 'rnn',
     input: inputs,
-    output: wanted.map((o) => valueInfo(o, sh[o])),
+    output: wanted.map((o) => valueInfo(o, sh[o], dbl)),
     initializer,
     node: [{ name: 'rnn', opType: s.kind, input: nodeInputs, output: nodeOutputs, attribute }],
   };
