@@ -6,11 +6,12 @@ import { KilnError } from '../src/ir/errors.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import { prepareTrainingData, resolveRaw } from './data/prepare.ts';
 import { loadModel } from './load.ts';
-import { namingFile, readModelWeights } from './model-arrays.ts';
+import { namingFile, weightsFor } from './model-arrays.ts';
 import { resolveLoss } from './training-spec.ts';
 
 export interface EvaluateOptions {
-  weights: string;
+  /** A weight file; an ONNX model's own initializers when absent. */
+  weights?: string;
   /** mnist, an IDX or CIFAR-10 folder (their test split), or a .npy/.csv/.json file with `labels`. */
   data: string;
   labels?: string;
@@ -68,8 +69,8 @@ export async function evaluateCommand(file: string, o: EvaluateOptions): Promise
   // Only the evaluation step is used; the optimizer is a placeholder the trainer needs to exist.
   const m = await compile(source, { train: { optimizer: { kind: 'sgd', lr: 1 }, loss } });
   if (m.inputs.length !== 1) throw new KilnError(`kiln evaluate feeds one input; model '${m.modelName}' has ${m.inputs.length} (${m.inputs.map((i) => i.name).join(', ')})`);
-  const weights = readModelWeights(o.weights, m.parameters, m);
-  const trainer = namingFile(o.weights, () => m.createTrainer({ weights }));
+  const weights = weightsFor(o.weights, source.weights, m.parameters, m, 'kiln evaluate');
+  const trainer = namingFile(o.weights ?? file, () => m.createTrainer({ weights }));
   // kiln train's data pipeline (formats, shape and label checks, scale and normalisation), with
   // the split to evaluate as its only one: a data set's test split, else the file given.
   const raw = resolveRaw({ data: o.data, labels: o.labels }, { file }, 0);

@@ -221,7 +221,7 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     });
   modelCommand(cli, 'predict <model>')
     .description('compile a model in memory, load its weights and predict an input file (.npy, .csv, .json); write or print the outputs')
-    .requiredOption('--weights <file>', 'a weight file (kiln compile, kiln train --save; a trainer state gives its weights)')
+    .option('--weights <file>', "a weight file (kiln compile, kiln train --save; a trainer state gives its weights); by default an ONNX file's own")
     .requiredOption('--input <file>', 'the samples: .npy, .csv (one sample a row) or .json (nested arrays)')
     .option('--output <file>', 'write the outputs here (.npy, .csv or .json, atomically) instead of printing them')
     .option('--top-k <k>', 'classifiers: the k most probable classes of each sample, with their probabilities', integer)
@@ -236,7 +236,7 @@ function program(print: (text: string) => void, state: RunState, writeErr: (s: s
     });
   modelCommand(cli, 'evaluate <model>')
     .description('compile a model in memory, load its weights and report its loss and metrics on data and labels')
-    .requiredOption('--weights <file>', 'a weight file (kiln compile, kiln train --save; a trainer state gives its weights)')
+    .option('--weights <file>', "a weight file (kiln compile, kiln train --save; a trainer state gives its weights); by default an ONNX file's own")
     .requiredOption('--data <data>', 'mnist, an IDX or CIFAR-10 folder (their test split), or samples in a .npy, .csv (one sample a row) or .json file')
     .option('--labels <file>', 'with a --data file: its labels, class ids (sparse losses) or targets, .npy, .csv or .json')
     .option('--scale <factor>', 'multiply inputs by this, as in training (default 1; 1/255 for IDX and CIFAR-10 bytes)')

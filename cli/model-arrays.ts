@@ -121,6 +121,16 @@ export function readModelWeights(file: string, parameters: readonly ParameterInf
   });
 }
 
+/**
+ * The weights kiln predict and evaluate load: `file` when given, else the model's own (an ONNX
+ * file carries its initializers); a model without weights of its own needs the flag.
+ */
+export function weightsFor(file: string | undefined, own: Readonly<Record<string, Float32Array>> | undefined, parameters: readonly ParameterInfo[], model: { modelName: string; graphHash: string }, command: string): WeightsSource {
+  if (file !== undefined) return readModelWeights(file, parameters, model);
+  if (own && parameters.every((p) => Object.prototype.hasOwnProperty.call(own, p.name))) return own;
+  throw new KilnError(`${command} needs --weights <file>: model '${model.modelName}' carries no weights of its own (an ONNX file does; a model file's come from kiln compile or kiln train --save)`);
+}
+
 /** Runs `f`; a weight-file error it throws (a corrupt file, another model's, a mismatched tensor) names `file`. */
 export function namingFile<T>(file: string, f: () => T): T {
   try {

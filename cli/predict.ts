@@ -9,10 +9,11 @@ import { parseNormalize, parseScale, scaleNormalize } from './data/normalize.ts'
 import { shortFloat32 } from './data/numeric.ts';
 import { loadModel } from './load.ts';
 import { putSample, takeSample } from '../runtime/batch-axis.ts';
-import { batchedTensor, batchFirst, batchSlice, describeTensor, fitToInput, namingFile, putBatchSlice, readModelWeights, shapeAt, type BatchedTensor, type FedArray } from './model-arrays.ts';
+import { batchedTensor, batchFirst, batchSlice, describeTensor, fitToInput, namingFile, putBatchSlice, shapeAt, weightsFor, type BatchedTensor, type FedArray } from './model-arrays.ts';
 
 export interface PredictOptions {
-  weights: string;
+  /** A weight file; an ONNX model's own initializers when absent. */
+  weights?: string;
   input: string;
   output?: string;
   topK?: number;
@@ -122,8 +123,8 @@ export async function predictCommand(file: string, o: PredictOptions): Promise<P
     if (outDims.length !== 1 || outDims[0] < 2) throw new KilnError(`--top-k needs a classifier: an output [N, classes] with 2 or more classes; '${outputInfo.name}' is ${describeTensor(outputInfo)}`);
     if (o.topK > outDims[0]) throw new KilnError(`--top-k ${o.topK} is more than the model's ${outDims[0]} classes`);
   }
-  const weights = readModelWeights(o.weights, m.parameters, m);
-  const model = namingFile(o.weights, () => m.createModel(weights));
+  const weights = weightsFor(o.weights, source.weights, m.parameters, m, 'kiln predict');
+  const model = namingFile(o.weights ?? file, () => m.createModel(weights));
   const array = readArray(o.input);
   const { data, count } = fitToInput(array, inputInfo, o.input);
   scaleInputs(data, count, batches.input, o, o.input);

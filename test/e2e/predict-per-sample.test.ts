@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kilnIn, showRun, type KilnRun } from './helpers.ts';
+import { kilnIn, ROOT, showRun, type KilnRun } from './helpers.ts';
 
 const FIXTURE = fileURLToPath(new URL('../onnx/fixtures/torch-lstm-seq-first.onnx', import.meta.url));
 const stored = JSON.parse(readFileSync(FIXTURE.replace(/\.onnx$/, '.json'), 'utf8')) as { x: number[]; xShape: number[]; y: number[]; yShape: number[] };
@@ -93,6 +93,14 @@ describe('kiln predict on a per-sample model (batch on axis 1, PyTorch sequence-
       expect(y4.shape).toEqual([T, ORDER.length, H]);
       expectClose(y4.values, pick(stored.y, H, ORDER));
     }
+  });
+
+  it("without --weights, an ONNX file's own initializers: PyTorch's outputs; a model file without weights is a one-line error", async () => {
+    const [own, dsl] = await Promise.all([run('predict', FIXTURE, '--input', 'x.npy', '--output', 'y-own.npy'), run('predict', path.join(ROOT, 'examples', 'mlp.ts'), '--input', 'x.npy')]);
+    ok(own);
+    expectClose(readNpy(readFileSync(path.join(dir, 'y-own.npy'))).values, stored.y);
+    expect(dsl.status, showRun(dsl)).toBe(1);
+    expect(dsl.stderr.trim()).toBe("error: kiln predict needs --weights <file>: model 'mlp' carries no weights of its own (an ONNX file does; a model file's come from kiln compile or kiln train --save)");
   });
 
   it('prints each sample\'s values (y[:, n, :], in order t, h) in --json', async () => {
