@@ -1,11 +1,13 @@
 // `kiln inspect`: a model (or an emitted module's manifest) as text, JSON, DOT or Mermaid; the
 // formats are one table, `renderers`, so the HTML report plugs in as one more entry.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildGraphDoc, type GraphDoc } from '../compiler/inspect/graph-doc.ts';
 import { renderDot } from '../compiler/inspect/render-dot.ts';
 import { renderMermaid } from '../compiler/inspect/render-mermaid.ts';
 import { renderText } from '../compiler/inspect/render-text.ts';
+import { manifestFromText } from '../compiler/inspect/manifest-text.ts';
 import { MANIFEST_FORMAT, type ModuleManifest } from '../compiler/emit/manifest.ts';
 import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
 import { KilnError } from '../src/ir/errors.ts';
@@ -51,10 +53,35 @@ export const WANTS_SOURCES = new Set<string>(['html']);
 /** Whether `file` is an emitted module (inspected through its manifest) rather than a model file. */
 const isModule = (file: string) => /\.(mjs|js)$/.test(file);
 
-/** The `manifest` export of an emitted module; a clear error when it has none. */
+/** The name of a package an import could not find, from Node's error ("Cannot find package 'kiln' imported from …"). */
+function missingPackage(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  return /Cannot find (?:package|module) '([^']+)'/.exec((e as Error).message)?.[1] ?? '?';
+}
+
+/**
+ * The `manifest` of an emitted module: read from its text (compiler/inspect/manifest-text.ts),
+ * which needs nothing installed beside it; a module whose text does not declare it (bundled,
+ * minified) is imported instead. Clear one-line errors when it has none or cannot be loaded.
+ */
 export async function readManifest(file: string): Promise<ModuleManifest> {
-  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as { manifest?: ModuleManifest };
-  const m = mod.manifest;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new KilnError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  let m = manifestFromText(text, file) as ModuleManifest | undefined;
+  if (m === undefined) {
+    try {
+      m = ((await import(pathToFileURL(path.resolve(file)).href)) as { manifest?: ModuleManifest }).manifest;
+    } catch (e) {
+      const pkg = missingPackage(e);
+      if (pkg === undefined) throw e;
+      throw new KilnError(`cannot load ${file} to read its manifest: it imports '${pkg}', which is not installed where the module is (install it there, or compile with --standalone)`);
+    }
+  }
   if (!m || m.format !== MANIFEST_FORMAT) throw new KilnError(`${file} has no Kiln manifest export (expected a module compiled by Kiln 0.1 or later: recompile it)`);
   return m;
 }
