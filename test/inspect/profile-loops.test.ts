@@ -14,6 +14,9 @@ import { compileGraph } from '../../compiler/pipeline.ts';
 import { buildTrainingGraph } from '../../compiler/train/step.ts';
 import { STEPS } from '../../examples/lstm-adding.ts';
 import { freshOutDir, loadExampleGraph, ROOT } from '../e2e/helpers.ts';
+import { makeNode } from '../../src/ir/build.ts';
+import type { Graph } from '../../src/ir/graph.ts';
+import { inputNode } from '../ir/scan-fixtures.ts';
 import { attributionGap, closestProfile } from './profile-support.ts';
 
 const LSTM = path.join(ROOT, 'examples', 'lstm-adding.ts');
@@ -87,6 +90,46 @@ describe('kiln profile of a model with a scan', () => {
     }
     expect(r.kernels.every((k) => Number.isFinite(k.flops))).toBe(true);
     expect(attributionGap(r)).toBeLessThan(0.1);
+  });
+});
+
+describe('a profiled module with a scan nested in a body', () => {
+  it("times each loop as a whole and each body kernel per step: the inner loop's kernels run steps × inner steps per call", async () => {
+    const T = 3;
+    const acc = inputNode('acc', [H]);
+    const x = inputNode('x', ['N', H]);
+    const sumBody: Graph = { name: 'sum', inputs: [acc, x], outputs: [{ name: 'acc', node: makeNode('add', [acc, makeNode('reduceSum', [x], { axes: [0], keepdims: false })]) }] };
+    const h = inputNode('h', ['N', H]);
+    const xt = inputNode('xt', ['N', H]);
+    const zero = inputNode('zero', [H]);
+    const pair = makeNode('concat', [makeNode('reshape', [h], { shape: [-1, 1, H] }), makeNode('reshape', [xt], { shape: [-1, 1, H] })], { axis: 1 });
+    const inner = makeNode('scan', [zero, pair], { body: sumBody, steps: 2, reverse: false, sequenceCount: 1, stack: false });
+    const outerBody: Graph = { name: 'outer', inputs: [h, xt, zero], outputs: [{ name: 'h', node: makeNode('tanh', [makeNode('add', [h, inner])]) }] };
+    const [h0, xs, z] = [inputNode('h0', ['N', H]), inputNode('xs', ['N', T, H]), inputNode('z', [H])];
+    const outer = makeNode('scan', [h0, xs, z], { body: outerBody, steps: T, reverse: false, sequenceCount: 1, stack: true });
+    const graph: Graph = { name: 'nested', inputs: [h0, xs, z], outputs: [{ name: 'y', node: outer }] };
+    const file = path.join(freshOutDir('profile-loops-nested'), 'nested.mjs');
+    writeFileSync(file, compileModel(graph, { profile: true }).js);
+    const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as {
+      kernelTimes: Record<string, { ms: number; calls: number }>;
+      createModel(): { run(feeds: Record<string, Float32Array>, batch: number): unknown };
+    };
+    const runs = 3;
+    const model = mod.createModel();
+    for (let i = 0; i < runs; i++) model.run({ h0: new Float32Array(2 * H), xs: new Float32Array(2 * T * H), z: new Float32Array(H) }, 2);
+    const { program } = compileGraph(graph);
+    const outerLoop = program.schedule.find((s) => s.kind === 'loop');
+    if (outerLoop?.kind !== 'loop') throw new Error('expected a loop');
+    const innerLoop = outerLoop.loop.body.find((s) => s.kind === 'loop');
+    if (innerLoop?.kind !== 'loop') throw new Error('expected a nested loop');
+    expect(mod.kernelTimes.kloop0.calls).toBe(runs);
+    expect(mod.kernelTimes.kloop1.calls).toBe(runs * T);
+    for (const s of outerLoop.loop.body) if (s.kind === 'kernel') expect(mod.kernelTimes[s.kernel.name].calls, s.kernel.name).toBe(runs * T);
+    for (const s of innerLoop.loop.body) if (s.kind === 'kernel') expect(mod.kernelTimes[s.kernel.name].calls, s.kernel.name).toBe(runs * T * 2);
+    const r = profileReport({ model: 'nested', backend: 'js', batch: 2, runs, train: false, callMs: 0 }, [{ entry: 'model', program }], mod.kernelTimes);
+    expect(r.kernels.filter((k) => k.steps !== undefined).map((k) => [k.name, k.steps, k.loop])).toEqual([['kloop0', T, undefined], ['kloop1', 2, 'kloop0']]);
+    // Nothing counts twice: the rows add up to the outer loop's whole time.
+    expect(r.kernelMs * runs).toBeCloseTo(mod.kernelTimes.kloop0.ms, 6);
   });
 });
 
