@@ -59,8 +59,8 @@ export interface UnrollSpec {
 }
 
 export interface Unrolled {
-  /** The state after each time index (in time order, whatever the direction): [B, H] each. */
-  outputs: Node[];
+  /** The state after each time index (in time order, whatever the direction): [B, H] each; a scan's are built when first read. */
+  readonly outputs: Node[];
   /** Every step's h at once, [B, T, H] (time on axis 1), when the steps are a scan: what `outputs` are slices of. */
   stacked?: Node;
   /** Final hidden state [B, H] (of the last step run: time 0 when reversed). */
