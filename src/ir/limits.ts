@@ -8,7 +8,7 @@ export interface Limits {
   readonly maxMemory: number;
   /** Floating-point operations per sample. */
   readonly maxFlops: number;
-  /** Graph nodes (after unrolling recurrences). */
+  /** Graph nodes (a scan counts as one, its body apart). */
   readonly maxNodes: number;
 }
 
