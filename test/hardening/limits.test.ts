@@ -15,7 +15,6 @@ import type { Node } from '../../src/ir/node.ts';
 import { freshOutDir, kiln, showRun } from '../e2e/helpers.ts';
 import { thrown } from '../ops/harness.ts';
 
-
 const leaf = (name: string, shape: (number | 'N')[]): Node => makeNode('input', [], { name, dtype: 'float32', shape });
 const graphOf = (inputs: Node[], out: Node): Graph => ({ name: 'g', inputs, outputs: [{ name: 'y', node: out }] });
 
