@@ -190,9 +190,10 @@
   if (profile) charts.appendChild(barChart('Time per call (ms, batch ' + profile.batch + ')', profile.layers.map(function (l) { return { label: l.layer, value: l.ms }; }), function (v) { return v.toFixed(3); }));
 
   // ---- memory over time
-  function memoryChart(title, memory, graph) {
+  function memoryChart(title, memory) {
     var live = memory.perKernel.map(function (l) { return { label: l.kernel, value: l.bytesPerSample * memory.batch + l.fixedBytes }; });
-    var aliveAt = aliveResults(graph);
+    // What is alive at each kernel: the results (and loops' buffers) whose lifetime covers it.
+    var aliveAt = live.map(function (_, i) { return (memory.lifetimes || []).filter(function (l) { return l.first <= i && i <= l.last; }).map(function (l) { return l.name; }); });
     var section = el('section', { class: 'memory' }, [el('h2', { text: title }), el('p', { class: 'meta', text: 'At batch ' + memory.batch + ': parameters ' + bytes(memory.parameterBytes) + '; peak of kernel results ' + bytes(memory.peak.bytes) + (memory.peak.kernel ? ' while ' + memory.peak.kernel + ' runs' : '') + '. Click a kernel to see what is alive.' })]);
     var max = Math.max.apply(null, live.map(function (l) { return l.value; }).concat([1]));
     var alive = el('p', { class: 'alive meta' });
@@ -206,28 +207,12 @@
     return section;
   }
 
-  /** The kernel results alive at each kernel: from the kernel that writes one to its last reader (views followed to their base). */
-  function aliveResults(graph) {
-    var writer = new Map();
-    graph.kernels.forEach(function (k, i) { if (k.writes !== null) writer.set(k.writes, i); });
-    var byId = new Map(graph.nodes.map(function (n) { return [n.id, n]; }));
-    function base(id) {
-      var n = byId.get(id);
-      while (n && !writer.has(n.id) && n.inputs.length === 1 && !n.kernel) n = byId.get(n.inputs[0]);
-      return n ? n.id : id;
-    }
-    var last = graph.kernels.map(function (_, i) { return i; });
-    graph.kernels.forEach(function (k, j) { k.reads.forEach(function (r) { if (r === null) return; var w = writer.get(base(r)); if (w !== undefined) last[w] = Math.max(last[w], j); }); });
-    graph.outputs.forEach(function (o) { var w = writer.get(base(o.node)); if (w !== undefined) last[w] = graph.kernels.length; });
-    return graph.kernels.map(function (_, j) { return graph.kernels.filter(function (_, i) { return i <= j && last[i] >= j; }).map(function (k) { return k.name; }); });
-  }
-
-  sections.appendChild(memoryChart('Memory plan over time (inference)', doc.memory, doc));
+  sections.appendChild(memoryChart('Memory plan over time (inference)', doc.memory));
   if (doc.training) {
     var t = doc.training;
     sections.appendChild(el('section', { id: 'optimizer' }, [el('h2', { text: 'Optimizer state (' + t.optimizer + ')' }),
       table(['State', 'Shape', 'Bytes'], t.state.map(function (s) { return [s.name, shape(s.shape), bytes(s.bytes)]; }), 'state')]));
-    sections.appendChild(memoryChart('Memory plan over time (training step)', t.memory, t));
+    sections.appendChild(memoryChart('Memory plan over time (training step)', t.memory));
   }
 
   // ---- profile

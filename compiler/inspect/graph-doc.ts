@@ -19,7 +19,7 @@ import { memberNodes } from './kernel-nodes.ts';
 import { bodySummary, loopSources, type BodySummary } from './loop-doc.ts';
 import type { ScanAttrs } from '../../src/ir/ops/scan.ts';
 import { graphLayout, userShape, type Layout } from './layout.ts';
-import { liveBytes, type LiveAt } from './memory.ts';
+import { lifetimes, liveBytes, type LiveAt } from './memory.ts';
 import { nodeFlops, paramCount, summarize, type LayerRow, type Summary } from './summary.ts';
 import { describeBatchAxes } from '../../src/onnx/per-sample.ts';
 
@@ -80,12 +80,14 @@ export interface DocKernel {
   readonly loop?: number;
 }
 
-/** Memory over the kernels of a program: what is alive at each, and the peak (at `batch`). */
+/** Memory over the kernels of a program, in the order they run: what is alive at each, and the peak (at `batch`). */
 export interface DocMemory {
   readonly batch: number;
   readonly parameterBytes: number;
   readonly perKernel: readonly LiveAt[];
   readonly peak: { readonly kernel: string | null; readonly bytes: number };
+  /** Each kernel result's (and loop's buffers') first and last position in `perKernel`: what is alive where. */
+  readonly lifetimes: readonly { readonly name: string; readonly first: number; readonly last: number }[];
 }
 
 /**
@@ -215,7 +217,8 @@ function docMemory(p: Program, batch: number): DocMemory {
   const total = (l: LiveAt) => l.bytesPerSample * batch + l.fixedBytes;
   const peak = perKernel.reduce<LiveAt | null>((best, l) => (best === null || total(l) > total(best) ? l : best), null);
   const parameterBytes = p.params.reduce((s, n) => s + sampleSize(n.type.shape) * DTYPE_BYTES[n.type.dtype], 0);
-  return { batch, parameterBytes, perKernel, peak: { kernel: peak?.kernel ?? null, bytes: peak ? total(peak) : 0 } };
+  const spans = lifetimes(p).lifetimes.map((l) => ({ name: l.name, first: l.first, last: l.last }));
+  return { batch, parameterBytes, perKernel, peak: { kernel: peak?.kernel ?? null, bytes: peak ? total(peak) : 0 }, lifetimes: spans };
 }
 
 /** What describing one graph's nodes needs: numbering, phases, kernels, scans' body summaries. */

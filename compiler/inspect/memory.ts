@@ -1,9 +1,12 @@
-// Planned memory of a compiled program: weights, and the activation buffers the plan reuses.
+// Planned memory of a compiled program: weights, and the activation buffers the plan reuses; what is
+// alive over time, in the order kernels run (a loop's body where the loop runs).
 import type { Node } from '../../src/ir/node.ts';
 import { DTYPE_BYTES } from '../../src/ir/dtype.ts';
 import { isBatched, sampleSize } from '../../src/ir/shape.ts';
+import type { Kernel } from '../lower/kernel.ts';
+import type { Loop, Step } from '../lower/loop.ts';
 import { baseOf, type Program } from '../lower/plan.ts';
-
+import { loopTimeNames } from '../emit/js/profile.ts';
 
 export interface MemoryPlan {
   /** Bytes of parameters (weights and non-trainable state). */
@@ -46,30 +49,104 @@ export interface LiveAt {
 }
 
 /**
- * Bytes of kernel results alive at each kernel, in execution order: kernel j's result counts from
- * j to its last reader (graph outputs to the end). Parameters and inputs are not counted.
+ * How long one kernel result lives, or one loop's own buffers (its output, its carry when it
+ * stacks, its time slices, named as `kiln profile` names the loop: `kloop0`): from the position
+ * in execution order where it is written to its last reader's, both included.
  */
-export function liveBytes(p: Program): LiveAt[] {
-  const last = new Map<Node, number>();
-  p.kernels.forEach((k, i) => k.reads.forEach((r) => last.set(baseOf(r), i)));
-  for (const o of p.graph.outputs) last.set(baseOf(o.node), p.kernels.length);
-  // Kernel j's result is alive from j to its last reader: add it there, take it away after (a sweep, not K²).
-  const n = p.kernels.length;
+export interface Lifetime {
+  readonly name: string;
+  readonly first: number;
+  readonly last: number;
+  readonly bytesPerSample: number;
+  readonly fixedBytes: number;
+}
+
+/** Where a loop's body runs in execution order: the positions of its first and last kernel. */
+interface LoopSpan {
+  readonly loop: Loop;
+  first: number;
+  last: number;
+}
+
+/**
+ * The kernels in the order they run, each loop's body where the loop runs (once: a step is like
+ * every other), and the positions each loop covers. Iterative over nested loops.
+ */
+function executionOrder(schedule: readonly Step[]): { order: Kernel[]; spans: LoopSpan[] } {
+  const order: Kernel[] = [];
+  const spans: LoopSpan[] = [];
+  const stack: { todo: Step[]; span?: LoopSpan }[] = [{ todo: [...schedule].reverse() }];
+  while (stack.length) {
+    const frame = stack[stack.length - 1];
+    const st = frame.todo.pop();
+    if (!st) {
+      stack.pop();
+      // A loop without kernels of its own sits at the position of the kernel before it.
+      if (frame.span) frame.span.last = Math.max(frame.span.first, order.length - 1);
+      continue;
+    }
+    if (st.kind === 'kernel') {
+      order.push(st.kernel);
+      continue;
+    }
+    const span: LoopSpan = { loop: st.loop, first: order.length, last: order.length };
+    spans.push(span);
+    stack.push({ todo: [...st.loop.body].reverse(), span });
+  }
+  // Positions past the end (a loop ending the program with no kernels) fall back on the last kernel.
+  for (const sp of spans) [sp.first, sp.last] = [Math.min(sp.first, order.length - 1), Math.min(sp.last, order.length - 1)];
+  return { order, spans };
+}
+
+const bytesOf = (n: Node) => sampleSize(n.type.shape) * DTYPE_BYTES[n.type.dtype];
+
+/**
+ * Every kernel result's lifetime, and each loop's buffers': a kernel's result from its kernel to
+ * its last reader (graph outputs to the end); what a loop reads (its init, sequences, invariants,
+ * its body's result) lives to the loop's last kernel; its output from its first kernel on.
+ * Parameters and inputs are not counted. Positions are those of `executionOrder`.
+ */
+export function lifetimes(p: Pick<Program, 'kernels' | 'schedule' | 'graph'>): { order: Kernel[]; lifetimes: Lifetime[] } {
+  const { order, spans } = executionOrder(p.schedule);
+  const n = order.length;
+  const lastUse = new Map<Node, number>();
+  const use = (node: Node, at: number) => lastUse.set(baseOf(node), Math.max(lastUse.get(baseOf(node)) ?? -1, at));
+  order.forEach((k, i) => k.reads.forEach((r) => use(r, i)));
+  for (const { loop: l, last } of spans) for (const r of [l.init, ...l.sequences.map((q) => q.source), ...l.invariants.map(([, outer]) => outer), l.result]) use(r, last);
+  for (const o of p.graph.outputs) use(o.node, n);
+  const until = (n0: Node, from: number) => Math.min(n - 1, Math.max(from, lastUse.get(n0) ?? from));
+  const split = (nodes: readonly Node[]) => ({
+    bytesPerSample: nodes.filter((x) => isBatched(x.type.shape)).reduce((sum, x) => sum + bytesOf(x), 0),
+    fixedBytes: nodes.filter((x) => !isBatched(x.type.shape)).reduce((sum, x) => sum + bytesOf(x), 0),
+  });
+  const names = loopTimeNames(p);
+  const out: Lifetime[] = order.map((k, i) => ({ name: k.name, first: i, last: until(k.writes, i), ...split([k.writes]) }));
+  for (const { loop: l, first, last } of spans) {
+    // Without `stack`, the carry is the loop's output buffer itself.
+    const held = [l.node, ...(l.stack ? [l.carry] : []), ...l.sequences.map((q) => q.slice)];
+    out.push({ name: names.get(l)!, first, last: Math.max(last, until(l.node, first)), ...split(held) });
+  }
+  return { order, lifetimes: out };
+}
+
+/** Bytes alive at each kernel, in execution order (a loop body's kernels where the loop runs). A sweep, not K². */
+export function liveBytes(p: Pick<Program, 'kernels' | 'schedule' | 'graph'>): LiveAt[] {
+  const { order, lifetimes: spans } = lifetimes(p);
+  const n = order.length;
   const perSampleDelta = new Array<number>(n + 1).fill(0);
   const fixedDelta = new Array<number>(n + 1).fill(0);
-  p.kernels.forEach((k, j) => {
-    const end = Math.min(n, Math.max(j, last.get(k.writes) ?? j)) + 1;
-    const bytes = sampleSize(k.shape) * DTYPE_BYTES[k.dtype];
-    const delta = isBatched(k.shape) ? perSampleDelta : fixedDelta;
-    delta[j] += bytes;
-    delta[end] -= bytes;
-  });
+  for (const l of spans) {
+    perSampleDelta[l.first] += l.bytesPerSample;
+    perSampleDelta[l.last + 1] -= l.bytesPerSample;
+    fixedDelta[l.first] += l.fixedBytes;
+    fixedDelta[l.last + 1] -= l.fixedBytes;
+  }
   const out: LiveAt[] = [];
   let [perSample, fixed] = [0, 0];
   for (let i = 0; i < n; i++) {
     perSample += perSampleDelta[i];
     fixed += fixedDelta[i];
-    out.push({ kernel: p.kernels[i].name, bytesPerSample: perSample, fixedBytes: fixed });
+    out.push({ kernel: order[i].name, bytesPerSample: perSample, fixedBytes: fixed });
   }
   return out;
 }

@@ -37,3 +37,24 @@ describe('the training step plan against the least memory any plan needs', () =>
     expect(planned / least).toBeLessThanOrEqual(1.5);
   });
 });
+
+describe('memory over time with a loop (lstm-adding: LSTM(32) over 50 steps, Dense(1))', () => {
+  it("the body's kernels run where the loop does, and while they run the loop's inputs and output are alive", async () => {
+    const { loadExampleGraph } = await import('../e2e/helpers.ts');
+    const { liveBytes } = await import('../../compiler/inspect/memory.ts');
+    const { program } = compileGraph(await loadExampleGraph('lstm-adding'));
+    const loop = program.schedule.find((s) => s.kind === 'loop');
+    if (loop?.kind !== 'loop') throw new Error('expected a loop');
+    const body = loop.loop.body.flatMap((s) => (s.kind === 'kernel' ? [s.kernel.name] : []));
+    const before = program.schedule.slice(0, program.schedule.indexOf(loop)).flatMap((s) => (s.kind === 'kernel' ? [s.kernel.name] : []));
+    const after = program.schedule.slice(program.schedule.indexOf(loop) + 1).flatMap((s) => (s.kind === 'kernel' ? [s.kernel.name] : []));
+    const live = liveBytes(program);
+    expect(live.map((l) => l.kernel)).toEqual([...before, ...body, ...after]);
+    // Per sample, floats: the input projection [50, 128] (the sequence read), the stacked output
+    // [50, 64], the carry [64] and the time slice [128], all alive through every step.
+    const held = (50 * 128 + 50 * 64 + 64 + 128) * 4;
+    for (const l of live.filter((x) => body.includes(x.kernel))) expect(l.bytesPerSample, l.kernel).toBeGreaterThanOrEqual(held);
+    // After the loop, its inputs are dead: the last kernel (the Dense) holds less than the loop did.
+    expect(live[live.length - 1].bytesPerSample).toBeLessThan(held);
+  });
+});
