@@ -4,12 +4,12 @@
 // of its own. Pure: the timing happens elsewhere.
 import type { Node, TensorType } from '../../src/ir/node.ts';
 import { opDef } from '../../src/ir/ops/index.ts';
+import { BATCH } from '../../src/ir/shape.ts';
 import { loopTimeNames } from '../emit/js/profile.ts';
 import type { Kernel } from '../lower/kernel.ts';
 import type { Step } from '../lower/loop.ts';
 import type { Program } from '../lower/plan.ts';
 import { memberNodes } from './kernel-nodes.ts';
-import { BATCH } from '../../src/ir/shape.ts';
 import { formatCount, renderTable } from './table.ts';
 
 /** One kernel's time, or one loop's own (its copies), per call of the entry point. */
