@@ -5,11 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { inspectCommand } from '../../cli/inspect.ts';
 import { buildGraphDoc, type DocGraph, type GraphDoc } from '../../compiler/inspect/graph-doc.ts';
 import { renderText } from '../../compiler/inspect/render-text.ts';
-import { makeNode } from '../../src/ir/build.ts';
-import type { Graph } from '../../src/ir/graph.ts';
 import { STEPS } from '../../examples/lstm-adding.ts';
 import { loadExampleGraph } from '../e2e/helpers.ts';
-import { inputNode } from '../ir/scan-fixtures.ts';
+import { nestedScan } from '../ir/scan-fixtures.ts';
 import path from 'node:path';
 import { ROOT } from '../e2e/helpers.ts';
 
@@ -74,18 +72,7 @@ describe('scans in the inspection document', () => {
 
   it('a scan nested in a body: a loop of its own whose parent is the outer loop, compiled or as built', () => {
     const T = 3;
-    const acc = inputNode('acc', [H]);
-    const x = inputNode('x', ['N', H]);
-    const sumBody: Graph = { name: 'sum', inputs: [acc, x], outputs: [{ name: 'acc', node: makeNode('add', [acc, makeNode('reduceSum', [x], { axes: [0], keepdims: false })]) }] };
-    const h = inputNode('h', ['N', H]);
-    const xt = inputNode('xt', ['N', H]);
-    const zero = inputNode('zero', [H]);
-    const pair = makeNode('concat', [makeNode('reshape', [h], { shape: [-1, 1, H] }), makeNode('reshape', [xt], { shape: [-1, 1, H] })], { axis: 1 });
-    const inner = makeNode('scan', [zero, pair], { body: sumBody, steps: 2, reverse: false, sequenceCount: 1, stack: false });
-    const outerBody: Graph = { name: 'outer', inputs: [h, xt, zero], outputs: [{ name: 'h', node: makeNode('tanh', [makeNode('add', [h, inner])]) }] };
-    const [h0, xs, z] = [inputNode('h0', ['N', H]), inputNode('xs', ['N', T, H]), inputNode('z', [H])];
-    const outer = makeNode('scan', [h0, xs, z], { body: outerBody, steps: T, reverse: false, sequenceCount: 1, stack: true });
-    const graph: Graph = { name: 'nested', inputs: [h0, xs, z], outputs: [{ name: 'y', node: outer }] };
+    const { graph } = nestedScan(T, H);
     for (const after of [undefined, 'input']) {
       const doc = buildGraphDoc(graph, { after });
       expect(doc.loops!.map((l) => [l.id, l.parent, l.steps])).toEqual([[0, null, T], [1, 0, 2]]);

@@ -14,9 +14,7 @@ import { compileGraph } from '../../compiler/pipeline.ts';
 import { buildTrainingGraph } from '../../compiler/train/step.ts';
 import { STEPS } from '../../examples/lstm-adding.ts';
 import { freshOutDir, loadExampleGraph, ROOT } from '../e2e/helpers.ts';
-import { makeNode } from '../../src/ir/build.ts';
-import type { Graph } from '../../src/ir/graph.ts';
-import { inputNode } from '../ir/scan-fixtures.ts';
+import { nestedScan } from '../ir/scan-fixtures.ts';
 import { attributionGap, closestProfile } from './profile-support.ts';
 
 const LSTM = path.join(ROOT, 'examples', 'lstm-adding.ts');
@@ -96,18 +94,7 @@ describe('kiln profile of a model with a scan', () => {
 describe('a profiled module with a scan nested in a body', () => {
   it("times each loop as a whole and each body kernel per step: the inner loop's kernels run steps × inner steps per call", async () => {
     const T = 3;
-    const acc = inputNode('acc', [H]);
-    const x = inputNode('x', ['N', H]);
-    const sumBody: Graph = { name: 'sum', inputs: [acc, x], outputs: [{ name: 'acc', node: makeNode('add', [acc, makeNode('reduceSum', [x], { axes: [0], keepdims: false })]) }] };
-    const h = inputNode('h', ['N', H]);
-    const xt = inputNode('xt', ['N', H]);
-    const zero = inputNode('zero', [H]);
-    const pair = makeNode('concat', [makeNode('reshape', [h], { shape: [-1, 1, H] }), makeNode('reshape', [xt], { shape: [-1, 1, H] })], { axis: 1 });
-    const inner = makeNode('scan', [zero, pair], { body: sumBody, steps: 2, reverse: false, sequenceCount: 1, stack: false });
-    const outerBody: Graph = { name: 'outer', inputs: [h, xt, zero], outputs: [{ name: 'h', node: makeNode('tanh', [makeNode('add', [h, inner])]) }] };
-    const [h0, xs, z] = [inputNode('h0', ['N', H]), inputNode('xs', ['N', T, H]), inputNode('z', [H])];
-    const outer = makeNode('scan', [h0, xs, z], { body: outerBody, steps: T, reverse: false, sequenceCount: 1, stack: true });
-    const graph: Graph = { name: 'nested', inputs: [h0, xs, z], outputs: [{ name: 'y', node: outer }] };
+    const { graph } = nestedScan(T, H);
     const file = path.join(freshOutDir('profile-loops-nested'), 'nested.mjs');
     writeFileSync(file, compileModel(graph, { profile: true }).js);
     const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as {

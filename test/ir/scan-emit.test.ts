@@ -14,7 +14,7 @@ import type { Node } from '../../src/ir/node.ts';
 import { cellBody, GATE_ORDERS } from '../../src/ir/recurrent.ts';
 import { numel } from '../../src/ir/shape.ts';
 import { compileAndLoad } from '../grad/check.ts';
-import { inputNode, rnnBody, rnnByHand, rnnScan, values } from './scan-fixtures.ts';
+import { inputNode, nestedScan, rnnBody, rnnByHand, rnnScan, sumBody, values } from './scan-fixtures.ts';
 
 const [N, T, H] = [3, 6, 4];
 
@@ -77,23 +77,9 @@ describe('scan on the JavaScript backend', () => {
   });
 
   it('an unbatched accumulator and a scan nested in a body', async () => {
-    // sum: acc [H] += Σ over rows of x_t [N, H]; an unbatched carry over a batched sequence.
-    const acc = inputNode('acc', [H]);
-    const x = inputNode('x', ['N', H]);
-    const sumBody: Graph = { name: 'sum', inputs: [acc, x], outputs: [{ name: 'acc', node: makeNode('add', [acc, makeNode('reduceSum', [x], { axes: [0], keepdims: false })]) }] };
-    // outer body: h' = tanh(h + inner), inner = the sum scan over the 2-step sequence [h, x_t], from `zero`.
-    const h = inputNode('h', ['N', H]);
-    const xt = inputNode('xt', ['N', H]);
-    const zero = inputNode('zero', [H]);
-    const pair = makeNode('concat', [makeNode('reshape', [h], { shape: [-1, 1, H] }), makeNode('reshape', [xt], { shape: [-1, 1, H] })], { axis: 1 });
-    const inner = makeNode('scan', [zero, pair], { body: sumBody, steps: 2, reverse: false, sequenceCount: 1, stack: false });
-    const outerBody: Graph = { name: 'outer', inputs: [h, xt, zero], outputs: [{ name: 'h', node: makeNode('tanh', [makeNode('add', [h, inner])]) }] };
-    const h0 = inputNode('h0', ['N', H]);
-    const xs = inputNode('xs', ['N', T, H]);
-    const z = inputNode('z', [H]);
-    const outer = makeNode('scan', [h0, xs, z], { body: outerBody, steps: T, reverse: false, sequenceCount: 1, stack: true });
+    const { h0, xs, z, outer } = nestedScan(T, H);
     const a0 = inputNode('a0', [H]);
-    const total = makeNode('scan', [a0, xs], { body: sumBody, steps: T, reverse: true, sequenceCount: 1, stack: false });
+    const total = makeNode('scan', [a0, xs], { body: sumBody(H), steps: T, reverse: true, sequenceCount: 1, stack: false });
     await agrees({ name: 'nested', inputs: [h0, xs, z, a0], outputs: [{ name: 'y', node: outer }, { name: 'total', node: total }] }, 'nested');
   });
 

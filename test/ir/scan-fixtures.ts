@@ -7,6 +7,26 @@ import type { Dim } from '../../src/ir/shape.ts';
 
 export const inputNode = (name: string, shape: Dim[]) => makeNode('input', [], { name, dtype: 'float32', shape });
 
+/** acc [H] += Σ over rows of x_t [N, H]: an unbatched carry over a batched sequence. */
+export function sumBody(H: number): Graph {
+  const acc = inputNode('acc', [H]);
+  const x = inputNode('x', ['N', H]);
+  return { name: 'sum', inputs: [acc, x], outputs: [{ name: 'acc', node: makeNode('add', [acc, makeNode('reduceSum', [x], { axes: [0], keepdims: false })]) }] };
+}
+
+/** A scan nested in a body, stacked over T steps: h' = tanh(h + inner), inner = the sumBody scan over the 2-step sequence [h, x_t], from `zero`. */
+export function nestedScan(T: number, H: number): { graph: Graph; h0: Node; xs: Node; z: Node; outer: Node } {
+  const h = inputNode('h', ['N', H]);
+  const xt = inputNode('xt', ['N', H]);
+  const zero = inputNode('zero', [H]);
+  const pair = makeNode('concat', [makeNode('reshape', [h], { shape: [-1, 1, H] }), makeNode('reshape', [xt], { shape: [-1, 1, H] })], { axis: 1 });
+  const inner = makeNode('scan', [zero, pair], { body: sumBody(H), steps: 2, reverse: false, sequenceCount: 1, stack: false });
+  const outerBody: Graph = { name: 'outer', inputs: [h, xt, zero], outputs: [{ name: 'h', node: makeNode('tanh', [makeNode('add', [h, inner])]) }] };
+  const [h0, xs, z] = [inputNode('h0', ['N', H]), inputNode('xs', ['N', T, H]), inputNode('z', [H])];
+  const outer = makeNode('scan', [h0, xs, z], { body: outerBody, steps: T, reverse: false, sequenceCount: 1, stack: true });
+  return { graph: { name: 'nested', inputs: [h0, xs, z], outputs: [{ name: 'y', node: outer }] }, h0, xs, z, outer };
+}
+
 /** h' = tanh(h · R + x_t): carry [N, H], slice [N, H], invariant R [H, H]. */
 export function rnnBody(H: number): Graph {
   const h = inputNode('h', ['N', H]);
