@@ -1,0 +1,151 @@
+// A/B timing of matrix products in ONE process: Kiln's emitted matmul modules (this tree's
+// compiler, and any other set of modules emitted earlier, e.g. by an older commit's worktree)
+// against tfjs-backend-wasm, interleaved round by round so that the load of a shared machine falls
+// on every contender alike. `npm run bench` runs each engine in a process of its own, minutes
+// apart; on a loaded 2-core machine its ratios move by ±30 %, too much to tell kernel variants
+// apart. Here each round times every contender for a short slice, and the report gives the best
+// and the median round of each, and the ratios of those.
+//
+//   npx tsx bench/matmul-ab.ts --emit build/ab/new          this tree's modules into a folder
+//   npx tsx bench/matmul-ab.ts [--sizes 128,512] [--rounds 9] [--modules old=build/ab/old,...]
+//   npx tsx bench/matmul-ab.ts --model bench/models/mlp.ts --batch 64 [--modules ...]
+//     one model's predict instead (module model.mjs; figures are n³-product GFLOP/s of the first
+//     --sizes entry, so read only the ratios)
+//
+// Modules are `mm<n>.mjs` as bench/run.ts compiles them (c = a·b, [n, n], one thread); they import
+// kiln/runtime, which resolves to the dist/ of the tree they sit in. Inputs are passed as arrays
+// outside the model's memory, as in bench/engines/kiln.mjs (so each call copies them in).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compileModel } from '../compiler/compile.ts';
+import { input, matmul, model as functionalModel } from '../src/index.ts';
+
+const argv = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const sizes = (arg('--sizes') ?? '128,256,512,1024').split(',').map(Number);
+
+/** A model file's default export (`--model`), compiled for inference beside the products. */
+const modelFile = arg('--model');
+const batch = Number(arg('--batch') ?? 64);
+
+async function emitModules(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  if (modelFile) {
+    const m = (await import(pathToFileURL(path.resolve(modelFile)).href)).default as { graph: Parameters<typeof compileModel>[0] };
+    writeFileSync(path.join(dir, 'model.mjs'), compileModel(m.graph, { seed: 1 }).js);
+    return;
+  }
+  for (const n of sizes) {
+    const a = input([n, n], { batched: false, name: 'a' });
+    const b = input([n, n], { batched: false, name: 'b' });
+    const m = functionalModel({ name: `mm${n}`, inputs: [a, b], outputs: { c: matmul(a, b) } });
+    writeFileSync(path.join(dir, `mm${n}.mjs`), compileModel(m.graph, { seed: 1 }).js);
+  }
+}
+
+interface Contender {
+  label: string;
+  /** One product, its output read back (as the peers' runs do). */
+  run(n: number): Promise<() => number>;
+}
+
+type Run = (feeds: Record<string, Float32Array>, batch: number) => Record<string, Float32Array>;
+const data = (n: number, seed: number) => Float32Array.from({ length: n * n }, (_, i) => Math.sin(i * 0.37 + seed));
+
+function kilnContender(label: string, dir: string): Contender {
+  return {
+    label,
+    async run(n) {
+      if (modelFile) {
+        // `n` is unused: one model at one batch size; its FLOPs are counted as those of an n³ product.
+        const m = (await import(pathToFileURL(path.resolve(dir, 'model.mjs')).href)) as { createModel(): { predict(x: Float32Array, b: number): Float32Array }; inputs: { shape: (number | string)[] }[] };
+        const model = m.createModel();
+        const per = m.inputs[0].shape.slice(1).reduce((a: number, d) => a * Number(d), 1);
+        const x = Float32Array.from({ length: batch * per }, (_, i) => Math.abs(Math.sin(i * 0.37)));
+        return () => model.predict(x, batch)[0];
+      }
+      const m = (await import(pathToFileURL(path.resolve(dir, `mm${n}.mjs`)).href)) as { createModel(): { run: Run } };
+      const model = m.createModel();
+      const feeds = { a: data(n, 1), b: data(n, 2) };
+      return () => model.run(feeds, 1).c[0];
+    },
+  };
+}
+
+async function tfjsContender(): Promise<Contender> {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(path.resolve('bench/engines/tfjs.mjs'));
+  const tf = require('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(p: string): void };
+  wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
+  await tf.setBackend('wasm');
+  await tf.ready();
+  return {
+    label: 'tfjs-wasm',
+    async run(n) {
+      const a = tf.tensor(data(n, 1), [n, n]);
+      const b = tf.tensor(data(n, 2), [n, n]);
+      return () => {
+        const c = tf.matMul(a, b);
+        const d = c.dataSync();
+        c.dispose();
+        return d[0];
+      };
+    },
+  };
+}
+
+/** GFLOP/s of one slice: calls for about `seconds`, after one call outside the clock. */
+function slice(f: () => number, n: number, seconds: number): number {
+  f();
+  let calls = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < seconds * 1000) {
+    f();
+    calls++;
+    t = performance.now();
+  }
+  return (2 * n ** 3 * calls) / ((t - t0) / 1000) / 1e9;
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+async function main(): Promise<void> {
+  const emit = arg('--emit');
+  if (emit) return emitModules(emit);
+  const rounds = Number(arg('--rounds') ?? 9);
+  const tmp = path.resolve('build/ab/this-tree');
+  await emitModules(tmp);
+  const contenders: Contender[] = [kilnContender('kiln', tmp)];
+  for (const spec of (arg('--modules') ?? '').split(',').filter(Boolean)) {
+    const [label, dir] = spec.split('=');
+    contenders.push(kilnContender(label, dir));
+  }
+  if (!argv.includes('--no-tfjs') && !modelFile) contenders.push(await tfjsContender());
+  console.log(`| n | ${contenders.map((c) => `${c.label} best / median (GFLOP/s)`).join(' | ')} | ${contenders.slice(1).map((c) => `kiln ÷ ${c.label} best / median`).join(' | ')} |`);
+  console.log(`|---:|${contenders.map(() => '---:|').join('')}${contenders.slice(1).map(() => '---:|').join('')}`);
+  for (const n of modelFile ? [sizes[0]] : sizes) {
+    const fns = await Promise.all(contenders.map((c) => c.run(n)));
+    const seconds = n >= 1024 ? 0.4 : 0.2;
+    const got = contenders.map(() => [] as number[]);
+    for (let r = 0; r < rounds; r++) {
+      // Rotate the order each round: no contender always runs first after the previous size.
+      for (let i = 0; i < fns.length; i++) {
+        const j = (i + r) % fns.length;
+        got[j].push(slice(fns[j], n, seconds));
+      }
+    }
+    const best = got.map((g) => Math.max(...g));
+    const mid = got.map(median);
+    const cells = contenders.map((_, i) => `${best[i].toFixed(1)} / ${mid[i].toFixed(1)}`);
+    const ratios = contenders.slice(1).map((_, i) => `${(best[0] / best[i + 1]).toFixed(2)}× / ${(mid[0] / mid[i + 1]).toFixed(2)}×`);
+    console.log(`| ${n} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+  }
+}
+
+await main();
