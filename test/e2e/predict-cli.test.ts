@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, layers, sequential } from '../../api/index.ts';
 import { encodeWeights } from '../../runtime/weights.ts';
 import { kilnIn, showRun, type KilnRun } from './helpers.ts';
+import { expectClose, npy, readNpy } from './npy.ts';
 
 const MODEL = `import { layers, sequential } from 'kiln';
 export default sequential({ name: 'affine', input: [3] }, [layers.dense(4, { name: 'fc' })]);
@@ -37,31 +38,6 @@ const softmax = (z: number[]) => {
   return e.map((v) => v / s);
 };
 const argmax = (v: number[]) => v.indexOf(Math.max(...v));
-
-/** A float32 .npy file (format 1.0, C order), written by hand. */
-function npy(values: number[], shape: number[]): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const pre = Buffer.alloc(10);
-  Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0]).copy(pre);
-  pre.writeUInt16LE(header.length, 8);
-  return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(Float32Array.from(values).buffer)]);
-}
-
-/** A float32 .npy file's shape and values, read by hand. */
-function readNpy(bytes: Buffer): { shape: number[]; values: number[] } {
-  const len = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + len).toString('latin1');
-  expect(header).toMatch(/'descr':\s*'<f4'/);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1].split(',').filter((s) => s.trim()).map(Number);
-  const data = bytes.subarray(10 + len);
-  return { shape, values: Array.from(new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length))) };
-}
-
-const expectClose = (got: number[], want: number[], tol = 1e-5) => {
-  expect(got).toHaveLength(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]), `index ${i}: ${g} vs ${want[i]}`).toBeLessThan(tol));
-};
 
 describe('kiln predict and kiln evaluate', () => {
   let dir = '';

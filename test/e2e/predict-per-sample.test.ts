@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kilnIn, ROOT, showRun, type KilnRun } from './helpers.ts';
+import { expectClose, npy, readNpy } from './npy.ts';
 
 const FIXTURE = fileURLToPath(new URL('../onnx/fixtures/torch-lstm-seq-first.onnx', import.meta.url));
 const stored = JSON.parse(readFileSync(FIXTURE.replace(/\.onnx$/, '.json'), 'utf8')) as { x: number[]; xShape: number[]; y: number[]; yShape: number[] };
@@ -24,30 +25,6 @@ function pick(a: readonly number[], k: number, order: readonly number[]): number
   for (let t = 0; t < T; t++) for (const n of order) for (let j = 0; j < k; j++) out.push(at(a, N, k, t, n, j));
   return out;
 }
-
-/** A float32 .npy file (format 1.0, C order), written by hand. */
-function npy(values: readonly number[], shape: readonly number[]): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const pre = Buffer.alloc(10);
-  Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0]).copy(pre);
-  pre.writeUInt16LE(header.length, 8);
-  return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(Float32Array.from(values).buffer)]);
-}
-
-/** A float32 .npy file's shape and values, read by hand. */
-function readNpy(bytes: Buffer): { shape: number[]; values: number[] } {
-  const len = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + len).toString('latin1');
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1].split(',').filter((s) => s.trim()).map(Number);
-  const data = bytes.subarray(10 + len);
-  return { shape, values: Array.from(new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length))) };
-}
-
-const expectClose = (got: readonly number[], want: readonly number[], tol = 1e-5) => {
-  expect(got).toHaveLength(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]), `index ${i}: ${g} vs ${want[i]}`).toBeLessThan(tol));
-};
 
 describe('kiln predict on a per-sample model (batch on axis 1, PyTorch sequence-first LSTM)', () => {
   let dir = '';

@@ -10,6 +10,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWeights } from '../../runtime/weights.ts';
 import { kilnIn, showRun, type KilnRun } from './helpers.ts';
+import { expectClose, npy, readNpy } from './npy.ts';
 
 const CLASSIFIER = `import { layers, sequential } from 'kiln';
 export default sequential({ name: 'clf', input: [4] }, [
@@ -42,27 +43,6 @@ function uniform(seed: number): () => number {
 }
 const rows = (n: number, width: number, next: () => number): Matrix => Array.from({ length: n }, () => Array.from({ length: width }, () => Math.fround(next())));
 
-/** A .npy file (format 1.0, C order, little-endian), written by hand. */
-function npy(values: number[], shape: number[], descr: '<f4' | '<i4'): Buffer {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const pre = Buffer.alloc(10);
-  Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0]).copy(pre);
-  pre.writeUInt16LE(header.length, 8);
-  const data = descr === '<f4' ? Float32Array.from(values) : Int32Array.from(values);
-  return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]);
-}
-
-/** A float32 .npy file's shape and values, read by hand. */
-function readNpy(bytes: Buffer): { shape: number[]; values: number[] } {
-  const len = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + len).toString('latin1');
-  expect(header).toMatch(/'descr':\s*'<f4'/);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1].split(',').filter((s) => s.trim()).map(Number);
-  const data = bytes.subarray(10 + len);
-  return { shape, values: Array.from(new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length))) };
-}
-
 /** A weight file's tensors by name, as plain arrays. */
 function tensorsOf(file: string): { byName: Record<string, number[]>; meta: Record<string, unknown> } {
   const { tensors, meta } = decodeWeights(readFileSync(file));
@@ -82,11 +62,6 @@ const softmax = (z: number[]) => {
 const ranked = (z: number[]) => z.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const column = (m: Matrix, j: number) => m.map((r) => r[j]);
-
-const expectClose = (got: number[], want: number[], tol: number, what: string) => {
-  expect(got, what).toHaveLength(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]), `${what}[${i}]: ${g} vs ${want[i]}`).toBeLessThan(tol));
-};
 
 /** Keras's EarlyStopping over a history's figures (mode min, min_delta 0): the epoch it stops after, if any. */
 function earlyStopEpoch(values: number[], patience: number): number | undefined {
