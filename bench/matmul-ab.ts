@@ -54,6 +54,7 @@ interface Contender {
 }
 
 type Run = (feeds: Record<string, Float32Array>, batch: number) => Record<string, Float32Array>;
+const rand = (length: number) => Float32Array.from({ length }, (_, i) => Math.sin(i * 0.77) * 0.05);
 const data = (n: number, seed: number) => Float32Array.from({ length: n * n }, (_, i) => Math.sin(i * 0.37 + seed));
 
 function kilnContender(label: string, dir: string): Contender {
@@ -87,6 +88,18 @@ async function tfjsContender(): Promise<Contender> {
   return {
     label: 'tfjs-wasm',
     async run(n) {
+      if (modelFile) {
+        // Only the benchmark's MLP (bench/models/mlp.ts: 784-256 ReLU-10 softmax), as bench/engines/tfjs.mjs runs it.
+        if (!modelFile.endsWith('models/mlp.ts')) throw new Error(`tfjs-wasm runs only bench/models/mlp.ts here, not ${modelFile} (use --no-tfjs)`);
+        const p = [tf.tensor(rand(784 * 256), [784, 256]), tf.tensor(rand(256), [256]), tf.tensor(rand(2560), [256, 10]), tf.tensor(rand(10), [10])];
+        const x = tf.tensor(rand(batch * 784).map(Math.abs), [batch, 784]);
+        return () => {
+          const o = tf.tidy(() => tf.softmax(tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, p[0]), p[1])), p[2]), p[3])));
+          const d = o.dataSync();
+          o.dispose();
+          return d[0];
+        };
+      }
       const a = tf.tensor(data(n, 1), [n, n]);
       const b = tf.tensor(data(n, 2), [n, n]);
       return () => {
@@ -126,7 +139,7 @@ async function main(): Promise<void> {
     const [label, dir] = spec.split('=');
     contenders.push(kilnContender(label, dir));
   }
-  if (!argv.includes('--no-tfjs') && !modelFile) contenders.push(await tfjsContender());
+  if (!argv.includes('--no-tfjs')) contenders.push(await tfjsContender());
   console.log(`| n | ${contenders.map((c) => `${c.label} best / median (GFLOP/s)`).join(' | ')} | ${contenders.slice(1).map((c) => `kiln ÷ ${c.label} best / median`).join(' | ')} |`);
   console.log(`|---:|${contenders.map(() => '---:|').join('')}${contenders.slice(1).map(() => '---:|').join('')}`);
   for (const n of modelFile ? [sizes[0]] : sizes) {

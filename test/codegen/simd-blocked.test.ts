@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
-import { MIN_ROWS } from '../../compiler/codegen/wasm/simd-blocked.ts';
+import { KC, MIN_ROWS, NC } from '../../compiler/codegen/wasm/simd-blocked.ts';
 import { BLOCKED, emitToFile, feedsAndReference, worstError } from './simd-edge-cases.ts';
 
 /** float32 sums of up to 769 products of values in [-1, 1) against float64. */
@@ -19,6 +19,19 @@ describe('cache-blocked SIMD products agree with the interpreter', () => {
     const matmuls = program.kernels.filter((k) => k.ops[0] === 'matmul');
     expect(matmuls.length).toBe(BLOCKED.length);
     for (const k of matmuls) expect(renderSimdKernel(k)?.how, k.name).toMatch(/Blocked for the cache/);
+  });
+
+  it('packed strips sit in distinct L1 sets (their stride is an odd number of 64-byte lines)', () => {
+    // Packing one row of W writes 32 bytes into every strip of the panel; strips a multiple of
+    // 4 KiB apart all map to one set of a 4 KiB-per-way L1 and evict each other (the MLP layer at
+    // batch 64 ran 25 % slower). The stride follows from the scratch size: NC / 8 strips.
+    const { program } = emitToFile('blocked_plan', BLOCKED);
+    const k = program.kernels.find((x) => x.ops[0] === 'matmul')!;
+    const scratch = renderSimdKernel(k)!.fn.scratch!;
+    const stride = scratch / (NC / 8);
+    expect(Number.isInteger(stride)).toBe(true);
+    expect(stride).toBeGreaterThanOrEqual(KC * 32);
+    expect((stride / 64) % 2).toBe(1);
   });
 
   for (const batch of [MIN_ROWS - 1, MIN_ROWS, MIN_ROWS + 3]) {
