@@ -5,6 +5,12 @@ import { ThreadPool } from '../../dist/runtime/bundle/node.js';
 
 // `--threads`: both cores, large kernels split between this thread and a worker (ThreadPool).
 const pool = process.argv.includes('--threads') ? new ThreadPool() : undefined;
+// Started with --experimental-wasm-relaxed-simd (the kiln-relaxed engine): the fused multiply-add kernels must be the ones that run.
+const relaxed = process.execArgv.includes('--experimental-wasm-relaxed-simd');
+const checked = (model) => {
+  if (relaxed && !model.memory?.relaxed) throw new Error('relaxed SIMD was asked for but the module runs its plain kernels');
+  return model;
+};
 
 const mods = {};
 const mod = async (name) => (mods[name] ??= await import(pathToFileURL(spec.kiln[name]).href));
@@ -21,10 +27,10 @@ function weights(m, keys) {
 const x = load('x').data;
 const y = load('y').data;
 
-await main({ name: pool ? 'kiln-2t' : 'kiln' }, async (w) => {
+await main({ name: pool ? 'kiln-2t' : relaxed ? 'kiln-relaxed' : 'kiln' }, async (w) => {
   if (w.kind === 'matmul') {
     const m = await mod(`mm${w.n}`);
-    const model = m.createModel(undefined, { pool });
+    const model = checked(m.createModel(undefined, { pool }));
     const feeds = { a: load(`mmA${w.n}`).data, b: load(`mmB${w.n}`).data };
     return { check: () => sample(model.run(feeds, 1).c), run: () => model.run(feeds, 1).c[0] };
   }
@@ -35,10 +41,11 @@ await main({ name: pool ? 'kiln-2t' : 'kiln' }, async (w) => {
   const own = spec.tensors[`${name}.x`] !== undefined;
   const xb = own ? load(`${name}.x`).data : x.subarray(0, w.batch * 784);
   if (w.kind === 'infer') {
-    const model = m.createModel(ws, { pool });
+    const model = checked(m.createModel(ws, { pool }));
     return { check: () => sample(model.predict(xb, w.batch)), run: () => model.predict(xb, w.batch)[0] };
   }
   const trainer = m.createTrainer({ weights: ws, seed: 1, pool });
+  if (relaxed) checked(m.createModel(ws));
   const yb = own ? load(`${name}.y`).data : y.subarray(0, w.batch);
   return {
     check: () => [0, 1, 2].map(() => trainer.step(xb, yb, w.batch)),
