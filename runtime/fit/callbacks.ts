@@ -2,7 +2,7 @@
 // state machine over the epoch logs (the same rules Keras documents). Their state is saved with
 // the trainer (callback-state.ts): a resumed fit continues their counts.
 import { savedNumber, type StatefulCallback } from './callback-state.ts';
-import type { EpochLog, FitControl } from './types.ts';
+import { isThenable, type EpochLog, type FitControl } from './types.ts';
 
 export type Mode = 'min' | 'max' | 'auto';
 
@@ -147,9 +147,12 @@ export interface CheckpointOptions {
   everyEpochs?: number;
   /** Write when this figure reaches a new best (e.g. `valAccuracy`). */
   best?: { monitor: string; mode?: Mode; minDelta?: number };
-  /** Writes the trainer's state (the CLI: `save()` to a file, atomically). */
-  save(event: CheckpointEvent): void;
+  /** Writes the trainer's state (the CLI: `save()` to a file, atomically); under `fitAsync` it may return a Promise (`saveAsync`), which the fit waits for. */
+  save(event: CheckpointEvent): unknown;
 }
+
+/** Runs `next` after `first`: at once if `first` is not a Promise, else when it resolves. */
+const after = (first: unknown, next: () => unknown): unknown => (isThenable(first) ? first.then(next) : next());
 
 /** Calls `save` every N steps, every N epochs and/or on a new best of a monitored figure. */
 export function checkpoint(o: CheckpointOptions): StatefulCallback {
@@ -166,16 +169,16 @@ export function checkpoint(o: CheckpointOptions): StatefulCallback {
     },
     onBatchEnd(p, control) {
       const step = control.trainer.steps;
-      if (o.everySteps && step % o.everySteps === 0) o.save({ kind: 'steps', epoch: p.epoch, step });
+      if (o.everySteps && step % o.everySteps === 0) return o.save({ kind: 'steps', epoch: p.epoch, step });
     },
     onEpochEnd(log, control) {
       const step = control.trainer.steps;
-      if (o.everyEpochs && (log.epoch + 1) % o.everyEpochs === 0) o.save({ kind: 'epoch', epoch: log.epoch + 1, step });
-      if (!o.best || !better) return;
+      const periodic = o.everyEpochs && (log.epoch + 1) % o.everyEpochs === 0 ? o.save({ kind: 'epoch', epoch: log.epoch + 1, step }) : undefined;
+      if (!o.best || !better) return periodic;
       const value = valueOf(log, o.best.monitor, 'checkpoint');
-      if (best !== undefined && !better(value, best)) return;
+      if (best !== undefined && !better(value, best)) return periodic;
       best = value;
-      o.save({ kind: 'best', epoch: log.epoch + 1, step, value });
+      return after(periodic, () => o.save({ kind: 'best', epoch: log.epoch + 1, step, value }));
     },
   };
 }

@@ -6,7 +6,7 @@ import type { SampleSource } from '../sample-source.ts';
 import { attachCallbacks } from './callback-state.ts';
 import { checkLr, checkSchedule, scheduledLr } from './lr.ts';
 import { checkMetrics, defaultMetrics, metricSums, type MetricName } from './metrics.ts';
-import type { Dataset, EpochLog, Evaluation, FitControl, FitOptions, History, LoopTrainer, SampleSizes, Stopped } from './types.ts';
+import { isThenable, type Dataset, type EpochLog, type Evaluation, type FitControl, type FitOptions, type History, type LoopTrainer, type SampleSizes, type Stopped } from './types.ts';
 
 // Type-only: runtime/sample-source.ts also holds Node's file readers, and this runs in browsers too.
 const isSampleSource = (data: Dataset | SampleSource): data is SampleSource => typeof (data as SampleSource).read === 'function';
@@ -80,7 +80,7 @@ function metricNames(asked: readonly string[] | undefined, sizes: SampleSizes): 
  * metrics come from each step's own predictions (`lastOutput`: its forward pass, before its
  * update, as Keras computes them): no second forward pass.
  */
-export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions, asyncSteps = false): Generator<StepRequest | ValidationRequest | undefined, History, number | Evaluation | undefined> {
+export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions, asyncSteps = false, canWait = false): Generator<StepRequest | ValidationRequest | WaitRequest | undefined, History, number | Evaluation | undefined> {
   const source = sourceOf(data, sizes, 'training data');
   const validation = options.validationData && sourceOf(options.validationData, sizes, 'validation data');
   const { batchSize } = options;
@@ -131,7 +131,7 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
         trainer.epochBatch = b + 1;
         const progress = { epoch, batch: b, batches, loss };
         options.onBatch?.(progress);
-        for (const c of callbacks) c.onBatchEnd?.(progress, control);
+        for (const c of callbacks) yield* settled(c.onBatchEnd?.(progress, control), canWait);
         yield;
       }
       if (trainer.epochBatch < batches) break;
@@ -150,7 +150,7 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
         // A callback that throws ends the fit, not the history.
         stopped ??= { epoch, reason: error instanceof Error ? error.message : String(error), error };
       }
-      for (const c of callbacks) if (!stopped) c.onEpochEnd?.(full, control);
+      for (const c of callbacks) if (!stopped) yield* settled(c.onEpochEnd?.(full, control), canWait);
     }
   } finally {
     // A schedule changes the rate only during fit; a plateau's reduction stays.
@@ -162,6 +162,19 @@ export function* fitSteps(trainer: LoopTrainer, sizes: SampleSizes, data: Datase
 function epochLog(epoch: number, loss: number, metrics: Record<string, number>, lr: number, seconds: number, seen: number): EpochLog {
   const accuracy = metrics.accuracy === undefined ? {} : { accuracy: metrics.accuracy };
   return { epoch, loss, metrics, ...accuracy, lr, seconds, samplesPerSecond: seen / seconds };
+}
+
+/**
+ * What a callback returned, settled: nothing to do for a plain return; a Promise is handed to
+ * fitLoopAsync to wait for, or refused where the fit is synchronous (it cannot wait).
+ */
+function* settled(result: unknown, canWait: boolean): Generator<WaitRequest, void, unknown> {
+  if (!isThenable(result)) return;
+  if (!canWait) {
+    result.then(undefined, () => {}); // refused below; its own failure would otherwise surface as unhandled
+    throw new TypeError('a callback returned a Promise, which fit() cannot wait for: use fitAsync()');
+  }
+  yield { wait: result };
 }
 
 /** Trains synchronously; returns the history. */
@@ -182,6 +195,11 @@ interface StepRequest {
   readonly n: number;
 }
 
+/** A callback's Promise `fitSteps` asks its caller to wait for before it goes on. */
+interface WaitRequest {
+  readonly wait: PromiseLike<unknown>;
+}
+
 /** The validation `fitSteps` asks its caller to run (asynchronously) and send the evaluation back for. */
 interface ValidationRequest {
   readonly validation: SampleSource;
@@ -192,13 +210,20 @@ interface ValidationRequest {
 /** Trains as `fitLoop`, giving the event loop a turn every `yieldEvery` batches (default 8); steps run through `stepAsync` where the trainer has it. */
 export async function fitLoopAsync(trainer: LoopTrainer, sizes: SampleSizes, data: Dataset | SampleSource, options: FitOptions & { yieldEvery?: number }): Promise<History> {
   const every = options.yieldEvery ?? 8;
-  const steps = fitSteps(trainer, sizes, data, options, !!trainer.stepAsync);
+  const steps = fitSteps(trainer, sizes, data, options, !!trainer.stepAsync, true);
   let reply: number | Evaluation | undefined;
   for (let i = 1; ; ) {
     const r = steps.next(reply);
     reply = undefined;
     if (r.done) return r.value;
-    if (r.value && 'validation' in r.value) {
+    if (r.value && 'wait' in r.value) {
+      try {
+        await r.value.wait;
+      } catch (e) {
+        steps.return(undefined as never); // runs the fit's own clean-up (the learning rate) before the error goes on
+        throw e;
+      }
+    } else if (r.value && 'validation' in r.value) {
       const { validation, batchSize, metrics } = r.value;
       reply = await (trainer.evaluateAsync ? trainer.evaluateAsync(validation, batchSize, metrics) : trainer.evaluate(validation, batchSize, metrics));
     } else if (r.value) reply = await trainer.stepAsync!(r.value.x, r.value.y, r.value.n);

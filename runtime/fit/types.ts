@@ -59,10 +59,17 @@ export interface BatchProgress {
   readonly loss: number;
 }
 
-/** Hooks into fit, in the order given; `stop` through the control. */
+/** Whether a callback returned something to wait for (a Promise or another thenable). */
+export const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null | undefined)?.then === 'function';
+
+/**
+ * Hooks into fit, in the order given; `stop` through the control. A hook may return a Promise
+ * (saving through `saveAsync` on WebGPU, say): `fitAsync` waits for it before the next hook and
+ * step; `fit`, which cannot wait, refuses it. Any other value returned is ignored.
+ */
 export interface Callback {
-  onBatchEnd?(progress: BatchProgress, control: FitControl): void;
-  onEpochEnd?(log: EpochLog, control: FitControl): void;
+  onBatchEnd?(progress: BatchProgress, control: FitControl): unknown;
+  onEpochEnd?(log: EpochLog, control: FitControl): unknown;
 }
 
 export interface FitOptions {

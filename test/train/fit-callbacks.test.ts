@@ -140,3 +140,42 @@ describe('callbacks in fit', () => {
     expect(() => b.fit({ ...source, labels: 'int32' }, { epochs: 1, batchSize: 4 })).toThrow(/model's labels are float32, the source gives int32/);
   });
 });
+
+describe('callbacks that return a Promise', () => {
+  const later = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+  it('fitAsync waits for a checkpoint save before the next step (no step runs while it is pending)', async () => {
+    const t = (await linear())({ seed: 3 });
+    const seen: [number, number][] = [];
+    const save = async () => {
+      const at = t.steps;
+      await later(5);
+      seen.push([at, t.steps]);
+    };
+    // 10 samples, batch 2: 5 steps an epoch; a save every 2 steps.
+    await t.fitAsync(data, { epochs: 2, batchSize: 2, callbacks: [checkpoint({ everySteps: 2, save })] });
+    expect(seen).toEqual([[2, 2], [4, 4], [6, 6], [8, 8], [10, 10]]);
+  });
+
+  it("a checkpoint's periodic and best saves in one epoch run one after the other", async () => {
+    const t = (await linear())({ seed: 3 });
+    const order: string[] = [];
+    const save = async (e: CheckpointEvent) => {
+      order.push(`start ${e.kind} ${e.epoch}`);
+      await later(3);
+      order.push(`end ${e.kind} ${e.epoch}`);
+    };
+    await t.fitAsync(data, { epochs: 1, batchSize: 5, callbacks: [checkpoint({ everyEpochs: 1, best: { monitor: 'loss' }, save })] });
+    expect(order).toEqual(['start epoch 1', 'end epoch 1', 'start best 1', 'end best 1']);
+  });
+
+  it('fit() refuses a Promise it cannot wait for, in one line; a rejected save ends fitAsync with its error and restores the rate', async () => {
+    const t = (await linear())({ seed: 3 });
+    const asyncSave = checkpoint({ everySteps: 1, save: () => later(1) });
+    expect(() => t.fit(data, { epochs: 1, batchSize: 5, callbacks: [asyncSave] })).toThrow('a callback returned a Promise, which fit() cannot wait for: use fitAsync()');
+    const boom = new Error('disk full');
+    const failing = checkpoint({ everySteps: 1, save: () => Promise.reject(boom) });
+    await expect(t.fitAsync(data, { epochs: 1, batchSize: 5, schedule: { kind: 'exponential', rate: 0.5, steps: 1 }, callbacks: [failing] })).rejects.toBe(boom);
+    expect(t.lr).toBe(0.05);
+  });
+});

@@ -8,6 +8,7 @@ import { compileTrainer, type TrainerLike } from './helpers.ts';
 
 export interface FullTrainer extends TrainerLike {
   fit(data: Dataset | SampleSource, options: FitOptions): History;
+  fitAsync(data: Dataset | SampleSource, options: FitOptions): Promise<History>;
   evaluate(data: Dataset | SampleSource, batchSize?: number, metrics?: readonly string[]): Evaluation;
   epochs: number;
   epochBatch: number;
