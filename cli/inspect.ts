@@ -89,7 +89,9 @@ export async function readManifest(file: string): Promise<ModuleManifest> {
 /** A manifest as text: what the module is, its tensors, and each kernel with its layers. */
 export function formatManifest(m: ModuleManifest): string {
   const tensor = (t: ModuleManifest['inputs'][number]) => `${sanitizeLine(t.name)}: ${t.dtype}[${t.shape.join(',')}]`;
-  const kernel = (k: ModuleManifest['kernels'][number]) => `  ${k.name}: ${sanitizeLine(k.ops)}${k.layers.length ? `  ${sanitizeLine(k.layers.join(', '))}` : ''}`;
+  // GPU.js modules: the kernels that run Kiln's own WGSL on WebGPU are marked (the rest are GPU.js's).
+  const wgsl = new Set(m.wgslKernels ?? []);
+  const kernel = (k: ModuleManifest['kernels'][number]) => `  ${k.name}: ${sanitizeLine(k.ops)}${k.layers.length ? `  ${sanitizeLine(k.layers.join(', '))}` : ''}${wgsl.has(k.name) ? '  [WGSL on WebGPU]' : ''}`;
   return [
     `module ${sanitizeLine(JSON.stringify(m.model))} (backend ${m.backend}, Kiln ${sanitizeLine(m.compilerVersion)}, graph sha256:${sanitizeLine(m.graphHash)})`,
     `inputs: ${m.inputs.map(tensor).join(', ')}`,

@@ -9,10 +9,11 @@ import { graphHash } from '../../compiler/inspect/hash.ts';
 import { COMPILER_VERSION } from '../../src/version.ts';
 import { makeNode } from '../../src/ir/build.ts';
 import type { Graph } from '../../src/ir/graph.ts';
-import { freshOutDir, kiln, showRun } from '../e2e/helpers.ts';
+import { freshOutDir, kiln, loadExampleGraph, showRun } from '../e2e/helpers.ts';
 import { tinyGraph } from '../ir/fixtures.ts';
 import { pathToFileURL } from 'node:url';
 import { manifestFromText } from '../../compiler/inspect/manifest-text.ts';
+import type { ModuleManifest } from '../../compiler/emit/manifest.ts';
 import { inspectCommand } from '../../cli/inspect.ts';
 
 /** tinyGraph with a hostile layer name on its relu: quotes, a newline, a comment end and a backtick. */
@@ -130,5 +131,22 @@ describe('manifest', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('kiln inspect on a GPU.js module', () => {
+  it("marks the kernels that run Kiln's WGSL on WebGPU, and only those", async () => {
+    const dir = freshOutDir('manifest-wgsl');
+    const file = path.join(dir, 'cnn.mjs');
+    const c = compileModel(await loadExampleGraph('cnn'), { backend: 'gpujs' });
+    writeFileSync(file, c.js);
+    const m = manifestFromText(c.js, file) as ModuleManifest;
+    expect(m.wgslKernels!.length).toBeGreaterThan(0);
+    const r = await kiln('inspect', file);
+    expect(r.status, showRun(r)).toBe(0);
+    const marked = r.stdout.split('\n').filter((l) => l.endsWith('[WGSL on WebGPU]')).map((l) => l.trim().split(':')[0]);
+    expect(marked).toEqual(m.kernels.map((k) => k.name).filter((n) => m.wgslKernels!.includes(n)));
+    // The convolutions and dense layers are contractions: those are the WGSL ones.
+    for (const k of m.kernels) expect(marked.includes(k.name), `${k.name} ${k.ops}`).toBe(/conv2d|matmul/.test(k.ops));
   });
 });
