@@ -13,7 +13,8 @@
 //     --sizes entry, so read only the ratios)
 //
 // Modules are `mm<n>.mjs` as bench/run.ts compiles them (c = a·b, [n, n], one thread); they import
-// kiln/runtime, which resolves to the dist/ of the tree they sit in. Inputs are passed as arrays
+// kiln/runtime, which resolves to the dist/ of the tree they sit in (modules an older worktree
+// emitted into this tree's build/ run on this tree's runtime: an A/B of kernels). Inputs are passed as arrays
 // outside the model's memory, as in bench/engines/kiln.mjs (so each call copies them in).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,6 +28,7 @@ const arg = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const sizes = (arg('--sizes') ?? '128,256,512,1024').split(',').map(Number);
+if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: positive integers separated by commas, not '${arg('--sizes')}'`);
 
 /** A model file's default export (`--model`), compiled for inference beside the products. */
 const modelFile = arg('--model');
@@ -137,6 +139,7 @@ async function main(): Promise<void> {
   const contenders: Contender[] = [kilnContender('kiln', tmp)];
   for (const spec of (arg('--modules') ?? '').split(',').filter(Boolean)) {
     const [label, dir] = spec.split('=');
+    if (!label || !dir) throw new Error(`--modules: label=folder pairs separated by commas, not '${spec}'`);
     contenders.push(kilnContender(label, dir));
   }
   if (!argv.includes('--no-tfjs')) contenders.push(await tfjsContender());
