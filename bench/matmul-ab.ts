@@ -27,8 +27,13 @@ const arg = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
+/** A bad argument: one line on stderr, exit status 2. */
+function fail(message: string): never {
+  console.error(`matmul-ab: ${message}`);
+  process.exit(2);
+}
 const sizes = (arg('--sizes') ?? '128,256,512,1024').split(',').map(Number);
-if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: positive integers separated by commas, not '${arg('--sizes')}'`);
+if (sizes.some((n) => !Number.isInteger(n) || n < 1)) fail(`--sizes: positive integers separated by commas, not '${arg('--sizes')}'`);
 
 /** A model file's default export (`--model`), compiled for inference beside the products. */
 const modelFile = arg('--model');
@@ -92,7 +97,7 @@ async function tfjsContender(): Promise<Contender> {
     async run(n) {
       if (modelFile) {
         // Only the benchmark's MLP (bench/models/mlp.ts: 784-256 ReLU-10 softmax), as bench/engines/tfjs.mjs runs it.
-        if (!modelFile.endsWith('models/mlp.ts')) throw new Error(`tfjs-wasm runs only bench/models/mlp.ts here, not ${modelFile} (use --no-tfjs)`);
+        if (!modelFile.endsWith('models/mlp.ts')) fail(`tfjs-wasm runs only bench/models/mlp.ts here, not ${modelFile} (add --no-tfjs)`);
         const p = [tf.tensor(rand(784 * 256), [784, 256]), tf.tensor(rand(256), [256]), tf.tensor(rand(2560), [256, 10]), tf.tensor(rand(10), [10])];
         const x = tf.tensor(rand(batch * 784).map(Math.abs), [batch, 784]);
         return () => {
@@ -139,7 +144,7 @@ async function main(): Promise<void> {
   const contenders: Contender[] = [kilnContender('kiln', tmp)];
   for (const spec of (arg('--modules') ?? '').split(',').filter(Boolean)) {
     const [label, dir] = spec.split('=');
-    if (!label || !dir) throw new Error(`--modules: label=folder pairs separated by commas, not '${spec}'`);
+    if (!label || !dir) fail(`--modules: label=folder pairs separated by commas, not '${spec}'`);
     contenders.push(kilnContender(label, dir));
   }
   if (!argv.includes('--no-tfjs')) contenders.push(await tfjsContender());
