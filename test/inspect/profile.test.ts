@@ -60,7 +60,9 @@ describe('kiln profile', () => {
   });
 
   it('the training step: the training program kernels (forward, backward, update) add up to the step within 10 %', async () => {
-    const r = await closestProfile(() => profileModel(CNN, { batch: 16, runs: 4, train: true }));
+    // Batch 64: the step's own glue outside the kernels (about 0.45 ms here: feeding the batch, the
+    // step counter, reading the loss back) is 11 % of a batch-16 step but 4 % of this one.
+    const r = await closestProfile(() => profileModel(CNN, { batch: 64, runs: 3, train: true }));
     const graph = await loadExampleGraph('cnn');
     const t = buildTrainingGraph(graph, { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) });
     const { program } = compileGraph(t.graph, 't');
