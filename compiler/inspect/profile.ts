@@ -2,14 +2,12 @@
 // FLOPs, summed per layer, as shares of the whole and GFLOP/s. Kernels are matched by name, loop
 // bodies' included (a body kernel runs once per step), and each loop's own time (copies) is a row
 // of its own. Pure: the timing happens elsewhere.
-import type { Node, TensorType } from '../../src/ir/node.ts';
-import { opDef } from '../../src/ir/ops/index.ts';
-import { BATCH } from '../../src/ir/shape.ts';
 import { loopTimeNames } from '../emit/js/profile.ts';
 import type { Kernel } from '../lower/kernel.ts';
 import type { Step } from '../lower/loop.ts';
 import type { Program } from '../lower/plan.ts';
 import { memberNodes } from './kernel-nodes.ts';
+import { nodeFlops } from './summary.ts';
 import { formatCount, renderTable } from './table.ts';
 
 /** One kernel's time, or one loop's own (its copies), per call of the entry point. */
@@ -70,24 +68,12 @@ export interface ProfiledEntry {
 /** Unlabelled nodes (an imported graph's glue, optimizer updates) are counted under this name. */
 export const NO_LAYER = '(no layer)';
 
-/**
- * FLOPs of one node at `batch`: its op's rule applied to the shapes with the batch put in. (The
- * rule's per-sample count times the batch would be the same for most ops, but not for those that
- * contract over the batch, like a weight gradient's `xᵀ · dy`.)
- */
-function flopsAt(n: Node, batch: number): number {
-  const rule = opDef(n.op).flops;
-  if (!rule) return 0;
-  const at = (t: TensorType): TensorType => ({ ...t, shape: t.shape.map((d) => (d === BATCH ? batch : d)) });
-  return rule(n.inputs.map((i) => at(i.type)), at(n.type), n.attrs);
-}
-
 /** FLOPs per layer of one call of a kernel (the nodes it computes, recomputed producers included) at `batch`. */
 function kernelFlops(k: Kernel, batch: number): Map<string, number> {
   const byLayer = new Map<string, number>();
   for (const n of memberNodes(k)) {
     const layer = n.meta.layer ?? NO_LAYER;
-    byLayer.set(layer, (byLayer.get(layer) ?? 0) + flopsAt(n, batch));
+    byLayer.set(layer, (byLayer.get(layer) ?? 0) + nodeFlops(n, batch));
   }
   return byLayer;
 }

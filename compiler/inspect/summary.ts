@@ -1,10 +1,10 @@
 // Model summaries: per-layer output shapes, parameter counts and FLOPs, and a Keras-style table of them.
 import { graphNodes, type Graph } from '../../src/ir/graph.ts';
-import type { Node } from '../../src/ir/node.ts';
+import type { Node, TensorType } from '../../src/ir/node.ts';
 import { opDef } from '../../src/ir/ops/index.ts';
 import { sanitizeLine } from '../../src/ir/print.ts';
 import { DTYPE_BYTES } from '../../src/ir/dtype.ts';
-import { formatShape, numel, sampleSize, type Dim } from '../../src/ir/shape.ts';
+import { BATCH, formatShape, numel, sampleSize, type Dim } from '../../src/ir/shape.ts';
 import { graphLayout, userShape, type Layout } from './layout.ts';
 import { formatCount, renderTable, type Column } from './table.ts';
 
@@ -48,10 +48,14 @@ export interface Summary {
 /** Ops whose FLOPs are all multiply-adds, so MACs are half of them. */
 const MAC_OPS = new Set(['matmul', 'conv2d']);
 
-/** Floating-point operations per sample of one node, by its op's rule (0 for ops without one). */
-export function nodeFlops(node: Node): number {
+/** Floating-point operations of one node at `batch` (default: per sample), by its op's rule (0 for ops without one). */
+export function nodeFlops(node: Node, batch = 1): number {
   const rule = opDef(node.op).flops;
-  return rule ? rule(node.inputs.map((i) => i.type), node.type, node.attrs) : 0;
+  if (!rule) return 0;
+  // The batch put into the shapes: a rule that reads a dimension (a product contracting over the
+  // batch, like a weight gradient's xᵀ · dy) sees a number, not 'N'.
+  const at = (t: TensorType): TensorType => ({ ...t, shape: t.shape.map((d) => (d === BATCH ? batch : d)) });
+  return rule(node.inputs.map((i) => at(i.type)), at(node.type), node.attrs);
 }
 
 /** Elements of a `param` node (0 for any other node). */

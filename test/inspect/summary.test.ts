@@ -6,7 +6,7 @@
 // counts one comparison per window tap; reshape, flatten, transpose and parameters count 0. Everything
 // is per sample: the batch dimension counts as 1.
 import { describe, expect, it } from 'vitest';
-import { formatSummary, summarize } from '../../compiler/inspect/summary.ts';
+import { formatSummary, nodeFlops, summarize } from '../../compiler/inspect/summary.ts';
 import { batchNorm, dense, input } from '../../src/dsl/layers.ts';
 import { model } from '../../src/dsl/model.ts';
 import { makeNode } from '../../src/ir/build.ts';
@@ -127,5 +127,19 @@ describe('formatSummary', () => {
     expect(text).not.toContain('*/');
     expect(text).toContain('x\\n*\\/ evil() (Dense)');
     expect(text.split('\n')[0]).toBe('Model: "evil\\nmodel"');
+  });
+});
+
+describe('nodeFlops at a batch', () => {
+  it('a product contracting over the batch (a weight gradient xᵀ·dy) counts 2·N·in·out, by hand; a batched one N times its per-sample count', () => {
+    const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 3] });
+    const dy = makeNode('input', [], { name: 'dy', dtype: 'float32', shape: ['N', 5] });
+    const w = makeNode('input', [], { name: 'w', dtype: 'float32', shape: [3, 5] });
+    const grad = makeNode('matmul', [x, dy], { transA: true });
+    const forward = makeNode('matmul', [x, w], {});
+    expect(nodeFlops(grad, 8)).toBe(2 * 8 * 3 * 5);
+    expect(nodeFlops(grad)).toBe(2 * 3 * 5); // per sample: the batch counts as 1, not NaN
+    expect(nodeFlops(forward, 8)).toBe(8 * nodeFlops(forward));
+    expect(nodeFlops(forward)).toBe(2 * 3 * 5);
   });
 });
