@@ -11,12 +11,15 @@
 //   npx tsx bench/matmul-ab.ts --model bench/models/mlp.ts --batch 64 [--modules ...]
 //     one model's predict instead (module model.mjs; figures are n³-product GFLOP/s of the first
 //     --sizes entry, so read only the ratios)
+//   node --experimental-wasm-relaxed-simd --import tsx bench/matmul-ab.ts --plain [--no-tfjs]
+//     adds 'plain': this tree's modules with the relaxed-SIMD variant stripped from their wasm, so
+//     that the relaxed and the plain kernels run in one process (kiln is relaxed under the flag)
 //
 // Modules are `mm<n>.mjs` as bench/run.ts compiles them (c = a·b, [n, n], one thread); they import
 // kiln/runtime, which resolves to the dist/ of the tree they sit in (modules an older worktree
 // emitted into this tree's build/ run on this tree's runtime: an A/B of kernels). Inputs are passed as arrays
 // outside the model's memory, as in bench/engines/kiln.mjs (so each call copies them in).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compileModel } from '../compiler/compile.ts';
@@ -52,6 +55,39 @@ async function emitModules(dir: string): Promise<void> {
     const m = functionalModel({ name: `mm${n}`, inputs: [a, b], outputs: { c: matmul(a, b) } });
     writeFileSync(path.join(dir, `mm${n}.mjs`), compileModel(m.graph, { seed: 1 }).js);
   }
+}
+
+/** An unsigned LEB128 at `at`: [value, next offset]. */
+function readUleb(b: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = b[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    if (!(byte & 0x80)) return [value, at];
+  }
+}
+
+/**
+ * Module source `js` with the relaxed-SIMD custom section ('kiln.relaxed', the first section when
+ * present: compiler/codegen/wasm/binary.ts) cut from each embedded wasm module: the runtime then
+ * compiles the plain kernels even where relaxed SIMD validates.
+ */
+function stripRelaxed(js: string): string {
+  return js.replace(/fromBase64\('([A-Za-z0-9+/=]+)'\)/g, (whole, b64: string) => {
+    const b = new Uint8Array(Buffer.from(b64, 'base64'));
+    if (b[8] !== 0) return whole;
+    const [size, start] = readUleb(b, 9);
+    const [length, nameAt] = readUleb(b, start);
+    if (new TextDecoder().decode(b.subarray(nameAt, nameAt + length)) !== 'kiln.relaxed') return whole;
+    const plain = new Uint8Array([...b.subarray(0, 8), ...b.subarray(start + size)]);
+    return `fromBase64('${Buffer.from(plain).toString('base64')}')`;
+  });
+}
+
+/** A copy of folder `dir`'s modules with the relaxed variant stripped, in `to`. */
+function plainCopy(dir: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.mjs'))) writeFileSync(path.join(to, f), stripRelaxed(readFileSync(path.join(dir, f), 'utf8')));
 }
 
 interface Contender {
@@ -119,18 +155,26 @@ async function tfjsContender(): Promise<Contender> {
   };
 }
 
-/** GFLOP/s of one slice: calls for about `seconds`, after one call outside the clock. */
+/**
+ * GFLOP/s of one slice: calls for about `seconds` of this process's CPU time (process.cpuUsage:
+ * steadier than the wall clock on a shared machine, where other processes take turns on the
+ * cores), after one call outside the clock.
+ */
 function slice(f: () => number, n: number, seconds: number): number {
   f();
   let calls = 0;
-  const t0 = performance.now();
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const t0 = cpu();
   let t = t0;
-  while (t - t0 < seconds * 1000) {
+  while (t - t0 < seconds) {
     f();
     calls++;
-    t = performance.now();
+    t = cpu();
   }
-  return (2 * n ** 3 * calls) / ((t - t0) / 1000) / 1e9;
+  return (2 * n ** 3 * calls) / (t - t0) / 1e9;
 }
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -142,6 +186,10 @@ async function main(): Promise<void> {
   const tmp = path.resolve('build/ab/this-tree');
   await emitModules(tmp);
   const contenders: Contender[] = [kilnContender('kiln', tmp)];
+  if (argv.includes('--plain')) {
+    plainCopy(tmp, `${tmp}-plain`);
+    contenders.push(kilnContender('plain', `${tmp}-plain`));
+  }
   for (const spec of (arg('--modules') ?? '').split(',').filter(Boolean)) {
     const [label, dir] = spec.split('=');
     if (!label || !dir) fail(`--modules: label=folder pairs separated by commas, not '${spec}'`);
