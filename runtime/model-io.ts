@@ -2,7 +2,9 @@
 import { initialize, type InitSpec } from './init.ts';
 import { Rng } from './rng.ts';
 import { checkWeights, decodeWeightViews, WeightFileError, type WeightTensor } from './weights.ts';
+import type { WeightHeaderEntry } from './weights-header.ts';
 import { checkWeightsIdentity, weightsRequired, type ModelIdentity } from './weights-identity.ts';
+import { readWeightsFromPath } from './weights-reader.ts';
 
 export type Dim = number | 'N';
 
@@ -22,8 +24,11 @@ export interface ParameterInfo extends TensorInfo {
   readonly trainable: boolean;
 }
 
-/** Weights as a user may hand them over: a weight file's bytes, or arrays by parameter name. */
-export type WeightsSource = Uint8Array | ArrayBuffer | Readonly<Record<string, Float32Array>>;
+/**
+ * Weights as a user may hand them over: a weight file's bytes, its path (read straight into the
+ * model's memory; Node only), or arrays by parameter name.
+ */
+export type WeightsSource = Uint8Array | ArrayBuffer | string | Readonly<Record<string, Float32Array>>;
 
 const ARRAY_TYPES = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
 
@@ -96,12 +101,44 @@ function placed(p: ParameterInfo, data: Float32Array, alloc: ArrayAlloc): Float3
   return a;
 }
 
+/** A trainer's save() also holds its optimizer state: a model takes the weights and leaves the rest. */
+function wantedTensors<T extends { name: string }>(params: readonly ParameterInfo[], tensors: T[], meta: Record<string, unknown>): T[] {
+  const wanted = new Set(params.map((p) => p.name));
+  return typeof meta.steps === 'number' ? tensors.filter((t) => wanted.has(t.name)) : tensors;
+}
+
+/** Names and shapes first (their mismatch says the most about what is wrong), then the file's model. */
+function checkFile(params: readonly ParameterInfo[], tensors: readonly Pick<WeightTensor, 'name' | 'dtype' | 'shape'>[], meta: Record<string, unknown>, model: ModelIdentity | undefined, allowForeign: boolean): void {
+  checkWeights(params.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape as number[] })), tensors as WeightTensor[]);
+  if (model && !allowForeign) checkWeightsIdentity(meta, model);
+}
+
+/**
+ * The weight file at `path`, read (readWeightsInPlace) straight into arrays from `alloc`: no
+ * buffer holds the whole file on the way. Checked as a file's bytes are.
+ */
+function readInto(params: readonly ParameterInfo[], path: string, model: ModelIdentity | undefined, allowForeign: boolean, alloc: ArrayAlloc): Float32Array[] {
+  let arrays: Float32Array[] = [];
+  readWeightsFromPath(path, (entries: readonly WeightHeaderEntry[], meta) => {
+    const tensors = wantedTensors(params, [...entries], meta);
+    checkFile(params, tensors, meta, model, allowForeign);
+    arrays = params.map((p) => alloc(ARRAY_TYPES[p.dtype], size(p)) as unknown as Float32Array);
+    const at = new Map(params.map((p, i) => [p.name, arrays[i]]));
+    return entries.map((e) => {
+      const a = at.get(e.name);
+      return a && new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    });
+  });
+  return arrays;
+}
+
 /**
  * Resolves a weights source into one array per parameter, checking names, shapes and lengths;
  * with `model`, also that a weight file belongs to that model (see checkWeightsIdentity) unless
  * `allowForeign`, and that weights are given when no initialiser can make them. Each array comes
  * from `alloc` (a model's memory) and is the model's own: a weight file's data is copied straight
- * from its bytes into it, once, and nothing the caller holds is written later.
+ * from its bytes into it, once (read into it from the file, for a path), and nothing the caller
+ * holds is written later.
  */
 export function resolveWeights(params: readonly ParameterInfo[], source: WeightsSource | undefined, seed: number, model?: ModelIdentity, allowForeign = false, alloc: ArrayAlloc = allocArray): Float32Array[] {
   if (source === undefined) {
@@ -109,16 +146,12 @@ export function resolveWeights(params: readonly ParameterInfo[], source: Weights
     const fresh = initWeights(params, seed);
     return alloc === allocArray ? fresh : fresh.map((a, i) => placed(params[i], a, alloc));
   }
+  if (typeof source === 'string') return readInto(params, source, model, allowForeign, alloc);
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     // Views into the file's bytes, copied once below into the model's memory.
     const decoded = decodeWeightViews(source);
-    const meta = decoded.meta;
-    // A trainer's save() also holds its optimizer state: a model takes the weights and leaves the rest.
-    const wanted = new Set(params.map((p) => p.name));
-    const tensors = typeof meta.steps === 'number' ? decoded.tensors.filter((t) => wanted.has(t.name)) : decoded.tensors;
-    // Names and shapes first: their mismatch says the most about what is wrong.
-    checkWeights(params.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape as number[] })), tensors);
-    if (model && !allowForeign) checkWeightsIdentity(meta, model);
+    const tensors = wantedTensors(params, decoded.tensors, decoded.meta);
+    checkFile(params, tensors, decoded.meta, model, allowForeign);
     const byName = new Map(tensors.map((t) => [t.name, t.data]));
     return params.map((p) => placed(p, byName.get(p.name) as Float32Array, alloc));
   }

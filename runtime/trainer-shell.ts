@@ -11,6 +11,7 @@ import type { Dataset, Evaluation, FitOptions, History, SampleSizes } from './fi
 import type { SampleSource } from './sample-source.ts';
 import { decodeWeights, encodeWeights, type WeightTensor } from './weights.ts';
 import { checkWeightsIdentity } from './weights-identity.ts';
+import { namingPath, readWeightsBytes } from './weights-reader.ts';
 
 type Labels = Float32Array | Int32Array;
 
@@ -105,10 +106,14 @@ const snapshot = (params: readonly ParameterInfo[], arrays: readonly Float32Arra
   params.map((p, i) => ({ name: p.name, dtype: 'float32', shape: p.shape as number[], data: arrays[i] }));
 
 /**
- * `weights` when it is a trainer's own `save()` (weights, optimizer state, step count): the
- * trainer then starts from all of it, not from the weights alone.
+ * `weights` (a path's bytes, for a path) when it is a trainer's own `save()` (weights, optimizer
+ * state, step count): the trainer then starts from all of it, not from the weights alone.
  */
 export function savedTrainer(weights: WeightsSource | undefined): Uint8Array | ArrayBuffer | undefined {
+  if (typeof weights === 'string') {
+    const bytes = readWeightsBytes(weights);
+    return namingPath(weights, () => savedTrainer(bytes));
+  }
   if (!(weights instanceof Uint8Array || weights instanceof ArrayBuffer)) return undefined;
   return typeof decodeWeights(weights).meta.steps === 'number' ? weights : undefined;
 }

@@ -30,15 +30,16 @@ export const WEIGHTS_MAGIC: Uint8Array = new Uint8Array([0x4b, 0x49, 0x4c, 0x4e,
 /** The format version written by {@link encodeWeights} and accepted by {@link decodeWeights}. */
 export const WEIGHTS_FORMAT_VERSION = 1;
 
-const PREAMBLE_BYTES = 16;
-const TRAILER_BYTES = 4;
+/** Bytes before the header (magic, version, header length), and after the data section (the CRC). */
+export const PREAMBLE_BYTES = 16;
+export const TRAILER_BYTES = 4;
 const ALIGN = 8;
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const ARRAY_TYPES = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
 
 /** Rounds `n` up to a multiple of 8. */
-function align(n: number): number {
+export function align(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
 
@@ -48,7 +49,7 @@ function hex32(n: number): string {
 }
 
 /** Reverses the byte order of every `itemSize`-byte element of `bytes` in place. */
-function swapBytes(bytes: Uint8Array, itemSize: number): void {
+export function swapBytes(bytes: Uint8Array, itemSize: number): void {
   for (let i = 0; i + itemSize <= bytes.length; i += itemSize) bytes.subarray(i, i + itemSize).reverse();
 }
 
@@ -137,31 +138,34 @@ function asBytes(input: Uint8Array | ArrayBuffer): Uint8Array {
   throw new WeightFileError('weight file must be given as a Uint8Array or ArrayBuffer');
 }
 
-/** Checks size, magic, version and header length; returns the header length. */
-function readPreamble(bytes: Uint8Array, view: DataView): number {
+/**
+ * Checks size, magic, version and header length of a file of `length` bytes from its first
+ * bytes `head` (at least 16 unless the file is shorter); returns the header length.
+ */
+export function readPreamble(head: Uint8Array, length: number): number {
   const minimum = PREAMBLE_BYTES + TRAILER_BYTES;
-  if (bytes.length < minimum) {
-    throw new WeightFileError(`file too short: ${bytes.length} bytes, a weight file has at least ${minimum}`);
+  if (length < minimum) {
+    throw new WeightFileError(`file too short: ${length} bytes, a weight file has at least ${minimum}`);
   }
-  if (!WEIGHTS_MAGIC.every((b, i) => bytes[i] === b)) {
+  if (!WEIGHTS_MAGIC.every((b, i) => head[i] === b)) {
     throw new WeightFileError('bad magic: not a Kiln weight file (expected it to start with "KILNWTS\\0")');
   }
+  const view = new DataView(head.buffer, head.byteOffset, PREAMBLE_BYTES);
   const version = view.getUint32(8, true);
   if (version !== WEIGHTS_FORMAT_VERSION) {
     throw new WeightFileError(`unsupported format version ${version} (this runtime reads version ${WEIGHTS_FORMAT_VERSION})`);
   }
   const headerLength = view.getUint32(12, true);
-  if (align(PREAMBLE_BYTES + headerLength) + TRAILER_BYTES > bytes.length) {
+  if (align(PREAMBLE_BYTES + headerLength) + TRAILER_BYTES > length) {
     throw new WeightFileError(
-      `header length ${headerLength} extends beyond the end of the ${bytes.length}-byte file (truncated or corrupt)`,
+      `header length ${headerLength} extends beyond the end of the ${length}-byte file (truncated or corrupt)`,
     );
   }
   return headerLength;
 }
 
-/** Decodes the header bytes as UTF-8 JSON. */
-function parseHeaderJson(bytes: Uint8Array, headerLength: number): unknown {
-  const raw = bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength);
+/** Decodes the header bytes `raw` as UTF-8 JSON. */
+export function parseHeaderJson(raw: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
   } catch (err) {
@@ -169,10 +173,10 @@ function parseHeaderJson(bytes: Uint8Array, headerLength: number): unknown {
   }
 }
 
-/** Best-effort explanation of a checksum failure caused by truncation; never throws. */
-function truncationHint(bytes: Uint8Array, headerLength: number, dataStart: number): string | null {
+/** Best-effort explanation of a checksum failure caused by truncation of a `length`-byte file; never throws. */
+function truncationHint(headerRaw: Uint8Array, dataStart: number, length: number): string | null {
   try {
-    const header = parseHeaderJson(bytes, headerLength);
+    const header = parseHeaderJson(headerRaw);
     const list = isPlainObject(header) && Array.isArray(header.tensors) ? header.tensors : [];
     let needed = 0;
     for (const t of list) {
@@ -181,8 +185,8 @@ function truncationHint(bytes: Uint8Array, headerLength: number, dataStart: numb
       }
     }
     const expected = dataStart + needed + TRAILER_BYTES;
-    if (Number.isFinite(expected) && expected > bytes.length) {
-      return `file is truncated or corrupt: its header describes at least ${expected} bytes but the file has ${bytes.length}`;
+    if (Number.isFinite(expected) && expected > length) {
+      return `file is truncated or corrupt: its header describes at least ${expected} bytes but the file has ${length}`;
     }
   } catch {
     // Not diagnosable; the plain checksum message will do.
@@ -190,15 +194,22 @@ function truncationHint(bytes: Uint8Array, headerLength: number, dataStart: numb
   return null;
 }
 
+/**
+ * The error for a stored CRC `stored` that is not the `actual` one of a `length`-byte file whose
+ * header bytes are `headerRaw`: a truncation when the header says so, else a plain mismatch.
+ */
+export function checksumError(stored: number, actual: number, headerRaw: Uint8Array, dataStart: number, length: number): WeightFileError {
+  const mismatch = `checksum mismatch: file is corrupt (expected ${hex32(stored)}, got ${hex32(actual)})`;
+  const hint = truncationHint(headerRaw, dataStart, length);
+  return new WeightFileError(hint === null ? mismatch : `${hint} (${mismatch})`);
+}
+
 /** Throws a WeightFileError if the trailing CRC-32 does not match the file contents. */
-function verifyChecksum(bytes: Uint8Array, view: DataView, headerLength: number, dataStart: number): void {
+function verifyChecksum(bytes: Uint8Array, view: DataView, headerRaw: Uint8Array, dataStart: number): void {
   const end = bytes.length - TRAILER_BYTES;
   const stored = view.getUint32(end, true);
   const actual = crc32(bytes.subarray(0, end));
-  if (stored === actual) return;
-  const mismatch = `checksum mismatch: file is corrupt (expected ${hex32(stored)}, got ${hex32(actual)})`;
-  const hint = truncationHint(bytes, headerLength, dataStart);
-  throw new WeightFileError(hint === null ? mismatch : `${hint} (${mismatch})`);
+  if (stored !== actual) throw checksumError(stored, actual, headerRaw, dataStart, bytes.length);
 }
 
 /**
@@ -222,10 +233,11 @@ function extractTensor(bytes: Uint8Array, dataStart: number, e: WeightHeaderEntr
 function decode(input: Uint8Array | ArrayBuffer, views: boolean): { tensors: WeightTensor[]; meta: Record<string, unknown> } {
   const bytes = asBytes(input);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = readPreamble(bytes, view);
+  const headerLength = readPreamble(bytes, bytes.length);
   const dataStart = align(PREAMBLE_BYTES + headerLength);
-  verifyChecksum(bytes, view, headerLength, dataStart);
-  const header = parseHeaderJson(bytes, headerLength);
+  const headerRaw = bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength);
+  verifyChecksum(bytes, view, headerRaw, dataStart);
+  const header = parseHeaderJson(headerRaw);
   const dataLength = bytes.length - TRAILER_BYTES - dataStart;
   const { entries, meta } = validateHeader(header, dataLength);
   return { tensors: entries.map((e) => extractTensor(bytes, dataStart, e, views)), meta };

@@ -148,5 +148,6 @@ const REACHED_FROM_INDEX = [
   'trainer-shell.ts',
   'weights-header.ts',
   'weights-identity.ts',
+  'weights-reader.ts',
   'weights.ts',
 ];

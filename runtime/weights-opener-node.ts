@@ -1,0 +1,43 @@
+// Node's opener of weight files for readWeightsInPlace (weights-reader.ts): positioned synchronous
+// reads over node:fs (loaded with Node itself: importing it costs nothing), which the kernel copies
+// straight into the arrays a model allocated, its WebAssembly memory included.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fileError } from './file-errors.ts';
+import { WeightFileError } from './weights.ts';
+import type { WeightsReader } from './weights-reader.ts';
+
+/** Opens `path` for reading; a missing file, a folder or another OS error is a one-line FileError. */
+export function openWeightsFile(path: string): WeightsReader {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw fileError('read weight file', path, err);
+  }
+  let byteLength: number;
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    byteLength = stat.size;
+  } catch (err) {
+    closeSync(fd);
+    throw fileError('read weight file', path, err);
+  }
+  return {
+    byteLength,
+    read(into, position) {
+      for (let done = 0; done < into.length; ) {
+        let n: number;
+        try {
+          n = readSync(fd, into, done, into.length - done, position + done);
+        } catch (err) {
+          throw fileError('read weight file', path, err);
+        }
+        // The file shrank after it was opened (being rewritten): not what its header describes.
+        if (n === 0) throw new WeightFileError(`file is truncated: it ended at byte ${position + done} while being read (${byteLength} bytes when opened)`);
+        done += n;
+      }
+    },
+    close: () => closeSync(fd),
+  };
+}

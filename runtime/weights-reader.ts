@@ -1,0 +1,178 @@
+// Weight files read in place: given a file's path, a model reads each tensor straight from the file
+// into the array it allocated for it (in its WebAssembly memory), checksumming the bytes as they go
+// by, instead of reading the whole file into a fresh buffer and copying it on. Touching fresh memory
+// (page faults) is most of what loading megabytes of weights costs (bench/startup.md), and this
+// touches half as much. Browser-safe: the file system comes from whoever installs an opener (the
+// Node entry of the runtime, index-node.ts); elsewhere a path is refused in one line.
+import { crc32 } from './crc32.ts';
+import {
+  LITTLE_ENDIAN_HOST,
+  PREAMBLE_BYTES,
+  TRAILER_BYTES,
+  WeightFileError,
+  align,
+  checksumError,
+  parseHeaderJson,
+  readPreamble,
+  swapBytes,
+} from './weights.ts';
+import { ITEM_SIZE, validateHeader, type WeightHeaderEntry } from './weights-header.ts';
+
+/** An open file: its length, and synchronous reads at a position. */
+export interface WeightsReader {
+  readonly byteLength: number;
+  /** Fills `into` with the file's bytes from `position` on; throws if the file ends first. */
+  read(into: Uint8Array, position: number): void;
+  close(): void;
+}
+
+/** Opens the file at `path` (the Node entry installs one over node:fs). */
+export type WeightsOpener = (path: string) => WeightsReader;
+
+let opener: WeightsOpener | undefined;
+
+/** Makes paths readable as weight files (index-node.ts installs node:fs's). */
+export function useWeightsOpener(fn: WeightsOpener | undefined): void {
+  opener = fn;
+}
+
+/** Opens a weight file by path, or says in one line why a path cannot be read here. */
+export function openWeights(path: string): WeightsReader {
+  if (!opener) {
+    throw new WeightFileError(
+      `cannot read weight file ${JSON.stringify(path)}: a path is read only under Node (kiln/runtime's Node entry); ` +
+        'elsewhere pass the file\'s bytes (e.g. new Uint8Array(await (await fetch(url)).arrayBuffer()))',
+    );
+  }
+  return opener(path);
+}
+
+/**
+ * Where each tensor of a checked header goes: for entry i, the bytes to read it into (exactly its
+ * byteLength), or undefined to skip it (it is still checksummed). May throw (names, shapes, the
+ * file's model): the checksum is then checked first, so that a corrupt file says so.
+ */
+export type TensorPlacer = (entries: readonly WeightHeaderEntry[], meta: Record<string, unknown>) => (Uint8Array | undefined)[];
+
+/** Reads are at most this long into the scratch buffer (the bytes of tensors skipped, and gaps). */
+const SCRATCH_BYTES = 1 << 20;
+
+/**
+ * A reusable buffer of at least `min(bytes, SCRATCH_BYTES)` bytes, grown on demand: most files
+ * skip nothing but the few bytes of padding between tensors, and fresh memory costs page faults.
+ */
+function scratchBuffer(): (bytes: number) => Uint8Array {
+  let buffer = new Uint8Array(0);
+  return (bytes) => {
+    const want = Math.min(bytes, SCRATCH_BYTES);
+    if (buffer.length < want) buffer = new Uint8Array(Math.max(want, Math.min(SCRATCH_BYTES, 2 * buffer.length)));
+    return buffer;
+  };
+}
+
+/** The CRC-32 of the file's bytes [from, to), continuing `crc`, read through `scratch`. */
+function checksumRange(reader: WeightsReader, from: number, to: number, crc: number, scratch: (bytes: number) => Uint8Array): number {
+  for (let at = from; at < to; ) {
+    const buffer = scratch(to - at);
+    const part = buffer.subarray(0, Math.min(buffer.length, to - at));
+    reader.read(part, at);
+    crc = crc32(part, crc);
+    at += part.length;
+  }
+  return crc;
+}
+
+/** The CRC stored in the file's last four bytes. */
+function storedChecksum(reader: WeightsReader): number {
+  const trailer = new Uint8Array(TRAILER_BYTES);
+  reader.read(trailer, reader.byteLength - TRAILER_BYTES);
+  return new DataView(trailer.buffer).getUint32(0, true);
+}
+
+/**
+ * Reads a weight file through `reader`, checked as decodeWeights checks one, with the same errors
+ * in the same order (size, magic and version; then the checksum; then the header; then whatever
+ * `place` refuses), every tensor `place` wants read straight into the bytes it gives. Nothing
+ * `place` was given may be used when this throws: the checksum is verified after the reads.
+ * @throws WeightFileError for a malformed, truncated or corrupt file; what `place` throws.
+ */
+export function readWeightsInPlace(reader: WeightsReader, place: TensorPlacer): void {
+  const length = reader.byteLength;
+  const head = new Uint8Array(Math.min(length, PREAMBLE_BYTES));
+  reader.read(head, 0);
+  const headerLength = readPreamble(head, length);
+  const dataStart = align(PREAMBLE_BYTES + headerLength);
+  // Preamble, header and its padding: checksummed as one piece.
+  const front = new Uint8Array(dataStart);
+  front.set(head);
+  reader.read(front.subarray(PREAMBLE_BYTES), PREAMBLE_BYTES);
+  const headerRaw = front.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength);
+  const end = length - TRAILER_BYTES;
+  const scratch = scratchBuffer();
+  let entries: WeightHeaderEntry[];
+  let targets: (Uint8Array | undefined)[];
+  try {
+    const header = validateHeader(parseHeaderJson(headerRaw), end - dataStart);
+    entries = header.entries;
+    targets = place(entries, header.meta);
+  } catch (err) {
+    // decodeWeights checks the checksum before the header: a corrupt file is reported as corrupt.
+    const actual = checksumRange(reader, dataStart, end, crc32(front), scratch);
+    const stored = storedChecksum(reader);
+    if (actual !== stored) throw checksumError(stored, actual, headerRaw, dataStart, length);
+    throw err;
+  }
+  // The data section in file order (validateHeader refused overlaps): gaps and skipped tensors
+  // through the scratch buffer, wanted tensors straight into their arrays.
+  const order = entries.map((_, i) => i).sort((a, b) => entries[a].offset - entries[b].offset);
+  let crc = crc32(front);
+  let at = dataStart;
+  for (const i of order) {
+    const start = dataStart + entries[i].offset;
+    const into = targets[i];
+    crc = checksumRange(reader, at, start, crc, scratch);
+    if (into) {
+      reader.read(into, start);
+      crc = crc32(into, crc);
+    } else {
+      crc = checksumRange(reader, start, start + entries[i].byteLength, crc, scratch);
+    }
+    at = start + entries[i].byteLength;
+  }
+  crc = checksumRange(reader, at, end, crc, scratch);
+  const stored = storedChecksum(reader);
+  if (crc !== stored) throw checksumError(stored, crc, headerRaw, dataStart, length);
+  if (!LITTLE_ENDIAN_HOST) targets.forEach((into, i) => into && swapBytes(into, ITEM_SIZE[entries[i].dtype]));
+}
+
+/** Runs `body`, a WeightFileError's message then prefixed with `path` (as readWeightsFile's are). */
+export function namingPath<T>(path: string, body: () => T): T {
+  try {
+    return body();
+  } catch (err) {
+    if (err instanceof WeightFileError && !err.message.startsWith(`${path}: `)) throw new WeightFileError(`${path}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** Opens `path`, reads it with readWeightsInPlace and closes it; errors name the path. */
+export function readWeightsFromPath(path: string, place: TensorPlacer): void {
+  const reader = openWeights(path);
+  try {
+    namingPath(path, () => readWeightsInPlace(reader, place));
+  } finally {
+    reader.close();
+  }
+}
+
+/** The whole file at `path`, in a fresh buffer (a trainer peeking at a file it may resume from). */
+export function readWeightsBytes(path: string): Uint8Array {
+  const reader = openWeights(path);
+  try {
+    const bytes = new Uint8Array(reader.byteLength);
+    namingPath(path, () => reader.read(bytes, 0));
+    return bytes;
+  } finally {
+    reader.close();
+  }
+}
