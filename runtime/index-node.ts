@@ -1,13 +1,24 @@
 // What `kiln/runtime` resolves to in Node (the "node" export condition): the browser-safe runtime,
-// with zlib's native CRC-32 for checking weight files (a model's first load checks megabytes), and
-// weight files read by path straight into a model's memory (createModel('model.weights.bin')).
-import * as zlib from 'node:zlib';
+// with zlib's native CRC-32 for checking large weight files, and weight files read by path
+// straight into a model's memory (createModel('model.weights.bin')).
+//
+// Node's built-ins are taken with process.getBuiltinModule (Node 20.16+), and only when needed:
+// importing node:fs or node:zlib as ES modules loads Node's streams, about 2.5 ms of a first
+// prediction's 10-20, for a zlib that a small model's checksum does not need (crc32.ts). Older
+// Nodes have no zlib CRC-32 either; there, a path is refused in one line (pass the bytes).
 import { useNativeCrc32 } from './crc32.ts';
-import { openWeightsFile } from './weights-opener-node.ts';
+import { openWeightsFile, type NodeFs } from './weights-opener-node.ts';
 import { useWeightsOpener } from './weights-reader.ts';
 
-const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-if (typeof native === 'function') useNativeCrc32((bytes, previous) => native(bytes, previous));
-useWeightsOpener(openWeightsFile);
+type Zlib = { crc32?: (data: Uint8Array, value?: number) => number };
+const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+
+if (getBuiltin) {
+  useNativeCrc32(() => {
+    const native = (getBuiltin('node:zlib') as Zlib).crc32;
+    return typeof native === 'function' ? (bytes, previous) => native(bytes, previous) : undefined;
+  });
+  useWeightsOpener((path) => openWeightsFile(getBuiltin('node:fs') as NodeFs, path));
+}
 
 export * from './index.ts';

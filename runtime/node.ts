@@ -1,6 +1,6 @@
 // Node entry point of the Kiln runtime: the browser-safe runtime plus filesystem-backed helpers.
 
-export * from './index.ts';
+export * from './index-node.ts';
 export { loadMnist, mnistDataDir } from './mnist.ts';
 export type { MnistData, MnistOptions, MnistSplit } from './mnist.ts';
 export { readWeightsFile, readWeightsFileSync, writeWeightsFile, writeWeightsFileSync } from './weights-file.ts';

@@ -1,13 +1,16 @@
 // Node's opener of weight files for readWeightsInPlace (weights-reader.ts): positioned synchronous
-// reads over node:fs (loaded with Node itself: importing it costs nothing), which the kernel copies
-// straight into the arrays a model allocated, its WebAssembly memory included.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+// reads, which the kernel copies straight into the arrays a model allocated, its WebAssembly
+// memory included. node:fs is handed in (index-node.ts takes it without importing its ES module).
+import type * as NodeFsModule from 'node:fs';
 import { fileError } from './file-errors.ts';
 import { WeightFileError } from './weights.ts';
 import type { WeightsReader } from './weights-reader.ts';
 
+/** The parts of node:fs the opener uses. */
+export type NodeFs = Pick<typeof NodeFsModule, 'openSync' | 'fstatSync' | 'readSync' | 'closeSync'>;
+
 /** Opens `path` for reading; a missing file, a folder or another OS error is a one-line FileError. */
-export function openWeightsFile(path: string): WeightsReader {
+export function openWeightsFile({ openSync, fstatSync, readSync, closeSync }: NodeFs, path: string): WeightsReader {
   let fd: number;
   try {
     fd = openSync(path, 'r');

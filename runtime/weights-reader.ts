@@ -40,7 +40,7 @@ export function useWeightsOpener(fn: WeightsOpener | undefined): void {
 export function openWeights(path: string): WeightsReader {
   if (!opener) {
     throw new WeightFileError(
-      `cannot read weight file ${JSON.stringify(path)}: a path is read only under Node (kiln/runtime's Node entry); ` +
+      `cannot read weight file ${JSON.stringify(path)}: a path is read only under Node 20.16 or later (kiln/runtime's Node entry); ` +
         'elsewhere pass the file\'s bytes (e.g. new Uint8Array(await (await fetch(url)).arrayBuffer()))',
     );
   }

@@ -1,6 +1,7 @@
 // A weight file given by path (createModel('model.weights.bin')) is read straight into the arrays
 // the model allocates, and checked as the same file's bytes are: same values, same errors in the
 // same order (the byte path, decodeWeights, is the reference), the checksum over every byte.
+import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +50,7 @@ function outcome(source: Uint8Array | string, alloc = new SimdMemory().alloc): s
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'kiln-path-'));
-  useWeightsOpener(openWeightsFile);
+  useWeightsOpener((path) => openWeightsFile(fs, path));
 });
 afterAll(() => {
   useWeightsOpener(undefined);
@@ -141,7 +142,7 @@ describe('createModel from a weight file path', () => {
     try {
       expect(() => resolveWeights(params, 'model.weights.bin', 0)).toThrow(/^cannot read weight file "model.weights.bin": a path is read only under Node/);
     } finally {
-      useWeightsOpener(openWeightsFile);
+      useWeightsOpener((path) => openWeightsFile(fs, path));
     }
   });
 });
