@@ -10,7 +10,7 @@
 import { consumers, graphNodes, type Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { opDef, type OpName } from '../../src/ir/ops/index.ts';
-import { sameShape } from '../../src/ir/shape.ts';
+import { normAxis, sameShape } from '../../src/ir/shape.ts';
 import { fusedSize, MAX_EXPR_SIZE, MAX_FUSED_OPS } from './size.ts';
 
 /** One kernel-to-be: `root` is the value it stores; `members` are computed in its loop. */
@@ -105,6 +105,18 @@ const SHIFTED_READS: ReadonlySet<OpName> = new Set<OpName>(['slice']);
 const recomputable = (n: Node): boolean => opDef(n.op).kind === 'elementwise' || SHIFTED_READS.has(n.op);
 const computeOps = (ns: readonly Node[]): number => ns.filter((n) => !SHIFTED_READS.has(n.op)).length;
 const RECOMPUTE_MAX_READERS = 2;
+
+/**
+ * A concat along the last axis reads each part at most once per element, at a shifted index, and
+ * its SIMD kernel computes each part only over that part's stretch of the row (simd-rows.ts), so
+ * a cheap part is computed there instead of stored and copied: an LSTM step's h = o ⊙ tanh(c)
+ * inside the new carry [h, c]. (Along another axis the concat stays a JavaScript kernel, slower
+ * than the part's own SIMD kernel.)
+ */
+const joinsOnLastAxis = (n: Node): boolean => {
+  const rank = n.type.shape.length;
+  return normAxis(n.attrs.axis as number, rank) === rank - 1;
+};
 /** ... and whose expression has at most this many nodes (a reader may read it more than once). */
 const RECOMPUTE_MAX_SIZE = 32;
 
@@ -112,6 +124,7 @@ const RECOMPUTE_MAX_SIZE = 32;
 function readsOncePerElement(reader: Node, value: Node, group: FusedGroup): boolean {
   const def = opDef(reader.op);
   if (def.kind === 'elementwise') return sameShape(reader.type.shape, value.type.shape);
+  if (reader.op === 'concat') return group.members[0] === reader && joinsOnLastAxis(reader);
   return !!def.readsOnce && group.members[0] === reader;
 }
 

@@ -63,6 +63,14 @@ const CASES: Case[] = [
   // Σ over a row of exp(x[:, 0:8]) · x[:, 8:16]: two offsets of one input in a reduction's body (a plain product would be a contraction's).
   { name: 'rowsum_two_offsets', shapes: [['N', 16]], build: ([x]) => makeNode('reduceSum', [makeNode('mul', [makeNode('exp', [gate(x, 0, 8)]), gate(x, 1, 8)])], { axes: [1], keepdims: true }), kinds: ['row'] },
   { name: 'exp_neg_1d', shapes: [[19]], build: ([x]) => makeNode('neg', [makeNode('exp', [x])]), kinds: ['map'] },
+  // Concats along the last axis: each part over its own stretch of the row (simd-rows-math.ts's piecesAlong), at
+  // stretch edges off the vector width (5 | 7; 6 | 3 | 9) and with cheap parts computed in place (σ, tanh).
+  { name: 'concat_5_7', shapes: [['N', 5], ['N', 7]], build: ([a, b]) => makeNode('concat', [a, b], { axis: -1 }), kinds: ['map'] },
+  { name: 'concat_3_parts', shapes: [['N', 2, 6], ['N', 2, 3], ['N', 2, 9]], build: ([a, b, c]) => makeNode('concat', [makeNode('sigmoid', [a]), b, makeNode('tanh', [c])], { axis: 2 }), kinds: ['map'] },
+  // An LSTM step's new carry [h | c]: h = σ(o)·tanh(c) computed in the concat, c copied (c also feeds it, so stays stored).
+  { name: 'lstm_carry_6', shapes: [['N', 24], ['N', 6]], build: ([z, c]) => makeNode('concat', [makeNode('mul', [makeNode('sigmoid', [gate(z, 3)]), makeNode('tanh', [c])]), c], { axis: 1 }), kinds: ['map'] },
+  // Along a middle axis, the selects are on a row index, not the vector axis: JavaScript.
+  { name: 'concat_mid', shapes: [['N', 2, 5], ['N', 3, 5]], build: ([a, b]) => makeNode('concat', [a, b], { axis: 1 }), kinds: ['js'] },
 ];
 
 function graphOf(cases: readonly Case[], dtype: DT): Graph {
@@ -114,7 +122,7 @@ function kindOf(k: Kernel): string {
   if (!s) return 'js';
   const plan = rowPlanOf(k);
   // The row kernels say how they are vectorised in words of their own (simd-rows.ts's render).
-  return plan && /partial results per vector|across rows|as polynomials|a 1-D output/.test(s.how) ? plan.kind : 'tile';
+  return plan && /partial results per vector|across rows|as polynomials|a 1-D output|stretches/.test(s.how) ? plan.kind : 'tile';
 }
 
 describe('row kernels (softmax, layer norm, sums, exp) in WebAssembly SIMD', () => {

@@ -38,12 +38,15 @@ function stepKernels(g: Graph): Kernel[] {
 const isCarryMove = (k: Kernel) => k.ops.length === 1 && !k.recomputes.length && (k.ops[0] === 'slice' || k.ops[0] === 'concat');
 
 describe('an LSTM step', () => {
-  it('is one product and two elementwise kernels: the cell state and the hidden state', () => {
+  it('is one product and two elementwise kernels: the cell state, and the new carry with the hidden state computed in it', () => {
     const ks = stepKernels(lstmGraph());
     // Before: each gate's slice → activation was a kernel of its own: four elementwise kernels a step.
     const step = ks.filter((k) => !isCarryMove(k) && k.ops[0] !== 'matmul');
     expect(step.length).toBe(2);
-    for (const k of step) expect(k.shape).toEqual(['N', H]);
+    // c_t [N, H]; then [h_t | c_t] [N, 2H]: the concat computes h_t = σ(o)·tanh(c_t) where it stores it (no h_t buffer, no copy of it).
+    expect(step.map((k) => k.shape)).toEqual([['N', H], ['N', 2 * H]]);
+    expect(step[1].ops).toEqual(['concat']);
+    expect(['sigmoid', 'tanh'].every((op) => step[1].recomputes.includes(op))).toBe(true);
     // One [N, 4H] product a step (the body's), with its bias add as an epilogue.
     expect(ks.filter((k) => k.ops[0] === 'matmul').map((k) => k.shape)).toEqual([['N', 4 * H]]);
     // Besides: only the carry's own moves, at most a slice in and a concat out.

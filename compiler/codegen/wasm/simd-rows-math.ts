@@ -13,7 +13,7 @@
 // Math.tanh rounded to float32, ±1 beyond |x| ≈ 9. log is Cephes's logf (a loss's log of
 // probabilities, logSoftmax's log Σ), within 2 ulp of Math.log rounded to float32; log(±0) = −∞,
 // log of a negative number NaN.
-import { BATCH_VAR, type Expr } from '../../../src/ir/expr.ts';
+import { BATCH_VAR, forEachChild, mapExpr, num, type Expr } from '../../../src/ir/expr.ts';
 import { binaryAlu, unaryAlu } from './alu.ts';
 import { V128, type FunctionBody } from './binary.ts';
 
@@ -210,4 +210,66 @@ export function rowUnary(f: FunctionBody, op: string, vec: boolean): void {
   else if (op === 'log') vectorLog(f);
   else vectorSigmoid(f);
   if (!vec) f.extractLane(0);
+}
+
+/** One stretch [from, to) of an output axis over which `expr` is one branch of every select on that axis. */
+export interface Piece {
+  readonly from: number;
+  readonly to: number;
+  readonly expr: Expr;
+}
+
+const CMP = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
+const truth: Record<string, (a: number, b: number) => boolean> = {
+  lt: (a, b) => a < b,
+  le: (a, b) => a <= b,
+  gt: (a, b) => a > b,
+  ge: (a, b) => a >= b,
+  eq: (a, b) => a === b,
+  ne: (a, b) => a !== b,
+  and: (a, b) => a !== 0 && b !== 0,
+  or: (a, b) => a !== 0 || b !== 0,
+};
+
+/** `e` at the points of [from, to) along `v`, where every comparison of `v` with a constant has one answer: those comparisons, and selects on them, folded. */
+function specialise(e: Expr, v: string, from: number): Expr {
+  const at = (x: Expr) => (x.k === 'var' && x.name === v ? from : x.k === 'const' ? x.value : undefined);
+  return mapExpr(e, (x) => {
+    if (x.k === 'binary' && truth[x.op]) {
+      const [a, b] = [at(x.a), at(x.b)];
+      const onV = (x.a.k === 'var' && x.a.name === v) || (x.b.k === 'var' && x.b.name === v);
+      // A comparison with v is folded (its answer holds over the piece); and/or only of constants.
+      if (a !== undefined && b !== undefined && (onV ? CMP.has(x.op) : x.a.k === 'const' && x.b.k === 'const')) return num(truth[x.op](a, b) ? 1 : 0);
+    }
+    if (x.k === 'select' && x.cond.k === 'const') return x.cond.value !== 0 ? x.a : x.b;
+    return x;
+  });
+}
+
+/**
+ * A concat (or pad) along the last output axis `v` is a select on `v < end` for each part: over
+ * the whole row a vector would compute every part and pick lanes. Split at each constant that
+ * `v` is compared with, the row is pieces on which every such select takes one branch, so each
+ * piece is a plain map (an LSTM step's new carry: h where v < H, c from there). Undefined when
+ * nothing compares `v` with a constant (the kernel is one piece).
+ */
+export function piecesAlong(e: Expr, v: string, extent: number): Piece[] | undefined {
+  const cuts = new Set<number>();
+  const visit = (x: Expr) => {
+    if (x.k === 'binary' && CMP.has(x.op)) {
+      const [vv, c, flipped] = x.a.k === 'var' && x.a.name === v && x.b.k === 'const' ? [x.a, x.b.value, false] : x.b.k === 'var' && x.b.name === v && x.a.k === 'const' ? [x.b, x.a.value, true] : [];
+      // v < c, v ≥ c change at c; v ≤ c, v > c at c + 1; v = c, v ≠ c at both; flipped, the same.
+      if (vv && Number.isInteger(c)) {
+        const op = flipped ? ({ lt: 'gt', gt: 'lt', le: 'ge', ge: 'le' } as Record<string, string>)[x.op] ?? x.op : x.op;
+        if (op === 'lt' || op === 'ge' || op === 'eq' || op === 'ne') cuts.add(c as number);
+        if (op === 'le' || op === 'gt' || op === 'eq' || op === 'ne') cuts.add((c as number) + 1);
+      }
+    }
+    forEachChild(x, visit);
+  };
+  visit(e);
+  const inside = [...cuts].filter((c) => c > 0 && c < extent).sort((a, b) => a - b);
+  if (cuts.size === 0) return undefined;
+  const bounds = [0, ...inside, extent];
+  return bounds.slice(0, -1).map((from, i) => ({ from, to: bounds[i + 1], expr: specialise(e, v, from) }));
 }

@@ -18,11 +18,11 @@
 // lanes see the row in another order. exp, sigmoid and tanh: simd-rows-math.ts.
 import type { Expr } from '../../../src/ir/expr.ts';
 import { BATCH_VAR, forEachChild } from '../../../src/ir/expr.ts';
-import { BATCH, strides } from '../../../src/ir/shape.ts';
+import { BATCH, strides, type Dim } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { F32, I32, V128 } from './binary.ts';
 import { ACC, coefOf, loadOffset, replaceSum, type Affine, type Contraction, type LoopVar } from './contraction.ts';
-import { ROW_UNARY, rowExprSupported, rowUnary } from './simd-rows-math.ts';
+import { piecesAlong, ROW_UNARY, rowExprSupported, rowUnary, type Piece } from './simd-rows-math.ts';
 import { BATCH_P, inputParam, NotExpressible, OUT, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
 
 type ReduceOp = 'sum' | 'max' | 'min';
@@ -31,7 +31,8 @@ type ReduceOp = 'sum' | 'max' | 'min';
 export type RowPlan =
   | { readonly kind: 'row'; readonly c: Contraction; readonly op: ReduceOp; readonly body: Expr; readonly along: LoopVar }
   | { readonly kind: 'column'; readonly c: Contraction; readonly op: ReduceOp; readonly body: Expr }
-  | { readonly kind: 'map'; readonly c: Contraction };
+  /** `pieces`: stretches of the last axis, each its own map (a concat's parts: piecesAlong). */
+  | { readonly kind: 'map'; readonly c: Contraction; readonly pieces?: readonly Piece[] };
 
 const IDENTITY: Record<ReduceOp, number> = { sum: 0, max: -Infinity, min: Infinity };
 
@@ -98,10 +99,12 @@ export function rowPlanOf(k: Kernel): RowPlan | null {
   const find = (e: Expr) => (e.k === 'reduce' ? reduces.push(e) : forEachChild(e, find));
   find(k.expr);
   if (reduces.length === 0) {
-    if (!lastOk || !epilogueOk(k, k.expr, outNames) || !rowExprSupported(k.expr)) return null;
-    const ats = bodyLoads(k, k.expr, outNames);
-    if (!ats || !ats.every((a) => [0, 1].includes(coefOf(a, last.name)))) return null;
-    return { kind: 'map', c: { out, reduce: [], product: null, epilogue: k.expr, outAt } };
+    if (!lastOk) return null;
+    const mapOk = (e: Expr) => epilogueOk(k, e, outNames) && rowExprSupported(e) && !!bodyLoads(k, e, outNames)?.every((a) => [0, 1].includes(coefOf(a, last.name)));
+    const c: Contraction = { out, reduce: [], product: null, epilogue: k.expr, outAt };
+    if (mapOk(k.expr)) return { kind: 'map', c };
+    const pieces = last.name === 'o0' ? undefined : piecesAlong(k.expr, last.name, Number(last.extent));
+    return pieces?.every((p) => mapOk(p.expr)) ? { kind: 'map', c, pieces } : null;
   }
   if (reduces.length !== 1) return null;
   const r = reduces[0];
@@ -187,7 +190,7 @@ class RowWriter extends SimdWriter {
   }
 
   /** The epilogue at each of `vectors` sites, stored (`lanes` < 4: one partial vector, lane by lane); its loads' addresses made here. */
-  private put(vectors: number, lanes: number, site: (q: number) => TileSite, mode: 'vec' | 'scalar'): void {
+  private put(vectors: number, lanes: number, site: (q: number) => TileSite, mode: 'vec' | 'scalar', epilogue: Expr = this.c.epilogue): void {
     const f = this.f;
     this.sites = new Map();
     const out = this.addressLocal(OUT, this.c.outAt);
@@ -196,11 +199,11 @@ class RowWriter extends SimdWriter {
       const at = site(q).offset(this.c.outAt);
       if (mode === 'scalar' || lanes === 4) {
         f.get(out);
-        this.value(this.c.epilogue, site(q), NO_LOADS, mode);
+        this.value(epilogue, site(q), NO_LOADS, mode);
         if (mode === 'scalar') f.f32Store(at);
         else f.vmem('v128.store', at);
       } else {
-        this.value(this.c.epilogue, site(q), NO_LOADS, mode);
+        this.value(epilogue, site(q), NO_LOADS, mode);
         f.set(tmp);
         for (let l = 0; l < lanes; l++) f.get(out).get(tmp).extractLane(l).f32Store(at + 4 * l);
       }
@@ -214,10 +217,12 @@ class RowWriter extends SimdWriter {
       this.nest(p.c.out, () => this.row(p));
       return `SIMD: ${p.op} along ${p.along.name}, 4 partial results per vector, combined across lanes.`;
     }
-    this.nest(p.c.out.slice(0, -1), () => this.columns(last));
+    const pieces = p.kind === 'map' && p.pieces ? p.pieces : [{ from: 0, to: last.extent, expr: p.c.epilogue }];
+    this.nest(p.c.out.slice(0, -1), () => pieces.forEach((q) => this.columns(last, q.from, q.to, q.expr)));
     if (p.kind === 'column') return `SIMD: ${p.op} across rows, 16 outputs along ${last.name} per step.`;
     const poly = [...ROW_UNARY].filter((op) => unaryOps(p.c.epilogue).has(op));
-    return `SIMD: elementwise${poly.length ? ` (${poly.join(', ')} as polynomials)` : ''}, 16 outputs along ${last.name} per step${last.name === 'o0' ? ' (a 1-D output)' : ''}.`;
+    const split = p.pieces ? ` in ${p.pieces.length} stretches of ${last.name} (${p.pieces.map((q) => `[${q.from}, ${q.to})`).join(', ')}), each one branch of the selects on it` : '';
+    return `SIMD: elementwise${poly.length ? ` (${poly.join(', ')} as polynomials)` : ''}, 16 outputs along ${last.name} per step${last.name === 'o0' ? ' (a 1-D output)' : ''}${split}.`;
   }
 
   // ---- row reductions ----
@@ -304,30 +309,30 @@ class RowWriter extends SimdWriter {
 
   // ---- column reductions and maps: vectors along the output's last axis ----
 
-  /** Blocks of 16 outputs along `last`, then of 4, then a partial vector. */
-  private columns(last: LoopVar): void {
+  /** Blocks of 16 outputs along `last` over [start, end) (the whole axis, or a map's piece), then of 4, then a partial vector. */
+  private columns(last: LoopVar, start: number, end: Dim, epilogue: Expr): void {
     const split = last.name === 'o0';
-    const from = split ? 'lo' : 0;
-    const to = split ? 'hi' : last.extent;
-    this.loop(last.name, from, to, 16, () => this.block(last, 4, 4));
-    this.loop(last.name, null, to, 4, () => this.block(last, 1, 4));
+    const from = split ? 'lo' : start;
+    const to = split ? 'hi' : end;
+    this.loop(last.name, from, to, 16, () => this.block(last, 4, 4, epilogue));
+    this.loop(last.name, null, to, 4, () => this.block(last, 1, 4, epilogue));
     if (split) {
-      this.loop(last.name, null, to, 1, () => this.block(last, 1, 1));
+      this.loop(last.name, null, to, 1, () => this.block(last, 1, 1, epilogue));
       return;
     }
-    const rest = Number(last.extent) % 4;
+    const rest = (Number(end) - start) % 4;
     if (rest) {
-      this.f.i32(Number(last.extent) - rest).set(this.varLocal(last.name));
-      this.block(last, 1, rest);
+      this.f.i32(Number(end) - rest).set(this.varLocal(last.name));
+      this.block(last, 1, rest, epilogue);
     }
   }
 
   /** `vectors` vectors of outputs at the current position (`lanes` < 4: one partial vector, stored lane by lane). */
-  private block(last: LoopVar, vectors: number, lanes: number): void {
+  private block(last: LoopVar, vectors: number, lanes: number, epilogue: Expr): void {
     const p = this.plan;
     const f = this.f;
     const site = (q: number): TileSite => ({ acc: () => undefined, offset: (at) => SimdWriter.offset(16 * q * coefOf(at, last.name)) });
-    if (p.kind === 'map') return this.put(vectors, lanes, site, 'vec');
+    if (p.kind === 'map') return this.put(vectors, lanes, site, 'vec', epilogue);
     const accs = Array.from({ length: vectors }, () => f.local(V128));
     for (const a of accs) f.f32(IDENTITY[p.op]).simd('f32x4.splat').set(a);
     const walked = new Map(loadsOf(p.body).map((l) => [this.keyOf(l).key, l]));
