@@ -21,7 +21,9 @@ export interface LoopSequence {
  * A scan as the host runs it: copy `init` into the carry, then for each step copy the sequences'
  * slices in, run `body`, copy `result` (the body's output) into the carry and, when stacking,
  * the carry into the scan's output at time t. Storage of `carry` is the carry buffer (the scan's
- * own buffer when it returns only the final carry).
+ * own buffer when it returns only the final carry). Where neither the result's kernel nor any
+ * step after it reads the carry, the result lives in the carry buffer itself and there is
+ * nothing to copy (plan.ts's resultInPlace).
  */
 export interface Loop {
   readonly node: Node;

@@ -114,6 +114,19 @@ function ownBuffer(buffers: BufferSpec[], dtype: DType, shape: Shape): Storage {
   return { kind: 'buffer', id };
 }
 
+/**
+ * The value whose kernel may write the next carry over the current one: the body's result (or
+ * the base of its views) when a kernel of the body computes it and neither that kernel nor any
+ * step after it reads the carry (the steps before it have read all they need of the old carry).
+ */
+export function resultInPlace(l: Loop): Node | undefined {
+  const base = baseOf(l.result);
+  const at = l.body.findIndex((s) => s.kind === 'kernel' && s.kernel.writes === base);
+  if (at < 0) return undefined;
+  const readsCarry = (s: Step) => stepIo(s).reads.some((r) => baseOf(r) === l.carry);
+  return l.body.slice(at).some(readsCarry) ? undefined : base;
+}
+
 function assignBuffers(schedule: readonly Step[], graph: Graph, storage: Map<Node, Storage>, buffers: BufferSpec[]): void {
   const lastUse = new Map<Node, number>();
   schedule.forEach((s, i) => stepIo(s).reads.forEach((r) => lastUse.set(baseOf(r), i)));
@@ -121,22 +134,26 @@ function assignBuffers(schedule: readonly Step[], graph: Graph, storage: Map<Nod
   const free: number[] = [];
   // Only buffers allocated here are handed back: a loop body's inputs (carry, slices, invariants) are never reused inside it.
   const mine = new Set<number>();
-  schedule.forEach((s, i) => {
-    const { reads, writes } = stepIo(s);
+  /** A freed buffer of the value's kind (grown to fit), or a new one. */
+  const allocate = (writes: Node): number => {
     const batched = isBatched(writes.type.shape);
     const perSample = sampleSize(writes.type.shape);
     const dtype = writes.type.dtype;
     const reuse = free.findIndex((id) => buffers[id].dtype === dtype && buffers[id].batched === batched);
-    let id: number;
     if (reuse >= 0) {
-      id = free.splice(reuse, 1)[0];
+      const id = free.splice(reuse, 1)[0];
       buffers[id] = { ...buffers[id], perSample: Math.max(buffers[id].perSample, perSample) };
-    } else {
-      id = buffers.length;
-      buffers.push({ id, dtype, perSample, batched });
-      mine.add(id);
+      return id;
     }
-    storage.set(writes, { kind: 'buffer', id });
+    const id = buffers.length;
+    buffers.push({ id, dtype, perSample, batched });
+    mine.add(id);
+    return id;
+  };
+  schedule.forEach((s, i) => {
+    const { reads, writes } = stepIo(s);
+    // A value placed already (a loop body's result, written straight into the carry) keeps its place.
+    if (!storage.has(writes)) storage.set(writes, { kind: 'buffer', id: allocate(writes) });
     if (s.kind === 'loop') assignLoop(s.loop, storage, buffers);
     // Release after allocating: a kernel never writes a buffer it is reading.
     for (const r of new Set(reads.map(baseOf))) {
@@ -146,9 +163,17 @@ function assignBuffers(schedule: readonly Step[], graph: Graph, storage: Map<Nod
   });
 }
 
-/** A loop's storage: its carry (the scan's own buffer when only the final carry is kept), slices, invariants read in place, then its body's buffers. */
+/**
+ * A loop's storage: its carry (the scan's own buffer when only the final carry is kept), slices,
+ * invariants read in place, then its body's buffers. The body's result is computed straight into
+ * the carry where nothing reads the old carry from its kernel on (resultInPlace), so no copy
+ * closes the step.
+ */
 function assignLoop(l: Loop, storage: Map<Node, Storage>, buffers: BufferSpec[]): void {
-  storage.set(l.carry, l.stack ? ownBuffer(buffers, l.carry.type.dtype, l.carry.type.shape) : storage.get(l.node)!);
+  const carry = l.stack ? ownBuffer(buffers, l.carry.type.dtype, l.carry.type.shape) : storage.get(l.node)!;
+  storage.set(l.carry, carry);
+  const inPlace = resultInPlace(l);
+  if (inPlace) storage.set(inPlace, carry);
   for (const q of l.sequences) storage.set(q.slice, ownBuffer(buffers, q.slice.type.dtype, q.slice.type.shape));
   for (const [inner, outer] of l.invariants) storage.set(inner, storage.get(baseOf(outer)) ?? internal(`no storage for loop invariant %${outer.id} (${outer.op})`));
   // Body buffers come after every buffer live around the loop and are never handed back to it.

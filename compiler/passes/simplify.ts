@@ -1,12 +1,14 @@
 // Dead-code elimination: nodes that compute nothing (identity views, no-op casts and reshapes,
 // inference-time dropout) are bypassed, and whatever no output reaches is dropped. A concat of
 // every unit time slice of one tensor, in order, is that tensor (a recurrent layer's per-step
-// states restacked: the scan's output already holds them).
+// states restacked: the scan's output already holds them). A stacked scan read only at its final
+// step keeps only its final carry (final-step.ts).
 import { makeNode, withInputs } from '../../src/ir/build.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { rewriteGraph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { BATCH, normAxis, sameShape, type Dim, type Shape } from '../../src/ir/shape.ts';
+import { dropUnreadSteps } from './final-step.ts';
 
 /** True when a node's value is its first input's, unchanged. */
 function isNoOp(n: Node): boolean {
@@ -61,8 +63,10 @@ function restacked(n: Node): Node | undefined {
  * no-ops makes their inputs' producers dead too when nothing else reads them.
  */
 export function eliminateDeadCode(g: Graph): Graph {
-  return rewriteGraph(g, (node, rebuild) => {
+  const live = rewriteGraph(g, (node, rebuild) => {
     const n = withInputs(node, node.inputs.map(rebuild));
     return isNoOp(n) ? n.inputs[0] : (restacked(n) ?? n);
   });
+  // After the rest: restacking may leave the final step the only part of a scan's output read.
+  return dropUnreadSteps(live);
 }

@@ -1,5 +1,6 @@
 // The JavaScript backend's host schedule: kernel calls, and each loop as a `for` over its body's
-// kernel calls with the time slices copied in and the carry copied out (compiler/lower/loop.ts).
+// kernel calls with the time slices copied in and the carry copied out (compiler/lower/loop.ts),
+// unless the body's last kernel wrote the next carry in place.
 // The loop's text is the body's, whatever the number of steps: a module does not grow with T.
 import type { Node } from '../../../src/ir/node.ts';
 import { BATCH, sampleSize, type Dim } from '../../../src/ir/shape.ts';
