@@ -68,9 +68,25 @@ export function crc32Table(bytes: Uint8Array, previous = 0): number {
 }
 
 /**
- * The WebAssembly CRC-32 (hand-assembled; 288 bytes). Its memory is two 64 KiB pages: the eight
+ * The WebAssembly CRC-32 (hand-assembled; 433 bytes). Its memory is two 64 KiB pages: the eight
  * 1 KiB tables of slicing by 8 at address 0 (T[k] at k * 1024), and a 64 KiB window for the data
- * at 65536. One function, crc(p, n, crc) -> crc, over the n bytes at p:
+ * at 65536. Its start function builds the tables (a JavaScript loop would run them in V8's
+ * interpreter: more than the module costs):
+ *
+ *   (func $init (local $n i32) (local $c i32) (local $k i32)
+ *     (loop $each (local.set $c (local.get $n)) (local.set $k (i32.const 8))            ;; T0
+ *       (loop $bit (local.set $c (i32.xor (i32.shr_u (local.get $c) (i32.const 1))
+ *                                 (i32.and (i32.const 0xedb88320) (i32.sub (i32.const 0) (i32.and (local.get $c) (i32.const 1))))))
+ *         (br_if $bit (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))
+ *       (i32.store (i32.shl (local.get $n) (i32.const 2)) (local.get $c))
+ *       (br_if $each (i32.lt_u (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 256))))
+ *     (local.set $n (i32.const 1024))                                                    ;; T1-T7
+ *     (loop $next (local.set $c (i32.load (i32.sub (local.get $n) (i32.const 1024))))
+ *       (i32.store (local.get $n) (i32.xor (i32.shr_u (local.get $c) (i32.const 8))
+ *                                          (i32.load (i32.shl (i32.and (local.get $c) (i32.const 255)) (i32.const 2)))))
+ *       (br_if $next (i32.lt_u (local.tee $n (i32.add (local.get $n) (i32.const 4))) (i32.const 8192)))))
+ *
+ * and crc(p, n, crc) -> crc, over the n bytes at p:
  *
  *   (func $crc (param $p i32) (param $n i32) (param $crc i32) (result i32) (local $c i32) (local $d i32)
  *     (local.set $c (i32.xor (local.get $crc) (i32.const -1)))
@@ -92,18 +108,25 @@ export function crc32Table(bytes: Uint8Array, previous = 0): number {
  *     (i32.xor (local.get $c) (i32.const -1)))
  */
 const WASM_CRC32 = [
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 127, 127, 127, 1, 127, 3, 2, 1, 0, 5, 3,
-  1, 0, 2, 7, 16, 2, 3, 99, 114, 99, 0, 0, 6, 109, 101, 109, 111, 114, 121, 2, 0, 10, 240, 1,
-  1, 237, 1, 1, 2, 127, 32, 2, 65, 127, 115, 33, 3, 2, 64, 3, 64, 32, 1, 65, 8, 73, 13, 1,
-  32, 3, 32, 0, 40, 0, 0, 115, 33, 3, 32, 0, 40, 0, 4, 33, 4, 32, 3, 65, 255, 1, 113, 65,
-  2, 116, 40, 2, 128, 56, 32, 3, 65, 8, 118, 65, 255, 1, 113, 65, 2, 116, 40, 2, 128, 48, 115, 32,
-  3, 65, 16, 118, 65, 255, 1, 113, 65, 2, 116, 40, 2, 128, 40, 115, 32, 3, 65, 24, 118, 65, 2, 116,
-  40, 2, 128, 32, 115, 32, 4, 65, 255, 1, 113, 65, 2, 116, 40, 2, 128, 24, 115, 32, 4, 65, 8, 118,
-  65, 255, 1, 113, 65, 2, 116, 40, 2, 128, 16, 115, 32, 4, 65, 16, 118, 65, 255, 1, 113, 65, 2, 116,
-  40, 2, 128, 8, 115, 32, 4, 65, 24, 118, 65, 2, 116, 40, 2, 0, 115, 33, 3, 32, 0, 65, 8, 106,
-  33, 0, 32, 1, 65, 8, 107, 33, 1, 12, 0, 11, 11, 2, 64, 3, 64, 32, 1, 69, 13, 1, 32, 3,
-  32, 0, 45, 0, 0, 115, 65, 255, 1, 113, 65, 2, 116, 40, 2, 0, 32, 3, 65, 8, 118, 115, 33, 3,
-  32, 0, 65, 1, 106, 33, 0, 32, 1, 65, 1, 107, 33, 1, 12, 0, 11, 11, 32, 3, 65, 127, 115, 11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 11, 2, 96, 3, 127, 127, 127, 1, 127, 96, 0, 0, 3, 3, 2,
+  0, 1, 5, 3, 1, 0, 2, 7, 16, 2, 3, 99, 114, 99, 0, 0, 6, 109, 101, 109, 111, 114, 121, 2,
+  0, 8, 1, 1, 10, 250, 2, 2, 237, 1, 1, 2, 127, 32, 2, 65, 127, 115, 33, 3, 2, 64, 3, 64,
+  32, 1, 65, 8, 73, 13, 1, 32, 3, 32, 0, 40, 0, 0, 115, 33, 3, 32, 0, 40, 0, 4, 33, 4,
+  32, 3, 65, 255, 1, 113, 65, 2, 116, 40, 2, 128, 56, 32, 3, 65, 8, 118, 65, 255, 1, 113, 65, 2,
+  116, 40, 2, 128, 48, 115, 32, 3, 65, 16, 118, 65, 255, 1, 113, 65, 2, 116, 40, 2, 128, 40, 115, 32,
+  3, 65, 24, 118, 65, 2, 116, 40, 2, 128, 32, 115, 32, 4, 65, 255, 1, 113, 65, 2, 116, 40, 2, 128,
+  24, 115, 32, 4, 65, 8, 118, 65, 255, 1, 113, 65, 2, 116, 40, 2, 128, 16, 115, 32, 4, 65, 16, 118,
+  65, 255, 1, 113, 65, 2, 116, 40, 2, 128, 8, 115, 32, 4, 65, 24, 118, 65, 2, 116, 40, 2, 0, 115,
+  33, 3, 32, 0, 65, 8, 106, 33, 0, 32, 1, 65, 8, 107, 33, 1, 12, 0, 11, 11, 2, 64, 3, 64,
+  32, 1, 69, 13, 1, 32, 3, 32, 0, 45, 0, 0, 115, 65, 255, 1, 113, 65, 2, 116, 40, 2, 0, 32,
+  3, 65, 8, 118, 115, 33, 3, 32, 0, 65, 1, 106, 33, 0, 32, 1, 65, 1, 107, 33, 1, 12, 0, 11,
+  11, 32, 3, 65, 127, 115, 11, 136, 1, 1, 3, 127, 65, 0, 33, 0, 3, 64, 32, 0, 33, 1, 65, 8,
+  33, 2, 3, 64, 32, 1, 65, 1, 118, 65, 160, 134, 226, 237, 126, 65, 0, 32, 1, 65, 1, 113, 107, 113,
+  115, 33, 1, 32, 2, 65, 1, 107, 34, 2, 65, 0, 71, 13, 0, 11, 32, 0, 65, 2, 116, 32, 1, 54,
+  2, 0, 32, 0, 65, 1, 106, 34, 0, 65, 128, 2, 73, 13, 0, 11, 65, 128, 8, 33, 0, 3, 64, 32,
+  0, 65, 128, 8, 107, 40, 2, 0, 33, 1, 32, 0, 32, 1, 65, 8, 118, 32, 1, 65, 255, 1, 113, 65,
+  2, 116, 40, 2, 0, 115, 54, 2, 0, 32, 0, 65, 4, 106, 34, 0, 65, 128, 192, 0, 73, 13, 0, 11,
+  11,
 ];
 
 /** Where the data window starts in the module's memory, and its length. */
@@ -116,11 +139,7 @@ export function openWasmCrc32(): Crc32 | undefined {
   try {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(WASM_CRC32)));
     crc = instance.exports.crc as typeof crc;
-    const buffer = (instance.exports.memory as WebAssembly.Memory).buffer;
-    memory = new Uint8Array(buffer);
-    // Little-endian words, as the module reads them (WebAssembly memory is little-endian everywhere).
-    const words = new DataView(buffer);
-    buildTables(8).forEach((t, k) => t.forEach((v, n) => words.setUint32(k * 1024 + n * 4, v, true)));
+    memory = new Uint8Array((instance.exports.memory as WebAssembly.Memory).buffer);
   } catch {
     return undefined;
   }
