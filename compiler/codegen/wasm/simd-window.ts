@@ -18,7 +18,7 @@ import { BATCH, strides } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { F32, I32, V128 } from './binary.ts';
 import { coefOf, epilogueIsAffine, epilogueLoads, loadOffset, replaceSum, type Affine, type Contraction, type Tile } from './contraction.ts';
-import { inputParam, LO, NotExpressible, OUT, SimdWriter, type SimdKernel } from './simd-writer.ts';
+import { inputParam, NotExpressible, OUT, SimdWriter, type SimdKernel } from './simd-writer.ts';
 
 /** Most taps the straight path unrolls (a 4×4 window); larger windows keep the tap loops. */
 const MAX_TAPS = 16;
@@ -87,9 +87,11 @@ export function renderWindowKernel(k: Kernel, w: WindowReduction, vectorEpilogue
   if (!vectorEpilogue) return null;
   const last = w.c.out[w.c.out.length - 1];
   const tile: Tile = { kind: 'broadcast', col: last, rows: null, vec: 'a' };
-  // The straight path re-stores overlapped outputs: only where the epilogue reads no array (one that might be the output itself).
+  // The straight path re-stores overlapped outputs: only where the epilogue reads no array (one
+  // that might be the output itself). Its row pointers advance along a dimension after the
+  // batch's (o0, the thread split), so the output has 3 dimensions or more.
   const taps = windowTaps(w);
-  const straight = taps && Number(last.extent) >= 4 && !epilogueLoads(k, w.c).length ? taps : null;
+  const straight = taps && Number(last.extent) >= 4 && w.c.out.length >= 3 && !epilogueLoads(k, w.c).length ? taps : null;
   try {
     const writer = new WindowWriter(k, w.c, tile, false, w);
     if (straight) writer.straight(straight, Number(last.extent));
@@ -171,16 +173,12 @@ class WindowWriter extends SimdWriter {
     const inStep = 4 * this.w.stride;
     const outStep = 4 * coefOf(this.c.outAt, last);
     this.nest(outer.slice(0, -1), () => {
-      // Row pointers at the innermost row dimension's first value ('lo' for o0, a call's slice).
-      const isSplit = inner.name === 'o0';
-      const v = this.varLocal(inner.name);
-      if (isSplit) f.get(LO).set(v);
-      else f.i32(0).set(v);
+      // Row pointers at the first row (the innermost row dimension at 0), then advanced row by row.
       this.address(inputParam(this.w.input), this.w.at, skip);
-      f.get(v).i32(4 * coefOf(this.w.at, inner.name)).op('i32.mul').op('i32.add').set(pIn);
+      f.set(pIn);
       this.address(OUT, this.c.outAt, skip);
-      f.get(v).i32(4 * coefOf(this.c.outAt, inner.name)).op('i32.mul').op('i32.add').set(pOut);
-      this.loop(inner.name, null, isSplit ? 'hi' : inner.extent, 1, () => {
+      f.set(pOut);
+      this.loop(inner.name, 0, inner.extent, 1, () => {
         f.get(pIn).set(pi);
         f.get(pOut).set(po);
         const full = Math.floor(cols / 4);
