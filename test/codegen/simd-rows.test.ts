@@ -189,7 +189,7 @@ describe('row kernels (softmax, layer norm, sums, exp) in WebAssembly SIMD', () 
 
 describe('the vector exp, tanh and log (simd-rows-math.ts)', () => {
   const x = makeNode('input', [], { name: 'x', dtype: 'float32', shape: ['N', 37] });
-  const graph: Graph = { name: 'simd_exp', inputs: [x], outputs: [{ name: 'y', node: makeNode('exp', [x]) }, { name: 't', node: makeNode('tanh', [x]) }, { name: 'l', node: makeNode('log', [x]) }] };
+  const graph: Graph = { name: 'simd_exp', inputs: [x], outputs: [{ name: 'y', node: makeNode('exp', [x]) }, { name: 't', node: makeNode('tanh', [x]) }, { name: 'l', node: makeNode('log', [x]) }, { name: 's', node: makeNode('sigmoid', [x]) }] };
 
   /** Distance in float32 units in the last place between two finite floats of one sign. */
   const ulps = (a: number, b: number) => {
@@ -219,9 +219,10 @@ describe('the vector exp, tanh and log (simd-rows-math.ts)', () => {
     }
   });
 
-  it('tanh is within 3 ulp of Math.tanh rounded to float32, odd (tanh(−0) = −0), ±1 at ±∞ and NaN at NaN', async () => {
-    const values: number[] = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-30, 1e-40, 0.625, -0.625, 0.62500006, 9, -9, 50];
+  it('tanh is within 2 ulp of Math.tanh rounded to float32, odd (tanh(−0) = −0), ±1 at ±∞ and NaN at NaN', async () => {
+    const values: number[] = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-30, 1e-40, 0.625, -0.625, 0.62500006, 9, -9, 9.0109, 9.0110, 50];
     for (let v = -12; v <= 12; v += 0.00731) values.push(v);
+    for (let v = -0.05; v <= 0.05; v += 0.0000371) values.push(v);
     const feed = fed(values);
     const { model } = await compileAndLoad(graph, 'simd-rows', 'exp', undefined, 'js', { simd: true });
     const got = model.run({ x: feed }, feed.length / 37).t as Float32Array;
@@ -230,7 +231,24 @@ describe('the vector exp, tanh and log (simd-rows-math.ts)', () => {
       const at = `tanh(${feed[i]})`;
       if (Number.isNaN(want)) expect(got[i], at).toBeNaN();
       else if (want === 0) expect(Object.is(got[i], want), at).toBe(true);
-      else expect(ulps(got[i], want), at).toBeLessThanOrEqual(3);
+      else expect(ulps(got[i], want), at).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('sigmoid is within 2 ulp of 1 / (1 + exp(−x)) rounded to float32 down to −87.33, 0 below (where it is under 2⁻¹²⁶), ½ at ±0, 0 and 1 at ∓∞, NaN at NaN', async () => {
+    const values: number[] = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-30, 1e-40, 16.6, 17, 88, 100, -87.3, -87.34, -88, -100];
+    for (let v = -87.3; v <= 20; v += 0.00731) values.push(v);
+    for (let v = -0.05; v <= 0.05; v += 0.0000371) values.push(v);
+    const feed = fed(values);
+    const { model } = await compileAndLoad(graph, 'simd-rows', 'exp', undefined, 'js', { simd: true });
+    const got = model.run({ x: feed }, feed.length / 37).s as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      const want = Math.fround(1 / (1 + Math.exp(-feed[i])));
+      const at = `sigmoid(${feed[i]})`;
+      if (Number.isNaN(want)) expect(got[i], at).toBeNaN();
+      else if (feed[i] < -87.3366) expect(got[i], at).toBe(0);
+      else if (want === 0 || want === 1 || feed[i] === 0) expect(got[i], at).toBe(want);
+      else expect(ulps(got[i], want), at).toBeLessThanOrEqual(2);
     }
   });
 

@@ -1,4 +1,4 @@
-// exp and sigmoid for the row kernels (simd-rows.ts): WebAssembly has no transcendental
+// exp, sigmoid, tanh and log for the row kernels (simd-rows.ts): WebAssembly has no transcendental
 // instructions, and JavaScript's Math.exp costs about 15 ns a call, which made softmax's
 // Σ exp(x − max) and exp(x − max) / Σ a third of a Transformer block's time. The vector form is
 // Cephes's expf (range reduction by n = round(x·log₂e) in two parts, a degree-6 polynomial on
@@ -7,10 +7,13 @@
 // Float32 contract: within 2 ulp of exp(x) rounded to float32 for normal results (the tests hold
 // it to 3e-7 relative against Math.exp over [−87, 88]); exp(−∞) = 0, exp(+∞) = +∞, exp(NaN) = NaN;
 // results below 2⁻¹²⁶ are subnormal down to 2⁻¹⁴⁹, then 0; above about 88.72 they are +∞, as
-// float32 rounding of the true value gives. sigmoid(x) is 1 / (1 + exp(−x)), the JavaScript
-// kernels' formula, over this exp. tanh is Cephes's tanhf: an odd polynomial for |x| ≤ 0.625,
-// 1 − 2 / (exp(2|x|) + 1) above, x's sign put back by its bit (so tanh(−0) = −0); within 3 ulp of
-// Math.tanh rounded to float32, ±1 beyond |x| ≈ 9. log is Cephes's logf (a loss's log of
+// float32 rounding of the true value gives. sigmoid(x) is within 2 ulp of the JavaScript kernels'
+// 1 / (1 + exp(−x)) rounded to float32 down to x = −87.33, and 0 below (where σ(x) < 2⁻¹²⁶); tanh is within 2 ulp of Math.tanh rounded to float32, odd (tanh(−0) = −0), ±1
+// beyond |x| ≈ 9.01. Both are cheaper than exp (they are an LSTM step's gate math: five a unit):
+// e = exp(−|x|) from a rounding by a "magic" add (no round or convert instructions) and a fitted
+// polynomial, σ(−|x|) = e / (1 + e) and tanh(−|x|) = m / (m + 2) with m = expm1(−2|x|), then the
+// sign; about 30 vector instructions each, against about 45 for 1 / (1 + exp(−x)) and 55 for
+// tanhf's two branches. log is Cephes's logf (a loss's log of
 // probabilities, logSoftmax's log Σ), within 2 ulp of Math.log rounded to float32; log(±0) = −∞,
 // log of a negative number NaN.
 import { BATCH_VAR, forEachChild, mapExpr, num, type Expr } from '../../../src/ir/expr.ts';
@@ -95,48 +98,108 @@ function exponentBits(f: FunctionBody, k: number): void {
   f.i32(23).simd('i32x4.shl');
 }
 
-/** Replaces the vector on the stack by 1 / (1 + exp(−x)) of each lane. */
-export function vectorSigmoid(f: FunctionBody): void {
-  const e = f.local(V128);
-  f.simd('f32x4.neg');
-  vectorExp(f);
-  f.set(e);
-  splat(f, 1);
-  splat(f, 1).get(e).simd('f32x4.add');
-  f.simd('f32x4.div');
+/**
+ * 2ⁿ and the reduced argument without rounding or converting instructions: adding `magic` (a
+ * float whose unit in the last place is `step`, 1 or ½) rounds y = z·(−log₂e) to a multiple of
+ * `step` in the low mantissa bits, which shifted into the exponent field make the scale 2^(n/step)
+ * ((127 + n/step) is what those bits hold); subtracting `magic` gives n as a float. Leaves the
+ * scale in `s` and z + n·ln 2 (ln 2 in the given parts) in `t`. Valid while z·log₂e < 126·step.
+ */
+function reduce(f: FunctionBody, z: number, magic: number, ln2: readonly number[], s: number, t: number): void {
+  const n = f.local(V128);
+  f.get(z);
+  splat(f, -LOG2E).simd('f32x4.mul');
+  splat(f, magic).simd('f32x4.add').set(n);
+  f.get(n).i32(23).simd('i32x4.shl').set(s);
+  f.get(n);
+  splat(f, magic).simd('f32x4.sub').set(n);
+  f.get(z).set(t);
+  for (const part of ln2) {
+    f.get(n);
+    splat(f, part).simd('f32x4.mul').get(t).simd('f32x4.add').set(t);
+  }
 }
 
-/** Cephes tanhf's polynomial for (tanh(a) − a) / a³ on a ≤ 0.625, highest degree first. */
-const TANH_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
-const SIGN = new Uint8Array(new Int32Array([-0x80000000, -0x80000000, -0x80000000, -0x80000000]).buffer);
-
-/** Replaces the vector on the stack by tanh of each lane: both branches on |x|, chosen by lane, then x's sign bit. */
-export function vectorTanh(f: FunctionBody): void {
-  const x = f.local(V128);
-  const a = f.local(V128);
-  const z = f.local(V128);
-  const small = f.local(V128);
-  f.tee(x).simd('f32x4.abs').set(a);
-  // Small: a + a·z·P(z), z = a².
-  f.get(a).get(a).simd('f32x4.mul').set(z);
-  splat(f, TANH_POLY[0]);
-  for (const c of TANH_POLY.slice(1)) {
-    f.get(z).simd('f32x4.mul');
+/** p(t) by Horner, coefficients highest degree first, left on the stack. */
+function horner(f: FunctionBody, coefs: readonly number[], t: number): void {
+  splat(f, coefs[0]);
+  for (const c of coefs.slice(1)) {
+    f.get(t).simd('f32x4.mul');
     splat(f, c).simd('f32x4.add');
   }
-  f.get(z).simd('f32x4.mul').get(a).simd('f32x4.mul').get(a).simd('f32x4.add').set(small);
-  // Large: 1 − 2 / (exp(2a) + 1).
-  splat(f, 1);
-  splat(f, 2);
-  f.get(a).get(a).simd('f32x4.add');
-  vectorExp(f);
-  splat(f, 1).simd('f32x4.add').simd('f32x4.div').simd('f32x4.sub');
-  f.get(small);
-  f.get(a);
-  splat(f, 0.625).simd('f32x4.gt');
-  f.simd('v128.bitselect');
-  f.get(x).v128Const(SIGN).simd('v128.and').simd('v128.or');
 }
+
+/**
+ * exp(−t) = 1 + t·P(t) on |t| ≤ ½·ln 2, P of degree 5, highest first: fitted near-minimax in
+ * relative error (Lawson's reweighted least squares on 2,000 Chebyshev points, 2e-9), rounded to
+ * float32. EXPM1_MINUS_2 below is fitted the same way.
+ */
+const EXP_MINUS = [1.3843653723597527e-3, -8.37415549904108e-3, 4.166800156235695e-2, -1.6666431725025177e-1, 4.999999403953552e-1, -1];
+/** Past this |x|, exp(−|x|) is below 2⁻¹²⁶ (the scale's exponent would wrap): σ(−|x|) is taken as 0. */
+const SIGMOID_CUTOFF = 87.33654;
+/** ln 2 in two parts for the reduction (n up to 126): the first has 16 significant bits, so n·part is exact. */
+const LN2_PARTS = [0.693145751953125, 1.428606765330187e-6];
+/** 1.5·2²³ + 127: its last place is 1, and its low bits hold 127 (the exponent bias) for n = 0. */
+const MAGIC_1 = 12583039;
+
+/**
+ * Replaces the vector on the stack by σ(x) = 1 / (1 + exp(−x)) of each lane, computed as
+ * e / (1 + e) with e = exp(−|x|) ≤ 1 (so nothing overflows), then 1 − that for x > 0.
+ */
+export function vectorSigmoid(f: FunctionBody): void {
+  const [x, z, s, t, e] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  f.tee(x).simd('f32x4.abs').set(z);
+  reduce(f, z, MAGIC_1, LN2_PARTS, s, t);
+  // e = s·exp(−t) = s + (t·s)·P(t).
+  horner(f, EXP_MINUS, t);
+  f.get(t).get(s).simd('f32x4.mul').simd('f32x4.mul').get(s).simd('f32x4.add').set(e);
+  // σ(−|x|) = e / (1 + e), zero past the cutoff (and at |x| = ∞, where t is NaN).
+  splat(f, 0);
+  f.get(e).get(e);
+  splat(f, 1).simd('f32x4.add').simd('f32x4.div');
+  f.get(z);
+  splat(f, SIGMOID_CUTOFF).simd('f32x4.gt').simd('v128.bitselect').set(e);
+  // x > 0: 1 − σ(−|x|). A NaN x is not > 0 and its e is NaN.
+  splat(f, 1).get(e).simd('f32x4.sub').get(e);
+  f.get(x);
+  splat(f, 0).simd('f32x4.gt').simd('v128.bitselect');
+}
+
+/** (exp(−2t) − 1 + 2t) / t² on |t| ≤ ¼·ln 2, degree 4, highest first (fitted near-minimax, relative to expm1(−2t): 1.3e-8). */
+const EXPM1_MINUS_2 = [8.884814381599426e-2, -2.6772844791412354e-1, 6.666752099990845e-1, -1.3333234786987305, 1.9999998807907104];
+/** Past this |x|, tanh(x) rounds to ±1 in float32; clamping there keeps the scale a normal float. */
+const TANH_SATURATION = 9.010913;
+/** 1.5·2²² + 63.5: its last place is ½, and its low bits hold 127 for n = 0, so the scale is 2^(2n) = exp(−2z) rounded. */
+const MAGIC_HALF = 6291519.5;
+
+/**
+ * Replaces the vector on the stack by tanh of each lane: with z = |x| (at most 9.01, where tanh
+ * is ±1 in float32), m = expm1(−2z) = s − 1 + (t·s)·q(t) after the reduction (no cancellation
+ * near 0, where s = 1 and m = t·q(t)), tanh(−z) = m / (m + 2); x's sign bit put back (tanh(−0) = −0, NaN stays NaN).
+ */
+export function vectorTanh(f: FunctionBody): void {
+  const [x, z, s, t, m] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  // The bound where z exceeds it: a NaN z stays (no comparison with NaN holds).
+  f.tee(x).simd('f32x4.abs').set(z);
+  splat(f, TANH_SATURATION).get(z).get(z);
+  splat(f, TANH_SATURATION).simd('f32x4.gt').simd('v128.bitselect').set(z);
+  reduce(f, z, MAGIC_HALF, [Math.LN2], s, t);
+  // q(t) = −2 + t·Q(t); m = (s − 1) + (t·s)·q(t).
+  horner(f, EXPM1_MINUS_2, t);
+  f.get(t).simd('f32x4.mul');
+  splat(f, -2).simd('f32x4.add');
+  f.get(t).get(s).simd('f32x4.mul').simd('f32x4.mul');
+  f.get(s);
+  splat(f, 1).simd('f32x4.sub').simd('f32x4.add').set(m);
+  f.get(m).get(m);
+  splat(f, 2).simd('f32x4.add').simd('f32x4.div');
+  // tanh(−z) ≤ 0: its magnitude with x's sign bit.
+  const y = f.local(V128);
+  f.set(y);
+  f.get(x).get(y).v128Const(SIGN).simd('v128.bitselect');
+}
+
+const SIGN = new Uint8Array(new Int32Array([-0x80000000, -0x80000000, -0x80000000, -0x80000000]).buffer);
 
 /** Cephes logf's polynomial for (log(1 + m) − m + m²/2) / m³ on √½ − 1 ≤ m < √2 − 1, highest degree first. */
 const LOG_POLY = [7.0376836292e-2, -1.151461031e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1];
