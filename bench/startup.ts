@@ -7,7 +7,8 @@
 //   build, the rest of emitting, is what is left);
 // - per example: `compileModel` with its training step, and import → first predict of its
 //   inference-only module and of the full module, stage by stage (wall and CPU time).
-// Writes bench/startup.md. Usage: npm run build && npx tsx bench/startup.ts (also run by `npm run bench`).
+// Writes bench/startup.md. Usage: npm run build && npx tsx bench/startup.ts (also run by `npm run bench`);
+// with --first, only the first-prediction rows, printed (nothing written).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -77,7 +78,8 @@ const CLI: [string, string[]][] = [
   ['kiln compile examples/cnn.ts --train', ['compile', 'examples/cnn.ts', '--train', '--out', path.join(out, 'cli')]],
   ['kiln compile examples/mlp.ts --train', ['compile', 'examples/mlp.ts', '--train', '--out', path.join(out, 'cli')]],
 ];
-const cliRows = CLI.map(([name, args]) => {
+const only = process.argv.includes('--first');
+const cliRows = (only ? [] : CLI).map(([name, args]) => {
   const runs = Array.from({ length: CLI_ROUNDS }, () => timeCli(args));
   const wall = runs.map((r) => r.wall);
   const row = `| \`${name}\` | ${median(wall).toFixed(0)} | ${Math.min(...wall).toFixed(0)} | ${median(runs.map((r) => r.cpu)).toFixed(0)} |`;
@@ -127,7 +129,7 @@ function formatAndTranspile(name: string): [number, number, number] {
   return [format.parse, format.format, transpile.ms];
 }
 const stageRows: string[] = [];
-for (const name of ['cnn', 'mlp']) {
+for (const name of only ? [] : ['cnn', 'mlp']) {
   const runs = Array.from({ length: ROUNDS }, () => stages(name));
   const cold = Array.from({ length: ROUNDS }, () => formatAndTranspile(name));
   const m = STAGE_NAMES.map((_, i) => median(runs.map((r) => r[i] ?? 0)));
@@ -139,34 +141,42 @@ for (const name of ['cnn', 'mlp']) {
 
 // 3. Per example: compileModel with training, and import → first predict of its inference-only
 // module (`<name>.inference.mjs`, what an application that only predicts imports) and of the full
-// module (with createTrainer), each stage's wall and CPU time.
-const FIRST_STAGES = ['import kiln/runtime', 'import the module', 'read the weight file', 'createModel', 'first predict'] as const;
+// module (with createTrainer), each stage's wall and CPU time. Each run is a fresh `node` on a
+// script file, as an application is: Node's ES-module loader starts before the file's first line
+// (a script given with -e pays it at its first import instead: 3-5 ms more).
+const FIRST_STAGES = ['import kiln/runtime', 'import the module', 'createModel (reads the weight file)', 'first predict'] as const;
+const firstScript = path.join(out, 'first-predict.mjs');
+writeFileSync(
+  firstScript,
+  `// node first-predict.mjs MODULE WEIGHTS [bytes]: import → createModel(path) → predict at batch 1 (bytes: readFileSync + createModel(bytes)).
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const wall = [performance.now()], used = [cpu()];
+const mark = () => { wall.push(performance.now()); used.push(cpu()); };
+const [file, weights, how] = process.argv.slice(2);
+await import('kiln/runtime'); mark();
+const m = await import(file); mark();
+// process.getBuiltinModule: importing node:fs as an ES module would load Node's streams (2-3 ms) into the timing.
+const model = m.createModel(how === 'bytes' ? process.getBuiltinModule('node:fs').readFileSync(weights) : weights); mark();
+const size = m.inputs[0].shape.slice(1).reduce((a, b) => a * b, 1);
+model.predict(new Float32Array(size), 1); mark();
+const steps = (a) => a.slice(1).map((x, i) => x - a[i]);
+console.log(JSON.stringify({ wall: steps(wall), cpu: steps(used) }));
+`,
+);
+type FirstRun = { wall: number[]; cpu: number[] };
 /** One fresh process: import → createModel(weight file) → predict at batch 1, each stage timed (wall and CPU ms). */
-function firstPredict(file: string, weights: string): { wall: number[]; cpu: number[] } {
-  const f = spawnSync(process.execPath, ['--input-type=module', '-e', `
-    import { readFileSync } from 'node:fs';
-    const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-    const wall = [performance.now()], used = [cpu()];
-    const mark = () => { wall.push(performance.now()); used.push(cpu()); };
-    await import('kiln/runtime'); mark();
-    const m = await import(${JSON.stringify(file)}); mark();
-    const bytes = readFileSync(${JSON.stringify(weights)}); mark();
-    const model = m.createModel(bytes); mark();
-    const size = m.inputs[0].shape.slice(1).reduce((a, b) => a * b, 1);
-    model.predict(new Float32Array(size), 1); mark();
-    const steps = (a) => a.slice(1).map((x, i) => x - a[i]);
-    console.log(JSON.stringify({ wall: steps(wall), cpu: steps(used) }));`], { cwd: out, encoding: 'utf8' });
+function firstPredict(file: string, weights: string, how: 'path' | 'bytes' = 'path'): FirstRun {
+  const f = spawnSync(process.execPath, [firstScript, new URL(`file://${file}`).href, weights, how], { cwd: out, encoding: 'utf8' });
   if (f.status !== 0) throw new Error(f.stderr);
   return JSON.parse(f.stdout.trim().split('\n').pop()!);
 }
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+const FIRST_ROUNDS = 7;
 const rows: string[] = [];
 const stageRowsFirst: string[] = [];
 for (const name of EXAMPLES) {
   const compile: number[] = [];
-  const inference: ReturnType<typeof firstPredict>[] = [];
-  const full: ReturnType<typeof firstPredict>[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < (only ? 1 : ROUNDS); r++) {
     const c = fresh(`
       import { writeFileSync } from 'node:fs';
       const { compileModel } = await import(${url('dist/compiler/compile.js')});
@@ -181,16 +191,29 @@ for (const name of EXAMPLES) {
       writeFileSync(${JSON.stringify(path.join(out, `${name}.weights.bin`))}, c.weights);
       console.log(JSON.stringify({ ms }));`);
     compile.push(c.ms);
-    const weights = path.join(out, `${name}.weights.bin`);
+  }
+  // The three ways interleaved, round by round, so that a change in the machine's load falls on each alike.
+  const weights = path.join(out, `${name}.weights.bin`);
+  const inference: FirstRun[] = [];
+  const bytes: FirstRun[] = [];
+  const full: FirstRun[] = [];
+  for (let r = 0; r < FIRST_ROUNDS; r++) {
     inference.push(firstPredict(path.join(out, `${name}.inference.mjs`), weights));
+    bytes.push(firstPredict(path.join(out, `${name}.inference.mjs`), weights, 'bytes'));
     full.push(firstPredict(path.join(out, `${name}.mjs`), weights));
   }
-  const total = (runs: ReturnType<typeof firstPredict>[], k: 'wall' | 'cpu') => median(runs.map((r) => sum(r[k])));
-  rows.push(`| ${name} | ${median(compile).toFixed(0)} | ${total(inference, 'wall').toFixed(1)} | ${total(inference, 'cpu').toFixed(1)} | ${total(full, 'wall').toFixed(1)} |`);
+  const total = (runs: FirstRun[], k: 'wall' | 'cpu') => median(runs.map((r) => sum(r[k]))).toFixed(1);
+  const spread = (runs: FirstRun[]) => {
+    const t = runs.map((r) => sum(r.wall));
+    return `${Math.min(...t).toFixed(1)}–${Math.max(...t).toFixed(1)}`;
+  };
+  rows.push(`| ${name} | ${median(compile).toFixed(0)} | ${total(inference, 'wall')} | ${spread(inference)} | ${total(inference, 'cpu')} | ${total(bytes, 'wall')} / ${total(bytes, 'cpu')} | ${total(full, 'wall')} / ${total(full, 'cpu')} |`);
   const stage = (i: number) => `${median(inference.map((r) => r.wall[i])).toFixed(1)} / ${median(inference.map((r) => r.cpu[i])).toFixed(1)}`;
   stageRowsFirst.push(`| ${name} | ${FIRST_STAGES.map((_, i) => stage(i)).join(' | ')} |`);
   console.log(rows[rows.length - 1]);
+  console.log(stageRowsFirst[stageRowsFirst.length - 1]);
 }
+if (only) process.exit(0);
 
 const load = os.loadavg()[0].toFixed(1);
 writeFileSync(
@@ -219,10 +242,10 @@ writeFileSync(
     '',
     '## Per example: compile and first prediction',
     '',
-    `Each number is the median of ${ROUNDS} fresh processes. Compile: \`compileModel\` with the training step (forward, loss, gradients, Adam), emission included (both modules, as \`kiln compile --train\` writes them), after the model file is loaded. First predict: \`import\` of the emitted module (which imports \`kiln/runtime\`) + reading the weight file + \`createModel(bytes)\` + \`predict\` at batch 1, for the inference-only module (\`<name>.inference.mjs\`, what an application that only predicts imports) and for the full module (with \`createTrainer\`). Wall clock, and CPU time (user + system, every thread: it also counts V8's compiler and GC threads, but a busy machine inflates it far less). Goals: 20 ms, cifar-cnn 60 ms.`,
+    `Compile: \`compileModel\` with the training step (forward, loss, gradients, Adam), emission included (both modules, as \`kiln compile --train\` writes them), after the model file is loaded; median of ${ROUNDS} fresh processes. First predict: \`import\` of the emitted module (which imports \`kiln/runtime\`) + \`createModel('<name>.weights.bin')\` (the path: the weights are read straight into the model's memory) + \`predict\` at batch 1, in a fresh \`node\` running a script file (bench/startup.ts writes it: build/bench-startup/first-predict.mjs), as an application does; median of ${FIRST_ROUNDS} rounds, the three ways interleaved in each round. For the inference-only module (\`<name>.inference.mjs\`, what an application that only predicts imports), the fastest and slowest of the rounds too; the same module given the file's bytes (\`readFileSync\` + \`createModel(bytes)\`); and the full module (with \`createTrainer\`). Wall clock, and CPU time (user + system, every thread: it also counts V8's compiler and GC threads, but a busy machine inflates it far less). Goals: 20 ms, cifar-cnn 60 ms.`,
     '',
-    '| model | compile (ms) | inference module: import → first predict (ms) | the same, CPU (ms) | full module: import → first predict (ms) |',
-    '|---|---:|---:|---:|---:|',
+    '| model | compile (ms) | inference module: import → first predict (ms) | fastest–slowest (ms) | the same, CPU (ms) | given the bytes: wall / CPU (ms) | full module: wall / CPU (ms) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     '## Where the first prediction goes (inference module; wall / CPU ms, median)',
