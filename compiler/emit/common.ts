@@ -1,7 +1,6 @@
 // What both backends' emitters share: options, header, tensor descriptions, runtime entries.
 // Each backend (emit/js/, emit/gpujs/) opens a module here, adds its own createModel and
 // createTrainer, and closes it here (formatted TypeScript and its JavaScript).
-import { Project, ts, VariableDeclarationKind, type SourceFile } from 'ts-morph';
 import { ARRAY_NAME } from '../../src/ir/dtype.ts';
 import { constantData } from '../../src/ir/constant.ts';
 import { KilnError, UnsupportedError } from '../../src/ir/errors.ts';
@@ -11,10 +10,11 @@ import { BATCH, formatShape } from '../../src/ir/shape.ts';
 import type { StringBoundary } from '../../src/onnx/strings.ts';
 import { COMPILER_VERSION } from '../../src/version.ts';
 import { literal } from '../codegen/js.ts';
-import { appendOnlySourceFile } from './append-only.ts';
 import { commentSafe, stringLiteral } from '../codegen/names.ts';
 import type { Program } from '../lower/plan.ts';
 import type { TrainingGraph } from '../train/step.ts';
+import { typescript } from './typescript.ts';
+import { ModuleText } from './writer.ts';
 
 /** The code generators a module can be emitted for. */
 export type Backend = 'js' | 'gpujs';
@@ -73,20 +73,22 @@ export function runtimeEntry(runtime: string, entry: string): string {
   return /\/index\.[jt]s$/.test(runtime) ? runtime.replace(/index(\.[jt]s)$/, `${entry}$1`) : `${runtime}/${entry}`;
 }
 
-/** A fresh in-memory source file that starts with the module's header. */
-export function openModule(p: Program, o: EmitOptions, backend: Backend): SourceFile {
-  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
-  return appendOnlySourceFile(project, 'model.ts', header(p, o, backend) + '\n');
+/** A fresh module that starts with the module's header. */
+export function openModule(p: Program, o: EmitOptions, backend: Backend): ModuleText {
+  return new ModuleText(header(p, o, backend));
 }
 
-const TRANSPILE = { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } };
+/** transpileModule's options: ES2022 modules, imports kept as written (type-only ones dropped). */
+function transpileOptions() {
+  const ts = typescript();
+  return { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } };
+}
 
 /**
- * Kernel functions kept out of ts-morph: the module holds an empty placeholder function where they
- * go, and closeModule splices them in after formatting. Why: they are most of a module's text (about
- * 170 KB of a CNN's 185 KB with its trainer), formatting leaves them as rendered, and parsing and
- * formatting them took about half of a compile. Their JavaScript is TypeScript's transpile of them
- * alone, which prints them as it does within the whole module.
+ * Kernel functions kept out of the transpiled text: the module holds an empty placeholder function
+ * where they go, and closeModule splices them into its TypeScript and, made JavaScript by
+ * kernelsJs, into its JavaScript. Why: they are most of a module's text (about 170 KB of a CNN's
+ * 185 KB with its trainer), and their rendering is already formatted TypeScript.
  */
 export interface KernelBlocks {
   readonly texts: string[];
@@ -94,12 +96,12 @@ export interface KernelBlocks {
 
 /** A statement to add where `kernels` (rendered function declarations, in order) go. */
 export function kernelPlaceholder(blocks: KernelBlocks, kernels: readonly string[]): string {
-  // ts-morph separates function declarations added as text by a blank line.
+  // Function declarations are separated by a blank line, as the writer separates functions.
   blocks.texts.push(kernels.join('\n\n'));
   return `function __kilnKernels${blocks.texts.length - 1}__() {}`;
 }
 
-/** `text` with the (formatted, or printed) placeholder function `i` replaced by `by`. */
+/** `text` with the (written, or printed) placeholder function `i` replaced by `by`. */
 function splice(text: string, i: number, by: string): string {
   const m = new RegExp(`function __kilnKernels${i}__\\(\\) \\{ ?\\}`).exec(text);
   if (!m) throw new KilnError(`internal: kernel placeholder ${i} is missing from the emitted module`);
@@ -143,7 +145,7 @@ function parsesAsJavaScript(js: string): boolean {
 
 /** TypeScript's transpile of kernels, without the prologue a non-module gets. */
 function transpiledKernels(text: string): string {
-  const out = ts.transpileModule(text, TRANSPILE).outputText.replace(/^"use strict";\n/, '');
+  const out = typescript().transpileModule(text, transpileOptions()).outputText.replace(/^"use strict";\n/, '');
   return out.endsWith('\n') ? out.slice(0, -1) : out;
 }
 
@@ -161,13 +163,12 @@ function withoutImports(text: string, unused: ReadonlySet<string>): string {
 }
 
 /**
- * The module's TypeScript source, formatted, and its JavaScript (types stripped), kernels spliced
- * in, without the imported names in `unusedImports`.
+ * The module's TypeScript source (written formatted: writer.ts) and its JavaScript (types
+ * stripped), kernels spliced in, without the imported names in `unusedImports`.
  */
-export function closeModule(f: SourceFile, blocks: KernelBlocks = { texts: [] }, unusedImports: ReadonlySet<string> = new Set()): Pick<EmittedModule, 'ts' | 'js'> {
-  f.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Insert });
+export function closeModule(f: ModuleText, blocks: KernelBlocks = { texts: [] }, unusedImports: ReadonlySet<string> = new Set()): Pick<EmittedModule, 'ts' | 'js'> {
   let text = withoutImports(f.getFullText(), unusedImports);
-  let js = ts.transpileModule(text, TRANSPILE).outputText;
+  let js = typescript().transpileModule(text, transpileOptions()).outputText;
   blocks.texts.forEach((k, i) => {
     text = splice(text, i, k);
     js = splice(js, i, kernelsJs(k));
@@ -200,7 +201,7 @@ export function header(p: Program, o: EmitOptions, backend: Backend = 'js'): str
 }
 
 /** The exported constants every module has: names, hash, inputs, outputs, parameters; constants. */
-export function addDescriptions(f: SourceFile, p: Program, o: EmitOptions, backend: Backend = 'js') {
+export function addDescriptions(f: ModuleText, p: Program, o: EmitOptions, backend: Backend = 'js') {
   const g = p.graph;
   const sb = g.strings;
   if (sb && (backend !== 'js' || o.training)) {
@@ -211,7 +212,7 @@ export function addDescriptions(f: SourceFile, p: Program, o: EmitOptions, backe
   }
   const paramInfo = p.params.map((n) => {
     const base = tensorInfo(n, String(n.attrs.name)).slice(0, -2);
-    return `${base}, init: ${JSON.stringify(n.attrs.init)}, trainable: ${n.attrs.trainable !== false} }`;
+    return `${base}, init: ${jsonLiteral(n.attrs.init)}, trainable: ${n.attrs.trainable !== false} }`;
   });
   const consts: [string, string][] = [
     ['modelName', stringLiteral(g.name)],
@@ -220,25 +221,25 @@ export function addDescriptions(f: SourceFile, p: Program, o: EmitOptions, backe
     ['backend', `'${backend}' as const`],
     ['defaultSeed', String(o.seed ?? 0)],
   ];
-  for (const [name, init] of consts) f.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name, initializer: init }] });
+  for (const [name, init] of consts) f.addVariableStatement({ isExported: true, declarations: [{ name, initializer: init }] });
   f.addVariableStatements([
-    { isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'inputs', type: 'readonly TensorInfo[]', initializer: `[${g.inputs.map((n, i) => tensorInfo(n, String(n.attrs.name), sb?.inputs.includes(String(n.attrs.name)), g.batchAxes?.inputs[i])).join(', ')}]` }], docs: ['The model inputs: names, dtypes and shapes (`N` is the batch size).'] },
-    { isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'outputs', type: 'readonly TensorInfo[]', initializer: `[${g.outputs.map((out, k) => tensorInfo(out.node, out.name, sb?.outputs.includes(out.name), g.batchAxes?.outputs[k])).join(', ')}]` }] },
-    { isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'parameters', type: 'readonly ParameterInfo[]', initializer: `[\n${paramInfo.join(',\n')}]` }], docs: ['Parameters in weight-file order, with the initialiser used when no weights are given.'] },
+    { isExported: true, declarations: [{ name: 'inputs', type: 'readonly TensorInfo[]', initializer: `[${g.inputs.map((n, i) => tensorInfo(n, String(n.attrs.name), sb?.inputs.includes(String(n.attrs.name)), g.batchAxes?.inputs[i])).join(', ')}]` }], docs: ['The model inputs: names, dtypes and shapes (`N` is the batch size).'] },
+    { isExported: true, declarations: [{ name: 'outputs', type: 'readonly TensorInfo[]', initializer: `[${g.outputs.map((out, k) => tensorInfo(out.node, out.name, sb?.outputs.includes(out.name), g.batchAxes?.outputs[k])).join(', ')}]` }] },
+    { isExported: true, declarations: [{ name: 'parameters', type: 'readonly ParameterInfo[]', initializer: `[\n${paramInfo.join(',\n')}]` }], docs: ['Parameters in weight-file order, with the initialiser used when no weights are given.'] },
   ]);
   p.consts.forEach((n, i) => {
-    f.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: `c${i}`, initializer: `new ${ARRAY_NAME[n.type.dtype]}([${Array.from(constantData(n), literal).join(', ')}])` }] });
+    f.addVariableStatement({ declarations: [{ name: `c${i}`, initializer: `new ${ARRAY_NAME[n.type.dtype]}([${Array.from(constantData(n), literal).join(', ')}])` }] });
   });
   if (sb) addStringDictionary(f, sb);
   if (o.inlineWeights) {
-    f.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'inlineWeights', initializer: stringLiteral(Buffer.from(o.inlineWeights).toString('base64')) }], docs: ['The weight file, embedded at compile time (base64).'] });
+    f.addVariableStatement({ declarations: [{ name: 'inlineWeights', initializer: stringLiteral(Buffer.from(o.inlineWeights).toString('base64')) }], docs: ['The weight file, embedded at compile time (base64).'] });
   }
 }
 
 /** The strings of the model's constants, and the per-call dictionary `run` interns string inputs into (js backend only: see addDescriptions). */
-function addStringDictionary(f: SourceFile, sb: StringBoundary) {
+function addStringDictionary(f: ModuleText, sb: StringBoundary) {
   const table = sb.table.map((s) => stringLiteral(s));
-  f.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: 'strings', type: 'readonly string[]', initializer: `[${table.join(', ')}]` }], docs: ["The strings of the model's string constants: a string's id is its position here."] });
+  f.addVariableStatement({ declarations: [{ name: 'strings', type: 'readonly string[]', initializer: `[${table.join(', ')}]` }], docs: ["The strings of the model's string constants: a string's id is its position here."] });
   f.addFunction({
     name: 'stringDictionary',
     docs: ['A dictionary for one call: constants keep their ids and each new string gets the next one, so equal strings get equal ids in every input.'],
@@ -261,21 +262,29 @@ export const withoutWeights = (o: EmitOptions) =>
 /** The module's ModelIdentity (runtime/weights-identity.ts) as source text. */
 export const identityLiteral = (o: EmitOptions) => `{ name: modelName, graphHash${o.weightsFrom !== undefined ? `, weightsFrom: ${stringLiteral(o.weightsFrom)}` : ''} }`;
 
+/** A JSON value (an initialiser's description) as source, spaced as TypeScript's formatter spaces it: `{ "kind": "zeros" }`. */
+function jsonLiteral(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : jsonLiteral(x))).join(', ')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+    return entries.length ? `{ ${entries.map(([k, x]) => `${JSON.stringify(k)}: ${jsonLiteral(x)}`).join(', ')} }` : '{}';
+  }
+  return JSON.stringify(v) ?? 'undefined';
+}
+
 const stateInfo = (n: Node) =>
   `{ name: ${stringLiteral(String(n.attrs.name))}, dtype: '${n.type.dtype}', shape: [${n.type.shape.join(', ')}], init: { kind: 'zeros' }, trainable: false }`;
 
 /** The exported `stateParameters` and `labelInfo` of a module with a trainer (either backend). */
-export function addTrainingDescriptions(f: SourceFile, t: TrainingEmit) {
+export function addTrainingDescriptions(f: ModuleText, t: TrainingEmit) {
   const labels = t.program.graph.inputs[t.program.graph.inputs.length - 4];
   f.addVariableStatement({
     isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
     docs: ['Optimizer state, saved with the weights so training resumes where it stopped.'],
-    declarations: [{ name: 'stateParameters', type: 'readonly ParameterInfo[]', initializer: `[${t.state.map(stateInfo).join(',\n')}]` }],
+    declarations: [{ name: 'stateParameters', type: 'readonly ParameterInfo[]', initializer: `[\n${t.state.map(stateInfo).join(',\n')}]` }],
   });
   f.addVariableStatement({
     isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
     declarations: [{ name: 'labelInfo', type: 'TensorInfo', initializer: `{ name: 'labels', dtype: '${labels.type.dtype}', shape: [${labels.type.shape.map((d) => (typeof d === 'number' ? d : "'N'")).join(', ')}] }` }],
   });
 }

@@ -2,7 +2,7 @@
 // conv2d_1) failed: <message>". The JavaScript backend wraps each entry point's kernel sequence in
 // one try/catch with a `current` index (no cost on the normal path beyond an integer store per
 // kernel); the GPU.js backend wraps each built kernel. The names come from the module's manifest.
-import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
+import type { ModuleText } from './writer.ts';
 import { internal } from '../../src/ir/errors.ts';
 import { intLiteral } from '../codegen/literal.ts';
 
@@ -19,13 +19,13 @@ export const TRAINER_KERNELS = 'trainerKernelInfo';
  * (and in its stack, which Node prints for an uncaught error). Its class is kept, so a caller's
  * `instanceof` still works; a thrown non-Error becomes an Error with it as `cause`.
  */
-export function addKernelFailure(f: SourceFile) {
+export function addKernelFailure(f: ModuleText) {
   f.addFunction({
     name: 'kernelFailed',
     docs: ['The error a kernel threw, its message starting with the kernel and the layers it came from.'],
     parameters: [
       { name: 'e', type: 'unknown' },
-      { name: 'k', type: '{ readonly name: string; readonly layers: readonly string[] }' },
+      { name: 'k', type: '{ readonly name: string; readonly layers: readonly string[]; }' },
     ],
     returnType: 'unknown',
     statements: [
@@ -63,18 +63,17 @@ export function trackedBlock(statements: readonly string[], table: string): stri
 }
 
 /** `namedKernel(k, entry)` for the GPU.js backend: a built kernel whose errors name it (through kernelFailed). */
-export function addNamedKernel(f: SourceFile) {
+export function addNamedKernel(f: ModuleText) {
   f.addVariableStatement({
-    declarationKind: VariableDeclarationKind.Const,
     docs: ['A built kernel whose errors say which kernel and layers they came from.'],
     declarations: [
       {
         name: 'namedKernel',
         initializer:
           // The asynchronous form (WebGPU's) names its failures too, rejections included.
-          '(k: DeviceKernel, entry: { readonly name: string; readonly layers: readonly string[] }): DeviceKernel => Object.assign(' +
+          '(k: DeviceKernel, entry: { readonly name: string; readonly layers: readonly string[]; }): DeviceKernel => Object.assign(' +
           '(batch: number, ...args: (DeviceTensor | number)[]): DeviceTensor => {\ntry {\nreturn k(batch, ...args);\n} catch (e) {\nthrow kernelFailed(e, entry);\n}\n}, ' +
-          '{ async: async (batch: number, ...args: (DeviceTensor | number)[]): Promise<DeviceTensor> => {\ntry {\nreturn await k.async(batch, ...args);\n} catch (e) {\nthrow kernelFailed(e, entry);\n}\n} })',
+          '{\nasync: async (batch: number, ...args: (DeviceTensor | number)[]): Promise<DeviceTensor> => {\ntry {\nreturn await k.async(batch, ...args);\n} catch (e) {\nthrow kernelFailed(e, entry);\n}\n}\n})',
       },
     ],
   });

@@ -1,7 +1,7 @@
 // The manifest every emitted module exports: what it is (model, graph hash, compiler, backend),
 // its inputs and outputs, and each kernel with the layers it came from, so tools (`kiln inspect`
 // on a module, profilers, error reports) map a kernel back to the model without its source file.
-import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
+import type { ModuleText } from './writer.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { COMPILER_VERSION } from '../../src/version.ts';
 import { internal } from '../../src/ir/errors.ts';
@@ -77,10 +77,10 @@ const MANIFEST_TYPE = `{
   readonly graphHash: string;
   readonly compilerVersion: string;
   readonly backend: 'js' | 'gpujs';
-  readonly inputs: readonly { readonly name: string; readonly dtype: string; readonly shape: readonly (number | 'N')[] }[];
-  readonly outputs: readonly { readonly name: string; readonly dtype: string; readonly shape: readonly (number | 'N')[] }[];
-  readonly kernels: readonly { readonly name: string; readonly ops: string; readonly layers: readonly string[] }[];
-  readonly trainerKernels?: readonly { readonly name: string; readonly ops: string; readonly layers: readonly string[] }[];
+  readonly inputs: readonly { readonly name: string; readonly dtype: string; readonly shape: readonly (number | 'N')[]; }[];
+  readonly outputs: readonly { readonly name: string; readonly dtype: string; readonly shape: readonly (number | 'N')[]; }[];
+  readonly kernels: readonly { readonly name: string; readonly ops: string; readonly layers: readonly string[]; }[];
+  readonly trainerKernels?: readonly { readonly name: string; readonly ops: string; readonly layers: readonly string[]; }[];
   readonly wgslKernels?: readonly string[];
 }`;
 
@@ -97,11 +97,10 @@ function valueSource(v: unknown): string {
 }
 
 /** Adds the `ModuleManifest` type and `export const manifest` to an emitted module. */
-export function addManifest(f: SourceFile, p: Program, o: EmitOptions, backend: Backend, wgslKernels?: readonly string[]): void {
+export function addManifest(f: ModuleText, p: Program, o: EmitOptions, backend: Backend, wgslKernels?: readonly string[]): void {
   f.addTypeAlias({ name: 'ModuleManifest', isExported: true, type: MANIFEST_TYPE, docs: ["The shape of `manifest`."] });
   f.addVariableStatement({
     isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
     docs: ['What this module is: model, graph hash, compiler, inputs, outputs, and each kernel with the layers it came from.'],
     declarations: [{ name: 'manifest', type: 'ModuleManifest', initializer: valueSource(moduleManifest(p, o, backend, wgslKernels)) }],
   });
@@ -109,7 +108,7 @@ export function addManifest(f: SourceFile, p: Program, o: EmitOptions, backend: 
   if (!p.kernels.length && !o.training) return;
   const m = moduleManifest(p, o, backend);
   const info = (list: readonly ManifestKernel[], name: string) =>
-    f.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name, initializer: valueSource(list.map((k) => ({ name: k.name, layers: k.layers }))) }] });
+    f.addVariableStatement({ declarations: [{ name, initializer: valueSource(list.map((k) => ({ name: k.name, layers: k.layers }))) }] });
   if (m.kernels.length) info(m.kernels, MODEL_KERNELS);
   if (m.trainerKernels) info(m.trainerKernels, TRAINER_KERNELS);
   addKernelFailure(f);

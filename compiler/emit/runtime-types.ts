@@ -3,8 +3,9 @@
 // imported them from `kiln/runtime` imports nothing (gpujs: only `gpu.js`'s types).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ts } from 'ts-morph';
+import type { ts } from 'ts-morph';
 import { KilnError } from '../../src/ir/errors.ts';
+import { typescript } from './typescript.ts';
 
 /** Where a name comes from: declared in a file, or bound to another file's export. */
 interface Link {
@@ -23,6 +24,7 @@ interface DeclarationFile {
 
 /** The names a top-level statement declares. */
 function declaredNames(s: ts.Statement): string[] {
+  const ts = typescript();
   if (ts.isVariableStatement(s)) return s.declarationList.declarations.flatMap((d) => (ts.isIdentifier(d.name) ? [d.name.text] : []));
   if (ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s) || ts.isClassDeclaration(s) || ts.isFunctionDeclaration(s) || ts.isEnumDeclaration(s)) return s.name ? [s.name.text] : [];
   return [];
@@ -38,6 +40,7 @@ function parse(file: string): DeclarationFile {
   } catch {
     throw new KilnError(`--standalone needs Kiln's built runtime declarations (${file} is missing: run npm run build in Kiln's folder)`);
   }
+  const ts = typescript();
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
   const dir = path.dirname(file);
   const f: DeclarationFile = { declared: new Map(), imports: new Map(), exports: new Map(), stars: [], text };
@@ -87,6 +90,7 @@ class Files {
 
 /** Every identifier in a statement (over-approximates the names it refers to; extra ones only add a declaration). */
 function identifiers(s: ts.Node): Set<string> {
+  const ts = typescript();
   const out = new Set<string>();
   const work: ts.Node[] = [s];
   for (let n = work.pop(); n; n = work.pop()) {

@@ -5,11 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ts } from 'ts-morph';
 import { resolveOptional } from '../../runtime/optional-package.ts';
 import { KilnError } from '../../src/ir/errors.ts';
 import type { Backend, EmittedModule } from './common.ts';
 import { inlineRuntimeTypes } from './runtime-types.ts';
+import { typescript } from './typescript.ts';
 
 type Esbuild = typeof import('esbuild');
 
@@ -76,6 +76,7 @@ function bundle(js: string, backend: Backend, pkg: ReturnType<typeof kilnPackage
 
 /** The declarations with every runtime type they import copied in, and the runtime type re-exports made local. */
 function standaloneDeclarations(dts: string, pkg: ReturnType<typeof kilnPackage>): string {
+  const ts = typescript();
   const sf = ts.createSourceFile('model.d.mts', dts, ts.ScriptTarget.ES2022, true);
   const roots: { from: string; name: string }[] = [];
   const reexported: string[] = [];

@@ -1,6 +1,6 @@
 // The GPU.js backend's `Model` and `createModel`: weights uploaded once, each call's inputs
 // checked on the host and uploaded, kernels run on the device, outputs read back.
-import type { SourceFile } from 'ts-morph';
+import type { ModuleText } from '../writer.ts';
 import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
 import { commentSafe, stringLiteral } from '../../codegen/names.ts';
 import type { Program } from '../../lower/plan.ts';
@@ -12,7 +12,7 @@ import { addGpuProfile, profiledBuilds, profiledModeCheck } from './profile.ts';
 import { MODEL_KERNELS, namedBuilds } from '../kernel-failure.ts';
 
 /** `Model` and `createModel` on a GPU.js device; `wgslKernels` (the kernels Kiln's WGSL runs on WebGPU) go into the manifest. */
-export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, wgslKernels: readonly string[] = []) {
+export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, wgslKernels: readonly string[] = []) {
   const g = p.graph;
   // What the module is and where each kernel came from, for tools (kiln inspect on a module).
   addManifest(f, p, o, 'gpujs', wgslKernels);
@@ -28,7 +28,7 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, wgslKe
   const outputType = ARRAY_NAME[g.outputs[0].node.type.dtype];
   const feedsType = 'Readonly<Record<string, Float32Array | Float64Array | Int32Array>>';
   const checkFeeds = g.inputs.map((n, i) => [`const x${i} = feed(feeds, ${stringLiteral(String(n.attrs.name))});`, `checkInput(inputs[${i}], x${i}, batch);`, ...indexCheck(limits, i, `x${i}!`)].join('\n'));
-  const byName = `{${g.outputs.map((out, i) => `[${stringLiteral(out.name)}]: ys[${i}]`).join(', ')}}`;
+  const byName = `{ ${g.outputs.map((out, i) => `[${stringLiteral(out.name)}]: ys[${i}]`).join(', ')} }`;
   const predictBody = (call: string) =>
     g.inputs.length !== 1
       ? [`throw new Error(${stringLiteral(`model '${g.name}' has ${g.inputs.length} inputs: use run()`)});`]

@@ -2,7 +2,7 @@
 // `createTrainer`), with every kernel a GPU.js kernel whose source is written here, at compile
 // time. Weights, optimizer state and intermediate results live on the device between kernels;
 // only inputs go up and only outputs, losses and metrics come back.
-import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
+import type { ModuleText } from '../writer.ts';
 import { describeGpuJsKernel, GPUJS_HELPERS, renderGpuJsKernel } from '../../codegen/gpujs-kernel.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import type { Program } from '../../lower/plan.ts';
@@ -14,15 +14,13 @@ import { addCreateTrainer } from './trainer.ts';
 import { WGSL_TABLE } from './device-calls.ts';
 
 /** `helpers` and each kernel's GPU.js source (`k0Source`, …), which createModel and createTrainer build. */
-function addKernelSources(f: SourceFile, programs: readonly Program[]) {
+function addKernelSources(f: ModuleText, programs: readonly Program[]) {
   f.addVariableStatement({
-    declarationKind: VariableDeclarationKind.Const,
     docs: ['Functions kernels call, spelled to stay defined in GLSL for every float32 argument.'],
     declarations: [{ name: 'helpers', initializer: `{\n${Object.entries(GPUJS_HELPERS).map(([n, s]) => `${n}: ${templateLiteral(s)}`).join(',\n')}\n}` }],
   });
   for (const k of programs.flatMap((p) => p.kernels)) {
     f.addVariableStatement({
-      declarationKind: VariableDeclarationKind.Const,
       docs: [describeGpuJsKernel(k).join('\n')],
       declarations: [{ name: `${k.name}Source`, initializer: templateLiteral(renderGpuJsKernel(k)) }],
     });
@@ -93,10 +91,9 @@ export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSou
   ]);
   addKernelSources(f, programs);
   f.addVariableStatement({
-    declarationKind: VariableDeclarationKind.Const,
     isExported: true,
     docs: [wgslDocs(programs, taken)],
-    declarations: [{ name: WGSL_TABLE, type: 'WgslOverrides', initializer: `{${wgslKernels.map((e) => `${e.name}: ${e.source}`).join(',\n')}}` }],
+    declarations: [{ name: WGSL_TABLE, type: 'WgslOverrides', initializer: wgslKernels.length ? `{\n${wgslKernels.map((e) => `${e.name}: ${e.source}`).join(',\n')}\n}` : '{}' }],
   });
   addCreateModel(f, p, o, [...taken]);
   if (o.training) addCreateTrainer(f, o.training, p.params, o.profile);

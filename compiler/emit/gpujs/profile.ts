@@ -2,7 +2,7 @@
 // gpujs`): each built kernel is wrapped so its calls add to the exported `kernelTimes` table. Only
 // GPU.js's cpu and webasm modes run a kernel to the end before the call returns; on WebGL the
 // kernels are pipelined, so a profiled module refuses those modes rather than report wrong times.
-import type { SourceFile } from 'ts-morph';
+import type { ModuleText } from '../writer.ts';
 import { internal } from '../../../src/ir/errors.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import type { Program } from '../../lower/plan.ts';
@@ -32,14 +32,14 @@ export function profiledModeCheck(): string {
 }
 
 /** The table (every kernel of every program, at zero), `resetKernelTimes()` and `timedKernel`. */
-export function addGpuProfile(f: SourceFile, programs: readonly Program[]) {
+export function addGpuProfile(f: ModuleText, programs: readonly Program[]) {
   addProfileTable(f, programs.flatMap((p) => p.kernels));
   f.addFunction({
     name: 'timedKernel',
     docs: ["A built kernel whose calls add their milliseconds to `entry` (cpu and webasm modes: a call returns when its work is done)."],
     parameters: [
       { name: 'k', type: 'DeviceKernel' },
-      { name: 'entry', type: '{ ms: number; calls: number }' },
+      { name: 'entry', type: '{ ms: number; calls: number; }' },
     ],
     returnType: 'DeviceKernel',
     statements: [

@@ -1,6 +1,6 @@
 // The GPU.js backend's `createTrainer`: the training step and evaluation as device kernels over
 // the model's weight tensors and the optimizer state, wrapped by the runtime's trainerShell.
-import type { SourceFile } from 'ts-morph';
+import type { ModuleText } from '../writer.ts';
 import { constantData } from '../../../src/ir/constant.ts';
 import { internal } from '../../../src/ir/errors.ts';
 import type { Node } from '../../../src/ir/node.ts';
@@ -13,7 +13,7 @@ import { profiledBuilds } from './profile.ts';
 import { namedBuilds, TRAINER_KERNELS } from '../kernel-failure.ts';
 
 /** `modelParams`: the inference program's parameters, in the order of the module's `parameters`. */
-export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: readonly Node[], profile = false) {
+export function addCreateTrainer(f: ModuleText, t: TrainingEmit, modelParams: readonly Node[], profile = false) {
   const p = t.program;
   const g = p.graph;
   const [x, labels, lr, step, seed] = [g.inputs[0], ...g.inputs.slice(-4)];
@@ -47,8 +47,8 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
     name: 'createTrainer',
     isExported: true,
     docs: [`Creates a trainer whose parameters and optimizer state live on the GPU.js device; learning rate ${lrLiteral(t.lr)} unless given.`],
-    parameters: [{ name: 'options', type: 'ModelOptions & { weights?: WeightsSource; state?: WeightsSource; lr?: number }', initializer: '{}' }],
-    returnType: 'Trainer & { backend: GpuMode; ready(): Promise<GpuMode> }',
+    parameters: [{ name: 'options', type: 'ModelOptions & { weights?: WeightsSource; state?: WeightsSource; lr?: number; }', initializer: '{}' }],
+    returnType: 'Trainer & { backend: GpuMode; ready(): Promise<GpuMode>; }',
     statements: [
       `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
       `const saved = savedTrainer(options.weights);`,
@@ -145,7 +145,7 @@ export function addCreateTrainer(f: SourceFile, t: TrainingEmit, modelParams: re
       `const info: TrainerInfo = { modelName, graphHash, input: inputs[0], labels: labelInfo, parameters, stateParameters, outputWidth: ${sampleSize(evOut.type.shape)}, defaultLr: ${lrLiteral(t.lr)}, defaultSeed${classesField(ev.graph.inputs[ev.graph.inputs.length - 1], evOut)} };`,
       // backend is a getter: with { mode: 'async' } it is known once ready() has resolved.
       `const trainer = Object.assign(trainerShell(core, info, { ...options, saved }), { ready: () => device.ready() });`,
-      `return Object.defineProperty(trainer, 'backend', { get: () => device.backend, enumerable: true }) as typeof trainer & { backend: GpuMode };`,
+      `return Object.defineProperty(trainer, 'backend', { get: () => device.backend, enumerable: true }) as typeof trainer & { backend: GpuMode; };`,
     ],
   });
 }

@@ -1,6 +1,6 @@
 // The JavaScript backend's `Model` and `createModel`: the planned program's kernel calls over
 // buffers allocated once, with input checks and string tensors converted at the boundary.
-import type { SourceFile } from 'ts-morph';
+import type { ModuleText } from '../writer.ts';
 import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
 import type { GraphOutput } from '../../../src/ir/graph.ts';
 import type { Node } from '../../../src/ir/node.ts';
@@ -14,7 +14,7 @@ import { programParts } from './program-parts.ts';
 import { MODEL_KERNELS } from '../kernel-failure.ts';
 
 /** `Model` and `createModel`: the planned program over buffers allocated once, grown only for a larger batch. */
-export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSimd: boolean) {
+export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSimd: boolean) {
   const g = p.graph;
   // What the module is and where each kernel came from, for tools (kiln inspect on a module).
   addManifest(f, p, o, 'js');
@@ -64,7 +64,7 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
     ],
     parameters: [
       { name: 'weights', type: 'WeightsSource', hasQuestionToken: true },
-      { name: 'options', type: '{ seed?: number; pool?: ThreadPool; simd?: boolean; allowForeignWeights?: boolean }', initializer: '{}' },
+      { name: 'options', type: '{ seed?: number; pool?: ThreadPool; simd?: boolean; allowForeignWeights?: boolean; }', initializer: '{}' },
     ],
     returnType: 'Model',
     statements: [
@@ -90,7 +90,7 @@ export function addCreateModel(f: SourceFile, p: Program, o: EmitOptions, hasSim
       ...g.inputs.map(feed),
       `forward(batch${g.inputs.map((_, i) => `, x${i}`).join('')});`,
       // Computed keys: a plain "__proto__" key would set the prototype instead of a property.
-      `return {${g.outputs.map((out) => `[${stringLiteral(out.name)}]: ${result(out)}`).join(', ')}};`,
+      `return { ${g.outputs.map((out) => `[${stringLiteral(out.name)}]: ${result(out)}`).join(', ')} };`,
       `}`,
       `const model: Model = {`,
       `predict(x0: ${inputArray}, batch: number): ${resultType(first)} {`,

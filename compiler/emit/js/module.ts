@@ -35,7 +35,7 @@ function emitModule(p: Program, o: EmitOptions): EmittedModule {
   f.addImportDeclaration({ moduleSpecifier: runtimeEntry(runtime, 'node'), isTypeOnly: true, namedImports: ['KernelSplit', 'ThreadPool'] });
   f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
   addDescriptions(f, p, o);
-  // The kernels go in after formatting (closeModule): ts-morph sees a placeholder for each list.
+  // The kernels go in at the end (closeModule): the transpiler sees a placeholder for each list.
   const blocks: KernelBlocks = { texts: [] };
   // (A model without kernels, an identity, gets no placeholder: the module reads as before.)
   f.addStatements(['// Kernels: one per fused group, in execution order.', ...(p.kernels.length ? [kernelPlaceholder(blocks, p.kernels.map(renderJsKernel))] : [])]);
@@ -55,8 +55,7 @@ function emitModule(p: Program, o: EmitOptions): EmittedModule {
   const programs = [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])];
   if (o.profile) addProfileTable(f, groups.flatMap((g) => g.kernels), programs.flatMap((q) => [...loopTimeNames(q).values()]));
   addKernelTables(f, groups, new Set(simdNames.flatMap((s) => [...s])));
-  // Import the helpers only when some code calls them. (Left out of the text closeModule writes:
-  // removing each through ts-morph re-parsed the whole module.)
+  // Import the helpers only when some code calls them (left out of the text closeModule writes).
   const body = f.getFullText() + blocks.texts.join('\n');
   const unused = ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd', 'perSampleModel'].filter((helper) => !body.includes(`${helper}(`));
   return { ...closeModule(f, blocks, new Set([...unused, ...(anySimd ? [] : ['SimdKernels'])])), dts: moduleDeclarations(f) };

@@ -2,7 +2,7 @@
 // a ThreadPool's workers (kiln/runtime/node), which look the kernels up in the exported table.
 // The model's kernels and the trainer's are separate tables (and separate SIMD binaries), so a
 // bundler that sees only createModel used leaves every training kernel out.
-import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
+import type { ModuleText } from '../writer.ts';
 import { BATCH } from '../../../src/ir/shape.ts';
 import { kernelSplit } from '../../codegen/js-kernel.ts';
 import type { Kernel } from '../../lower/kernel.ts';
@@ -50,24 +50,21 @@ export function poolSetup(pool: string, simd: SimdSetup, group: KernelGroup['nam
  * Each group's kernel table and how its kernels split across threads, and the exported table of
  * every kernel that a worker thread looks kernels up in.
  */
-export function addKernelTables(f: SourceFile, groups: readonly KernelGroup[], simd: ReadonlySet<string>) {
+export function addKernelTables(f: ModuleText, groups: readonly KernelGroup[], simd: ReadonlySet<string>) {
   for (const g of groups) {
     const n = groupNames(g.name);
     const splits = g.kernels.map((k) => [k, kernelSplit(k)] as const).filter((e): e is [Kernel, NonNullable<ReturnType<typeof kernelSplit>>] => e[1] !== null);
     f.addVariableStatement({
-      declarationKind: VariableDeclarationKind.Const,
       docs: [`The ${g.name === 'model' ? "model's" : "trainer's"} kernels by name.`],
       declarations: [{ name: n.kernels, initializer: `{ ${g.kernels.map((k) => k.name).join(', ')} }` }],
     });
     f.addVariableStatement({
-      declarationKind: VariableDeclarationKind.Const,
       docs: ['How each kernel may split across threads: the extent of its outermost output loop, its multiply-adds per call, and whether it has a SIMD version.'],
       declarations: [{ name: n.splits, type: 'Readonly<Record<string, KernelSplit>>', initializer: `{\n${splits.map(([k, s]) => `${k.name}: { extent: ${s.extent === BATCH ? "'N'" : s.extent}, work: (batch: number) => ${s.work}${simd.has(k.name) ? ', simd: true' : ''} }`).join(',\n')}\n}` }],
     });
   }
   f.addVariableStatement({
     isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
     docs: ['Every kernel by name (a worker thread of a ThreadPool imports this module and looks them up here).'],
     // Typed loosely on purpose: the declaration file states what a worker may call, not each kernel's arrays.
     declarations: [{ name: 'kernels', type: 'Readonly<Record<string, (...args: never[]) => void>>', initializer: `{ ${groups.flatMap((g) => g.kernels.map((k) => k.name)).join(', ')} }` }],

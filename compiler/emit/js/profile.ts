@@ -3,7 +3,7 @@
 // so is each loop as a whole, so that what a loop costs beyond its body's kernels (the copies of
 // time slices and carries) is measured too rather than lost. A module compiled without the option
 // has none of this.
-import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
+import type { ModuleText } from '../writer.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { scheduleLoops, type Loop } from '../../lower/loop.ts';
 import type { Program } from '../../lower/plan.ts';
@@ -36,13 +36,12 @@ export function loopTimeNames(p: Pick<Program, 'kernels' | 'schedule'>): Map<Loo
 }
 
 /** The exported table (every kernel of every entry point and every loop, at zero) and `resetKernelTimes()`. */
-export function addProfileTable(f: SourceFile, kernels: readonly Kernel[], loops: readonly string[] = []) {
+export function addProfileTable(f: ModuleText, kernels: readonly Kernel[], loops: readonly string[] = []) {
   const names = [...kernels.map((k) => k.name), ...loops];
   f.addVariableStatement({
     isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
     docs: ['Milliseconds and calls per kernel (and per loop, copies and all) since the last resetKernelTimes() (a module compiled with profiling).'],
-    declarations: [{ name: PROFILE_TABLE, type: 'Record<string, { ms: number; calls: number }>', initializer: `{ ${names.map((n) => `${n}: { ms: 0, calls: 0 }`).join(', ')} }` }],
+    declarations: [{ name: PROFILE_TABLE, type: 'Record<string, { ms: number; calls: number; }>', initializer: `{ ${names.map((n) => `${n}: { ms: 0, calls: 0 }`).join(', ')} }` }],
   });
   f.addFunction({
     name: 'resetKernelTimes',

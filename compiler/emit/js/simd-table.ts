@@ -3,7 +3,7 @@
 // so that inference alone carries no training kernel), and the tables that put them in place of
 // their JavaScript versions. The JavaScript kernels stay in the module: they are the readable
 // definition, and what runs where WebAssembly SIMD or shared memory is missing.
-import { VariableDeclarationKind, type SourceFile } from 'ts-morph';
+import type { ModuleText } from '../writer.ts';
 import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
 import { BATCH } from '../../../src/ir/shape.ts';
 import { commentSafe } from '../../codegen/names.ts';
@@ -27,12 +27,11 @@ export function simdVersions(kernels: readonly Kernel[]): SimdVersion[] {
  * its kernels have a SIMD version, or `always` (a model whose trainer has some opens the memory
  * they share); returns the names of the kernels that have one.
  */
-export function addSimdTable(f: SourceFile, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false): ReadonlySet<string> {
+export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false): ReadonlySet<string> {
   if (!rendered.length && !always) return new Set();
   const n = groupNames(group);
   const bytes = encodeModule(rendered.map(([, s]) => s.fn));
   f.addVariableStatement({
-    declarationKind: VariableDeclarationKind.Const,
     docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ') || 'none: it only opens the memory'}), ${bytes.length} bytes.`],
     // Pure: a bundler may drop it when nothing that uses it is imported.
     declarations: [{ name: n.wasm, initializer: `/* @__PURE__ */ fromBase64('${Buffer.from(bytes).toString('base64')}')` }],
@@ -61,7 +60,7 @@ export function addSimdTable(f: SourceFile, group: KernelGroup['name'], rendered
 }
 
 /** `workerKernels`: a worker's table, every kernel with the SIMD versions of the groups that have them. */
-export function addWorkerKernels(f: SourceFile, groups: readonly KernelGroup['name'][]) {
+export function addWorkerKernels(f: ModuleText, groups: readonly KernelGroup['name'][]) {
   f.addFunction({
     name: 'workerKernels',
     isExported: true,

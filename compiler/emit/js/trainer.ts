@@ -2,7 +2,7 @@
 // compiled training graph and then writes the new parameters and optimizer state in place. The
 // runtime's `trainerShell` wraps it (input checks, step count, dropout seeds, fit, evaluate,
 // save, load), the same shell the GPU.js backend uses.
-import type { SourceFile } from 'ts-morph';
+import type { ModuleText } from '../writer.ts';
 import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
 import type { Node } from '../../../src/ir/node.ts';
 import { constantData } from '../../../src/ir/constant.ts';
@@ -16,7 +16,7 @@ import { programParts } from './program-parts.ts';
 import { TRAINER_KERNELS } from '../kernel-failure.ts';
 
 /** `createTrainer`: the training step and evaluation over the model's weights, wrapped by the runtime's trainerShell. */
-export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, profile = false) {
+export function addTrainer(f: ModuleText, t: TrainingEmit, hasSimd: boolean, profile = false) {
   const p = t.program;
   const parts = programParts(p, 't');
   const g = p.graph;
@@ -54,7 +54,7 @@ export function addTrainer(f: SourceFile, t: TrainingEmit, hasSimd: boolean, pro
     name: 'createTrainer',
     isExported: true,
     docs: [`Creates a trainer (optimizer and loss compiled in); weights default to fresh ones from \`seed\`, learning rate to ${lrLiteral(t.lr)}.`],
-    parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number; pool?: ThreadPool; simd?: boolean; allowForeignWeights?: boolean }', initializer: '{}' }],
+    parameters: [{ name: 'options', type: '{ weights?: WeightsSource; state?: WeightsSource; seed?: number; lr?: number; pool?: ThreadPool; simd?: boolean; allowForeignWeights?: boolean; }', initializer: '{}' }],
     returnType: 'Trainer',
     statements: [
       `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
