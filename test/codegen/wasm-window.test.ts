@@ -2,9 +2,9 @@
 // path (taps unrolled, a stride-2 window's taps sharing their loads, the row's last vector
 // overlapping the one before) and the general loops it falls back to (windows over 16 taps, rows
 // under 4 outputs, an epilogue that reads another array), against the float64 reference
-// interpreter and the JavaScript kernels, bit for bit. Data are small integers with ties, ±0, NaN
-// and infinities: a max takes no rounding, and which of -0 and +0 (or which NaN) it keeps is the
-// compare-and-select rule both kernels share.
+// interpreter and the JavaScript kernels, bit for bit but a NaN's payload. Data are small integers
+// with ties, ±0, NaN and infinities: a max takes no rounding, and which of -0 and +0 it keeps (the
+// first of equal taps) is the rule every kernel shares.
 import { describe, expect, it } from 'vitest';
 import { makeNode } from '../../src/ir/build.ts';
 import type { Graph } from '../../src/ir/graph.ts';

@@ -63,6 +63,9 @@ const SIMD_OPS = {
   'f32x4.div': 0xe7,
   'f32x4.min': 0xe8,
   'f32x4.max': 0xe9,
+  // Pseudo-min/max (b < a ? b : a, a < b ? b : a): one x86 minps/maxps, no NaN or ±0 fix-up.
+  'f32x4.pmin': 0xea,
+  'f32x4.pmax': 0xeb,
   // For the vector exp of the row kernels (simd-rows-math.ts): rounding, and building 2ⁿ from n's bits.
   'f32x4.nearest': 0x6a,
   'i32x4.shl': 0xab,
