@@ -22,3 +22,6 @@ if (getBuiltin) {
 }
 
 export * from './index.ts';
+// What kiln/runtime/node's own modules take from the modules bundled here (scripts/build-dist.mjs
+// imports them from this entry, so that both share one copy): not part of kiln/runtime's types.
+export { FileError, osReason, errorCode, fileError } from './file-errors.ts';
