@@ -248,6 +248,24 @@ export class SimdWriter {
     else this.f.op(op.scalar);
   }
 
+  /**
+   * max(x, c) or min(x, c) with a constant c on vectors (a ReLU is max(x, 0)), as one pmax/pmin
+   * where it means the same, and returns true; else false. f32x4.max/min handle NaN and ±0 in
+   * either operand, which V8 does in 8 x86 instructions; pmax(x, c) = x < c ? c : x is one (maxps)
+   * and already right for a NaN x, which it returns, and for every x ≠ c. Of equal operands it
+   * returns x: only ±0 can differ, max(−0, +0) being +0, which adding +0 restores (it changes no
+   * other value); min(+0, −0) = −0 has no such fix, so min with c = −0 keeps f32x4.min.
+   */
+  private pseudoMinMax(e: Extract<Expr, { k: 'binary' }>, s: TileSite, loads: ReadonlyMap<string, { at: Affine; local: number; splat: boolean }>): boolean {
+    if (e.op !== 'max' && e.op !== 'min') return false;
+    const [x, c] = e.b.k === 'const' ? [e.a, e.b] : e.a.k === 'const' ? [e.b, e.a] : [null, null];
+    if (!x || c?.k !== 'const' || Number.isNaN(c.value) || (e.op === 'min' && Object.is(c.value, -0))) return false;
+    this.value(x, s, loads, 'vec');
+    this.f.f32(c.value).simd('f32x4.splat').simd(e.op === 'max' ? 'f32x4.pmax' : 'f32x4.pmin');
+    if (e.op === 'max' && Object.is(c.value, 0)) this.f.f32(0).simd('f32x4.splat').simd('f32x4.add');
+    return true;
+  }
+
   /** Pushes the epilogue's value at a tile site: a vector (4 outputs) or a scalar. */
   value(e: Expr, s: TileSite, loads: ReadonlyMap<string, { at: Affine; local: number; splat: boolean }>, mode: 'vec' | 'scalar'): void {
     const f = this.f;
@@ -270,6 +288,7 @@ export class SimdWriter {
         this.alu(unaryAlu(e.op), vec);
         return;
       case 'binary':
+        if (vec && this.pseudoMinMax(e, s, loads)) return;
         this.value(e.a, s, loads, mode);
         this.value(e.b, s, loads, mode);
         this.alu(binaryAlu(e.op), vec);
