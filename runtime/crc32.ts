@@ -1,10 +1,12 @@
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), which checksums weight files. Three ways,
-// all with the same results: a native one where the host installs it (Node's zlib: fastest, but
-// loading zlib costs a Node process about 2.5 ms, more than checksumming a small model's weights
-// any other way, so it is loaded only for the first large input); WebAssembly (slicing by 8,
-// about 1.6 GB/s from its first call, in V8's baseline compiler); and JavaScript tables (slicing
+// all with the same results: a native one where the host installs it (Node's zlib, loaded at the
+// first checksum: loading it costs 1-2.5 ms, which an application that never reads a weight file
+// does not pay); WebAssembly (slicing by 8, about 1.6 GB/s from its first call, in V8's baseline
+// compiler: browsers, and Nodes without process.getBuiltinModule); and JavaScript tables (slicing
 // by 4) where there is no WebAssembly. Plain JavaScript runs its first megabytes in V8's
-// interpreter: 5 ms for a small model's 220 KB, where WebAssembly takes 0.15 ms.
+// interpreter: 5 ms for a small model's 220 KB, where WebAssembly takes 0.15 ms. In Node zlib
+// wins even for small files: the WebAssembly loop, hot at once, has V8 compile it again in the
+// background (its optimising tier), which slowed the model's first prediction by 1-2 ms.
 
 /** TABLES[k][n] is the CRC of byte n followed by k zero bytes (k < count). */
 function buildTables(count: number): Uint32Array[] {
@@ -22,14 +24,12 @@ function buildTables(count: number): Uint32Array[] {
 /** A CRC-32 with the contract of `crc32` (zlib's, which Node's entry of the runtime installs). */
 type Crc32 = (bytes: Uint8Array, previous: number) => number;
 
-/** From this many bytes in one call, loading the native CRC-32 pays for itself. */
-const NATIVE_FROM = 4 << 20;
 let native: Crc32 | undefined;
 let loadNative: (() => Crc32 | undefined) | undefined;
 
 /**
- * Makes `crc32` use a native implementation, loaded by `load` at the first call with at least
- * 4 MiB (index-node.ts installs zlib's). `undefined`: WebAssembly or JavaScript only.
+ * Makes `crc32` use a native implementation, loaded by `load` at its first call (index-node.ts
+ * installs zlib's). `undefined`, or `load` returning undefined: WebAssembly or JavaScript.
  */
 export function useNativeCrc32(load: (() => Crc32 | undefined) | undefined): void {
   native = undefined;
@@ -42,7 +42,7 @@ export function useNativeCrc32(load: (() => Crc32 | undefined) | undefined): voi
  * `crc32(b, crc32(a))` equals the CRC of `a` followed by `b`.
  */
 export function crc32(bytes: Uint8Array, previous = 0): number {
-  if (!native && loadNative && bytes.length >= NATIVE_FROM) {
+  if (loadNative) {
     native = loadNative();
     loadNative = undefined;
   }

@@ -1,11 +1,12 @@
 // What `kiln/runtime` resolves to in Node (the "node" export condition): the browser-safe runtime,
-// with zlib's native CRC-32 for checking large weight files, and weight files read by path
-// straight into a model's memory (createModel('model.weights.bin')).
+// with zlib's native CRC-32 for checking weight files, and weight files read by path straight
+// into a model's memory (createModel('model.weights.bin')).
 //
 // Node's built-ins are taken with process.getBuiltinModule (Node 20.16+), and only when needed:
-// importing node:fs or node:zlib as ES modules loads Node's streams, about 2.5 ms of a first
-// prediction's 10-20, for a zlib that a small model's checksum does not need (crc32.ts). Older
-// Nodes have no zlib CRC-32 either; there, a path is refused in one line (pass the bytes).
+// importing node:zlib as an ES module loads Node's streams at import, 1-2.5 ms of a first
+// prediction's 10-20, which an application that reads no weight file need not pay (and importing
+// node:fs as one loads them too). Older Nodes have no zlib CRC-32 either (crc32.ts then runs
+// WebAssembly); there, a path is refused in one line (pass the bytes).
 import { useNativeCrc32 } from './crc32.ts';
 import { openWeightsFile, type NodeFs } from './weights-opener-node.ts';
 import { useWeightsOpener } from './weights-reader.ts';
