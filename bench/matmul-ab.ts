@@ -9,8 +9,7 @@
 //   npx tsx bench/matmul-ab.ts --emit build/ab/new          this tree's modules into a folder
 //   npx tsx bench/matmul-ab.ts [--sizes 128,512] [--rounds 9] [--modules old=build/ab/old,...]
 //   npx tsx bench/matmul-ab.ts --model bench/models/mlp.ts --batch 64 [--modules ...]
-//     one model's predict instead (module model.mjs; figures are n³-product GFLOP/s of the first
-//     --sizes entry, so read only the ratios)
+//     one model's predict instead (module model.mjs; figures are samples per second of CPU time)
 //   node --experimental-wasm-relaxed-simd --import tsx bench/matmul-ab.ts --plain [--no-tfjs]
 //     adds 'plain': this tree's modules with the relaxed-SIMD variant stripped from their wasm, so
 //     that the relaxed and the plain kernels run in one process (kiln is relaxed under the flag)
@@ -156,11 +155,12 @@ async function tfjsContender(): Promise<Contender> {
 }
 
 /**
- * GFLOP/s of one slice: calls for about `seconds` of this process's CPU time (process.cpuUsage:
+ * Work per second in one slice (`work` per call: 2n³ flops of a product, or a model's batch of
+ * samples): calls for about `seconds` of this process's CPU time (process.cpuUsage:
  * steadier than the wall clock on a shared machine, where other processes take turns on the
  * cores), after one call outside the clock.
  */
-function slice(f: () => number, n: number, seconds: number): number {
+function slice(f: () => number, work: number, seconds: number): number {
   f();
   let calls = 0;
   const cpu = () => {
@@ -174,7 +174,7 @@ function slice(f: () => number, n: number, seconds: number): number {
     calls++;
     t = cpu();
   }
-  return (2 * n ** 3 * calls) / (t - t0) / 1e9;
+  return (work * calls) / (t - t0);
 }
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -196,7 +196,8 @@ async function main(): Promise<void> {
     contenders.push(kilnContender(label, dir));
   }
   if (!argv.includes('--no-tfjs')) contenders.push(await tfjsContender());
-  console.log(`| n | ${contenders.map((c) => `${c.label} best / median (GFLOP/s)`).join(' | ')} | ${contenders.slice(1).map((c) => `kiln ÷ ${c.label} best / median`).join(' | ')} |`);
+  const unit = modelFile ? `samples/s at batch ${batch}` : 'GFLOP/s';
+  console.log(`| ${modelFile ? 'model' : 'n'} | ${contenders.map((c) => `${c.label} best / median (${unit})`).join(' | ')} | ${contenders.slice(1).map((c) => `kiln ÷ ${c.label} best / median`).join(' | ')} |`);
   console.log(`|---:|${contenders.map(() => '---:|').join('')}${contenders.slice(1).map(() => '---:|').join('')}`);
   for (const n of modelFile ? [sizes[0]] : sizes) {
     const fns = await Promise.all(contenders.map((c) => c.run(n)));
@@ -206,14 +207,15 @@ async function main(): Promise<void> {
       // Rotate the order each round: no contender always runs first after the previous size.
       for (let i = 0; i < fns.length; i++) {
         const j = (i + r) % fns.length;
-        got[j].push(slice(fns[j], n, seconds));
+        got[j].push(slice(fns[j], modelFile ? batch : (2 * n ** 3) / 1e9, seconds));
       }
     }
     const best = got.map((g) => Math.max(...g));
     const mid = got.map(median);
-    const cells = contenders.map((_, i) => `${best[i].toFixed(1)} / ${mid[i].toFixed(1)}`);
+    const fmt = (v: number) => (modelFile ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+    const cells = contenders.map((_, i) => `${fmt(best[i])} / ${fmt(mid[i])}`);
     const ratios = contenders.slice(1).map((_, i) => `${(best[0] / best[i + 1]).toFixed(2)}× / ${(mid[0] / mid[i + 1]).toFixed(2)}×`);
-    console.log(`| ${n} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+    console.log(`| ${modelFile ? path.basename(modelFile) : n} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
   }
 }
 
