@@ -11,5 +11,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two test files at a time: most of the suite waits on child processes (the CLI, Chromium, tsc).
+    maxWorkers: 2,
   },
 });
