@@ -13,7 +13,7 @@ import { literal } from '../codegen/js.ts';
 import { commentSafe, stringLiteral } from '../codegen/names.ts';
 import type { Program } from '../lower/plan.ts';
 import type { TrainingGraph } from '../train/step.ts';
-import { typescript } from './typescript.ts';
+import { kernelsJs, moduleJs } from './javascript.ts';
 import { ModuleText } from './writer.ts';
 
 /** The code generators a module can be emitted for. */
@@ -78,16 +78,10 @@ export function openModule(p: Program, o: EmitOptions, backend: Backend): Module
   return new ModuleText(header(p, o, backend));
 }
 
-/** transpileModule's options: ES2022 modules, imports kept as written (type-only ones dropped). */
-function transpileOptions() {
-  const ts = typescript();
-  return { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } };
-}
-
 /**
  * Kernel functions kept out of the transpiled text: the module holds an empty placeholder function
  * where they go, and closeModule splices them into its TypeScript and, made JavaScript by
- * kernelsJs, into its JavaScript. Why: they are most of a module's text (about 170 KB of a CNN's
+ * kernelsJs (javascript.ts), into its JavaScript. Why: they are most of a module's text (about 170 KB of a CNN's
  * 185 KB with its trainer), and their rendering is already formatted TypeScript.
  */
 export interface KernelBlocks {
@@ -109,47 +103,6 @@ function splice(text: string, i: number, by: string): string {
 }
 
 /**
- * A rendered kernel's signature, the only TypeScript in a kernel (compiler/codegen/js-kernel.ts):
- * `function k0(batch: number, out: Float32Array, x0: Float32Array, lo = 0, hi = 16): void {`.
- */
-const SIGNATURE = /^function (\w+)\((.*)\): void \{$/;
-const PARAM_TYPE = /: (?:number|Float32Array|Float64Array|Int32Array)$/;
-
-/**
- * The JavaScript of rendered kernels: their signatures without types, indented as TypeScript
- * prints the rest of the module (4 spaces a level). Running TypeScript's transpiler over 170 KB of
- * kernels took a fifth of a compile; this takes milliseconds. Anything else that is not plain
- * JavaScript fails V8's parse and goes through the transpiler after all.
- */
-function kernelsJs(text: string): string {
-  const js = text
-    .split('\n')
-    .map((line) => {
-      const m = SIGNATURE.exec(line);
-      if (m) return `function ${m[1]}(${m[2].split(', ').map((p) => p.replace(PARAM_TYPE, '')).join(', ')}) {`;
-      return line.replace(/^( {2,})/, '$1$1');
-    })
-    .join('\n');
-  return parsesAsJavaScript(js) ? js : transpiledKernels(text);
-}
-
-/** Whether V8 parses `js` as a function body (it compiles nothing it does not call). */
-function parsesAsJavaScript(js: string): boolean {
-  try {
-    new Function(js);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** TypeScript's transpile of kernels, without the prologue a non-module gets. */
-function transpiledKernels(text: string): string {
-  const out = typescript().transpileModule(text, transpileOptions()).outputText.replace(/^"use strict";\n/, '');
-  return out.endsWith('\n') ? out.slice(0, -1) : out;
-}
-
-/**
  * `text` (a module, formatted or transpiled) with the names in `unused` left out of its named
  * imports. Each import of the emitter's is one line; none of them loses every name.
  */
@@ -164,14 +117,15 @@ function withoutImports(text: string, unused: ReadonlySet<string>): string {
 
 /**
  * The module's TypeScript source (written formatted: writer.ts) and its JavaScript (types
- * stripped), kernels spliced in, without the imported names in `unusedImports`.
+ * stripped: javascript.ts), kernels spliced in, without the imported names in `unusedImports`.
  */
 export function closeModule(f: ModuleText, blocks: KernelBlocks = { texts: [] }, unusedImports: ReadonlySet<string> = new Set()): Pick<EmittedModule, 'ts' | 'js'> {
   let text = withoutImports(f.getFullText(), unusedImports);
-  let js = typescript().transpileModule(text, transpileOptions()).outputText;
+  const made = moduleJs(withoutImports(f.getJsCandidate(), unusedImports), text);
+  let js = made.js;
   blocks.texts.forEach((k, i) => {
     text = splice(text, i, k);
-    js = splice(js, i, kernelsJs(k));
+    js = splice(js, i, kernelsJs(k, made.transpiled));
   });
   return { ts: text, js };
 }

@@ -64,22 +64,25 @@ type Kind = 'import' | 'small' | 'block';
 /** A module's text, appended to statement by statement. */
 export class ModuleText {
   private readonly parts: string[] = [];
+  /** The statements that have JavaScript (not interfaces, type aliases, type-only imports and exports), still typed. */
+  private readonly jsParts: string[] = [];
   /** Imports, export declarations and exported statements (functions without bodies): what declarations.ts declares. */
   private readonly exported: string[] = [];
   private last: Kind | undefined;
+  private lastJs: Kind | undefined;
 
   /** `header`: the doc comment the module starts with. */
   constructor(readonly header: string) {}
 
   addImportDeclaration(s: ImportStructure): void {
     const text = `import ${s.isTypeOnly ? 'type ' : ''}{ ${s.namedImports.join(', ')} } from ${quoted(s.moduleSpecifier)};`;
-    this.push('import', text);
+    this.push('import', text, !s.isTypeOnly);
     this.exported.push(text);
   }
 
   addExportDeclaration(s: ExportStructure): void {
     const text = `export ${s.isTypeOnly ? 'type ' : ''}{ ${s.namedExports.join(', ')} } from ${quoted(s.moduleSpecifier)};`;
-    this.push('block', text);
+    this.push('block', text, !s.isTypeOnly);
     this.exported.push(text);
   }
 
@@ -101,11 +104,11 @@ export class ModuleText {
   addInterface(s: InterfaceStructure): void {
     const members = s.properties.map((p) => `${docComment(p.docs, 1)}  ${p.name}${p.hasQuestionToken ? '?' : ''}: ${indentLines(p.type, 1, false)};\n`);
     const head = `${exported(s)}interface ${s.name}${s.extends?.length ? ` extends ${s.extends.join(', ')}` : ''} {`;
-    this.addStatement('block', s, `${head}\n${members.join('')}}`);
+    this.addStatement('block', s, `${head}\n${members.join('')}}`, undefined, false);
   }
 
   addTypeAlias(s: TypeAliasStructure): void {
-    this.addStatement('block', s, indentLines(`${exported(s)}type ${s.name} = ${s.type};`));
+    this.addStatement('block', s, indentLines(`${exported(s)}type ${s.name} = ${s.type};`), undefined, false);
   }
 
   /** Statements as written (comments, declarations a structure does not cover), indented by their brackets. */
@@ -120,23 +123,35 @@ export class ModuleText {
     return `${this.header}\n${this.parts.join('')}`;
   }
 
+  /** The module's text without the statements that are types only (its JavaScript, before stripTypes). */
+  getJsCandidate(): string {
+    return `${this.header}\n${this.jsParts.join('')}`;
+  }
+
   /** Imports, export declarations and exported statements, functions without their bodies. */
   exportedSurface(): string {
     return this.exported.join('\n');
   }
 
-  private addStatement(kind: Kind, s: DocumentedStructure, text: string, surface = text): void {
+  private addStatement(kind: Kind, s: DocumentedStructure, text: string, surface = text, hasJs = true): void {
     const full = docComment(s.docs, 0) + text;
-    this.push(kind, full);
+    this.push(kind, full, hasJs);
     if (s.isExported) this.exported.push(docComment(s.docs, 0) + surface);
   }
 
   /** Appends a statement: a blank line around blocks (functions, interfaces) and after the imports. */
-  private push(kind: Kind, text: string): void {
-    const blank = this.last !== undefined && (kind === 'block' || this.last === 'block' || (this.last === 'import') !== (kind === 'import'));
-    this.parts.push(`${blank ? '\n' : ''}${text}\n`);
+  private push(kind: Kind, text: string, hasJs = true): void {
+    this.parts.push(`${blankLine(this.last, kind) ? '\n' : ''}${text}\n`);
     this.last = kind;
+    if (!hasJs) return;
+    this.jsParts.push(`${blankLine(this.lastJs, kind) ? '\n' : ''}${text}\n`);
+    this.lastJs = kind;
   }
+}
+
+/** Whether a blank line goes between a statement of kind `last` and one of kind `kind`. */
+function blankLine(last: Kind | undefined, kind: Kind): boolean {
+  return last !== undefined && (kind === 'block' || last === 'block' || (last === 'import') !== (kind === 'import'));
 }
 
 const exported = (s: DocumentedStructure) => (s.isExported ? 'export ' : '');
