@@ -1,12 +1,11 @@
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), which checksums weight files. Three ways,
-// all with the same results: a native one where the host installs it (Node's zlib, loaded at the
-// first checksum: loading it costs 1-2.5 ms, which an application that never reads a weight file
-// does not pay); WebAssembly (slicing by 8, about 1.6 GB/s from its first call, in V8's baseline
-// compiler: browsers, and Nodes without process.getBuiltinModule); and JavaScript tables (slicing
-// by 4) where there is no WebAssembly. Plain JavaScript runs its first megabytes in V8's
-// interpreter: 5 ms for a small model's 220 KB, where WebAssembly takes 0.15 ms. In Node zlib
-// wins even for small files: the WebAssembly loop, hot at once, has V8 compile it again in the
-// background (its optimising tier), which slowed the model's first prediction by 1-2 ms.
+// all with the same results: WebAssembly (slicing by 8, about 1.6 GB/s from its first call, in
+// V8's baseline compiler); a native one where the host installs it (Node's zlib, several times
+// faster, but loading it costs 1-2.5 ms, as much as about 1 MiB through WebAssembly: instruction
+// counts of a first prediction, under valgrind, put cnn-small's 0.2 MB on WebAssembly 5 M
+// instructions ahead and cnn2's 3.3 MB 11 M behind), loaded once 1 MiB has been checksummed;
+// and JavaScript tables (slicing by 4) where there is no WebAssembly. Plain JavaScript runs its
+// first megabytes in V8's interpreter: 5 ms for a small model's 220 KB.
 
 /** TABLES[k][n] is the CRC of byte n followed by k zero bytes (k < count). */
 function buildTables(count: number): Uint32Array[] {
@@ -26,14 +25,19 @@ type Crc32 = (bytes: Uint8Array, previous: number) => number;
 
 let native: Crc32 | undefined;
 let loadNative: (() => Crc32 | undefined) | undefined;
+/** Bytes checksummed without the native CRC-32 so far, and how many make loading it pay. */
+let checked = 0;
+const NATIVE_AFTER = 1 << 20;
 
 /**
- * Makes `crc32` use a native implementation, loaded by `load` at its first call (index-node.ts
- * installs zlib's). `undefined`, or `load` returning undefined: WebAssembly or JavaScript.
+ * Makes `crc32` use a native implementation, loaded by `load` once 1 MiB has been checksummed
+ * (index-node.ts installs zlib's). `undefined`, or `load` returning undefined: WebAssembly or
+ * JavaScript only.
  */
 export function useNativeCrc32(load: (() => Crc32 | undefined) | undefined): void {
   native = undefined;
   loadNative = load;
+  checked = 0;
 }
 
 /**
@@ -42,11 +46,12 @@ export function useNativeCrc32(load: (() => Crc32 | undefined) | undefined): voi
  * `crc32(b, crc32(a))` equals the CRC of `a` followed by `b`.
  */
 export function crc32(bytes: Uint8Array, previous = 0): number {
-  if (loadNative) {
+  if (loadNative && checked + bytes.length >= NATIVE_AFTER) {
     native = loadNative();
     loadNative = undefined;
   }
   if (native) return native(bytes, previous) >>> 0;
+  checked += bytes.length;
   return (wasmCrc ??= openWasmCrc32() ?? crc32Table)(bytes, previous);
 }
 

@@ -4,9 +4,9 @@
 //
 // Node's built-ins are taken with process.getBuiltinModule (Node 20.16+), and only when needed:
 // importing node:zlib as an ES module loads Node's streams at import, 1-2.5 ms of a first
-// prediction's 10-20, which an application that reads no weight file need not pay (and importing
-// node:fs as one loads them too). Older Nodes have no zlib CRC-32 either (crc32.ts then runs
-// WebAssembly); there, a path is refused in one line (pass the bytes).
+// prediction's 10-20, which a small model's checksum need not pay (crc32.ts loads zlib once 1 MiB
+// has been checked; importing node:fs as an ES module loads the streams too). Older Nodes have no
+// zlib CRC-32 either (WebAssembly then); there, a path is refused in one line (pass the bytes).
 import { useNativeCrc32 } from './crc32.ts';
 import { openWeightsFile, type NodeFs } from './weights-opener-node.ts';
 import { useWeightsOpener } from './weights-reader.ts';
