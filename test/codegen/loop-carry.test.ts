@@ -2,7 +2,9 @@
 // read only at its final step keeps the final carry alone (compiler/passes/final-step.ts), and a
 // body whose last kernel is the only one left to touch the carry writes the next carry in place
 // (compiler/lower/plan.ts's resultInPlace), where a body whose result kernel reads the carry
-// (a product of it) keeps the copy. Each checked against naive loops in doubles.
+// (a product of it) keeps the copy. An input projection over every step, read by the scan alone,
+// is computed in the step instead, merged with the recurrent product where the body adds them
+// (compiler/passes/sink-projection.ts). Each checked against naive loops in doubles.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { compileGraph, optimize } from '../../compiler/pipeline.ts';
 import { resultInPlace } from '../../compiler/lower/plan.ts';
@@ -11,6 +13,7 @@ import { resetLayerNames } from '../../src/dsl/context.ts';
 import { input } from '../../src/dsl/layers.ts';
 import { gru, lstm } from '../../src/dsl/recurrent.ts';
 import { makeNode } from '../../src/ir/build.ts';
+import { buildTrainingGraph } from '../../compiler/train/step.ts';
 import { graphNodes, type Graph } from '../../src/ir/graph.ts';
 import type { ScanAttrs } from '../../src/ir/ops/scan.ts';
 import { compileAndLoad } from '../grad/check.ts';
@@ -115,5 +118,47 @@ describe('the next carry written in place', () => {
     const [h0, xs, r] = [values(N * H, 4), values(N * T * H, 5), values(H * H, 6)];
     const { model } = await compileAndLoad(s.graph, 'loop-carry', 'rnn-stacked');
     expect(model.run({ h0, xs, r }, N).y).toBeAllclose(rnnByHand(h0, xs, r, N, T, H, false).stacked, { rtol: 1e-5, atol: 1e-6 });
+  });
+});
+
+describe('an input projection sunk into the step', () => {
+  it('RNN over xs = X·W + b: the scan reads X, its body one product [x_t | h]·[W; R] + b, and matches the naive loop', async () => {
+    const Fx = 3;
+    const s = rnnScan(T, H);
+    const X = makeNode('input', [], { name: 'X', dtype: 'float32', shape: ['N', T, Fx] });
+    const W = makeNode('input', [], { name: 'W', dtype: 'float32', shape: [Fx, H] });
+    const b = makeNode('input', [], { name: 'b', dtype: 'float32', shape: [H] });
+    const xs = makeNode('add', [makeNode('matmul', [X, W]), b]);
+    const scan = makeNode('scan', [s.h0, xs, s.r], s.scan.attrs as Record<string, unknown>);
+    const g: Graph = { name: 'rnn_proj', inputs: [s.h0, X, W, b, s.r], outputs: [{ name: 'y', node: scan }] };
+    const [opt] = scansOf(g);
+    expect(opt.inputs[1]).toBe(X);
+    const body = (opt.attrs as unknown as ScanAttrs).body;
+    const products = graphNodes(body).filter((n) => n.op === 'matmul');
+    expect(products.map((n) => n.inputs.map((i) => i.type.shape.join('×')))).toEqual([[`N×${Fx + H}`, `${Fx + H}×${H}`]]);
+    // R is inside [W; R]: the scan no longer passes it on its own.
+    expect(opt.inputs).not.toContain(s.r);
+    const [h0, Xv, Wv, bv, r] = [values(N * H, 7), values(N * T * Fx, 8), values(Fx * H, 9), values(H, 10), values(H * H, 11)];
+    const xsv = new Float32Array(N * T * H);
+    for (let q = 0; q < N * T; q++) for (let j = 0; j < H; j++) {
+      let z = bv[j];
+      for (let f = 0; f < Fx; f++) z += Xv[q * Fx + f] * Wv[f * H + j];
+      xsv[q * H + j] = z;
+    }
+    for (const simd of [true, false]) {
+      const { model } = await compileAndLoad(g, 'loop-carry', 'rnn-proj', undefined, 'js', { simd });
+      expect(model.run({ h0, X: Xv, W: Wv, b: bv, r }, N).y, `simd ${simd}`).toBeAllclose(rnnByHand(h0, xsv, r, N, T, H, false).stacked, { rtol: 1e-5, atol: 1e-5 });
+    }
+  });
+
+  it("stays outside the loop in a training step, where the backward scan reads the projection", () => {
+    const x = input([T, F], { name: 'x' });
+    const g: Graph = { name: 'lstm', inputs: [x], outputs: [{ name: 'y', node: lstm(x, H, { name: 'r' }) }] };
+    const inference = scansOf(g);
+    expect(inference.map((n) => n.inputs[1].op)).toEqual(['input']);
+    const t = buildTrainingGraph(g, { loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 0.1 } } as Parameters<typeof buildTrainingGraph>[1]);
+    const forward = scansOf(t.graph).filter((n) => (n.attrs as unknown as ScanAttrs).cell);
+    expect(forward.length).toBeGreaterThan(0);
+    for (const n of forward) expect(n.inputs[1].op).not.toBe('input');
   });
 });

@@ -34,12 +34,13 @@ describe('scans in the inspection document', () => {
     const doc = buildGraphDoc(await loadExampleGraph('lstm-adding'));
     const scan = doc.nodes.find((n) => n.op === 'scan')!;
     const body = scan.attrs.body as { loop: number; nodes: number; ops: Record<string, number>; inputs: { name: string; shape: unknown[] }[]; outputs: { shape: unknown[] }[] };
-    // An LSTM step: one product h·U, three sigmoid gates (i, f, o), tanh of the candidate and of c.
+    // An LSTM step: one product [x_t | h]·[W; U] (inference sinks the input projection into the
+    // step: compiler/passes/sink-projection.ts), three sigmoid gates (i, f, o), tanh of the candidate and of c.
     expect(body.ops.matmul).toBe(1);
     expect(body.ops.sigmoid).toBe(3);
     expect(body.ops.tanh).toBe(2);
-    // carry [h | c], the step's projection x·W + b (4 gates), U as an invariant; the new carry out.
-    expect(body.inputs.map((i) => i.shape)).toEqual([['N', 2 * H], ['N', 4 * H], [H, 4 * H]]);
+    // carry [h | c], the step's input x_t (2 features), [W; U] and the bias as invariants; the new carry out.
+    expect(body.inputs.map((i) => i.shape)).toEqual([['N', 2 * H], ['N', 2], [2 + H, 4 * H], [4 * H]]);
     expect(body.outputs.map((o) => o.shape)).toEqual([['N', 2 * H]]);
     expect(scan.attrs.steps).toBe(STEPS);
     expect(doc.loops).toHaveLength(1);

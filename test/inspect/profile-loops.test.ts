@@ -19,6 +19,8 @@ import { attributionGap, closestProfile } from './profile-support.ts';
 
 const LSTM = path.join(ROOT, 'examples', 'lstm-adding.ts');
 const H = 32;
+/** Features per step of lstm-adding (a value and its marker). */
+const F = 2;
 
 interface Manifest {
   kernels: { name: string; ops: string; layers: string[] }[];
@@ -59,9 +61,10 @@ describe('kiln profile of a model with a scan', () => {
     expect(body.length).toBeGreaterThan(0);
     for (const k of body) expect(k.calls, k.name).toBe(runs * STEPS);
     for (const k of kernelRows.filter((x) => x.loop === undefined)) expect(k.calls, k.name).toBe(runs);
-    // The step's product h·U (+ bias) over all steps: 2·H·4H multiply-adds and 4H adds per row per step.
+    // The step's product [x_t | h]·[W; U] (+ bias) over all steps (inference sinks the input
+    // projection into the step): 2·(F + H)·4H multiply-adds and 4H adds per row per step.
     const product = body.find((k) => k.ops[0] === 'matmul')!;
-    expect(product.flops).toBe(STEPS * 8 * (2 * H * 4 * H + 4 * H));
+    expect(product.flops).toBe(STEPS * 8 * (2 * (F + H) * 4 * H + 4 * H));
     // The Dense(1) after the loop: 2·H + 1 per row (the kernel the old index matching misnamed).
     const dense = kernelRows.find((k) => k.layers.includes('dense_1'))!;
     expect(dense.ops).toEqual(['matmul', 'add']);
@@ -141,7 +144,7 @@ describe('profileReport on hand-made times', () => {
     const names = r.kernels.map((k) => k.name);
     expect(names.slice(names.indexOf('kloop0'), names.indexOf('kloop0') + 1 + bodyNames.length)).toEqual(['kloop0', ...bodyNames]);
     const product = r.kernels.find((k) => k.loop === 'kloop0' && k.ops[0] === 'matmul')!;
-    expect(product.flops).toBe(STEPS * 8 * (2 * H * 4 * H + 4 * H));
+    expect(product.flops).toBe(STEPS * 8 * (2 * (F + H) * 4 * H + 4 * H));
     expect(product.gflops).toBeCloseTo(product.flops / (0.1 * STEPS) / 1e6, 9);
   });
 });
