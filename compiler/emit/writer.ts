@@ -8,6 +8,7 @@
 //
 // The add* methods take the shapes ts-morph's structures had (what the emitters used of them).
 // Statement text is written without indentation; it is indented here by its brackets.
+import { KilnError } from '../../src/ir/errors.ts';
 
 export interface DocumentedStructure {
   /** Doc comments; one with line breaks becomes a multi-line comment. */
@@ -66,8 +67,8 @@ export class ModuleText {
   private readonly parts: string[] = [];
   /** The statements that have JavaScript (not interfaces, type aliases, type-only imports and exports), still typed. */
   private readonly jsParts: string[] = [];
-  /** Imports, export declarations and exported statements (functions without bodies): what declarations.ts declares. */
-  private readonly exported: string[] = [];
+  /** Imports, and the declaration (`.d.mts`) text of each export: what declarations.ts writes. */
+  private readonly exported: (string | ImportStructure)[] = [];
   private last: Kind | undefined;
   private lastJs: Kind | undefined;
 
@@ -77,7 +78,7 @@ export class ModuleText {
   addImportDeclaration(s: ImportStructure): void {
     const text = `import ${s.isTypeOnly ? 'type ' : ''}{ ${s.namedImports.join(', ')} } from ${quoted(s.moduleSpecifier)};`;
     this.push('import', text, !s.isTypeOnly);
-    this.exported.push(text);
+    this.exported.push(s);
   }
 
   addExportDeclaration(s: ExportStructure): void {
@@ -88,7 +89,9 @@ export class ModuleText {
 
   addVariableStatement(s: VariableStatementStructure): void {
     const declarations = s.declarations.map((d) => `${d.name}${d.type ? `: ${d.type}` : ''}${d.initializer !== undefined ? ` = ${d.initializer}` : ''}`);
-    this.addStatement('small', s, indentLines(`${exported(s)}${s.declarationKind ?? 'const'} ${declarations.join(', ')};`));
+    const kind = s.declarationKind ?? 'const';
+    const declared = () => indentLines(`export declare ${kind} ${s.declarations.map((d) => `${d.name}${declaredType(d)}`).join(', ')};`);
+    this.addStatement('small', s, indentLines(`${exported(s)}${kind} ${declarations.join(', ')};`), declared);
   }
 
   addVariableStatements(list: readonly VariableStatementStructure[]): void {
@@ -98,17 +101,20 @@ export class ModuleText {
   addFunction(s: FunctionStructure): void {
     const head = `${exported(s)}function ${s.name}(${(s.parameters ?? []).map(parameter).join(', ')})${s.returnType ? `: ${s.returnType}` : ''} {`;
     const body = s.statements.length ? indentLines(s.statements.join('\n'), 1) + '\n' : '';
-    this.addStatement('block', s, `${head}\n${body}}`, `${head}}`);
+    const declared = () => indentLines(`export declare function ${s.name}(${(s.parameters ?? []).map(declaredParameter(s.name)).join(', ')}): ${s.returnType ?? untyped(s.name)};`);
+    this.addStatement('block', s, `${head}\n${body}}`, declared);
   }
 
   addInterface(s: InterfaceStructure): void {
     const members = s.properties.map((p) => `${docComment(p.docs, 1)}  ${p.name}${p.hasQuestionToken ? '?' : ''}: ${indentLines(p.type, 1, false)};\n`);
     const head = `${exported(s)}interface ${s.name}${s.extends?.length ? ` extends ${s.extends.join(', ')}` : ''} {`;
-    this.addStatement('block', s, `${head}\n${members.join('')}}`, undefined, false);
+    const text = `${head}\n${members.join('')}}`;
+    this.addStatement('block', s, text, () => text, false);
   }
 
   addTypeAlias(s: TypeAliasStructure): void {
-    this.addStatement('block', s, indentLines(`${exported(s)}type ${s.name} = ${s.type};`), undefined, false);
+    const text = indentLines(`${exported(s)}type ${s.name} = ${s.type};`);
+    this.addStatement('block', s, text, () => text, false);
   }
 
   /** Statements as written (comments, declarations a structure does not cover), indented by their brackets. */
@@ -128,15 +134,16 @@ export class ModuleText {
     return `${this.header}\n${this.jsParts.join('')}`;
   }
 
-  /** Imports, export declarations and exported statements, functions without their bodies. */
-  exportedSurface(): string {
-    return this.exported.join('\n');
+  /** The imports, and each export's declaration with its doc comment, in order. */
+  declarations(): readonly (string | ImportStructure)[] {
+    return this.exported;
   }
 
-  private addStatement(kind: Kind, s: DocumentedStructure, text: string, surface = text, hasJs = true): void {
+  /** `declared`: the statement's declaration, made only when it is exported. */
+  private addStatement(kind: Kind, s: DocumentedStructure, text: string, declared: () => string, hasJs = true): void {
     const full = docComment(s.docs, 0) + text;
     this.push(kind, full, hasJs);
-    if (s.isExported) this.exported.push(docComment(s.docs, 0) + surface);
+    if (s.isExported) this.exported.push(docComment(s.docs, 0) + declared());
   }
 
   /** Appends a statement: a blank line around blocks (functions, interfaces) and after the imports. */
@@ -158,6 +165,23 @@ const exported = (s: DocumentedStructure) => (s.isExported ? 'export ' : '');
 
 /** A module specifier as TypeScript's printer quotes it. */
 const quoted = (spec: string) => JSON.stringify(spec);
+
+/** An export whose type the writer cannot state without inference: an emitter must give one. */
+function untyped(name: string): never {
+  throw new KilnError(`internal: the emitted module's export '${name}' has no explicit type (its declaration needs one)`);
+}
+
+/** A declared constant's type: given, or a literal's (`= "cnn"`, `= 0`, `'js' as const`: `: 'js'`). */
+function declaredType(d: VariableStatementStructure['declarations'][number]): string {
+  if (d.type) return `: ${d.type}`;
+  const init = d.initializer ?? '';
+  if (/^(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|-?\d+(?:\.\d+)?)$/.test(init)) return ` = ${init}`;
+  const constant = /^('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*") as const$/.exec(init);
+  return constant ? `: ${constant[1]}` : untyped(d.name);
+}
+
+/** A declared function's parameter: optional when it has a default; its type required. */
+const declaredParameter = (fn: string) => (p: ParameterStructure) => `${p.name}${p.hasQuestionToken || p.initializer !== undefined ? '?' : ''}: ${p.type ?? untyped(`${fn}(${p.name})`)}`;
 
 const parameter = (p: ParameterStructure) => `${p.name}${p.hasQuestionToken ? '?' : ''}${p.type ? `: ${p.type}` : ''}${p.initializer !== undefined ? ` = ${p.initializer}` : ''}`;
 
