@@ -342,6 +342,8 @@ export interface WasmFunction {
   readonly relaxed?: FunctionBody;
   /** Bytes of scratch memory it uses (packed panels) from the address in imported global 0, `env.scratch`. */
   readonly scratch?: number;
+  /** The relaxed body's scratch, where it differs (it may pack where the plain body does not: simd-blocked.ts). */
+  readonly relaxedScratch?: number;
 }
 
 /** Custom sections the runtime reads (runtime/simd.ts): the relaxed-SIMD module, the scratch size. */
@@ -380,7 +382,8 @@ export function encodeModule(functions: readonly WasmFunction[]): Uint8Array<Arr
   if (functions.some((f) => f.relaxed)) {
     const content: number[] = [];
     name(RELAXED_SECTION, content);
-    append(content, moduleBody(functions.map((f) => ({ ...f, body: f.relaxed ?? f.body })), scratch));
+    const relaxedScratch = Math.max(0, ...functions.map((f) => (f.relaxed ? (f.relaxedScratch ?? 0) : (f.scratch ?? 0))));
+    append(content, moduleBody(functions.map((f) => ({ ...f, body: f.relaxed ?? f.body })), relaxedScratch));
     section(0, content, out);
   }
   const body = moduleBody(functions, scratch);

@@ -26,6 +26,15 @@ const STRIP = KC * 32 + 64;
 export const MIN_ROWS = 16;
 /** W's size (bytes) from which blocking pays (measured: n = 512, 1 MiB, gains; 256 KiB does not). */
 const MIN_BYTES = 512 * 1024;
+/**
+ * Bytes from one row of W to the next from which the relaxed-SIMD variant blocks whatever W's
+ * size. A tile walking W down its rows at a stride of 2 KiB reads lines that fall in 2 of the
+ * L1's 64 sets, so every step misses L1; fused multiply-adds (4-cycle chains, with 8
+ * accumulators and 2 FMA pipes no slack) then wait on L2, where mul + add (3-cycle adds) hide it:
+ * the LSTM's recurrent product ([32, 192] · [192, 512]) ran 5 % slower relaxed than plain in 5 of
+ * 6 processes, and equal to plain when blocked (packed strips are read in sequence).
+ */
+export const STRIDED_BYTES = 2048;
 
 /** What a blocked kernel needs: the reduction, the columns, which operand is packed. */
 export interface BlockingPlan {
@@ -41,9 +50,10 @@ export interface BlockingPlan {
 
 /**
  * The plan for blocking `c`, or null: a broadcast tile over rows o0 (the thread split) and columns
- * o1 of a 2-D output, one reduction loop of static extent, W of MIN_BYTES or more.
+ * o1 of a 2-D output, one reduction loop of static extent, W of MIN_BYTES or more (in the
+ * relaxed-SIMD variant, `relaxed`, also W whose rows are STRIDED_BYTES apart or more).
  */
-export function blockingPlan(c: Contraction, t: Tile): BlockingPlan | null {
+export function blockingPlan(c: Contraction, t: Tile, relaxed = false): BlockingPlan | null {
   if (t.kind !== 'broadcast' || !c.product || t.rows?.name !== 'o0' || c.out.length !== 2 || t.col.name !== 'o1') return null;
   const looped = c.reduce.filter((r) => r.extent !== 1);
   if (looped.length !== 1 || looped[0].extent === BATCH) return null;
@@ -52,8 +62,21 @@ export function blockingPlan(c: Contraction, t: Tile): BlockingPlan | null {
   const [packed, splat] = t.vec === 'a' ? [c.product.a, c.product.b] : [c.product.b, c.product.a];
   const plain = (at: Affine, allowed: readonly string[]) => Object.entries(at.coef).every(([v, x]) => x === 0 || allowed.includes(v));
   if (!plain(packed.at, [red.name, 'o1']) || !plain(splat.at, [red.name, 'o0']) || coefOf(packed.at, 'o1') !== 1) return null;
-  if (red.extent * cols * 4 < MIN_BYTES || cols < 16) return null;
+  const big = red.extent * cols * 4 >= MIN_BYTES;
+  if ((!big && !(relaxed && stridedRows(c, t))) || cols < 16) return null;
   return { red, cols, cols8: cols - (cols % 8), packed, splat, scratch: (NC / 8) * STRIP };
+}
+
+/**
+ * Whether a broadcast tile's vector operand (W) advances STRIDED_BYTES or more per step of its
+ * innermost reduction loop: where fused multiply-adds lose to mul + add unless W is packed.
+ */
+export function stridedRows(c: Contraction, t: Tile): boolean {
+  if (t.kind !== 'broadcast' || !c.product) return false;
+  const looped = c.reduce.filter((r) => r.extent !== 1);
+  const inner = looped[looped.length - 1];
+  const vec = t.vec === 'a' ? c.product.a : c.product.b;
+  return !!inner && 4 * Math.abs(coefOf(vec.at, inner.name)) >= STRIDED_BYTES;
 }
 
 /** `min(a, b)` of two pushed i32 values, as a new local. */

@@ -15,7 +15,7 @@ import type { Kernel } from '../../lower/kernel.ts';
 import { binaryAlu, unaryAlu } from './alu.ts';
 import { I32, V128, type WasmFunction } from './binary.ts';
 import { ACC, chooseTile, coefOf, contractionOf, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
-import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, pushRowCount, type BlockingPlan } from './simd-blocked.ts';
+import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, pushRowCount, STRIDED_BYTES, stridedRows, type BlockingPlan } from './simd-blocked.ts';
 import { inputParam, NotExpressible, ROWS, SimdWriter, type SimdKernel } from './simd-writer.ts';
 export type { SimdKernel } from './simd-writer.ts';
 import { renderWindowKernel, windowOf } from './simd-window.ts';
@@ -51,8 +51,10 @@ function renderTiledKernel(k: Kernel): SimdKernel | null {
   try {
     const plain = new TileWriter(k, sums, tile, false).render();
     // The relaxed-SIMD variant differs only in its multiply-adds: an elementwise kernel has none.
-    const relaxed = sums.product ? new TileWriter(k, sums, tile, true).render().fn.body : undefined;
-    return { ...plain, fn: { ...plain.fn, relaxed }, epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
+    const fused = sums.product ? new TileWriter(k, sums, tile, true).render().fn : undefined;
+    const relaxed = fused && { relaxed: fused.body, relaxedScratch: fused.scratch };
+    const packs = fused?.scratch && !plain.fn.scratch ? ` The relaxed-SIMD variant packs W (its rows ${STRIDED_BYTES} bytes apart or more) from ${MIN_ROWS} rows a call.` : '';
+    return { ...plain, how: plain.how + packs, fn: { ...plain.fn, ...relaxed }, epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
   } catch (e) {
     if (e instanceof NotExpressible) return null;
     throw e;
@@ -85,7 +87,7 @@ function epilogueSupported(e: Expr): boolean {
 /** The register-tile kernel shapes; loops, addresses and the epilogue are SimdWriter's. */
 class TileWriter extends SimdWriter {
   /** Cache blocking, where the product is large enough to pay for packing. */
-  private readonly plan: BlockingPlan | null = blockingPlan(this.c, this.tile);
+  private readonly plan: BlockingPlan | null = blockingPlan(this.c, this.tile, this.relaxed);
   render(): Omit<SimdKernel, 'epilogue'> {
     const t = this.tile;
     const handled = new Set([t.rows?.name, t.kind === 'broadcast' ? t.col.name : t.cols?.name].filter((n): n is string => !!n));
@@ -106,10 +108,15 @@ class TileWriter extends SimdWriter {
   /** Broadcast tiles over every row and column; large products take the blocked path (simd-blocked.ts) for calls of MIN_ROWS rows or more. */
   private broadcastRows(t: Extract<Tile, { kind: 'broadcast' }>): void {
     const plan = this.plan;
+    // Unpacked tiles down W's rows STRIDED_BYTES apart: mul + add in the relaxed variant too (simd-blocked.ts).
+    const unpackedFused = this.relaxed && !stridedRows(this.c, t);
+    this.fused = unpackedFused;
     if (!plan) return this.broadcastFrom(t, 0);
     pushRowCount(this);
     this.f.i32(MIN_ROWS).op('i32.ge_s').if();
+    this.fused = this.relaxed;
     blockedBroadcast(this, t, plan);
+    this.fused = unpackedFused;
     if (plan.cols8 < plan.cols) this.broadcastFrom(t, plan.cols8);
     this.f.else();
     this.broadcastFrom(t, 0);

@@ -55,12 +55,16 @@ export class SimdWriter {
   ) {
     this.f = new FunctionBody(4 + k.inputs.length);
     this.outNames = new Set(c.out.map((l) => l.name));
+    this.fused = relaxed;
   }
+
+  /** Whether `madd` emits relaxed_madd: the relaxed variant's choice, which a tile shape may turn off for a stretch of code. */
+  fused: boolean;
 
   /** `acc += a · b` on vectors: `a` and `b` pushed by `operands`; one rounding with relaxed_madd where the engine fuses. */
   madd(acc: number, operands: () => void): void {
     const f = this.f;
-    if (this.relaxed) {
+    if (this.fused) {
       operands();
       f.get(acc).simd('f32x4.relaxed_madd').set(acc);
     } else {
