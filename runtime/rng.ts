@@ -36,7 +36,7 @@ function isUint32(value: unknown): value is number {
  *
  * The core is xoshiro128** (128-bit state, period 2^128 - 1). A given seed always produces the
  * same sequence on every platform, and {@link Rng.getState} / {@link Rng.setState} let training
- * resume bit-identically, including the cached second Box–Muller value.
+ * resume bit-identically, including the cached second Box-Muller value.
  */
 export class Rng {
   private s0 = 0;
@@ -95,7 +95,7 @@ export class Rng {
     return lo + (hi - lo) * this.uniform();
   }
 
-  /** Normally distributed value (Box–Muller; the second value of each pair is cached). */
+  /** Normally distributed value (Box-Muller; the second value of each pair is cached). */
   normal(mean = 0, std = 1): number {
     if (this.hasSpare) {
       this.hasSpare = false;
@@ -136,7 +136,7 @@ export class Rng {
     return x % n;
   }
 
-  /** Shuffles `array` in place (Fisher–Yates) and returns it. Works on arrays and typed arrays. */
+  /** Shuffles `array` in place (Fisher-Yates) and returns it. Works on arrays and typed arrays. */
   shuffle<A extends { length: number; [index: number]: unknown }>(array: A): A {
     for (let i = array.length - 1; i > 0; i--) {
       const j = this.int(i + 1);

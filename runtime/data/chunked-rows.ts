@@ -18,7 +18,7 @@ export class ChunkedRows implements RowReader {
   private fd: number | undefined;
   private readonly rowsPerChunk: number;
   private readonly maxChunks: number;
-  /** Chunk index → bytes; Map order is recency (re-inserted on use). */
+  /** Chunk index -> bytes; Map order is recency (re-inserted on use). */
   private readonly cache = new Map<number, { bytes: Uint8Array; view: DataView }>();
   /** Bytes read from the file so far (a test and a curious user can see the chunking). */
   bytesRead = 0;
