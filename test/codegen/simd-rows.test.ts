@@ -69,8 +69,12 @@ const CASES: Case[] = [
   { name: 'concat_3_parts', shapes: [['N', 2, 6], ['N', 2, 3], ['N', 2, 9]], build: ([a, b, c]) => makeNode('concat', [makeNode('sigmoid', [a]), b, makeNode('tanh', [c])], { axis: 2 }), kinds: ['map'] },
   // An LSTM step's new carry [h | c]: h = σ(o)·tanh(c) computed in the concat, c copied (c also feeds it, so stays stored).
   { name: 'lstm_carry_6', shapes: [['N', 24], ['N', 6]], build: ([z, c]) => makeNode('concat', [makeNode('mul', [makeNode('sigmoid', [gate(z, 3)]), makeNode('tanh', [c])]), c], { axis: 1 }), kinds: ['map'] },
-  // Along a middle axis, the selects are on a row index, not the vector axis: JavaScript.
-  { name: 'concat_mid', shapes: [['N', 2, 5], ['N', 3, 5]], build: ([a, b]) => makeNode('concat', [a, b], { axis: 1 }), kinds: ['js'] },
+  // Along an outer axis, the selects are on a row index: each part is a loop over its own rows (a middle axis;
+  // the first axis of unbatched operands, as [W; R] is stacked for an LSTM step's one product, split by [lo, hi) too).
+  { name: 'concat_mid', shapes: [['N', 2, 5], ['N', 3, 5]], build: ([a, b]) => makeNode('concat', [a, b], { axis: 1 }), kinds: ['map'] },
+  { name: 'concat_rows', shapes: [[3, 6], [4, 6]], build: ([a, b]) => makeNode('concat', [a, b], { axis: 0 }), kinds: ['map'] },
+  // More parts than MAX_PIECES (one a time step): the code would grow with T, so JavaScript.
+  { name: 'concat_many', shapes: Array.from({ length: 17 }, (): Dim[] => ['N', 1, 4]), build: (xs) => makeNode('concat', xs, { axis: 1 }), kinds: ['js'] },
 ];
 
 function graphOf(cases: readonly Case[], dtype: DT): Graph {

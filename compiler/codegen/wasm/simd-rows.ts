@@ -23,7 +23,7 @@ import type { Kernel } from '../../lower/kernel.ts';
 import { F32, I32, V128 } from './binary.ts';
 import { ACC, coefOf, loadOffset, replaceSum, type Affine, type Contraction, type LoopVar } from './contraction.ts';
 import { piecesAlong, ROW_UNARY, rowExprSupported, rowUnary, type Piece } from './simd-rows-math.ts';
-import { BATCH_P, inputParam, NotExpressible, OUT, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
+import { BATCH_P, HI, inputParam, LO, NotExpressible, OUT, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
 
 type ReduceOp = 'sum' | 'max' | 'min';
 
@@ -31,10 +31,13 @@ type ReduceOp = 'sum' | 'max' | 'min';
 export type RowPlan =
   | { readonly kind: 'row'; readonly c: Contraction; readonly op: ReduceOp; readonly body: Expr; readonly along: LoopVar }
   | { readonly kind: 'column'; readonly c: Contraction; readonly op: ReduceOp; readonly body: Expr }
-  /** `pieces`: stretches of the last axis, each its own map (a concat's parts: piecesAlong). */
-  | { readonly kind: 'map'; readonly c: Contraction; readonly pieces?: readonly Piece[] };
+  /** `pieces`: stretches of one output axis, each its own map (a concat's parts: piecesAlong). */
+  | { readonly kind: 'map'; readonly c: Contraction; readonly pieces?: { readonly along: string; readonly list: readonly Piece[] } };
 
 const IDENTITY: Record<ReduceOp, number> = { sum: 0, max: -Infinity, min: Infinity };
+
+/** Each piece is its own loop nest: past this many (a concat of T time steps), the kernel stays JavaScript, so code does not grow with T. */
+const MAX_PIECES = 16;
 
 /** The unary ops `e` uses. */
 function unaryOps(e: Expr): Set<string> {
@@ -103,8 +106,13 @@ export function rowPlanOf(k: Kernel): RowPlan | null {
     const mapOk = (e: Expr) => epilogueOk(k, e, outNames) && rowExprSupported(e) && !!bodyLoads(k, e, outNames)?.every((a) => [0, 1].includes(coefOf(a, last.name)));
     const c: Contraction = { out, reduce: [], product: null, epilogue: k.expr, outAt };
     if (mapOk(k.expr)) return { kind: 'map', c };
-    const pieces = last.name === 'o0' ? undefined : piecesAlong(k.expr, last.name, Number(last.extent));
-    return pieces?.every((p) => mapOk(p.expr)) ? { kind: 'map', c, pieces } : null;
+    // A concat's parts along the vector axis, or else along an outer axis of fixed extent (rows of [W; R]).
+    for (const v of [last, ...out.slice(0, -1)]) {
+      if (v.extent === BATCH || (v === last && v.name === 'o0')) continue;
+      const list = piecesAlong(k.expr, v.name, Number(v.extent));
+      if (list && list.length <= MAX_PIECES && list.every((p) => mapOk(p.expr))) return { kind: 'map', c, pieces: { along: v.name, list } };
+    }
+    return null;
   }
   if (reduces.length !== 1) return null;
   const r = reduces[0];
@@ -217,11 +225,13 @@ class RowWriter extends SimdWriter {
       this.nest(p.c.out, () => this.row(p));
       return `SIMD: ${p.op} along ${p.along.name}, 4 partial results per vector, combined across lanes.`;
     }
-    const pieces = p.kind === 'map' && p.pieces ? p.pieces : [{ from: 0, to: last.extent, expr: p.c.epilogue }];
-    this.nest(p.c.out.slice(0, -1), () => pieces.forEach((q) => this.columns(last, q.from, q.to, q.expr)));
+    const pieces = p.kind === 'map' ? p.pieces : undefined;
+    const outer = p.c.out.slice(0, -1);
+    if (pieces && pieces.along !== last.name) this.outerPieces(outer, last, pieces.along, pieces.list);
+    else this.nest(outer, () => (pieces?.list ?? [{ from: 0, to: last.extent, expr: p.c.epilogue }]).forEach((q) => this.columns(last, q.from, q.to, q.expr)));
     if (p.kind === 'column') return `SIMD: ${p.op} across rows, 16 outputs along ${last.name} per step.`;
     const poly = [...ROW_UNARY].filter((op) => unaryOps(p.c.epilogue).has(op));
-    const split = p.pieces ? ` in ${p.pieces.length} stretches of ${last.name} (${p.pieces.map((q) => `[${q.from}, ${q.to})`).join(', ')}), each one branch of the selects on it` : '';
+    const split = pieces ? ` in ${pieces.list.length} stretches of ${pieces.along} (${pieces.list.map((q) => `[${q.from}, ${q.to})`).join(', ')}), each one branch of the selects on it` : '';
     return `SIMD: elementwise${poly.length ? ` (${poly.join(', ')} as polynomials)` : ''}, 16 outputs along ${last.name} per step${last.name === 'o0' ? ' (a 1-D output)' : ''}${split}.`;
   }
 
@@ -308,6 +318,29 @@ class RowWriter extends SimdWriter {
   }
 
   // ---- column reductions and maps: vectors along the output's last axis ----
+
+  /**
+   * The outer loops with axis `along` run piece by piece, each piece's stretch the loop's range
+   * (for o0, within the caller's [lo, hi)), the rows of each piece mapped with its expression.
+   */
+  private outerPieces(dims: readonly LoopVar[], last: LoopVar, along: string, list: readonly Piece[]): void {
+    const f = this.f;
+    const at = dims.findIndex((d) => d.name === along);
+    const [before, d, after] = [dims.slice(0, at), dims[at], dims.slice(at + 1)];
+    this.nest(before, () => {
+      for (const q of list) {
+        const inner = () => this.nest(after, () => this.columns(last, 0, last.extent, q.expr));
+        if (d.name !== 'o0') {
+          this.loop(d.name, q.from, q.to, 1, inner);
+          continue;
+        }
+        // o0 over [max(lo, from), min(hi, to)).
+        const i = this.varLocal(d.name);
+        f.get(LO).i32(q.from).get(LO).i32(q.from).op('i32.gt_s').select().set(i);
+        this.whileLess(i, () => f.get(HI).i32(q.to).get(HI).i32(q.to).op('i32.lt_s').select(), 1, inner);
+      }
+    });
+  }
 
   /** Blocks of 16 outputs along `last` over [start, end) (the whole axis, or a map's piece), then of 4, then a partial vector. */
   private columns(last: LoopVar, start: number, end: Dim, epilogue: Expr): void {
