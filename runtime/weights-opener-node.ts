@@ -6,6 +6,9 @@ import { fileError } from './file-errors.ts';
 import { WeightFileError } from './weights.ts';
 import type { WeightsReader } from './weights-reader.ts';
 
+/** The most one read asks for (Node refuses more than 2 GiB - 1 bytes a call). */
+const MAX_READ = 1 << 30;
+
 /** The parts of node:fs the opener uses. */
 export type NodeFs = Pick<typeof NodeFsModule, 'openSync' | 'fstatSync' | 'readSync' | 'closeSync'>;
 
@@ -32,7 +35,8 @@ export function openWeightsFile({ openSync, fstatSync, readSync, closeSync }: No
       for (let done = 0; done < into.length; ) {
         let n: number;
         try {
-          n = readSync(fd, into, done, into.length - done, position + done);
+          // Node reads at most 2 GiB - 1 bytes a call.
+          n = readSync(fd, into, done, Math.min(into.length - done, MAX_READ), position + done);
         } catch (err) {
           throw fileError('read weight file', path, err);
         }
