@@ -58,6 +58,21 @@ describe('a stacked scan read only at its final step', () => {
     }
   });
 
+  it("GRU with PyTorch's linear-before-reset, whole sequence: the projection sunk into the step (its slices read, so not merged), matches the naive loop", async () => {
+    const x = input([T, F], { name: 'x' });
+    const g: Graph = { name: 'gru_lbr', inputs: [x], outputs: [{ name: 'y', node: gru(x, H, { name: 'g', returnSequences: true }) }] };
+    expect(scansOf(g).map((n) => n.inputs[1].op)).toEqual(['input']);
+    const rng = new Lcg(8);
+    const w = weightsFor('gru', rng, 'g/');
+    w.torch.bHh = rng.array(3 * H, -0.3, 0.3);
+    const weights = { ...w.dsl, 'g/recurrentBias': toBias('gru', w.torch.bHh, H, 'keras') };
+    const xv = rng.array(N * T * F, -1, 1);
+    for (const simd of [true, false]) {
+      const { model } = await compileAndLoad(g, 'loop-carry', 'gru-lbr', weights, 'js', { simd });
+      expect(model.run({ x: Float32Array.from(xv) }, N).y, `simd ${simd}`).toBeAllclose(reference('gru', xv, N, T, F, H, w.torch).seq, { rtol: 1e-4, atol: 1e-5 });
+    }
+  });
+
   it('GRU returning its last state: unstacked, matches the naive loop', async () => {
     const x = input([T, F], { name: 'x' });
     const g: Graph = { name: 'gru', inputs: [x], outputs: [{ name: 'h', node: gru(x, H, { name: 'g', linearBeforeReset: false, useBias: true }) }] };
