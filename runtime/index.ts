@@ -1,4 +1,6 @@
 // Browser-safe entry point of the Kiln runtime: everything generated model modules may import.
+// Under Node it also reads weight files by path and checks them with zlib (node-host.ts).
+import './node-host.ts';
 
 export { Rng } from './rng.ts';
 export type { RngState } from './rng.ts';

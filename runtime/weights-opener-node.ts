@@ -1,7 +1,7 @@
 // Node's opener of weight files for readWeightsInPlace (weights-reader.ts): positioned synchronous
 // reads, which the kernel copies straight into the arrays a model allocated, its WebAssembly
-// memory included. node:fs is handed in (index-node.ts takes it without importing its ES module).
-import type * as NodeFsModule from 'node:fs';
+// memory included. node:fs is handed in (node-host.ts asks Node for it), so this file imports no
+// Node built-in and the browser-safe runtime may carry it.
 import { fileError } from './file-errors.ts';
 import { WeightFileError } from './weights.ts';
 import type { WeightsReader } from './weights-reader.ts';
@@ -10,7 +10,12 @@ import type { WeightsReader } from './weights-reader.ts';
 const MAX_READ = 1 << 30;
 
 /** The parts of node:fs the opener uses. */
-export type NodeFs = Pick<typeof NodeFsModule, 'openSync' | 'fstatSync' | 'readSync' | 'closeSync'>;
+export interface NodeFs {
+  openSync(path: string, flags: 'r'): number;
+  fstatSync(fd: number): { size: number; isDirectory(): boolean };
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
+  closeSync(fd: number): void;
+}
 
 /** Opens `path` for reading; a missing file, a folder or another OS error is a one-line FileError. */
 export function openWeightsFile({ openSync, fstatSync, readSync, closeSync }: NodeFs, path: string): WeightsReader {

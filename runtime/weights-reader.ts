@@ -2,8 +2,8 @@
 // into the array it allocated for it (in its WebAssembly memory), checksumming the bytes as they go
 // by, instead of reading the whole file into a fresh buffer and copying it on. Touching fresh memory
 // (page faults) is most of what loading megabytes of weights costs (bench/startup.md), and this
-// touches half as much. Browser-safe: the file system comes from whoever installs an opener (the
-// Node entry of the runtime, index-node.ts); elsewhere a path is refused in one line.
+// touches half as much. Browser-safe: the file system comes from whoever installs an opener
+// (node-host.ts, under Node); elsewhere a path is refused in one line.
 import { crc32 } from './crc32.ts';
 import {
   LITTLE_ENDIAN_HOST,
@@ -40,7 +40,7 @@ export function useWeightsOpener(fn: WeightsOpener | undefined): void {
 export function openWeights(path: string): WeightsReader {
   if (!opener) {
     throw new WeightFileError(
-      `cannot read weight file ${JSON.stringify(path)}: a path is read only under Node 20.16 or later (kiln/runtime's Node entry); ` +
+      `cannot read weight file ${JSON.stringify(path)}: a path is read only under Node 20.16 or later; ` +
         'elsewhere pass the file\'s bytes (e.g. new Uint8Array(await (await fetch(url)).arrayBuffer()))',
     );
   }
