@@ -59,15 +59,23 @@ function sunk(scan: Node, j: number, p: Projection, meta: NodeMeta): Node {
   const S = a.sequenceCount;
   const old = body.inputs[1 + j];
   const [rows, , features] = p.x.type.shape;
-  const x = leaf(`${String(old.attrs.name)}_source`, { dtype: p.x.type.dtype, shape: [rows, features] });
+  // The body's inputs need distinct names: a new one takes a suffix until it is.
+  const taken = new Set(body.inputs.map((n) => String(n.attrs.name)));
+  const fresh = (base: string) => {
+    let name = base;
+    for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
+    taken.add(name);
+    return name;
+  };
+  const x = leaf(fresh(`${String(old.attrs.name)}_source`), { dtype: p.x.type.dtype, shape: [rows, features] });
   const invariantLeaves = new Set(body.inputs.slice(1 + S));
   const site = mergeSite(body, old, invariantLeaves);
   const op = (o: Parameters<typeof makeNode>[0], ins: Node[], attrs: Record<string, unknown> = {}) => makeNode(o, ins, attrs, meta);
   // Outside: the weights the body reads, [W; R] stacked once where the products merge.
   const r = site ? scan.inputs[body.inputs.indexOf(site.product.inputs[1])] : undefined;
   const weights = r ? op('concat', [p.w, r], { axis: 0 }) : p.w;
-  const wLeaf = leaf(`${String(old.attrs.name)}_weights`, weights.type);
-  const bLeaf = p.b ? leaf(`${String(old.attrs.name)}_bias`, p.b.type) : undefined;
+  const wLeaf = leaf(fresh(`${String(old.attrs.name)}_weights`), weights.type);
+  const bLeaf = p.b ? leaf(fresh(`${String(old.attrs.name)}_bias`), p.b.type) : undefined;
   const biased = (t: Node) => (bLeaf ? op('add', [t, bLeaf]) : t);
   const done = new Map<Node, Node>();
   for (const n of graphNodes(body)) {
