@@ -20,6 +20,7 @@ import { compileAndLoad } from '../grad/check.ts';
 import { Lcg } from '../reference/lcg.ts';
 import { reference, toBias, toKernel, type Kind, type TorchWeights } from '../dsl/recurrent-reference.ts';
 import { rnnByHand, rnnScan, values } from '../ir/scan-fixtures.ts';
+import { ThreadPool } from '../../runtime/parallel.ts';
 
 beforeEach(() => resetLayerNames());
 
@@ -121,6 +122,21 @@ describe('the next carry written in place', () => {
     for (const simd of [true, false]) {
       const { model } = await compileAndLoad(g, 'loop-carry', 'lstm-seq', w.dsl, 'js', { simd });
       expect(model.run({ x: Float32Array.from(xv) }, N).y, `simd ${simd}`).toBeAllclose(reference('lstm', xv, N, T, F, H, w.torch).seq, { rtol: 1e-4, atol: 1e-5 });
+    }
+  });
+
+  it('on two threads (a ThreadPool splitting every kernel by rows), the in-place carry gives the same bits as one thread', async () => {
+    const x = input([T, F], { name: 'x' });
+    const g: Graph = { name: 'lstm', inputs: [x], outputs: [{ name: 'y', node: lstm(x, H, { name: 'r', returnSequences: true }) }] };
+    const w = weightsFor('lstm', new Lcg(12), 'r/');
+    const xv = Float32Array.from(new Lcg(13).array(7 * T * F, -1, 1));
+    const pool = new ThreadPool({ threshold: 1 });
+    try {
+      const { model: one } = await compileAndLoad(g, 'loop-carry', 'lstm-threads', w.dsl, 'js', { simd: true });
+      const { model: two } = await compileAndLoad(g, 'loop-carry', 'lstm-threads', w.dsl, 'js', { simd: true, pool });
+      expect(Array.from(two.run({ x: xv }, 7).y as Float32Array)).toEqual(Array.from(one.run({ x: xv }, 7).y as Float32Array));
+    } finally {
+      pool.close();
     }
   });
 
