@@ -100,7 +100,7 @@ export class ModuleText {
 
   addFunction(s: FunctionStructure): void {
     const head = `${exported(s)}function ${s.name}(${(s.parameters ?? []).map(parameter).join(', ')})${s.returnType ? `: ${s.returnType}` : ''} {`;
-    const body = s.statements.length ? indentLines(s.statements.join('\n'), 1) + '\n' : '';
+    const body = s.statements.length ? spacedFunctions(indentLines(s.statements.join('\n'), 1)) + '\n' : '';
     const declared = () => indentLines(`export declare function ${s.name}(${(s.parameters ?? []).map(declaredParameter(s.name)).join(', ')}): ${s.returnType ?? untyped(s.name)};`);
     this.addStatement('block', s, `${head}\n${body}}`, declared);
   }
@@ -154,6 +154,22 @@ export class ModuleText {
     this.jsParts.push(`${blankLine(this.lastJs, kind) ? '\n' : ''}${text}\n`);
     this.lastJs = kind;
   }
+}
+
+/** A function body with a blank line after each function declared directly in it (readability only). */
+function spacedFunctions(body: string): string {
+  const lines = body.split('\n');
+  let inFunction = false;
+  return lines
+    .map((line, i) => {
+      if (/^ {2}(?:async )?function /.test(line) && line.endsWith('{')) inFunction = true;
+      else if (inFunction && line === '  }') {
+        inFunction = false;
+        if (i + 1 < lines.length && lines[i + 1] !== '') return `${line}\n`;
+      }
+      return line;
+    })
+    .join('\n');
 }
 
 /** Whether a blank line goes between a statement of kind `last` and one of kind `kind`. */
