@@ -2,7 +2,7 @@
 import { checkGraph } from '../compiler/check/check.ts';
 import { summarize } from '../compiler/inspect/summary.ts';
 import { loadModel } from './load.ts';
-import { describeBatchAxes } from '../src/onnx/per-sample.ts';
+import { describeBatchAxes } from '../src/ir/print.ts';
 
 /** What `kiln check` found (its `--json` output, less `ok` and `command`). */
 export interface CheckReport {

@@ -20,7 +20,7 @@ import { resolveLoss, resolveOptimizer, type OptimizerFlags } from './training-s
 
 export { checkCommand, checkModel, formatCheckReport, type CheckReport } from './check.ts';
 import { buildTrainingGraph } from '../compiler/train/step.ts';
-import { describeBatchAxes } from '../src/onnx/per-sample.ts';
+import { describeBatchAxes } from '../src/ir/print.ts';
 
 /** `kiln compile`'s options; with --train, the optimizer settings' flags too (OptimizerFlags). */
 export interface CompileCliOptions extends OptimizerFlags {

@@ -8,7 +8,6 @@ import { defaultInit } from '../src/dsl/init.ts';
 import { isModel, type Model } from '../src/dsl/model.ts';
 import { KilnError } from '../src/ir/errors.ts';
 import { graphFromJson } from '../src/ir/json.ts';
-import { importOnnxBatched } from '../src/onnx/batch.ts';
 import { getOnnxInputShapes } from './input-shapes.ts';
 import { registerModelHooks } from './model-loader.ts';
 
@@ -26,6 +25,8 @@ export async function loadModel(file: string): Promise<Model> {
     }
     // Initializers become trainable parameters with the file's values: fine-tuning works.
     const weights: Record<string, Float32Array> = {};
+    // Imported here: the ONNX reader (protobufjs, about 75 ms to load) is not needed for a .ts model.
+    const { importOnnxBatched } = await import('../src/onnx/batch.ts');
     return { kind: 'kiln.model', graph: importOnnxBatched(bytes, { weightsOut: weights, inputShapes: getOnnxInputShapes() }), weights };
   }
   if (abs.endsWith('.json')) {

@@ -21,7 +21,7 @@ import type { ScanAttrs } from '../../src/ir/ops/scan.ts';
 import { graphLayout, userShape, type Layout } from './layout.ts';
 import { lifetimes, liveBytes, type LiveAt } from './memory.ts';
 import { nodeFlops, paramCount, summarize, type LayerRow, type Summary } from './summary.ts';
-import { describeBatchAxes } from '../../src/onnx/per-sample.ts';
+import { describeBatchAxes } from '../../src/ir/print.ts';
 
 /** The document's format version: bumped on any change a reader must know about. */
 export const GRAPH_DOC_VERSION = 1;

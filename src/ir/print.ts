@@ -146,3 +146,21 @@ export function printGraph(g: Graph): string {
     '}',
   ].join('\n');
 }
+
+/**
+ * One line for summaries and checks of a per-sample graph, e.g. `batch on axis 1 (x, y, h), on
+ * axis 0 (out); compiled per sample: predict and run loop over the batch`; undefined for any other graph.
+ */
+export function describeBatchAxes(g: Graph): string | undefined {
+  const axes = g.batchAxes;
+  if (!axes) return undefined;
+  const byAxis = new Map<number, string[]>();
+  const add = (axis: number | null, name: string) => {
+    if (axis !== null) byAxis.set(axis, [...(byAxis.get(axis) ?? []), name]);
+  };
+  g.inputs.forEach((n, i) => add(axes.inputs[i], String(n.attrs.name)));
+  g.outputs.forEach((o, k) => add(axes.outputs[k], o.name));
+  // Names come from the file: one line each, whatever they hold.
+  const parts = [...byAxis].map(([axis, names]) => `on axis ${axis} (${names.map((n) => sanitizeLine(n)).join(', ')})`);
+  return `batch ${parts.join(', ')}; compiled per sample: predict and run loop over the batch`;
+}

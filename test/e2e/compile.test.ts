@@ -249,8 +249,8 @@ describe('the emitted TypeScript', () => {
         `  const fresh: m_${s}.Model = m_${s}.createModel();`,
         `  // @ts-expect-error predict takes a Float32Array`,
         `  model.predict(new Float64Array(${inPer}), 1);`,
-        `  // @ts-expect-error weights are bytes or arrays by name, not a path`,
-        `  m_${s}.createModel('weights.bin');`,
+        `  // @ts-expect-error weights are bytes, a file's path or arrays by name, not a number`,
+        `  m_${s}.createModel(42);`,
         `  void [y, all, info, names, fresh];`,
         `}`,
       ];
