@@ -1,4 +1,4 @@
-// `kiln check`: load and shape-check a model. Its own module, so that check loads no code generator (ts-morph).
+// `kiln check`: load and shape-check a model. Its own module, so that check loads no code generator (the emitters).
 import { checkGraph } from '../compiler/check/check.ts';
 import { summarize } from '../compiler/inspect/summary.ts';
 import { loadModel } from './load.ts';
