@@ -13,6 +13,11 @@
 //   node --experimental-wasm-relaxed-simd --import tsx bench/matmul-ab.ts --plain [--no-tfjs]
 //     adds 'plain': this tree's modules with the relaxed-SIMD variant stripped from their wasm, so
 //     that the relaxed and the plain kernels run in one process (kiln is relaxed under the flag)
+//   npx tsx bench/matmul-ab.ts --model examples/cnn.ts --batch 64 --kernels [--rounds 200] [--plain] [--modules ...]
+//     per kernel instead of per call: modules compiled with profile: true (--emit with --kernels
+//     makes such a folder), one predict per contender per round, each kernel's own wall time; the
+//     table gives each kernel's 10th percentile and median over the rounds (the 10th percentile is
+//     the undisturbed time on a shared machine; whole calls there vary more than kernels differ)
 //
 // Modules are `mm<n>.mjs` as bench/run.ts compiles them (c = a·b, [n, n], one thread); they import
 // kiln/runtime, which resolves to the dist/ of the tree they sit in (modules an older worktree
@@ -40,12 +45,14 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1)) fail(`--sizes: positive in
 /** A model file's default export (`--model`), compiled for inference beside the products. */
 const modelFile = arg('--model');
 const batch = Number(arg('--batch') ?? 64);
+const kernelMode = argv.includes('--kernels');
+if (kernelMode && !modelFile) fail('--kernels times the kernels of one --model');
 
 async function emitModules(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   if (modelFile) {
     const m = (await import(pathToFileURL(path.resolve(modelFile)).href)).default as { graph: Parameters<typeof compileModel>[0] };
-    writeFileSync(path.join(dir, 'model.mjs'), compileModel(m.graph, { seed: 1 }).js);
+    writeFileSync(path.join(dir, 'model.mjs'), compileModel(m.graph, { seed: 1, profile: kernelMode }).js);
     return;
   }
   for (const n of sizes) {
@@ -178,6 +185,59 @@ function slice(f: () => number, work: number, seconds: number): number {
 }
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const p10 = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 10)];
+
+/** A profile build of the model in `dir`: predict, and its per-kernel times. */
+interface Profiled {
+  readonly label: string;
+  readonly predict: () => void;
+  readonly times: () => Record<string, { ms: number }>;
+  readonly reset: () => void;
+}
+
+async function profiled(label: string, dir: string): Promise<Profiled> {
+  type Mod = { createModel(): { predict(x: Float32Array, b: number): Float32Array }; inputs: { shape: (number | string)[] }[]; kernelTimes?: Record<string, { ms: number }>; resetKernelTimes?(): void };
+  const m = (await import(pathToFileURL(path.resolve(dir, 'model.mjs')).href)) as Mod;
+  if (!m.kernelTimes || !m.resetKernelTimes) fail(`--kernels: ${dir}/model.mjs is no profile build (emit it with --emit ${dir} --model ... --kernels)`);
+  const model = m.createModel();
+  const per = m.inputs[0].shape.slice(1).reduce((a: number, d) => a * Number(d), 1);
+  const x = Float32Array.from({ length: batch * per }, (_, i) => Math.abs(Math.sin(i * 0.37)));
+  return { label, predict: () => model.predict(x, batch), times: () => m.kernelTimes!, reset: () => m.resetKernelTimes!() };
+}
+
+/** `--kernels`: each kernel's 10th percentile and median per contender over the rounds, one predict each per round. */
+async function kernelTable(dirs: readonly [string, string][], rounds: number): Promise<void> {
+  const all = await Promise.all(dirs.map(([label, dir]) => profiled(label, dir)));
+  for (let i = 0; i < 30; i++) for (const c of all) c.predict();
+  const got = all.map(() => new Map<string, number[]>());
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < all.length; j++) {
+      const i = (j + r) % all.length;
+      all[i].reset();
+      all[i].predict();
+      for (const [k, t] of Object.entries(all[i].times())) {
+        let samples = got[i].get(k);
+        if (!samples) got[i].set(k, (samples = []));
+        samples.push(t.ms);
+      }
+    }
+  }
+  const ms = (v: number) => v.toFixed(3);
+  console.log(`| kernel | ${all.map((c) => `${c.label} p10 / median (ms)`).join(' | ')} | ${all.slice(1).map((c) => `${all[0].label} ÷ ${c.label} p10 / median`).join(' | ')} |`);
+  console.log(`|---|${all.map(() => '---:|').join('')}${all.slice(1).map(() => '---:|').join('')}`);
+  const sum = all.map(() => ({ p10: 0, median: 0 }));
+  for (const k of got[0].keys()) {
+    const stats = got.map((g, i) => {
+      const v = g.get(k) ?? [NaN];
+      const st = { p10: p10(v), median: median(v) };
+      sum[i].p10 += st.p10;
+      sum[i].median += st.median;
+      return st;
+    });
+    console.log(`| ${k} | ${stats.map((st) => `${ms(st.p10)} / ${ms(st.median)}`).join(' | ')} | ${stats.slice(1).map((st) => `${(stats[0].p10 / st.p10).toFixed(2)}× / ${(stats[0].median / st.median).toFixed(2)}×`).join(' | ')} |`);
+  }
+  console.log(`| all kernels | ${sum.map((st) => `${ms(st.p10)} / ${ms(st.median)}`).join(' | ')} | ${sum.slice(1).map((st) => `${(sum[0].p10 / st.p10).toFixed(2)}× / ${(sum[0].median / st.median).toFixed(2)}×`).join(' | ')} |`);
+}
 
 async function main(): Promise<void> {
   const emit = arg('--emit');
@@ -185,16 +245,18 @@ async function main(): Promise<void> {
   const rounds = Number(arg('--rounds') ?? 9);
   const tmp = path.resolve('build/ab/this-tree');
   await emitModules(tmp);
-  const contenders: Contender[] = [kilnContender('kiln', tmp)];
+  const dirs: [string, string][] = [['kiln', tmp]];
   if (argv.includes('--plain')) {
     plainCopy(tmp, `${tmp}-plain`);
-    contenders.push(kilnContender('plain', `${tmp}-plain`));
+    dirs.push(['plain', `${tmp}-plain`]);
   }
   for (const spec of (arg('--modules') ?? '').split(',').filter(Boolean)) {
     const [label, dir] = spec.split('=');
     if (!label || !dir) fail(`--modules: label=folder pairs separated by commas, not '${spec}'`);
-    contenders.push(kilnContender(label, dir));
+    dirs.push([label, dir]);
   }
+  if (kernelMode) return kernelTable(dirs, Number(arg('--rounds') ?? 200));
+  const contenders: Contender[] = dirs.map(([label, dir]) => kilnContender(label, dir));
   if (!argv.includes('--no-tfjs')) contenders.push(await tfjsContender());
   const unit = modelFile ? `samples/s at batch ${batch}` : 'GFLOP/s';
   console.log(`| ${modelFile ? 'model' : 'n'} | ${contenders.map((c) => `${c.label} best / median (${unit})`).join(' | ')} | ${contenders.slice(1).map((c) => `kiln ÷ ${c.label} best / median`).join(' | ')} |`);
