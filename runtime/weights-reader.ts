@@ -155,24 +155,24 @@ export function namingPath<T>(path: string, body: () => T): T {
   }
 }
 
-/** Opens `path`, reads it with readWeightsInPlace and closes it; errors name the path. */
-export function readWeightsFromPath(path: string, place: TensorPlacer): void {
+/** Opens `path`, runs `body` on it (its WeightFileErrors then name the path) and closes it. */
+export function withWeightsFile<T>(path: string, body: (reader: WeightsReader) => T): T {
   const reader = openWeights(path);
   try {
-    namingPath(path, () => readWeightsInPlace(reader, place));
+    return namingPath(path, () => body(reader));
   } finally {
     reader.close();
   }
 }
 
+/** All of an open file, in a fresh buffer. */
+export function readAll(reader: WeightsReader): Uint8Array {
+  const bytes = new Uint8Array(reader.byteLength);
+  reader.read(bytes, 0);
+  return bytes;
+}
+
 /** The whole file at `path`, in a fresh buffer (a trainer peeking at a file it may resume from). */
 export function readWeightsBytes(path: string): Uint8Array {
-  const reader = openWeights(path);
-  try {
-    const bytes = new Uint8Array(reader.byteLength);
-    namingPath(path, () => reader.read(bytes, 0));
-    return bytes;
-  } finally {
-    reader.close();
-  }
+  return withWeightsFile(path, readAll);
 }

@@ -1,18 +1,19 @@
 // A weight file given by path (createModel('model.weights.bin')) is read straight into the arrays
-// the model allocates, and checked as the same file's bytes are: same values, same errors in the
-// same order (the byte path, decodeWeights, is the reference), the checksum over every byte.
+// the model allocates (from 1 MiB; a smaller one is read whole and decoded as bytes), and checked
+// as the same file's bytes are: same values, same errors in the same order (the byte path,
+// decodeWeights, is the reference), the checksum over every byte.
 import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveWeights, type ParameterInfo } from '../../runtime/model-io.ts';
+import { readInPlace, resolveWeights, type ParameterInfo } from '../../runtime/model-io.ts';
 import { SimdMemory } from '../../runtime/simd.ts';
 import { savedTrainer } from '../../runtime/trainer-shell.ts';
 import { FileError } from '../../runtime/file-errors.ts';
 import { encodeWeights, WeightFileError, type WeightTensor } from '../../runtime/weights.ts';
 import { openWeightsFile } from '../../runtime/weights-opener-node.ts';
-import { readWeightsInPlace, useWeightsOpener, type WeightsReader } from '../../runtime/weights-reader.ts';
+import { readWeightsInPlace, useWeightsOpener, withWeightsFile, type WeightsReader } from '../../runtime/weights-reader.ts';
 
 const params: ParameterInfo[] = [
   { name: 'w', dtype: 'float32', shape: [2, 3], init: { kind: 'zeros' }, trainable: true },
@@ -37,15 +38,24 @@ const write = (bytes: Uint8Array): string => {
   writeFileSync(path, bytes);
   return path;
 };
-/** The message resolveWeights throws for `source`, or 'ok'. */
-function outcome(source: Uint8Array | string, alloc = new SimdMemory().alloc): string {
+/** The message `load` throws, or 'ok'. */
+function attempt(load: () => unknown): string {
   try {
-    resolveWeights(params, source, 0, model, false, alloc);
+    load();
     return 'ok';
   } catch (err) {
     expect(err, String(err)).toBeInstanceOf(WeightFileError);
     return (err as Error).message;
   }
+}
+/**
+ * The message resolveWeights throws for `source`, or 'ok'; for a path, the same as read in place
+ * (readInPlace: what a file of 1 MiB or more takes), or the test fails.
+ */
+function outcome(source: Uint8Array | string, alloc = new SimdMemory().alloc): string {
+  const message = attempt(() => resolveWeights(params, source, 0, model, false, alloc));
+  if (typeof source === 'string') expect(attempt(() => withWeightsFile(source, (r) => readInPlace(params, r, model, false, alloc))), 'read in place').toBe(message);
+  return message;
 }
 
 beforeAll(() => {
@@ -59,12 +69,39 @@ afterAll(() => {
 
 describe('createModel from a weight file path', () => {
   it('reads each tensor into an array of the model memory, with the values written', () => {
-    const memory = new SimdMemory();
-    const w = resolveWeights(params, write(encodeWeights(tensors(), { model: 'tiny', graphHash: 'abc' })), 0, model, false, memory.alloc);
-    for (const a of w) expect(memory.owns(a)).toBe(true);
-    expect(Array.from(w[0])).toEqual(Array.from(W));
-    expect(Array.from(w[1])).toEqual(Array.from(B));
-    expect(Object.is(w[0][4], -0)).toBe(true);
+    const path = write(encodeWeights(tensors(), { model: 'tiny', graphHash: 'abc' }));
+    type Alloc = SimdMemory['alloc'];
+    const ways = [(alloc: Alloc) => resolveWeights(params, path, 0, model, false, alloc), (alloc: Alloc) => withWeightsFile(path, (r) => readInPlace(params, r, model, false, alloc))];
+    for (const read of ways) {
+      const memory = new SimdMemory();
+      const w = read(memory.alloc);
+      for (const a of w) expect(memory.owns(a)).toBe(true);
+      expect(Array.from(w[0])).toEqual(Array.from(W));
+      expect(Array.from(w[1])).toEqual(Array.from(B));
+      expect(Object.is(w[0][4], -0)).toBe(true);
+    }
+  });
+
+  it('reads a file of 1 MiB or more in place: one read per tensor, none of the whole file', () => {
+    const big: ParameterInfo[] = [{ name: 'w', dtype: 'float32', shape: [300_000], init: { kind: 'zeros' }, trainable: true }];
+    const data = Float32Array.from({ length: 300_000 }, (_, i) => Math.sin(i));
+    const bytes = encodeWeights([{ name: 'w', dtype: 'float32', shape: [300_000], data }]);
+    const path = write(bytes);
+    const reads: number[] = [];
+    useWeightsOpener((p) => {
+      const r = openWeightsFile(fs, p);
+      return { ...r, read: (into, at) => (reads.push(into.length), r.read(into, at)) };
+    });
+    try {
+      const memory = new SimdMemory();
+      const [w] = resolveWeights(big, path, 0, undefined, false, memory.alloc);
+      expect(memory.owns(w)).toBe(true);
+      expect(w).toEqual(data);
+      expect(reads).toContain(1_200_000);
+      expect(reads).not.toContain(bytes.length);
+    } finally {
+      useWeightsOpener((p) => openWeightsFile(fs, p));
+    }
   });
 
   it("takes a trainer's save: the weights, skipping (but checksumming) the optimizer state", () => {
