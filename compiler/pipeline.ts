@@ -9,6 +9,8 @@ import { decomposeComposites } from './passes/decompose.ts';
 import { foldConstants } from './passes/fold.ts';
 import { padConvolutions } from './passes/pad-conv.ts';
 import { eliminateDeadCode } from './passes/simplify.ts';
+import { dropUnreadSteps } from './passes/final-step.ts';
+import { sinkProjections } from './passes/sink-projection.ts';
 
 export interface Pass {
   readonly name: string;
@@ -21,6 +23,9 @@ export const PASSES: readonly Pass[] = [
   { name: 'decompose', run: decomposeComposites },
   { name: 'pad-conv', run: padConvolutions },
   { name: 'dce', run: eliminateDeadCode },
+  // After dce: its restacking may leave a scan's final step the only part of its output read.
+  { name: 'final-step', run: dropUnreadSteps },
+  { name: 'sink-projection', run: sinkProjections },
   { name: 'fold', run: foldConstants },
   { name: 'cse', run: eliminateCommonSubexpressions },
   { name: 'check-after', run: checkGraph },

@@ -8,8 +8,6 @@ import type { Graph } from '../../src/ir/graph.ts';
 import { rewriteGraph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { BATCH, normAxis, sameShape, type Dim, type Shape } from '../../src/ir/shape.ts';
-import { dropUnreadSteps } from './final-step.ts';
-import { sinkProjections } from './sink-projection.ts';
 
 /** True when a node's value is its first input's, unchanged. */
 function isNoOp(n: Node): boolean {
@@ -64,12 +62,8 @@ function restacked(n: Node): Node | undefined {
  * no-ops makes their inputs' producers dead too when nothing else reads them.
  */
 export function eliminateDeadCode(g: Graph): Graph {
-  const live = rewriteGraph(g, (node, rebuild) => {
+  return rewriteGraph(g, (node, rebuild) => {
     const n = withInputs(node, node.inputs.map(rebuild));
     return isNoOp(n) ? n.inputs[0] : (restacked(n) ?? n);
   });
-  // After the rest: restacking may leave the final step the only part of a scan's output read.
-  // Then each scan's projected sequence is sunk into its body (sink-projection.ts; it is here as
-  // the loops' other rewrite is, until the pipeline lists loop passes of their own).
-  return sinkProjections(dropUnreadSteps(live));
 }
