@@ -13,6 +13,7 @@ import { numel, type Dim } from '../../src/ir/shape.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { compileAndLoad } from '../grad/check.ts';
+import { floatBits, specialData } from './special-values.ts';
 
 type Pair = [number, number];
 interface PoolCase {
@@ -45,25 +46,6 @@ const input = (name: string, shape: Dim[]) => makeNode('input', [], { name, dtyp
 
 const pool = (c: PoolCase, x: Node) =>
   makeNode('maxPool2d', [x], { kernel: c.kernel, strides: c.strides, pads: c.pads ?? [0, 0, 0, 0], dilations: c.dilations ?? [1, 1] });
-
-/** Small integers (many ties inside a window), ±0, a few NaN and infinities, deterministic. */
-function data(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const r = s >>> 24;
-    out[i] = r < 3 ? NaN : r < 6 ? -0 : r < 9 ? 0 : r === 9 ? -Infinity : r === 10 ? Infinity : (r % 7) - 3;
-  }
-  return out;
-}
-
-/** Bit patterns, every NaN made one (its payload is not part of the contract). */
-function bits(a: ArrayLike<number>): number[] {
-  const f = Float32Array.from(a);
-  const u = new Uint32Array(f.buffer);
-  return Array.from(u, (b, i) => (Number.isNaN(f[i]) ? 0x7fc00000 : b));
-}
 
 function concrete(shape: Dim[], batch: number): number[] {
   return shape.map((d) => (d === 'N' ? batch : (d as number)));
@@ -107,14 +89,14 @@ describe('window max/min kernels are bit-identical to the interpreter, in SIMD a
     it(`forward, fused relu and backward at batch ${batch}`, async () => {
       const feeds: Record<string, Float32Array> = {};
       let seed = 7 + batch;
-      for (const n of graph.inputs) feeds[n.attrs.name as string] = data(numel(concrete(n.type.shape as Dim[], batch)), seed++);
+      for (const n of graph.inputs) feeds[n.attrs.name as string] = specialData(numel(concrete(n.type.shape as Dim[], batch)), seed++);
       const feeds64 = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, Float64Array.from(v)]));
       const want = interpret(graph, feeds64, {}, batch);
       for (const simd of [true, false]) {
         const { model } = await compileAndLoad(graph, 'pool-kernels', `batch${batch}`, undefined, 'js', { simd });
         expect(!!(model as unknown as { memory?: object }).memory, 'SIMD memory in use').toBe(simd);
         const got = model.run(feeds, batch);
-        for (const o of graph.outputs) expect(bits(got[o.name] as Float32Array), `${o.name}, simd ${simd}`).toEqual(bits(want[o.name]));
+        for (const o of graph.outputs) expect(floatBits(got[o.name] as Float32Array), `${o.name}, simd ${simd}`).toEqual(floatBits(want[o.name]));
       }
     });
   }

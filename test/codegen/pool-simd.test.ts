@@ -14,6 +14,7 @@ import { numel, type Dim } from '../../src/ir/shape.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { compileAndLoad } from '../grad/check.ts';
+import { floatBits, specialData } from './special-values.ts';
 
 type Pair = [number, number];
 interface PoolCase {
@@ -48,25 +49,6 @@ const tiles = (c: PoolCase) => c.kernel[0] === c.strides[0] && c.kernel[1] === c
 
 const input = (name: string, shape: Dim[]) => makeNode('input', [], { name, dtype: 'float32', shape });
 const attrsOf = (c: PoolCase) => ({ kernel: c.kernel, strides: c.strides, pads: c.pads ?? [0, 0, 0, 0], dilations: c.dilations ?? [1, 1], ...(c.countIncludePad ? { countIncludePad: true } : {}) });
-
-/** Small integers (many ties), ±0, a few NaN and infinities, deterministic. */
-function data(n: number, seed: number, special = true): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const r = s >>> 24;
-    out[i] = !special ? (r % 9) - 4 : r < 3 ? NaN : r < 6 ? -0 : r < 9 ? 0 : r === 9 ? -Infinity : r === 10 ? Infinity : (r % 7) - 3;
-  }
-  return out;
-}
-
-/** Bit patterns, every NaN made one (its payload is not part of the contract). */
-function bits(a: ArrayLike<number>): number[] {
-  const f = Float32Array.from(a);
-  const u = new Uint32Array(f.buffer);
-  return Array.from(u, (b, i) => (Number.isNaN(f[i]) ? 0x7fc00000 : b));
-}
 
 /** Each case: the max-pool backward times the ReLU mask of its input (as a training step fuses it), the average pool, its backward. */
 function graphOf(cases: readonly PoolCase[]): Graph {
@@ -110,7 +92,7 @@ describe('pooling gather kernels in WebAssembly SIMD', () => {
         const name = n.attrs.name as string;
         const shape = (n.type.shape as Dim[]).map((d) => (d === 'N' ? batch : (d as number)));
         // Divisors: positive small integers, as the forward's window counts are.
-        feeds[name] = name.startsWith('div') ? data(numel(shape), seed++, false).map((v) => Math.abs(v) + 1) : data(numel(shape), seed++);
+        feeds[name] = name.startsWith('div') ? specialData(numel(shape), seed++, false).map((v) => Math.abs(v) + 1) : specialData(numel(shape), seed++);
       }
       const want = interpret(graph, Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, Float64Array.from(v)])), {}, batch);
       const runs: Record<string, Float32Array>[] = [];
@@ -125,7 +107,7 @@ describe('pooling gather kernels in WebAssembly SIMD', () => {
           const exact = o.startsWith('max') || o.startsWith('avg' + i) || tiles(c);
           for (const [r, got] of runs.entries()) {
             const label = `${c.name} ${o} ${r ? 'js' : 'simd'}`;
-            if (exact || r === 1) expect(bits(got[o]), label).toEqual(bits(Float32Array.from(want[o])));
+            if (exact || r === 1) expect(floatBits(got[o]), label).toEqual(floatBits(Float32Array.from(want[o])));
             else expectClose(got[o], want[o], label);
           }
         }

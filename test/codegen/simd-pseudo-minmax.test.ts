@@ -11,6 +11,7 @@ import { numel, type Dim } from '../../src/ir/shape.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { renderSimdKernel, simdListing } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { compileAndLoad } from '../grad/check.ts';
+import { floatBits } from './special-values.ts';
 
 interface Case {
   readonly name: string;
@@ -52,13 +53,6 @@ function data(n: number, seed: number): Float32Array {
     out[i] = specials[(s >>> 24) % specials.length];
   }
   return out;
-}
-
-/** Bit patterns, every NaN made one (its payload is not part of the contract). */
-function bits(a: ArrayLike<number>): number[] {
-  const f = Float32Array.from(a);
-  const u = new Uint32Array(f.buffer);
-  return Array.from(u, (b, i) => (Number.isNaN(f[i]) ? 0x7fc00000 : b));
 }
 
 function graphOf(): Graph {
@@ -111,7 +105,7 @@ describe('max/min with a constant in SIMD epilogues', () => {
         const { model } = await compileAndLoad(graph, 'pseudo-minmax', `batch${batch}`, undefined, 'js', { simd });
         expect(!!(model as unknown as { memory?: object }).memory, 'SIMD memory in use').toBe(simd);
         const got = model.run(feeds, batch) as Record<string, Float32Array>;
-        CASES.forEach((c, i) => expect(bits(got[`y${i}`]), `${c.name} ${simd ? 'simd' : 'js'}`).toEqual(bits(Float32Array.from(want[`y${i}`]))));
+        CASES.forEach((c, i) => expect(floatBits(got[`y${i}`]), `${c.name} ${simd ? 'simd' : 'js'}`).toEqual(floatBits(Float32Array.from(want[`y${i}`]))));
       }
     });
   }

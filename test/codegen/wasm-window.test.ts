@@ -14,6 +14,7 @@ import { numel, type Dim } from '../../src/ir/shape.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
 import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { compileAndLoad } from '../grad/check.ts';
+import { floatBits, specialData } from './special-values.ts';
 
 type Pair = [number, number];
 interface PoolCase {
@@ -53,25 +54,6 @@ const CASES: PoolCase[] = [
 
 const input = (name: string, shape: Dim[]) => makeNode('input', [], { name, dtype: 'float32', shape });
 
-/** Small integers (many ties), ±0, a few NaN and infinities, deterministic. */
-function data(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const r = s >>> 24;
-    out[i] = r < 3 ? NaN : r < 6 ? -0 : r < 9 ? 0 : r === 9 ? -Infinity : r === 10 ? Infinity : (r % 7) - 3;
-  }
-  return out;
-}
-
-/** Bit patterns, every NaN made one (its payload is not part of the contract). */
-function bits(a: ArrayLike<number>): number[] {
-  const f = Float32Array.from(a);
-  const u = new Uint32Array(f.buffer);
-  return Array.from(u, (b, i) => (Number.isNaN(f[i]) ? 0x7fc00000 : b));
-}
-
 function graphOf(cases: readonly PoolCase[]): Graph {
   const inputs: Node[] = [];
   const outputs: { name: string; node: Node }[] = [];
@@ -110,14 +92,14 @@ describe('the forward max pool in WebAssembly SIMD', () => {
       let seed = 7 + batch;
       for (const n of graph.inputs) {
         const shape = (n.type.shape as Dim[]).map((d) => (d === 'N' ? batch : (d as number)));
-        feeds[n.attrs.name as string] = data(numel(shape), seed++);
+        feeds[n.attrs.name as string] = specialData(numel(shape), seed++);
       }
       const want = interpret(graph, Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, Float64Array.from(v)])), {}, batch);
       for (const simd of [true, false]) {
         const { model } = await compileAndLoad(graph, 'wasm-window', `batch${batch}`, undefined, 'js', { simd });
         expect(!!(model as unknown as { memory?: object }).memory, 'SIMD memory in use').toBe(simd);
         const got = model.run(feeds, batch) as Record<string, Float32Array>;
-        CASES.forEach((c, i) => expect(bits(got[`y${i}`]), `${c.name} ${simd ? 'simd' : 'js'}`).toEqual(bits(Float32Array.from(want[`y${i}`]))));
+        CASES.forEach((c, i) => expect(floatBits(got[`y${i}`]), `${c.name} ${simd ? 'simd' : 'js'}`).toEqual(floatBits(Float32Array.from(want[`y${i}`]))));
       }
     });
   }
