@@ -1,9 +1,10 @@
 // Shared by simd-blocked.test.ts and simd-relaxed.test.ts: float32 products at the SIMD kernels'
 // tile and block edges, the float64 reference interpreter's answers for them, and emitted modules
 // on disk (so a child process started with an engine flag can load the same module).
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { emitJsModule } from '../../compiler/emit/js/module.ts';
 import { KC, NC } from '../../compiler/codegen/wasm/simd-blocked.ts';
 import { compileGraph } from '../../compiler/pipeline.ts';
@@ -92,4 +93,21 @@ export function worstError(got: ArrayLike<number>, want: ArrayLike<number>, rtol
   let worst = 0;
   for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (atol + rtol * Math.abs(want[i])) || (Number.isNaN(got[i]) ? Infinity : 0));
   return worst;
+}
+
+/** Runs emitted module `file` in `node --experimental-wasm-relaxed-simd` on `feeds`; returns whether relaxed SIMD ran, and the outputs. */
+export function runRelaxed(file: string, feeds: Record<string, Float32Array>, batch: number): { relaxed: boolean; outputs: Record<string, number[]> } {
+  const feedFile = `${file}.feeds.json`;
+  writeFileSync(feedFile, JSON.stringify(Object.fromEntries(Object.entries(feeds).map(([n, v]) => [n, Array.from(v)]))));
+  const script = [
+    `import { readFileSync } from 'node:fs';`,
+    `const { createModel } = await import(${JSON.stringify(pathToFileURL(file).href)});`,
+    `const feeds = Object.fromEntries(Object.entries(JSON.parse(readFileSync(${JSON.stringify(feedFile)}, 'utf8'))).map(([n, v]) => [n, Float32Array.from(v)]));`,
+    `const model = createModel({});`,
+    `const got = model.run(feeds, ${batch});`,
+    `process.stdout.write(JSON.stringify({ relaxed: model.memory?.relaxed === true, outputs: Object.fromEntries(Object.entries(got).map(([n, v]) => [n, Array.from(v)])) }));`,
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`child node failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }

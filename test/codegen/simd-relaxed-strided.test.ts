@@ -5,13 +5,10 @@
 // float64 interpreter: the relaxed one in a child `node --experimental-wasm-relaxed-simd`, at a
 // batch under 16 rows (unpacked) and over it (packed: 4-row tiles and single rows), with column
 // tails, a partial panel, a transposed splatted operand and a bias-ReLU epilogue.
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { makeNode } from '../../src/ir/build.ts';
 import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
-import { emitToFile, feedsAndReference, worstError, type EdgeCase } from './simd-edge-cases.ts';
+import { emitToFile, feedsAndReference, runRelaxed, worstError, type EdgeCase } from './simd-edge-cases.ts';
 import { compileAndLoad } from '../grad/check.ts';
 import { graphOf } from './simd-edge-cases.ts';
 
@@ -31,23 +28,6 @@ const CASES: EdgeCase[] = [
   { name: 'xw_k64_m256', shapes: [['N', 64], [64, 256]], build: ([x, w]) => makeNode('matmul', [x, w]) },
 ];
 const STRIDED = new Set(['dense_k192_m512', 'xw_k33_m513', 'xw_k5_m1024', 'xt_k40_m520']);
-
-/** Runs emitted module `file` in `node --experimental-wasm-relaxed-simd`; whether relaxed SIMD ran, and the outputs. */
-function runRelaxed(file: string, feeds: Record<string, Float32Array>, batch: number): { relaxed: boolean; outputs: Record<string, number[]> } {
-  const feedFile = `${file}.feeds.json`;
-  writeFileSync(feedFile, JSON.stringify(Object.fromEntries(Object.entries(feeds).map(([n, v]) => [n, Array.from(v)]))));
-  const script = [
-    `import { readFileSync } from 'node:fs';`,
-    `const { createModel } = await import(${JSON.stringify(pathToFileURL(file).href)});`,
-    `const feeds = Object.fromEntries(Object.entries(JSON.parse(readFileSync(${JSON.stringify(feedFile)}, 'utf8'))).map(([n, v]) => [n, Float32Array.from(v)]));`,
-    `const model = createModel({});`,
-    `const got = model.run(feeds, ${batch});`,
-    `process.stdout.write(JSON.stringify({ relaxed: model.memory?.relaxed === true, outputs: Object.fromEntries(Object.entries(got).map(([n, v]) => [n, Array.from(v)])) }));`,
-  ].join('\n');
-  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`child node failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
 
 describe('relaxed-SIMD variant of products over W with rows 2 KiB apart', () => {
   it('packs W (scratch) and keeps mul + add unpacked in the relaxed body only, where the rows are 2 KiB apart', () => {

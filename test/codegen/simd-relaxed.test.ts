@@ -3,36 +3,16 @@
 // that flag, which reports that the relaxed module ran and what it computed; both variants are
 // compared with the float64 reference interpreter at every tile edge (4 rows, 8 and 16 columns,
 // 4 lanes, 4 × 2 dot tiles), odd k, batched rows, transposed operands and the blocked path.
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { encodeModule } from '../../compiler/codegen/wasm/binary.ts';
 import { chooseTile, contractionOf } from '../../compiler/codegen/wasm/contraction.ts';
 import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { openSimd, relaxedSimdSupported } from '../../runtime/simd.ts';
-import { BLOCKED, emitToFile, feedsAndReference, products, worstError, type EdgeCase } from './simd-edge-cases.ts';
+import { BLOCKED, emitToFile, feedsAndReference, products, runRelaxed, worstError, type EdgeCase } from './simd-edge-cases.ts';
 
 const RTOL = 1e-4;
 const ATOL = 1e-4;
 const EDGES: EdgeCase[] = [3, 13].flatMap((k) => [1, 3, 5, 8, 9, 15, 16, 17, 33].flatMap((m) => products(k, m)));
-
-/** Runs emitted module `file` in `node --experimental-wasm-relaxed-simd` on `feeds`; returns whether relaxed SIMD ran, and the outputs. */
-function runRelaxed(file: string, feeds: Record<string, Float32Array>, batch: number): { relaxed: boolean; outputs: Record<string, number[]> } {
-  const feedFile = `${file}.feeds.json`;
-  writeFileSync(feedFile, JSON.stringify(Object.fromEntries(Object.entries(feeds).map(([n, v]) => [n, Array.from(v)]))));
-  const script = [
-    `import { readFileSync } from 'node:fs';`,
-    `const { createModel } = await import(${JSON.stringify(pathToFileURL(file).href)});`,
-    `const feeds = Object.fromEntries(Object.entries(JSON.parse(readFileSync(${JSON.stringify(feedFile)}, 'utf8'))).map(([n, v]) => [n, Float32Array.from(v)]));`,
-    `const model = createModel({});`,
-    `const got = model.run(feeds, ${batch});`,
-    `process.stdout.write(JSON.stringify({ relaxed: model.memory?.relaxed === true, outputs: Object.fromEntries(Object.entries(got).map(([n, v]) => [n, Array.from(v)])) }));`,
-  ].join('\n');
-  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`child node failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
 
 describe('relaxed-SIMD variant', () => {
   it('every product kernel carries a relaxed body that uses relaxed_madd (a dot tile only where its reduction fills a vector)', () => {
