@@ -28,6 +28,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compileModel } from '../compiler/compile.ts';
 import { input, matmul, model as functionalModel } from '../src/index.ts';
+import { readUleb } from '../runtime/simd.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -60,16 +61,6 @@ async function emitModules(dir: string): Promise<void> {
     const b = input([n, n], { batched: false, name: 'b' });
     const m = functionalModel({ name: `mm${n}`, inputs: [a, b], outputs: { c: matmul(a, b) } });
     writeFileSync(path.join(dir, `mm${n}.mjs`), compileModel(m.graph, { seed: 1 }).js);
-  }
-}
-
-/** An unsigned LEB128 at `at`: [value, next offset]. */
-function readUleb(b: Uint8Array, at: number): [number, number] {
-  let value = 0;
-  for (let shift = 0; ; shift += 7) {
-    const byte = b[at++];
-    value += (byte & 0x7f) * 2 ** shift;
-    if (!(byte & 0x80)) return [value, at];
   }
 }
 

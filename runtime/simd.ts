@@ -99,7 +99,7 @@ const SCRATCH_SECTION = 'kiln.scratch';
 const RELAXED_SECTION = 'kiln.relaxed';
 
 /** An unsigned LEB128 at `at`: [value, next offset]. */
-function readUleb(b: Uint8Array, at: number): [number, number] {
+export function readUleb(b: Uint8Array, at: number): [number, number] {
   let value = 0;
   for (let shift = 0; ; shift += 7) {
     const byte = b[at++];
