@@ -1,10 +1,9 @@
 // Start-up costs, each measured in fresh Node processes (cold JIT) running the compiled package (dist/),
 // as wall clock and as CPU time (which a machine busy with other work inflates far less):
 // - the CLI as users run it: `kiln --version`, `--help`, `check`, `compile --train` (wall clock);
-// - where a compile's time goes: importing ts-morph and the compiler, loading the model file,
-//   lowering, the training step, emitting; and, in processes of their own, ts-morph's cold
-//   `formatText` and TypeScript's cold `transpileModule` of the emitted module (so the module's
-//   build, the rest of emitting, is what is left);
+// - where a compile's time goes: importing the compiler, loading the model file, lowering, the
+//   training step, emitting (the emitter writes formatted TypeScript and strips its own types: no
+//   ts-morph or TypeScript is loaded);
 // - per example: `compileModel` with its training step, and import → first predict of its
 //   inference-only module and of the full module, stage by stage (wall and CPU time).
 // Writes bench/startup.md. Usage: npm run build && npx tsx bench/startup.ts (also run by `npm run bench`);
@@ -88,54 +87,26 @@ const cliRows = (only ? [] : CLI).map(([name, args]) => {
 });
 
 // 2. Where a compile's time goes (dist/ modules, one fresh process per round).
-const STAGE_NAMES = ['import ts-morph', 'import the rest of the compiler', 'load the model file', 'lower', 'training step', 'emit (build + format + transpile)'];
+const STAGE_NAMES = ['import the compiler', 'load the model file', 'lower', 'training step', 'emit'];
 function stages(name: string): number[] {
-  const file = path.join(out, `stages-${name}.ts`);
   const s = fresh(`
-    import { writeFileSync } from 'node:fs';
     const t = [now()];
-    await import('ts-morph'); t.push(now());
     const { compileModel } = await import(${url('dist/compiler/compile.js')});
     const { loadModel } = await import(${url('dist/cli/load.js')});
     const { resolveLoss, resolveOptimizer } = await import(${url('dist/cli/training-spec.js')});
     t.push(now());
     const { graph } = await loadModel(${JSON.stringify(path.join(root, 'examples', `${name}.ts`))}); t.push(now());
     const training = { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) };
-    const c = compileModel(graph, { training, onStage: (stage) => { if (!stage.startsWith('compiling')) t.push(now()); } });
+    compileModel(graph, { training, onStage: (stage) => { if (!stage.startsWith('compiling')) t.push(now()); } });
     t.push(now());
-    writeFileSync(${JSON.stringify(file)}, c.ts);
     console.log(JSON.stringify(t.slice(1).map((x, i) => x - t[i])));`);
   return Object.values(s);
-}
-/** Cold ts-morph formatText (parse included) and cold transpileModule of an emitted module, each in a fresh process. */
-function formatAndTranspile(name: string): [number, number, number] {
-  const file = JSON.stringify(path.join(out, `stages-${name}.ts`));
-  const format = fresh(`
-    import { readFileSync } from 'node:fs';
-    const { Project, ts } = await import('ts-morph');
-    const text = readFileSync(${file}, 'utf8');
-    const started = now();
-    const f = new Project({ useInMemoryFileSystem: true }).createSourceFile('model.ts', text);
-    const parsed = now();
-    f.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Insert });
-    console.log(JSON.stringify({ parse: parsed - started, format: now() - parsed }));`);
-  const transpile = fresh(`
-    import { readFileSync } from 'node:fs';
-    const { ts } = await import('ts-morph');
-    const text = readFileSync(${file}, 'utf8');
-    const started = now();
-    ts.transpileModule(text, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true } });
-    console.log(JSON.stringify({ ms: now() - started }));`);
-  return [format.parse, format.format, transpile.ms];
 }
 const stageRows: string[] = [];
 for (const name of only ? [] : ['cnn', 'mlp']) {
   const runs = Array.from({ length: ROUNDS }, () => stages(name));
-  const cold = Array.from({ length: ROUNDS }, () => formatAndTranspile(name));
   const m = STAGE_NAMES.map((_, i) => median(runs.map((r) => r[i] ?? 0)));
-  const [parse, format, transpile] = [0, 1, 2].map((i) => median(cold.map((c) => c[i])));
-  const build = m[5] - parse - format - transpile;
-  stageRows.push(`| ${name} | ${m.map((x) => x.toFixed(0)).join(' | ')} | ${Math.max(0, build).toFixed(0)} | ${(parse + format).toFixed(0)} | ${transpile.toFixed(0)} |`);
+  stageRows.push(`| ${name} | ${m.map((x) => x.toFixed(0)).join(' | ')} |`);
   console.log(stageRows[stageRows.length - 1]);
 }
 
@@ -234,10 +205,10 @@ writeFileSync(
     '',
     '## Where `compile --train` goes (ms, median of 3)',
     '',
-    "Each stage in one process, in order; then, each in a fresh process of its own, ts-morph's parse and `formatText` and TypeScript's `transpileModule` of the emitted module, cold. Build is emit less those two: making the module's text.",
+    'Each stage in one fresh process, in order, from the compiled package. Emitting: formatted TypeScript written directly (`compiler/emit/writer.ts`), its JavaScript by stripping the types Kiln writes (`strip-types.ts`); no ts-morph or TypeScript is loaded.',
     '',
-    `| model | ${STAGE_NAMES.join(' | ')} | of emit: build | of emit: parse + format | of emit: transpile |`,
-    `|---|${STAGE_NAMES.map(() => '---:').join('|')}|---:|---:|---:|`,
+    `| model | ${STAGE_NAMES.join(' | ')} |`,
+    `|---|${STAGE_NAMES.map(() => '---:').join('|')}|`,
     ...stageRows,
     '',
     '## Per example: compile and first prediction',
