@@ -94,9 +94,23 @@ const size = (p: TensorInfo) => p.shape.reduce<number>((a, d) => a * (d === 'N' 
 /** Where a model allocates its arrays: plain memory, a WebAssembly memory, a thread pool's shared memory. */
 export type ArrayAlloc = <T extends typeof Float32Array | typeof Float64Array | typeof Int32Array>(Type: T, length: number) => InstanceType<T>;
 
-/** A copy of `data` in an array from `alloc` (the one copy a weight makes on its way into a model). */
-function placed(p: ParameterInfo, data: Float32Array, alloc: ArrayAlloc): Float32Array {
-  const a = alloc(ARRAY_TYPES[p.dtype], data.length) as unknown as Float32Array;
+/**
+ * Elements a model reserves after each parameter's values, by parameter index: room for a packed
+ * copy of it beside it, which its SIMD kernels find at a fixed offset from its address
+ * (compiler/codegen/wasm/simd-blocked.ts's Prepack). Absent: none.
+ */
+export type ParamRoom = readonly number[];
+
+/** Parameter `i`'s array from `alloc`: its values, as a view of an allocation `room[i]` elements longer. */
+function paramArray(params: readonly ParameterInfo[], i: number, alloc: ArrayAlloc, room: ParamRoom): Float32Array {
+  const [n, extra] = [size(params[i]), room[i] ?? 0];
+  const a = alloc(ARRAY_TYPES[params[i].dtype], n + extra) as unknown as Float32Array;
+  return extra ? a.subarray(0, n) : a;
+}
+
+/** A copy of `data` in parameter `i`'s array from `alloc` (the one copy a weight makes on its way into a model). */
+function placed(params: readonly ParameterInfo[], i: number, data: Float32Array, alloc: ArrayAlloc, room: ParamRoom): Float32Array {
+  const a = paramArray(params, i, alloc, room);
   a.set(data);
   return a;
 }
@@ -125,31 +139,31 @@ const READ_WHOLE_BELOW = 1 << 20;
  * The weight file at `path`: read whole and decoded as bytes when small, else read
  * (readWeightsInPlace) straight into arrays from `alloc`, no buffer holding the whole file.
  */
-function readInto(params: readonly ParameterInfo[], path: string, model: ModelIdentity | undefined, allowForeign: boolean, alloc: ArrayAlloc): Float32Array[] {
+function readInto(params: readonly ParameterInfo[], path: string, model: ModelIdentity | undefined, allowForeign: boolean, alloc: ArrayAlloc, room: ParamRoom): Float32Array[] {
   return withWeightsFile(path, (reader) =>
-    reader.byteLength < READ_WHOLE_BELOW ? fromBytes(params, readAll(reader), model, allowForeign, alloc) : readInPlace(params, reader, model, allowForeign, alloc),
+    reader.byteLength < READ_WHOLE_BELOW ? fromBytes(params, readAll(reader), model, allowForeign, alloc, room) : readInPlace(params, reader, model, allowForeign, alloc, room),
   );
 }
 
 /** A weight file's bytes: views into them (decodeWeightViews), each copied once into an array from `alloc`. */
-function fromBytes(params: readonly ParameterInfo[], source: Uint8Array | ArrayBuffer, model: ModelIdentity | undefined, allowForeign: boolean, alloc: ArrayAlloc): Float32Array[] {
+function fromBytes(params: readonly ParameterInfo[], source: Uint8Array | ArrayBuffer, model: ModelIdentity | undefined, allowForeign: boolean, alloc: ArrayAlloc, room: ParamRoom): Float32Array[] {
   const decoded = decodeWeightViews(source);
   const tensors = wantedTensors(params, decoded.tensors, decoded.meta);
   checkFile(params, tensors, decoded.meta, model, allowForeign);
   const byName = new Map(tensors.map((t) => [t.name, t.data]));
-  return params.map((p) => placed(p, byName.get(p.name) as Float32Array, alloc));
+  return params.map((p, i) => placed(params, i, byName.get(p.name) as Float32Array, alloc, room));
 }
 
 /**
  * An open weight file read (readWeightsInPlace) straight into arrays from `alloc`, checked as a
  * file's bytes are. Exported for tests, which read small files this way too.
  */
-export function readInPlace(params: readonly ParameterInfo[], reader: WeightsReader, model: ModelIdentity | undefined, allowForeign: boolean, alloc: ArrayAlloc = allocArray): Float32Array[] {
+export function readInPlace(params: readonly ParameterInfo[], reader: WeightsReader, model: ModelIdentity | undefined, allowForeign: boolean, alloc: ArrayAlloc = allocArray, room: ParamRoom = []): Float32Array[] {
   let arrays: Float32Array[] = [];
   readWeightsInPlace(reader, (entries: readonly WeightHeaderEntry[], meta) => {
     const tensors = wantedTensors(params, [...entries], meta);
     checkFile(params, tensors, meta, model, allowForeign);
-    arrays = params.map((p) => alloc(ARRAY_TYPES[p.dtype], size(p)) as unknown as Float32Array);
+    arrays = params.map((_, i) => paramArray(params, i, alloc, room));
     const at = new Map(params.map((p, i) => [p.name, arrays[i]]));
     return entries.map((e) => {
       const a = at.get(e.name);
@@ -165,22 +179,22 @@ export function readInPlace(params: readonly ParameterInfo[], reader: WeightsRea
  * `allowForeign`, and that weights are given when no initialiser can make them. Each array comes
  * from `alloc` (a model's memory) and is the model's own: a weight file's data is copied straight
  * from its bytes into it, once (read into it from the file, for a path), and nothing the caller
- * holds is written later.
+ * holds is written later. `room`: elements reserved after each parameter's values (ParamRoom).
  */
-export function resolveWeights(params: readonly ParameterInfo[], source: WeightsSource | undefined, seed: number, model?: ModelIdentity, allowForeign = false, alloc: ArrayAlloc = allocArray): Float32Array[] {
+export function resolveWeights(params: readonly ParameterInfo[], source: WeightsSource | undefined, seed: number, model?: ModelIdentity, allowForeign = false, alloc: ArrayAlloc = allocArray, room: ParamRoom = []): Float32Array[] {
   if (source === undefined) {
     if (model?.weightsFrom !== undefined && params.length > 0) throw weightsRequired({ ...model, weightsFrom: model.weightsFrom });
     const fresh = initWeights(params, seed);
-    return alloc === allocArray ? fresh : fresh.map((a, i) => placed(params[i], a, alloc));
+    return alloc === allocArray && !room.length ? fresh : fresh.map((a, i) => placed(params, i, a, alloc, room));
   }
-  if (typeof source === 'string') return readInto(params, source, model, allowForeign, alloc);
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return fromBytes(params, source, model, allowForeign, alloc);
-  return params.map((p) => {
+  if (typeof source === 'string') return readInto(params, source, model, allowForeign, alloc, room);
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return fromBytes(params, source, model, allowForeign, alloc, room);
+  return params.map((p, i) => {
     const data = feed(source, p.name);
     if (!(data instanceof Float32Array)) throw new WeightFileError(`missing weights for parameter '${p.name}' (a Float32Array of ${size(p)} values)`);
     if (data.length !== size(p)) throw new WeightFileError(`parameter '${p.name}': expected [${p.shape.join(', ')}] (${size(p)} values), got ${data.length}`);
     // A copy: the model owns its weights (training must not write into the caller's arrays).
-    return placed(p, data, alloc);
+    return placed(params, i, data, alloc, room);
   });
 }
 
