@@ -15,7 +15,8 @@ import type { Kernel } from '../../lower/kernel.ts';
 import { binaryAlu, unaryAlu } from './alu.ts';
 import { I32, V128, type WasmFunction } from './binary.ts';
 import { ACC, chooseTile, coefOf, contractionOf, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
-import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, pushRowCount, STRIDED_BYTES, stridedRows, type BlockingPlan } from './simd-blocked.ts';
+import { BATCH } from '../../../src/ir/shape.ts';
+import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, packFunction, prepackLayout, pushRowCount, STRIDED_BYTES, stridedRows, type BlockingPlan, type Prepack } from './simd-blocked.ts';
 import { inputParam, NotExpressible, ROWS, SimdWriter, type SimdKernel } from './simd-writer.ts';
 export type { SimdKernel } from './simd-writer.ts';
 import { renderWindowKernel, windowOf } from './simd-window.ts';
@@ -32,29 +33,60 @@ export function simdListing(k: Kernel, s: SimdKernel): string {
   return [`;; ${k.name}: ${s.how}${s.epilogue ? ` Epilogue in JavaScript: ${s.epilogue.name}.` : ''}`, s.fn.body.listing(k.name, params)].join('\n');
 }
 
-/** The SIMD version of kernel `k` (a contraction, a window max/min: simd-window.ts, a pooling gather: simd-pool.ts, or a row reduction or exp map: simd-rows.ts), or null when it has none. */
-export function renderSimdKernel(k: Kernel): SimdKernel | null {
-  return renderTiledKernel(k) ?? renderPoolKernel(k) ?? renderRowKernel(k);
+/**
+ * The SIMD version of kernel `k` (a contraction, a window max/min: simd-window.ts, a pooling gather:
+ * simd-pool.ts, or a row reduction or exp map: simd-rows.ts), or null when it has none. With
+ * `prepack` (prepackOf), a blocked product reads W from its packed copy and has a `pack` function.
+ */
+export function renderSimdKernel(k: Kernel, prepack: Prepack | null = null): SimdKernel | null {
+  return renderTiledKernel(k, prepack) ?? renderPoolKernel(k) ?? renderRowKernel(k);
 }
 
-function renderTiledKernel(k: Kernel): SimdKernel | null {
+/** A contraction kernel's sums (the epilogue left out where the vector code lacks it) and tile, or null. */
+function tiledForm(k: Kernel, c: Contraction): { sums: Contraction; tile: Tile; vectorEpilogue: boolean } | null {
+  const vectorEpilogue = epilogueSupported(c.epilogue);
+  if (!vectorEpilogue && !c.product) return null;
+  const sums: Contraction = vectorEpilogue ? c : { ...c, epilogue: { k: 'load', input: ACC, index: c.out.map((l) => ({ k: 'var', name: l.name })) } };
+  const tile = chooseTile(k, sums);
+  return tile && { sums, tile, vectorEpilogue };
+}
+
+/**
+ * Where kernel `k` can read W from a copy packed once per weight set instead of once per call: a
+ * product blocked in either variant whose rows may reach MIN_ROWS, with W an input that
+ * `elements` gives the size of (a parameter of the model; null for any other input).
+ */
+export function prepackOf(k: Kernel, elements: (input: number) => number | null): Prepack | null {
+  const c = contractionOf(k);
+  const form = c && tiledForm(k, c);
+  if (!form) return null;
+  const plan = blockingPlan(form.sums, form.tile) ?? blockingPlan(form.sums, form.tile, true);
+  const rows = form.tile.kind === 'broadcast' ? form.tile.rows : null;
+  if (!plan || !rows || (rows.extent !== BATCH && rows.extent < MIN_ROWS)) return null;
+  const n = elements(plan.packed.input);
+  return n === null ? null : prepackLayout(plan, n);
+}
+
+function renderTiledKernel(k: Kernel, prepack: Prepack | null): SimdKernel | null {
   const c = contractionOf(k);
   if (!c) {
     const w = windowOf(k);
     return w && renderWindowKernel(k, w, epilogueSupported(w.c.epilogue));
   }
-  const vectorEpilogue = epilogueSupported(c.epilogue);
-  if (!vectorEpilogue && !c.product) return null;
-  const sums: Contraction = vectorEpilogue ? c : { ...c, epilogue: { k: 'load', input: ACC, index: c.out.map((l) => ({ k: 'var', name: l.name })) } };
-  const tile = chooseTile(k, sums);
-  if (!tile) return null;
+  const form = tiledForm(k, c);
+  if (!form) return null;
+  const { sums, tile, vectorEpilogue } = form;
   try {
-    const plain = new TileWriter(k, sums, tile, false).render();
+    const plainWriter = new TileWriter(k, sums, tile, false, prepack);
+    const plain = plainWriter.render();
     // The relaxed-SIMD variant differs only in its multiply-adds: an elementwise kernel has none.
-    const fused = sums.product ? new TileWriter(k, sums, tile, true).render().fn : undefined;
+    const fusedWriter = sums.product ? new TileWriter(k, sums, tile, true, prepack) : undefined;
+    const fused = fusedWriter?.render().fn;
     const relaxed = fused && { relaxed: fused.body, relaxedScratch: fused.scratch };
-    const packs = fused?.scratch && !plain.fn.scratch ? ` The relaxed-SIMD variant packs W (its rows ${STRIDED_BYTES} bytes apart or more) from ${MIN_ROWS} rows a call.` : '';
-    return { ...plain, how: plain.how + packs, fn: { ...plain.fn, ...relaxed }, epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
+    const packs = fusedWriter?.plan && !plainWriter.plan ? ` The relaxed-SIMD variant packs W (its rows ${STRIDED_BYTES} bytes apart or more) from ${MIN_ROWS} rows a call.` : '';
+    const plan = plainWriter.plan ?? fusedWriter?.plan;
+    const pack = prepack && plan ? { pack: packFunction(k.name, plan, prepack) } : {};
+    return { ...plain, ...pack, how: plain.how + packs, fn: { ...plain.fn, ...relaxed }, epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
   } catch (e) {
     if (e instanceof NotExpressible) return null;
     throw e;
@@ -87,7 +119,12 @@ function epilogueSupported(e: Expr): boolean {
 /** The register-tile kernel shapes; loops, addresses and the epilogue are SimdWriter's. */
 class TileWriter extends SimdWriter {
   /** Cache blocking, where the product is large enough to pay for packing. */
-  private readonly plan: BlockingPlan | null = blockingPlan(this.c, this.tile, this.relaxed);
+  readonly plan: BlockingPlan | null = blockingPlan(this.c, this.tile, this.relaxed);
+
+  constructor(k: Kernel, c: Contraction, tile: Tile, relaxed: boolean, private readonly prepack: Prepack | null = null) {
+    super(k, c, tile, relaxed);
+  }
+
   render(): Omit<SimdKernel, 'epilogue'> {
     const t = this.tile;
     const handled = new Set([t.rows?.name, t.kind === 'broadcast' ? t.col.name : t.cols?.name].filter((n): n is string => !!n));
@@ -99,8 +136,11 @@ class TileWriter extends SimdWriter {
           ? `SIMD: elementwise, 16 outputs along ${t.col.name} per step.`
           : `SIMD: 4 outputs along ${t.col.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name} × ${4 * BROADCAST_VECTORS} ${t.col.name} (single rows: 1 × ${8 * BROADCAST_VECTORS})` : `1 × ${8 * BROADCAST_VECTORS} ${t.col.name}`}.`
         : `SIMD: 4 partial sums along ${t.red.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name}` : '1'} × ${t.cols ? `${DOT_COLS} ${t.cols.name}` : '1'}.`;
-    const blocked = this.plan ? ` Blocked for the cache from ${MIN_ROWS} rows a call: ${KC} ${this.plan.red.name} × ${NC} ${t.kind === 'broadcast' ? t.col.name : ''} of the packed operand at a time.` : '';
-    return { fn: { name: this.k.name, params: 4 + this.k.inputs.length, body: this.f, scratch: this.plan?.scratch }, how: how + blocked };
+    const packed = this.prepack ? 'its copy packed once per weight set' : 'the packed operand';
+    const blocked = this.plan ? ` Blocked for the cache from ${MIN_ROWS} rows a call: ${KC} ${this.plan.red.name} × ${NC} ${t.kind === 'broadcast' ? t.col.name : ''} of ${packed} at a time.` : '';
+    // A prepacked kernel reads its packed copy beside W: no scratch of its own.
+    const scratch = this.prepack ? undefined : this.plan?.scratch;
+    return { fn: { name: this.k.name, params: 4 + this.k.inputs.length, body: this.f, scratch }, how: how + blocked };
   }
 
   // ---- broadcast tiles ----
@@ -115,7 +155,7 @@ class TileWriter extends SimdWriter {
     pushRowCount(this);
     this.f.i32(MIN_ROWS).op('i32.ge_s').if();
     this.fused = this.relaxed;
-    blockedBroadcast(this, t, plan);
+    blockedBroadcast(this, t, plan, this.prepack);
     this.fused = unpackedFused;
     if (plan.cols8 < plan.cols) this.broadcastFrom(t, plan.cols8);
     this.f.else();

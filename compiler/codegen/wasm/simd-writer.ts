@@ -327,4 +327,6 @@ export interface SimdKernel {
    * last input.
    */
   readonly epilogue: Kernel | null;
+  /** `<name>_pack(w)`: writes the copy of W that the kernel reads, packed once per weight set (simd-blocked.ts's Prepack). */
+  readonly pack?: WasmFunction;
 }

@@ -12,6 +12,9 @@ import { indexCheck, indexInputs } from '../index-checks.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
 import { MODEL_KERNELS } from '../kernel-failure.ts';
+import { BATCH } from '../../../src/ir/shape.ts';
+import { MIN_ROWS } from '../../codegen/wasm/simd-blocked.ts';
+import { tablePrepacksOf } from './simd-table.ts';
 
 /** `Model` and `createModel`: the planned program over buffers allocated once, grown only for a larger batch. */
 export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSimd: boolean) {
@@ -39,6 +42,7 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
   };
   const inputArray = g.inputs.length ? feedType(g.inputs[0]) : 'Float32Array';
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
+  const packing = prepackStatements(p, hasSimd);
   f.addInterface({
     name: 'Model',
     isExported: true,
@@ -70,8 +74,9 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
     statements: [
       ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd' }, 'model'),
       // Each weight is copied once, from the file's bytes straight into the model's memory.
-      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed, ${identityLiteral(o)}, options.allowForeignWeights, alloc);`,
+      `const w = resolveWeights(parameters, ${weightsArg}, options.seed ?? defaultSeed, ${identityLiteral(o)}, options.allowForeignWeights, alloc${packing.room});`,
       ...p.params.map((_, i) => `const p${i} = w[${i}];`),
+      ...packing.declarations,
       `let capacity = 0;`,
       ...buffers,
       `/** Grows the batch-sized buffers when a larger batch than any before arrives. */`,
@@ -82,6 +87,7 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
       `}`,
       `function forward(batch: number${feedArgs ? ', ' + feedArgs : ''}): void {`,
       `reserve(batch);`,
+      ...packing.call,
       // An error inside kernel kN (in a loop body too) is rethrown naming kN and its layers.
       ...statements(MODEL_KERNELS, 0, !!o.profile),
       `}`,
@@ -102,7 +108,7 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
       `},`,
       `run,`,
       `getWeights: () => snapshotWeights(parameters, w),`,
-      `weightArrays: w,`,
+      packing.declarations.length ? `get weightArrays() {\nweightsShared = true;\nreturn w;\n},` : `weightArrays: w,`,
       `memory: simd?.memory,`,
       `predictAsync: async (x0: ${inputArray}, batch: number) => model.predict(x0, batch),`,
       `runAsync: async (feeds: ${feedsType}, batch: number) => run(feeds, batch),`,
@@ -112,4 +118,40 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
       g.batchAxes ? `return perSampleModel(model, inputs, outputs);` : `return model;`,
     ],
   });
+}
+
+/**
+ * The packed copies of blocked weights (simd-blocked.ts's Prepack) that the model's SIMD kernels
+ * read: room for each beside its parameter, and `packWeights(batch)`, run before the kernels, which
+ * makes a copy on the first call that takes the blocked path and again whenever the weights may
+ * have changed. The Model's only writers are its creation and `weightArrays`: the live arrays,
+ * which a trainer (or any caller) may write at any moment after taking them, so once they are
+ * handed out every blocked call repacks (as it packed per call before).
+ */
+function prepackStatements(p: Program, hasSimd: boolean): { room: string; declarations: string[]; call: string[] } {
+  const prepacks = hasSimd ? tablePrepacksOf(p.kernels) : [];
+  if (!prepacks.length) return { room: '', declarations: [], call: [] };
+  const room = p.params.map((n) => prepacks.find((m) => m.param === n)?.prepack.room ?? 0);
+  const packers = prepacks.filter((m) => m.packs);
+  const ref = (m: (typeof prepacks)[number]) => `p${p.params.indexOf(m.param)}`;
+  const lines = packers.map((m, i) => {
+    // A call of fewer than MIN_ROWS rows runs the plain tiles, which read W itself.
+    const rows = m.kernel.shape[0] === BATCH ? ` && batch >= ${MIN_ROWS}` : '';
+    return `if ((!packed[${i}] || weightsShared)${rows}) {\nsimd.exports.${m.kernel.name}_pack(${ref(m)}.byteOffset);\npacked[${i}] = true;\n}`;
+  });
+  return {
+    room: `, simd ? [${room.join(', ')}] : []`,
+    declarations: [
+      `// Copies of ${packers.map(ref).join(', ')} packed for the blocked SIMD products, beside each (made once per weight set).`,
+      `const packed = [${packers.map(() => 'false').join(', ')}];`,
+      `/** Set once \`weightArrays\` is handed out: its holder may write the weights at any time. */`,
+      `let weightsShared = false;`,
+      `/** Packs each copy that is missing or may be stale, for a call of \`batch\` rows. */`,
+      `function packWeights(batch: number): void {`,
+      `if (!simd) return;`,
+      ...lines,
+      `}`,
+    ],
+    call: [`packWeights(batch);`],
+  };
 }

@@ -10,8 +10,11 @@ import { commentSafe } from '../../codegen/names.ts';
 import { inputName } from '../../codegen/js.ts';
 import { encodeModule } from '../../codegen/wasm/binary.ts';
 import { renderJsKernel } from '../../codegen/js-kernel.ts';
-import { renderSimdKernel } from '../../codegen/wasm/simd-kernel.ts';
+import { prepackOf, renderSimdKernel } from '../../codegen/wasm/simd-kernel.ts';
+import type { Prepack } from '../../codegen/wasm/simd-blocked.ts';
 import { describeOps, type Kernel } from '../../lower/kernel.ts';
+import { baseOf } from '../../lower/plan.ts';
+import type { Node } from '../../../src/ir/node.ts';
 import { groupNames, type KernelGroup } from './pool.ts';
 
 /** A kernel with its SIMD version. */
@@ -22,6 +25,50 @@ export function simdVersions(kernels: readonly Kernel[]): SimdVersion[] {
   return kernels.map((k) => [k, renderSimdKernel(k)] as const).filter((e): e is SimdVersion => e[1] !== null);
 }
 
+/** A model kernel that reads W, a parameter, from a copy packed once per weight set; `packs`: whether its pack function makes the copy (the first kernel of those sharing one). */
+export interface ModelPrepack {
+  readonly kernel: Kernel;
+  readonly prepack: Prepack;
+  readonly param: Node;
+  readonly packs: boolean;
+}
+
+/**
+ * The model's kernels that read a parameter W from its packed copy (simd-blocked.ts's Prepack):
+ * the inference Model's weights change only between calls, so W is packed once per weight set.
+ * Kernels that read one parameter share its copy when they read it alike; a kernel that reads it
+ * otherwise (another slice of it) packs per call as before. The emitted table and createModel
+ * (model.ts) both ask this, of the same kernels.
+ */
+export function modelPrepacks(kernels: readonly Kernel[]): ModelPrepack[] {
+  const claimed = new Map<Node, string>();
+  const found: ModelPrepack[] = [];
+  for (const k of kernels) {
+    const param = (i: number) => (baseOf(k.reads[i]).op === 'param' ? baseOf(k.reads[i]) : null);
+    const prepack = prepackOf(k, (i) => {
+      const p = param(i);
+      return p && p.type.shape.reduce<number>((a, d) => a * Number(d), 1);
+    });
+    if (!prepack) continue;
+    const p = param(prepack.input)!;
+    // The copy's contents: its layout and how the kernel addresses W.
+    const key = JSON.stringify({ ...prepack, input: 0 });
+    const earlier = claimed.get(p);
+    if (earlier !== undefined && earlier !== key) continue;
+    claimed.set(p, key);
+    found.push({ kernel: k, prepack, param: p, packs: earlier === undefined });
+  }
+  return found;
+}
+
+/** What addSimdTable made prepacked, by kernel: createModel (model.ts) packs exactly those copies. */
+const tablePrepacks = new WeakMap<Kernel, ModelPrepack>();
+
+/** The prepacked kernels among `kernels` (the model's table, added before createModel), in order. */
+export function tablePrepacksOf(kernels: readonly Kernel[]): ModelPrepack[] {
+  return kernels.flatMap((k) => tablePrepacks.get(k) ?? []);
+}
+
 /**
  * Adds a group's SIMD binary and table (`simdWasm` and `simdKernels` for the model) when some of
  * its kernels have a SIMD version, or `always` (a model whose trainer has some opens the memory
@@ -30,7 +77,16 @@ export function simdVersions(kernels: readonly Kernel[]): SimdVersion[] {
 export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false): ReadonlySet<string> {
   if (!rendered.length && !always) return new Set();
   const n = groupNames(group);
-  const bytes = encodeModule(rendered.map(([, s]) => s.fn));
+  // The model's products over a parameter read its copy packed once per weight set (re-rendered so).
+  if (group === 'model') {
+    const prepacks = modelPrepacks(rendered.map(([k]) => k));
+    for (const m of prepacks) tablePrepacks.set(m.kernel, m);
+    rendered = rendered.map(([k, s]) => {
+      const m = prepacks.find((x) => x.kernel === k);
+      return m ? ([k, renderSimdKernel(k, m.prepack)!] as const) : [k, s];
+    });
+  }
+  const bytes = encodeModule(rendered.flatMap(([, s]) => (s.pack ? [s.fn, s.pack] : [s.fn])));
   f.addVariableStatement({
     docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ') || 'none: it only opens the memory'}), ${bytes.length} bytes.`],
     // Pure: a bundler may drop it when nothing that uses it is imported.
