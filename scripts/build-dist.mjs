@@ -1,12 +1,14 @@
 // The package build after `tsc -b tsconfig.build.json`: copies the CLI's static assets, and bundles
-// the runtime entries that emitted modules import (`kiln/runtime`, `kiln/runtime/node`,
-// `kiln/runtime/gpujs`) into dist/runtime/bundle/. Node's ES-module loader costs about a
-// millisecond per file (bench/startup.md), and the runtime is some 30: each entry is one file.
-// `kiln/runtime/node` bundles only its own modules and imports the rest from `kiln/runtime`'s
-// Node entry, so that a module and the application that uses it through `kiln/runtime/node` share
-// one copy of the runtime (its classes, its CRC-32, its weight-file reader). The browser's copy is
-// never loaded beside them (the "node" condition picks the Node entry). The .d.ts files stay
-// those of dist/runtime.
+// the runtime entries that emitted modules import (`kiln/runtime/inference`, `kiln/runtime`,
+// `kiln/runtime/node`, `kiln/runtime/gpujs`) into dist/runtime/bundle/. Node's ES-module loader
+// costs about a millisecond per file and parses every byte of it (bench/startup.md), and the
+// runtime is some 30 files: each entry is one file, and layered so that an application loads one
+// copy of each module (its classes, its CRC-32, its weight-file reader) whichever entries it
+// imports. inference.js (what an inference-only module imports: no training code) is the base;
+// index.js and index-node.js (`kiln/runtime` in browsers and in Node) import what they share with
+// it from it; node.js (`kiln/runtime/node`) imports the rest of what it shares with index-node.js
+// from that. The browser's index.js is never loaded beside index-node.js (the "node" condition
+// picks the Node entry). gpujs.js stands alone. The .d.ts files stay those of dist/runtime.
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,17 +29,41 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
 };
-await build({ ...common, entryPoints: { index: 'runtime/index.ts', gpujs: 'runtime/gpujs.ts' } });
-const nodeIndex = await build({ ...common, entryPoints: { 'index-node': 'runtime/index-node.ts' }, metafile: true });
-const shared = new Set(Object.keys(nodeIndex.metafile.inputs).map((f) => path.resolve(f)));
-/** Every import of a module that is in index-node.js becomes an import of index-node.js. */
-const sharedRuntime = {
+/** The absolute paths of the modules an esbuild metafile says were bundled. */
+const inputsOf = (result) => new Set(Object.keys(result.metafile.inputs).map((f) => path.resolve(f)));
+
+/** Every import of a module in `files` becomes an import of the bundle `target` (which exports its names). */
+const importFrom = (files, target) => ({
+  name: `import-from-${target}`,
+  setup(b) {
+    b.onResolve({ filter: /^\./ }, (args) => (files.has(path.resolve(args.resolveDir, args.path)) ? { path: `./${target}`, external: true } : undefined));
+  },
+});
+
+// 1. inference.js: runtime/inference.ts, and every export of each module it bundles, so that the
+// entries above it can import from it whatever their own modules import from those (names
+// runtime/inference.ts does not export are not part of its types).
+const inference = inputsOf(await build({ ...common, entryPoints: { inference: 'runtime/inference.ts' }, write: false, metafile: true }));
+const modules = [...inference].filter((f) => f.endsWith('.ts'));
+await build({
+  ...common,
+  stdin: { contents: modules.map((f) => `export * from ${JSON.stringify(f)};`).join('\n'), resolveDir: process.cwd(), sourcefile: 'inference-entry.ts', loader: 'ts' },
+  outdir: undefined,
+  outfile: `${outdir}/inference.js`,
+});
+// 2. kiln/runtime (browser, Node) over it, and gpujs.js alone.
+await build({ ...common, entryPoints: { index: 'runtime/index.ts' }, plugins: [importFrom(inference, 'inference.js')] });
+await build({ ...common, entryPoints: { gpujs: 'runtime/gpujs.ts' } });
+const nodeIndex = inputsOf(await build({ ...common, entryPoints: { 'index-node': 'runtime/index-node.ts' }, metafile: true, plugins: [importFrom(inference, 'inference.js')] }));
+// 3. kiln/runtime/node over both.
+const shared = {
   name: 'shared-runtime',
   setup(b) {
-    b.onResolve({ filter: /^\./ }, (args) => (shared.has(path.resolve(args.resolveDir, args.path)) ? { path: './index-node.js', external: true } : undefined));
+    importFrom(inference, 'inference.js').setup(b);
+    importFrom(nodeIndex, 'index-node.js').setup(b);
   },
 };
-await build({ ...common, entryPoints: { node: 'runtime/node.ts' }, plugins: [sharedRuntime] });
-// Node links node.js against index-node.js here: a name index-node.ts does not export fails the
-// build, not an application.
-await import(pathToFileURL(path.join(outdir, 'node.js')).href);
+await build({ ...common, entryPoints: { node: 'runtime/node.ts' }, plugins: [shared] });
+// Node links each entry against the bundles it imports here: a name one of them does not export
+// fails the build, not an application.
+for (const entry of ['inference.js', 'index.js', 'index-node.js', 'node.js']) await import(pathToFileURL(path.join(outdir, entry)).href);

@@ -1,8 +1,9 @@
-// The runtime entries emitted modules import (`kiln/runtime`, `/node`, `/gpujs`) ship bundled
-// (scripts/build-dist.mjs, after `npm run build`): the same exports as the per-file build, one copy
-// of the runtime shared between the Node entries, and each entry one file (Node's loader costs
-// about a millisecond a file); the browser entry free of Node built-ins, and Node's `kiln/runtime`
-// importing none as an ES module (each such import loads Node's streams: milliseconds more).
+// The runtime entries emitted modules import (`kiln/runtime/inference`, `kiln/runtime`, `/node`,
+// `/gpujs`) ship bundled (scripts/build-dist.mjs, after `npm run build`): the same exports as the
+// per-file build, one copy of the runtime however many entries an application loads, the
+// inference entry one file and the others layered over it (Node's loader costs about a millisecond
+// a file); the browser entries free of Node built-ins, and Node's importing none as an ES module
+// (each such import loads Node's streams: milliseconds more).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -36,23 +37,36 @@ describe('the bundled runtime (package exports of kiln/runtime)', () => {
     }
   });
 
-  it("kiln/runtime and kiln/runtime/node share one copy in Node: the same functions and classes", async () => {
-    const [browser, nodeIndex, node] = await Promise.all([load('bundle/index.js'), load('bundle/index-node.js'), load('bundle/node.js')]);
-    for (const name of Object.keys(browser)) expect(nodeIndex, name).toHaveProperty(name);
-    for (const name of Object.keys(nodeIndex)) expect(node[name], name).toBe(nodeIndex[name]);
-    expect(closure('node.js').files.map((f) => path.basename(f)).sort()).toEqual(['index-node.js', 'node.js']);
+  it('the inference entry exports what its per-file build does (and, for the entries above it, more)', async () => {
+    const [bundled, perFile] = await Promise.all([load('bundle/inference.js'), load('inference.js')]);
+    for (const name of Object.keys(perFile)) expect(bundled, name).toHaveProperty(name);
   });
 
-  it('the browser entry is one file with no Node built-in; the Node entry one file importing none', () => {
-    const browser = closure('index.js');
-    expect(browser.external).toEqual([]);
-    expect(browser.files).toHaveLength(1);
-    const nodeIndex = closure('index-node.js');
-    expect(nodeIndex.external).toEqual([]);
-    expect(nodeIndex.files).toHaveLength(1);
+  it("kiln/runtime/inference, kiln/runtime and kiln/runtime/node share one copy: the same functions and classes", async () => {
+    const [inference, browser, nodeIndex, node, perFile] = await Promise.all([load('bundle/inference.js'), load('bundle/index.js'), load('bundle/index-node.js'), load('bundle/node.js'), load('inference.js')]);
+    for (const name of Object.keys(browser)) expect(nodeIndex, name).toHaveProperty(name);
+    for (const name of Object.keys(nodeIndex)) expect(node[name], name).toBe(nodeIndex[name]);
+    // Every name of kiln/runtime/inference is kiln/runtime's own (a WeightFileError thrown by an
+    // inference-only module is an instance of the class an application imports from kiln/runtime).
+    for (const name of Object.keys(perFile)) {
+      expect(nodeIndex[name], name).toBe(inference[name]);
+      expect(browser[name], name).toBe(inference[name]);
+    }
+    expect(closure('node.js').files.map((f) => path.basename(f)).sort()).toEqual(['index-node.js', 'inference.js', 'node.js']);
+  });
+
+  it('the inference entry is one file; kiln/runtime is two, in browsers with no Node built-in and in Node importing none', () => {
+    const inference = closure('inference.js');
+    expect(inference.external).toEqual([]);
+    expect(inference.files).toHaveLength(1);
+    for (const entry of ['index.js', 'index-node.js']) {
+      const c = closure(entry);
+      expect(c.external, entry).toEqual([]);
+      expect(c.files.map((f) => path.basename(f)).sort(), entry).toEqual([entry, 'inference.js'].sort());
+    }
     // ASCII only: V8 keeps a source with one character above U+00FF (an en dash in a comment) as
     // two-byte text, decoding and scanning all of it slower.
-    for (const entry of ['index.js', 'index-node.js', 'node.js']) expect(readFileSync(path.join(DIST, 'bundle', entry), 'utf8'), entry).toMatch(/^[\x00-\x7f]*$/);
+    for (const entry of ['inference.js', 'index.js', 'index-node.js', 'node.js']) expect(readFileSync(path.join(DIST, 'bundle', entry), 'utf8'), entry).toMatch(/^[\x00-\x7f]*$/);
     expect(closure('gpujs.js').external.filter((s) => s.startsWith('node:'))).toEqual([]);
   });
 });

@@ -26,14 +26,18 @@ export function emitJsModule(p: Program, o: EmitOptions): EmittedModule {
 function emitModule(p: Program, o: EmitOptions): EmittedModule {
   const f = openModule(p, o, 'js');
   const runtime = runtimeImport(o);
+  // Without a trainer the module calls only the runtime's inference entry (kiln/runtime/inference:
+  // about half of kiln/runtime to parse, bench/startup.md). A --runtime-import specifier is kept
+  // whole: it names one file.
+  const from = !o.training && runtime === 'kiln/runtime' ? runtimeEntry(runtime, 'inference') : runtime;
   const groups: KernelGroup[] = [{ name: 'model', kernels: p.kernels }, ...(o.training ? [{ name: 'trainer' as const, kernels: [...o.training.program.kernels, ...o.training.evalProgram.kernels] }] : [])];
   const runtimeNames = ['checkInput', 'checkIndices', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform', 'perSampleModel'];
   const trainingNames = o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : [];
   const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
-  f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: [...runtimeNames, ...trainingNames] });
-  f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory', ...trainingTypes, ...(o.training ? ['TrainerCore', 'TrainerInfo'] : [])] });
+  f.addImportDeclaration({ moduleSpecifier: from, namedImports: [...runtimeNames, ...trainingNames] });
+  f.addImportDeclaration({ moduleSpecifier: from, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory', ...trainingTypes, ...(o.training ? ['TrainerCore', 'TrainerInfo'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: runtimeEntry(runtime, 'node'), isTypeOnly: true, namedImports: ['KernelSplit', 'ThreadPool'] });
-  f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
+  f.addExportDeclaration({ moduleSpecifier: from, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
   addDescriptions(f, p, o);
   // The kernels go in at the end (closeModule): the transpiler sees a placeholder for each list.
   const blocks: KernelBlocks = { texts: [] };
