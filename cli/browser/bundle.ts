@@ -13,9 +13,10 @@ const ROOT = path.resolve(path.dirname(HERE), '..', '..');
 /** `.ts` when Kiln runs from its sources, `.js` when compiled: the runtime's files have the same extension. */
 const EXT = path.extname(HERE);
 
-/** `kiln/runtime` and `kiln/runtime/gpujs` resolved to the runtime's own files, whichever Kiln runs from. */
+/** `kiln/runtime`, `/inference` and `/gpujs` resolved to the runtime's own files, whichever Kiln runs from. */
 const RUNTIME_ENTRIES: Record<string, string> = {
   'kiln/runtime': path.join(ROOT, 'runtime', `index${EXT}`),
+  'kiln/runtime/inference': path.join(ROOT, 'runtime', `inference${EXT}`),
   'kiln/runtime/gpujs': path.join(ROOT, 'runtime', `gpujs${EXT}`),
 };
 

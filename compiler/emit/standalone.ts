@@ -13,8 +13,8 @@ import { typescript } from './typescript.ts';
 
 type Esbuild = typeof import('esbuild');
 
-/** The runtime entries an emitted module may import (`kiln/runtime/node` only for types). */
-const RUNTIME_ENTRIES = ['kiln/runtime', 'kiln/runtime/node', 'kiln/runtime/gpujs'] as const;
+/** The runtime entries an emitted module may import (`kiln/runtime/node` only for types; an inference-only module `kiln/runtime/inference`). */
+const RUNTIME_ENTRIES = ['kiln/runtime', 'kiln/runtime/inference', 'kiln/runtime/node', 'kiln/runtime/gpujs'] as const;
 
 /** The one package a standalone GPU.js module still imports: GPU.js itself, which the application installs. */
 const KEPT_IMPORTS: Readonly<Record<Backend, readonly string[]>> = { js: [], gpujs: ['gpu.js'] };
