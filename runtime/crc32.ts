@@ -3,7 +3,8 @@
 // V8's baseline compiler); a native one where the host installs it (Node's zlib, several times
 // faster, but loading it costs 1-2.5 ms, as much as about 1 MiB through WebAssembly: instruction
 // counts of a first prediction, under valgrind, put cnn-small's 0.2 MB on WebAssembly 5 M
-// instructions ahead and cnn2's 3.3 MB 11 M behind), loaded once 1 MiB has been checksummed;
+// instructions ahead and cnn2's 3.3 MB 11 M behind), loaded once 1 MiB has been checksummed, or
+// up front when a caller says that much is coming (expectChecksum: a weight file read in pieces);
 // and JavaScript tables (slicing by 4) where there is no WebAssembly. Plain JavaScript runs its
 // first megabytes in V8's interpreter: 5 ms for a small model's 220 KB.
 
@@ -30,8 +31,8 @@ let checked = 0;
 const NATIVE_AFTER = 1 << 20;
 
 /**
- * Makes `crc32` use a native implementation, loaded by `load` once 1 MiB has been checksummed
- * (index-node.ts installs zlib's). `undefined`, or `load` returning undefined: WebAssembly or
+ * Makes `crc32` use a native implementation, loaded by `load` once 1 MiB has been (or, by
+ * expectChecksum, is about to be) checksummed (node-host.ts installs zlib's). `undefined`, or `load` returning undefined: WebAssembly or
  * JavaScript only.
  */
 export function useNativeCrc32(load: (() => Crc32 | undefined) | undefined): void {
@@ -46,13 +47,22 @@ export function useNativeCrc32(load: (() => Crc32 | undefined) | undefined): voi
  * `crc32(b, crc32(a))` equals the CRC of `a` followed by `b`.
  */
 export function crc32(bytes: Uint8Array, previous = 0): number {
-  if (loadNative && checked + bytes.length >= NATIVE_AFTER) {
-    native = loadNative();
-    loadNative = undefined;
-  }
+  expectChecksum(bytes.length);
   if (native) return native(bytes, previous) >>> 0;
   checked += bytes.length;
   return (wasmCrc ??= openWasmCrc32() ?? crc32Table)(bytes, previous);
+}
+
+/**
+ * Says that `bytes` more are about to be checksummed (a weight file read in pieces): the native
+ * CRC-32 is loaded now if they reach the threshold, so that the first pieces do not build the
+ * WebAssembly one (about 0.3 ms) only to leave it for the native one.
+ */
+export function expectChecksum(bytes: number): void {
+  if (loadNative && checked + bytes >= NATIVE_AFTER) {
+    native = loadNative();
+    loadNative = undefined;
+  }
 }
 
 /** Built on first use: the WebAssembly version normally runs instead. */

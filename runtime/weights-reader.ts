@@ -4,7 +4,7 @@
 // (page faults) is most of what loading megabytes of weights costs (bench/startup.md), and this
 // touches half as much. Browser-safe: the file system comes from whoever installs an opener
 // (node-host.ts, under Node); elsewhere a path is refused in one line.
-import { crc32 } from './crc32.ts';
+import { crc32, expectChecksum } from './crc32.ts';
 import {
   LITTLE_ENDIAN_HOST,
   PREAMBLE_BYTES,
@@ -101,6 +101,8 @@ export function readWeightsInPlace(reader: WeightsReader, place: TensorPlacer): 
   const head = new Uint8Array(Math.min(length, PREAMBLE_BYTES));
   reader.read(head, 0);
   const headerLength = readPreamble(head, length);
+  // Every byte before the trailer is checksummed, in pieces: the first one already picks the CRC-32.
+  expectChecksum(length - TRAILER_BYTES);
   const dataStart = align(PREAMBLE_BYTES + headerLength);
   // Preamble, header and its padding: checksummed as one piece.
   const front = new Uint8Array(dataStart);
