@@ -9,7 +9,7 @@
 // Writes bench/startup.md. Usage: npm run build && npx tsx bench/startup.ts (also run by `npm run bench`);
 // with --first, only the first-prediction rows, printed (nothing written).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,16 +115,17 @@ for (const name of only ? [] : ['cnn', 'mlp']) {
 // module (with createTrainer), each stage's wall and CPU time. Each run is a fresh `node` on a
 // script file, as an application is: Node's ES-module loader starts before the file's first line
 // (a script given with -e pays it at its first import instead: 3-5 ms more).
-const FIRST_STAGES = ['import kiln/runtime', 'import the module', 'createModel (reads the weight file)', 'first predict'] as const;
+const FIRST_STAGES = ['import the runtime entry it imports', 'import the module', 'createModel (reads the weight file)', 'first predict'] as const;
 const firstScript = path.join(out, 'first-predict.mjs');
 writeFileSync(
   firstScript,
-  `// node first-predict.mjs MODULE WEIGHTS [bytes]: import → createModel(path) → predict at batch 1 (bytes: readFileSync + createModel(bytes)).
+  `// node first-predict.mjs MODULE WEIGHTS path|bytes RUNTIME: import → createModel(path) → predict at batch 1 (bytes: readFileSync +
+// createModel(bytes)); RUNTIME is the runtime entry the module imports, imported first to time it apart.
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const wall = [performance.now()], used = [cpu()];
 const mark = () => { wall.push(performance.now()); used.push(cpu()); };
-const [file, weights, how] = process.argv.slice(2);
-await import('kiln/runtime'); mark();
+const [file, weights, how, runtime] = process.argv.slice(2);
+await import(runtime); mark();
 const m = await import(file); mark();
 // process.getBuiltinModule: importing node:fs as an ES module would load Node's streams (2-3 ms) into the timing.
 const model = m.createModel(how === 'bytes' ? process.getBuiltinModule('node:fs').readFileSync(weights) : weights); mark();
@@ -135,9 +136,15 @@ console.log(JSON.stringify({ wall: steps(wall), cpu: steps(used) }));
 `,
 );
 type FirstRun = { wall: number[]; cpu: number[] };
+/** The runtime entry an emitted module imports (kiln/runtime/inference for an inference-only module, else kiln/runtime). */
+function runtimeOf(file: string): string {
+  const entry = /^import \{[^}]*\} from "(kiln\/runtime[^"]*)";$/m.exec(readFileSync(file, 'utf8'))?.[1];
+  if (!entry) throw new Error(`${file} imports no kiln/runtime entry`);
+  return entry;
+}
 /** One fresh process: import → createModel(weight file) → predict at batch 1, each stage timed (wall and CPU ms). */
 function firstPredict(file: string, weights: string, how: 'path' | 'bytes' = 'path'): FirstRun {
-  const f = spawnSync(process.execPath, [firstScript, new URL(`file://${file}`).href, weights, how], { cwd: out, encoding: 'utf8' });
+  const f = spawnSync(process.execPath, [firstScript, new URL(`file://${file}`).href, weights, how, runtimeOf(file)], { cwd: out, encoding: 'utf8' });
   if (f.status !== 0) throw new Error(f.stderr);
   return JSON.parse(f.stdout.trim().split('\n').pop()!);
 }
@@ -187,8 +194,12 @@ for (const name of EXAMPLES) {
 if (only) process.exit(0);
 
 const load = os.loadavg()[0].toFixed(1);
+const report = path.join(here, 'startup.md');
+// The sections written by hand (their headings say so) follow the generated ones: kept as they are.
+const previous = existsSync(report) ? readFileSync(report, 'utf8') : '';
+const byHand = previous.search(/^## .*written by hand/m);
 writeFileSync(
-  path.join(here, 'startup.md'),
+  report,
   [
     '# Start-up: the CLI, where a compile goes, first prediction',
     '',
@@ -213,7 +224,7 @@ writeFileSync(
     '',
     '## Per example: compile and first prediction',
     '',
-    `Compile: \`compileModel\` with the training step (forward, loss, gradients, Adam), emission included (both modules, as \`kiln compile --train\` writes them), after the model file is loaded; median of ${ROUNDS} fresh processes. First predict: \`import\` of the emitted module (which imports \`kiln/runtime\`) + \`createModel('<name>.weights.bin')\` (the path: the weights are read straight into the model's memory) + \`predict\` at batch 1, in a fresh \`node\` running a script file (bench/startup.ts writes it: build/bench-startup/first-predict.mjs), as an application does; median of ${FIRST_ROUNDS} rounds, the three ways interleaved in each round. For the inference-only module (\`<name>.inference.mjs\`, what an application that only predicts imports), the fastest and slowest of the rounds too; the same module given the file's bytes (\`readFileSync\` + \`createModel(bytes)\`); and the full module (with \`createTrainer\`). Wall clock, and CPU time (user + system, every thread: it also counts V8's compiler and GC threads, but a busy machine inflates it far less). Goals: 20 ms, cifar-cnn 60 ms.`,
+    `Compile: \`compileModel\` with the training step (forward, loss, gradients, Adam), emission included (both modules, as \`kiln compile --train\` writes them), after the model file is loaded; median of ${ROUNDS} fresh processes. First predict: \`import\` of the emitted module (the inference-only one imports \`kiln/runtime/inference\`, the full one \`kiln/runtime\`) + \`createModel('<name>.weights.bin')\` (the path: the weights are read straight into the model's memory) + \`predict\` at batch 1, in a fresh \`node\` running a script file (bench/startup.ts writes it: build/bench-startup/first-predict.mjs), as an application does; median of ${FIRST_ROUNDS} rounds, the three ways interleaved in each round. For the inference-only module (\`<name>.inference.mjs\`, what an application that only predicts imports), the fastest and slowest of the rounds too; the same module given the file's bytes (\`readFileSync\` + \`createModel(bytes)\`); and the full module (with \`createTrainer\`). Wall clock, and CPU time (user + system, every thread: it also counts V8's compiler and GC threads, but a busy machine inflates it far less). Goals: 20 ms, cifar-cnn 60 ms.`,
     '',
     '| model | compile (ms) | inference module: import → first predict (ms) | fastest–slowest (ms) | the same, CPU (ms) | given the bytes: wall / CPU (ms) | full module: wall / CPU (ms) |',
     '|---|---:|---:|---:|---:|---:|---:|',
@@ -227,10 +238,11 @@ writeFileSync(
     '',
     'What the stages are (from CPU profiles and scratch measurements, Node 20):',
     '',
-    "- **import kiln/runtime**: Node's ES-module loader (its first import in a process costs 2-3 ms whatever the file; each file about a millisecond more) and parsing the runtime, one bundled file of about 90 KB (scripts/build-dist.mjs; it was 22 files, then an entry and a chunk). It imports no Node built-in as an ES module: node:zlib or node:fs imported that way load Node's streams (2-3 ms); the runtime takes them with process.getBuiltinModule when first needed.",
+    "- **import the runtime entry**: Node's ES-module loader (its first import in a process costs 2-3 ms whatever the file, resolving a package's name about a millisecond more; each file about a millisecond more) and parsing the runtime: for the inference module \`kiln/runtime/inference\`, one bundled file of 55 KB with no training code; \`kiln/runtime\` (the full module's) is that file and one of 39 KB over it (scripts/build-dist.mjs). It imports no Node built-in as an ES module: node:zlib or node:fs imported that way load Node's streams (2-3 ms); the runtime takes them with process.getBuiltinModule when first needed.",
     "- **import the module**: parsing it and running its top level, which decodes its WebAssembly kernels from base64 (natively). The inference-only module is about a fifth of the full module's size and decodes no training kernels.",
-    "- **createModel**: compiling the WebAssembly kernels (the first module a process compiles costs about 1.3 ms more of CPU, mostly on V8's threads) and reading the weight file: under 1 MiB whole, in one read, then checked with the WebAssembly CRC-32; from 1 MiB with positioned reads straight into the model's WebAssembly memory, checked with zlib's CRC-32 (loading zlib: 1-2.5 ms, the streams again; its CRC runs at about 5 GB/s, 7 ms for cifar-cnn). For cifar-cnn's 34 MB the read is mostly page faults of fresh shared memory (about 3 µs per 4 KiB page on this machine, 25-29 ms): given the file's bytes instead, the process faults in twice as much (the bytes, then the model's copy), about 25 ms more.",
+    "- **createModel**: compiling the WebAssembly kernels (the first module a process compiles costs about 1.3 ms more of CPU, mostly on V8's threads) and reading the weight file: under 1 MiB whole, in one read, then checked with the WebAssembly CRC-32; from 1 MiB with positioned reads straight into the model's WebAssembly memory, checked with zlib's CRC-32, loaded before the first byte is checked (loading zlib: 1.5-2.5 ms, the streams again; its CRC runs at about 4-5 GB/s, 7-8 ms for cifar-cnn; the WebAssembly one, about 1.5 GB/s in V8's baseline compiler and no faster optimised or in 3-5 interleaved lanes, would take longer than loading zlib from about 3 MB, and its background recompilation slowed first predictions). For cifar-cnn's 34 MB the read is mostly page faults of fresh shared memory (about 3 µs per 4 KiB page on this machine, 25-29 ms): given the file's bytes instead, the process faults in twice as much (the bytes, then the model's copy), about 25 ms more.",
     "- **first predict**: the kernels' first run, WebAssembly ones in V8's baseline compiler (Liftoff: cifar-cnn's 32 MB matrix-vector product takes 9 ms there, 4 ms once optimised) and JavaScript ones (padding) in its interpreter.",
     '',
+    ...(byHand >= 0 ? [previous.slice(byHand).trimEnd(), ''] : []),
   ].join('\n'),
 );
