@@ -22,7 +22,7 @@ import { BATCH, strides, type Dim } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { F32, I32, V128 } from './binary.ts';
 import { ACC, coefOf, loadOffset, replaceSum, type Affine, type Contraction, type LoopVar } from './contraction.ts';
-import { piecesAlong, ROW_UNARY, rowExprSupported, rowUnary, type Piece } from './simd-rows-math.ts';
+import { HeldConstants, piecesAlong, ROW_UNARY, rowExprSupported, rowUnary, type Piece } from './simd-rows-math.ts';
 import { BATCH_P, HI, inputParam, LO, NotExpressible, OUT, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
 
 type ReduceOp = 'sum' | 'max' | 'min';
@@ -35,6 +35,8 @@ export type RowPlan =
   | { readonly kind: 'map'; readonly c: Contraction; readonly pieces?: { readonly along: string; readonly list: readonly Piece[] } };
 
 const IDENTITY: Record<ReduceOp, number> = { sum: 0, max: -Infinity, min: Infinity };
+/** Accumulators of a row's max or min (row): independent chains of compare-and-keep. */
+const ACCS = 4;
 
 /** Each piece is its own loop nest: past this many (a concat of T time steps), the kernel stays JavaScript, so code does not grow with T. */
 const MAX_PIECES = 16;
@@ -156,12 +158,15 @@ class RowWriter extends SimdWriter {
   /** The loads in scope, by input and offset (one input may be read at several: an LSTM cell's gates). */
   private sites = new Map<string, Site>();
   private readonly allVars: ReadonlySet<string>;
+  /** exp's constants, set at the kernel's entry (render). */
+  private readonly held: HeldConstants;
 
   constructor(k: Kernel, private readonly plan: RowPlan) {
     const last = plan.c.out[plan.c.out.length - 1] ?? { name: '', extent: 1 };
     super(k, plan.c, { kind: 'broadcast', col: last, rows: null, vec: 'a' }, false);
     this.vecVar = plan.kind === 'row' ? plan.along.name : last.name;
     this.allVars = new Set([...this.outNames, ...plan.c.reduce.map((v) => v.name)]);
+    this.held = new HeldConstants(this.f);
   }
 
   private keyOf(e: Expr & { k: 'load' }): { key: string; at: Affine } {
@@ -187,7 +192,7 @@ class RowWriter extends SimdWriter {
     }
     if (e.k === 'unary' && ROW_UNARY.has(e.op)) {
       this.value(e.a, s, loads, mode);
-      return rowUnary(f, e.op, mode === 'vec');
+      return rowUnary(f, e.op, mode === 'vec', this.held);
     }
     if (e.k === 'var' && e.name === BATCH_VAR) {
       f.get(BATCH_P).op('f32.convert_i32_u');
@@ -221,6 +226,8 @@ class RowWriter extends SimdWriter {
   render(): string {
     const p = this.plan;
     const last = p.c.out[p.c.out.length - 1];
+    // Before any loop: the constants of the unary ops the kernel computes (a map's pieces are specialisations of its epilogue).
+    this.held.hold(new Set([...unaryOps(p.c.epilogue), ...(p.kind === 'map' ? [] : unaryOps(p.body))]));
     if (p.kind === 'row') {
       this.nest(p.c.out, () => this.row(p));
       return `SIMD: ${p.op} along ${p.along.name}, 4 partial results per vector, combined across lanes.`;
@@ -239,42 +246,63 @@ class RowWriter extends SimdWriter {
 
   private row(p: Extract<RowPlan, { kind: 'row' }>): void {
     const f = this.f;
-    const acc = f.local(V128);
-    f.f32(IDENTITY[p.op]).simd('f32x4.splat').set(acc);
     const extent = Number(p.along.extent);
     const full = Math.floor(extent / 4) * 4;
     const tail = extent - full;
+    // max and min keep ACCS accumulators (a row of 64 is 16 vectors: one accumulator made each
+    // vector wait for the last one's compare and select); a sum keeps one, its contract's order.
+    const accs = Array.from({ length: p.op === 'sum' ? 1 : Math.max(1, Math.min(ACCS, full / 4)) }, () => f.local(V128));
+    const nan = p.op === 'sum' ? -1 : f.local(V128);
     const outer = p.c.reduce.filter((v) => v.name !== p.along.name && v.extent !== 1);
-    const site: TileSite = { acc: () => undefined, offset: () => 0 };
+    const at = (q: number): TileSite => ({ acc: () => undefined, offset: (a) => SimdWriter.offset(16 * q * coefOf(a, p.along.name)) });
+    for (const acc of accs) f.f32(IDENTITY[p.op]).simd('f32x4.splat').set(acc);
+    if (nan >= 0) f.v128Const(new Uint8Array(16)).set(nan);
+    const step = (vectors: number) => {
+      for (let q = 0; q < vectors; q++) {
+        this.value(p.body, at(q), NO_LOADS, 'vec');
+        this.combine(p.op, accs[q], nan);
+      }
+      for (const l of this.sites.values()) if (!l.splat) f.get(l.local).i32(16 * vectors).op('i32.add').set(l.local);
+    };
     this.nest(outer, () => {
       this.sites = this.pointers(p.body, new Set([p.along.name]));
-      if (full) {
-        this.loop(p.along.name, 0, full, 4, () => {
-          this.value(p.body, site, NO_LOADS, 'vec');
-          this.combine(p.op, acc);
-          for (const l of this.sites.values()) if (!l.splat) f.get(l.local).i32(16).op('i32.add').set(l.local);
-        });
-      }
+      // Blocks of one vector per accumulator, then single vectors into the first (full ≥ 4: rowPlanOf).
+      const many = accs.length > 1;
+      if (many) this.loop(p.along.name, 0, 4 * accs.length * Math.floor(full / (4 * accs.length)), 4 * accs.length, () => step(accs.length));
+      if (!many || full % (4 * accs.length)) this.loop(p.along.name, many ? null : 0, full, 4, () => step(1));
       if (tail) {
         // Lanes past the row's end (the allocator leaves 16 bytes after each array) become the identity.
-        this.value(p.body, site, NO_LOADS, 'vec');
+        this.value(p.body, at(0), NO_LOADS, 'vec');
         f.f32(IDENTITY[p.op]).simd('f32x4.splat');
         f.v128Const(new Uint8Array(new Int32Array([0, 1, 2, 3].map((l) => (l < tail ? -1 : 0))).buffer));
         f.simd('v128.bitselect');
-        this.combine(p.op, acc);
+        this.combine(p.op, accs[0], nan);
       }
     });
+    for (const acc of accs.slice(1)) {
+      f.get(accs[0]).get(acc);
+      f.simd(p.op === 'max' ? 'f32x4.pmax' : 'f32x4.pmin').set(accs[0]);
+    }
+    // A lane that met a NaN is NaN (the JavaScript rule keeps the first NaN; its payload is not part of the contract).
+    if (nan >= 0) {
+      f.f32(NaN).simd('f32x4.splat').get(accs[0]).get(nan).simd('v128.bitselect').set(accs[0]);
+    }
     const sum = f.local(F32);
-    f.get(acc).extractLane(0).set(sum);
+    f.get(accs[0]).extractLane(0).set(sum);
     for (let l = 1; l < 4; l++) {
-      f.get(acc).extractLane(l);
+      f.get(accs[0]).extractLane(l);
       this.combineScalar(p.op, sum);
     }
     this.put(1, 1, () => ({ acc: () => f.get(sum), offset: () => 0 }), 'scalar');
   }
 
-  /** acc = op(acc, x) for the vector x on the stack (max/min: take x where x > acc, or x < acc, or x is NaN). */
-  private combine(op: ReduceOp, acc: number): void {
+  /**
+   * acc = op(acc, x) for the vector x on the stack. A row's max or min (`nan` its NaN lanes'
+   * mask): pmax(acc, x) = acc < x ? x : acc, the JavaScript rule for all but NaN, one maxps
+   * (f32x4.max is about 7 instructions for its NaN and ±0 rules), and nan |= x ≠ x beside it.
+   * A column's (`nan` < 0): take x where x > acc, or x < acc, or x is NaN.
+   */
+  private combine(op: ReduceOp, acc: number, nan = -1): void {
     const f = this.f;
     if (op === 'sum') {
       f.get(acc).simd('f32x4.add').set(acc);
@@ -282,6 +310,11 @@ class RowWriter extends SimdWriter {
     }
     const x = f.local(V128);
     f.set(x);
+    if (nan >= 0) {
+      f.get(acc).get(x).simd(op === 'max' ? 'f32x4.pmax' : 'f32x4.pmin').set(acc);
+      f.get(x).get(x).simd('f32x4.ne').get(nan).simd('v128.or').set(nan);
+      return;
+    }
     f.get(x).get(acc);
     f.get(x).get(acc).simd(op === 'max' ? 'f32x4.gt' : 'f32x4.lt');
     f.get(x).get(x).simd('f32x4.ne').simd('v128.or');
