@@ -22,7 +22,7 @@ import { BATCH, strides, type Dim } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { F32, I32, V128 } from './binary.ts';
 import { ACC, coefOf, loadOffset, replaceSum, type Affine, type Contraction, type LoopVar } from './contraction.ts';
-import { HeldConstants, piecesAlong, ROW_UNARY, rowExprSupported, rowUnary, type Piece } from './simd-rows-math.ts';
+import { piecesAlong, ROW_UNARY, rowExprSupported, rowUnary, type Piece } from './simd-rows-math.ts';
 import { BATCH_P, HI, inputParam, LO, NotExpressible, OUT, SimdWriter, type SimdKernel, type TileSite } from './simd-writer.ts';
 
 type ReduceOp = 'sum' | 'max' | 'min';
@@ -158,15 +158,12 @@ class RowWriter extends SimdWriter {
   /** The loads in scope, by input and offset (one input may be read at several: an LSTM cell's gates). */
   private sites = new Map<string, Site>();
   private readonly allVars: ReadonlySet<string>;
-  /** exp's constants, set at the kernel's entry (render). */
-  private readonly held: HeldConstants;
 
   constructor(k: Kernel, private readonly plan: RowPlan) {
     const last = plan.c.out[plan.c.out.length - 1] ?? { name: '', extent: 1 };
     super(k, plan.c, { kind: 'broadcast', col: last, rows: null, vec: 'a' }, false);
     this.vecVar = plan.kind === 'row' ? plan.along.name : last.name;
     this.allVars = new Set([...this.outNames, ...plan.c.reduce.map((v) => v.name)]);
-    this.held = new HeldConstants(this.f);
   }
 
   private keyOf(e: Expr & { k: 'load' }): { key: string; at: Affine } {
@@ -192,7 +189,7 @@ class RowWriter extends SimdWriter {
     }
     if (e.k === 'unary' && ROW_UNARY.has(e.op)) {
       this.value(e.a, s, loads, mode);
-      return rowUnary(f, e.op, mode === 'vec', this.held);
+      return rowUnary(f, e.op, mode === 'vec');
     }
     if (e.k === 'var' && e.name === BATCH_VAR) {
       f.get(BATCH_P).op('f32.convert_i32_u');
@@ -226,8 +223,6 @@ class RowWriter extends SimdWriter {
   render(): string {
     const p = this.plan;
     const last = p.c.out[p.c.out.length - 1];
-    // Before any loop: the constants of the unary ops the kernel computes (a map's pieces are specialisations of its epilogue).
-    this.held.hold(new Set([...unaryOps(p.c.epilogue), ...(p.kind === 'map' ? [] : unaryOps(p.body))]));
     if (p.kind === 'row') {
       this.nest(p.c.out, () => this.row(p));
       return `SIMD: ${p.op} along ${p.along.name}, 4 partial results per vector, combined across lanes.`;
