@@ -8,7 +8,8 @@
 // float32 files to a temporary folder and compiles Kiln's modules into build/bench/. Every engine
 // runs in a fresh `node` process (bench/engines/<engine>.mjs): first once in check mode, where its
 // outputs are compared with Kiln's (an engine that disagrees on a workload is reported and not
-// timed), then once per round, rounds interleaved and the engine order rotated each round. Each
+// timed), then once per round, rounds interleaved and the engine order rotated each round (plain
+// Kiln and its relaxed-SIMD row: once per workload, as a pair, see the rounds below). Each
 // process reports per workload the median time of several timed samples after a warm-up (results
 // are read back on every call); the report gives the median over rounds, min–max and Kiln's ratio.
 import { spawnSync } from 'node:child_process';
@@ -199,26 +200,39 @@ for (const e of engines) {
 }
 
 const times = new Map<string, Map<string, number[]>>();
+/** Times engine `e` on `list` in one process and records each workload's throughput (or why not). */
+function timeEngine(e: Engine, list: Workload[], r: number): void {
+  if (list.length === 0) return;
+  const s = performance.now();
+  const rep = spawnEngine(e, 'time', list);
+  console.error(`round ${r + 1}/${rounds} ${e.id}${list.length === 1 ? ` ${list[0].id}` : ''}: ${((performance.now() - s) / 1000).toFixed(1)} s`);
+  if (typeof rep === 'string') { for (const w of list) status.get(e.id)!.set(w.id, `failed while timed: ${rep}`); return; }
+  const m = times.get(e.id) ?? new Map<string, number[]>();
+  times.set(e.id, m);
+  for (const w of list) {
+    const c = rep.results[w.id];
+    if (c?.median) m.set(w.id, [...(m.get(w.id) ?? []), throughput(w, c.median)]);
+    else status.get(e.id)!.set(w.id, `failed while timed: ${c?.error ?? 'no result'}`);
+  }
+}
+const untimed = (e: Engine) => workloads.filter((w) => !status.get(e.id)!.has(w.id));
 for (let r = 0; r < rounds; r++) {
-  // The relaxed-SIMD row runs right after plain Kiln in every round: the same module in two
-  // processes minutes apart moved by 15-20 % on the shared machine, more than the variants differ.
+  // Plain Kiln and its relaxed-SIMD row are timed as a pair, workload by workload: each workload
+  // in a fresh process of each, the two seconds apart, the first of the two alternating by round.
+  // One process per engine for all workloads put the pair's runs of a workload ~30 s apart, and
+  // on the shared machine a process's slow or fast spell carries over all its workloads: the
+  // relaxed row came out 7-12 % behind plain on the LSTM and the Transformer in one 3-round run,
+  // ahead by 11-21 % in another (same modules), and within 1 % in processes of one workload each.
   const rotating = engines.filter((e) => e.id !== 'kiln-relaxed');
   const relaxed = engines.find((e) => e.id === 'kiln-relaxed');
-  const order = rotating.map((_, i) => rotating[(i + r) % rotating.length]).flatMap((e) => (e.id === 'kiln' && relaxed ? [e, relaxed] : [e]));
+  const order = rotating.map((_, i) => rotating[(i + r) % rotating.length]);
   for (const e of order) {
-    const list = workloads.filter((w) => !status.get(e.id)!.has(w.id));
-    if (list.length === 0) continue;
-    const s = performance.now();
-    const rep = spawnEngine(e, 'time', list);
-    console.error(`round ${r + 1}/${rounds} ${e.id}: ${((performance.now() - s) / 1000).toFixed(1)} s`);
-    if (typeof rep === 'string') { for (const w of list) status.get(e.id)!.set(w.id, `failed while timed: ${rep}`); continue; }
-    const m = times.get(e.id) ?? new Map<string, number[]>();
-    times.set(e.id, m);
-    for (const w of list) {
-      const c = rep.results[w.id];
-      if (c?.median) m.set(w.id, [...(m.get(w.id) ?? []), throughput(w, c.median)]);
-      else status.get(e.id)!.set(w.id, `failed while timed: ${c?.error ?? 'no result'}`);
+    if (e.id !== 'kiln' || !relaxed) {
+      timeEngine(e, untimed(e), r);
+      continue;
     }
+    const pair = r % 2 ? [relaxed, e] : [e, relaxed];
+    for (const w of workloads) for (const p of pair) timeEngine(p, untimed(p).filter((u) => u === w), r);
   }
 }
 
@@ -231,7 +245,7 @@ lines.push('# Kiln against its peers', '');
 lines.push(`- Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\``);
 lines.push(`- Date: ${new Date().toISOString()}`);
 lines.push(`- Machine: ${cpu}, ${os.cpus().length} logical CPUs, Node ${process.version}`);
-lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round, the relaxed-SIMD row always right after plain Kiln); each engine in a fresh process per round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratios = Kiln's throughput (one thread, and two threads with a \`ThreadPool\`) / the engine's (> 1: Kiln faster).`);
+lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); each engine in a fresh process per round, except that plain Kiln and its relaxed-SIMD row are timed as a pair workload by workload, each workload in a fresh process of each, the pair's order alternating by round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratios = Kiln's throughput (one thread, and two threads with a \`ThreadPool\`) / the engine's (> 1: Kiln faster).`);
 lines.push(`- Same seeded Glorot-uniform weights and inputs in every engine; before timing, each engine's outputs (inference outputs, matmul products, the losses of three consecutive training steps) are compared with Kiln's: max |difference| ≤ ${tolerance} × the largest |value| or the workload is not timed for that engine.`);
 lines.push('');
 // Kiln's figures beside those of the previous full run (bench/history.json), which a full run updates.
