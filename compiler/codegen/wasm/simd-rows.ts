@@ -13,8 +13,9 @@
 // adds elements i ≡ l (mod 4) in lane l, then ((l0 + l1) + l2) + l3; a column sum adds rows in
 // order. Each is a fixed order, so a result is the same on every run and either thread split,
 // and it differs from the float64 sum by at most about n·2⁻²⁴·Σ|xᵢ| for n terms. max and min
-// keep the JavaScript rule per lane (take x where x > acc or x is NaN) and are equal in value to
-// the JavaScript kernels' (NaN propagates); only the sign of a zero maximum may differ, as the
+// keep the JavaScript rule (take x where x > acc, or x < acc) per lane of each accumulator (a row
+// has up to 4, a column one), a NaN making its lane NaN, and are equal in value to the
+// JavaScript kernels' (NaN propagates); only the sign of a zero maximum may differ, as the
 // lanes see the row in another order. exp, sigmoid and tanh: simd-rows-math.ts.
 import type { Expr } from '../../../src/ir/expr.ts';
 import { BATCH_VAR, forEachChild } from '../../../src/ir/expr.ts';
