@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../e2e/helpers.ts';
 
 const DIST = path.join(ROOT, 'dist', 'runtime');
+const nodeIndexText = () => readFileSync(path.join(DIST, 'bundle', 'index-node.js'), 'utf8');
 const load = (file: string) => import(/* @vite-ignore */ pathToFileURL(path.join(DIST, file)).href) as Promise<Record<string, unknown>>;
 
 /** Every specifier a bundle file imports statically (`import … from '…'`, `export … from '…'`). */
@@ -37,9 +38,15 @@ describe('the bundled runtime (package exports of kiln/runtime)', () => {
     }
   });
 
-  it('the inference entry exports what its per-file build does (and, for the entries above it, more)', async () => {
+  it('the inference entry exports what its per-file build does (and, for the entries above it, more), and carries no training code', async () => {
     const [bundled, perFile] = await Promise.all([load('bundle/inference.js'), load('inference.js')]);
     for (const name of Object.keys(perFile)) expect(bundled, name).toHaveProperty(name);
+    // What it leaves to kiln/runtime: the trainer, the fit loop, data sources, schedules, the IDX reader.
+    const text = readFileSync(path.join(DIST, 'bundle', 'inference.js'), 'utf8');
+    for (const name of ['trainerShell', 'fitLoop', 'fitLoopAsync', 'arrayRows', 'earlyStopping', 'scheduledLr', 'parseIdx']) {
+      expect(text, name).not.toMatch(new RegExp(`\\bfunction ${name}\\b`));
+      expect(nodeIndexText(), name).toMatch(new RegExp(`\\bfunction ${name}\\b`));
+    }
   });
 
   it("kiln/runtime/inference, kiln/runtime and kiln/runtime/node share one copy: the same functions and classes", async () => {
