@@ -3,8 +3,9 @@
 // producer's kernel as an epilogue (bias add, activation, elementwise chains). Reductions never
 // join another kernel, so a kernel holds at most one reduction. Then a short elementwise kernel
 // whose few readers each read an element once (at their own index, or as a plain reduction's
-// input) is computed again inside each reader instead of stored: softmax's exp(x − max) feeds
-// both its sum and its division without a buffer of its own. A slice in such a kernel is only a
+// input) is computed again inside each reader instead of stored: logSoftmax's x − max feeds both
+// its Σ exp and its subtraction without a buffer of its own (exp, too dear to compute twice, is
+// recomputed only where it has one reader). A slice in such a kernel is only a
 // shifted read, so it may be recomputed too: an LSTM step's gates are slices of one product, and
 // recomputing them makes the step two elementwise kernels, the cell state and the hidden state.
 import { consumers, graphNodes, type Graph } from '../../src/ir/graph.ts';
@@ -105,6 +106,13 @@ const SHIFTED_READS: ReadonlySet<OpName> = new Set<OpName>(['slice']);
 const recomputable = (n: Node): boolean => opDef(n.op).kind === 'elementwise' || SHIFTED_READS.has(n.op);
 const computeOps = (ns: readonly Node[]): number => ns.filter((n) => !SHIFTED_READS.has(n.op)).length;
 const RECOMPUTE_MAX_READERS = 2;
+/**
+ * Ops too dear to compute twice: a group holding one is recomputed inside a single reader only.
+ * Softmax's exp(x − max) has two readers (its sum and the division); computed in both, exp (about
+ * 20 vector instructions per 4 lanes, simd-rows-math.ts) cost a Transformer block's softmax 1.28 ms
+ * against 0.87 ms with exp stored once and read back (batch 32, 4 heads, 64 × 64 scores).
+ */
+const COSTLY: ReadonlySet<OpName> = new Set<OpName>(['exp']);
 
 /**
  * A concat along the last axis reads each part at most once per element, at a shifted index, and
@@ -150,6 +158,7 @@ function recomputeCheapProducers(
     const readers = [...new Set(users.get(g.root) ?? [])];
     const targets = readers.map((r) => groupOf.get(r));
     if (readers.length === 0 || readers.length > RECOMPUTE_MAX_READERS) continue;
+    if (readers.length > 1 && g.members.some((m) => COSTLY.has(m.op))) continue;
     if (!readers.every((r, i) => targets[i] && targets[i] !== g && readsOncePerElement(r, g.root, targets[i]!))) continue;
     if (new Set(targets).size !== targets.length) continue;
     if (targets.some((t) => (size.get(t!.root) ?? Infinity) + 2 * size.get(g.root)! > MAX_EXPR_SIZE)) continue;

@@ -73,9 +73,9 @@ describe('memory plan of every example', () => {
     if (p.kernels.length > 3) expect(p.buffers.length).toBeLessThan(p.kernels.length);
   });
 
-  it('cnn: eight kernels share at most four buffers, the largest sized for the conv output', () => {
+  it('cnn: nine kernels share at most four buffers, the largest sized for the conv output', () => {
     const p = programs.get('cnn')!;
-    expect(p.kernels).toHaveLength(8);
+    expect(p.kernels).toHaveLength(9);
     expect(p.buffers.length).toBeLessThanOrEqual(4);
     expect(Math.max(...p.buffers.map((b) => b.perSample))).toBe(32 * 26 * 26);
   });

@@ -100,19 +100,22 @@ describe('multi-head attention', () => {
   }
   const scoreShaped = (k: Kernel) => k.shape.join() === ['N', heads, L, L].join();
 
-  it('scales the scores in the score product: one kernel, then softmax in three', () => {
+  it('scales the scores in the score product: one kernel, then softmax in four', () => {
     const ks = compileGraph(attention(false)).program.kernels;
-    expect(ks.filter(scoreShaped).map((k) => k.ops.join('→'))).toEqual(['matmul→mul', 'div']);
-    expect(ks.filter((k) => k.ops[0] === 'reduceMax' || k.ops[0] === 'reduceSum').map((k) => `${k.ops.join('→')} [${k.recomputes.join('→')}]`)).toEqual(['reduceMax []', 'reduceSum [sub→exp]']);
-    // exp(s − max) is recomputed where it is read, never stored.
-    expect(ks.find((k) => k.ops[0] === 'div')!.recomputes).toEqual(['sub', 'exp']);
+    expect(ks.filter(scoreShaped).map((k) => k.ops.join('→'))).toEqual(['matmul→mul', 'sub→exp', 'div']);
+    expect(ks.filter((k) => k.ops[0] === 'reduceMax' || k.ops[0] === 'reduceSum').map((k) => `${k.ops.join('→')} [${k.recomputes.join('→')}]`)).toEqual(['reduceMax []', 'reduceSum []']);
+    // exp(s − max) has two readers (the sum and the division) and is too dear to compute in both: stored once.
+    const exp = ks.find((k) => k.ops.join('→') === 'sub→exp')!;
+    const readers = ks.filter((k) => k.reads.includes(exp.writes));
+    expect(readers.map((k) => k.ops[0])).toEqual(['reduceSum', 'div']);
+    expect(ks.find((k) => k.ops[0] === 'div')!.recomputes).toEqual([]);
   });
 
   it('adds the causal and padding masks (−∞) in the same epilogue, and the row guard in the division', () => {
     const ks = compileGraph(attention(true)).program.kernels;
     // scale, causal bias, log of the keep mask, the floor that keeps a fully masked row finite.
-    expect(ks.filter(scoreShaped).map((k) => k.ops.join('→'))).toEqual(['matmul→mul→add→add→maximum', 'div→mul']);
-    expect(ks.filter((k) => k.ops[0] === 'reduceSum').map((k) => k.recomputes.join('→'))).toEqual(['sub→exp']);
+    expect(ks.filter(scoreShaped).map((k) => k.ops.join('→'))).toEqual(['matmul→mul→add→add→maximum', 'sub→exp', 'div→mul']);
+    expect(ks.filter((k) => k.ops[0] === 'reduceSum').map((k) => k.recomputes.join('→'))).toEqual(['']);
   });
 
   it('compiled with masks, matches the interpreter (a fully padded sample included)', async () => {
