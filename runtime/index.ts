@@ -20,6 +20,7 @@ export { crc32 } from './crc32.ts';
 export { parseIdx, IdxFormatError } from './idx.ts';
 export type { IdxData, IdxTensor } from './idx.ts';
 export { erf, hashUniform } from './math.ts';
+export { checkRuntime, RUNTIME_CONTRACT, RuntimeContractError } from './contract.ts';
 export { checkInput, checkIndices, feed, initWeights, resolveWeights, snapshotWeights, fromBase64, allocArray } from './model-io.ts';
 export type { TensorInfo, ParameterInfo, WeightsSource, Dim } from './model-io.ts';
 export { perSampleModel, takeSample, putSample, axisLayout } from './batch-axis.ts';

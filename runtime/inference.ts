@@ -7,6 +7,7 @@
 // application that imports both gets one copy of each function and class (instanceof holds).
 import './node-host.ts';
 
+export { checkRuntime, RUNTIME_CONTRACT, RuntimeContractError } from './contract.ts';
 export { checkInput, checkIndices, feed, initWeights, resolveWeights, snapshotWeights, fromBase64, allocArray } from './model-io.ts';
 export type { TensorInfo, ParameterInfo, WeightsSource, Dim } from './model-io.ts';
 export { perSampleModel, takeSample, putSample, axisLayout } from './batch-axis.ts';

@@ -8,6 +8,7 @@ import type { Graph } from '../../src/ir/graph.ts';
 import type { Node } from '../../src/ir/node.ts';
 import { BATCH, formatShape } from '../../src/ir/shape.ts';
 import type { StringBoundary } from '../../src/onnx/strings.ts';
+import { RUNTIME_CONTRACT } from '../../runtime/contract.ts';
 import { COMPILER_VERSION } from '../../src/version.ts';
 import { literal } from '../codegen/js.ts';
 import { commentSafe, stringLiteral } from '../codegen/names.ts';
@@ -164,6 +165,8 @@ export function addDescriptions(f: ModuleText, p: Program, o: EmitOptions, backe
   if (g.batchAxes && o.training) {
     throw new UnsupportedError(`model '${g.name}' has its batch on an axis other than the first (compiled per sample): only inference modules loop over such a batch; export the model batch-first to train it`);
   }
+  // First of all the module's code: a kiln/runtime from another Kiln is refused here, in one line.
+  f.addStatements([`// The runtime contract this module was compiled for (runtime/contract.ts).`, `checkRuntime(${RUNTIME_CONTRACT});`]);
   const paramInfo = p.params.map((n) => {
     const base = tensorInfo(n, String(n.attrs.name)).slice(0, -2);
     return `${base}, init: ${jsonLiteral(n.attrs.init)}, trainable: ${n.attrs.trainable !== false} }`;

@@ -63,7 +63,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSou
   const f = openModule(p, o, 'gpujs');
   const runtime = runtimeImport(o);
   const gpuRuntime = runtimeEntry(runtime, 'gpujs');
-  const runtimeNames = ['checkInput', 'feed', 'resolveWeights', ...(indexInputs(p.graph).size ? ['checkIndices'] : []), ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : []), ...(p.graph.batchAxes ? ['perSampleModel'] : [])];
+  const runtimeNames = ['checkRuntime', 'checkInput', 'feed', 'resolveWeights', ...(indexInputs(p.graph).size ? ['checkIndices'] : []), ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : []), ...(p.graph.batchAxes ? ['perSampleModel'] : [])];
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
   f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32'] });

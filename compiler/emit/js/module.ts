@@ -31,7 +31,7 @@ function emitModule(p: Program, o: EmitOptions): EmittedModule {
   // whole: it names one file.
   const from = !o.training && runtime === 'kiln/runtime' ? runtimeEntry(runtime, 'inference') : runtime;
   const groups: KernelGroup[] = [{ name: 'model', kernels: p.kernels }, ...(o.training ? [{ name: 'trainer' as const, kernels: [...o.training.program.kernels, ...o.training.evalProgram.kernels] }] : [])];
-  const runtimeNames = ['checkInput', 'checkIndices', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform', 'perSampleModel'];
+  const runtimeNames = ['checkRuntime', 'checkInput', 'checkIndices', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform', 'perSampleModel'];
   const trainingNames = o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : [];
   const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
   f.addImportDeclaration({ moduleSpecifier: from, namedImports: [...runtimeNames, ...trainingNames] });
