@@ -199,6 +199,9 @@ for (const e of engines) {
   }
 }
 
+/** Kiln's figures in the run issue 19's table quotes (one thread; GFLOP/s and samples/s), by workload id. */
+const ISSUE_19_QUOTED: Readonly<Record<string, number>> = { mm1024: 17.9, mm512: 39.6, 'cnn-infer-b64': 6273, 'mlp-infer-b64': 90241 };
+
 const times = new Map<string, Map<string, number[]>>();
 /** Times engine `e` on `list` in one process and records each workload's throughput (or why not). */
 function timeEngine(e: Engine, list: Workload[], r: number): void {
@@ -288,9 +291,6 @@ console.log(text);
 rmSync(dir, { recursive: true, force: true });
 // Start-up costs (compile time, import → first predict) in fresh processes: bench/startup.md.
 if (!arg('--only')) spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'startup.ts')], { stdio: 'inherit' });
-
-/** Kiln's figures in the run issue 19's table quotes (one thread; GFLOP/s and samples/s), by workload id. */
-const ISSUE_19_QUOTED: Readonly<Record<string, number>> = { mm1024: 17.9, mm512: 39.6, 'cnn-infer-b64': 6273, 'mlp-infer-b64': 90241 };
 
 /** Issue 19's ratios in one table, each from this run's medians (one thread each). */
 function goalSection(): string[] {

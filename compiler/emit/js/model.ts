@@ -14,10 +14,10 @@ import { programParts } from './program-parts.ts';
 import { MODEL_KERNELS } from '../kernel-failure.ts';
 import { BATCH } from '../../../src/ir/shape.ts';
 import { MIN_ROWS } from '../../codegen/wasm/simd-blocked.ts';
-import { tablePrepacksOf } from './simd-table.ts';
+import type { ModelPrepack } from './simd-table.ts';
 
 /** `Model` and `createModel`: the planned program over buffers allocated once, grown only for a larger batch. */
-export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSimd: boolean) {
+export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSimd: boolean, prepacks: readonly ModelPrepack[] = []) {
   const g = p.graph;
   // What the module is and where each kernel came from, for tools (kiln inspect on a module).
   addManifest(f, p, o, 'js');
@@ -42,7 +42,7 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
   };
   const inputArray = g.inputs.length ? feedType(g.inputs[0]) : 'Float32Array';
   const weightsArg = o.inlineWeights ? 'weights ?? fromBase64(inlineWeights)' : 'weights';
-  const packing = prepackStatements(p, hasSimd);
+  const packing = prepackStatements(p, hasSimd ? prepacks : []);
   f.addInterface({
     name: 'Model',
     isExported: true,
@@ -128,8 +128,7 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
  * which a trainer (or any caller) may write at any moment after taking them, so once they are
  * handed out every blocked call repacks (as it packed per call before).
  */
-function prepackStatements(p: Program, hasSimd: boolean): { room: string; declarations: string[]; call: string[] } {
-  const prepacks = hasSimd ? tablePrepacksOf(p.kernels) : [];
+function prepackStatements(p: Program, prepacks: readonly ModelPrepack[]): { room: string; declarations: string[]; call: string[] } {
   if (!prepacks.length) return { room: '', declarations: [], call: [] };
   const room = p.params.map((n) => prepacks.find((m) => m.param === n)?.prepack.room ?? 0);
   const packers = prepacks.filter((m) => m.packs);

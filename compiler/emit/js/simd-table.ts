@@ -61,31 +61,19 @@ export function modelPrepacks(kernels: readonly Kernel[]): ModelPrepack[] {
   return found;
 }
 
-/** What addSimdTable made prepacked, by kernel: createModel (model.ts) packs exactly those copies. */
-const tablePrepacks = new WeakMap<Kernel, ModelPrepack>();
-
-/** The prepacked kernels among `kernels` (the model's table, added before createModel), in order. */
-export function tablePrepacksOf(kernels: readonly Kernel[]): ModelPrepack[] {
-  return kernels.flatMap((k) => tablePrepacks.get(k) ?? []);
-}
-
 /**
  * Adds a group's SIMD binary and table (`simdWasm` and `simdKernels` for the model) when some of
  * its kernels have a SIMD version, or `always` (a model whose trainer has some opens the memory
  * they share); returns the names of the kernels that have one.
  */
-export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false): ReadonlySet<string> {
+export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false, prepacks: readonly ModelPrepack[] = []): ReadonlySet<string> {
   if (!rendered.length && !always) return new Set();
   const n = groupNames(group);
-  // The model's products over a parameter read its copy packed once per weight set (re-rendered so).
-  if (group === 'model') {
-    const prepacks = modelPrepacks(rendered.map(([k]) => k));
-    for (const m of prepacks) tablePrepacks.set(m.kernel, m);
-    rendered = rendered.map(([k, s]) => {
-      const m = prepacks.find((x) => x.kernel === k);
-      return m ? ([k, renderSimdKernel(k, m.prepack)!] as const) : [k, s];
-    });
-  }
+  // Products over a parameter that read its copy packed once per weight set (the model's: modelPrepacks) are re-rendered so.
+  rendered = rendered.map(([k, s]) => {
+    const m = prepacks.find((x) => x.kernel === k);
+    return m ? ([k, renderSimdKernel(k, m.prepack)!] as const) : [k, s];
+  });
   const bytes = encodeModule(rendered.flatMap(([, s]) => (s.pack ? [s.fn, s.pack] : [s.fn])));
   f.addVariableStatement({
     docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ') || 'none: it only opens the memory'}), ${bytes.length} bytes.`],
