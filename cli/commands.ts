@@ -6,7 +6,8 @@ import { inferenceFiles, moduleFiles } from '../compiler/emit/files.ts';
 import { DEFAULT_SUMMARY_BATCH, formatSummary, summarize } from '../compiler/inspect/summary.ts';
 import { formatMemory, memoryPlan } from '../compiler/inspect/memory.ts';
 import { PASSES, compileGraph, optimize } from '../compiler/pipeline.ts';
-import { renderSimdKernel, simdListing } from '../compiler/codegen/wasm/simd-kernel.ts';
+import { simdListing } from '../compiler/codegen/wasm/simd-kernel.ts';
+import { modelSimdVersions } from '../compiler/emit/js/simd-table.ts';
 import { renderJsKernel } from '../compiler/codegen/js-kernel.ts';
 import { renderWgslKernel, wgslListing } from '../compiler/codegen/wgsl/kernel.ts';
 import { describeOps } from '../compiler/lower/kernel.ts';
@@ -145,7 +146,9 @@ export async function irCommand(file: string, stage: string, after?: string): Pr
     case 'wasm': {
       // The kernels that have WebAssembly SIMD versions, as text; the others run as JavaScript.
       const { program } = compileGraph(graph);
-      const listed = program.kernels.map((k) => [k, renderSimdKernel(k)] as const);
+      // As the inference module runs them: products over a parameter read its copy packed once per weight set.
+      const rendered = new Map(modelSimdVersions(program.kernels).versions);
+      const listed = program.kernels.map((k) => [k, rendered.get(k) ?? null] as const);
       const simd = listed.flatMap(([k, s]) => (s ? [simdListing(k, s)] : []));
       const js = listed.filter(([, s]) => !s).map(([k]) => k.name);
       return [...simd, `;; JavaScript only: ${js.length ? js.join(', ') : 'none'}`].join('\n\n');

@@ -96,6 +96,13 @@ describe('kiln CLI', () => {
     expect(r.stdout).toMatch(/;; JavaScript only: none$/m);
   });
 
+  it('ir --stage wasm lists a blocked product over a weight as the module runs it: reading its copy packed once per weight set', async () => {
+    // cnn's dense_1 (k3) multiplies by a 5408 × 128 weight (2.7 MB), too large for the L2 cache: blocked.
+    const r = await kiln('ir', 'examples/cnn.ts', '--stage', 'wasm');
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/^;; k3: SIMD: .*Blocked for the cache .* of its copy packed once per weight set/m);
+  });
+
   it('fails with exit 1 and a clear message: unknown backend, no default export, missing file', async () => {
     const fixtures = path.join(ROOT, 'test', '.out', 'cli-fixtures');
     mkdirSync(fixtures, { recursive: true });

@@ -7,7 +7,7 @@ import { moduleDeclarations } from '../declarations.ts';
 import { addDescriptions, closeModule, kernelPlaceholder, openModule, runtimeEntry, runtimeImport, type EmitOptions, type EmittedModule, type KernelBlocks } from '../common.ts';
 import { addCreateModel } from './model.ts';
 import { addKernelTables, type KernelGroup } from './pool.ts';
-import { addSimdTable, addWorkerKernels, modelPrepacks, simdVersions } from './simd-table.ts';
+import { addSimdTable, addWorkerKernels, modelSimdVersions, simdVersions } from './simd-table.ts';
 import { addTrainer } from './trainer.ts';
 import { addProfileTable, loopTimeNames } from './profile.ts';
 
@@ -48,14 +48,14 @@ function emitModule(p: Program, o: EmitOptions): EmittedModule {
     f.addStatements(['// Training-step kernels: forward, loss, gradients and optimizer update.', ...(trainKernels.length ? [kernelPlaceholder(blocks, trainKernels)] : [])]);
   }
   // The model opens the SIMD memory when either entry point has SIMD kernels: a trainer's run there too.
-  const versions = groups.map((g) => simdVersions(g.kernels));
+  // The model's products over a parameter read a copy of it packed once per weight set (createModel makes it).
+  const model = modelSimdVersions(p.kernels);
+  const versions = groups.map((g) => (g.name === 'model' ? model.versions : simdVersions(g.kernels)));
   const anySimd = versions.some((v) => v.length > 0);
-  // The model's products over a parameter read a copy of it packed once per weight set; its table and createModel both follow this list.
-  const prepacks = modelPrepacks(versions[0].map(([k]) => k));
-  const simdNames = groups.map((g, i) => (g.name === 'model' ? addSimdTable(f, g.name, versions[i], anySimd, prepacks) : addSimdTable(f, g.name, versions[i])));
+  const simdNames = groups.map((g, i) => addSimdTable(f, g.name, versions[i], g.name === 'model' && anySimd));
   const trainerSimd = (simdNames[1]?.size ?? 0) > 0;
   if (anySimd) addWorkerKernels(f, groups.filter((g, i) => g.name === 'model' || simdNames[i].size > 0).map((g) => g.name));
-  addCreateModel(f, p, o, anySimd, prepacks);
+  addCreateModel(f, p, o, anySimd, model.prepacks);
   if (o.training) addTrainer(f, o.training, trainerSimd, o.profile);
   // Loops are timed as wholes too (their copies); names per program, as program-parts.ts times them.
   const programs = [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])];

@@ -62,18 +62,28 @@ export function modelPrepacks(kernels: readonly Kernel[]): ModelPrepack[] {
 }
 
 /**
+ * The inference Model's SIMD versions as its createModel runs them: its products over a parameter
+ * (modelPrepacks) rendered to read the copy of W packed once per weight set, the rest as
+ * simdVersions renders them. What the emitted module holds and `kiln ir --stage wasm` lists.
+ */
+export function modelSimdVersions(kernels: readonly Kernel[]): { versions: SimdVersion[]; prepacks: ModelPrepack[] } {
+  const plain = simdVersions(kernels);
+  const prepacks = modelPrepacks(plain.map(([k]) => k));
+  const versions = plain.map(([k, s]): SimdVersion => {
+    const m = prepacks.find((x) => x.kernel === k);
+    return m ? [k, renderSimdKernel(k, m.prepack)!] : [k, s];
+  });
+  return { versions, prepacks };
+}
+
+/**
  * Adds a group's SIMD binary and table (`simdWasm` and `simdKernels` for the model) when some of
  * its kernels have a SIMD version, or `always` (a model whose trainer has some opens the memory
  * they share); returns the names of the kernels that have one.
  */
-export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false, prepacks: readonly ModelPrepack[] = []): ReadonlySet<string> {
+export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false): ReadonlySet<string> {
   if (!rendered.length && !always) return new Set();
   const n = groupNames(group);
-  // Products over a parameter that read its copy packed once per weight set (the model's: modelPrepacks) are re-rendered so.
-  rendered = rendered.map(([k, s]) => {
-    const m = prepacks.find((x) => x.kernel === k);
-    return m ? ([k, renderSimdKernel(k, m.prepack)!] as const) : [k, s];
-  });
   const bytes = encodeModule(rendered.flatMap(([, s]) => (s.pack ? [s.fn, s.pack] : [s.fn])));
   f.addVariableStatement({
     docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ') || 'none: it only opens the memory'}), ${bytes.length} bytes.`],
