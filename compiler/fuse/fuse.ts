@@ -158,7 +158,7 @@ function recomputeCheapProducers(
     const readers = [...new Set(users.get(g.root) ?? [])];
     const targets = readers.map((r) => groupOf.get(r));
     if (readers.length === 0 || readers.length > RECOMPUTE_MAX_READERS) continue;
-    if (readers.length > 1 && g.members.some((m) => COSTLY.has(m.op))) continue;
+    if (readers.length > 1 && [...g.members, ...(g.recomputed ?? [])].some((m) => COSTLY.has(m.op))) continue;
     if (!readers.every((r, i) => targets[i] && targets[i] !== g && readsOncePerElement(r, g.root, targets[i]!))) continue;
     if (new Set(targets).size !== targets.length) continue;
     if (targets.some((t) => (size.get(t!.root) ?? Infinity) + 2 * size.get(g.root)! > MAX_EXPR_SIZE)) continue;
