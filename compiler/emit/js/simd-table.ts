@@ -40,7 +40,7 @@ export interface ModelPrepack {
  * otherwise (another slice of it) packs per call as before. The emitted table and createModel
  * (model.ts) both ask this, of the same kernels.
  */
-export function modelPrepacks(kernels: readonly Kernel[]): ModelPrepack[] {
+function modelPrepacks(kernels: readonly Kernel[]): ModelPrepack[] {
   const claimed = new Map<Node, string>();
   const found: ModelPrepack[] = [];
   for (const k of kernels) {
