@@ -37,8 +37,8 @@ export interface ModelPrepack {
  * The model's kernels that read a parameter W from its packed copy (simd-blocked.ts's Prepack):
  * the inference Model's weights change only between calls, so W is packed once per weight set.
  * Kernels that read one parameter share its copy when they read it alike; a kernel that reads it
- * otherwise (another slice of it) packs per call as before. The emitted table and createModel
- * (model.ts) both ask this, of the same kernels.
+ * otherwise (another slice of it) packs per call as before. Asked once, by modelSimdVersions, whose
+ * answer feeds both the emitted table and createModel (model.ts).
  */
 function modelPrepacks(kernels: readonly Kernel[]): ModelPrepack[] {
   const claimed = new Map<Node, string>();
