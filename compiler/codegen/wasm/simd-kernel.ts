@@ -116,6 +116,15 @@ function epilogueSupported(e: Expr): boolean {
   }
 }
 
+/** A broadcast kernel's tiles as its description names them: 4 rows × 8 columns, single rows of 16, or both. */
+function broadcastTiles(t: Extract<Tile, { kind: 'broadcast' }>): string {
+  const single = `1 × ${8 * BROADCAST_VECTORS} ${t.col.name}`;
+  if (!t.rows) return single;
+  const { blocks, singles } = SimdWriter.rowTiles(t.rows);
+  const block = `${ROWS} ${t.rows.name} × ${4 * BROADCAST_VECTORS} ${t.col.name}`;
+  return blocks && singles ? `${block} (single rows: 1 × ${8 * BROADCAST_VECTORS})` : blocks ? block : single;
+}
+
 /** The register-tile kernel shapes; loops, addresses and the epilogue are SimdWriter's. */
 class TileWriter extends SimdWriter {
   /** Cache blocking, where the product is large enough to pay for packing. */
@@ -134,7 +143,7 @@ class TileWriter extends SimdWriter {
       t.kind === 'broadcast'
         ? !this.c.product
           ? `SIMD: elementwise, 16 outputs along ${t.col.name} per step.`
-          : `SIMD: 4 outputs along ${t.col.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name} × ${4 * BROADCAST_VECTORS} ${t.col.name} (single rows: 1 × ${8 * BROADCAST_VECTORS})` : `1 × ${8 * BROADCAST_VECTORS} ${t.col.name}`}.`
+          : `SIMD: 4 outputs along ${t.col.name} per vector; tile ${broadcastTiles(t)}.`
         : `SIMD: 4 partial sums along ${t.red.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name}` : '1'} × ${t.cols ? `${DOT_COLS} ${t.cols.name}` : '1'}.`;
     const packed = this.prepack ? 'its copy packed once per weight set' : 'the packed operand';
     const blocked = this.plan ? ` Blocked for the cache from ${MIN_ROWS} rows a call: ${KC} ${this.plan.red.name} × ${NC} ${t.kind === 'broadcast' ? t.col.name : ''} of ${packed} at a time.` : '';
