@@ -38,11 +38,14 @@ describe('relaxed-SIMD variant of products over W with rows 2 KiB apart', () => 
       const s = renderSimdKernel(k!)!;
       const relaxed = s.fn.relaxed!.listing('f', []);
       const strided = STRIDED.has(c.name);
-      expect(s.fn.scratch ?? 0, `${c.name}: plain body packs nothing`).toBe(0);
-      expect((s.fn.relaxedScratch ?? 0) > 0, `${c.name}: relaxed body packs`).toBe(strided);
-      expect(relaxed, c.name).toMatch(/f32x4\.relaxed_madd/);
-      // The unpacked tiles of a strided product: mul + add; elsewhere no plain product is left.
-      expect(/f32x4\.mul/.test(relaxed), `${c.name}: mul + add in the relaxed body`).toBe(strided);
+      // The blocked path (`<name>_blocked`, calls of MIN_ROWS rows or more) is where W is packed.
+      expect((s.fn.scratch ?? 0) + (s.blocked?.scratch ?? 0), `${c.name}: plain bodies pack nothing`).toBe(0);
+      expect((s.blocked?.relaxedScratch ?? 0) > 0, `${c.name}: relaxed blocked body packs`).toBe(strided);
+      // A strided product multiply-adds fused only in its blocked path; its register tiles, over
+      // unpacked W: mul + add. Elsewhere no plain product is left.
+      if (strided) expect(s.blocked!.relaxed!.listing('f', []), c.name).toMatch(/f32x4\.relaxed_madd/);
+      expect(/f32x4\.relaxed_madd/.test(relaxed), `${c.name}: relaxed_madd in the relaxed tiles`).toBe(!strided);
+      expect(/f32x4\.mul/.test(relaxed), `${c.name}: mul + add in the relaxed tiles`).toBe(strided);
       expect(s.how.includes('relaxed-SIMD variant packs W'), c.name).toBe(strided);
     }
   });

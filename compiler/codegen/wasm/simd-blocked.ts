@@ -9,7 +9,7 @@ import type { Expr } from '../../../src/ir/expr.ts';
 import { BATCH } from '../../../src/ir/shape.ts';
 import { FunctionBody, I32, V128, type WasmFunction } from './binary.ts';
 import { ACC, coefOf, type Affine, type AffineLoad, type Contraction, type LoopVar, type Tile } from './contraction.ts';
-import { HI, inputParam, LO, OUT, SimdWriter } from './simd-writer.ts';
+import { inputParam, OUT, SimdWriter } from './simd-writer.ts';
 
 /** Reduction steps per block and columns per panel: a 256 KiB packed block, within L2. */
 export const KC = 256;
@@ -272,9 +272,4 @@ function blockTile(w: SimdWriter, t: Extract<Tile, { kind: 'broadcast' }>, p: Bl
   f.else();
   w.store(rows, 2, 4, tileSite, 'vec', 'o1', raw);
   f.end();
-}
-
-/** `lo`/`hi` of the call: the blocked path runs when hi − lo ≥ MIN_ROWS. */
-export function pushRowCount(w: SimdWriter): void {
-  w.f.get(HI).get(LO).op('i32.sub');
 }

@@ -16,7 +16,7 @@ import { binaryAlu, unaryAlu } from './alu.ts';
 import { I32, V128, type WasmFunction } from './binary.ts';
 import { ACC, chooseTile, coefOf, contractionOf, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
 import { BATCH } from '../../../src/ir/shape.ts';
-import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, packFunction, prepackLayout, pushRowCount, STRIDED_BYTES, stridedRows, type BlockingPlan, type Prepack } from './simd-blocked.ts';
+import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, packFunction, prepackLayout, STRIDED_BYTES, stridedRows, type BlockingPlan, type Prepack } from './simd-blocked.ts';
 import { inputParam, NotExpressible, ROWS, SimdWriter, type SimdKernel } from './simd-writer.ts';
 export type { SimdKernel } from './simd-writer.ts';
 import { renderWindowKernel, windowOf } from './simd-window.ts';
@@ -27,10 +27,11 @@ import { renderRowKernel } from './simd-rows.ts';
 const BROADCAST_VECTORS = 2;
 const DOT_COLS = 2;
 
-/** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`). */
+/** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`); a blocked product's two functions. */
 export function simdListing(k: Kernel, s: SimdKernel): string {
   const params = ['batch', 'lo', 'hi', 'out', ...k.inputs.map((_, i) => `in${i}`)];
-  return [`;; ${k.name}: ${s.how}${s.epilogue ? ` Epilogue in JavaScript: ${s.epilogue.name}.` : ''}`, s.fn.body.listing(k.name, params)].join('\n');
+  const blocked = s.blocked ? [`;; ${s.blocked.name}: ${k.name} for calls of ${MIN_ROWS} rows or more.`, s.blocked.body.listing(s.blocked.name, params)] : [];
+  return [`;; ${k.name}: ${s.how}${s.epilogue ? ` Epilogue in JavaScript: ${s.epilogue.name}.` : ''}`, s.fn.body.listing(k.name, params), ...blocked].join('\n');
 }
 
 /**
@@ -86,11 +87,23 @@ function renderTiledKernel(k: Kernel, prepack: Prepack | null): SimdKernel | nul
     const packs = fusedWriter?.plan && !plainWriter.plan ? ` The relaxed-SIMD variant packs W (its rows ${STRIDED_BYTES} bytes apart or more) from ${MIN_ROWS} rows a call.` : '';
     const plan = plainWriter.plan ?? fusedWriter?.plan;
     const pack = prepack && plan ? { pack: packFunction(k.name, plan, prepack) } : {};
-    return { ...plain, ...pack, how: plain.how + packs, fn: { ...plain.fn, ...relaxed }, epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
+    const blocked = plan ? { blocked: blockedFunction(k, sums, tile, !!fusedWriter, prepack) } : {};
+    return { ...plain, ...pack, ...blocked, how: plain.how + packs, fn: { ...plain.fn, ...relaxed }, epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
   } catch (e) {
     if (e instanceof NotExpressible) return null;
     throw e;
   }
+}
+
+/**
+ * `<name>_blocked`: the cache-blocked path of a large product, a function of its own so that a
+ * model that only ever calls it with few rows (a prediction at batch 1) never has V8 compile it.
+ * Where only the relaxed variant blocks, the plain one is the register tiles again.
+ */
+function blockedFunction(k: Kernel, sums: Contraction, tile: Tile, relaxed: boolean, prepack: Prepack | null): WasmFunction {
+  const plain = new TileWriter(k, sums, tile, false, prepack, true).render().fn;
+  const fused = relaxed ? new TileWriter(k, sums, tile, true, prepack, true).render().fn : undefined;
+  return { ...plain, ...(fused && { relaxed: fused.body, relaxedScratch: fused.scratch }) };
 }
 
 /** The epilogue as an elementwise kernel over the stored sums (the output, read as one more input). */
@@ -130,7 +143,15 @@ class TileWriter extends SimdWriter {
   /** Cache blocking, where the product is large enough to pay for packing. */
   readonly plan: BlockingPlan | null = blockingPlan(this.c, this.tile, this.relaxed);
 
-  constructor(k: Kernel, c: Contraction, tile: Tile, relaxed: boolean, private readonly prepack: Prepack | null = null) {
+  constructor(
+    k: Kernel,
+    c: Contraction,
+    tile: Tile,
+    relaxed: boolean,
+    private readonly prepack: Prepack | null = null,
+    /** Render `<name>_blocked`, the blocked path (blockedFunction), instead of the register tiles. */
+    private readonly blockedPart = false,
+  ) {
     super(k, c, tile, relaxed);
   }
 
@@ -147,29 +168,28 @@ class TileWriter extends SimdWriter {
         : `SIMD: 4 partial sums along ${t.red.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name}` : '1'} × ${t.cols ? `${DOT_COLS} ${t.cols.name}` : '1'}.`;
     const packed = this.prepack ? 'its copy packed once per weight set' : 'the packed operand';
     const blocked = this.plan ? ` Blocked for the cache from ${MIN_ROWS} rows a call: ${KC} ${this.plan.red.name} × ${NC} ${t.kind === 'broadcast' ? t.col.name : ''} of ${packed} at a time.` : '';
-    // A prepacked kernel reads its packed copy beside W: no scratch of its own.
-    const scratch = this.prepack ? undefined : this.plan?.scratch;
-    return { fn: { name: this.k.name, params: 4 + this.k.inputs.length, body: this.f, scratch }, how: how + blocked };
+    // Only the blocked path packs; a prepacked kernel reads its packed copy beside W: no scratch of its own.
+    const scratch = this.prepack || !this.blockedPart ? undefined : this.plan?.scratch;
+    const name = this.blockedPart ? `${this.k.name}_blocked` : this.k.name;
+    return { fn: { name, params: 4 + this.k.inputs.length, body: this.f, scratch }, how: how + blocked };
   }
 
   // ---- broadcast tiles ----
 
-  /** Broadcast tiles over every row and column; large products take the blocked path (simd-blocked.ts) for calls of MIN_ROWS rows or more. */
+  /**
+   * Broadcast tiles over every row and column; in `<name>_blocked`, the blocked path (simd-blocked.ts)
+   * that calls of MIN_ROWS rows or more take (the emitted table chooses: simd-table.ts).
+   */
   private broadcastRows(t: Extract<Tile, { kind: 'broadcast' }>): void {
     const plan = this.plan;
     // Unpacked tiles down W's rows STRIDED_BYTES apart: mul + add in the relaxed variant too (simd-blocked.ts).
     const unpackedFused = this.relaxed && !stridedRows(this.c, t);
     this.fused = unpackedFused;
-    if (!plan) return this.broadcastFrom(t, 0);
-    pushRowCount(this);
-    this.f.i32(MIN_ROWS).op('i32.ge_s').if();
+    if (!plan || !this.blockedPart) return this.broadcastFrom(t, 0);
     this.fused = this.relaxed;
     blockedBroadcast(this, t, plan, this.prepack);
     this.fused = unpackedFused;
     if (plan.cols8 < plan.cols) this.broadcastFrom(t, plan.cols8);
-    this.f.else();
-    this.broadcastFrom(t, 0);
-    this.f.end();
   }
 
   /** Register tiles over every row, columns from `from` on. */

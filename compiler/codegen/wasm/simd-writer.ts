@@ -340,4 +340,6 @@ export interface SimdKernel {
   readonly epilogue: Kernel | null;
   /** `<name>_pack(w)`: writes the copy of W that the kernel reads, packed once per weight set (simd-blocked.ts's Prepack). */
   readonly pack?: WasmFunction;
+  /** `<name>_blocked`: a large product's cache-blocked path, which calls of MIN_ROWS rows or more take (simd-kernel.ts). */
+  readonly blocked?: WasmFunction;
 }

@@ -11,7 +11,7 @@ import { inputName } from '../../codegen/js.ts';
 import { encodeModule } from '../../codegen/wasm/binary.ts';
 import { renderJsKernel } from '../../codegen/js-kernel.ts';
 import { prepackOf, renderSimdKernel } from '../../codegen/wasm/simd-kernel.ts';
-import type { Prepack } from '../../codegen/wasm/simd-blocked.ts';
+import { MIN_ROWS, type Prepack } from '../../codegen/wasm/simd-blocked.ts';
 import { describeOps, type Kernel } from '../../lower/kernel.ts';
 import { baseOf } from '../../lower/plan.ts';
 import type { Node } from '../../../src/ir/node.ts';
@@ -84,7 +84,7 @@ export function modelSimdVersions(kernels: readonly Kernel[]): { versions: SimdV
 export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false): ReadonlySet<string> {
   if (!rendered.length && !always) return new Set();
   const n = groupNames(group);
-  const bytes = encodeModule(rendered.flatMap(([, s]) => (s.pack ? [s.fn, s.pack] : [s.fn])));
+  const bytes = encodeModule(rendered.flatMap(([, s]) => [s.fn, ...(s.blocked ? [s.blocked] : []), ...(s.pack ? [s.pack] : [])]));
   f.addVariableStatement({
     docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ') || 'none: it only opens the memory'}), ${bytes.length} bytes.`],
     // Pure: a bundler may drop it when nothing that uses it is imported.
@@ -100,7 +100,9 @@ export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered
     const hi = k.shape.length === 0 ? '1' : k.shape[0] === BATCH ? 'batch' : String(k.shape[0]);
     const names = k.inputs.map((_, i) => inputName(i));
     const args = ['out', ...names].map((a) => `a(${a}, ${slot++})`);
-    const call = `e.${k.name}(batch, lo, hi, ${args.join(', ')})`;
+    // A large product's blocked path is a function of its own, for calls of MIN_ROWS rows or more.
+    const fn = s.blocked ? `(hi - lo >= ${MIN_ROWS} ? e.${s.blocked.name} : e.${k.name})` : `e.${k.name}`;
+    const call = `${fn}(batch, lo, hi, ${args.join(', ')})`;
     const body = s.epilogue ? `{\n${call};\n${s.epilogue.name}(batch, out, ${[...names, 'out'].join(', ')}, lo, hi);\n}` : call;
     return [`/** ${k.name}: ${commentSafe(describeOps(k))}. ${s.how}${s.epilogue ? ` Then ${s.epilogue.name}.` : ''} */`, `${k.name}: (batch: number, ${arrays.join(', ')}, lo = 0, hi = ${hi}): void => ${body},`].join('\n');
   });
