@@ -13,7 +13,8 @@ import { PASSES, compileGraph } from '../pipeline.ts';
 import { buildTrainingGraph, type TrainingSpec } from '../train/step.ts';
 import { renderGpuJsKernel } from '../codegen/gpujs-kernel.ts';
 import { renderJsKernel } from '../codegen/js-kernel.ts';
-import { renderSimdKernel, simdListing } from '../codegen/wasm/simd-kernel.ts';
+import { renderSimdKernel, simdListing, type SimdKernel } from '../codegen/wasm/simd-kernel.ts';
+import { modelSimdVersions } from '../emit/js/simd-table.ts';
 import { graphHash } from './hash.ts';
 import { memberNodes } from './kernel-nodes.ts';
 import { bodySummary, loopSources, type BodySummary } from './loop-doc.ts';
@@ -192,8 +193,7 @@ function phases(nodes: readonly Node[], g: Graph, stateNames: ReadonlySet<string
   return out;
 }
 
-function docKernel(k: Kernel, ids: ReadonlyMap<Node, number>, phase: Phase, sources: boolean): DocKernel {
-  const simd = renderSimdKernel(k);
+function docKernel(k: Kernel, ids: ReadonlyMap<Node, number>, phase: Phase, sources: boolean, simd: SimdKernel | null): DocKernel {
   // Recomputed producers count in every kernel that recomputes them: that is the work it does.
   const flops = memberNodes(k).reduce((s, n) => s + nodeFlops(n), 0);
   return {
@@ -255,8 +255,11 @@ function docNode(n: Node, id: number, c: NodeContext): DocNode {
   };
 }
 
-/** Nodes, kernels and memory of `stage` (a graph) compiled as `program`; each scan's body as a loop of its own. */
-function docGraph(stage: Graph, program: Program, o: { layout: Layout; sources: boolean; batch: number; stateNames?: ReadonlySet<string> }): DocGraph {
+/**
+ * Nodes, kernels and memory of `stage` (a graph) compiled as `program`; each scan's body as a loop
+ * of its own. `simd`: each kernel's SIMD version as the emitted module runs it.
+ */
+function docGraph(stage: Graph, program: Program, o: { layout: Layout; sources: boolean; batch: number; stateNames?: ReadonlySet<string>; simd: (k: Kernel) => SimdKernel | null }): DocGraph {
   const nodes = graphNodes(stage);
   const ids = new Map<Node, number>(nodes.map((n, i) => [n, i]));
   const phase = phases(nodes, stage, o.stateNames ?? new Set());
@@ -270,7 +273,7 @@ function docGraph(stage: Graph, program: Program, o: { layout: Layout; sources: 
   const loopOf = new Map<Kernel, number>(loops.flatMap((l) => l.kernels.map((k) => [k, l.id] as const)));
   const kernels = program.kernels.map((k) => {
     const l = loopOf.get(k);
-    return l === undefined ? docKernel(k, ids, phase.get(k.writes) ?? 'forward', o.sources) : { ...docKernel(k, bodyIds[l], loopPhase[l], o.sources), loop: l };
+    return l === undefined ? docKernel(k, ids, phase.get(k.writes) ?? 'forward', o.sources, o.simd(k)) : { ...docKernel(k, bodyIds[l], loopPhase[l], o.sources, o.simd(k)), loop: l };
   });
   // A node belongs to the kernel that stores it; a recomputed producer (stored by none) to the first that computes it.
   const kernelOf = new Map<Node, string>();
@@ -314,7 +317,9 @@ export function buildGraphDoc(g: Graph, o: GraphDocOptions = {}): GraphDoc {
   // The compiled graph itself after the last pass: passes build new nodes (decompose), and kernels are matched to nodes by identity.
   const last = PASSES[PASSES.length - 1].name;
   const stage = o.after === undefined || o.after === last ? compiled.optimized : graphAtStage(g, o.after);
-  const main = docGraph(stage, compiled.program, { layout, sources, batch });
+  // The inference Model's versions: a blocked product over a weight reads its copy packed once per weight set.
+  const modelSimd = new Map(modelSimdVersions(compiled.program.kernels).versions);
+  const main = docGraph(stage, compiled.program, { layout, sources, batch, simd: (k) => modelSimd.get(k) ?? null });
   const doc: GraphDoc = {
     version: GRAPH_DOC_VERSION,
     model: g.name,
@@ -330,7 +335,7 @@ export function buildGraphDoc(g: Graph, o: GraphDocOptions = {}): GraphDoc {
   const t = buildTrainingGraph(g, o.training);
   const tc = compileGraph(t.graph, 't');
   const stateNames = new Set(t.state.map((s) => String(s.attrs.name)));
-  const step = docGraph(tc.optimized, tc.program, { layout, sources, batch, stateNames });
+  const step = docGraph(tc.optimized, tc.program, { layout, sources, batch, stateNames, simd: renderSimdKernel });
   const state = t.state.map((s) => ({ name: String(s.attrs.name), shape: [...s.type.shape], bytes: sampleSize(s.type.shape) * DTYPE_BYTES[s.type.dtype] }));
   return { ...doc, training: { ...step, optimizer: o.training.optimizer.kind, state } };
 }

@@ -82,4 +82,16 @@ describe('buildGraphDoc kernels', () => {
     for (const n of computed) expect(n.kernel, `%${n.id} ${n.op}`).toBeDefined();
     expect(new Set(computed.map((n) => n.kernel)).size).toBe(doc.kernels.length);
   });
+
+  it('gives each kernel the WebAssembly the module runs: the inference Model reads a packed copy of a large weight, the training step packs per call', async () => {
+    const doc = buildGraphDoc(await loadExample('cnn'), { sources: true, training: adam });
+    // The first dense layer (5408 × 128, 2.8 MB: matmul → add → relu) is blocked: two functions,
+    // the tiles and `<kernel>_blocked`. (Layer names are numbered per process: found by ops.)
+    const dense = (kernels: typeof doc.kernels) => kernels.find((k) => k.phase === 'forward' && k.ops.join() === 'matmul,add,relu')!;
+    const model = dense(doc.kernels).source!.wasm!;
+    const step = dense(doc.training!.kernels).source!.wasm!;
+    expect(model).toMatch(/of its copy packed once per weight set/);
+    expect(step).toMatch(/of the packed operand/);
+    for (const wasm of [model, step]) expect(wasm).toMatch(/_blocked: \S+ for calls of 16 rows or more\./);
+  });
 });
