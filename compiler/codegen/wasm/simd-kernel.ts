@@ -61,11 +61,16 @@ export function prepackOf(k: Kernel, elements: (input: number) => number | null)
   const c = contractionOf(k);
   const form = c && tiledForm(k, c);
   if (!form) return null;
-  const plan = blockingPlan(form.sums, form.tile) ?? blockingPlan(form.sums, form.tile, true);
+  const plan = packingPlan(form.sums, form.tile);
   const rows = form.tile.kind === 'broadcast' ? form.tile.rows : null;
   if (!plan || !rows || (rows.extent !== BATCH && rows.extent < MIN_ROWS)) return null;
   const n = elements(plan.packed.input);
   return n === null ? null : prepackLayout(plan, n);
+}
+
+/** The blocking plan that W is packed by: the plain variant's, else the relaxed one's (which also blocks products over W with rows far apart). */
+function packingPlan(sums: Contraction, tile: Tile): BlockingPlan | null {
+  return blockingPlan(sums, tile) ?? blockingPlan(sums, tile, true);
 }
 
 function renderTiledKernel(k: Kernel, prepack: Prepack | null): SimdKernel | null {
@@ -85,7 +90,7 @@ function renderTiledKernel(k: Kernel, prepack: Prepack | null): SimdKernel | nul
     const fused = fusedWriter?.render().fn;
     const relaxed = fused && { relaxed: fused.body, relaxedScratch: fused.scratch };
     const packs = fusedWriter?.plan && !plainWriter.plan ? ` The relaxed-SIMD variant packs W (its rows ${STRIDED_BYTES} bytes apart or more) from ${MIN_ROWS} rows a call.` : '';
-    const plan = plainWriter.plan ?? fusedWriter?.plan;
+    const plan = packingPlan(sums, tile);
     const pack = prepack && plan ? { pack: packFunction(k.name, plan, prepack) } : {};
     const blocked = plan ? { blocked: blockedFunction(k, sums, tile, !!fusedWriter, prepack) } : {};
     return { ...plain, ...pack, ...blocked, how: plain.how + packs, fn: { ...plain.fn, ...relaxed }, epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
