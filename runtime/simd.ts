@@ -94,7 +94,7 @@ export interface SimdKernels {
   readonly memory: SimdMemory;
 }
 
-/** Custom sections of a kernels module (compiler/codegen/wasm/binary.ts). */
+/** Custom sections of a kernels module (compiler/codegen/wasm/wasm-module.ts). */
 const SCRATCH_SECTION = 'kiln.scratch';
 const RELAXED_SECTION = 'kiln.relaxed';
 

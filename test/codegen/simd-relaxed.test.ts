@@ -4,7 +4,7 @@
 // compared with the float64 reference interpreter at every tile edge (4 rows, 8 and 16 columns,
 // 4 lanes, 4 × 2 dot tiles), odd k, batched rows, transposed operands and the blocked path.
 import { describe, expect, it } from 'vitest';
-import { encodeModule } from '../../compiler/codegen/wasm/binary.ts';
+import { encodeModule } from '../../compiler/codegen/wasm/wasm-module.ts';
 import { chooseTile, contractionOf } from '../../compiler/codegen/wasm/contraction.ts';
 import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { openSimd, relaxedSimdSupported } from '../../runtime/simd.ts';

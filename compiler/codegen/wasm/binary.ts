@@ -1,6 +1,6 @@
 // A small WebAssembly binary writer: exactly the instructions Kiln's SIMD kernels use, each
 // method named after its text-format mnemonic, so a renderer reads like the WAT it produces.
-// The module imports one shared memory (`env.memory`) and exports one function per kernel.
+// Functions are assembled into a module by wasm-module.ts.
 import { intLiteral, numberLiteral } from '../literal.ts';
 import { internal } from '../../../src/ir/errors.ts';
 
@@ -14,7 +14,7 @@ export const V128 = 0x7b;
 export type ValType = typeof I32 | typeof F32 | typeof V128;
 
 /** Unsigned LEB128. */
-function uleb(n: number, out: number[]): void {
+export function uleb(n: number, out: number[]): void {
   do {
     let byte = n & 0x7f;
     n >>>= 7;
@@ -333,110 +333,7 @@ export class FunctionBody {
   }
 }
 
-export interface WasmFunction {
-  readonly name: string;
-  /** Every parameter is an i32 (sizes and byte addresses). */
-  readonly params: number;
-  readonly body: FunctionBody;
-  /** The same function with relaxed-SIMD instructions (f32x4.relaxed_madd), where it has any. */
-  readonly relaxed?: FunctionBody;
-  /** Bytes of scratch memory it uses (packed panels) from the address in imported global 0, `env.scratch`. */
-  readonly scratch?: number;
-  /** The relaxed body's scratch, where it differs (it may pack where the plain body does not: simd-blocked.ts). */
-  readonly relaxedScratch?: number;
-}
-
-/** Custom sections the runtime reads (runtime/simd.ts): the relaxed-SIMD module, the scratch size. */
-export const RELAXED_SECTION = 'kiln.relaxed';
-export const SCRATCH_SECTION = 'kiln.scratch';
-
 /** Appends without spreading (a large module's code would overflow the call stack). */
-function append(out: number[], bytes: readonly number[]) {
+export function append(out: number[], bytes: readonly number[]) {
   for (const b of bytes) out.push(b);
-}
-
-function section(id: number, content: number[], out: number[]) {
-  out.push(id);
-  uleb(content.length, out);
-  append(out, content);
-}
-
-function name(s: string, out: number[]) {
-  const bytes = new TextEncoder().encode(s);
-  uleb(bytes.length, out);
-  out.push(...bytes);
-}
-
-/** Largest memory a module may use, in 64 KiB pages (2 GiB); a shared memory must declare one. */
-export const MAX_PAGES = 32768;
-
-/**
- * A module of `functions`, importing a shared memory `env.memory` (and an i32 global
- * `env.scratch` where some function needs scratch memory), exporting each function by name. When
- * some function has a relaxed body, the module carries a second module with those bodies in a
- * custom section, which engines ignore and the runtime compiles where relaxed SIMD validates.
- */
-export function encodeModule(functions: readonly WasmFunction[]): Uint8Array<ArrayBuffer> {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const scratch = Math.max(0, ...functions.map((f) => f.scratch ?? 0));
-  if (functions.some((f) => f.relaxed)) {
-    const content: number[] = [];
-    name(RELAXED_SECTION, content);
-    const relaxedScratch = Math.max(0, ...functions.map((f) => (f.relaxed ? (f.relaxedScratch ?? 0) : (f.scratch ?? 0))));
-    append(content, moduleBody(functions.map((f) => ({ ...f, body: f.relaxed ?? f.body })), relaxedScratch));
-    section(0, content, out);
-  }
-  const body = moduleBody(functions, scratch);
-  for (let i = 8; i < body.length; i++) out.push(body[i]);
-  return new Uint8Array(out);
-}
-
-/** The module's bytes (header included), with the scratch size but not the relaxed variant. */
-function moduleBody(functions: readonly WasmFunction[], scratch: number): number[] {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  if (scratch) {
-    const content: number[] = [];
-    name(SCRATCH_SECTION, content);
-    uleb(scratch, content);
-    section(0, content, out);
-  }
-  const arities = [...new Set(functions.map((f) => f.params))];
-  const types: number[] = [];
-  uleb(arities.length, types);
-  for (const n of arities) {
-    types.push(0x60);
-    uleb(n, types);
-    for (let i = 0; i < n; i++) types.push(I32);
-    types.push(0x00);
-  }
-  section(1, types, out);
-  const imports: number[] = [scratch ? 2 : 1];
-  name('env', imports);
-  name('memory', imports);
-  imports.push(0x02, 0x03); // memory; limits: shared, with a maximum
-  uleb(1, imports);
-  uleb(MAX_PAGES, imports);
-  if (scratch) {
-    name('env', imports);
-    name('scratch', imports);
-    imports.push(0x03, I32, 0x00); // an immutable i32 global
-  }
-  section(2, imports, out);
-  const funcs: number[] = [];
-  uleb(functions.length, funcs);
-  for (const f of functions) uleb(arities.indexOf(f.params), funcs);
-  section(3, funcs, out);
-  const exports: number[] = [];
-  uleb(functions.length, exports);
-  functions.forEach((f, i) => {
-    name(f.name, exports);
-    exports.push(0x00);
-    uleb(i, exports);
-  });
-  section(7, exports, out);
-  const code: number[] = [];
-  uleb(functions.length, code);
-  for (const f of functions) append(code, f.body.encode());
-  section(10, code, out);
-  return out;
 }

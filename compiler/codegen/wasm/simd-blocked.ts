@@ -7,7 +7,8 @@
 // place (4 sequential streams the prefetcher follows); packing them measured no gain.
 import type { Expr } from '../../../src/ir/expr.ts';
 import { BATCH } from '../../../src/ir/shape.ts';
-import { FunctionBody, I32, V128, type WasmFunction } from './binary.ts';
+import { FunctionBody, I32, V128 } from './binary.ts';
+import type { WasmFunction } from './wasm-module.ts';
 import { ACC, coefOf, type Affine, type AffineLoad, type Contraction, type LoopVar, type Tile } from './contraction.ts';
 import { inputParam, OUT, SimdWriter } from './simd-writer.ts';
 

@@ -13,7 +13,8 @@
 import { mapExpr, type Expr } from '../../../src/ir/expr.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { binaryAlu, unaryAlu } from './alu.ts';
-import { I32, V128, type WasmFunction } from './binary.ts';
+import { I32, V128 } from './binary.ts';
+import type { WasmFunction } from './wasm-module.ts';
 import { ACC, chooseTile, coefOf, contractionOf, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
 import { BATCH } from '../../../src/ir/shape.ts';
 import { blockedBroadcast, blockingPlan, KC, MIN_ROWS, NC, packFunction, prepackLayout, STRIDED_BYTES, stridedRows, type BlockingPlan, type Prepack } from './simd-blocked.ts';

@@ -6,7 +6,8 @@ import type { Expr } from '../../../src/ir/expr.ts';
 import { BATCH, type Dim } from '../../../src/ir/shape.ts';
 import type { Kernel } from '../../lower/kernel.ts';
 import { binaryAlu, unaryAlu, type WasmAlu } from './alu.ts';
-import { FunctionBody, I32, V128, type WasmFunction } from './binary.ts';
+import { FunctionBody, I32, V128 } from './binary.ts';
+import type { WasmFunction } from './wasm-module.ts';
 import { ACC, coefOf, epilogueLoad, type Affine, type Contraction, type LoopVar, type Tile } from './contraction.ts';
 
 /** Parameters of every SIMD kernel: sizes, then one byte address per array (out first). */

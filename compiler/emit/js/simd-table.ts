@@ -8,7 +8,7 @@ import { ARRAY_NAME } from '../../../src/ir/dtype.ts';
 import { BATCH } from '../../../src/ir/shape.ts';
 import { commentSafe } from '../../codegen/names.ts';
 import { inputName } from '../../codegen/js.ts';
-import { encodeModule } from '../../codegen/wasm/binary.ts';
+import { encodeModule } from '../../codegen/wasm/wasm-module.ts';
 import { renderJsKernel } from '../../codegen/js-kernel.ts';
 import { prepackOf, renderSimdKernel } from '../../codegen/wasm/simd-kernel.ts';
 import { MIN_ROWS, type Prepack } from '../../codegen/wasm/simd-blocked.ts';
