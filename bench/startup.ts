@@ -7,7 +7,12 @@
 // - per example: `compileModel` with its training step, and import → first predict of its
 //   inference-only module and of the full module, stage by stage (wall and CPU time).
 // Writes bench/startup.md. Usage: npm run build && npx tsx bench/startup.ts (also run by `npm run bench`);
-// with --first, only the first-prediction rows, printed (nothing written).
+// with --first, only the first-prediction rows, printed (nothing written). To compare two compilers
+// (e.g. an older commit's worktree against this one), nothing written either:
+//   npx tsx bench/startup.ts --emit build/ab/new [--models cnn2,mlp]     this tree's modules, weights
+//   npx tsx bench/startup.ts --modules old=build/ab/old,new=build/ab/new [--models cnn2] [--rounds 15]
+//     import → first predict of each folder's inference module, interleaved round by round; modules
+//     in this tree's build/ import this tree's dist/ runtime (an A/B of kernels and module code).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -77,7 +82,11 @@ const CLI: [string, string[]][] = [
   ['kiln compile examples/cnn.ts --train', ['compile', 'examples/cnn.ts', '--train', '--out', path.join(out, 'cli')]],
   ['kiln compile examples/mlp.ts --train', ['compile', 'examples/mlp.ts', '--train', '--out', path.join(out, 'cli')]],
 ];
-const only = process.argv.includes('--first');
+const flag = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const only = ['--first', '--emit', '--modules'].some((f) => process.argv.includes(f));
 const cliRows = (only ? [] : CLI).map(([name, args]) => {
   const runs = Array.from({ length: CLI_ROUNDS }, () => timeCli(args));
   const wall = runs.map((r) => r.wall);
@@ -150,26 +159,60 @@ function firstPredict(file: string, weights: string, how: 'path' | 'bytes' = 'pa
 }
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 const FIRST_ROUNDS = 7;
+
+/** Compiles examples/<name>.ts with its training step into `dir` (both modules and the weights, seed 1); returns the compile's ms. */
+function compileExample(name: string, dir: string): number {
+  mkdirSync(dir, { recursive: true });
+  return fresh(`
+    import { writeFileSync } from 'node:fs';
+    const { compileModel } = await import(${url('dist/compiler/compile.js')});
+    const { loadModel } = await import(${url('dist/cli/load.js')});
+    const { resolveLoss, resolveOptimizer } = await import(${url('dist/cli/training-spec.js')});
+    const { graph } = await loadModel(${JSON.stringify(path.join(root, 'examples', `${name}.ts`))});
+    const started = now();
+    const c = compileModel(graph, { seed: 1, training: { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) }, inferenceModule: true });
+    const ms = now() - started;
+    writeFileSync(${JSON.stringify(path.join(dir, `${name}.mjs`))}, c.js);
+    writeFileSync(${JSON.stringify(path.join(dir, `${name}.inference.mjs`))}, c.inference.js);
+    writeFileSync(${JSON.stringify(path.join(dir, `${name}.weights.bin`))}, c.weights);
+    console.log(JSON.stringify({ ms }));`).ms;
+}
+
+/** --modules: import → first predict of each folder's inference module, interleaved round by round; medians printed. */
+function compareFirstPredicts(folders: [string, string][], models: readonly string[], rounds: number): void {
+  console.log(`| model | ${folders.map(([label]) => `${label}: import → first predict (first predict alone / its CPU), ms`).join(' | ')} |`);
+  for (const name of models) {
+    const runs = folders.map((): FirstRun[] => []);
+    for (let r = 0; r < rounds; r++) {
+      folders.forEach(([, dir], i) => runs[i].push(firstPredict(path.resolve(dir, `${name}.inference.mjs`), path.resolve(dir, `${name}.weights.bin`))));
+    }
+    const cell = (rs: FirstRun[]) => `${median(rs.map((x) => sum(x.wall))).toFixed(1)} (${median(rs.map((x) => x.wall[3])).toFixed(1)} / ${median(rs.map((x) => x.cpu[3])).toFixed(1)})`;
+    console.log(`| ${name} | ${runs.map(cell).join(' | ')} |`);
+  }
+}
+
+const models = flag('--models')?.split(',') ?? EXAMPLES;
+const emitTo = flag('--emit');
+const compared = flag('--modules');
+if (emitTo) {
+  for (const name of models) compileExample(name, path.resolve(emitTo));
+  process.exit(0);
+}
+if (compared) {
+  const folders = compared.split(',').map((entry): [string, string] => {
+    const [label, dir] = entry.split('=');
+    if (!dir) throw new Error(`--modules takes label=folder pairs, got ${entry}`);
+    return [label, dir];
+  });
+  compareFirstPredicts(folders, models, Number(flag('--rounds') ?? 15));
+  process.exit(0);
+}
+
 const rows: string[] = [];
 const stageRowsFirst: string[] = [];
 for (const name of EXAMPLES) {
   const compile: number[] = [];
-  for (let r = 0; r < (only ? 1 : ROUNDS); r++) {
-    const c = fresh(`
-      import { writeFileSync } from 'node:fs';
-      const { compileModel } = await import(${url('dist/compiler/compile.js')});
-      const { loadModel } = await import(${url('dist/cli/load.js')});
-      const { resolveLoss, resolveOptimizer } = await import(${url('dist/cli/training-spec.js')});
-      const { graph } = await loadModel(${JSON.stringify(path.join(root, 'examples', `${name}.ts`))});
-      const started = now();
-      const c = compileModel(graph, { seed: 1, training: { loss: resolveLoss(graph, 'auto'), optimizer: resolveOptimizer('adam', 1e-3) }, inferenceModule: true });
-      const ms = now() - started;
-      writeFileSync(${JSON.stringify(path.join(out, `${name}.mjs`))}, c.js);
-      writeFileSync(${JSON.stringify(path.join(out, `${name}.inference.mjs`))}, c.inference.js);
-      writeFileSync(${JSON.stringify(path.join(out, `${name}.weights.bin`))}, c.weights);
-      console.log(JSON.stringify({ ms }));`);
-    compile.push(c.ms);
-  }
+  for (let r = 0; r < (only ? 1 : ROUNDS); r++) compile.push(compileExample(name, out));
   // The three ways interleaved, round by round, so that a change in the machine's load falls on each alike.
   const weights = path.join(out, `${name}.weights.bin`);
   const inference: FirstRun[] = [];
@@ -241,7 +284,7 @@ writeFileSync(
     "- **import the runtime entry**: Node's ES-module loader (its first import in a process costs 2-3 ms whatever the file, resolving a package's name about a millisecond more; each file about a millisecond more) and parsing the runtime: for the inference module \`kiln/runtime/inference\`, one bundled file of 55 KB with no training code; \`kiln/runtime\` (the full module's) is that file and one of 39 KB over it (scripts/build-dist.mjs). It imports no Node built-in as an ES module: node:zlib or node:fs imported that way load Node's streams (2-3 ms); the runtime takes them with process.getBuiltinModule when first needed.",
     "- **import the module**: parsing it and running its top level, which decodes its WebAssembly kernels from base64 (natively). The inference-only module is about a fifth of the full module's size and decodes no training kernels.",
     "- **createModel**: compiling the WebAssembly kernels (the first module a process compiles costs about 1.3 ms more of CPU, mostly on V8's threads) and reading the weight file: under 1 MiB whole, in one read, then checked with the WebAssembly CRC-32; from 1 MiB with positioned reads straight into the model's WebAssembly memory, checked with zlib's CRC-32, loaded before the first byte is checked (loading zlib: 1.5-2.5 ms, the streams again; its CRC runs at about 4-5 GB/s, 7-8 ms for cifar-cnn; the WebAssembly one, about 1.5 GB/s in V8's baseline compiler and no faster optimised or in 3-5 interleaved lanes, would take longer than loading zlib from about 3 MB, and its background recompilation slowed first predictions). For cifar-cnn's 34 MB the read is mostly page faults of fresh shared memory (about 3 µs per 4 KiB page on this machine, 25-29 ms): given the file's bytes instead, the process faults in twice as much (the bytes, then the model's copy), about 25 ms more.",
-    "- **first predict**: the kernels' first run, WebAssembly ones in V8's baseline compiler (Liftoff: cifar-cnn's 32 MB matrix-vector product takes 9 ms there, 4 ms once optimised) and JavaScript ones (padding) in its interpreter.",
+    "- **first predict**: the kernels' first run, WebAssembly ones in V8's baseline compiler (Liftoff: cifar-cnn's 32 MB matrix-vector product takes 9 ms there, 4 ms once optimised) and JavaScript ones (padding) in its interpreter, while V8 recompiles the longest-running kernels with TurboFan on background threads, which on a 2-CPU machine takes CPU from the prediction (smaller kernel functions, smaller jobs: docs/speed.md).",
     '',
     ...(byHand >= 0 ? [previous.slice(byHand).trimEnd(), ''] : []),
   ].join('\n'),
