@@ -24,6 +24,7 @@ import { cnnOnnx, matmulOnnx, mlpOnnx } from './onnx-models.ts';
 import { exportOnnx } from '../src/onnx/export.ts';
 import { sequenceData, sequenceWorkloads, SEQUENCE_MODELS } from './models/lstm-and-transformer.ts';
 import { historySection, historyText, loadHistory, mergeHistory, type Figure } from './history.ts';
+import { machineDescription } from './machine.ts';
 import { writeFileAtomicSync } from '../runtime/atomic-write.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -242,12 +243,12 @@ for (let r = 0; r < rounds; r++) {
 // ---- report --------------------------------------------------------------------------------
 const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const fmt = (v: number) => (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
-const cpu = (() => { const r = spawnSync('lscpu', { encoding: 'utf8' }); return /Model name:\s*(.+)/.exec(r.stdout ?? '')?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown'; })();
+
 const lines: string[] = [];
 lines.push('# Kiln against its peers', '');
 lines.push(`- Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\``);
 lines.push(`- Date: ${new Date().toISOString()}`);
-lines.push(`- Machine: ${cpu}, ${os.cpus().length} logical CPUs, Node ${process.version}`);
+lines.push(`- Machine: ${machineDescription()}, Node ${process.version}`);
 lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); each engine in a fresh process per round, except that plain Kiln and its relaxed-SIMD row are timed as a pair workload by workload, each workload in a fresh process of each, the pair's order alternating by round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratios = Kiln's throughput (one thread, and two threads with a \`ThreadPool\`) / the engine's (> 1: Kiln faster).`);
 lines.push(`- Same seeded Glorot-uniform weights and inputs in every engine; before timing, each engine's outputs (inference outputs, matmul products, the losses of three consecutive training steps) are compared with Kiln's: max |difference| ≤ ${tolerance} × the largest |value| or the workload is not timed for that engine.`);
 lines.push('');

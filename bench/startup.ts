@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineDescription } from './machine.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -246,7 +247,7 @@ writeFileSync(
   [
     '# Start-up: the CLI, where a compile goes, first prediction',
     '',
-    `- Date: ${new Date().toISOString()}; ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} logical CPUs, Node ${process.version}; load average ${load} when written (a machine shared with other work: wall-clock figures are noisy, CPU-time ones less so)${stale ? '; **dist/ was older than the sources: the CLI ran from source through tsx**' : ''}.`,
+    `- Date: ${new Date().toISOString()}; ${machineDescription()}, Node ${process.version}; load average ${load} when written (a machine shared with other work: wall-clock figures are noisy, CPU-time ones less so)${stale ? '; **dist/ was older than the sources: the CLI ran from source through tsx**' : ''}.`,
     '- Everything runs the compiled package (dist/, `npm run build`) in fresh processes. `npx tsx bench/startup.ts` writes this file.',
     '',
     '## The CLI (`node bin/kiln.js …`, wall clock)',
