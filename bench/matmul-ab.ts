@@ -117,10 +117,29 @@ function kilnContender(label: string, dir: string): Contender {
   };
 }
 
+/**
+ * What this file uses of @tensorflow/tfjs-core, typed here: it is a peer of the benchmark only
+ * (`npm run bench:setup`), so a fresh checkout type-checks without it.
+ */
+interface TfTensor {
+  dataSync(): Float32Array;
+  dispose(): void;
+}
+interface TfCore {
+  setBackend(name: string): Promise<boolean>;
+  ready(): Promise<void>;
+  tensor(values: Float32Array, shape: number[]): TfTensor;
+  tidy<T extends TfTensor>(f: () => T): T;
+  matMul(a: TfTensor, b: TfTensor): TfTensor;
+  add(a: TfTensor, b: TfTensor): TfTensor;
+  relu(x: TfTensor): TfTensor;
+  softmax(x: TfTensor): TfTensor;
+}
+
 async function tfjsContender(): Promise<Contender> {
   const { createRequire } = await import('node:module');
   const require = createRequire(path.resolve('bench/engines/tfjs.mjs'));
-  const tf = require('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
+  const tf = require('@tensorflow/tfjs-core') as TfCore;
   const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(p: string): void };
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
   await tf.setBackend('wasm');
