@@ -7,7 +7,7 @@ import { DEFAULT_SUMMARY_BATCH, formatSummary, summarize } from '../compiler/ins
 import { formatMemory, memoryPlan } from '../compiler/inspect/memory.ts';
 import { PASSES, compileGraph, optimize } from '../compiler/pipeline.ts';
 import { simdListing } from '../compiler/codegen/wasm/simd-kernel.ts';
-import { modelSimdVersions } from '../compiler/emit/js/simd-table.ts';
+import { modelSimdLookup } from '../compiler/emit/js/simd-table.ts';
 import { renderJsKernel } from '../compiler/codegen/js-kernel.ts';
 import { renderWgslKernel, wgslListing } from '../compiler/codegen/wgsl/kernel.ts';
 import { describeOps } from '../compiler/lower/kernel.ts';
@@ -147,8 +147,8 @@ export async function irCommand(file: string, stage: string, after?: string): Pr
       // The kernels that have WebAssembly SIMD versions, as text; the others run as JavaScript.
       const { program } = compileGraph(graph);
       // As the inference module runs them: products over a parameter read its copy packed once per weight set.
-      const rendered = new Map(modelSimdVersions(program.kernels).versions);
-      const listed = program.kernels.map((k) => [k, rendered.get(k) ?? null] as const);
+      const simdOf = modelSimdLookup(program.kernels);
+      const listed = program.kernels.map((k) => [k, simdOf(k)] as const);
       const simd = listed.flatMap(([k, s]) => (s ? [simdListing(k, s)] : []));
       const js = listed.filter(([, s]) => !s).map(([k]) => k.name);
       return [...simd, `;; JavaScript only: ${js.length ? js.join(', ') : 'none'}`].join('\n\n');

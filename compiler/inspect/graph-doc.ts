@@ -14,7 +14,7 @@ import { buildTrainingGraph, type TrainingSpec } from '../train/step.ts';
 import { renderGpuJsKernel } from '../codegen/gpujs-kernel.ts';
 import { renderJsKernel } from '../codegen/js-kernel.ts';
 import { renderSimdKernel, simdListing, type SimdKernel } from '../codegen/wasm/simd-kernel.ts';
-import { modelSimdVersions } from '../emit/js/simd-table.ts';
+import { modelSimdLookup } from '../emit/js/simd-table.ts';
 import { graphHash } from './hash.ts';
 import { memberNodes } from './kernel-nodes.ts';
 import { bodySummary, loopSources, type BodySummary } from './loop-doc.ts';
@@ -318,8 +318,7 @@ export function buildGraphDoc(g: Graph, o: GraphDocOptions = {}): GraphDoc {
   const last = PASSES[PASSES.length - 1].name;
   const stage = o.after === undefined || o.after === last ? compiled.optimized : graphAtStage(g, o.after);
   // The inference Model's versions: a blocked product over a weight reads its copy packed once per weight set.
-  const modelSimd = new Map(modelSimdVersions(compiled.program.kernels).versions);
-  const main = docGraph(stage, compiled.program, { layout, sources, batch, simd: (k) => modelSimd.get(k) ?? null });
+  const main = docGraph(stage, compiled.program, { layout, sources, batch, simd: modelSimdLookup(compiled.program.kernels) });
   const doc: GraphDoc = {
     version: GRAPH_DOC_VERSION,
     model: g.name,

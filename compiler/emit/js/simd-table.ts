@@ -76,6 +76,12 @@ export function modelSimdVersions(kernels: readonly Kernel[]): { versions: SimdV
   return { versions, prepacks };
 }
 
+/** Each kernel's SIMD version as the inference Model runs it (modelSimdVersions), or null where it has none: for listings (`kiln ir`, `kiln inspect`). */
+export function modelSimdLookup(kernels: readonly Kernel[]): (k: Kernel) => SimdVersion[1] | null {
+  const versions = new Map(modelSimdVersions(kernels).versions);
+  return (k) => versions.get(k) ?? null;
+}
+
 /**
  * Adds a group's SIMD binary and table (`simdWasm` and `simdKernels` for the model) when some of
  * its kernels have a SIMD version, or `always` (a model whose trainer has some opens the memory
