@@ -24,6 +24,7 @@ import { renderWindowKernel, windowOf } from './simd-window.ts';
 import { renderPoolKernel } from './simd-pool.ts';
 import { loadColumns } from './simd-conv-strided.ts';
 import { renderRowKernel } from './simd-rows.ts';
+import { chunkedBroadcast, chunkPlan, CHUNK } from './simd-chunked.ts';
 
 const BROADCAST_VECTORS = 2;
 const DOT_COLS = 2;
@@ -172,12 +173,14 @@ class TileWriter extends SimdWriter {
           ? `SIMD: elementwise, 16 outputs along ${t.col.name} per step.`
           : `SIMD: 4 outputs along ${t.col.name} per vector; tile ${broadcastTiles(t)}.`
         : `SIMD: 4 partial sums along ${t.red.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name}` : '1'} × ${t.cols ? `${DOT_COLS} ${t.cols.name}` : '1'}.`;
+    const chunks = t.kind === 'broadcast' ? chunkPlan(this.c, t) : null;
+    const chunked = chunks ? ` Reduction in chunks of ${CHUNK} ${chunks.red.name}, each sweeping every column${this.plan ? ` below ${MIN_ROWS} rows a call` : ''} (W's rows ${4 * coefOf(chunks.packed.at, chunks.red.name)} bytes apart).` : '';
     const packed = this.prepack ? 'its copy packed once per weight set' : 'the packed operand';
     const blocked = this.plan ? ` Blocked for the cache from ${MIN_ROWS} rows a call: ${KC} ${this.plan.red.name} × ${NC} ${t.kind === 'broadcast' ? t.col.name : ''} of ${packed} at a time.` : '';
     // Only the blocked path packs; a prepacked kernel reads its packed copy beside W: no scratch of its own.
     const scratch = this.prepack || !this.blockedPart ? undefined : this.plan?.scratch;
     const name = this.blockedPart ? `${this.k.name}_blocked` : this.k.name;
-    return { fn: { name, params: 4 + this.k.inputs.length, body: this.f, scratch }, how: how + blocked };
+    return { fn: { name, params: 4 + this.k.inputs.length, body: this.f, scratch }, how: how + chunked + blocked };
   }
 
   // ---- broadcast tiles ----
@@ -191,7 +194,12 @@ class TileWriter extends SimdWriter {
     // Unpacked tiles down W's rows STRIDED_BYTES apart: mul + add in the relaxed variant too (simd-blocked.ts).
     const unpackedFused = this.relaxed && !stridedRows(this.c, t);
     this.fused = unpackedFused;
-    if (!plan || !this.blockedPart) return this.broadcastFrom(t, 0);
+    if (!plan || !this.blockedPart) {
+      // W's rows far apart (a large dense layer): the reduction in chunks, every column swept per chunk.
+      const chunks = chunkPlan(this.c, t);
+      const from = chunks ? chunkedBroadcast(this, t, chunks, (rows) => (rows === 1 ? 2 * BROADCAST_VECTORS : BROADCAST_VECTORS)) : 0;
+      return this.broadcastFrom(t, from);
+    }
     this.fused = this.relaxed;
     blockedBroadcast(this, t, plan, this.prepack);
     this.fused = unpackedFused;

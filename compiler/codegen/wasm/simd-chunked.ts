@@ -1,0 +1,97 @@
+// Products over a W whose rows lie far apart (x·W with W's rows STRIDED_BYTES or more apart: a
+// large dense layer) in calls of too few rows for cache blocking to pay (a prediction at batch 1).
+// A register tile reduces one strip of columns over all of K, walking W down its rows: every step
+// reads a new cache line of a new page (rows 4 KiB apart), and every strip walks all K pages
+// again, more than the TLB holds. Here the reduction runs in chunks of CHUNK steps with every
+// column strip swept inside a chunk: the chunk's CHUNK rows of W are read once, line after line,
+// through CHUNK pages the TLB keeps. Partial sums wait in the output between chunks; a float32
+// store and load is exact, so each output is the same sum in the same order as the register
+// tile's, bit for bit.
+import type { Expr } from '../../../src/ir/expr.ts';
+import { I32, V128 } from './binary.ts';
+import { ACC, coefOf, type Affine, type Contraction, type Tile } from './contraction.ts';
+import { minLocal, productPlan, stridedRows, type BlockingPlan } from './simd-blocked.ts';
+import { inputParam, OUT, SimdWriter } from './simd-writer.ts';
+
+/**
+ * Reduction steps per chunk. CHUNK rows of a 4 KiB-wide W is 256 KiB (within L2, and 64 pages
+ * within the L1 TLB's reach); fewer steps reload and store the partial sums more often.
+ */
+export const CHUNK = 16;
+
+type BroadcastTile = Extract<Tile, { kind: 'broadcast' }>;
+
+/** The plan for chunking `c`'s reduction: productPlan's shape, W's rows STRIDED_BYTES or more apart, more than one chunk. */
+export function chunkPlan(c: Contraction, t: Tile): BlockingPlan | null {
+  const p = productPlan(c, t);
+  return p && stridedRows(c, t) && p.red.extent > CHUNK && p.cols >= 16 ? p : null;
+}
+
+/**
+ * Chunked tiles over columns [0, cols rounded down to 4) of rows [lo, hi): for each chunk, each
+ * row tile (`vectors(rows)` vectors wide), each column strip. Returns the columns covered; the
+ * caller's register tiles take the rest (fewer than 4).
+ */
+export function chunkedBroadcast(w: SimdWriter, t: BroadcastTile, p: BlockingPlan, vectors: (rows: number) => number): number {
+  const f = w.f;
+  const K = p.red.extent;
+  const cols4 = p.cols - (p.cols % 4);
+  const kc = f.local(I32);
+  f.i32(0).set(kc);
+  w.whileLess(kc, () => f.i32(K), CHUNK, () => {
+    const kb = minLocal(w, () => f.i32(CHUNK), () => f.i32(K).get(kc).op('i32.sub'));
+    w.rowLoops(t.rows, (rows) => {
+      const v = vectors(rows);
+      w.loop(t.col.name, 0, cols4, 4 * v, () => chunkTile(w, p, rows, v, kc, kb));
+      // The last columns: narrower strips.
+      let done = Math.floor(cols4 / (4 * v)) * 4 * v;
+      for (let n = v >> 1; n >= 1; n >>= 1) {
+        if (cols4 - done < 4 * n) continue;
+        f.i32(done).set(w.varLocal(t.col.name));
+        chunkTile(w, p, rows, n, kc, kb);
+        done += 4 * n;
+      }
+    });
+  });
+  return cols4;
+}
+
+/** One `rows` × `vectors` tile at column o1 over steps [kc, kc + kb): accumulate, then store (the epilogue in the last chunk). */
+function chunkTile(w: SimdWriter, p: BlockingPlan, rows: number, vectors: number, kc: number, kb: number): void {
+  const f = w.f;
+  const c = w.c;
+  const rowCoef = (at: Affine) => coefOf(at, 'o0');
+  const offset = (at: Affine, r: number, q: number) => SimdWriter.offset(4 * r * rowCoef(at) + 16 * q * coefOf(at, 'o1'));
+  // Accumulators: zero in the first chunk, else the sums the previous chunk stored.
+  const out = w.addressLocal(OUT, c.outAt);
+  const accs = Array.from({ length: rows * vectors }, () => f.local(V128));
+  for (let r = 0; r < rows; r++) {
+    for (let q = 0; q < vectors; q++) {
+      f.f32(0).simd('f32x4.splat').get(out).vmem('v128.load', offset(c.outAt, r, q)).get(kc).op('i32.eqz').select().set(accs[r * vectors + q]);
+    }
+  }
+  // Pointers at reduction step kc: W's row, the splatted operand's element.
+  f.get(kc).set(w.varLocal(p.red.name));
+  const pv = w.addressLocal(inputParam(p.packed.input), p.packed.at);
+  const ps = w.addressLocal(inputParam(p.splat.input), p.splat.at);
+  const loaded = Array.from({ length: vectors }, () => f.local(V128));
+  const [splat, n] = [f.local(V128), f.local(I32)];
+  f.i32(0).set(n);
+  w.whileLess(n, () => f.get(kb), 1, () => {
+    for (let q = 0; q < vectors; q++) f.get(pv).vmem('v128.load', 16 * q).set(loaded[q]);
+    for (let r = 0; r < rows; r++) {
+      f.get(ps).vmem('v128.load32_splat', SimdWriter.offset(4 * r * rowCoef(p.splat.at))).set(splat);
+      for (let q = 0; q < vectors; q++) w.madd(accs[r * vectors + q], () => f.get(splat).get(loaded[q]));
+    }
+    f.get(pv).i32(4 * coefOf(p.packed.at, p.red.name)).op('i32.add').set(pv);
+    f.get(ps).i32(4 * coefOf(p.splat.at, p.red.name)).op('i32.add').set(ps);
+  });
+  // The epilogue once, in the last chunk; raw sums before it.
+  const site = (r: number, q: number) => ({ acc: () => f.get(accs[r * vectors + q]), offset: (at: Affine) => offset(at, r, q) });
+  const raw: Expr = { k: 'load', input: ACC, index: c.out.map((l) => ({ k: 'var', name: l.name })) };
+  f.get(kc).get(kb).op('i32.add').i32(p.red.extent).op('i32.ge_s').if();
+  w.store(rows, vectors, 4, site, 'vec', 'o1');
+  f.else();
+  w.store(rows, vectors, 4, site, 'vec', 'o1', raw);
+  f.end();
+}
