@@ -7,12 +7,17 @@
 // a partial vector, 4-row tiles with single rows left over, a transposed splatted operand, and a
 // bias-ReLU epilogue that must run once, after the last chunk.
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ThreadPool } from '../../runtime/parallel.ts';
 import { makeNode } from '../../src/ir/build.ts';
 import { renderSimdKernel } from '../../compiler/codegen/wasm/simd-kernel.ts';
 import { CHUNK } from '../../compiler/codegen/wasm/simd-chunked.ts';
 import { MIN_ROWS } from '../../compiler/codegen/wasm/simd-blocked.ts';
 import { emitToFile, feedsAndReference, runRelaxed, worstError, type EdgeCase } from './simd-edge-cases.ts';
+
+// Thresholds of 1: every kernel splits its rows between this thread and a worker.
+const pool = new ThreadPool({ threshold: 1, simdThreshold: 1 });
+afterAll(() => pool.close());
 
 const dense = ([x, w, b]: import('../../src/ir/node.ts').Node[]) => makeNode('relu', [makeNode('add', [makeNode('matmul', [x, w]), b])]);
 
@@ -75,7 +80,7 @@ describe('chunked SIMD products (W rows far apart, few rows a call)', () => {
   });
 
   for (const batch of [1, 3, 5, MIN_ROWS - 1]) {
-    it(`batch ${batch}: SIMD bit for bit the float32 loop, JavaScript kernels within float32 of the interpreter`, async () => {
+    it(`batch ${batch}: SIMD (one thread and two) bit for bit the float32 loop, JavaScript kernels within float32 of the interpreter`, async () => {
       const { file } = emitToFile(`chunked_${batch}`, CASES);
       const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as { createModel: (w?: object, o?: object) => { run: (f: object, b: number) => Record<string, Float32Array>; memory?: object } };
       const { feeds, want } = feedsAndReference(CASES, batch);
@@ -83,6 +88,9 @@ describe('chunked SIMD products (W rows far apart, few rows a call)', () => {
       expect(!!simd.memory, 'SIMD memory in use').toBe(true);
       const got = simd.run(feeds, batch);
       for (const c of CASES) expect(mismatches(got[c.name], float32Loop(c, feeds, batch)), c.name).toEqual([]);
+      // Two threads: each takes rows [lo, hi) of every call.
+      const split = mod.createModel({}, { pool }).run(feeds, batch);
+      for (const c of CASES) expect(mismatches(split[c.name], float32Loop(c, feeds, batch)), `${c.name}, two threads`).toEqual([]);
       const js = mod.createModel({}, { simd: false }).run(feeds, batch);
       for (const c of CASES) expect(worstError(js[c.name], want[c.name], 1e-4, 1e-4), c.name).toBeLessThanOrEqual(1);
     });

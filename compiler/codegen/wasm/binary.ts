@@ -291,6 +291,20 @@ export class FunctionBody {
     return this;
   }
 
+  /** `memory.copy` (bulk memory): [dst, src, bytes] → []; overlapping ranges copy as memmove does. */
+  memoryCopy(): this {
+    this.say('memory.copy');
+    this.code.push(0xfc, 0x0a, 0x00, 0x00);
+    return this;
+  }
+
+  /** `memory.fill` (bulk memory): [dst, byte, bytes] → []. */
+  memoryFill(): this {
+    this.say('memory.fill');
+    this.code.push(0xfc, 0x0b, 0x00);
+    return this;
+  }
+
   /** Untyped `select`: picks one of two values of the same numeric type (v128 included) by an i32. */
   select(): this {
     return this.op('select');

@@ -24,6 +24,7 @@ import { renderWindowKernel, windowOf } from './simd-window.ts';
 import { renderPoolKernel } from './simd-pool.ts';
 import { loadColumns } from './simd-conv-strided.ts';
 import { renderRowKernel } from './simd-rows.ts';
+import { renderPadKernel } from './simd-pad.ts';
 import { chunkedBroadcast, chunkPlan, CHUNK } from './simd-chunked.ts';
 
 const BROADCAST_VECTORS = 2;
@@ -38,11 +39,11 @@ export function simdListing(k: Kernel, s: SimdKernel): string {
 
 /**
  * The SIMD version of kernel `k` (a contraction, a window max/min: simd-window.ts, a pooling gather:
- * simd-pool.ts, or a row reduction or exp map: simd-rows.ts), or null when it has none. With
+ * simd-pool.ts, a row reduction or exp map: simd-rows.ts, or a zero pad: simd-pad.ts), or null when it has none. With
  * `prepack` (prepackOf), a blocked product reads W from its packed copy and has a `pack` function.
  */
 export function renderSimdKernel(k: Kernel, prepack: Prepack | null = null): SimdKernel | null {
-  return renderTiledKernel(k, prepack) ?? renderPoolKernel(k) ?? renderRowKernel(k);
+  return renderTiledKernel(k, prepack) ?? renderPoolKernel(k) ?? renderRowKernel(k) ?? renderPadKernel(k);
 }
 
 /** A contraction kernel's sums (the epilogue left out where the vector code lacks it) and tile, or null. */
