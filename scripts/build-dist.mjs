@@ -9,14 +9,17 @@
 // it from it; node.js (`kiln/runtime/node`) imports the rest of what it shares with index-node.js
 // from that. The browser's index.js is never loaded beside index-node.js (the "node" condition
 // picks the Node entry). gpujs.js stands alone. The .d.ts files stay those of dist/runtime.
-import { cpSync, rmSync } from 'node:fs';
+// The bundles are built in a staging folder and renamed into place file by file, so that a test
+// suite running beside a rebuild (test/package/pack.test.ts builds first) never finds them missing.
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 for (const f of ['browser/demo.html', 'report/page.js', 'report/graph-view.js', 'report/page.css']) cpSync(`cli/${f}`, `dist/cli/${f}`);
 
-const outdir = 'dist/runtime/bundle';
+const target = 'dist/runtime/bundle';
+const outdir = `${target}.next`;
 rmSync(outdir, { recursive: true, force: true });
 const common = {
   outdir,
@@ -67,3 +70,10 @@ await build({ ...common, entryPoints: { node: 'runtime/node.ts' }, plugins: [sha
 // Node links each entry against the bundles it imports here: a name one of them does not export
 // fails the build, not an application.
 for (const entry of ['inference.js', 'index.js', 'index-node.js', 'node.js']) await import(pathToFileURL(path.join(outdir, entry)).href);
+
+// Into place: each file by a rename (atomic), the base bundle first; then files no longer built go.
+mkdirSync(target, { recursive: true });
+const built = readdirSync(outdir).sort((a, b) => Number(b === 'inference.js') - Number(a === 'inference.js'));
+for (const f of built) renameSync(path.join(outdir, f), path.join(target, f));
+for (const f of readdirSync(target)) if (!built.includes(f)) rmSync(path.join(target, f), { recursive: true, force: true });
+rmSync(outdir, { recursive: true, force: true });
