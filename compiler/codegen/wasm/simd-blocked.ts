@@ -50,12 +50,11 @@ export interface BlockingPlan {
 }
 
 /**
- * The shape blocking (and chunking: simd-chunked.ts) needs, or null: a broadcast tile over rows o0
- * (the thread split) and columns o1 of a 2-D output, one reduction loop of static extent, W read
- * along o1 contiguously, the splatted operand along o0 and the reduction only. `scratch` is one
- * packed block.
+ * The plan for blocking `c`, or null: a broadcast tile over rows o0 (the thread split) and columns
+ * o1 of a 2-D output, one reduction loop of static extent, W of MIN_BYTES or more (in the
+ * relaxed-SIMD variant, `relaxed`, also W whose rows are STRIDED_BYTES apart or more).
  */
-export function productPlan(c: Contraction, t: Tile): BlockingPlan | null {
+export function blockingPlan(c: Contraction, t: Tile, relaxed = false): BlockingPlan | null {
   if (t.kind !== 'broadcast' || !c.product || t.rows?.name !== 'o0' || c.out.length !== 2 || t.col.name !== 'o1') return null;
   const looped = c.reduce.filter((r) => r.extent !== 1);
   if (looped.length !== 1 || looped[0].extent === BATCH) return null;
@@ -64,18 +63,9 @@ export function productPlan(c: Contraction, t: Tile): BlockingPlan | null {
   const [packed, splat] = t.vec === 'a' ? [c.product.a, c.product.b] : [c.product.b, c.product.a];
   const plain = (at: Affine, allowed: readonly string[]) => Object.entries(at.coef).every(([v, x]) => x === 0 || allowed.includes(v));
   if (!plain(packed.at, [red.name, 'o1']) || !plain(splat.at, [red.name, 'o0']) || coefOf(packed.at, 'o1') !== 1) return null;
+  const big = red.extent * cols * 4 >= MIN_BYTES;
+  if ((!big && !(relaxed && stridedRows(c, t))) || cols < 16) return null;
   return { red, cols, cols8: cols - (cols % 8), packed, splat, scratch: (NC / 8) * STRIP };
-}
-
-/**
- * The plan for blocking `c`, or null: productPlan's shape, W of MIN_BYTES or more (in the
- * relaxed-SIMD variant, `relaxed`, also W whose rows are STRIDED_BYTES apart or more).
- */
-export function blockingPlan(c: Contraction, t: Tile, relaxed = false): BlockingPlan | null {
-  const p = productPlan(c, t);
-  if (!p) return null;
-  const big = p.red.extent * p.cols * 4 >= MIN_BYTES;
-  return (big || (relaxed && stridedRows(c, t))) && p.cols >= 16 ? p : null;
 }
 
 /**

@@ -175,7 +175,7 @@ class TileWriter extends SimdWriter {
           : `SIMD: 4 outputs along ${t.col.name} per vector; tile ${broadcastTiles(t)}.`
         : `SIMD: 4 partial sums along ${t.red.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name}` : '1'} × ${t.cols ? `${DOT_COLS} ${t.cols.name}` : '1'}.`;
     const chunks = t.kind === 'broadcast' ? chunkPlan(this.c, t) : null;
-    const chunked = chunks ? ` Reduction in chunks of ${CHUNK} ${chunks.red.name}, each sweeping every column${this.plan ? ` below ${MIN_ROWS} rows a call` : ''} (W's rows ${4 * coefOf(chunks.packed.at, chunks.red.name)} bytes apart).` : '';
+    const chunked = chunks ? ` Below ${MIN_ROWS} rows a call, the reduction in chunks of ${CHUNK} ${chunks.red.name}, each sweeping every column (W's rows ${4 * coefOf(chunks.packed.at, chunks.red.name)} bytes apart).` : '';
     const packed = this.prepack ? 'its copy packed once per weight set' : 'the packed operand';
     const blocked = this.plan ? ` Blocked for the cache from ${MIN_ROWS} rows a call: ${KC} ${this.plan.red.name} × ${NC} ${t.kind === 'broadcast' ? t.col.name : ''} of ${packed} at a time.` : '';
     // Only the blocked path packs; a prepacked kernel reads its packed copy beside W: no scratch of its own.
