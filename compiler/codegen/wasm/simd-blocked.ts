@@ -228,18 +228,9 @@ function pack(w: SimdWriter, p: BlockingPlan, jc: number, kc: number, kb: number
 function blockTile(w: SimdWriter, t: Extract<Tile, { kind: 'broadcast' }>, p: BlockingPlan, rows: number, block: { jc: number; kc: number; kb: number; nw: number }, prepack: Prepack | null): void {
   const { jc, kc, kb, nw } = block;
   const f = w.f;
-  const c = w.c;
   const col = w.varLocal('o1');
   const rowCoef = (at: Affine) => coefOf(at, 'o0');
-  const site = (r: number, q: number) => SimdWriter.offset(4 * r * rowCoef(c.outAt) + 16 * q);
-  // Accumulators: zero in the first block, else the sums the previous block stored.
-  const out = w.addressLocal(OUT, c.outAt);
-  const accs = Array.from({ length: rows * 2 }, () => f.local(V128));
-  for (let r = 0; r < rows; r++) {
-    for (let q = 0; q < 2; q++) {
-      f.f32(0).simd('f32x4.splat').get(out).vmem('v128.load', site(r, q)).get(kc).op('i32.eqz').select().set(accs[r * 2 + q]);
-    }
-  }
+  const accs = resumeTile(w, kc, rows, 2);
   // Pointers: the strip of this column, the splatted operand's row at reduction step kc.
   const [pv, ps] = [f.local(I32), f.local(I32)];
   if (prepack) {
@@ -265,12 +256,37 @@ function blockTile(w: SimdWriter, t: Extract<Tile, { kind: 'broadcast' }>, p: Bl
     f.get(pv).i32(32).op('i32.add').set(pv);
     f.get(ps).i32(sStep).op('i32.add').set(ps);
   });
-  // The epilogue once, in the last block; raw sums before it.
-  const tileSite = (r: number, q: number) => ({ acc: () => f.get(accs[r * 2 + q]), offset: (at: Affine) => SimdWriter.offset(4 * r * rowCoef(at) + 16 * q * coefOf(at, 'o1')) });
-  const raw: Expr = { k: 'load', input: ACC, index: c.out.map((l) => ({ k: 'var', name: l.name })) };
-  f.get(kc).get(kb).op('i32.add').i32(p.red.extent).op('i32.ge_s').if();
-  w.store(rows, 2, 4, tileSite, 'vec', 'o1');
+  suspendTile(w, accs, kc, kb, p.red.extent, rows, 2);
+}
+
+/** Byte offset of vector q of row r in a tile over 2-D `at` (rows along o0, vectors along o1). */
+export const tileOffset = (at: Affine, r: number, q: number) => SimdWriter.offset(4 * r * coefOf(at, 'o0') + 16 * q * coefOf(at, 'o1'));
+
+/**
+ * The accumulators of a `rows` × `vectors` tile whose reduction runs in passes (blocks, chunks):
+ * zero in the pass from step 0, else the partial sums the previous pass stored in the output.
+ */
+export function resumeTile(w: SimdWriter, kc: number, rows: number, vectors: number): number[] {
+  const f = w.f;
+  const c = w.c;
+  const out = w.addressLocal(OUT, c.outAt);
+  const accs = Array.from({ length: rows * vectors }, () => f.local(V128));
+  for (let r = 0; r < rows; r++) {
+    for (let q = 0; q < vectors; q++) {
+      f.f32(0).simd('f32x4.splat').get(out).vmem('v128.load', tileOffset(c.outAt, r, q)).get(kc).op('i32.eqz').select().set(accs[r * vectors + q]);
+    }
+  }
+  return accs;
+}
+
+/** Stores resumeTile's accumulators after steps [kc, kc + kb) of `steps`: through the epilogue after the last, raw sums before. */
+export function suspendTile(w: SimdWriter, accs: readonly number[], kc: number, kb: number, steps: number, rows: number, vectors: number): void {
+  const f = w.f;
+  const site = (r: number, q: number) => ({ acc: () => f.get(accs[r * vectors + q]), offset: (at: Affine) => tileOffset(at, r, q) });
+  const raw: Expr = { k: 'load', input: ACC, index: w.c.out.map((l) => ({ k: 'var', name: l.name })) };
+  f.get(kc).get(kb).op('i32.add').i32(steps).op('i32.ge_s').if();
+  w.store(rows, vectors, 4, site, 'vec', 'o1');
   f.else();
-  w.store(rows, 2, 4, tileSite, 'vec', 'o1', raw);
+  w.store(rows, vectors, 4, site, 'vec', 'o1', raw);
   f.end();
 }

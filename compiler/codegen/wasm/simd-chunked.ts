@@ -7,11 +7,10 @@
 // through CHUNK pages the TLB keeps. Partial sums wait in the output between chunks; a float32
 // store and load is exact, so each output is the same sum in the same order as the register
 // tile's, bit for bit.
-import type { Expr } from '../../../src/ir/expr.ts';
 import { I32, V128 } from './binary.ts';
-import { ACC, coefOf, type Affine, type Contraction, type Tile } from './contraction.ts';
-import { blockingPlan, minLocal, stridedRows, type BlockingPlan } from './simd-blocked.ts';
-import { inputParam, OUT, SimdWriter } from './simd-writer.ts';
+import { coefOf, type Contraction, type Tile } from './contraction.ts';
+import { blockingPlan, minLocal, resumeTile, stridedRows, suspendTile, tileOffset, type BlockingPlan } from './simd-blocked.ts';
+import { inputParam, type SimdWriter } from './simd-writer.ts';
 
 /**
  * Reduction steps per chunk: 16 rows of W, 16 pages and as many streams for the prefetcher. On
@@ -65,17 +64,7 @@ export function chunkedBroadcast(w: SimdWriter, t: BroadcastTile, p: BlockingPla
 /** One `rows` × `vectors` tile at column o1 over steps [kc, kc + kb): accumulate, then store (the epilogue in the last chunk). */
 function chunkTile(w: SimdWriter, p: BlockingPlan, rows: number, vectors: number, kc: number, kb: number): void {
   const f = w.f;
-  const c = w.c;
-  const rowCoef = (at: Affine) => coefOf(at, 'o0');
-  const offset = (at: Affine, r: number, q: number) => SimdWriter.offset(4 * r * rowCoef(at) + 16 * q * coefOf(at, 'o1'));
-  // Accumulators: zero in the first chunk, else the sums the previous chunk stored.
-  const out = w.addressLocal(OUT, c.outAt);
-  const accs = Array.from({ length: rows * vectors }, () => f.local(V128));
-  for (let r = 0; r < rows; r++) {
-    for (let q = 0; q < vectors; q++) {
-      f.f32(0).simd('f32x4.splat').get(out).vmem('v128.load', offset(c.outAt, r, q)).get(kc).op('i32.eqz').select().set(accs[r * vectors + q]);
-    }
-  }
+  const accs = resumeTile(w, kc, rows, vectors);
   // Pointers at reduction step kc: W's row, the splatted operand's element.
   f.get(kc).set(w.varLocal(p.red.name));
   const pv = w.addressLocal(inputParam(p.packed.input), p.packed.at);
@@ -86,18 +75,11 @@ function chunkTile(w: SimdWriter, p: BlockingPlan, rows: number, vectors: number
   w.whileLess(n, () => f.get(kb), 1, () => {
     for (let q = 0; q < vectors; q++) f.get(pv).vmem('v128.load', 16 * q).set(loaded[q]);
     for (let r = 0; r < rows; r++) {
-      f.get(ps).vmem('v128.load32_splat', SimdWriter.offset(4 * r * rowCoef(p.splat.at))).set(splat);
+      f.get(ps).vmem('v128.load32_splat', tileOffset(p.splat.at, r, 0)).set(splat);
       for (let q = 0; q < vectors; q++) w.madd(accs[r * vectors + q], () => f.get(splat).get(loaded[q]));
     }
     f.get(pv).i32(4 * coefOf(p.packed.at, p.red.name)).op('i32.add').set(pv);
     f.get(ps).i32(4 * coefOf(p.splat.at, p.red.name)).op('i32.add').set(ps);
   });
-  // The epilogue once, in the last chunk; raw sums before it.
-  const site = (r: number, q: number) => ({ acc: () => f.get(accs[r * vectors + q]), offset: (at: Affine) => offset(at, r, q) });
-  const raw: Expr = { k: 'load', input: ACC, index: c.out.map((l) => ({ k: 'var', name: l.name })) };
-  f.get(kc).get(kb).op('i32.add').i32(p.red.extent).op('i32.ge_s').if();
-  w.store(rows, vectors, 4, site, 'vec', 'o1');
-  f.else();
-  w.store(rows, vectors, 4, site, 'vec', 'o1', raw);
-  f.end();
+  suspendTile(w, accs, kc, kb, p.red.extent, rows, vectors);
 }
