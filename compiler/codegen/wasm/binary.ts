@@ -291,6 +291,15 @@ export class FunctionBody {
     return this;
   }
 
+  /** `while (local i < bound) body()`: `bound` pushes the bound; the body advances i itself. */
+  whileLess(i: number, bound: () => void, body: () => void): this {
+    this.block().loop().get(i);
+    bound();
+    this.op('i32.ge_s').brIf(1);
+    body();
+    return this.br(0).end().end();
+  }
+
   /** `memory.copy` (bulk memory): [dst, src, bytes] → []; overlapping ranges copy as memmove does. */
   memoryCopy(): this {
     this.say('memory.copy');

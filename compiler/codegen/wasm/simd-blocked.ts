@@ -131,16 +131,9 @@ function prepackedStrip(f: FunctionBody, pp: Prepack, jc: () => void, kcBlock: (
 export function packFunction(name: string, p: BlockingPlan, pp: Prepack): WasmFunction {
   const f = new FunctionBody(1);
   const [k, src, dst, end, v] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32), f.local(V128)];
-  const loop = (i: number, bound: () => void, body: () => void) => {
-    f.block().loop().get(i);
-    bound();
-    f.op('i32.ge_s').brIf(1);
-    body();
-    f.br(0).end().end();
-  };
   const rowStep = 4 * coefOf(pp.w, p.red.name);
   f.i32(0).set(k);
-  loop(k, () => f.i32(p.red.extent), () => {
+  f.whileLess(k, () => f.i32(p.red.extent), () => {
     // src: W's row k (its first column).
     f.get(0).i32(4 * pp.w.c).op('i32.add').get(k).i32(rowStep).op('i32.mul').op('i32.add').set(src);
     // Each panel (few: unrolled): its strip 0 in the block holding step k, at k's place in it.
@@ -150,7 +143,7 @@ export function packFunction(name: string, p: BlockingPlan, pp: Prepack): WasmFu
       prepackedStrip(f, pp, () => f.i32(jc), () => f.get(k).i32(KC).op('i32.div_u'), () => f.i32(nw), () => f.i32(jc));
       f.op('i32.add').get(k).i32(KC).op('i32.rem_u').i32(32).op('i32.mul').op('i32.add').set(dst);
       f.get(src).i32(4 * nw).op('i32.add').set(end);
-      loop(src, () => f.get(end), () => {
+      f.whileLess(src, () => f.get(end), () => {
         f.get(src).vmem('v128.load', 0).set(v);
         f.get(dst).get(v).vmem('v128.store', 0);
         f.get(src).vmem('v128.load', 16).set(v);

@@ -28,6 +28,8 @@ import { renderPadKernel } from './simd-pad.ts';
 import { chunkedBroadcast, chunkPlan, CHUNK } from './simd-chunked.ts';
 
 const BROADCAST_VECTORS = 2;
+/** Vector accumulators per row of a broadcast tile: twice as many for single rows (the same 8 registers). */
+const tileVectors = (rows: number) => (rows === 1 ? 2 * BROADCAST_VECTORS : BROADCAST_VECTORS);
 const DOT_COLS = 2;
 
 /** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`); a blocked product's two functions. */
@@ -139,17 +141,19 @@ function epilogueSupported(e: Expr): boolean {
 
 /** A broadcast kernel's tiles as its description names them: 4 rows × 8 columns, single rows of 16, or both. */
 function broadcastTiles(t: Extract<Tile, { kind: 'broadcast' }>): string {
-  const single = `1 × ${8 * BROADCAST_VECTORS} ${t.col.name}`;
+  const single = `1 × ${4 * tileVectors(1)} ${t.col.name}`;
   if (!t.rows) return single;
   const { blocks, singles } = SimdWriter.rowTiles(t.rows);
-  const block = `${ROWS} ${t.rows.name} × ${4 * BROADCAST_VECTORS} ${t.col.name}`;
-  return blocks && singles ? `${block} (single rows: 1 × ${8 * BROADCAST_VECTORS})` : blocks ? block : single;
+  const block = `${ROWS} ${t.rows.name} × ${4 * tileVectors(ROWS)} ${t.col.name}`;
+  return blocks && singles ? `${block} (single rows: 1 × ${4 * tileVectors(1)})` : blocks ? block : single;
 }
 
 /** The register-tile kernel shapes; loops, addresses and the epilogue are SimdWriter's. */
 class TileWriter extends SimdWriter {
   /** Cache blocking, where the product is large enough to pay for packing. */
   readonly plan: BlockingPlan | null = blockingPlan(this.c, this.tile, this.relaxed);
+  /** Chunked reductions below MIN_ROWS rows a call, where W is large and its rows far apart (simd-chunked.ts). */
+  readonly chunks: BlockingPlan | null = chunkPlan(this.c, this.tile);
 
   constructor(
     k: Kernel,
@@ -174,7 +178,7 @@ class TileWriter extends SimdWriter {
           ? `SIMD: elementwise, 16 outputs along ${t.col.name} per step.`
           : `SIMD: 4 outputs along ${t.col.name} per vector; tile ${broadcastTiles(t)}.`
         : `SIMD: 4 partial sums along ${t.red.name} per vector; tile ${t.rows ? `${ROWS} ${t.rows.name}` : '1'} × ${t.cols ? `${DOT_COLS} ${t.cols.name}` : '1'}.`;
-    const chunks = t.kind === 'broadcast' ? chunkPlan(this.c, t) : null;
+    const chunks = this.chunks;
     const chunked = chunks ? ` Below ${MIN_ROWS} rows a call, the reduction in chunks of ${CHUNK} ${chunks.red.name}, each sweeping every column (W's rows ${4 * coefOf(chunks.packed.at, chunks.red.name)} bytes apart).` : '';
     const packed = this.prepack ? 'its copy packed once per weight set' : 'the packed operand';
     const blocked = this.plan ? ` Blocked for the cache from ${MIN_ROWS} rows a call: ${KC} ${this.plan.red.name} × ${NC} ${t.kind === 'broadcast' ? t.col.name : ''} of ${packed} at a time.` : '';
@@ -197,8 +201,7 @@ class TileWriter extends SimdWriter {
     this.fused = unpackedFused;
     if (!plan || !this.blockedPart) {
       // W's rows far apart (a large dense layer): the reduction in chunks, every column swept per chunk.
-      const chunks = chunkPlan(this.c, t);
-      const from = chunks ? chunkedBroadcast(this, t, chunks, (rows) => (rows === 1 ? 2 * BROADCAST_VECTORS : BROADCAST_VECTORS)) : 0;
+      const from = this.chunks ? chunkedBroadcast(this, t, this.chunks, tileVectors) : 0;
       return this.broadcastFrom(t, from);
     }
     this.fused = this.relaxed;
@@ -210,7 +213,7 @@ class TileWriter extends SimdWriter {
   /** Register tiles over every row, columns from `from` on. */
   private broadcastFrom(t: Extract<Tile, { kind: 'broadcast' }>, from: number): void {
     this.rowLoops(t.rows, (rows) => {
-      const vectors = rows === 1 ? 2 * BROADCAST_VECTORS : BROADCAST_VECTORS;
+      const vectors = tileVectors(rows);
       const cols = Number(t.col.extent);
       this.loop(t.col.name, from, cols, 4 * vectors, () => this.broadcastTile(t, rows, vectors, 4));
       // The last columns: smaller blocks, then a partial vector stored lane by lane.

@@ -61,21 +61,19 @@ export function renderPadKernel(k: Kernel): SimdKernel | null {
   at(inputParam(0), planes * h * w, LO).set(src);
   at(OUT, planes * (h + t + b) * wide, LO).set(dst);
   at(OUT, planes * (h + t + b) * wide, HI).set(end);
-  f.block().loop();
-  f.get(dst).get(end).op('i32.ge_s').brIf(1);
-  // A plane: its top rows and the first row's left pad, then each row and the zeros after it.
-  zeros(() => f.i32(4 * (t * wide + l)));
-  f.i32(0).set(row);
-  f.block().loop();
-  f.get(row).i32(h).op('i32.ge_s').brIf(1);
-  f.get(dst).get(src).i32(4 * w).memoryCopy();
-  f.get(src).i32(4 * w).op('i32.add').set(src);
-  f.get(dst).i32(4 * w).op('i32.add').set(dst);
-  // After the last row: its right pad and the plane's bottom rows; else the right and next left pads.
-  zeros(() => f.i32(4 * (r + b * wide)).i32(4 * (r + l)).get(row).i32(h - 1).op('i32.eq').select());
-  f.get(row).i32(1).op('i32.add').set(row);
-  f.br(0).end().end();
-  f.br(0).end().end();
+  f.whileLess(dst, () => f.get(end), () => {
+    // A plane: its top rows and the first row's left pad, then each row and the zeros after it.
+    zeros(() => f.i32(4 * (t * wide + l)));
+    f.i32(0).set(row);
+    f.whileLess(row, () => f.i32(h), () => {
+      f.get(dst).get(src).i32(4 * w).memoryCopy();
+      f.get(src).i32(4 * w).op('i32.add').set(src);
+      f.get(dst).i32(4 * w).op('i32.add').set(dst);
+      // After the last row: its right pad and the plane's bottom rows; else the right and next left pads.
+      zeros(() => f.i32(4 * (r + b * wide)).i32(4 * (r + l)).get(row).i32(h - 1).op('i32.eq').select());
+      f.get(row).i32(1).op('i32.add').set(row);
+    });
+  });
   const how = `Bulk memory: each row of ${w} copied (memory.copy), the zeros between rows filled (memory.fill); pads ${t}, ${l}, ${b}, ${r} (top, left, bottom, right).`;
   return { fn: { name: k.name, params: 4 + k.inputs.length, body: f }, how, epilogue: null };
 }

@@ -95,14 +95,10 @@ export class SimdWriter {
 
   /** `while (i < end) { body(); i += step }` over local `i` (set by the caller); `end` pushes the bound. */
   whileLess(i: number, end: () => void, step: number, body: () => void): void {
-    const f = this.f;
-    f.block().loop();
-    f.get(i);
-    end();
-    f.op('i32.ge_s').brIf(1);
-    body();
-    f.get(i).i32(step).op('i32.add').set(i);
-    f.br(0).end().end();
+    this.f.whileLess(i, end, () => {
+      body();
+      this.f.get(i).i32(step).op('i32.add').set(i);
+    });
   }
 
   /** `for (v = from; v + step <= to; v += step) body()`; with `from` null, v continues where it is. */
