@@ -235,10 +235,9 @@ function blockTile(w: SimdWriter, t: Extract<Tile, { kind: 'broadcast' }>, p: Bl
   f.get(kc).set(w.varLocal(p.red.name));
   w.address(inputParam(p.splat.input), p.splat.at);
   f.set(ps);
-  const [v0, v1, splat, n] = [f.local(V128), f.local(V128), f.local(V128), f.local(I32)];
-  const sStep = 4 * coefOf(p.splat.at, p.red.name);
-  f.i32(0).set(n);
-  w.whileLess(n, () => f.get(kb), 1, () => {
+  const [v0, v1, splat] = [f.local(V128), f.local(V128), f.local(V128)];
+  const strided = [{ local: pv, stride: 32 }, { local: ps, stride: 4 * coefOf(p.splat.at, p.red.name) }];
+  w.stepLoop(strided, () => f.get(kb), () => {
     f.get(pv).vmem('v128.load', 0).set(v0);
     f.get(pv).vmem('v128.load', 16).set(v1);
     for (let r = 0; r < rows; r++) {
@@ -246,8 +245,6 @@ function blockTile(w: SimdWriter, t: Extract<Tile, { kind: 'broadcast' }>, p: Bl
       w.madd(accs[r * 2], () => f.get(splat).get(v0));
       w.madd(accs[r * 2 + 1], () => f.get(splat).get(v1));
     }
-    f.get(pv).i32(32).op('i32.add').set(pv);
-    f.get(ps).i32(sStep).op('i32.add').set(ps);
   });
   suspendTile(w, accs, kc, kb, p.red.extent, rows, 2);
 }

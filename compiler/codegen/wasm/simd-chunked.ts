@@ -70,16 +70,14 @@ function chunkTile(w: SimdWriter, p: BlockingPlan, rows: number, vectors: number
   const pv = w.addressLocal(inputParam(p.packed.input), p.packed.at);
   const ps = w.addressLocal(inputParam(p.splat.input), p.splat.at);
   const loaded = Array.from({ length: vectors }, () => f.local(V128));
-  const [splat, n] = [f.local(V128), f.local(I32)];
-  f.i32(0).set(n);
-  w.whileLess(n, () => f.get(kb), 1, () => {
+  const splat = f.local(V128);
+  const strided = [{ local: pv, stride: 4 * coefOf(p.packed.at, p.red.name) }, { local: ps, stride: 4 * coefOf(p.splat.at, p.red.name) }];
+  w.stepLoop(strided, () => f.get(kb), () => {
     for (let q = 0; q < vectors; q++) f.get(pv).vmem('v128.load', 16 * q).set(loaded[q]);
     for (let r = 0; r < rows; r++) {
       f.get(ps).vmem('v128.load32_splat', tileOffset(p.splat.at, r, 0)).set(splat);
       for (let q = 0; q < vectors; q++) w.madd(accs[r * vectors + q], () => f.get(splat).get(loaded[q]));
     }
-    f.get(pv).i32(4 * coefOf(p.packed.at, p.red.name)).op('i32.add').set(pv);
-    f.get(ps).i32(4 * coefOf(p.splat.at, p.red.name)).op('i32.add').set(ps);
   });
   suspendTile(w, accs, kc, kb, p.red.extent, rows, vectors);
 }

@@ -336,12 +336,7 @@ class TileWriter extends SimdWriter {
         this.address(p.param, p.at, new Set([red]));
         this.f.set(p.local);
       }
-      if (vectorLoop) {
-        this.loop(red, 0, vectorLoop.extent, 4, () => {
-          step(0);
-          for (const p of pointers) this.f.get(p.local).i32(16).op('i32.add').set(p.local);
-        });
-      }
+      if (vectorLoop) this.stepLoop(pointers.map((p) => ({ local: p.local, stride: 16 })), () => this.f.i32(Number(vectorLoop.extent) / 4), () => step(0));
       if (tail) step(tail);
     });
   }
