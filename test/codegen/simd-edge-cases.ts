@@ -36,8 +36,10 @@ export function products(k: number, m: number): EdgeCase[] {
   ];
 }
 
-/** Products whose packed operand is at least 512 KiB (where blocking starts), sizes at each block edge. */
+/** Products whose packed operand is at least 256 KiB (where blocking starts), sizes at each block edge. */
 export const BLOCKED: EdgeCase[] = [
+  // Exactly 256 KiB: one block, one panel.
+  { name: 'k256_m256', shapes: [['N', KC], [KC, NC]], build: ([x, w]) => makeNode('matmul', [x, w]) },
   // One block short of KC, 2 panels + a partial one of 8 columns, no column tail.
   { name: 'k255_m520', shapes: [['N', KC - 1], [KC - 1, 2 * NC + 8]], build: ([x, w]) => makeNode('matmul', [x, w]) },
   // KC + 1: a last block of one step; 2 panels and a 1-column tail.

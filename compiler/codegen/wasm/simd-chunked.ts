@@ -9,7 +9,7 @@
 // tile's, bit for bit.
 import { I32, V128 } from './binary.ts';
 import { coefOf, type Contraction, type Tile } from './contraction.ts';
-import { blockingPlan, minLocal, resumeTile, stridedRows, suspendTile, tileOffset, type BlockingPlan } from './simd-blocked.ts';
+import { blockingPlan, MIN_BYTES as BLOCK_BYTES, minLocal, resumeTile, stridedRows, suspendTile, tileOffset, type BlockingPlan } from './simd-blocked.ts';
 import { inputParam, type SimdWriter } from './simd-writer.ts';
 
 /**
@@ -21,15 +21,18 @@ export const CHUNK = 16;
 
 type BroadcastTile = Extract<Tile, { kind: 'broadcast' }>;
 
+/** W's size (bytes) from which its few-row calls are chunked: twice where blocking starts. */
+const MIN_BYTES = 2 * BLOCK_BYTES;
+
 /**
  * The plan for chunking `c`'s reduction, or null: a product the plain kernels block for the cache
- * (W of 512 KiB or more, so its calls of 16 rows or more take the blocked path), W's rows
- * STRIDED_BYTES or more apart, more than one chunk of steps. Products over a smaller W (the
- * LSTM's [192, 512], in L2) measured about 6 % slower chunked at batch 32: not chunked.
+ * (so its calls of 16 rows or more take the blocked path) over a W of MIN_BYTES or more whose rows
+ * are STRIDED_BYTES or more apart, with more than one chunk of steps. Products over a smaller W
+ * (the LSTM's [192, 512], 384 KiB, in L2) measured about 6 % slower chunked at batch 32: not chunked.
  */
 export function chunkPlan(c: Contraction, t: Tile): BlockingPlan | null {
   const p = blockingPlan(c, t);
-  return p && stridedRows(c, t) && p.red.extent > CHUNK ? p : null;
+  return p && 4 * p.red.extent * p.cols >= MIN_BYTES && stridedRows(c, t) && p.red.extent > CHUNK ? p : null;
 }
 
 /**
