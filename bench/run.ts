@@ -320,6 +320,7 @@ function goalSection(): string[] {
 
 function readNotes(): string {
   return [
+    "- Kiln: the emitted module (`bench/engines/kiln.mjs`); inference inputs and the products' operands are copied once into the model's memory before the clock (`model.memory.alloc`, docs/emitted-module.md), as the peers' are tensors made before it; an array outside that memory would be copied in on every call (2–3 % of the MLP's prediction at batch 1024). Training steps take plain arrays.",
     "- Kiln (relaxed SIMD): the same module in a process started with `--experimental-wasm-relaxed-simd` (Node 20 has relaxed SIMD only behind it; Node 22+ and Chrome always), where it runs the fused multiply-add variant of every contraction (the engine checks `model.memory.relaxed`); results agree with the plain kernels to rounding, not bit for bit (docs/emitted-module.md). Issue 19's 0.25× onnxruntime aim is read from this row.",
     '- onnxruntime-node: inference only (no training step); `bench/onnx-models.ts` builds the .onnx files by hand (npm `onnx-proto`) with the same weights, independently of Kiln\'s own exporter; CPU execution provider, 1 intra-op thread, all graph optimisations.',
     '- Kiln (2 threads): the same module with a `ThreadPool` (runtime/parallel.ts); results are bit-identical to one thread.',
