@@ -20,11 +20,11 @@ import { OUT, worstError } from './simd-edge-cases.ts';
 
 // Layer 1: W [KC + 1, 2·NC + 1] (527 KB): 2 panels and a 1-column tail, a last block of 1 step.
 // Layer 2: W [2·NC + 1, NC + 7] (540 KB): 3 blocks (the last of 1 step), 1 panel and a 7-column tail.
-// Layer 3: W [NC + 7, 200] (210 KB) is not blocked.
-// Layer 4: W [200, 2·NC + 8] (416 KB, rows 2080 bytes apart): blocked in the relaxed-SIMD variant only
-// (STRIDED_BYTES), so the plain kernels never read its copy.
+// Layer 3: W [NC + 7, 100] (105 KB) is not blocked.
+// Layer 4: W [100, 2·NC + 8] (208 KB, rows 2080 bytes apart): under the plain kernels' 256 KiB,
+// blocked in the relaxed-SIMD variant only (STRIDED_BYTES), so the plain kernels never read its copy.
 // Layer 5 (10 columns, 20 KB) is not blocked.
-const WIDTHS = [KC + 1, 2 * NC + 1, NC + 7, 200, 2 * NC + 8, 10];
+const WIDTHS = [KC + 1, 2 * NC + 1, NC + 7, 100, 2 * NC + 8, 10];
 const LAYERS = WIDTHS.length - 1;
 
 type Weights = { name: string; shape: number[]; data: Float32Array }[];
