@@ -242,7 +242,7 @@ function blockTile(w: SimdWriter, t: Extract<Tile, { kind: 'broadcast' }>, p: Bl
   f.set(ps);
   const [v0, v1, splat] = [f.local(V128), f.local(V128), f.local(V128)];
   const strided = [{ local: pv, stride: 32 }, { local: ps, stride: 4 * coefOf(p.splat.at, p.red.name) }];
-  w.stepLoop(strided, () => f.get(kb), () => {
+  f.stepLoop(strided, () => f.get(kb), () => {
     f.get(pv).vmem('v128.load', 0).set(v0);
     f.get(pv).vmem('v128.load', 16).set(v1);
     for (let r = 0; r < rows; r++) {

@@ -75,7 +75,7 @@ function chunkTile(w: SimdWriter, p: BlockingPlan, rows: number, vectors: number
   const loaded = Array.from({ length: vectors }, () => f.local(V128));
   const splat = f.local(V128);
   const strided = [{ local: pv, stride: 4 * coefOf(p.packed.at, p.red.name) }, { local: ps, stride: 4 * coefOf(p.splat.at, p.red.name) }];
-  w.stepLoop(strided, () => f.get(kb), () => {
+  f.stepLoop(strided, () => f.get(kb), () => {
     for (let q = 0; q < vectors; q++) f.get(pv).vmem('v128.load', 16 * q).set(loaded[q]);
     for (let r = 0; r < rows; r++) {
       f.get(ps).vmem('v128.load32_splat', tileOffset(p.splat.at, r, 0)).set(splat);

@@ -336,7 +336,7 @@ class TileWriter extends SimdWriter {
         this.address(p.param, p.at, new Set([red]));
         this.f.set(p.local);
       }
-      if (vectorLoop) this.stepLoop(pointers.map((p) => ({ local: p.local, stride: 16 })), () => this.f.i32(Number(vectorLoop.extent) / 4), () => step(0));
+      if (vectorLoop) this.f.stepLoop(pointers.map((p) => ({ local: p.local, stride: 16 })), () => this.f.i32(Number(vectorLoop.extent) / 4), () => step(0));
       if (tail) step(tail);
     });
   }

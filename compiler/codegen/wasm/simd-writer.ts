@@ -101,34 +101,6 @@ export class SimdWriter {
     });
   }
 
-  /**
-   * `steps` reduction steps (`steps` pushes the count): `body()`, then each pointer advanced by its
-   * byte stride. The loop runs on a pointer that moves forward, against its end: no step counter,
-   * one instruction less a step, about 5 % of a 4 × 8 tile's time (its inner loop issues 27
-   * instructions a step on x64 without FMA and is bound by issuing them). The body must not read
-   * the reduction variable's local, which this loop does not keep.
-   */
-  stepLoop(pointers: readonly { local: number; stride: number }[], steps: () => void, body: () => void): void {
-    const f = this.f;
-    const advance = () => {
-      for (const p of pointers) if (p.stride) f.get(p.local).i32(p.stride).op('i32.add').set(p.local);
-    };
-    const end = f.local(I32);
-    const lead = pointers.find((p) => p.stride > 0);
-    if (!lead) {
-      // No pointer moves forward (every operand read backwards or in place): count the steps.
-      const n = f.local(I32);
-      steps();
-      f.set(end);
-      f.i32(0).set(n);
-      return this.whileLess(n, () => f.get(end), 1, () => { body(); advance(); });
-    }
-    f.get(lead.local);
-    steps();
-    f.i32(lead.stride).op('i32.mul').op('i32.add').set(end);
-    f.whileLess(lead.local, () => f.get(end), () => { body(); advance(); });
-  }
-
   /** `for (v = from; v + step <= to; v += step) body()`; with `from` null, v continues where it is. */
   loop(v: string, from: number | 'lo' | null, to: Dim | 'hi', step: number, body: () => void): void {
     const f = this.f;
@@ -227,7 +199,7 @@ export class SimdWriter {
     this.nest(looped.slice(0, -1), () => {
       setPointers(new Set([inner.name]));
       const strided = pointers.map((p) => ({ local: p.local, stride: 4 * coefOf(p.at, inner.name) }));
-      this.stepLoop(strided, () => this.bound(inner.extent), step);
+      this.f.stepLoop(strided, () => this.bound(inner.extent), step);
     });
   }
 
