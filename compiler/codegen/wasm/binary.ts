@@ -87,6 +87,7 @@ const OPS = {
   'i32.lt_s': 0x48,
   'i32.gt_s': 0x4a,
   'i32.ge_s': 0x4e,
+  'i32.ge_u': 0x4f,
   'i32.eqz': 0x45,
   'i32.or': 0x72,
   // Index arithmetic of the pooling kernels (simd-pool.ts): floor division and modulo by constants, their tests.
@@ -291,11 +292,15 @@ export class FunctionBody {
     return this;
   }
 
-  /** `while (local i < bound) body()`: `bound` pushes the bound; the body advances i itself. */
+  /**
+   * `while (local i < bound) body()`: `bound` pushes the bound; the body advances i itself. The
+   * comparison is unsigned: i is a count or a byte address, and a pointer loop's end may lie just
+   * past 2 GiB (the memory's maximum) where a signed one would wrap negative.
+   */
   whileLess(i: number, bound: () => void, body: () => void): this {
     this.block().loop().get(i);
     bound();
-    this.op('i32.ge_s').brIf(1);
+    this.op('i32.ge_u').brIf(1);
     body();
     return this.br(0).end().end();
   }
