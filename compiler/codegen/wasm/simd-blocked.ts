@@ -31,7 +31,7 @@ export const MIN_ROWS = 16;
  * faster blocked and the LSTM's recurrent product ([32, 128] · [128, 512]) 13 %, in one process;
  * the Transformer's feed-forward ([·, 128] · [128, 512]) alike either way.
  */
-export const MIN_BYTES = 256 * 1024;
+const MIN_BYTES = 256 * 1024;
 /**
  * Bytes from one row of W to the next from which the relaxed-SIMD variant blocks whatever W's
  * size. A tile walking W down its rows at a stride of 2 KiB reads lines that fall in 2 of the
@@ -68,10 +68,13 @@ export function blockingPlan(c: Contraction, t: Tile, relaxed = false): Blocking
   const [packed, splat] = t.vec === 'a' ? [c.product.a, c.product.b] : [c.product.b, c.product.a];
   const plain = (at: Affine, allowed: readonly string[]) => Object.entries(at.coef).every(([v, x]) => x === 0 || allowed.includes(v));
   if (!plain(packed.at, [red.name, 'o1']) || !plain(splat.at, [red.name, 'o0']) || coefOf(packed.at, 'o1') !== 1) return null;
-  const big = red.extent * cols * 4 >= MIN_BYTES;
+  const big = wBytes(red.extent, cols) >= MIN_BYTES;
   if ((!big && !(relaxed && stridedRows(c, t))) || cols < 16) return null;
   return { red, cols, cols8: cols - (cols % 8), packed, splat, scratch: (NC / 8) * STRIP };
 }
+
+/** Bytes of a float32 W of `k` rows and `cols` columns: what the blocking and chunking thresholds weigh. */
+export const wBytes = (k: number, cols: number) => 4 * k * cols;
 
 /**
  * Whether a broadcast tile's vector operand (W) advances STRIDED_BYTES or more per step of its

@@ -9,7 +9,7 @@
 // tile's, bit for bit.
 import { I32, V128 } from './binary.ts';
 import { coefOf, type Contraction, type Tile } from './contraction.ts';
-import { blockingPlan, MIN_BYTES as BLOCK_BYTES, minLocal, resumeTile, stridedRows, suspendTile, tileOffset, type BlockingPlan } from './simd-blocked.ts';
+import { blockingPlan, minLocal, resumeTile, stridedRows, suspendTile, tileOffset, wBytes, type BlockingPlan } from './simd-blocked.ts';
 import { inputParam, type SimdWriter } from './simd-writer.ts';
 
 /**
@@ -21,8 +21,8 @@ export const CHUNK = 16;
 
 type BroadcastTile = Extract<Tile, { kind: 'broadcast' }>;
 
-/** W's size (bytes) from which its few-row calls are chunked: twice where blocking starts. */
-const MIN_BYTES = 2 * BLOCK_BYTES;
+/** W's size (bytes) from which its few-row calls are chunked (a W in L2 measured slower chunked, below). */
+const MIN_BYTES = 512 * 1024;
 
 /**
  * The plan for chunking `c`'s reduction, or null: a product the plain kernels block for the cache
@@ -32,7 +32,7 @@ const MIN_BYTES = 2 * BLOCK_BYTES;
  */
 export function chunkPlan(c: Contraction, t: Tile): BlockingPlan | null {
   const p = blockingPlan(c, t);
-  return p && 4 * p.red.extent * p.cols >= MIN_BYTES && stridedRows(c, t) && p.red.extent > CHUNK ? p : null;
+  return p && wBytes(p.red.extent, p.cols) >= MIN_BYTES && stridedRows(c, t) && p.red.extent > CHUNK ? p : null;
 }
 
 /**
