@@ -3,7 +3,8 @@
 // each way weights reach a model or change in it is followed by a predict checked against a
 // float64 reference computed by naive loops from the weights the model reports: seeded, a file's
 // bytes, a file's path (read in place: the file is over 1 MiB), arrays by name, writes through
-// `weightArrays` (before and after a predict), a trainer's steps, setWeights and load; on one
+// `weightArrays` (before and after a predict), a trainer's steps (which mark the copies stale, so
+// its predicts pack once per step, not per call), setWeights and load; on one
 // thread, on two (ThreadPool), with SIMD off, and in the relaxed-SIMD variant.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -117,6 +118,9 @@ describe('weights packed once per weight set', () => {
     const { js, mod } = await compiled();
     for (const p of [0, 2, 6]) expect(js).toMatch(new RegExp(`k\\d+_pack\\(p${p}\\.byteOffset\\)`));
     for (const p of [4, 8]) expect(js).not.toContain(`_pack(p${p}.`);
+    // The trainer says when it writes the weights (weightsWritten) rather than taking weightArrays,
+    // which would make every predict repack.
+    expect(js).not.toContain('model.weightArrays');
     expect(js).toContain('its copy packed once per weight set');
     const simd = mod.createModel();
     expect(simd.memory).toBeDefined();
@@ -177,6 +181,8 @@ describe('weights packed once per weight set', () => {
     for (let s = 0; s < 3; s++) {
       t.step(x, labels, batch);
       expectAgrees(t.predict, reported(t), `trainer, after step ${s + 1}`);
+      // Packed at the first predict after the step, read as packed at the second.
+      expectAgrees(t.predict, reported(t), `trainer, after step ${s + 1}, predicting again`);
     }
     const saved = t.save();
     t.setWeights(freshWeights(t.getWeights(), 51));

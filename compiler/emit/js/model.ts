@@ -16,6 +16,10 @@ import { BATCH } from '../../../src/ir/shape.ts';
 import { MIN_ROWS } from '../../codegen/wasm/simd-blocked.ts';
 import type { ModelPrepack } from './simd-table.ts';
 
+/** A trainer's way in to its module's model (emitted with a trainer only): see addCreateModel. */
+export const OPEN_MODEL = 'openModel';
+const OPENED_MODEL = '{ model: Model; weights: readonly Float32Array[]; weightsWritten: () => void; }';
+
 /** `Model` and `createModel`: the planned program over buffers allocated once, grown only for a larger batch. */
 export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSimd: boolean, prepacks: readonly ModelPrepack[] = []) {
   const g = p.graph;
@@ -59,18 +63,27 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
       { name: 'memory', type: 'SimdMemory | undefined', docs: ['The WebAssembly memory its weights and buffers live in when SIMD kernels run (a trainer allocates there too).'] },
     ],
   });
+  const docs = [
+    `Creates a model from a weight file's path (Node: read straight into the model's memory), its bytes, or arrays by name; without weights, ${withoutWeights(o)}. ` +
+      'A weight file must be this model\'s (the same graph or model name) unless `allowForeignWeights`.',
+  ];
+  const parameters = [
+    { name: 'weights', type: 'WeightsSource', hasQuestionToken: true },
+    { name: 'options', type: '{ seed?: number; pool?: ThreadPool; simd?: boolean; allowForeignWeights?: boolean; }', initializer: '{}' },
+  ];
+  // With a trainer, the model is built by openModel, which also hands the trainer the live weights
+  // and a way to say it wrote them: taking `weightArrays` instead would make every later predict
+  // repack (its holder may write at any time), while the trainer writes only in step and load.
+  const opened = o.training ? { name: OPEN_MODEL, returns: OPENED_MODEL } : undefined;
+  if (opened) {
+    f.addFunction({ name: 'createModel', isExported: true, docs, parameters, returnType: 'Model', statements: [`return ${OPEN_MODEL}(weights, options).model;`] });
+  }
   f.addFunction({
-    name: 'createModel',
-    isExported: true,
-    docs: [
-      `Creates a model from a weight file's path (Node: read straight into the model's memory), its bytes, or arrays by name; without weights, ${withoutWeights(o)}. ` +
-        'A weight file must be this model\'s (the same graph or model name) unless `allowForeignWeights`.',
-    ],
-    parameters: [
-      { name: 'weights', type: 'WeightsSource', hasQuestionToken: true },
-      { name: 'options', type: '{ seed?: number; pool?: ThreadPool; simd?: boolean; allowForeignWeights?: boolean; }', initializer: '{}' },
-    ],
-    returnType: 'Model',
+    name: opened?.name ?? 'createModel',
+    isExported: !opened,
+    docs: opened ? ['`createModel`, with what a trainer of this module needs: the live weights, and `weightsWritten` to call after writing them.'] : docs,
+    parameters,
+    returnType: opened?.returns ?? 'Model',
     statements: [
       ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd' }, 'model'),
       // Each weight is copied once, from the file's bytes straight into the model's memory.
@@ -114,22 +127,24 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
       `runAsync: async (feeds: ${feedsType}, batch: number) => run(feeds, batch),`,
       `getWeightsAsync: async () => snapshotWeights(parameters, w),`,
       `};`,
-      // A per-sample graph (ONNX batch not first): predict/run take whole batches and loop (runtime/batch-axis.ts).
-      g.batchAxes ? `return perSampleModel(model, inputs, outputs);` : `return model;`,
+      // A per-sample graph (ONNX batch not first): predict/run take whole batches and loop
+      // (runtime/batch-axis.ts). A trainer's model is batch-first: addDescriptions refuses the rest.
+      opened ? `return { model, weights: w, weightsWritten: ${packing.written} };` : g.batchAxes ? `return perSampleModel(model, inputs, outputs);` : `return model;`,
     ],
   });
 }
+
 
 /**
  * The packed copies of blocked weights (simd-blocked.ts's Prepack) that the model's SIMD kernels
  * read: room for each beside its parameter, and `packWeights(batch)`, run before the kernels, which
  * makes a copy on the first call that takes the blocked path and again whenever the weights may
- * have changed. The Model's only writers are its creation and `weightArrays`: the live arrays,
- * which a trainer (or any caller) may write at any moment after taking them, so once they are
- * handed out every blocked call repacks (as it packed per call before).
+ * have changed. The Model's writers are its creation, its module's trainer (which says when it
+ * wrote: `written`) and `weightArrays`: the live arrays, which any caller may write at any moment
+ * after taking them, so once they are handed out every blocked call repacks.
  */
-function prepackStatements(p: Program, prepacks: readonly ModelPrepack[]): { room: string; declarations: string[]; call: string[] } {
-  if (!prepacks.length) return { room: '', declarations: [], call: [] };
+function prepackStatements(p: Program, prepacks: readonly ModelPrepack[]): { room: string; declarations: string[]; call: string[]; written: string } {
+  if (!prepacks.length) return { room: '', declarations: [], call: [], written: '() => undefined' };
   const room = p.params.map((n) => prepacks.find((m) => m.param === n)?.prepack.room ?? 0);
   const packers = prepacks.filter((m) => m.packs);
   const ref = (m: (typeof prepacks)[number]) => `p${p.params.indexOf(m.param)}`;
@@ -152,5 +167,7 @@ function prepackStatements(p: Program, prepacks: readonly ModelPrepack[]): { roo
       `}`,
     ],
     call: [`packWeights(batch);`],
+    // What a trainer calls after writing the weights: every copy is made again at its next use.
+    written: '() => packed.fill(false)',
   };
 }

@@ -11,6 +11,7 @@ import { literal } from '../../codegen/js.ts';
 import { stringLiteral } from '../../codegen/names.ts';
 import { STEP_OUTPUT } from '../../train/step.ts';
 import { addTrainingDescriptions, classesField, lrLiteral, type TrainingEmit } from '../common.ts';
+import { OPEN_MODEL } from './model.ts';
 import { poolSetup } from './pool.ts';
 import { programParts } from './program-parts.ts';
 import { TRAINER_KERNELS } from '../kernel-failure.ts';
@@ -59,9 +60,9 @@ export function addTrainer(f: ModuleText, t: TrainingEmit, hasSimd: boolean, pro
     statements: [
       `// A trainer's own save() resumes whole: weights, optimizer state and step count.`,
       `const saved = savedTrainer(options.weights);`,
-      `const model = createModel(saved ? savedWeights(saved, parameters) : options.weights, { seed: options.seed, pool: options.pool, simd: options.simd, allowForeignWeights: options.allowForeignWeights });`,
+      // The model's live weights, and weightsWritten to call after writing them (its packed copies are then remade once).
+      `const { model, weights: w, weightsWritten } = ${OPEN_MODEL}(saved ? savedWeights(saved, parameters) : options.weights, { seed: options.seed, pool: options.pool, simd: options.simd, allowForeignWeights: options.allowForeignWeights });`,
       ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd', memory: 'model.memory' }, 'trainer'),
-      `const w = model.weightArrays;`,
       `const s = resolveWeights(stateParameters, options.state, 0, undefined, false, alloc);`,
       `const indexOfParameter = (name: string) => parameters.findIndex((q) => q.name === name);`,
       ...p.params.map(trainParam),
@@ -100,6 +101,7 @@ export function addTrainer(f: ModuleText, t: TrainingEmit, hasSimd: boolean, pro
       `${inputRef(seed)}[0] = hyper.seed;`,
       ...parts.statements(TRAINER_KERNELS, 0, !!profile),
       ...assignments,
+      `weightsWritten();`,
       `lastBatch = batch;`,
       `return ${parts.ref(loss)}[0];`,
       `},`,
@@ -110,7 +112,10 @@ export function addTrainer(f: ModuleText, t: TrainingEmit, hasSimd: boolean, pro
       `},`,
       `predict: model.predict,`,
       `readWeights: () => w.map((a) => a.slice()),`,
-      `writeWeights: (arrays) => arrays.forEach((a, i) => w[i].set(a)),`,
+      `writeWeights(arrays) {`,
+      `arrays.forEach((a, i) => w[i].set(a));`,
+      `weightsWritten();`,
+      `},`,
       `readState: () => s.map((a) => a.slice()),`,
       `writeState: (arrays) => arrays.forEach((a, i) => s[i].set(a)),`,
       `};`,
