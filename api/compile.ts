@@ -44,8 +44,8 @@ function trainingSpec(graph: Graph, t: TrainOptions): TrainingSpec {
 
 /**
  * The emitted JavaScript imported from a data: URL. It first imports the runtime's Node entry,
- * for its side effect in the same runtime instance: weight files checked with zlib's native
- * CRC-32. `sourceURL` names the module in stack traces instead of the whole URL.
+ * for its side effect in the same runtime instance: weight files read by path (and version 1
+ * files checked with zlib's native CRC-32). `sourceURL` names the module in stack traces instead of the whole URL.
  */
 async function importFromMemory(js: string, name: string, runtime: URL): Promise<Record<string, unknown>> {
   const source = `import ${JSON.stringify(new URL('index-node.js', runtime).href)};\n${js}\n//# sourceURL=kiln-compiled:${encodeURIComponent(name)}.mjs\n`;

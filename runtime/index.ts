@@ -17,6 +17,7 @@ export {
 } from './weights.ts';
 export type { WeightTensor, WeightTensorSpec, WeightDType, WeightData, WeightHeaderEntry } from './weights.ts';
 export { crc32 } from './crc32.ts';
+export { xxh32 } from './xxh32.ts';
 export { parseIdx, IdxFormatError } from './idx.ts';
 export type { IdxData, IdxTensor } from './idx.ts';
 export { erf, hashUniform } from './math.ts';

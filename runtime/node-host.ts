@@ -1,9 +1,9 @@
-// Under Node (20.16+: process.getBuiltinModule), the runtime uses zlib's CRC-32 for large weight
-// files and reads weight files by path straight into a model's memory. Browser-safe: it imports no
-// Node built-in (it asks the host for them, when first needed), so the browser entry and a
-// standalone module (which bundles that entry) get both when they run under Node, and a browser
-// neither. Importing node:zlib or node:fs as ES modules would also load Node's streams, 1-2.5 ms
-// of a first prediction, where a small model's checksum needs no zlib (crc32.ts).
+// Under Node (20.16+: process.getBuiltinModule), the runtime reads weight files by path straight
+// into a model's memory, and uses zlib's CRC-32 for large version 1 weight files (version 2's
+// XXH32 needs no zlib). Browser-safe: it imports no Node built-in (it asks the host for them, when
+// first needed), so the browser entry and a standalone module (which bundles that entry) get both
+// when they run under Node, and a browser neither. Importing node:zlib or node:fs as ES modules
+// would also load Node's streams, 1-2.5 ms of a first prediction (crc32.ts).
 import { useNativeCrc32 } from './crc32.ts';
 import { openWeightsFile, type NodeFs } from './weights-opener-node.ts';
 import { useWeightsOpener } from './weights-reader.ts';

@@ -4,7 +4,7 @@
 // (page faults) is most of what loading megabytes of weights costs (bench/startup.md), and this
 // touches half as much. Browser-safe: the file system comes from whoever installs an opener
 // (node-host.ts, under Node); elsewhere a path is refused in one line.
-import { crc32, expectChecksum } from './crc32.ts';
+import type { Checksum } from './checksum.ts';
 import {
   LITTLE_ENDIAN_HOST,
   PREAMBLE_BYTES,
@@ -70,19 +70,18 @@ function scratchBuffer(): (bytes: number) => Uint8Array {
   };
 }
 
-/** The CRC-32 of the file's bytes [from, to), continuing `crc`, read through `scratch`. */
-function checksumRange(reader: WeightsReader, from: number, to: number, crc: number, scratch: (bytes: number) => Uint8Array): number {
+/** Adds the file's bytes [from, to) to `checksum`, read through `scratch`. */
+function checksumRange(reader: WeightsReader, from: number, to: number, checksum: Checksum, scratch: (bytes: number) => Uint8Array): void {
   for (let at = from; at < to; ) {
     const buffer = scratch(to - at);
     const part = buffer.subarray(0, Math.min(buffer.length, to - at));
     reader.read(part, at);
-    crc = crc32(part, crc);
+    checksum.update(part);
     at += part.length;
   }
-  return crc;
 }
 
-/** The CRC stored in the file's last four bytes. */
+/** The checksum stored in the file's last four bytes. */
 function storedChecksum(reader: WeightsReader): number {
   const trailer = new Uint8Array(TRAILER_BYTES);
   reader.read(trailer, reader.byteLength - TRAILER_BYTES);
@@ -100,15 +99,15 @@ export function readWeightsInPlace(reader: WeightsReader, place: TensorPlacer): 
   const length = reader.byteLength;
   const head = new Uint8Array(Math.min(length, PREAMBLE_BYTES));
   reader.read(head, 0);
-  const headerLength = readPreamble(head, length);
-  // Every byte before the trailer is checksummed, in pieces: the first one already picks the CRC-32.
-  expectChecksum(length - TRAILER_BYTES);
+  // Every byte before the trailer is checksummed, in pieces, by the checksum of the file's version.
+  const { headerLength, checksum } = readPreamble(head, length);
   const dataStart = align(PREAMBLE_BYTES + headerLength);
   // Preamble, header and its padding: checksummed as one piece.
   const front = new Uint8Array(dataStart);
   front.set(head);
   reader.read(front.subarray(PREAMBLE_BYTES), PREAMBLE_BYTES);
   const headerRaw = front.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength);
+  checksum.update(front);
   const end = length - TRAILER_BYTES;
   const scratch = scratchBuffer();
   let entries: WeightHeaderEntry[];
@@ -119,31 +118,30 @@ export function readWeightsInPlace(reader: WeightsReader, place: TensorPlacer): 
     targets = place(entries, header.meta);
   } catch (err) {
     // decodeWeights checks the checksum before the header: a corrupt file is reported as corrupt.
-    const actual = checksumRange(reader, dataStart, end, crc32(front), scratch);
-    const stored = storedChecksum(reader);
+    checksumRange(reader, dataStart, end, checksum, scratch);
+    const [actual, stored] = [checksum.digest(), storedChecksum(reader)];
     if (actual !== stored) throw checksumError(stored, actual, headerRaw, dataStart, length);
     throw err;
   }
   // The data section in file order (validateHeader refused overlaps): gaps and skipped tensors
   // through the scratch buffer, wanted tensors straight into their arrays.
   const order = entries.map((_, i) => i).sort((a, b) => entries[a].offset - entries[b].offset);
-  let crc = crc32(front);
   let at = dataStart;
   for (const i of order) {
     const start = dataStart + entries[i].offset;
     const into = targets[i];
-    crc = checksumRange(reader, at, start, crc, scratch);
+    checksumRange(reader, at, start, checksum, scratch);
     if (into) {
       reader.read(into, start);
-      crc = crc32(into, crc);
+      checksum.update(into);
     } else {
-      crc = checksumRange(reader, start, start + entries[i].byteLength, crc, scratch);
+      checksumRange(reader, start, start + entries[i].byteLength, checksum, scratch);
     }
     at = start + entries[i].byteLength;
   }
-  crc = checksumRange(reader, at, end, crc, scratch);
-  const stored = storedChecksum(reader);
-  if (crc !== stored) throw checksumError(stored, crc, headerRaw, dataStart, length);
+  checksumRange(reader, at, end, checksum, scratch);
+  const [actual, stored] = [checksum.digest(), storedChecksum(reader)];
+  if (actual !== stored) throw checksumError(stored, actual, headerRaw, dataStart, length);
   if (!LITTLE_ENDIAN_HOST) targets.forEach((into, i) => into && swapBytes(into, ITEM_SIZE[entries[i].dtype]));
 }
 

@@ -2,14 +2,15 @@
 //
 // Layout (all integers little-endian):
 //   [0, 8)      magic "KILNWTS\0"
-//   [8, 12)     uint32 format version (1)
+//   [8, 12)     uint32 format version (2; version 1 files are read too)
 //   [12, 16)    uint32 header byte length H
 //   [16, 16+H)  UTF-8 JSON header {"tensors":[{name,dtype,shape,offset,byteLength}], "meta":{...}}
 //   zero padding up to the next multiple of 8 = start of the data section
 //   data section: each tensor at an 8-byte-aligned offset (relative to the section start)
-//   trailing uint32 CRC-32 (IEEE) of every preceding byte
+//   trailing uint32 checksum of every preceding byte: XXH32 (seed 0) in version 2, CRC-32 (IEEE)
+//   in version 1 (checksum.ts)
 
-import { crc32 } from './crc32.ts';
+import { CHECKSUMS, WRITTEN_VERSION, checksumOf, type Checksum } from './checksum.ts';
 import {
   ITEM_SIZE,
   WeightFileError,
@@ -27,10 +28,10 @@ export type { WeightData, WeightDType, WeightHeaderEntry, WeightTensor, WeightTe
 /** The 8 magic bytes that open every weight file ("KILNWTS" followed by a NUL). */
 export const WEIGHTS_MAGIC: Uint8Array = new Uint8Array([0x4b, 0x49, 0x4c, 0x4e, 0x57, 0x54, 0x53, 0x00]);
 
-/** The format version written by {@link encodeWeights} and accepted by {@link decodeWeights}. */
-export const WEIGHTS_FORMAT_VERSION = 1;
+/** The format version written by {@link encodeWeights}; {@link decodeWeights} also reads version 1. */
+export const WEIGHTS_FORMAT_VERSION = WRITTEN_VERSION;
 
-/** Bytes before the header (magic, version, header length), and after the data section (the CRC). */
+/** Bytes before the header (magic, version, header length), and after the data section (the checksum). */
 export const PREAMBLE_BYTES = 16;
 export const TRAILER_BYTES = 4;
 const ALIGN = 8;
@@ -43,7 +44,7 @@ export function align(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
 
-/** Formats a CRC as `0x` followed by 8 hex digits. */
+/** Formats a checksum as `0x` followed by 8 hex digits. */
 function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
@@ -124,7 +125,7 @@ export function encodeWeights(tensors: readonly WeightTensor[], meta: Record<str
   view.setUint32(12, header.length, true);
   out.set(header, PREAMBLE_BYTES);
   tensors.forEach((t, i) => out.set(littleEndianBytes(t.data), dataStart + entries[i].offset));
-  view.setUint32(total - TRAILER_BYTES, crc32(out.subarray(0, total - TRAILER_BYTES)), true);
+  view.setUint32(total - TRAILER_BYTES, checksumOf(WEIGHTS_FORMAT_VERSION, out.subarray(0, total - TRAILER_BYTES)), true);
   return out;
 }
 
@@ -140,9 +141,10 @@ function asBytes(input: Uint8Array | ArrayBuffer): Uint8Array {
 
 /**
  * Checks size, magic, version and header length of a file of `length` bytes from its first
- * bytes `head` (at least 16 unless the file is shorter); returns the header length.
+ * bytes `head` (at least 16 unless the file is shorter); returns the header length and a fresh
+ * checksum of the file's version, for the bytes before the trailer.
  */
-export function readPreamble(head: Uint8Array, length: number): number {
+export function readPreamble(head: Uint8Array, length: number): { headerLength: number; checksum: Checksum } {
   const minimum = PREAMBLE_BYTES + TRAILER_BYTES;
   if (length < minimum) {
     throw new WeightFileError(`file too short: ${length} bytes, a weight file has at least ${minimum}`);
@@ -152,16 +154,15 @@ export function readPreamble(head: Uint8Array, length: number): number {
   }
   const view = new DataView(head.buffer, head.byteOffset, PREAMBLE_BYTES);
   const version = view.getUint32(8, true);
-  if (version !== WEIGHTS_FORMAT_VERSION) {
-    throw new WeightFileError(`unsupported format version ${version} (this runtime reads version ${WEIGHTS_FORMAT_VERSION})`);
-  }
+  const checksum = CHECKSUMS[version];
+  if (!checksum) throw new WeightFileError(`unsupported format version ${version} (this runtime reads versions 1 to ${WEIGHTS_FORMAT_VERSION})`);
   const headerLength = view.getUint32(12, true);
   if (align(PREAMBLE_BYTES + headerLength) + TRAILER_BYTES > length) {
     throw new WeightFileError(
       `header length ${headerLength} extends beyond the end of the ${length}-byte file (truncated or corrupt)`,
     );
   }
-  return headerLength;
+  return { headerLength, checksum: checksum(length - TRAILER_BYTES) };
 }
 
 /** Decodes the header bytes `raw` as UTF-8 JSON. */
@@ -204,11 +205,12 @@ export function checksumError(stored: number, actual: number, headerRaw: Uint8Ar
   return new WeightFileError(hint === null ? mismatch : `${hint} (${mismatch})`);
 }
 
-/** Throws a WeightFileError if the trailing CRC-32 does not match the file contents. */
-function verifyChecksum(bytes: Uint8Array, view: DataView, headerRaw: Uint8Array, dataStart: number): void {
+/** Throws a WeightFileError if the trailing checksum does not match the file contents. */
+function verifyChecksum(bytes: Uint8Array, view: DataView, checksum: Checksum, headerRaw: Uint8Array, dataStart: number): void {
   const end = bytes.length - TRAILER_BYTES;
   const stored = view.getUint32(end, true);
-  const actual = crc32(bytes.subarray(0, end));
+  checksum.update(bytes.subarray(0, end));
+  const actual = checksum.digest();
   if (stored !== actual) throw checksumError(stored, actual, headerRaw, dataStart, bytes.length);
 }
 
@@ -233,10 +235,10 @@ function extractTensor(bytes: Uint8Array, dataStart: number, e: WeightHeaderEntr
 function decode(input: Uint8Array | ArrayBuffer, views: boolean): { tensors: WeightTensor[]; meta: Record<string, unknown> } {
   const bytes = asBytes(input);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = readPreamble(bytes, bytes.length);
+  const { headerLength, checksum } = readPreamble(bytes, bytes.length);
   const dataStart = align(PREAMBLE_BYTES + headerLength);
   const headerRaw = bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength);
-  verifyChecksum(bytes, view, headerRaw, dataStart);
+  verifyChecksum(bytes, view, checksum, headerRaw, dataStart);
   const header = parseHeaderJson(headerRaw);
   const dataLength = bytes.length - TRAILER_BYTES - dataStart;
   const { entries, meta } = validateHeader(header, dataLength);

@@ -4,6 +4,7 @@ import { HOSTILE_INTS, HOSTILE_NAMES, pick } from './hostile.ts';
 import { classifyThrow, failed, type Outcome } from './oracle.ts';
 import { compiledExamples } from './seeds.ts';
 import type { Target } from './targets.ts';
+import { trailerReference } from '../runtime/checksum-reference.ts';
 
 const KINDS = ['flip', 'truncate', 'insert', 'header', 'data', 'preamble'] as const;
 interface Edit {
@@ -17,21 +18,11 @@ export interface WeightsMutant {
   edits: Edit[];
 }
 
-// An independent reading of the format (magic, version, header length, JSON header, 8-aligned data, CRC-32 trailer),
-// written from the format's description rather than taken from runtime/weights.ts.
+// An independent reading of the format (magic, version, header length, JSON header, 8-aligned data, a trailer of
+// the version's checksum: CRC-32 in 1, XXH32 in 2), written from the format's description rather than taken from
+// runtime/weights.ts.
 const MAGIC = [0x4b, 0x49, 0x4c, 0x4e, 0x57, 0x54, 0x53, 0x00];
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 interface Parts {
   version: number;
@@ -57,7 +48,7 @@ function join(p: Parts, headerLengthDelta = 0): Uint8Array {
   view.setUint32(12, (header.length + headerLengthDelta) >>> 0, true);
   out.set(header, 16);
   out.set(p.data, dataStart);
-  view.setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  view.setUint32(out.length - 4, trailerReference(p.version, out.subarray(0, out.length - 4)) ?? 0, true);
   return out;
 }
 
@@ -147,7 +138,7 @@ function mutateOnce(file: Uint8Array, e: Edit): Uint8Array {
     }
     default: {
       const p = split(file);
-      return e.b % 2 ? join({ ...p, version: pick([0, 2, 2 ** 32 - 1], e.c) }) : join(p, pick([1, -1, 8, 1 << 30, -16], e.c));
+      return e.b % 2 ? join({ ...p, version: pick([0, 1, 3, 2 ** 32 - 1], e.c) }) : join(p, pick([1, -1, 8, 1 << 30, -16], e.c));
     }
   }
 }
@@ -163,11 +154,12 @@ function expected(file: Uint8Array, params: readonly { name: string; shape: numb
   const bad = (why: string): Expected => ({ ok: false, why });
   if (file.length < 20 || MAGIC.some((m, i) => file[i] !== m)) return bad('too short or bad magic');
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  if (view.getUint32(8, true) !== 1) return bad('version');
+  const version = view.getUint32(8, true);
+  if (version !== 1 && version !== 2) return bad('version');
   const headerLength = view.getUint32(12, true);
   const dataStart = align8(16 + headerLength);
   if (dataStart + 4 > file.length) return bad('header past the end');
-  if (view.getUint32(file.length - 4, true) !== crc32(file.subarray(0, file.length - 4))) return bad('checksum');
+  if (view.getUint32(file.length - 4, true) !== trailerReference(version, file.subarray(0, file.length - 4))) return bad('checksum');
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(16, 16 + headerLength)));

@@ -1,11 +1,13 @@
-// A weight file read in place is checksummed in pieces (its front, then tensor by tensor): told
-// the file's length first, crc32 loads the native CRC-32 before the first piece when the file
-// reaches the 1 MiB threshold, so that no piece builds the WebAssembly one only to leave it.
+// A weight file read in place is checksummed in pieces (its front, then tensor by tensor). A
+// version 1 file's CRC-32, told the file's length first, loads the native CRC-32 before the first
+// piece when the file reaches the 1 MiB threshold, so that no piece builds the WebAssembly one
+// only to leave it; a version 2 file (XXH32) never loads it.
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32, expectChecksum, useNativeCrc32 } from '../../runtime/crc32.ts';
 import { encodeWeights } from '../../runtime/weights.ts';
 import { readWeightsInPlace, type WeightsReader } from '../../runtime/weights-reader.ts';
+import { crc32Reference } from './checksum-reference.ts';
 
 afterEach(() => useNativeCrc32(undefined));
 
@@ -19,10 +21,16 @@ function countingNative() {
   return seen;
 }
 
-/** A weight file of one float32 tensor of `count` values, as a reader over its bytes. */
-function fileOf(count: number): { reader: WeightsReader; bytes: Uint8Array } {
+/** A weight file of one float32 tensor of `count` values (format `version`), as a reader over its bytes. */
+function fileOf(count: number, version: 1 | 2 = 1): { reader: WeightsReader; bytes: Uint8Array } {
   const data = Float32Array.from({ length: count }, (_, i) => Math.sin(i));
   const bytes = encodeWeights([{ name: 'w', dtype: 'float32', shape: [count], data }]);
+  if (version === 1) {
+    // As an earlier Kiln wrote it: the same layout, version 1, a CRC-32 trailer.
+    const view = new DataView(bytes.buffer);
+    view.setUint32(8, 1, true);
+    view.setUint32(bytes.length - 4, crc32Reference(bytes.subarray(0, bytes.length - 4)), true);
+  }
   const reader = { byteLength: bytes.length, read: (into: Uint8Array, at: number) => into.set(bytes.subarray(at, at + into.length)), close() {} };
   return { reader, bytes };
 }
@@ -39,7 +47,7 @@ describe('expectChecksum', () => {
     expect(seen.bytes).toBe(part.length);
   });
 
-  it('a file of 1.2 MB read in place goes through the native CRC-32 whole, its first piece included', () => {
+  it('a version 1 file of 1.2 MB read in place goes through the native CRC-32 whole, its first piece included', () => {
     const { reader, bytes } = fileOf(300_000);
     const seen = countingNative();
     let into: Uint8Array | undefined;
@@ -48,10 +56,14 @@ describe('expectChecksum', () => {
     expect(new Float32Array(into!.buffer)[12345]).toBe(Math.fround(Math.sin(12345)));
   });
 
-  it('a small file read in place never loads it', () => {
-    const { reader } = fileOf(1000);
-    const seen = countingNative();
-    readWeightsInPlace(reader, (entries) => entries.map((e) => new Uint8Array(e.byteLength)));
-    expect(seen.loads).toBe(0);
+  it('a small version 1 file, or a version 2 file of any size, read in place never loads it', () => {
+    for (const [count, version] of [[1000, 1], [1000, 2], [300_000, 2]] as const) {
+      const { reader } = fileOf(count, version);
+      const seen = countingNative();
+      let into: Uint8Array | undefined;
+      readWeightsInPlace(reader, (entries) => entries.map((e) => (into = new Uint8Array(e.byteLength))));
+      expect(seen.loads, `${count} values, version ${version}`).toBe(0);
+      expect(new Float32Array(into!.buffer)[count - 1]).toBe(Math.fround(Math.sin(count - 1)));
+    }
   });
 });

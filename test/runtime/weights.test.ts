@@ -1,6 +1,6 @@
 // Tests for the binary weight-file format: round trips, layout, corruption handling, fuzzing, checkWeights.
 import { describe, it, expect } from 'vitest';
-import { crc32 } from '../../runtime/crc32.ts';
+import { trailerReference } from './checksum-reference.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { WeightFileError, checkWeights, decodeWeights, encodeWeights } from '../../runtime/weights.ts';
 import type { WeightTensor } from '../../runtime/weights.ts';
@@ -17,15 +17,16 @@ function sample(): WeightTensor[] {
   ];
 }
 
-/** Recomputes the trailing CRC so a deliberately edited file passes the checksum. */
+/** Recomputes the trailing checksum (of the file's version) so a deliberately edited file passes it. */
 function reseal(bytes: Uint8Array): Uint8Array {
   const end = bytes.length - 4;
-  new DataView(bytes.buffer, bytes.byteOffset).setUint32(end, crc32(bytes.subarray(0, end)), true);
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  view.setUint32(end, trailerReference(view.getUint32(8, true), bytes.subarray(0, end)) ?? 0, true);
   return bytes;
 }
 
-/** Builds a file from a raw header (object or literal string) and data bytes, with a valid CRC. */
-function craft(header: unknown, data: Uint8Array = new Uint8Array(0), version = 1): Uint8Array {
+/** Builds a file from a raw header (object or literal string) and data bytes, with a valid checksum. */
+function craft(header: unknown, data: Uint8Array = new Uint8Array(0), version = 2): Uint8Array {
   const json = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
   const dataStart = Math.ceil((16 + json.length) / 8) * 8;
   const out = new Uint8Array(dataStart + data.length + 4);
@@ -83,7 +84,7 @@ describe('encodeWeights / decodeWeights round trip', () => {
     const bytes = encodeWeights(sample(), { a: 1 });
     const view = new DataView(bytes.buffer);
     expect(Array.from(bytes.subarray(0, 8))).toEqual(MAGIC);
-    expect(view.getUint32(8, true)).toBe(1);
+    expect(view.getUint32(8, true)).toBe(2);
     const headerLength = view.getUint32(12, true);
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLength)));
     const dataStart = Math.ceil((16 + headerLength) / 8) * 8;
@@ -92,7 +93,8 @@ describe('encodeWeights / decodeWeights round trip', () => {
     const k = header.tensors[0];
     expect(k).toEqual({ name: 'dense1.kernel', dtype: 'float32', shape: [3, 2], offset: 0, byteLength: 24 });
     expect(view.getFloat32(dataStart + k.offset, true)).toBe(1.5); // little-endian
-    expect(view.getUint32(bytes.length - 4, true)).toBe(crc32(bytes.subarray(0, bytes.length - 4)));
+    // Version 2's trailer: XXH32 of every byte before it.
+    expect(view.getUint32(bytes.length - 4, true)).toBe(trailerReference(2, bytes.subarray(0, bytes.length - 4)));
   });
 
   it('accepts ArrayBuffers and unaligned views, and returns independent aligned copies', () => {
@@ -146,7 +148,22 @@ describe('decodeWeights rejects bad files with WeightFileError', () => {
   });
 
   it('unsupported version', () => {
-    expect(decodeFailure(craft({ tensors: [], meta: {} }, data8, 2))).toMatch(/unsupported format version 2/);
+    for (const version of [0, 3]) expect(decodeFailure(craft({ tensors: [], meta: {} }, data8, version))).toMatch(new RegExp(`unsupported format version ${version} \\(this runtime reads versions 1 to 2\\)`));
+  });
+
+  it('version 1 files (a CRC-32 trailer) are still read, and checked with their own checksum', () => {
+    const header = { tensors: [entry()], meta: { saved: 'by an earlier Kiln' } };
+    const file = craft(header, new Uint8Array(new Float32Array([1.5, -2]).buffer), 1);
+    const { tensors, meta } = decodeWeights(file);
+    expect(Array.from(tensors[0].data)).toEqual([1.5, -2]);
+    expect(meta).toEqual({ saved: 'by an earlier Kiln' });
+    // A version 1 file sealed with version 2's checksum is corrupt, and the other way round.
+    const crossed = file.slice();
+    new DataView(crossed.buffer).setUint32(crossed.length - 4, trailerReference(2, crossed.subarray(0, crossed.length - 4))!, true);
+    expect(decodeFailure(crossed)).toMatch(/checksum mismatch/);
+    const v2 = craft(header, new Uint8Array(new Float32Array([1.5, -2]).buffer), 2);
+    new DataView(v2.buffer).setUint32(v2.length - 4, trailerReference(1, v2.subarray(0, v2.length - 4))!, true);
+    expect(decodeFailure(v2)).toMatch(/checksum mismatch/);
   });
 
   it('header length beyond the file', () => {

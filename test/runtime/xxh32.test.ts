@@ -1,0 +1,81 @@
+// XXH32, the checksum of weight files from format version 2 (runtime/xxh32.ts): the digests the
+// xxHash project's users publish, a reference written from the specification, every way of
+// cutting the data into pieces, and the WebAssembly SIMD stripes against the JavaScript ones.
+import { describe, expect, it } from 'vitest';
+import { openWasmStripes, stripesJs, xxh32, xxh32Stream } from '../../runtime/xxh32.ts';
+import { xxh32Reference } from './checksum-reference.ts';
+
+/** Deterministic pseudo-random bytes. */
+function randomBytes(n: number, seed = 7): Uint8Array {
+  return Uint8Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+// Published XXH32 digests (seed 0): the short path (< 16 bytes), exactly one stripe, stripes with
+// words and bytes after them.
+const KNOWN: [string, number][] = [
+  ['', 0x02cc5d05],
+  ['a', 0x550d7456],
+  ['abc', 0x32d153ff],
+  ['abcd', 0xa3643705],
+  ['abcdefghij', 0x8b988cfe],
+  ['abcdefghijklmnop', 0x9d2d8b62],
+  ['01234567890123456789012345678901', 0xfa57b070],
+  ['Nobody inspects the spammish repetition', 0xe2293b2f],
+  ['The quick brown fox jumps over the lazy dog', 0xe85ea4de],
+];
+
+describe('XXH32', () => {
+  it('gives the published digests, as does the reference written from the specification', () => {
+    for (const [s, digest] of KNOWN) {
+      expect(xxh32(text(s)), s).toBe(digest);
+      expect(xxh32Reference(text(s)), s).toBe(digest);
+    }
+  });
+
+  it('agrees with the reference on every length from 0 to 100 and around its 64 KiB window', () => {
+    const bytes = randomBytes(3 * 65536 + 40);
+    for (let n = 0; n <= 100; n++) expect(xxh32(bytes.subarray(0, n)), `length ${n}`).toBe(xxh32Reference(bytes.subarray(0, n)));
+    for (const n of [65535, 65536, 65537, 65552, 2 * 65536 + 9, bytes.length]) expect(xxh32(bytes.subarray(0, n)), `length ${n}`).toBe(xxh32Reference(bytes.subarray(0, n)));
+  });
+
+  it('gives the same digest however the data is cut into pieces', () => {
+    const bytes = randomBytes(200_003, 5);
+    const whole = xxh32Reference(bytes);
+    // Every cut of the first 40 bytes in two, then pieces of sizes that straddle stripes and the window.
+    for (let cut = 0; cut <= 40; cut++) {
+      const h = xxh32Stream();
+      h.update(bytes.subarray(0, cut));
+      h.update(bytes.subarray(cut, 40));
+      expect(h.digest(), `cut at ${cut}`).toBe(xxh32Reference(bytes.subarray(0, 40)));
+    }
+    for (const size of [1, 3, 15, 16, 17, 4096 + 5, 65536, 65537, 100_000]) {
+      const h = xxh32Stream();
+      for (let at = 0; at < bytes.length; at += size) h.update(bytes.subarray(at, at + size));
+      expect(h.digest(), `pieces of ${size}`).toBe(whole);
+    }
+    // Empty pieces change nothing, and a digest may be asked for midway.
+    const h = xxh32Stream();
+    h.update(new Uint8Array(0));
+    h.update(bytes.subarray(0, 1000));
+    expect(h.digest()).toBe(xxh32Reference(bytes.subarray(0, 1000)));
+    h.update(new Uint8Array(0));
+    h.update(bytes.subarray(1000));
+    expect(h.digest()).toBe(whole);
+  });
+
+  it('runs its stripes in WebAssembly SIMD as JavaScript does, reading a shared memory too', () => {
+    const stripes = openWasmStripes();
+    expect(stripes).toBeDefined();
+    const bytes = randomBytes(5 * 65536 + 48, 11);
+    // From arbitrary lanes (wrapping adds and multiplies), over stripes that cross the window.
+    const [simd, js] = [Int32Array.of(1, -2, 0x7fffffff, -0x80000000), Int32Array.of(1, -2, 0x7fffffff, -0x80000000)];
+    stripes!(simd, bytes, 32, bytes.length);
+    stripesJs(js, bytes, 32, bytes.length);
+    expect(Array.from(simd)).toEqual(Array.from(js));
+    const shared = new Uint8Array(new WebAssembly.Memory({ initial: 6, maximum: 6, shared: true }).buffer, 3, bytes.length);
+    shared.set(bytes);
+    expect(xxh32(shared)).toBe(xxh32Reference(bytes));
+  });
+});
