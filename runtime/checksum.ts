@@ -1,6 +1,6 @@
 // The checksum in a weight file's trailer, by format version: CRC-32 (IEEE) in version 1, XXH32
-// (seed 0) from version 2 on, which runs in WebAssembly SIMD about as fast as zlib's CRC-32 once
-// zlib is loaded, without loading it, and twice as fast as the WebAssembly CRC-32 (xxh32.ts).
+// (seed 0) from version 2 on, which runs in WebAssembly SIMD over the weights where they were
+// read to, faster than zlib's CRC-32 and without loading zlib (xxh32.ts).
 // Files of either version are read; encodeWeights writes the newest.
 import { crc32, expectChecksum } from './crc32.ts';
 import { xxh32Stream } from './xxh32.ts';

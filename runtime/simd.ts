@@ -3,6 +3,8 @@
 // is shared (its buffer a SharedArrayBuffer) for two reasons: growing it never detaches the views
 // already handed out, and a ThreadPool's worker can run the same kernels on it.
 
+import { noteMemoryBuffer } from './wasm-memories.ts';
+
 type ArrayType = typeof Float32Array | typeof Float64Array | typeof Int32Array;
 type Array32 = Float32Array | Float64Array | Int32Array;
 
@@ -27,7 +29,7 @@ export class SimdMemory {
 
   constructor(memory?: WebAssembly.Memory) {
     this.memory = memory ?? new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
-    this.buffers.add(this.memory.buffer);
+    this.buffers.add(noteMemoryBuffer(this.memory));
   }
 
   /** Reserves `bytes` (16-byte aligned, 16 spare after) and returns the address; grows the memory as needed. */
@@ -48,7 +50,7 @@ export class SimdMemory {
   /** A zeroed array in this memory. Arrays are never freed: a model allocates once per batch-size increase. */
   alloc = <T extends ArrayType>(Type: T, length: number): InstanceType<T> => {
     const at = this.reserve(Math.max(1, length) * Type.BYTES_PER_ELEMENT);
-    const buffer = this.memory.buffer;
+    const buffer = noteMemoryBuffer(this.memory);
     this.buffers.add(buffer);
     // A shared memory starts zeroed and is never reused, so the new array is zeroed.
     return new (Type as unknown as new (b: ArrayBufferLike, o: number, n: number) => InstanceType<T>)(buffer, at, length);

@@ -2,10 +2,13 @@
 // files of format version 2. Its four 32-bit lanes are one WebAssembly SIMD vector: a 16-byte
 // stripe is one load, two multiplies, an add and a rotation (the lanes' dependency chains bound
 // it at about 7 GB/s optimised; 1.5-2.5 GB/s in V8's baseline compiler, which runs its first
-// megabytes). With the copy into its window, 34 MB take about 11 ms from a fresh start, as zlib's
-// CRC-32 does once zlib is loaded (2-3 ms) and half the WebAssembly CRC-32's time (a browser has
-// no zlib); a first prediction of cnn2 (3.4 MB) spends about 1.2 ms less in createModel.
+// megabytes). It reads a model's weights in place, in its WebAssembly memory, where the file was
+// read to (a copy into a window of its own ran at about 4 GB/s: V8 copies out of shared memory
+// with relaxed word moves). Against version 1's CRC-32 (zlib's, after 2-3 ms loading zlib), in
+// interleaved fresh processes: createModel of cnn2 (3.4 MB) 12.3 → 8.9 ms, of cifar-cnn (34 MB)
+// 49.5 → 37.9 (a busy hour); a browser, which has no zlib, had the WebAssembly CRC-32 at 1.6 GB/s.
 // Specification: https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md (XXH32).
+import { memoryOf } from './wasm-memories.ts';
 
 const P1 = 0x9e3779b1;
 const P2 = 0x85ebca77;
@@ -37,11 +40,15 @@ export function stripesJs(lanes: Int32Array, bytes: Uint8Array, from: number, to
 }
 
 /**
- * The stripes in WebAssembly SIMD (hand-assembled; 145 bytes). Memory: two 64 KiB pages, the
- * lanes at address 0, a window for the data at 65536.
+ * The stripes in WebAssembly SIMD (hand-assembled; 226 bytes). It imports the memory it reads (a
+ * model's, where the weights were read to, or a 64 KiB window of its own that data from elsewhere
+ * is copied into) and keeps the lanes in four globals:
  *
- *   (func $stripes (param $p i32) (param $end i32) (local $v v128) (local $p2 v128) (local $p1 v128)
- *     (local.set $v (v128.load (i32.const 0)))
+ *   (import "m" "memory" (memory 0 65536 shared))
+ *   (global $l0 (export "l0") (mut i32) (i32.const 0))  ;; and $l1, $l2, $l3
+ *   (func $stripes (export "stripes") (param $p i32) (param $end i32) (local $v v128) (local $p2 v128) (local $p1 v128)
+ *     (local.set $v (i32x4.replace_lane 3 (i32x4.replace_lane 2 (i32x4.replace_lane 1
+ *                     (i32x4.splat (global.get $l0)) (global.get $l1)) (global.get $l2)) (global.get $l3)))
  *     (local.set $p2 (i32x4.splat (i32.const 0x85ebca77)))
  *     (local.set $p1 (i32x4.splat (i32.const 0x9e3779b1)))
  *     (loop $stripe                                       ;; p < end, (end - p) a multiple of 16
@@ -51,44 +58,84 @@ export function stripesJs(lanes: Int32Array, bytes: Uint8Array, from: number, to
  *                                         (i32x4.shr_u (local.get $v) (i32.const 19)))
  *                                (local.get $p1)))
  *       (br_if $stripe (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end))))
- *     (v128.store (i32.const 0) (local.get $v)))
+ *     (global.set $l0 (i32x4.extract_lane 0 (local.get $v)))  ;; and lanes 1, 2, 3
+ *     ...)
  */
 const WASM_STRIPES = [
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 2, 127, 127, 0, 3, 2, 1, 0, 5, 3, 1, 0,
-  2, 7, 20, 2, 7, 115, 116, 114, 105, 112, 101, 115, 0, 0, 6, 109, 101, 109, 111, 114, 121, 2, 0, 10,
-  96, 1, 94, 1, 3, 123, 65, 0, 253, 0, 4, 0, 33, 2, 65, 247, 148, 175, 175, 120, 253, 17, 33, 3,
-  65, 177, 243, 221, 241, 121, 253, 17, 33, 4, 3, 64, 32, 2, 32, 0, 253, 0, 4, 0, 32, 3, 253, 181,
-  1, 253, 174, 1, 34, 2, 65, 13, 253, 171, 1, 32, 2, 65, 19, 253, 173, 1, 253, 80, 32, 4, 253, 181,
-  1, 33, 2, 32, 0, 65, 16, 106, 34, 0, 32, 1, 73, 13, 0, 11, 65, 0, 32, 2, 253, 11, 4, 0,
-  11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 2, 127, 127, 0, 2, 16, 1, 1, 109, 6, 109, 101,
+  109, 111, 114, 121, 2, 3, 0, 128, 128, 4, 3, 2, 1, 0, 6, 21, 4, 127, 1, 65, 0, 11, 127, 1,
+  65, 0, 11, 127, 1, 65, 0, 11, 127, 1, 65, 0, 11, 7, 31, 5, 7, 115, 116, 114, 105, 112, 101, 115,
+  0, 0, 2, 108, 48, 3, 0, 2, 108, 49, 3, 1, 2, 108, 50, 3, 2, 2, 108, 51, 3, 3, 10, 129,
+  1, 1, 127, 1, 3, 123, 35, 0, 253, 17, 35, 1, 253, 28, 1, 35, 2, 253, 28, 2, 35, 3, 253, 28,
+  3, 33, 2, 65, 247, 148, 175, 175, 120, 253, 17, 33, 3, 65, 177, 243, 221, 241, 121, 253, 17, 33, 4, 3,
+  64, 32, 2, 32, 0, 253, 0, 4, 0, 32, 3, 253, 181, 1, 253, 174, 1, 34, 2, 65, 13, 253, 171, 1,
+  32, 2, 65, 19, 253, 173, 1, 253, 80, 32, 4, 253, 181, 1, 33, 2, 32, 0, 65, 16, 106, 34, 0, 32,
+  1, 73, 13, 0, 11, 32, 2, 253, 27, 0, 36, 0, 32, 2, 253, 27, 1, 36, 1, 32, 2, 253, 27, 2,
+  36, 2, 32, 2, 253, 27, 3, 36, 3, 11,
 ];
 
-/** Where the data window starts in the module's memory, and its length (a multiple of 16). */
+/** The window's length (a multiple of 16): one page of its own memory. */
 const WINDOW = 65536;
+/**
+ * Bytes per call when reading a model's memory in place. WebAssembly has no on-stack replacement:
+ * a call that started in V8's baseline code ends there, so a tensor of megabytes is taken in
+ * pieces, and the pieces after V8 has optimised the loop (from about the second megabyte) run at
+ * its speed.
+ */
+const PIECE = 1 << 18;
 
-/** The WebAssembly stripes, or undefined where WebAssembly (SIMD) is missing or refuses the module. */
+/** One instance of the stripes over a memory: the function and its lanes. */
+interface StripesOver {
+  run(p: number, end: number): void;
+  lanes: WebAssembly.Global[];
+}
+
+/**
+ * The WebAssembly stripes, or undefined where WebAssembly (SIMD, shared memory) is missing or
+ * refuses the module, or on a big-endian host (the lanes are read as little-endian words).
+ */
 export function openWasmStripes(): Stripes | undefined {
-  let run: (p: number, end: number) => void;
-  let memory: Uint8Array;
-  let state: Int32Array;
+  let module: WebAssembly.Module;
+  let window: WebAssembly.Memory;
   try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(WASM_STRIPES)));
-    run = instance.exports.stripes as typeof run;
-    const buffer = (instance.exports.memory as WebAssembly.Memory).buffer;
-    [memory, state] = [new Uint8Array(buffer), new Int32Array(buffer, 0, 4)];
+    module = new WebAssembly.Module(new Uint8Array(WASM_STRIPES));
+    window = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   } catch {
     return undefined;
   }
-  // Its lanes are read as little-endian words: on a big-endian host the JavaScript ones run.
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) return undefined;
-  return (lanes, bytes, from, to) => {
-    state.set(lanes);
-    for (let at = from; at < to; at += WINDOW) {
-      const part = bytes.subarray(at, Math.min(to, at + WINDOW));
-      memory.set(part, WINDOW);
-      run(WINDOW, WINDOW + part.length);
+  const windowBytes = new Uint8Array(window.buffer);
+  const instances = new WeakMap<WebAssembly.Memory, StripesOver | undefined>();
+  /** The instance over `memory`; undefined if the module cannot import it (not shared, larger than it declares). */
+  const over = (memory: WebAssembly.Memory): StripesOver | undefined => {
+    if (!instances.has(memory)) {
+      try {
+        const e = new WebAssembly.Instance(module, { m: { memory } }).exports;
+        instances.set(memory, { run: e.stripes as StripesOver['run'], lanes: [e.l0, e.l1, e.l2, e.l3] as WebAssembly.Global[] });
+      } catch {
+        instances.set(memory, undefined);
+      }
     }
-    lanes.set(state);
+    return instances.get(memory);
+  };
+  const inWindow = over(window);
+  if (!inWindow) return undefined;
+  return (lanes, bytes, from, to) => {
+    // In place when `bytes` lies in a model's WebAssembly memory, else through the window.
+    const home = memoryOf(bytes.buffer);
+    const inPlace = home && over(home);
+    const s = inPlace ?? inWindow;
+    s.lanes.forEach((g, i) => (g.value = lanes[i]));
+    if (inPlace) {
+      for (let at = from; at < to; at += PIECE) s.run(bytes.byteOffset + at, bytes.byteOffset + Math.min(to, at + PIECE));
+    } else {
+      for (let at = from; at < to; at += WINDOW) {
+        const part = bytes.subarray(at, Math.min(to, at + WINDOW));
+        windowBytes.set(part, 0);
+        s.run(0, part.length);
+      }
+    }
+    s.lanes.forEach((g, i) => (lanes[i] = g.value as number));
   };
 }
 
@@ -113,7 +160,8 @@ export function xxh32Stream() {
         run(pending, 0, 16);
         held = 0;
       }
-      const whole = i + (bytes.length - i) - ((bytes.length - i) % 16);
+      // Whole stripes from i on; the rest waits for the next piece (or the digest).
+      const whole = bytes.length - ((bytes.length - i) % 16);
       if (whole > i) run(bytes, i, whole);
       pending.set(bytes.subarray(whole), 0);
       held = bytes.length - whole;

@@ -150,6 +150,7 @@ const REACHED_FROM_INDEX = [
   'simd.ts',
   'train-loop.ts',
   'trainer-shell.ts',
+  'wasm-memories.ts',
   'weights-header.ts',
   'weights-identity.ts',
   'weights-opener-node.ts',

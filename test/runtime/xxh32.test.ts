@@ -1,7 +1,10 @@
 // XXH32, the checksum of weight files from format version 2 (runtime/xxh32.ts): the digests the
 // xxHash project's users publish, a reference written from the specification, every way of
-// cutting the data into pieces, and the WebAssembly SIMD stripes against the JavaScript ones.
+// cutting the data into pieces, the WebAssembly SIMD stripes against the JavaScript ones, and
+// arrays of a model's memory read in place.
 import { describe, expect, it } from 'vitest';
+import { SimdMemory } from '../../runtime/simd.ts';
+import { memoryOf } from '../../runtime/wasm-memories.ts';
 import { openWasmStripes, stripesJs, xxh32, xxh32Stream } from '../../runtime/xxh32.ts';
 import { xxh32Reference } from './checksum-reference.ts';
 
@@ -77,5 +80,26 @@ describe('XXH32', () => {
     const shared = new Uint8Array(new WebAssembly.Memory({ initial: 6, maximum: 6, shared: true }).buffer, 3, bytes.length);
     shared.set(bytes);
     expect(xxh32(shared)).toBe(xxh32Reference(bytes));
+  });
+});
+
+describe('XXH32 over a model memory, in place', () => {
+  it("reads arrays of a SimdMemory where they lie, before and after the memory grows", () => {
+    const memory = new SimdMemory();
+    const early = memory.alloc(Float32Array, 300_001);
+    // More than the memory's first 16 MiB: it grows, and later arrays have a newer buffer.
+    const late = memory.alloc(Float32Array, 5_000_003);
+    expect(late.buffer).not.toBe(early.buffer);
+    for (const a of [early, late]) {
+      a.set(Float32Array.from({ length: a.length }, (_, i) => Math.sin(i)));
+      expect(memoryOf(a.buffer)).toBe(memory.memory);
+      const bytes = new Uint8Array(a.buffer, a.byteOffset + 3, a.byteLength - 3);
+      const copy = bytes.slice();
+      expect(xxh32(bytes)).toBe(xxh32Reference(copy));
+      // In pieces that leave stripes split between updates.
+      const h = xxh32Stream();
+      for (let at = 0; at < bytes.length; at += 100_003) h.update(bytes.subarray(at, at + 100_003));
+      expect(h.digest()).toBe(xxh32Reference(copy));
+    }
   });
 });
