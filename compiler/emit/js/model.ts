@@ -134,7 +134,6 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
   });
 }
 
-
 /**
  * The packed copies of blocked weights (simd-blocked.ts's Prepack) that the model's SIMD kernels
  * read: room for each beside its parameter, and `packWeights(batch)`, run before the kernels, which
