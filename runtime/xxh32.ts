@@ -42,7 +42,9 @@ export function stripesJs(lanes: Int32Array, bytes: Uint8Array, from: number, to
 /**
  * The stripes in WebAssembly SIMD (hand-assembled; 226 bytes). It imports the memory it reads (a
  * model's, where the weights were read to, or a 64 KiB window of its own that data from elsewhere
- * is copied into) and keeps the lanes in four globals:
+ * is copied into) and keeps the lanes in four globals. As listed it imports a shared memory (a
+ * model's); the window's variant differs in one byte (LIMITS_FLAG), importing a plain one, which a
+ * page without cross-origin isolation (no shared memory) can make too:
  *
  *   (import "m" "memory" (memory 0 65536 shared))
  *   (global $l0 (export "l0") (mut i32) (i32.const 0))  ;; and $l1, $l2, $l3
@@ -74,6 +76,16 @@ const WASM_STRIPES = [
   36, 2, 32, 2, 253, 27, 3, 36, 3, 11,
 ];
 
+/** Where the imported memory's limits flag lies in WASM_STRIPES: 3 (a maximum, shared) or 1 (a maximum). */
+const LIMITS_FLAG = 29;
+
+/** The stripes module, importing a shared memory or a plain one. */
+function stripesModule(shared: boolean): WebAssembly.Module {
+  const bytes = new Uint8Array(WASM_STRIPES);
+  bytes[LIMITS_FLAG] = shared ? 3 : 1;
+  return new WebAssembly.Module(bytes);
+}
+
 /** The window's length (a multiple of 16): one page of its own memory. */
 const WINDOW = 65536;
 /**
@@ -91,25 +103,25 @@ interface StripesOver {
 }
 
 /**
- * The WebAssembly stripes, or undefined where WebAssembly (SIMD, shared memory) is missing or
- * refuses the module, or on a big-endian host (the lanes are read as little-endian words).
+ * The WebAssembly stripes, or undefined where WebAssembly (SIMD) is missing or refuses the module,
+ * or on a big-endian host (the lanes are read as little-endian words).
  */
 export function openWasmStripes(): Stripes | undefined {
-  let module: WebAssembly.Module;
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) return undefined;
   let window: WebAssembly.Memory;
   try {
-    module = new WebAssembly.Module(new Uint8Array(WASM_STRIPES));
-    window = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    window = new WebAssembly.Memory({ initial: 1, maximum: 1 });
   } catch {
     return undefined;
   }
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) return undefined;
   const windowBytes = new Uint8Array(window.buffer);
+  let sharedModule: WebAssembly.Module | undefined;
   const instances = new WeakMap<WebAssembly.Memory, StripesOver | undefined>();
-  /** The instance over `memory`; undefined if the module cannot import it (not shared, larger than it declares). */
-  const over = (memory: WebAssembly.Memory): StripesOver | undefined => {
+  /** The instance over `memory`; undefined if it cannot be made (no WebAssembly SIMD, a memory larger than the import's). */
+  const over = (memory: WebAssembly.Memory, shared: boolean): StripesOver | undefined => {
     if (!instances.has(memory)) {
       try {
+        const module = shared ? (sharedModule ??= stripesModule(true)) : stripesModule(false);
         const e = new WebAssembly.Instance(module, { m: { memory } }).exports;
         instances.set(memory, { run: e.stripes as StripesOver['run'], lanes: [e.l0, e.l1, e.l2, e.l3] as WebAssembly.Global[] });
       } catch {
@@ -118,13 +130,13 @@ export function openWasmStripes(): Stripes | undefined {
     }
     return instances.get(memory);
   };
-  const inWindow = over(window);
-  if (!inWindow) return undefined;
   return (lanes, bytes, from, to) => {
-    // In place when `bytes` lies in a model's WebAssembly memory, else through the window.
+    // In place when `bytes` lies in a model's WebAssembly memory (shared), else through the window;
+    // each module is compiled when first needed. Without WebAssembly SIMD, JavaScript.
     const home = memoryOf(bytes.buffer);
-    const inPlace = home && over(home);
-    const s = inPlace ?? inWindow;
+    const inPlace = home && over(home, true);
+    const s = inPlace || over(window, false);
+    if (!s) return stripesJs(lanes, bytes, from, to);
     s.lanes.forEach((g, i) => (g.value = lanes[i]));
     if (inPlace) {
       for (let at = from; at < to; at += PIECE) s.run(bytes.byteOffset + at, bytes.byteOffset + Math.min(to, at + PIECE));
