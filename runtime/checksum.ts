@@ -25,9 +25,6 @@ function crc32Stream(bytes: number): Checksum {
 /** Each readable format version's checksum, over `bytes` of data to come. */
 export const CHECKSUMS: Readonly<Record<number, (bytes: number) => Checksum>> = { 1: crc32Stream, 2: xxh32Stream };
 
-/** The format version encodeWeights writes: the newest. */
-export const WRITTEN_VERSION = 2;
-
 /** The checksum of `data` whole, as format version `version` computes it. */
 export function checksumOf(version: number, data: Uint8Array): number {
   const sum = CHECKSUMS[version](data.length);

@@ -1,12 +1,13 @@
-// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), which checksums weight files. Three ways,
-// all with the same results: WebAssembly (slicing by 8, about 1.6 GB/s from its first call, in
-// V8's baseline compiler); a native one where the host installs it (Node's zlib, several times
-// faster, but loading it costs 1-2.5 ms, as much as about 1 MiB through WebAssembly: instruction
-// counts of a first prediction, under valgrind, put cnn-small's 0.2 MB on WebAssembly 5 M
-// instructions ahead and cnn2's 3.3 MB 11 M behind), loaded once 1 MiB has been checksummed, or
-// up front when a caller says that much is coming (expectChecksum: a weight file read in pieces);
-// and JavaScript tables (slicing by 4) where there is no WebAssembly. Plain JavaScript runs its
-// first megabytes in V8's interpreter: 5 ms for a small model's 220 KB.
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), which checksums weight files of format
+// version 1 (version 2's is XXH32: xxh32.ts). Three ways, all with the same results: WebAssembly
+// (slicing by 8, about 1.6 GB/s from its first call, in V8's baseline compiler); a native one
+// where the host installs it (Node's zlib, several times faster, but loading it costs 1-2.5 ms, as
+// much as about 1 MiB through WebAssembly: instruction counts of a first prediction, under
+// valgrind, put cnn-small's 0.2 MB on WebAssembly 5 M instructions ahead and cnn2's 3.3 MB 11 M
+// behind), loaded once 1 MiB has been checksummed, or up front when a caller says that much is
+// coming (expectChecksum: a weight file read in pieces); and JavaScript tables (slicing by 4)
+// where there is no WebAssembly. Plain JavaScript runs its first megabytes in V8's interpreter:
+// 5 ms for a small model's 220 KB.
 
 /** TABLES[k][n] is the CRC of byte n followed by k zero bytes (k < count). */
 function buildTables(count: number): Uint32Array[] {

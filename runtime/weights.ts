@@ -10,7 +10,7 @@
 //   trailing uint32 checksum of every preceding byte: XXH32 (seed 0) in version 2, CRC-32 (IEEE)
 //   in version 1 (checksum.ts)
 
-import { CHECKSUMS, WRITTEN_VERSION, checksumOf, type Checksum } from './checksum.ts';
+import { CHECKSUMS, checksumOf, type Checksum } from './checksum.ts';
 import {
   ITEM_SIZE,
   WeightFileError,
@@ -28,8 +28,8 @@ export type { WeightData, WeightDType, WeightHeaderEntry, WeightTensor, WeightTe
 /** The 8 magic bytes that open every weight file ("KILNWTS" followed by a NUL). */
 export const WEIGHTS_MAGIC: Uint8Array = new Uint8Array([0x4b, 0x49, 0x4c, 0x4e, 0x57, 0x54, 0x53, 0x00]);
 
-/** The format version written by {@link encodeWeights}; {@link decodeWeights} also reads version 1. */
-export const WEIGHTS_FORMAT_VERSION = WRITTEN_VERSION;
+/** The format version written by {@link encodeWeights}; {@link decodeWeights} also reads version 1 (checksum.ts). */
+export const WEIGHTS_FORMAT_VERSION = 2;
 
 /** Bytes before the header (magic, version, header length), and after the data section (the checksum). */
 export const PREAMBLE_BYTES = 16;

@@ -74,16 +74,16 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
   // With a trainer, the model is built by openModel, which also hands the trainer the live weights
   // and a way to say it wrote them: taking `weightArrays` instead would make every later predict
   // repack (its holder may write at any time), while the trainer writes only in step and load.
-  const opened = o.training ? { name: OPEN_MODEL, returns: OPENED_MODEL } : undefined;
+  const opened = !!o.training;
   if (opened) {
     f.addFunction({ name: 'createModel', isExported: true, docs, parameters, returnType: 'Model', statements: [`return ${OPEN_MODEL}(weights, options).model;`] });
   }
   f.addFunction({
-    name: opened?.name ?? 'createModel',
+    name: opened ? OPEN_MODEL : 'createModel',
     isExported: !opened,
     docs: opened ? ['`createModel`, with what a trainer of this module needs: the live weights, and `weightsWritten` to call after writing them.'] : docs,
     parameters,
-    returnType: opened?.returns ?? 'Model',
+    returnType: opened ? OPENED_MODEL : 'Model',
     statements: [
       ...poolSetup('options.pool', { hasKernels: hasSimd, enabled: 'options.simd' }, 'model'),
       // Each weight is copied once, from the file's bytes straight into the model's memory.
