@@ -96,9 +96,11 @@ export interface SimdKernels {
   readonly memory: SimdMemory;
 }
 
-/** Custom sections of a kernels module (compiler/codegen/wasm/wasm-module.ts). */
-const SCRATCH_SECTION = 'kiln.scratch';
-const RELAXED_SECTION = 'kiln.relaxed';
+/** Custom sections of a kernels module (compiler/codegen/wasm/wasm-module.ts writes them). */
+export const SCRATCH_SECTION = 'kiln.scratch';
+export const RELAXED_SECTION = 'kiln.relaxed';
+/** The export of a model's kernels module that warms its larger kernels up (wasm-module.ts's warmFunction); openSimd calls it. */
+export const WARM_EXPORT = 'warm';
 
 /** An unsigned LEB128 at `at`: [value, next offset]. */
 export function readUleb(b: Uint8Array, at: number): [number, number] {
@@ -180,6 +182,9 @@ export function openSimd(wasm: Uint8Array, memory?: SimdMemory): SimdKernels | u
   const mem = memory ?? new SimdMemory();
   if (relaxed) mem.relaxed = true;
   const exports = mem.instance(module).exports as Record<string, (...args: number[]) => void>;
+  // Before anything else (the weights are read next): V8 then compiles the larger kernels with
+  // TurboFan on a background thread while this thread reads, and the first prediction runs them optimised.
+  exports[WARM_EXPORT]?.();
   const staging: Array32[] = [];
   const address = (a: Array32, slot: number): number => {
     if (mem.owns(a)) return a.byteOffset;

@@ -324,12 +324,21 @@ export function renderJsKernel(k: Kernel): string {
  * and its work per call as multiply-adds (output elements × reduction length), for the threshold.
  */
 export function kernelSplit(k: Kernel): { extent: Dim; work: string } | null {
-  const { outLoops, reduceLoops } = schedule(k);
+  const { outLoops } = schedule(k);
   if (!outLoops.length) return null;
-  const factors = [...k.shape, ...reduceLoops.map((l) => l.extent)];
-  const literal = factors.filter((d) => d !== BATCH).reduce<number>((p, d) => p * Number(d), 1);
+  const factors = workFactors(k);
   const batches = factors.filter((d) => d === BATCH).length;
-  return { extent: outLoops[0].extent, work: [intLiteral(literal), ...Array<string>(batches).fill('batch')].join(' * ') };
+  return { extent: outLoops[0].extent, work: [intLiteral(workAtBatch1(k)), ...Array<string>(batches).fill('batch')].join(' * ') };
+}
+
+/** The sizes whose product is a kernel's multiply-adds per call: its output's, then its reduction's. */
+function workFactors(k: Kernel): Dim[] {
+  return [...k.shape, ...schedule(k).reduceLoops.map((l) => l.extent)];
+}
+
+/** A kernel's multiply-adds per call at batch 1 (output elements × reduction length). */
+export function workAtBatch1(k: Kernel): number {
+  return workFactors(k).reduce<number>((p, d) => (d === BATCH ? p : p * Number(d)), 1);
 }
 
 export const SPLIT_ALIGN = BLOCK;

@@ -126,7 +126,16 @@ export class FunctionBody {
   private readonly lines: string[] = [];
   private depth = 1;
 
-  constructor(private readonly paramCount: number) {}
+  /**
+   * `emptyRange`: the parameters holding a kernel's row range [lo, hi); the body is then wrapped
+   * so that an empty range branches straight to the function's end (kernels' warm-up calls,
+   * wasm-module.ts, rely on it: they run nothing and write nothing, yet each costs V8's tier-up
+   * budget the whole function's code, as a branch to the end does and an early `return` would not).
+   */
+  constructor(
+    private readonly paramCount: number,
+    private readonly emptyRange?: { readonly lo: number; readonly hi: number },
+  ) {}
 
   /** One instruction of the listing (text format, folded one per line). */
   private say(text: string): void {
@@ -137,7 +146,9 @@ export class FunctionBody {
   listing(name: string, paramNames: readonly string[]): string {
     const params = paramNames.map((p) => `(param $${p} i32)`).join(' ');
     const locals = this.locals.map((t) => TYPE_NAMES[t]);
-    return [`(func $${name} ${params}`, ...(locals.length ? [`  (local ${locals.join(' ')})`] : []), ...this.lines, ')'].join('\n');
+    const r = this.emptyRange;
+    const body = r ? ['  block ;; an empty row range [lo, hi) skips everything', `    local.get ${r.hi}`, `    local.get ${r.lo}`, '    i32.le_s', '    br_if 0', ...this.lines.map((l) => `  ${l}`), '  end'] : this.lines;
+    return [`(func $${name} ${params}`, ...(locals.length ? [`  (local ${locals.join(' ')})`] : []), ...body, ')'].join('\n');
   }
 
   /** A new local of type `t`; returns its index. */
@@ -351,6 +362,14 @@ export class FunctionBody {
     return this;
   }
 
+  /** `call` of function `index` of the module (its arguments pushed before). */
+  call(index: number): this {
+    this.say(`call ${index}`);
+    this.code.push(0x10);
+    uleb(index, this.code);
+    return this;
+  }
+
   /** Untyped `select`: picks one of two values of the same numeric type (v128 included) by an i32. */
   select(): this {
     return this.op('select');
@@ -384,13 +403,23 @@ export class FunctionBody {
       uleb(count, out);
       out.push(t);
     }
+    const r = this.emptyRange;
+    // block; local.get hi; local.get lo; i32.le_s; br_if 0; … end
+    if (r) out.push(0x02, 0x40, 0x20, ...ulebBytes(r.hi), 0x20, ...ulebBytes(r.lo), OPS['i32.le_s'], 0x0d, 0x00);
     append(out, this.code);
+    if (r) out.push(0x0b);
     out.push(0x0b);
     const sized: number[] = [];
     uleb(out.length, sized);
     append(sized, out);
     return sized;
   }
+}
+
+function ulebBytes(n: number): number[] {
+  const out: number[] = [];
+  uleb(n, out);
+  return out;
 }
 
 /** Appends without spreading (a large module's code would overflow the call stack). */

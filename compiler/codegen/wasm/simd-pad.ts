@@ -6,8 +6,8 @@
 import { BATCH } from '../../../src/ir/shape.ts';
 import type { PadAttrs } from '../../../src/ir/ops/onnx-extra.ts';
 import type { Kernel } from '../../lower/kernel.ts';
-import { FunctionBody, I32 } from './binary.ts';
-import { HI, inputParam, LO, OUT, type SimdKernel } from './simd-writer.ts';
+import { I32 } from './binary.ts';
+import { HI, inputParam, kernelBody, LO, OUT, type SimdKernel } from './simd-writer.ts';
 
 /** A pad the bulk-memory kernel does: planes of `h` × `w` floats, grown by t, l, b, r. */
 interface PadPlan {
@@ -44,7 +44,7 @@ export function padPlanOf(k: Kernel): PadPlan | null {
 export function renderPadKernel(k: Kernel): SimdKernel | null {
   const p = padPlanOf(k);
   if (!p) return null;
-  const f = new FunctionBody(4 + k.inputs.length);
+  const f = kernelBody(k.inputs.length);
   const { planes, h, w, t, l, b, r } = p;
   const wide = w + l + r;
   const [src, dst, end, row] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];

@@ -16,6 +16,8 @@ export const LO = 1;
 export const HI = 2;
 export const OUT = 3;
 export const inputParam = (slot: number) => 4 + slot;
+/** A kernel's function body over (batch, lo, hi, out, inputs…): it does nothing for an empty row range. */
+export const kernelBody = (inputs: number) => new FunctionBody(inputParam(inputs), { lo: LO, hi: HI });
 
 /** Rows of a register tile. */
 export const ROWS = 4;
@@ -54,7 +56,7 @@ export class SimdWriter {
     /** Emit f32x4.relaxed_madd for the products (the relaxed-SIMD variant). */
     readonly relaxed: boolean,
   ) {
-    this.f = new FunctionBody(4 + k.inputs.length);
+    this.f = kernelBody(k.inputs.length);
     this.outNames = new Set(c.out.map((l) => l.name));
     this.fused = relaxed;
   }

@@ -9,7 +9,7 @@ import { BATCH } from '../../../src/ir/shape.ts';
 import { commentSafe } from '../../codegen/names.ts';
 import { inputName } from '../../codegen/js.ts';
 import { encodeModule } from '../../codegen/wasm/wasm-module.ts';
-import { renderJsKernel } from '../../codegen/js-kernel.ts';
+import { renderJsKernel, workAtBatch1 } from '../../codegen/js-kernel.ts';
 import { prepackOf, renderSimdKernel } from '../../codegen/wasm/simd-kernel.ts';
 import { MIN_ROWS, type Prepack } from '../../codegen/wasm/simd-blocked.ts';
 import { describeOps, type Kernel } from '../../lower/kernel.ts';
@@ -83,6 +83,15 @@ export function modelSimdLookup(kernels: readonly Kernel[]): (k: Kernel) => Simd
 }
 
 /**
+ * Multiply-adds at batch 1 from which a model kernel is warmed up (wasm-module.ts's warm()): about
+ * 0.1 ms in TurboFan, 0.2-0.3 in Liftoff; below it, compiling a kernel early gains nothing measurable.
+ */
+const WARM_WORK = 2 ** 18;
+
+/** The model's kernels worth warming up: the batch-1 path (not the blocked one) of the larger ones. */
+const warmNames = (rendered: readonly SimdVersion[]) => rendered.filter(([k]) => workAtBatch1(k) >= WARM_WORK).map(([k]) => k.name);
+
+/**
  * Adds a group's SIMD binary and table (`simdWasm` and `simdKernels` for the model) when some of
  * its kernels have a SIMD version, or `always` (a model whose trainer has some opens the memory
  * they share); returns the names of the kernels that have one.
@@ -90,9 +99,11 @@ export function modelSimdLookup(kernels: readonly Kernel[]): (k: Kernel) => Simd
 export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered: readonly SimdVersion[], always = false): ReadonlySet<string> {
   if (!rendered.length && !always) return new Set();
   const n = groupNames(group);
-  const bytes = encodeModule(rendered.flatMap(([, s]) => [s.fn, ...(s.blocked ? [s.blocked] : []), ...(s.pack ? [s.pack] : [])]));
+  // A trainer's first step is not warmed: training runs many steps, and its kernels tier up in the first few.
+  const warm = group === 'model' ? warmNames(rendered) : [];
+  const bytes = encodeModule(rendered.flatMap(([, s]) => [s.fn, ...(s.blocked ? [s.blocked] : []), ...(s.pack ? [s.pack] : [])]), warm);
   f.addVariableStatement({
-    docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ') || 'none: it only opens the memory'}), ${bytes.length} bytes.`],
+    docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ') || 'none: it only opens the memory'}), ${bytes.length} bytes.${warm.length ? ` Its warm() runs ${warm.join(', ')} on empty row ranges when it is opened, so that V8 compiles them optimised while the weights are read.` : ''}`],
     // Pure: a bundler may drop it when nothing that uses it is imported.
     declarations: [{ name: n.wasm, initializer: `/* @__PURE__ */ fromBase64('${Buffer.from(bytes).toString('base64')}')` }],
   });
