@@ -8,8 +8,9 @@
 // float32 files to a temporary folder and compiles Kiln's modules into build/bench/. Every engine
 // runs in a fresh `node` process (bench/engines/<engine>.mjs): first once in check mode, where its
 // outputs are compared with Kiln's (an engine that disagrees on a workload is reported and not
-// timed), then once per round, rounds interleaved and the engine order rotated each round (plain
-// Kiln and its relaxed-SIMD row: once per workload, as a pair, see the rounds below). Each
+// timed), then once per round, rounds interleaved and the engine order rotated each round (Kiln,
+// its relaxed-SIMD row and the peers the aims name: once per workload, side by side, see the
+// rounds below). Each
 // process reports per workload the median time of several timed samples after a warm-up (results
 // are read back on every call); the report gives the median over rounds, min–max and Kiln's ratio.
 import { spawnSync } from 'node:child_process';
@@ -220,24 +221,23 @@ function timeEngine(e: Engine, list: Workload[], r: number): void {
   }
 }
 const untimed = (e: Engine) => workloads.filter((w) => !status.get(e.id)!.has(w.id));
+/**
+ * The engines the aims compare Kiln with (issue 19: tfjs-backend-wasm, jax-js, onnxruntime), and
+ * Kiln's relaxed-SIMD row, are timed with plain Kiln workload by workload: each workload in a fresh
+ * process of each, seconds apart, their order rotated by round. One process per engine for every
+ * workload put Kiln's and a peer's runs of a workload half a minute or more apart, and on the
+ * shared machine a process's slow or fast spell carries over all its workloads: Kiln ÷ tfjs-wasm
+ * on matmul 256 came out 0.94× in one 3-round run (Kiln 20.6–31.3 GFLOP/s across its rounds) while
+ * both in one process measured 1.2–1.5×; the relaxed row came out 7-12 % behind plain on the LSTM
+ * and the Transformer in one run, ahead by 11-21 % in another (same modules), and within 1 % in
+ * processes of one workload each. The other engines run one process a round, as before.
+ */
+const ALONGSIDE = new Set(['kiln', 'kiln-relaxed', 'tfjs-wasm', 'jax', 'onnxruntime']);
 for (let r = 0; r < rounds; r++) {
-  // Plain Kiln and its relaxed-SIMD row are timed as a pair, workload by workload: each workload
-  // in a fresh process of each, the two seconds apart, the first of the two alternating by round.
-  // One process per engine for all workloads put the pair's runs of a workload ~30 s apart, and
-  // on the shared machine a process's slow or fast spell carries over all its workloads: the
-  // relaxed row came out 7-12 % behind plain on the LSTM and the Transformer in one 3-round run,
-  // ahead by 11-21 % in another (same modules), and within 1 % in processes of one workload each.
-  const rotating = engines.filter((e) => e.id !== 'kiln-relaxed');
-  const relaxed = engines.find((e) => e.id === 'kiln-relaxed');
-  const order = rotating.map((_, i) => rotating[(i + r) % rotating.length]);
-  for (const e of order) {
-    if (e.id !== 'kiln' || !relaxed) {
-      timeEngine(e, untimed(e), r);
-      continue;
-    }
-    const pair = r % 2 ? [relaxed, e] : [e, relaxed];
-    for (const w of workloads) for (const p of pair) timeEngine(p, untimed(p).filter((u) => u === w), r);
-  }
+  const rotate = <T>(list: T[]) => list.map((_, i) => list[(i + r) % list.length]);
+  for (const e of rotate(engines.filter((e) => !ALONGSIDE.has(e.id)))) timeEngine(e, untimed(e), r);
+  const alongside = rotate(engines.filter((e) => ALONGSIDE.has(e.id)));
+  for (const w of workloads) for (const e of alongside) timeEngine(e, untimed(e).filter((u) => u === w), r);
 }
 
 // ---- report --------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ lines.push('# Kiln against its peers', '');
 lines.push(`- Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\``);
 lines.push(`- Date: ${new Date().toISOString()}`);
 lines.push(`- Machine: ${machineDescription()}, Node ${process.version}`);
-lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); each engine in a fresh process per round, except that plain Kiln and its relaxed-SIMD row are timed as a pair workload by workload, each workload in a fresh process of each, the pair's order alternating by round; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratios = Kiln's throughput (one thread, and two threads with a \`ThreadPool\`) / the engine's (> 1: Kiln faster).`);
+lines.push(`- ${rounds} interleaved round${rounds === 1 ? '' : 's'} (engine order rotated each round); Kiln, its relaxed-SIMD row, tfjs-backend-wasm, jax-js and onnxruntime timed workload by workload, each workload in a fresh process of each, seconds apart, their order rotated by round; every other engine in a fresh process per round for all its workloads; per round the median of several timed samples after warm-up, results read back on every call. Cells: median over rounds (min–max). Ratios = Kiln's throughput (one thread, and two threads with a \`ThreadPool\`) / the engine's (> 1: Kiln faster).`);
 lines.push(`- Same seeded Glorot-uniform weights and inputs in every engine; before timing, each engine's outputs (inference outputs, matmul products, the losses of three consecutive training steps) are compared with Kiln's: max |difference| ≤ ${tolerance} × the largest |value| or the workload is not timed for that engine.`);
 lines.push('');
 // Kiln's figures beside those of the previous full run (bench/history.json), which a full run updates.
