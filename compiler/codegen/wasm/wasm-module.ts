@@ -18,7 +18,6 @@ export interface WasmFunction {
   readonly relaxedScratch?: number;
 }
 
-
 function section(id: number, content: number[], out: number[]) {
   out.push(id);
   uleb(content.length, out);
@@ -38,7 +37,7 @@ function name(s: string, out: number[]) {
  * background; an empty call spends the function's whole machine code (the branch to its end,
  * FunctionBody's emptyRange), and Liftoff writes at least 1.8 bytes of it per byte of wasm
  * (1.8 to 3.2 measured on Kiln's kernels): calls × 1.8 × bytes ≥ 2 × 1,800,000 gives twice the
- * budget. Each call costs some 20-50 ns, about 0.1 ms a kernel.
+ * budget. cifar-cnn's three kernels take about 5,300 calls, some 1 ms with their baseline compilation.
  */
 const WARM_BUDGET = 2_000_000;
 
@@ -46,7 +45,7 @@ const WARM_BUDGET = 2_000_000;
  * `warm()`: calls each function of `names` (kernels: batch, lo, hi, out, inputs…) with an empty
  * row range, which runs and writes nothing, until V8 has spent its tier-up budget on it (WARM_BUDGET), so
  * that TurboFan compiles it on a background thread while createModel reads the weights and the
- * first prediction runs optimised code (on cifar-cnn, 16 ms of Liftoff become 6).
+ * first prediction runs optimised code (cifar-cnn's first predict: 16-19 ms in Liftoff, 7-9 after).
  */
 function warmFunction(functions: readonly WasmFunction[], names: readonly string[]): WasmFunction {
   const f = new FunctionBody(0);

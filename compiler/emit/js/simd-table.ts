@@ -83,8 +83,9 @@ export function modelSimdLookup(kernels: readonly Kernel[]): (k: Kernel) => Simd
 }
 
 /**
- * Multiply-adds at batch 1 from which a model kernel is warmed up (wasm-module.ts's warm()): about
- * 0.1 ms in TurboFan, 0.2-0.3 in Liftoff; below it, compiling a kernel early gains nothing measurable.
+ * Multiply-adds at batch 1 from which a model kernel is warmed up (wasm-module.ts's warm()): a
+ * smaller kernel's first call takes well under 0.1 ms in V8's baseline compiler, so compiling it
+ * optimised early gains nothing measurable and costs a TurboFan job.
  */
 const WARM_WORK = 2 ** 18;
 
