@@ -328,7 +328,7 @@ export function kernelSplit(k: Kernel): { extent: Dim; work: string } | null {
   if (!outLoops.length) return null;
   const factors = workFactors(k);
   const batches = factors.filter((d) => d === BATCH).length;
-  return { extent: outLoops[0].extent, work: [intLiteral(workAtBatch1(k)), ...Array<string>(batches).fill('batch')].join(' * ') };
+  return { extent: outLoops[0].extent, work: [intLiteral(literalProduct(factors)), ...Array<string>(batches).fill('batch')].join(' * ') };
 }
 
 /** The sizes whose product is a kernel's multiply-adds per call: its output's, then its reduction's. */
@@ -336,9 +336,12 @@ function workFactors(k: Kernel): Dim[] {
   return [...k.shape, ...schedule(k).reduceLoops.map((l) => l.extent)];
 }
 
+/** The product of the literal sizes of `dims` (the batch counted as 1). */
+const literalProduct = (dims: readonly Dim[]) => dims.reduce<number>((p, d) => (d === BATCH ? p : p * Number(d)), 1);
+
 /** A kernel's multiply-adds per call at batch 1 (output elements × reduction length). */
 export function workAtBatch1(k: Kernel): number {
-  return workFactors(k).reduce<number>((p, d) => (d === BATCH ? p : p * Number(d)), 1);
+  return literalProduct(workFactors(k));
 }
 
 export const SPLIT_ALIGN = BLOCK;

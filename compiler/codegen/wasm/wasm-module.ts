@@ -3,6 +3,7 @@
 // relaxed-SIMD variant and the scratch size in custom sections the runtime reads; a model's module also
 // exports warm(), which runs its larger kernels on empty ranges so that V8 optimises them early.
 import { RELAXED_SECTION, SCRATCH_SECTION, WARM_EXPORT } from '../../../runtime/simd.ts';
+import { internal } from '../../../src/ir/errors.ts';
 import { append, FunctionBody, I32, uleb } from './binary.ts';
 
 export interface WasmFunction {
@@ -52,7 +53,7 @@ function warmFunction(functions: readonly WasmFunction[], names: readonly string
   const calls = f.local(I32);
   for (const name of names) {
     const index = functions.findIndex((g) => g.name === name);
-    if (index < 0) throw new Error(`wasm: cannot warm ${name}: no such function`);
+    if (index < 0) internal(`wasm: cannot warm ${name}: no such function`);
     const g = functions[index];
     const times = Math.ceil(WARM_BUDGET / g.body.encode().length);
     f.i32(0).set(calls);
