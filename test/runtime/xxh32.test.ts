@@ -84,6 +84,22 @@ describe('XXH32', () => {
 });
 
 describe('XXH32 over a model memory, in place', () => {
+  it('agrees with the reference at every length around its eight-stripe loop, at every start in a stripe', () => {
+    // The WebAssembly loop takes 128 bytes an iteration and the rest one stripe at a time: every
+    // count of whole stripes from 0 to 40 (five iterations and every remainder), from 16 offsets.
+    const memory = new SimdMemory();
+    const array = memory.alloc(Float32Array, 1024);
+    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    expect(memoryOf(bytes.buffer)).toBe(memory.memory);
+    const data = randomBytes(bytes.length, 13);
+    bytes.set(data);
+    for (let start = 0; start < 16; start++) {
+      for (let n = 0; n <= 40 * 16 + 15; n++) {
+        expect(xxh32(bytes.subarray(start, start + n)), `${n} bytes from ${start}`).toBe(xxh32Reference(data.subarray(start, start + n)));
+      }
+    }
+  });
+
   it("reads arrays of a SimdMemory where they lie, before and after the memory grows", () => {
     const memory = new SimdMemory();
     const early = memory.alloc(Float32Array, 300_001);
