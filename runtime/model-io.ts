@@ -1,10 +1,10 @@
 // What every emitted module does at its boundary: check arrays handed in, and resolve weights.
 import { initialize, type InitSpec } from './init.ts';
 import { Rng } from './rng.ts';
-import { checkWeights, decodeWeightViews, WeightFileError, type WeightTensor } from './weights.ts';
+import { checkWeights, WeightFileError, type WeightTensor } from './weights.ts';
 import type { WeightHeaderEntry } from './weights-header.ts';
 import { checkWeightsIdentity, weightsRequired, type ModelIdentity } from './weights-identity.ts';
-import { readAll, readWeightsInPlace, withWeightsFile, type WeightsReader } from './weights-reader.ts';
+import { bytesReader, readAll, readWeightsInPlace, withWeightsFile, type WeightsReader } from './weights-reader.ts';
 
 export type Dim = number | 'N';
 
@@ -128,7 +128,7 @@ function checkFile(params: readonly ParameterInfo[], tensors: readonly Pick<Weig
 }
 
 /**
- * Below this size a weight file given by path is read whole and decoded as bytes: the page faults
+ * Below this size a weight file given by path is read whole, then taken as bytes are: the page faults
  * the in-place read saves (a few microseconds per 4 KiB page) are then fewer than the cold calls
  * it makes, one read per tensor (interleaved fresh processes: 0.5-1 ms more for 0.1-0.8 MB files,
  * 1.4 ms less at 2.7 MB, 22 ms less at 34 MB).
@@ -136,7 +136,7 @@ function checkFile(params: readonly ParameterInfo[], tensors: readonly Pick<Weig
 const READ_WHOLE_BELOW = 1 << 20;
 
 /**
- * The weight file at `path`: read whole and decoded as bytes when small, else read
+ * The weight file at `path`: read whole and taken as bytes are when small, else read
  * (readWeightsInPlace) straight into arrays from `alloc`, no buffer holding the whole file.
  */
 function readInto(params: readonly ParameterInfo[], path: string, model: ModelIdentity | undefined, allowForeign: boolean, alloc: ArrayAlloc, room: ParamRoom): Float32Array[] {
@@ -145,13 +145,9 @@ function readInto(params: readonly ParameterInfo[], path: string, model: ModelId
   );
 }
 
-/** A weight file's bytes: views into them (decodeWeightViews), each copied once into an array from `alloc`. */
+/** A weight file's bytes, read (readInPlace) as an open file: each tensor copied once into an array from `alloc`. */
 function fromBytes(params: readonly ParameterInfo[], source: Uint8Array | ArrayBuffer, model: ModelIdentity | undefined, allowForeign: boolean, alloc: ArrayAlloc, room: ParamRoom): Float32Array[] {
-  const decoded = decodeWeightViews(source);
-  const tensors = wantedTensors(params, decoded.tensors, decoded.meta);
-  checkFile(params, tensors, decoded.meta, model, allowForeign);
-  const byName = new Map(tensors.map((t) => [t.name, t.data]));
-  return params.map((p, i) => placed(params, i, byName.get(p.name) as Float32Array, alloc, room));
+  return readInPlace(params, bytesReader(source), model, allowForeign, alloc, room);
 }
 
 /**

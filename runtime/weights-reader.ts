@@ -165,6 +165,24 @@ export function withWeightsFile<T>(path: string, body: (reader: WeightsReader) =
   }
 }
 
+/**
+ * A file's bytes already in memory (createModel(bytes): a browser's fetch, a test's buffer) read as
+ * an open file is: each read is a copy. readWeightsInPlace then copies each tensor straight into
+ * its array and checksums it there (in a model's WebAssembly memory, in place) instead of
+ * checksumming the whole buffer through a window first and copying after.
+ */
+export function bytesReader(source: Uint8Array | ArrayBuffer): WeightsReader {
+  const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+  return {
+    byteLength: bytes.length,
+    read(into, position) {
+      if (position + into.length > bytes.length) throw new WeightFileError(`file is truncated: ${into.length} bytes at byte ${position} of ${bytes.length}`);
+      into.set(bytes.subarray(position, position + into.length));
+    },
+    close() {},
+  };
+}
+
 /** All of an open file, in a fresh buffer. */
 export function readAll(reader: WeightsReader): Uint8Array {
   const bytes = new Uint8Array(reader.byteLength);

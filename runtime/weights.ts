@@ -214,25 +214,21 @@ function verifyChecksum(bytes: Uint8Array, view: DataView, checksum: Checksum, h
   if (stored !== actual) throw checksumError(stored, actual, headerRaw, dataStart, bytes.length);
 }
 
-/**
- * One tensor of the data section: a view into `bytes` when `view` and the host's byte order and
- * the tensor's alignment allow it (no copy: a model about to copy it into its own memory, e.g. a
- * WebAssembly one, saves a pass over megabytes), else a fresh, aligned copy.
- */
-function extractTensor(bytes: Uint8Array, dataStart: number, e: WeightHeaderEntry, view: boolean): WeightTensor {
+/** One tensor of the data section: a fresh, aligned copy in the host's byte order. */
+function extractTensor(bytes: Uint8Array, dataStart: number, e: WeightHeaderEntry): WeightTensor {
   const start = dataStart + e.offset;
-  const Type = ARRAY_TYPES[e.dtype];
-  const length = e.byteLength / ITEM_SIZE[e.dtype];
-  if (view && LITTLE_ENDIAN_HOST && (bytes.byteOffset + start) % ITEM_SIZE[e.dtype] === 0) {
-    return { name: e.name, dtype: e.dtype, shape: e.shape, data: new Type(bytes.buffer as ArrayBuffer, bytes.byteOffset + start, length) };
-  }
   const copy = bytes.slice(start, start + e.byteLength);
   if (!LITTLE_ENDIAN_HOST) swapBytes(copy, ITEM_SIZE[e.dtype]);
-  return { name: e.name, dtype: e.dtype, shape: e.shape, data: new Type(copy.buffer, 0, length) };
+  return { name: e.name, dtype: e.dtype, shape: e.shape, data: new ARRAY_TYPES[e.dtype](copy.buffer, 0, e.byteLength / ITEM_SIZE[e.dtype]) };
 }
 
-/** Checks a weight file whole (preamble, checksum, header) and returns its tensors, as views or copies. */
-function decode(input: Uint8Array | ArrayBuffer, views: boolean): { tensors: WeightTensor[]; meta: Record<string, unknown> } {
+/**
+ * Decodes and fully validates a weight file (preamble, checksum, header). Tensor data is copied
+ * into new typed arrays. (A model reads a file's tensors straight into its own arrays instead:
+ * readWeightsInPlace, weights-reader.ts, with the same checks in the same order.)
+ * @throws WeightFileError (and nothing else) for any malformed, truncated or corrupt input.
+ */
+export function decodeWeights(input: Uint8Array | ArrayBuffer): { tensors: WeightTensor[]; meta: Record<string, unknown> } {
   const bytes = asBytes(input);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const { headerLength, checksum } = readPreamble(bytes, bytes.length);
@@ -242,25 +238,7 @@ function decode(input: Uint8Array | ArrayBuffer, views: boolean): { tensors: Wei
   const header = parseHeaderJson(headerRaw);
   const dataLength = bytes.length - TRAILER_BYTES - dataStart;
   const { entries, meta } = validateHeader(header, dataLength);
-  return { tensors: entries.map((e) => extractTensor(bytes, dataStart, e, views)), meta };
-}
-
-/**
- * Decodes and fully validates a weight file. Tensor data is copied into new typed arrays.
- * @throws WeightFileError (and nothing else) for any malformed, truncated or corrupt input.
- */
-export function decodeWeights(input: Uint8Array | ArrayBuffer): { tensors: WeightTensor[]; meta: Record<string, unknown> } {
-  return decode(input, false);
-}
-
-/**
- * decodeWeights without the copies: each tensor's data is a view into `input` wherever its offset
- * is aligned for its dtype on a little-endian host (a copy elsewhere). For a caller that copies
- * the data on at once (a model placing its weights): writing the views writes `input`.
- * @throws WeightFileError as decodeWeights does.
- */
-export function decodeWeightViews(input: Uint8Array | ArrayBuffer): { tensors: WeightTensor[]; meta: Record<string, unknown> } {
-  return decode(input, true);
+  return { tensors: entries.map((e) => extractTensor(bytes, dataStart, e)), meta };
 }
 
 /**

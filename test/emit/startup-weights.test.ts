@@ -1,10 +1,10 @@
-// Start-up: a weight file's tensors reach a model's memory in one copy. decodeWeightViews hands out
-// views into the file's bytes (no copy), and resolveWeights copies each tensor once, into an array
-// from the allocator it is given (an emitted model passes its memory's: WebAssembly, shared, plain).
+// Start-up: a weight file's tensors reach a model's memory in one copy. resolveWeights copies each
+// tensor once, from the file's bytes into an array from the allocator it is given (an emitted
+// model passes its memory's: WebAssembly, shared, plain).
 import { describe, expect, it } from 'vitest';
 import { allocArray, resolveWeights, type ParameterInfo } from '../../runtime/model-io.ts';
 import { SimdMemory } from '../../runtime/simd.ts';
-import { decodeWeights, decodeWeightViews, encodeWeights, WeightFileError } from '../../runtime/weights.ts';
+import { encodeWeights } from '../../runtime/weights.ts';
 
 const params: ParameterInfo[] = [
   { name: 'w', dtype: 'float32', shape: [2, 3], init: { kind: 'zeros' }, trainable: true },
@@ -17,39 +17,6 @@ const file = () =>
     { name: 'w', dtype: 'float32', shape: [2, 3], data: W },
     { name: 'b', dtype: 'float32', shape: [3], data: B },
   ]);
-
-describe('decodeWeightViews', () => {
-  it('returns views into the bytes it was given, with the values written', () => {
-    const bytes = file();
-    const { tensors } = decodeWeightViews(bytes);
-    expect(tensors.map((t) => t.name)).toEqual(['w', 'b']);
-    for (const t of tensors) expect(t.data.buffer).toBe(bytes.buffer);
-    expect(Array.from(tensors[0].data)).toEqual(Array.from(W));
-    expect(Array.from(tensors[1].data)).toEqual(Array.from(B));
-  });
-
-  it('copies a tensor whose offset in the buffer is not aligned for its dtype', () => {
-    const bytes = file();
-    // The same file one byte into a larger buffer: every float32 sits at an odd address.
-    const shifted = new Uint8Array(bytes.length + 1);
-    shifted.set(bytes, 1);
-    const { tensors } = decodeWeightViews(shifted.subarray(1));
-    for (const t of tensors) expect(t.data.buffer).not.toBe(shifted.buffer);
-    expect(Array.from(tensors[0].data)).toEqual(Array.from(W));
-  });
-
-  it('checks the file as decodeWeights does (a corrupt byte is a WeightFileError)', () => {
-    const bytes = file();
-    bytes[bytes.length - 10] ^= 0xff;
-    expect(() => decodeWeightViews(bytes)).toThrow(WeightFileError);
-    expect(() => decodeWeightViews(bytes)).toThrow(/checksum mismatch/);
-  });
-
-  it('leaves decodeWeights copying', () => {
-    const bytes = file();
-    for (const t of decodeWeights(bytes).tensors) expect(t.data.buffer).not.toBe(bytes.buffer);
-  });
-});
 
 describe('resolveWeights with an allocator', () => {
   /** An allocator that records every array it hands out. */
@@ -76,6 +43,15 @@ describe('resolveWeights with an allocator', () => {
     const before = bytes.slice();
     w[0].fill(42);
     expect(bytes).toEqual(before);
+  });
+
+  it('reads bytes that lie at any address (a file one byte into a larger buffer)', () => {
+    const bytes = file();
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    const w = resolveWeights(params, shifted.subarray(1), 0, undefined, false, new SimdMemory().alloc);
+    expect(Array.from(w[0])).toEqual(Array.from(W));
+    expect(Array.from(w[1])).toEqual(Array.from(B));
   });
 
   it('places them in a WebAssembly memory directly when given its allocator', () => {

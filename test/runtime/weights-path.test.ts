@@ -1,7 +1,9 @@
 // A weight file given by path (createModel('model.weights.bin')) is read straight into the arrays
-// the model allocates (from 1 MiB; a smaller one is read whole and decoded as bytes), and checked
-// as the same file's bytes are: same values, same errors in the same order (the byte path,
-// decodeWeights, is the reference), the checksum over every byte.
+// the model allocates (from 1 MiB; a smaller one is read whole first), and checked as the same
+// file's bytes are: same values, same errors in the same order, the checksum over every byte. The
+// bytes (createModel(bytes)) are read the same way, as a file in memory; the reference for both is
+// decodeWeights, which checks a file whole before it hands out a tensor, then the names and shapes,
+// then the file's model.
 import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,8 @@ import { readInPlace, resolveWeights, type ParameterInfo } from '../../runtime/m
 import { SimdMemory } from '../../runtime/simd.ts';
 import { savedTrainer } from '../../runtime/trainer-shell.ts';
 import { FileError } from '../../runtime/file-errors.ts';
-import { encodeWeights, WeightFileError, type WeightTensor } from '../../runtime/weights.ts';
+import { checkWeights, decodeWeights, encodeWeights, WeightFileError, type WeightTensor } from '../../runtime/weights.ts';
+import { checkWeightsIdentity } from '../../runtime/weights-identity.ts';
 import { openWeightsFile } from '../../runtime/weights-opener-node.ts';
 import { readWeightsInPlace, useWeightsOpener, withWeightsFile, type WeightsReader } from '../../runtime/weights-reader.ts';
 
@@ -48,13 +51,26 @@ function attempt(load: () => unknown): string {
     return (err as Error).message;
   }
 }
+/** The reference: decodeWeights (the whole file checked), then names and shapes, then the file's model. */
+function decoded(bytes: Uint8Array): string {
+  return attempt(() => {
+    const { tensors, meta } = decodeWeights(bytes);
+    // A trainer's save() holds optimizer state too, which a model skips.
+    const wanted = typeof meta.steps === 'number' ? tensors.filter((t) => params.some((p) => p.name === t.name)) : tensors;
+    checkWeights(params.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape as number[] })), wanted);
+    checkWeightsIdentity(meta, model);
+  });
+}
+
 /**
- * The message resolveWeights throws for `source`, or 'ok'; for a path, the same as read in place
- * (readInPlace: what a file of 1 MiB or more takes), or the test fails.
+ * The message resolveWeights throws for `source`, or 'ok'; for bytes, the same as the reference
+ * (decoded); for a path, the same as read in place (readInPlace: what a file of 1 MiB or more
+ * takes), or the test fails.
  */
 function outcome(source: Uint8Array | string, alloc = new SimdMemory().alloc): string {
   const message = attempt(() => resolveWeights(params, source, 0, model, false, alloc));
   if (typeof source === 'string') expect(attempt(() => withWeightsFile(source, (r) => readInPlace(params, r, model, false, alloc))), 'read in place').toBe(message);
+  else expect(message, 'the bytes against decodeWeights').toBe(decoded(source));
   return message;
 }
 
