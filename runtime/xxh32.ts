@@ -2,11 +2,12 @@
 // files of format version 2. Its four 32-bit lanes are one WebAssembly SIMD vector: a 16-byte
 // stripe is one load, two multiplies, an add and a rotation (the lanes' dependency chains bound
 // it at about 7 GB/s optimised; about 5 GB/s in V8's baseline compiler, which runs its first
-// megabytes, with eight stripes an iteration). It reads a model's weights in place, in its WebAssembly memory, where the file was
-// read to (a copy into a window of its own ran at about 4 GB/s: V8 copies out of shared memory
-// with relaxed word moves). Against version 1's CRC-32 (zlib's, after 2-3 ms loading zlib), in
-// interleaved fresh processes: createModel of cnn2 (3.4 MB) 12.3 → 8.9 ms, of cifar-cnn (34 MB)
-// 49.5 → 37.9 (a busy hour); a browser, which has no zlib, had the WebAssembly CRC-32 at 1.6 GB/s.
+// megabytes, with eight stripes a loop iteration). It reads a model's weights in place, in its
+// WebAssembly memory, where the file was read to (a copy into a window of its own ran at about
+// 4 GB/s: V8 copies out of shared memory with relaxed word moves). Against version 1's CRC-32
+// (zlib's, after 2-3 ms loading zlib), in interleaved fresh processes: createModel of cnn2
+// (3.4 MB) 12.3 → 8.9 ms, of cifar-cnn (34 MB) 49.5 → 37.9 (a busy hour); a browser, which has
+// no zlib, had the WebAssembly CRC-32 at 1.6 GB/s.
 // Specification: https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md (XXH32).
 import { memoryOf } from './wasm-memories.ts';
 
@@ -45,9 +46,10 @@ export function stripesJs(lanes: Int32Array, bytes: Uint8Array, from: number, to
  * is copied into) and keeps the lanes in four globals. As listed it imports a shared memory (a
  * model's); the window's variant differs in one byte (LIMITS_FLAG), importing a plain one, which a
  * page without cross-origin isolation (no shared memory) can make too. The loop takes eight
- * stripes an iteration: V8's baseline compiler, which runs a model's first megabytes (see PIECE),
- * keeps the lanes in a register within an iteration but not across one, and ran 4 MB in 1.6 ms one
- * stripe an iteration, 0.8 ms eight (optimised: 0.65 either way).
+ * stripes an iteration: in V8's baseline compiler, which runs a model's first megabytes (see
+ * PIECE), what an iteration costs beside its stripes (the back edge and its tier-up check, the
+ * locals kept in memory across it) was half the time: 4 MB in 1.6 ms one stripe an iteration, in
+ * 0.8 ms eight (optimised: 0.65 either way).
  *
  *   (import "m" "memory" (memory 0 65536 shared))
  *   (global $l0 (export "l0") (mut i32) (i32.const 0))  ;; and $l1, $l2, $l3
@@ -98,16 +100,20 @@ const wasmRound = (offset: number) => [
   32, 2, 65, 19, 253, 173, 1, 253, 80, 32, 4, 253, 181, 1, 33, 2,
 ];
 
-/** Stripes taken by one iteration of the first loop. */
+/** Stripes taken by one iteration of the first loop, and the bytes they span. */
 const UNROLL = 8;
+const STRIDE = 16 * UNROLL;
+
+/** i32.const n, for 0 <= n < 8192 (signed LEB128: a second byte from 64 on). */
+const i32Const = (n: number) => (n < 64 ? [65, n] : [65, (n & 127) | 128, n >> 7]);
 
 /** The function's body: the two blocks of the listing, then the lanes stored. */
 const BODY = [
   ...PROLOGUE,
-  // block $eights: br_if (end - p < 128); loop $eight: eight rounds; p += 128; br_if (end - p >= 128).
-  2, 64, 32, 1, 32, 0, 107, 65, 128, 1, 73, 13, 0, 3, 64,
+  // block $eights: br_if (end - p < STRIDE); loop $eight: the rounds; p += STRIDE; br_if (end - p >= STRIDE).
+  2, 64, 32, 1, 32, 0, 107, ...i32Const(STRIDE), 73, 13, 0, 3, 64,
   ...Array.from({ length: UNROLL }, (_, i) => wasmRound(16 * i)).flat(),
-  32, 1, 32, 0, 65, 128, 1, 106, 34, 0, 107, 65, 128, 1, 79, 13, 0, 11, 11,
+  32, 1, 32, 0, ...i32Const(STRIDE), 106, 34, 0, 107, ...i32Const(STRIDE), 79, 13, 0, 11, 11,
   // block $ones: br_if (p >= end); loop $one: one round; p += 16; br_if (p < end).
   2, 64, 32, 0, 32, 1, 79, 13, 0, 3, 64, ...wasmRound(0), 32, 0, 65, 16, 106, 34, 0, 32, 1, 73, 13, 0, 11, 11,
   // The lanes into the globals.
