@@ -159,7 +159,13 @@ function firstPredict(file: string, weights: string, how: 'path' | 'bytes' = 'pa
   return JSON.parse(f.stdout.trim().split('\n').pop()!);
 }
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
-const FIRST_ROUNDS = 7;
+/**
+ * Rounds of the first-prediction rows. One fresh process's wall clock is noisy on a 2-core
+ * machine (cnn2: 17-27 ms over 15 quiet processes, 2026-12-04; V8's background compiles share the
+ * cores with the main thread), so the median of 15 rounds (about 30 s for the seven examples)
+ * moves less from run to run than that of 7 did.
+ */
+const FIRST_ROUNDS = 15;
 
 /** Compiles examples/<name>.ts with its training step into `dir` (both modules and the weights, seed 1); returns the compile's ms. */
 function compileExample(name: string, dir: string): number {
