@@ -35,17 +35,19 @@ const DOT_COLS = 2;
 /** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`); a blocked product's two functions. */
 export function simdListing(k: Kernel, s: SimdKernel): string {
   const params = ['batch', 'lo', 'hi', 'out', ...k.inputs.map((_, i) => `in${i}`)];
+  const rows = s.rows ? [`;; ${s.rows.name}: ${k.name} for calls of fewer than ${ROWS} rows, one row at a time.`, s.rows.body.listing(s.rows.name, params)] : [];
   const blocked = s.blocked ? [`;; ${s.blocked.name}: ${k.name} for calls of ${MIN_ROWS} rows or more.`, s.blocked.body.listing(s.blocked.name, params)] : [];
-  return [`;; ${k.name}: ${s.how}${s.epilogue ? ` Epilogue in JavaScript: ${s.epilogue.name}.` : ''}`, s.fn.body.listing(k.name, params), ...blocked].join('\n');
+  return [`;; ${k.name}: ${s.how}${s.epilogue ? ` Epilogue in JavaScript: ${s.epilogue.name}.` : ''}`, s.fn.body.listing(k.name, params), ...rows, ...blocked].join('\n');
 }
 
 /**
  * The SIMD version of kernel `k` (a contraction, a window max/min: simd-window.ts, a pooling gather:
  * simd-pool.ts, a row reduction or exp map: simd-rows.ts, or a zero pad: simd-pad.ts), or null when it has none. With
- * `prepack` (prepackOf), a blocked product reads W from its packed copy and has a `pack` function.
+ * `prepack` (prepackOf), a blocked product reads W from its packed copy and has a `pack` function;
+ * with `singleRows`, a product over the batch has a `<name>_rows` function (partFunction).
  */
-export function renderSimdKernel(k: Kernel, prepack: Prepack | null = null): SimdKernel | null {
-  return renderTiledKernel(k, prepack) ?? renderPoolKernel(k) ?? renderRowKernel(k) ?? renderPadKernel(k);
+export function renderSimdKernel(k: Kernel, prepack: Prepack | null = null, singleRows = true): SimdKernel | null {
+  return renderTiledKernel(k, prepack, singleRows) ?? renderPoolKernel(k) ?? renderRowKernel(k) ?? renderPadKernel(k);
 }
 
 /** A contraction kernel's sums (the epilogue left out where the vector code lacks it) and tile, or null. */
@@ -78,7 +80,7 @@ function packingPlan(sums: Contraction, tile: Tile): BlockingPlan | null {
   return blockingPlan(sums, tile) ?? blockingPlan(sums, tile, true);
 }
 
-function renderTiledKernel(k: Kernel, prepack: Prepack | null): SimdKernel | null {
+function renderTiledKernel(k: Kernel, prepack: Prepack | null, singleRows: boolean): SimdKernel | null {
   const c = contractionOf(k);
   if (!c) {
     const w = windowOf(k);
@@ -97,8 +99,9 @@ function renderTiledKernel(k: Kernel, prepack: Prepack | null): SimdKernel | nul
     const packs = fusedWriter?.plan && !plainWriter.plan ? ` The relaxed-SIMD variant packs W (its rows ${STRIDED_BYTES} bytes apart or more) from ${MIN_ROWS} rows a call.` : '';
     const plan = packingPlan(sums, tile);
     const pack = prepack && plan ? { pack: packFunction(k.name, plan, prepack) } : {};
-    const blocked = plan ? { blocked: blockedFunction(k, sums, tile, !!fusedWriter, prepack) } : {};
-    return { ...plain, ...pack, ...blocked, how: plain.how + packs, fn: { ...plain.fn, ...relaxed }, epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
+    const blocked = plan ? { blocked: partFunction(k, sums, tile, !!fusedWriter, prepack, 'blocked') } : {};
+    const rows = singleRows && sums.product && batchRows(tile) ? { rows: partFunction(k, sums, tile, !!fusedWriter, prepack, 'rows') } : {};
+    return { ...plain, ...pack, ...blocked, ...rows, how: plain.how + packs, fn: { ...plain.fn, ...relaxed }, epilogue: vectorEpilogue ? null : epilogueKernel(k, c) };
   } catch (e) {
     if (e instanceof NotExpressible) return null;
     throw e;
@@ -106,15 +109,20 @@ function renderTiledKernel(k: Kernel, prepack: Prepack | null): SimdKernel | nul
 }
 
 /**
- * `<name>_blocked`: the cache-blocked path of a large product, a function of its own so that a
- * model that only ever calls it with few rows (a prediction at batch 1) never has V8 compile it.
- * Where only the relaxed variant blocks, the plain one is the register tiles again.
+ * A part of a product in a function of its own, so that V8 compiles only what a call runs (a
+ * prediction at batch 1 calls `<name>_rows` alone; warm() warms that): `<name>_blocked`, the
+ * cache-blocked path of a large product (where only the relaxed variant blocks, the plain one is
+ * the register tiles again), or `<name>_rows`, its rows one at a time (single-row tiles, twice as
+ * wide; chunked where W is large). The emitted table picks by the call's row count (simd-table.ts).
  */
-function blockedFunction(k: Kernel, sums: Contraction, tile: Tile, relaxed: boolean, prepack: Prepack | null): WasmFunction {
-  const plain = new TileWriter(k, sums, tile, false, prepack, true).render().fn;
-  const fused = relaxed ? new TileWriter(k, sums, tile, true, prepack, true).render().fn : undefined;
+function partFunction(k: Kernel, sums: Contraction, tile: Tile, relaxed: boolean, prepack: Prepack | null, part: 'blocked' | 'rows'): WasmFunction {
+  const plain = new TileWriter(k, sums, tile, false, prepack, part).render().fn;
+  const fused = relaxed ? new TileWriter(k, sums, tile, true, prepack, part).render().fn : undefined;
   return { ...plain, ...(fused && { relaxed: fused.body, relaxedScratch: fused.scratch }) };
 }
+
+/** Whether a tile's rows are the batch (the row range a call is given), so that a call may have fewer than ROWS. */
+const batchRows = (t: Tile) => t.rows?.name === 'o0' && t.rows.extent === BATCH;
 
 /** The epilogue as an elementwise kernel over the stored sums (the output, read as one more input). */
 function epilogueKernel(k: Kernel, c: Contraction): Kernel {
@@ -161,10 +169,11 @@ class TileWriter extends SimdWriter {
     tile: Tile,
     relaxed: boolean,
     private readonly prepack: Prepack | null = null,
-    /** Render `<name>_blocked`, the blocked path (blockedFunction), instead of the register tiles. */
-    private readonly blockedPart = false,
+    /** Render all of the register tiles, or one part of the kernel (partFunction). */
+    private readonly part: 'tiles' | 'blocked' | 'rows' = 'tiles',
   ) {
     super(k, c, tile, relaxed);
+    this.singleRows = part === 'rows';
   }
 
   render(): Omit<SimdKernel, 'epilogue'> {
@@ -183,8 +192,8 @@ class TileWriter extends SimdWriter {
     const packed = this.prepack ? 'its copy packed once per weight set' : 'the packed operand';
     const blocked = this.plan ? ` Blocked for the cache from ${MIN_ROWS} rows a call: ${KC} ${this.plan.red.name} × ${NC} ${t.kind === 'broadcast' ? t.col.name : ''} of ${packed} at a time.` : '';
     // Only the blocked path packs; a prepacked kernel reads its packed copy beside W: no scratch of its own.
-    const scratch = this.prepack || !this.blockedPart ? undefined : this.plan?.scratch;
-    const name = this.blockedPart ? `${this.k.name}_blocked` : this.k.name;
+    const scratch = this.prepack || this.part !== 'blocked' ? undefined : this.plan?.scratch;
+    const name = this.part === 'tiles' ? this.k.name : `${this.k.name}_${this.part}`;
     return { fn: { name, params: 4 + this.k.inputs.length, body: this.f, scratch }, how: how + chunked + blocked };
   }
 
@@ -199,7 +208,7 @@ class TileWriter extends SimdWriter {
     // Unpacked tiles down W's rows STRIDED_BYTES apart: mul + add in the relaxed variant too (simd-blocked.ts).
     const unpackedFused = this.relaxed && !stridedRows(this.c, t);
     this.fused = unpackedFused;
-    if (!plan || !this.blockedPart) {
+    if (!plan || this.part !== 'blocked') {
       // W's rows far apart (a large dense layer): the reduction in chunks, every column swept per chunk.
       const from = this.chunks ? chunkedBroadcast(this, t, this.chunks, tileVectors) : 0;
       return this.broadcastFrom(t, from);

@@ -135,10 +135,17 @@ export class SimdWriter {
     return { blocks: extent >= ROWS, singles: extent % ROWS !== 0 };
   }
 
+  /**
+   * Render only the single-row loop over the caller's rows (`<name>_rows`, for calls of fewer than
+   * ROWS rows: simd-kernel.ts); the kernel's other loops are unchanged.
+   */
+  singleRows = false;
+
   /** Rows in blocks of `ROWS`, then one at a time: `body(rowsInTile)`. */
   rowLoops(rows: LoopVar | null, body: (n: number) => void): void {
     if (!rows) return body(1);
     const isSplit = rows.name === 'o0';
+    if (isSplit && this.singleRows) return this.loop(rows.name, 'lo', 'hi', 1, () => body(1));
     const { blocks, singles } = SimdWriter.rowTiles(rows);
     if (blocks) this.loop(rows.name, isSplit ? 'lo' : 0, isSplit ? 'hi' : rows.extent, ROWS, () => body(ROWS));
     if (singles) this.loop(rows.name, blocks ? null : 0, isSplit ? 'hi' : rows.extent, 1, () => body(1));
@@ -340,4 +347,6 @@ export interface SimdKernel {
   readonly pack?: WasmFunction;
   /** `<name>_blocked`: a large product's cache-blocked path, which calls of MIN_ROWS rows or more take (simd-kernel.ts). */
   readonly blocked?: WasmFunction;
+  /** `<name>_rows`: a product's single-row path over the batch, which calls of fewer than ROWS rows take (simd-kernel.ts). */
+  readonly rows?: WasmFunction;
 }

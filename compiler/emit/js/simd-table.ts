@@ -12,6 +12,7 @@ import { encodeModule } from '../../codegen/wasm/wasm-module.ts';
 import { renderJsKernel, workAtBatch1 } from '../../codegen/js-kernel.ts';
 import { prepackOf, renderSimdKernel } from '../../codegen/wasm/simd-kernel.ts';
 import { MIN_ROWS, type Prepack } from '../../codegen/wasm/simd-blocked.ts';
+import { ROWS } from '../../codegen/wasm/simd-writer.ts';
 import { describeOps, type Kernel } from '../../lower/kernel.ts';
 import { baseOf } from '../../lower/plan.ts';
 import type { Node } from '../../../src/ir/node.ts';
@@ -20,9 +21,13 @@ import { groupNames, type KernelGroup } from './pool.ts';
 /** A kernel with its SIMD version. */
 export type SimdVersion = readonly [Kernel, NonNullable<ReturnType<typeof renderSimdKernel>>];
 
-/** The kernels of `kernels` that have a SIMD version, with it. */
-export function simdVersions(kernels: readonly Kernel[]): SimdVersion[] {
-  return kernels.map((k) => [k, renderSimdKernel(k)] as const).filter((e): e is SimdVersion => e[1] !== null);
+/**
+ * The kernels of `kernels` that have a SIMD version, with it. `singleRows`: products over the batch
+ * get `<name>_rows` for calls of fewer than 4 rows (the inference model's, which predicts one row
+ * at a time; a trainer's steps take batches).
+ */
+export function simdVersions(kernels: readonly Kernel[], singleRows = false): SimdVersion[] {
+  return kernels.map((k) => [k, renderSimdKernel(k, null, singleRows)] as const).filter((e): e is SimdVersion => e[1] !== null);
 }
 
 /** A model kernel that reads W, a parameter, from a copy packed once per weight set; `packs`: whether its pack function makes the copy (the first kernel of those sharing one). */
@@ -67,11 +72,11 @@ function modelPrepacks(kernels: readonly Kernel[]): ModelPrepack[] {
  * simdVersions renders them. What the emitted module holds and `kiln ir --stage wasm` lists.
  */
 export function modelSimdVersions(kernels: readonly Kernel[]): { versions: SimdVersion[]; prepacks: ModelPrepack[] } {
-  const plain = simdVersions(kernels);
+  const plain = simdVersions(kernels, true);
   const prepacks = modelPrepacks(plain.map(([k]) => k));
   const versions = plain.map(([k, s]): SimdVersion => {
     const m = prepacks.find((x) => x.kernel === k);
-    return m ? [k, renderSimdKernel(k, m.prepack)!] : [k, s];
+    return m ? [k, renderSimdKernel(k, m.prepack, true)!] : [k, s];
   });
   return { versions, prepacks };
 }
@@ -89,8 +94,15 @@ export function modelSimdLookup(kernels: readonly Kernel[]): (k: Kernel) => Simd
  */
 const WARM_WORK = 2 ** 18;
 
-/** The model's kernels worth warming up: the batch-1 path (not the blocked one) of the larger ones. */
-const warmNames = (rendered: readonly SimdVersion[]) => rendered.filter(([k]) => workAtBatch1(k) >= WARM_WORK).map(([k]) => k.name);
+/** The model's kernels worth warming up: the batch-1 path (a product's single rows, else the kernel) of the larger ones. */
+const warmNames = (rendered: readonly SimdVersion[]) => rendered.filter(([k]) => workAtBatch1(k) >= WARM_WORK).map(([k, s]) => s.rows?.name ?? k.name);
+
+/** The wasm function a call takes: a product's single rows below ROWS rows, its blocked path from MIN_ROWS, else the kernel. */
+function dispatch(k: Kernel, s: SimdVersion[1]): string {
+  const rows = s.rows ? `hi - lo < ${ROWS} ? e.${s.rows.name} : ` : '';
+  const blocked = s.blocked ? `hi - lo >= ${MIN_ROWS} ? e.${s.blocked.name} : ` : '';
+  return rows || blocked ? `(${rows}${blocked}e.${k.name})` : `e.${k.name}`;
+}
 
 /**
  * Adds a group's SIMD binary and table (`simdWasm` and `simdKernels` for the model) when some of
@@ -102,7 +114,7 @@ export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered
   const n = groupNames(group);
   // A trainer's first step is not warmed: training runs many steps, and its kernels tier up in the first few.
   const warm = group === 'model' ? warmNames(rendered) : [];
-  const bytes = encodeModule(rendered.flatMap(([, s]) => [s.fn, ...(s.blocked ? [s.blocked] : []), ...(s.pack ? [s.pack] : [])]), warm);
+  const bytes = encodeModule(rendered.flatMap(([, s]) => [s.fn, ...[s.rows, s.blocked, s.pack].filter((g) => g !== undefined)]), warm);
   f.addVariableStatement({
     docs: [`WebAssembly SIMD versions of ${rendered.length} contraction kernels (${rendered.map(([k]) => k.name).join(', ') || 'none: it only opens the memory'}), ${bytes.length} bytes.${warm.length ? ` Its warm() runs ${warm.join(', ')} on empty row ranges when it is opened, so that V8 compiles them optimised while the weights are read.` : ''}`],
     // Pure: a bundler may drop it when nothing that uses it is imported.
@@ -118,9 +130,7 @@ export function addSimdTable(f: ModuleText, group: KernelGroup['name'], rendered
     const hi = k.shape.length === 0 ? '1' : k.shape[0] === BATCH ? 'batch' : String(k.shape[0]);
     const names = k.inputs.map((_, i) => inputName(i));
     const args = ['out', ...names].map((a) => `a(${a}, ${slot++})`);
-    // A large product's blocked path is a function of its own, for calls of MIN_ROWS rows or more.
-    const fn = s.blocked ? `(hi - lo >= ${MIN_ROWS} ? e.${s.blocked.name} : e.${k.name})` : `e.${k.name}`;
-    const call = `${fn}(batch, lo, hi, ${args.join(', ')})`;
+    const call = `${dispatch(k, s)}(batch, lo, hi, ${args.join(', ')})`;
     const body = s.epilogue ? `{\n${call};\n${s.epilogue.name}(batch, out, ${[...names, 'out'].join(', ')}, lo, hi);\n}` : call;
     return [`/** ${k.name}: ${commentSafe(describeOps(k))}. ${s.how}${s.epilogue ? ` Then ${s.epilogue.name}.` : ''} */`, `${k.name}: (batch: number, ${arrays.join(', ')}, lo = 0, hi = ${hi}): void => ${body},`].join('\n');
   });
