@@ -45,7 +45,7 @@ describe('golden kernels of examples/cnn.ts', () => {
 
   it('renders a function with literal bounds except the batch loop, allocating nothing per call', () => {
     const src = renderJsKernel(byOps('matmul→add→relu'));
-    expect(src).toMatch(/\/\*\*\n \* k3: matmul → add → relu \(dense_\d+\)/);
+    expect(src).toMatch(/\/\*\*\n \* k3: matmul -> add -> relu \(dense_\d+\)/);
     // The outermost output loop (the batch here) runs [lo, hi), by default all of it.
     expect(src).toContain('function k3(batch: number, out: Float32Array, in0: Float32Array, in1: Float32Array, in2: Float32Array, lo = 0, hi = batch): void {');
     const body = src.slice(src.indexOf('function k3('));

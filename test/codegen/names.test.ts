@@ -59,8 +59,9 @@ describe('commentSafe', () => {
   it.each(LABELLED)('keeps %s inside a block comment and a JSDoc line', (_label, s) => commentOk(s));
   it('keeps 300 random hostile strings inside comments', () => RANDOM.forEach(commentOk));
 
-  it('leaves ordinary text alone', () => {
-    expect(commentSafe('conv2d → add → relu (conv2d_1)')).toBe('conv2d → add → relu (conv2d_1)');
+  it('leaves ordinary text alone, Latin-1 included; an arrow becomes ->, other wide characters \\uXXXX (latin1-source.test.ts)', () => {
+    expect(commentSafe('conv2d → add → relu (conv2d_1), tile 4 × 8, entrée')).toBe('conv2d -> add -> relu (conv2d_1), tile 4 × 8, entrée');
+    expect(commentSafe('出力')).toBe('\\u51fa\\u529b');
   });
 
   it('caps long text at 200 characters', () => {

@@ -83,7 +83,7 @@ describe('kiln CLI', () => {
     const r = await kiln('ir', 'examples/mlp.ts', '--stage', 'kernels');
     expect(r.status, show(r)).toBe(0);
     expect(r.stdout).toContain('function k0(');
-    expect(r.stdout).toContain('matmul → add → relu');
+    expect(r.stdout).toContain('matmul -> add -> relu');
   });
 
   it('ir --stage wasm prints the SIMD kernels as WebAssembly text, and which kernels stay JavaScript', async () => {
