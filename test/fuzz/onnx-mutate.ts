@@ -1,7 +1,6 @@
 // ONNX mutants: structured edits of the decoded ModelProto (dims, attributes, names, nodes, opset) and raw byte edits.
 import fc from 'fast-check';
-import type onnxProto from 'onnx-proto';
-import { onnx, type ModelProto } from '../../src/onnx/proto.ts';
+import { onnx, type AttributeProto, type DimensionProto, type ModelProto } from '../../src/onnx/proto.ts';
 import { HOSTILE_FLOATS, HOSTILE_INTS, HOSTILE_NAMES, PAYLOADS, pick } from './hostile.ts';
 
 const A = onnx.AttributeProto.AttributeType;
@@ -42,7 +41,7 @@ export function onnxMutant(seeds: number): fc.Arbitrary<OnnxMutant> {
     .filter((m) => m.structured.length + m.bytes.length > 0);
 }
 
-type Dim = onnxProto.onnx.TensorShapeProto.IDimension;
+type Dim = DimensionProto;
 /** Edits of dimension i: hostile sizes, symbolic names, a missing value, one dim fewer or more. */
 const DIM_EDITS: ((dims: Dim[], i: number) => void)[] = [
   ...HOSTILE_INTS.map((v) => (dims: Dim[], i: number) => void (dims[i] = { dimValue: v })),
@@ -80,7 +79,7 @@ function editDim(m: ModelProto, { a, b, c }: Mutation): void {
 const COMMON_ATTRS = ['axis', 'axes', 'perm', 'kernel_shape', 'strides', 'pads', 'dilations', 'group', 'alpha', 'beta', 'epsilon', 'hidden_size', 'transA', 'transB', 'keepdims', 'auto_pad', 'ceil_mode', 'count_include_pad', 'direction', 'to', 'value', 'layout', '__proto__', 'constructor'];
 
 /** Replacement attribute bodies: wrong types, non-finite and huge numbers, payload strings, empty and odd lists. */
-const ATTR_VALUES: onnxProto.onnx.IAttributeProto[] = [
+const ATTR_VALUES: AttributeProto[] = [
   ...HOSTILE_INTS.map((i) => ({ type: A.INT, i })),
   ...HOSTILE_FLOATS.map((f) => ({ type: A.FLOAT, f })),
   ...[...PAYLOADS, '', 'SAME_UPPER', 'NOTSET', 'bidirectional', '__proto__'].map((s) => ({ type: A.STRING, s: new TextEncoder().encode(s) })),
@@ -98,7 +97,7 @@ const ATTR_VALUES: onnxProto.onnx.IAttributeProto[] = [
   { type: A.TENSOR, t: { dataType: 7, dims: [2], int64Data: [2 ** 40, -1] } },
   { type: A.GRAPH, g: {} },
   { type: A.UNDEFINED },
-  { type: 99 as onnxProto.onnx.AttributeProto.AttributeType, i: 1 },
+  { type: 99, i: 1 },
 ];
 
 function editAttr(m: ModelProto, { a, b, c }: Mutation): void {
