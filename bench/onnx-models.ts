@@ -1,8 +1,7 @@
-// Hand-built ONNX files for the onnxruntime peer (Kiln has no ONNX exporter yet), encoded with the
-// protobufjs code of the npm package `onnx-proto`. Same weights and layouts as Kiln's modules.
-import onnxProto from 'onnx-proto';
+// Hand-built ONNX files for the onnxruntime peer, independent of Kiln's exporter (only the protobuf
+// encoding is Kiln's: src/onnx/proto.ts). Same weights and layouts as Kiln's modules.
+import { onnx } from '../src/onnx/proto.ts';
 
-const { onnx } = onnxProto;
 type Dim = number | string;
 const FLOAT = 1;
 const INT64 = 7;

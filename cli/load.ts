@@ -25,7 +25,7 @@ export async function loadModel(file: string): Promise<Model> {
     }
     // Initializers become trainable parameters with the file's values: fine-tuning works.
     const weights: Record<string, Float32Array> = {};
-    // Imported here: the ONNX reader (protobufjs, about 75 ms to load) is not needed for a .ts model.
+    // Imported here: the ONNX importer (its op table and codec) is not needed for a .ts model.
     const { importOnnxBatched } = await import('../src/onnx/batch.ts');
     return { kind: 'kiln.model', graph: importOnnxBatched(bytes, { weightsOut: weights, inputShapes: getOnnxInputShapes() }), weights };
   }

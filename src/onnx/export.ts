@@ -1,5 +1,5 @@
-// ONNX export: a Kiln graph and its weights become an ONNX ModelProto, encoded with the
-// protobufjs code generated from onnx.proto (npm `onnx-proto`). Inputs keep a symbolic batch
+// ONNX export: a Kiln graph and its weights become an ONNX ModelProto, encoded with Kiln's
+// protobuf codec for onnx.proto (proto.ts). Inputs keep a symbolic batch
 // dimension (`dim_param: "N"`), parameters and constants become initializers, and each Kiln op
 // becomes the ONNX node(s) with the same meaning at the chosen opset (13 to 22); a scan's body
 // becomes a subgraph, written by the same graph writer.

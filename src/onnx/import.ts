@@ -1,4 +1,4 @@
-// ONNX import: a ModelProto (decoded by protobufjs from the generated onnx.proto code) becomes a
+// ONNX import: a ModelProto (decoded by Kiln's protobuf codec for onnx.proto, proto.ts) becomes a
 // Kiln graph. Each ONNX op is one entry of the table in `ops.ts`; this file walks the graph,
 // keeps values by name, and turns initializers and Constant nodes into `const` nodes.
 import { makeNode } from '../ir/build.ts';

@@ -119,9 +119,11 @@ export class Reader {
         this.need(8);
         this.pos += 8;
         return;
-      case WIRE.LEN:
-        this.pos += this.length();
+      case WIRE.LEN: {
+        const n = this.length(); // before reading pos: length() moves it past the prefix
+        this.pos += n;
         return;
+      }
       case WIRE.FIXED32:
         this.need(4);
         this.pos += 4;
