@@ -193,7 +193,7 @@ function varint(n: number): number[] {
  * A message nesting `fields` (outermost first) `times` times around `core`, in linear time: the
  * headers are worked out from the inside and written outermost first.
  */
-function nest(fields: number[], times: number, core = new Uint8Array(0)): Uint8Array {
+function nest(fields: number[], times: number, core: Uint8Array = new Uint8Array(0)): Uint8Array {
   const headers: number[][] = [];
   let size = core.length;
   for (let i = 0; i < times; i++)
