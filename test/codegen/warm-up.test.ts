@@ -58,7 +58,7 @@ describe.skipIf(!simdSupported())('kernels on an empty row range, and warm()', (
     }
   });
 
-  it("cnn2's warm() names the kernels of 2^18 multiply-adds or more at batch 1: conv2d_2 and dense_1's single-row part", async () => {
+  it("cnn2's warm() names the products of 2^18 multiply-adds or more at batch 1 and other kernels of 2^22: dense_1's single-row part alone", async () => {
     const { js } = await simdBinaries('cnn2');
     // By hand, at batch 1: conv2d_1 26·26·32 outputs × 3·3·1 = 194,688; conv2d_2 11·11·64 × 3·3·32 =
     // 2,230,272; dense_1 1600 × 512 = 819,200; dense_2 512 × 10 = 5,120; pools and the rest: none.
@@ -68,7 +68,8 @@ describe.skipIf(!simdSupported())('kernels on an empty row range, and warm()', (
     const products = kernels.filter((k) => k.ops.startsWith('matmul')).map((k) => k.name);
     expect([convs.length, products.length]).toEqual([2, 2]);
     // A product over the batch runs a call of fewer than 4 rows in `<name>_rows`: what a prediction at batch 1 runs.
-    expect(warmedNames(js)).toEqual([convs[1], `${products[0]}_rows`]);
+    // conv2d_2 (2,230,272 < 2^22 = 4,194,304) runs well enough in Liftoff: not warmed.
+    expect(warmedNames(js)).toEqual([`${products[0]}_rows`]);
     // Only the model's products have that part: a trainer's steps take batches.
     const trainerTable = /function trainerSimdKernels\(s\) \{[\s\S]*?\n\}\n/.exec(js)![0];
     expect(trainerTable).toContain('(hi - lo >= 16 ?');

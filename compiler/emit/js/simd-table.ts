@@ -88,14 +88,19 @@ export function modelSimdLookup(kernels: readonly Kernel[]): (k: Kernel) => Simd
 }
 
 /**
- * Multiply-adds at batch 1 from which a model kernel is warmed up (wasm-module.ts's warm()): a
- * smaller kernel's first call takes well under 0.1 ms in V8's baseline compiler, so compiling it
- * optimised early gains nothing measurable and costs a TurboFan job.
+ * Multiply-adds at batch 1 from which a model kernel is warmed up (wasm-module.ts's warm()), as
+ * its first call in V8's baseline compiler (Liftoff) weighs against a TurboFan job beside the read
+ * of the weights. A product over the batch runs its single rows slowly there (cnn's dense_1, 0.7 M
+ * multiply-adds: 5.5 ms against 1.5 warmed): from 2^18. A convolution's loops run well enough in
+ * Liftoff (cnn2's conv2d_2, 2.2 M: no faster warmed) while its job took createModel 3.3 ms longer
+ * where page faults are dear (docs/speed.md, Start-up; lenet's conv2, 0.3 M: 2.7-4.6 ms sooner
+ * unwarmed): from 2^22 (cifar-cnn's conv2d_2, 19 M, is warmed).
  */
-const WARM_WORK = 2 ** 18;
+const WARM_WORK = { rows: 2 ** 18, other: 2 ** 22 };
 
 /** The model's kernels worth warming up: the batch-1 path (a product's single rows, else the kernel) of the larger ones. */
-const warmNames = (rendered: readonly SimdVersion[]) => rendered.filter(([k]) => workAtBatch1(k) >= WARM_WORK).map(([k, s]) => s.rows?.name ?? k.name);
+const warmNames = (rendered: readonly SimdVersion[]) =>
+  rendered.filter(([k, s]) => workAtBatch1(k) >= (s.rows ? WARM_WORK.rows : WARM_WORK.other)).map(([k, s]) => s.rows?.name ?? k.name);
 
 /** The wasm function a call takes: a product's single rows below ROWS rows, its blocked path from MIN_ROWS, else the kernel. */
 function dispatch(k: Kernel, s: SimdVersion[1]): string {
