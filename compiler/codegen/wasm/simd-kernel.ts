@@ -32,7 +32,7 @@ const BROADCAST_VECTORS = 2;
 const tileVectors = (rows: number) => (rows === 1 ? 2 * BROADCAST_VECTORS : BROADCAST_VECTORS);
 const DOT_COLS = 2;
 
-/** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`); a blocked product's two functions. */
+/** A SIMD kernel in WebAssembly text format, with its description (`kiln ir --stage wasm`); a product's parts (`_rows`, `_blocked`) after it. */
 export function simdListing(k: Kernel, s: SimdKernel): string {
   const params = ['batch', 'lo', 'hi', 'out', ...k.inputs.map((_, i) => `in${i}`)];
   const rows = s.rows ? [`;; ${s.rows.name}: ${k.name} for calls of fewer than ${ROWS} rows, one row at a time.`, s.rows.body.listing(s.rows.name, params)] : [];
@@ -172,8 +172,7 @@ class TileWriter extends SimdWriter {
     /** Render all of the register tiles, or one part of the kernel (partFunction). */
     private readonly part: 'tiles' | 'blocked' | 'rows' = 'tiles',
   ) {
-    super(k, c, tile, relaxed);
-    this.singleRows = part === 'rows';
+    super(k, c, tile, relaxed, part === 'rows');
   }
 
   render(): Omit<SimdKernel, 'epilogue'> {

@@ -55,6 +55,11 @@ export class SimdWriter {
     readonly tile: Tile,
     /** Emit f32x4.relaxed_madd for the products (the relaxed-SIMD variant). */
     readonly relaxed: boolean,
+    /**
+     * Render only the single-row loop over the caller's rows (`<name>_rows`, for calls of fewer
+     * than ROWS rows: simd-kernel.ts); the kernel's other loops are unchanged.
+     */
+    readonly singleRows = false,
   ) {
     this.f = kernelBody(k.inputs.length);
     this.outNames = new Set(c.out.map((l) => l.name));
@@ -134,12 +139,6 @@ export class SimdWriter {
     const extent = Number(rows.extent);
     return { blocks: extent >= ROWS, singles: extent % ROWS !== 0 };
   }
-
-  /**
-   * Render only the single-row loop over the caller's rows (`<name>_rows`, for calls of fewer than
-   * ROWS rows: simd-kernel.ts); the kernel's other loops are unchanged.
-   */
-  singleRows = false;
 
   /** Rows in blocks of `ROWS`, then one at a time: `body(rowsInTile)`. */
   rowLoops(rows: LoopVar | null, body: (n: number) => void): void {

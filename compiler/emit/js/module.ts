@@ -50,7 +50,8 @@ function emitModule(p: Program, o: EmitOptions): EmittedModule {
   // The model opens the SIMD memory when either entry point has SIMD kernels: a trainer's run there too.
   // The model's products over a parameter read a copy of it packed once per weight set (createModel makes it).
   const model = modelSimdVersions(p.kernels);
-  const versions = groups.map((g) => (g.name === 'model' ? model.versions : simdVersions(g.kernels)));
+  // A trainer's steps take batches: its products have no single-row part.
+  const versions = groups.map((g) => (g.name === 'model' ? model.versions : simdVersions(g.kernels, false)));
   const anySimd = versions.some((v) => v.length > 0);
   const simdNames = groups.map((g, i) => addSimdTable(f, g.name, versions[i], g.name === 'model' && anySimd));
   const trainerSimd = (simdNames[1]?.size ?? 0) > 0;

@@ -26,7 +26,7 @@ export type SimdVersion = readonly [Kernel, NonNullable<ReturnType<typeof render
  * get `<name>_rows` for calls of fewer than 4 rows (the inference model's, which predicts one row
  * at a time; a trainer's steps take batches).
  */
-export function simdVersions(kernels: readonly Kernel[], singleRows = false): SimdVersion[] {
+export function simdVersions(kernels: readonly Kernel[], singleRows: boolean): SimdVersion[] {
   return kernels.map((k) => [k, renderSimdKernel(k, null, singleRows)] as const).filter((e): e is SimdVersion => e[1] !== null);
 }
 
