@@ -3,7 +3,7 @@
 import type { Engine, Workload } from './engines.ts';
 import { KILN, REFERENCE } from './engines.ts';
 
-export interface Environment { chromium: string; adapter: string; webgl: string; isolated: boolean; cpu: string; node: string }
+export interface Environment { chromium: string; flags: string; adapter: string; webgl: string; isolated: boolean; cpu: string; node: string }
 export interface Outcome {
   /** Workload → why it was not timed (unsupported, failed, disagreed). */
   status: Map<string, string>;
@@ -66,7 +66,7 @@ export function report(r: ReportInput): string {
     `- Command: \`npm run bench:browser${r.argv.length ? ` -- ${r.argv.join(' ')}` : ''}\``,
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${r.env.cpu}; driver on Node ${r.env.node}`,
-    `- Browser: headless Chromium ${r.env.chromium} (\`--enable-unsafe-webgpu --enable-unsafe-swiftshader --use-angle=gl-egl\`), page served from 127.0.0.1 with cross-origin isolation (${r.env.isolated ? 'on' : 'OFF'}), no network.`,
+    `- Browser: headless Chromium ${r.env.chromium} (\`${r.env.flags}\`), page served from 127.0.0.1 with cross-origin isolation (${r.env.isolated ? 'on' : 'OFF'}), no network.`,
     `- WebGPU adapter: ${r.env.adapter}. WebGL2 renderer: ${r.env.webgl}.`,
     /swiftshader|llvmpipe/i.test(`${r.env.adapter} ${r.env.webgl}`)
       ? '- **No GPU here**: WebGPU runs on SwiftShader (software Vulkan) and WebGL2 on llvmpipe (software OpenGL), both on the same CPU cores as the WebAssembly engines. These numbers say how the engines fare on a CPU emulating a GPU, and little about a real GPU: run the same command on a machine with one and record it.'

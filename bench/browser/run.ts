@@ -3,29 +3,37 @@
 //   npm run bench:browser                       3 rounds, matmul n = 128…1024
 //   npm run bench:browser -- --quick            2 rounds, matmul n = 128, 256, 512, shorter timing
 //   … --rounds N  --only mm,cnn (workload ids starting so)  --engines kiln-webgl2,tfjs-webgl,…
+//   … --prepare DIR       build the site into DIR and stop (for a machine without the peers)
+//   … --prepared DIR      time a site built by --prepare (no compiler or peers needed)
+//   … --probe             print the browser, WebGPU adapter and WebGL renderer, and stop
+//   KILN_CHROMIUM_FLAGS="--use-angle=vulkan …"   flags added to Chromium's, replacing any of the
+//                         same name (on a machine with a GPU: docs/speed.md, "On a real GPU")
 //
 // Builds the site (bench/browser/site.ts), serves it on 127.0.0.1 with cross-origin isolation and
 // runs each engine in a fresh Chromium (--enable-unsafe-webgpu): first once in check mode, where
 // its outputs are compared with Kiln's js backend (an engine that disagrees is reported and not
 // timed), then once per round, rounds interleaved, engine order rotated. Writes
 // bench/results-browser.md (or --out FILE).
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { chromium, type Browser } from 'playwright-core';
-import { CHROMIUM_ARGS, findChromium } from '../../cli/browser/chromium.ts';
+import { CHROMIUM_ARGS, findChromium, withFlags } from '../../cli/browser/chromium.ts';
 import { writeFileAtomicSync } from '../../runtime/atomic-write.ts';
 import { ENGINES, REFERENCE, throughput, workloads as allWorkloads, type Engine, type Workload } from './engines.ts';
 import { disagreement, report, type Environment, type Outcome } from './report.ts';
 import { serveBenchSite } from './server.ts';
-import { buildSite, peerVersion, ROOT } from './site.ts';
+import { buildSite, peerVersion, ROOT, type PreparedSite } from './site.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
 const quick = argv.includes('--quick');
 const rounds = Number(arg('--rounds') ?? (quick ? 2 : 3));
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${arg('--rounds')}`);
-const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024];
+const preparedDir = arg('--prepared');
+const prepared = preparedDir ? (JSON.parse(readFileSync(path.join(preparedDir, 'prepared.json'), 'utf8')) as PreparedSite) : undefined;
+const sizes = prepared?.sizes ?? (quick ? [128, 256, 512] : [128, 256, 512, 1024]);
 const TOLERANCE = 1e-3;
 const PAGE_TIMEOUT_MS = 420_000;
 
@@ -41,11 +49,20 @@ if (!executablePath) {
   console.error('bench:browser needs Chromium (Debian: apt-get install chromium libegl-mesa0 libgl1-mesa-dri libgbm1; or set KILN_CHROMIUM)');
   process.exit(1);
 }
-const ARGS = [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'];
+const EXTRA_FLAGS = (process.env.KILN_CHROMIUM_FLAGS ?? '').split(/\s+/).filter(Boolean);
+const ARGS = withFlags([...CHROMIUM_ARGS, '--enable-unsafe-webgpu'], EXTRA_FLAGS);
 const log = (s: string) => console.error(s);
 
-const site = path.join(ROOT, 'build', 'bench-browser', 'site');
-const data = await buildSite(site, sizes, log);
+const site = path.resolve(preparedDir ?? arg('--prepare') ?? path.join(ROOT, 'build', 'bench-browser', 'site'));
+const data = prepared ?? (await buildSite(site, sizes, log));
+if (arg('--prepare')) {
+  const versions = Object.fromEntries(ENGINES.flatMap((e) => (e.pkg ? [[e.pkg, peerVersion(e.pkg)]] : [])));
+  const spec: PreparedSite = { sizes, tensors: data.tensors, paramKeys: data.paramKeys, versions };
+  writeFileAtomicSync(path.join(site, 'prepared.json'), JSON.stringify(spec));
+  log(`prepared ${site}`);
+  process.exit(0);
+}
+const version = (pkg: string) => prepared?.versions[pkg] ?? peerVersion(pkg);
 const server = await serveBenchSite(site);
 
 interface Cell { check?: number[]; median?: number; unsupported?: string; error?: string }
@@ -90,7 +107,7 @@ async function environment(): Promise<Environment> {
       };
     });
     const cpu = /Model name:\s*(.+)/.exec(spawnSync('lscpu', { encoding: 'utf8' }).stdout ?? '')?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-    return { chromium: browser.version(), ...probe, cpu: `${cpu}, ${os.cpus().length} logical CPUs`, node: process.version };
+    return { chromium: browser.version(), flags: ARGS.filter((f) => /^--(use-angle|use-gl|enable-features|enable-unsafe)/.test(f)).join(' '), ...probe, cpu: `${cpu}, ${os.cpus().length} logical CPUs`, node: process.version };
   } finally {
     await browser.close();
   }
@@ -99,6 +116,7 @@ async function environment(): Promise<Environment> {
 try {
   const env = await environment();
   log(`Chromium ${env.chromium}; WebGPU adapter: ${env.adapter}; WebGL: ${env.webgl}`);
+  if (argv.includes('--probe')) process.exit(0);
   const outcomes = new Map<string, Outcome>(engines.map((e) => [e.id, { status: new Map(), agreement: new Map(), times: new Map(), info: {} }]));
   const checks = new Map<string, PageResult | string>();
   for (const e of engines) {
@@ -115,7 +133,7 @@ try {
       for (const w of workloads) o.status.set(w.id, `cannot run: ${typeof rep === 'string' ? rep : rep.engine.error}`);
       continue;
     }
-    o.info = { ...rep.engine, ...(e.pkg ? { version: peerVersion(e.pkg) } : {}) };
+    o.info = { ...rep.engine, ...(e.pkg ? { version: version(e.pkg) } : {}) };
     for (const w of workloads) {
       const c = rep.results[w.id];
       const want = ref.results[w.id]?.check;

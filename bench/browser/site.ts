@@ -87,6 +87,9 @@ export async function buildSite(site: string, sizes: readonly number[], log: (s:
   return data;
 }
 
+/** What --prepare leaves beside a built site, so that a machine without the peers can time it. */
+export interface PreparedSite extends Pick<SharedData, 'tensors' | 'paramKeys'> { sizes: number[]; versions: Record<string, string> }
+
 /** A peer package's installed version (bench/node_modules). */
 export function peerVersion(pkg: string): string {
   return JSON.parse(readFileSync(path.join(PEERS, pkg, 'package.json'), 'utf8')).version;

@@ -30,3 +30,13 @@ export const CHROMIUM_ARGS = [
  * (a secure context) for `navigator.gpu` to exist.
  */
 export const WEBGPU_CHROMIUM_ARGS = [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'];
+
+/**
+ * `base` with `extra` added, where a flag of `extra` replaces the flag of the same name in `base`
+ * (`--use-angle=vulkan` replaces `--use-angle=gl-egl`): Chromium keeps one value per switch.
+ */
+export function withFlags(base: readonly string[], extra: readonly string[]): string[] {
+  const name = (flag: string) => flag.split('=')[0];
+  const replaced = new Set(extra.map(name));
+  return [...base.filter((f) => !replaced.has(name(f))), ...extra];
+}
