@@ -12,9 +12,9 @@
 // and `readAsync`. The synchronous methods refuse such a device with a one-line error.
 import { GPU, HeadlessGLKernel, WebGL2Kernel, WebGLKernel } from 'gpu.js';
 import type { IKernelRunShortcut, Texture } from 'gpu.js';
-import { GpuError, runOverride, type WgslBuffer, type WgslDevice, type WgslOverride, type WgslOverrides } from './gpujs-wgsl.ts';
+import { byAdapter, GpuError, runOverride, softwareAdapter, type WgslBuffer, type WgslDevice, type WgslOverride, type WgslOverrides } from './gpujs-wgsl.ts';
 
-export { GpuError, type WgslBuffer, type WgslDevice, type WgslOverride, type WgslOverrides };
+export { byAdapter, GpuError, softwareAdapter, type WgslBuffer, type WgslDevice, type WgslOverride, type WgslOverrides };
 
 /** The GPU.js backends Kiln reports. `webgpu` kernels are asynchronous only (`predictAsync`). */
 export type GpuMode = 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu' | 'webgpu';

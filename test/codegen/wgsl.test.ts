@@ -217,10 +217,28 @@ describe('WGSL renderer: the override for the GPU.js module seam', () => {
     const { graph } = await loadModel(path.join(ROOT, 'examples', 'mlp256.ts'));
     const program = compileGraph(graph).program;
     const js = emitGpuJsModule(program, { graphHash: 'wgsl-hook' } as never, wgslOverrideSource()).js;
-    const table = js.slice(js.indexOf('wgslKernels'));
-    expect(table).toMatch(/k0: \(device, batch, inputs, output\) =>/);
-    expect(table).toMatch(/k1: \(device, batch, inputs, output\) =>/);
-    expect(table).not.toMatch(/k2: \(device/);
+    const table = js.slice(js.indexOf('export const wgslKernels'));
+    // By default each entry holds both shaders, the runtime choosing by adapter: registers only
+    // first (CPU adapters), workgroup tiles second (GPUs).
+    const entry = (name: string) => {
+      const start = table.indexOf(`${name}: byAdapter(`);
+      expect(start, name).toBeGreaterThan(0);
+      return table.slice(start, table.indexOf('\n  ),', start));
+    };
+    for (const name of ['k0', 'k1']) {
+      const [software, hardware] = entry(name).split('// On a GPU');
+      expect(software, name).toMatch(/\(device, batch, inputs, output\) =>/);
+      expect(software, name).toContain('registers only');
+      expect(software, name).not.toMatch(/var<workgroup>/);
+      expect(hardware, name).toMatch(/\(device, batch, inputs, output\) =>/);
+      expect(hardware, name).toMatch(/var<workgroup>/);
+    }
+    expect(table).not.toMatch(/k2: /);
+    expect(js).toMatch(/import \{[^}]*\bbyAdapter\b[^}]*\} from "kiln\/runtime\/gpujs"/);
+    // A fixed shader gives one override per kernel and no import of the chooser.
+    const fixed = emitGpuJsModule(program, { graphHash: 'wgsl-hook' } as never, wgslOverrideSource({ workgroupTiles: false })).js;
+    expect(fixed.slice(fixed.indexOf('export const wgslKernels'))).toMatch(/k0: \(device, batch, inputs, output\) =>/);
+    expect(fixed).not.toMatch(/byAdapter/);
   });
 });
 

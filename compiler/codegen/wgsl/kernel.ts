@@ -28,8 +28,8 @@ export interface WgslOptions {
  * deep (8 KiB of workgroup memory). Registers only by default: on SwiftShader, the one WebGPU
  * this project can measure, it ran the examples' products 3–4.6× faster than GPU.js's kernels
  * while workgroup tiles ran slower (docs/gpujs.md, "WGSL kernels"). On a real GPU (an NVIDIA
- * H200, bench/results-browser-gpu.md) the tiles ran the CNN's inference about 1.9× as fast:
- * the default stays because the tests run on SwiftShader; the choice belongs to the adapter.
+ * H200, bench/results-browser-gpu.md) the tiles ran the CNN's inference about 1.9× as fast, so
+ * emitted modules carry both and the runtime chooses by adapter (override.ts, `byAdapter`).
  */
 export const DEFAULT_GEOMETRY: Omit<Geometry, 'splits'> = { tileM: 64, tileN: 64, tileK: 16, perThreadM: 4, perThreadN: 4, workgroupTiles: false };
 

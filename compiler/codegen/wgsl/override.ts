@@ -64,10 +64,23 @@ export function overrideSource(w: WgslKernel): string {
   ].join('\n');
 }
 
-/** The `wgsl` hook of emitGpuJsModule: an override's source for each kernel the renderer takes. */
-export function wgslOverrideSource(options: WgslOptions = {}): (k: Kernel) => string | undefined {
+/** A kernel's override source: one shader, or one per kind of adapter (runtime `byAdapter`). */
+export type WgslSources = string | { readonly software: string; readonly hardware: string };
+
+/**
+ * The `wgsl` hook of emitGpuJsModule: an override's source for each kernel the renderer takes.
+ * Unless `options.workgroupTiles` fixes the shader, both: registers only for CPU adapters
+ * (SwiftShader, where this project's tests run), workgroup tiles for GPUs.
+ */
+export function wgslOverrideSource(options: WgslOptions = {}): (k: Kernel) => WgslSources | undefined {
   return (k) => {
-    const w = renderWgslKernel(k, options);
-    return w && overrideSource(w);
+    const render = (o: WgslOptions) => {
+      const w = renderWgslKernel(k, o);
+      return w && overrideSource(w);
+    };
+    if (options.workgroupTiles !== undefined) return render(options);
+    const software = render({ ...options, workgroupTiles: false });
+    const hardware = render({ ...options, workgroupTiles: true });
+    return software && hardware ? { software, hardware } : undefined;
   };
 }

@@ -12,6 +12,7 @@ import { indexInputs } from '../index-checks.ts';
 import { addCreateModel } from './model.ts';
 import { addCreateTrainer } from './trainer.ts';
 import { WGSL_TABLE } from './device-calls.ts';
+import type { WgslSources } from '../../codegen/wgsl/override.ts';
 
 /** `helpers` and each kernel's GPU.js source (`k0Source`, …), which createModel and createTrainer build. */
 function addKernelSources(f: ModuleText, programs: readonly Program[]) {
@@ -28,12 +29,16 @@ function addKernelSources(f: ModuleText, programs: readonly Program[]) {
 }
 
 /** Each kernel `wgsl` takes over on WebGPU, with its override's source (kernel names are identifiers Kiln made). */
-function wgslEntries(programs: readonly Program[], wgsl: WgslKernelSource | undefined): { name: string; source: string }[] {
+function wgslEntries(programs: readonly Program[], wgsl: WgslKernelSource | undefined): { name: string; sources: WgslSources }[] {
   return programs.flatMap((p) => p.kernels).flatMap((k) => {
-    const source = wgsl?.(k);
-    return source === undefined ? [] : [{ name: k.name, source }];
+    const sources = wgsl?.(k);
+    return sources === undefined ? [] : [{ name: k.name, sources }];
   });
 }
+
+/** An entry's expression: its one override, or the runtime's choice between two by adapter. */
+const overrideExpression = (s: WgslSources): string =>
+  typeof s === 'string' ? s : `byAdapter(\n// On a CPU adapter (SwiftShader, llvmpipe): registers only.\n${s.software},\n// On a GPU: tiles staged in workgroup memory.\n${s.hardware},\n)`;
 
 /** The table's doc comment: which kernels are Kiln's WGSL on WebGPU and which stay GPU.js (the manifest's `wgslKernels` says it too). */
 function wgslDocs(programs: readonly Program[], taken: ReadonlySet<string>): string {
@@ -56,7 +61,7 @@ const templateLiteral = (source: string) => '`' + source.replace(/[`\\]|\$\{/g, 
  * table; undefined leaves the kernel to GPU.js. The text goes into the module verbatim, so it must
  * come from Kiln's own renderer, never from user input.
  */
-export type WgslKernelSource = (k: Kernel) => string | undefined;
+export type WgslKernelSource = (k: Kernel) => WgslSources | undefined;
 
 /** The module's TypeScript source, formatted, and its JavaScript (types stripped). `wgsl` fills its `wgslKernels` table. */
 export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSource): EmittedModule {
@@ -66,7 +71,10 @@ export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSou
   const runtimeNames = ['checkRuntime', 'checkInput', 'feed', 'resolveWeights', ...(indexInputs(p.graph).size ? ['checkIndices'] : []), ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : []), ...(p.graph.batchAxes ? ['perSampleModel'] : [])];
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
   f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
-  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32'] });
+  const programs = [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])];
+  const wgslKernels = wgslEntries(programs, wgsl);
+  const choosesByAdapter = wgslKernels.some((e) => typeof e.sources !== 'string');
+  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32', ...(choosesByAdapter ? ['byAdapter'] : [])] });
   f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: ['DeviceKernel', 'DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels', 'WgslOverrides'] });
   f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...(o.training ? ['Trainer'] : [])] });
   addDescriptions(f, p, o, 'gpujs');
@@ -82,8 +90,6 @@ export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSou
     ],
   });
   f.addFunction({ name: 'sizeOf', parameters: [{ name: 'info', type: 'TensorInfo' }], returnType: 'number', statements: [`return info.shape.reduce<number>((n, d) => n * (d === 'N' ? 1 : d), 1);`] });
-  const programs = [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])];
-  const wgslKernels = wgslEntries(programs, wgsl);
   const taken = new Set(wgslKernels.map((e) => e.name));
   f.addStatements([
     '// Kernel sources, one per fused group, with every shape a literal. GPU.js transpiles each to a',
@@ -93,7 +99,7 @@ export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSou
   f.addVariableStatement({
     isExported: true,
     docs: [wgslDocs(programs, taken)],
-    declarations: [{ name: WGSL_TABLE, type: 'WgslOverrides', initializer: wgslKernels.length ? `{\n${wgslKernels.map((e) => `${e.name}: ${e.source}`).join(',\n')}\n}` : '{}' }],
+    declarations: [{ name: WGSL_TABLE, type: 'WgslOverrides', initializer: wgslKernels.length ? `{\n${wgslKernels.map((e) => `${e.name}: ${overrideExpression(e.sources)}`).join(',\n')}\n}` : '{}' }],
   });
   addCreateModel(f, p, o, [...taken]);
   if (o.training) addCreateTrainer(f, o.training, p.params, o.profile);
