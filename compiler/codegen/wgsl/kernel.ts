@@ -25,11 +25,12 @@ export interface WgslOptions {
 
 /**
  * 64 × 64 outputs per workgroup of 16 × 16 threads, 4 × 4 each; with workgroup tiles, slabs 16
- * deep (8 KiB of workgroup memory). Registers only by default: on SwiftShader, the one WebGPU
- * this project can measure, it ran the examples' products 3–4.6× faster than GPU.js's kernels
+ * deep (8 KiB of workgroup memory). Registers only by default: on SwiftShader, the WebGPU
+ * this project's tests run on, it ran the examples' products 3–4.6× faster than GPU.js's kernels
  * while workgroup tiles ran slower (docs/gpujs.md, "WGSL kernels"). On a real GPU (an NVIDIA
  * H200, bench/results-browser-gpu.md) the tiles ran the CNN's inference about 1.9× as fast, so
- * emitted modules carry both and the runtime chooses by adapter (override.ts, `byAdapter`).
+ * emitted modules carry both and the runtime chooses by adapter (wgslOverrideSource, and
+ * `byAdapter` in runtime/gpujs-wgsl.ts).
  */
 export const DEFAULT_GEOMETRY: Omit<Geometry, 'splits'> = { tileM: 64, tileN: 64, tileK: 16, perThreadM: 4, perThreadN: 4, workgroupTiles: false };
 

@@ -58,7 +58,8 @@ const templateLiteral = (source: string) => '`' + source.replace(/[`\\]|\$\{/g, 
 /**
  * Where a WGSL renderer plugs in: for a kernel it takes over on WebGPU, the source text of a
  * `WgslOverride` (a function expression; see docs/gpujs.md) to put in the module's `wgslKernels`
- * table; undefined leaves the kernel to GPU.js. The text goes into the module verbatim, so it must
+ * table, or two (`{ software, hardware }`) for the runtime's `byAdapter` to choose between;
+ * undefined leaves the kernel to GPU.js. The text goes into the module verbatim, so it must
  * come from Kiln's own renderer, never from user input.
  */
 export type WgslKernelSource = (k: Kernel) => WgslSources | undefined;
