@@ -1,7 +1,7 @@
 // What the WebGPU browser tests call in the page (bundled with the emitted GPU.js modules): the
 // asynchronous API on a demanded backend, with plain arrays in and out.
 import { fromBase64 } from 'kiln/runtime';
-import { GpuDevice, type WgslDevice, type WgslOverride } from 'kiln/runtime/gpujs';
+import { GpuDevice, softwareAdapter, type WgslDevice, type WgslOverride } from 'kiln/runtime/gpujs';
 
 /** The MLP's first kernel (dense 784→64 + ReLU) written by hand in WGSL, for the override seam. */
 const DENSE1_WGSL = `
@@ -81,6 +81,16 @@ export function install(models: Record<string, AsyncModule>, gradModules: Record
       if (!adapter) return null;
       const info = adapter.info;
       return info ? `${info.vendor} ${info.architecture} ${info.description}`.trim() || 'unnamed adapter' : 'unnamed adapter';
+    },
+    /** What the runtime's shader choice (`byAdapter`) makes of this browser's device: CPU adapter or GPU. */
+    async softwareAdapter(): Promise<boolean> {
+      const gpu = (navigator as unknown as { gpu: { requestAdapter(): Promise<{ requestDevice(): Promise<WgslDevice & { destroy(): void }> }> } }).gpu;
+      const device = await (await gpu.requestAdapter()).requestDevice();
+      try {
+        return softwareAdapter(device);
+      } finally {
+        device.destroy();
+      }
     },
     /** Each model's predictions for each call in turn (one model instance per name). */
     async predict(jobs: { name: string; weights: string; calls: { x: number[]; batch: number }[] }[], mode: string) {

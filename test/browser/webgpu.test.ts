@@ -227,6 +227,12 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
     for (let i = 0; i < batches.length; i++) expect(Float32Array.from(r.outputs[i])).toBeAllclose(await predictInNode('mlp', xs[i], batches[i]), { rtol: 0, atol: 1e-4 });
   }, 60_000);
 
+  it('the WGSL kernels take the shader for the adapter: registers only on a CPU adapter such as SwiftShader, workgroup tiles on a GPU', async (ctx) => {
+    if (!adapter) return ctx.skip('no WebGPU adapter');
+    const software = await page.evaluate(() => (globalThis as any).kiln.softwareAdapter());
+    expect(software, adapter).toBe(/swiftshader|llvmpipe|lavapipe/i.test(adapter));
+  }, 60_000);
+
   it("'async' picks webgpu where an adapter answers; the synchronous API refuses webgpu with a pointer to predictAsync", async (ctx) => {
     if (!adapter) return ctx.skip('no WebGPU adapter');
     const x = randomFloats(784, 3, 0, 1);
