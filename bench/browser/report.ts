@@ -58,12 +58,18 @@ function table(r: ReportInput, w: Workload): string[] {
   return lines;
 }
 
+/** How the run was started: through npm here, or as the driver bundled for another machine. */
+function commandLine(argv: readonly string[]): string {
+  if (argv.includes('--prepared')) return `\`node run.mjs ${argv.join(' ')}\` (bench/browser/run.ts as bench/browser/gpu/pack.sh bundles it)`;
+  return `\`npm run bench:browser${argv.length ? ` -- ${argv.join(' ')}` : ''}\``;
+}
+
 /** The whole report as Markdown. */
 export function report(r: ReportInput): string {
   const backends = r.engines.map((e) => { const o = r.outcomes.get(e.id)!; return `${e.id}: ${o.info.backend || o.status.values().next().value || '?'}`; });
   const lines = [
     '# Kiln against the browser ML engines (headless Chromium)', '',
-    `- Command: \`npm run bench:browser${r.argv.length ? ` -- ${r.argv.join(' ')}` : ''}\``,
+    `- Command: ${commandLine(r.argv)}`,
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${r.env.cpu}; driver on Node ${r.env.node}`,
     `- Browser: headless Chromium ${r.env.chromium} (\`${r.env.flags}\`), page served from 127.0.0.1 with cross-origin isolation (${r.env.isolated ? 'on' : 'OFF'}), no network.`,
