@@ -38,26 +38,28 @@ function logits(model: string, p: tf.Variable[], x: tf.Tensor): tf.Tensor2D {
 /** Reads a tensor back (asynchronously: WebGPU has no cheap synchronous readback) and frees it. */
 async function read(o: tf.Tensor): Promise<Float32Array> { const d = (await o.data()) as Float32Array; o.dispose(); return d; }
 
+// Every call takes its inputs from JavaScript arrays, as Kiln's and onnxruntime-web's do (a model
+// fed new data): tensors made inside the call go up to the device then, and are freed after it.
 async function setup(w: Workload): Promise<Impl | string> {
   if (w.kind === 'matmul') {
-    const a = await t(`mmA${w.n}`), b = await t(`mmB${w.n}`);
-    const f = () => read(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D));
-    return { check: async () => sample(await f()), run: f, dispose: () => { a.dispose(); b.dispose(); } };
+    const a = await load(`mmA${w.n}`), b = await load(`mmB${w.n}`);
+    const f = () => read(tf.tidy(() => tf.matMul(tf.tensor2d(a.data as Float32Array, a.shape as [number, number]), tf.tensor2d(b.data as Float32Array, b.shape as [number, number]))));
+    return { check: async () => sample(await f()), run: f };
   }
   const model = w.model!;
   const p = await params(model);
   const shape = model === 'mlp' ? [w.batch, 784] : [w.batch, 28, 28, 1];
-  const x = tf.tensor((await loadF32('x')).subarray(0, w.batch * 784), shape);
-  const free = () => { x.dispose(); p.forEach((v: tf.Variable) => v.dispose()); };
+  const xs = (await loadF32('x')).subarray(0, w.batch * 784);
+  const free = () => p.forEach((v: tf.Variable) => v.dispose());
   if (w.kind === 'infer') {
-    const f = () => read(tf.tidy(() => tf.softmax(logits(model, p, x))));
+    const f = () => read(tf.tidy(() => tf.softmax(logits(model, p, tf.tensor(xs, shape)))));
     return { check: async () => sample(await f()), run: f, dispose: free };
   }
   const labels = ((await load('y')).data as Int32Array).subarray(0, w.batch);
-  const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
   const opt = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
-  const step = async () => (await read(opt.minimize(() => tf.losses.softmaxCrossEntropy(onehot, logits(model, p, x)) as tf.Scalar, true, p)!))[0];
-  return { check: async () => [await step(), await step(), await step()], run: step, dispose: () => { free(); onehot.dispose(); opt.dispose(); } };
+  const loss = () => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), 10), logits(model, p, tf.tensor(xs, shape))) as tf.Scalar;
+  const step = async () => (await read(opt.minimize(loss, true, p)!))[0];
+  return { check: async () => [await step(), await step(), await step()], run: step, dispose: () => { free(); opt.dispose(); } };
 }
 
 void main({
