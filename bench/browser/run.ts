@@ -45,7 +45,7 @@ const workloads = allWorkloads(sizes).filter((w) => !arg('--only') || arg('--onl
 if (workloads.length === 0) throw new Error(`--only ${arg('--only')}: no workload id starts so; ids: ${allWorkloads(sizes).map((w) => w.id).join(', ')}`);
 
 const executablePath = findChromium();
-if (!executablePath) {
+if (!executablePath && !arg('--prepare')) {
   console.error('bench:browser needs Chromium (Debian: apt-get install chromium libegl-mesa0 libgl1-mesa-dri libgbm1; or set KILN_CHROMIUM)');
   process.exit(1);
 }
