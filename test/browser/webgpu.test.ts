@@ -230,7 +230,8 @@ describe.skipIf(!CHROMIUM)('GPU.js backend on WebGPU in headless Chromium', () =
   it('the WGSL kernels take the shader for the adapter: registers only on a CPU adapter such as SwiftShader, workgroup tiles on a GPU', async (ctx) => {
     if (!adapter) return ctx.skip('no WebGPU adapter');
     const software = await page.evaluate(() => (globalThis as any).kiln.softwareAdapter());
-    expect(software, adapter).toBe(/swiftshader|llvmpipe|lavapipe/i.test(adapter));
+    // Chromium's only CPU adapter is SwiftShader; any other adapter it offers is a GPU.
+    expect(software, adapter).toBe(adapter.toLowerCase().includes('swiftshader'));
   }, 60_000);
 
   it("'async' picks webgpu where an adapter answers; the synchronous API refuses webgpu with a pointer to predictAsync", async (ctx) => {
