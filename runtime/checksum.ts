@@ -10,6 +10,11 @@ export interface Checksum {
   update(bytes: Uint8Array): void;
   /** The checksum of every byte so far, as an unsigned 32-bit integer. */
   digest(): number;
+  /**
+   * A buffer whose bytes `update` reads where they lie, fastest (reused: its contents change at
+   * every use); absent or undefined where there is none.
+   */
+  buffer?(): Uint8Array | undefined;
 }
 
 /** A running CRC-32; `bytes` of data are to come (the native CRC-32 is loaded now if they are many). */

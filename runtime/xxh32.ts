@@ -2,14 +2,15 @@
 // files of format version 2. Its four 32-bit lanes are one WebAssembly SIMD vector: a 16-byte
 // stripe is one load, two multiplies, an add and a rotation (the lanes' dependency chains bound
 // it at about 7 GB/s optimised; about 5 GB/s in V8's baseline compiler, which runs its first
-// megabytes, with eight stripes a loop iteration). It reads a model's weights in place, in its
-// WebAssembly memory, where the file was read to (a copy into a window of its own ran at about
-// 4 GB/s: V8 copies out of shared memory with relaxed word moves). Against version 1's CRC-32
+// megabytes, with eight stripes a loop iteration). It reads bytes in place where they lie in a
+// WebAssembly memory: a model's, or the 64 KiB window of its own that a weight file is read through
+// piece by piece (weights-reader.ts) and other data is copied into (copying out of a model's
+// shared memory ran at about 4 GB/s: V8 copies it with relaxed word moves). Against version 1's CRC-32
 // (zlib's, after 2-3 ms loading zlib), in interleaved fresh processes: createModel of cnn2
 // (3.4 MB) 12.3 → 8.9 ms, of cifar-cnn (34 MB) 49.5 → 37.9 (a busy hour); a browser, which has
 // no zlib, had the WebAssembly CRC-32 at 1.6 GB/s.
 // Specification: https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md (XXH32).
-import { memoryOf } from './wasm-memories.ts';
+import { memoryOf, noteMemoryBuffer } from './wasm-memories.ts';
 
 const P1 = 0x9e3779b1;
 const P2 = 0x85ebca77;
@@ -147,12 +148,15 @@ function stripesModule(shared: boolean): WebAssembly.Module {
   return new WebAssembly.Module(bytes);
 }
 
+/** Whether `buffer` is shared memory (a page without cross-origin isolation has no SharedArrayBuffer). */
+const isShared = (buffer: ArrayBufferLike) => typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
+
 /** The window's length (a multiple of 16): one page of its own memory. */
 const WINDOW = 65536;
 /**
- * Data from outside a model's memory shorter than this runs in JavaScript: a weight file's header
- * and the stripes completed across two pieces are this short, and the window's module would cost
- * more to compile and instantiate (0.2-0.3 ms, measured in createModel) than they take there.
+ * Data from outside a WebAssembly memory shorter than this runs in JavaScript: a weight file's
+ * header and the stripes completed across two pieces are this short, and the window's module would
+ * cost more to compile and instantiate (0.2-0.3 ms, measured in createModel) than they take there.
  */
 const FEW_BYTES = 4096;
 /**
@@ -169,26 +173,36 @@ interface StripesOver {
   lanes: WebAssembly.Global[];
 }
 
+/** The stripes in WebAssembly, and the window: 64 KiB of a memory of their own, which they read in place. */
+export interface WasmStripes {
+  readonly run: Stripes;
+  /** Data from elsewhere is copied here to be read; a reader may also read a file straight into it. */
+  readonly window: Uint8Array;
+}
+
 /**
  * The WebAssembly stripes, or undefined where WebAssembly (SIMD) is missing or refuses the module,
  * or on a big-endian host (the lanes are read as little-endian words).
  */
-export function openWasmStripes(): Stripes | undefined {
+export function openWasmStripes(): WasmStripes | undefined {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) return undefined;
-  let window: WebAssembly.Memory;
+  let windowMemory: WebAssembly.Memory;
   try {
-    window = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    windowMemory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
   } catch {
     return undefined;
   }
-  const windowBytes = new Uint8Array(window.buffer);
-  let sharedModule: WebAssembly.Module | undefined;
+  // Noted like a model's memory: bytes already in the window are read where they lie.
+  const window = new Uint8Array(noteMemoryBuffer(windowMemory));
+  const modules = new Map<boolean, WebAssembly.Module>();
   const instances = new WeakMap<WebAssembly.Memory, StripesOver | undefined>();
   /** The instance over `memory`; undefined if it cannot be made (no WebAssembly SIMD, a memory larger than the import's). */
-  const over = (memory: WebAssembly.Memory, shared: boolean): StripesOver | undefined => {
+  const over = (memory: WebAssembly.Memory): StripesOver | undefined => {
     if (!instances.has(memory)) {
       try {
-        const module = shared ? (sharedModule ??= stripesModule(true)) : stripesModule(false);
+        const shared = isShared(memory.buffer);
+        const module = modules.get(shared) ?? stripesModule(shared);
+        modules.set(shared, module);
         const e = new WebAssembly.Instance(module, { m: { memory } }).exports;
         instances.set(memory, { run: e.stripes as StripesOver['run'], lanes: [e.l0, e.l1, e.l2, e.l3] as WebAssembly.Global[] });
       } catch {
@@ -197,14 +211,14 @@ export function openWasmStripes(): Stripes | undefined {
     }
     return instances.get(memory);
   };
-  return (lanes, bytes, from, to) => {
-    // In place when `bytes` lies in a model's WebAssembly memory (shared), else through the window
-    // unless they are few; each module is compiled when first needed. Without WebAssembly SIMD,
-    // JavaScript.
+  const run: Stripes = (lanes, bytes, from, to) => {
+    // In place when `bytes` lie in a WebAssembly memory (a model's, or the window), else through
+    // the window unless they are few; each module is compiled when first needed. Without
+    // WebAssembly SIMD, JavaScript.
     const home = memoryOf(bytes.buffer);
-    const inPlace = home && over(home, true);
+    const inPlace = home && over(home);
     if (!inPlace && to - from < FEW_BYTES) return stripesJs(lanes, bytes, from, to);
-    const s = inPlace || over(window, false);
+    const s = inPlace || over(windowMemory);
     if (!s) return stripesJs(lanes, bytes, from, to);
     s.lanes.forEach((g, i) => (g.value = lanes[i]));
     if (inPlace) {
@@ -212,15 +226,18 @@ export function openWasmStripes(): Stripes | undefined {
     } else {
       for (let at = from; at < to; at += WINDOW) {
         const part = bytes.subarray(at, Math.min(to, at + WINDOW));
-        windowBytes.set(part, 0);
+        window.set(part, 0);
         s.run(0, part.length);
       }
     }
     s.lanes.forEach((g, i) => (lanes[i] = g.value as number));
   };
+  return { run, window };
 }
 
-let stripes: Stripes | undefined;
+/** The stripes this process runs (opened at the first update), and the window where there is one. */
+let engine: { run: Stripes; window?: Uint8Array } | undefined;
+const openEngine = () => (engine ??= openWasmStripes() ?? { run: stripesJs });
 
 /** A fresh XXH32 (seed 0) over data arriving in pieces: the same as `xxh32` of the pieces joined. */
 export function xxh32Stream() {
@@ -228,7 +245,7 @@ export function xxh32Stream() {
   const pending = new Uint8Array(16);
   let held = 0;
   let total = 0;
-  const run = (bytes: Uint8Array, from: number, to: number) => (stripes ??= openWasmStripes() ?? stripesJs)(lanes, bytes, from, to);
+  const run = (bytes: Uint8Array, from: number, to: number) => openEngine().run(lanes, bytes, from, to);
   return {
     update(bytes: Uint8Array): void {
       total += bytes.length;
@@ -247,6 +264,8 @@ export function xxh32Stream() {
       pending.set(bytes.subarray(whole), 0);
       held = bytes.length - whole;
     },
+    /** The window (bytes update reads where they lie), or undefined without WebAssembly SIMD. */
+    buffer: (): Uint8Array | undefined => openEngine().window,
     /** The hash of every byte so far, as an unsigned 32-bit integer. */
     digest(): number {
       const [v1, v2, v3, v4] = lanes;
