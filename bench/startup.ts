@@ -215,6 +215,32 @@ if (compared) {
   process.exit(0);
 }
 
+/**
+ * What touching fresh memory costs on this machine, in µs per 4 KiB page: 32 MiB of a new
+ * ArrayBuffer written one byte a page, in a fresh process (median of 5). A model's weights must
+ * land in fresh pages of its memory, so their size times this is a floor under createModel that no
+ * code of Kiln's can lower (measured 0.1-0.3 µs on common hardware; 3 µs and 12 µs on the virtual
+ * machines this project has run on).
+ */
+function freshPageMicros(): number {
+  const runs = Array.from({ length: 5 }, () =>
+    fresh(`
+      const bytes = 32 << 20, page = 4096;
+      const a = new Uint8Array(bytes);
+      const t = now();
+      for (let i = 0; i < bytes; i += page) a[i] = 1;
+      console.log(JSON.stringify({ us: ((now() - t) * 1000) / (bytes / page) }));`).us,
+  );
+  return median(runs);
+}
+const pageMicros = freshPageMicros();
+console.log(`fresh memory here: ${pageMicros.toFixed(2)} µs per 4 KiB page`);
+/** The weights' size in MB, and what touching that much fresh memory costs here (ms). */
+function weightsFloor(file: string): string {
+  const size = statSync(file).size;
+  return `${(size / 1e6).toFixed(1)} / ${((Math.ceil(size / 4096) * pageMicros) / 1000).toFixed(1)}`;
+}
+
 const rows: string[] = [];
 const stageRowsFirst: string[] = [];
 for (const name of EXAMPLES) {
@@ -235,7 +261,7 @@ for (const name of EXAMPLES) {
     const t = runs.map((r) => sum(r.wall));
     return `${Math.min(...t).toFixed(1)}–${Math.max(...t).toFixed(1)}`;
   };
-  rows.push(`| ${name} | ${median(compile).toFixed(0)} | ${total(inference, 'wall')} | ${spread(inference)} | ${total(inference, 'cpu')} | ${total(bytes, 'wall')} / ${total(bytes, 'cpu')} | ${total(full, 'wall')} / ${total(full, 'cpu')} |`);
+  rows.push(`| ${name} | ${median(compile).toFixed(0)} | ${weightsFloor(weights)} | ${total(inference, 'wall')} | ${spread(inference)} | ${total(inference, 'cpu')} | ${total(bytes, 'wall')} / ${total(bytes, 'cpu')} | ${total(full, 'wall')} / ${total(full, 'cpu')} |`);
   const stage = (i: number) => `${median(inference.map((r) => r.wall[i])).toFixed(1)} / ${median(inference.map((r) => r.cpu[i])).toFixed(1)}`;
   stageRowsFirst.push(`| ${name} | ${FIRST_STAGES.map((_, i) => stage(i)).join(' | ')} |`);
   console.log(rows[rows.length - 1]);
@@ -274,10 +300,10 @@ writeFileSync(
     '',
     '## Per example: compile and first prediction',
     '',
-    `Compile: \`compileModel\` with the training step (forward, loss, gradients, Adam), emission included (both modules, as \`kiln compile --train\` writes them), after the model file is loaded; median of ${ROUNDS} fresh processes. First predict: \`import\` of the emitted module (the inference-only one imports \`kiln/runtime/inference\`, the full one \`kiln/runtime\`) + \`createModel('<name>.weights.bin')\` (the path: the weights are read straight into the model's memory) + \`predict\` at batch 1, in a fresh \`node\` running a script file (bench/startup.ts writes it: build/bench-startup/first-predict.mjs), as an application does; median of ${FIRST_ROUNDS} rounds, the three ways interleaved in each round. For the inference-only module (\`<name>.inference.mjs\`, what an application that only predicts imports), the fastest and slowest of the rounds too; the same module given the file's bytes (\`readFileSync\` + \`createModel(bytes)\`); and the full module (with \`createTrainer\`). Wall clock, and CPU time (user + system, every thread: it also counts V8's compiler and GC threads, but a busy machine inflates it far less). Goals: 20 ms, cifar-cnn 60 ms.`,
+    `Compile: \`compileModel\` with the training step (forward, loss, gradients, Adam), emission included (both modules, as \`kiln compile --train\` writes them), after the model file is loaded; median of ${ROUNDS} fresh processes. First predict: \`import\` of the emitted module (the inference-only one imports \`kiln/runtime/inference\`, the full one \`kiln/runtime\`) + \`createModel('<name>.weights.bin')\` (the path: the weights are read straight into the model's memory) + \`predict\` at batch 1, in a fresh \`node\` running a script file (bench/startup.ts writes it: build/bench-startup/first-predict.mjs), as an application does; median of ${FIRST_ROUNDS} rounds, the three ways interleaved in each round. For the inference-only module (\`<name>.inference.mjs\`, what an application that only predicts imports), the fastest and slowest of the rounds too; the same module given the file's bytes (\`readFileSync\` + \`createModel(bytes)\`); and the full module (with \`createTrainer\`). Wall clock, and CPU time (user + system, every thread: it also counts V8's compiler and GC threads, but a busy machine inflates it far less). Goals: 20 ms, cifar-cnn 60 ms. Weights: the file's size, and what touching that much fresh memory costs on this machine (${pageMicros.toFixed(2)} µs per 4 KiB page, measured as the run began: 32 MiB of a new buffer, one byte a page, median of 5 fresh processes); the weights must land in fresh pages of the model's memory, so that is a floor under the first prediction whatever the code does.`,
     '',
-    '| model | compile (ms) | inference module: import → first predict (ms) | fastest–slowest (ms) | the same, CPU (ms) | given the bytes: wall / CPU (ms) | full module: wall / CPU (ms) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| model | compile (ms) | weights: MB / fresh-page floor here (ms) | inference module: import → first predict (ms) | fastest–slowest (ms) | the same, CPU (ms) | given the bytes: wall / CPU (ms) | full module: wall / CPU (ms) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     '## Where the first prediction goes (inference module; wall / CPU ms, median)',
@@ -288,9 +314,9 @@ writeFileSync(
     '',
     'What the stages are (from CPU profiles and scratch measurements, Node 20):',
     '',
-    "- **import the runtime entry**: Node's ES-module loader (its first import in a process costs 2-3 ms whatever the file, resolving a package's name about a millisecond more; each file about a millisecond more) and parsing the runtime: for the inference module \`kiln/runtime/inference\`, one bundled file of 55 KB with no training code; \`kiln/runtime\` (the full module's) is that file and one of 39 KB over it (scripts/build-dist.mjs). It imports no Node built-in as an ES module: node:zlib or node:fs imported that way load Node's streams (2-3 ms); the runtime takes them with process.getBuiltinModule when first needed.",
+    "- **import the runtime entry**: Node's ES-module loader (its first import in a process costs 2-3 ms whatever the file; each file about a millisecond more; resolving the first package name through a package.json \"exports\" 2-3 ms more, most of it V8 compiling, twice, one case-insensitive regular expression of Node's that checks export targets, which an application pays once for whichever package it imports first) and parsing the runtime: for the inference module \`kiln/runtime/inference\`, one bundled file of 55 KB with no training code; \`kiln/runtime\` (the full module's) is that file and one of 39 KB over it (scripts/build-dist.mjs). It imports no Node built-in as an ES module: node:zlib or node:fs imported that way load Node's streams (2-3 ms); the runtime takes them with process.getBuiltinModule when first needed.",
     "- **import the module**: parsing it and running its top level, which decodes its WebAssembly kernels from base64 (natively). The inference-only module is about a fifth of the full module's size and decodes no training kernels.",
-    "- **createModel**: compiling the WebAssembly kernels (the first module a process compiles costs about 1.3 ms more of CPU, mostly on V8's threads), warming the larger ones up (the binary's warm(): each kernel of 2^18 multiply-adds or more at batch 1 called with empty row ranges until V8 has spent its tier-up budget on it, about 1 ms for cifar-cnn's three, and their baseline compilation, which the first predict paid before; TurboFan then compiles them on a background thread while the weights are read: the CPU column counts it) and reading the weight file: under 1 MiB whole, in one read; from 1 MiB with positioned reads straight into the model's WebAssembly memory; checked with XXH32 in WebAssembly SIMD (format version 2: read in place in the model's memory, 1.5-2.5 GB/s in V8's baseline compiler for the first megabytes, about 7 GB/s once optimised; version 1's CRC-32 needed zlib from 1 MiB, 2-3 ms to load, the streams again). For cifar-cnn's 34 MB the read is mostly page faults of fresh shared memory (about 3 µs per 4 KiB page on this machine, 25-29 ms): given the file's bytes instead, the process faults in twice as much (the bytes, then the model's copy), about 25 ms more.",
+    "- **createModel**: compiling the WebAssembly kernels (the first module a process compiles costs about 1.3 ms more of CPU, mostly on V8's threads), warming the larger ones up (the binary's warm(): each kernel of 2^18 multiply-adds or more at batch 1 called with empty row ranges until V8 has spent its tier-up budget on it, about 1 ms for cifar-cnn's three, and their baseline compilation, which the first predict paid before; TurboFan then compiles them on a background thread while the weights are read: the CPU column counts it) and reading the weight file: under 1 MiB whole, in one read; from 1 MiB with positioned reads straight into the model's WebAssembly memory; checked with XXH32 in WebAssembly SIMD (format version 2; a tensor larger than 64 KiB goes through the checksum's 64 KiB window: read there, hashed where it lies, copied into the model's memory; version 1's CRC-32 needed zlib from 1 MiB, 2-3 ms to load, the streams again). The read is mostly page faults of fresh memory (the weights column): on a machine where a page fault is dear, a page the kernel fills in read() also costs several µs more at the program's first touch of it, which the window avoids (2026-12-04, 12 µs a page: cifar-cnn's createModel 171 → 127 ms, median of 8). Given the file's bytes instead, the process faults in twice as much (the bytes, then the model's copy).",
     "- **first predict**: the kernels' first run: the warmed ones optimised by TurboFan (cifar-cnn's 32 MB matrix-vector product about 3 ms; 9 ms before, in V8's baseline compiler Liftoff), the smaller WebAssembly ones in Liftoff and JavaScript ones in V8's interpreter.",
     '',
     ...(byHand >= 0 ? [previous.slice(byHand).trimEnd(), ''] : []),
