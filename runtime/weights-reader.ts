@@ -21,6 +21,8 @@ import { ITEM_SIZE, validateHeader, type WeightHeaderEntry } from './weights-hea
 /** An open file: its length, and synchronous reads at a position. */
 export interface WeightsReader {
   readonly byteLength: number;
+  /** True when the bytes already lie in the program's memory (a reader over bytes): reading is a copy. */
+  readonly inMemory?: boolean;
   /** Fills `into` with the file's bytes from `position` on; throws if the file ends first. */
   read(into: Uint8Array, position: number): void;
   close(): void;
@@ -71,16 +73,17 @@ function scratchBuffer(): (bytes: number) => Uint8Array {
 }
 
 /**
- * Reads `into` from the file at `position` and adds it to `checksum`. Larger than the checksum's
- * buffer (XXH32's 64 KiB window), it goes through that buffer piece by piece: read there,
- * checksummed where it lies, copied on. Measured (bench/startup.md): a fresh page that the kernel
- * fills in read() costs its page fault and then, at the program's first touch of it (the
- * checksum's), about 8 µs more on the machine of that file; one filled by a copy costs its fault
- * only. cifar-cnn's createModel (34 MB) 165 → 125 ms there.
+ * Reads `into` from the file at `position` and adds it to `checksum`. From a file, through the
+ * checksum's buffer (XXH32's 64 KiB window) piece by piece where it has one: read there,
+ * checksummed where it lies, copied on. A fresh page that the kernel fills in read() costs its
+ * page fault and then, at the program's first touch of it (the checksum's), several µs more on a
+ * machine where faults are dear; one filled by a copy costs its fault only (bench/startup.md:
+ * cifar-cnn's createModel, 34 MB, 171 → 127 ms there). Bytes already in memory are copied
+ * straight to `into` and checksummed there.
  */
 function readChecksummed(reader: WeightsReader, into: Uint8Array, position: number, checksum: Checksum): void {
-  const window = checksum.buffer?.();
-  if (!window || into.length <= window.length) {
+  const window = reader.inMemory ? undefined : checksum.buffer?.();
+  if (!window) {
     reader.read(into, position);
     checksum.update(into);
     return;
@@ -132,7 +135,8 @@ export function readWeightsInPlace(reader: WeightsReader, place: TensorPlacer): 
   const headerRaw = front.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength);
   checksum.update(front);
   const end = length - TRAILER_BYTES;
-  const window = checksum.buffer?.();
+  // Gaps and skipped tensors: from a file through the checksum's buffer too (readChecksummed).
+  const window = reader.inMemory ? undefined : checksum.buffer?.();
   const scratch = window ? () => window : scratchBuffer();
   let entries: WeightHeaderEntry[];
   let targets: (Uint8Array | undefined)[];
@@ -198,6 +202,7 @@ export function bytesReader(source: Uint8Array | ArrayBuffer): WeightsReader {
   const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
   return {
     byteLength: bytes.length,
+    inMemory: true,
     read(into, position) {
       if (position + into.length > bytes.length) throw new WeightFileError(`file is truncated: ${into.length} bytes at byte ${position} of ${bytes.length}`);
       into.set(bytes.subarray(position, position + into.length));

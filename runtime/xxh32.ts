@@ -154,8 +154,8 @@ const isShared = (buffer: ArrayBufferLike) => typeof SharedArrayBuffer === 'func
 /** The window's length (a multiple of 16): one page of its own memory. */
 const WINDOW = 65536;
 /**
- * Data from outside a WebAssembly memory shorter than this runs in JavaScript: a weight file's
- * header and the stripes completed across two pieces are this short, and the window's module would
+ * Data shorter than this (outside the window) runs in JavaScript: a weight file's header, a bias
+ * and the stripes completed across two pieces are this short, and a module for their memory would
  * cost more to compile and instantiate (0.2-0.3 ms, measured in createModel) than they take there.
  */
 const FEW_BYTES = 4096;
@@ -212,12 +212,11 @@ export function openWasmStripes(): WasmStripes | undefined {
     return instances.get(memory);
   };
   const run: Stripes = (lanes, bytes, from, to) => {
-    // In place when `bytes` lie in a WebAssembly memory (a model's, or the window), else through
-    // the window unless they are few; each module is compiled when first needed. Without
-    // WebAssembly SIMD, JavaScript.
+    // In place when `bytes` lie in a WebAssembly memory (a model's, or the window), else copied
+    // through the window; each module is compiled when first needed. Without WebAssembly SIMD,
+    // JavaScript.
     const home = memoryOf(bytes.buffer);
     const inPlace = home && over(home);
-    if (!inPlace && to - from < FEW_BYTES) return stripesJs(lanes, bytes, from, to);
     const s = inPlace || over(windowMemory);
     if (!s) return stripesJs(lanes, bytes, from, to);
     s.lanes.forEach((g, i) => (g.value = lanes[i]));
@@ -245,7 +244,12 @@ export function xxh32Stream() {
   const pending = new Uint8Array(16);
   let held = 0;
   let total = 0;
-  const run = (bytes: Uint8Array, from: number, to: number) => openEngine().run(lanes, bytes, from, to);
+  const run = (bytes: Uint8Array, from: number, to: number) => {
+    const { run: stripes, window } = openEngine();
+    // Few bytes outside the window run in JavaScript: they take less there than compiling a module for their memory.
+    if (to - from < FEW_BYTES && bytes.buffer !== window?.buffer) return stripesJs(lanes, bytes, from, to);
+    stripes(lanes, bytes, from, to);
+  };
   return {
     update(bytes: Uint8Array): void {
       total += bytes.length;
