@@ -1,5 +1,6 @@
 // Hostile ONNX graphs: cycles, missing inputs, absurd shapes, and random mutations of a valid
-// model (fast-check) give a clear KilnError or a graph — never another exception or a hang.
+// model (fast-check) give a clear KilnError or a graph — never another exception or a hang (a hang
+// fails the property test by its timeout).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/ir/errors.ts';
@@ -55,7 +56,9 @@ describe('mutated models (fast-check)', () => {
     { opType: 'Add', input: ['r', 'w'], output: ['y'], name: 'add' },
   ], { initializer: [{ name: 'w', dataType: FLOAT, dims: [3], floatData: [1, 2, 3] }] });
 
-  it('every mutation of a valid model imports or fails with a KilnError, quickly', () => {
+  // A mutation that made the importer loop forever would exceed this test's timeout (the hang
+  // guard); how long an import takes is not asserted here (speed belongs to bench/).
+  it('every mutation of a valid model imports or fails with a KilnError', { timeout: 60_000 }, () => {
     const mutation = fc.oneof(
       fc.record({ kind: fc.constant('set' as const), at: fc.nat(valid.length - 1), byte: fc.integer({ min: 0, max: 255 }) }),
       fc.record({ kind: fc.constant('cut' as const), at: fc.nat(valid.length - 1) }),
@@ -71,13 +74,11 @@ describe('mutated models (fast-check)', () => {
           else bytes = Uint8Array.from([...bytes.slice(0, at), ...m.bytes, ...bytes.slice(at)]);
           if (bytes.length === 0) bytes = new Uint8Array([0]);
         }
-        const started = performance.now();
         try {
           importOnnx(bytes);
         } catch (e) {
           if (!(e instanceof KilnError)) throw new Error(`not a KilnError: ${(e as Error).name}: ${(e as Error).message}`);
         }
-        expect(performance.now() - started).toBeLessThan(2000);
       }),
       { numRuns: 400, seed: 42 },
     );
