@@ -117,7 +117,7 @@ function storedChecksum(reader: WeightsReader): number {
 /**
  * Reads a weight file through `reader`, checked as decodeWeights checks one, with the same errors
  * in the same order (size, magic and version; then the checksum; then the header; then whatever
- * `place` refuses), every tensor `place` wants read straight into the bytes it gives. Nothing
+ * `place` refuses), every tensor `place` wants read into the bytes it gives (readChecksummed). Nothing
  * `place` was given may be used when this throws: the checksum is verified after the reads.
  * @throws WeightFileError for a malformed, truncated or corrupt file; what `place` throws.
  */
@@ -152,7 +152,7 @@ export function readWeightsInPlace(reader: WeightsReader, place: TensorPlacer): 
     throw err;
   }
   // The data section in file order (validateHeader refused overlaps): gaps and skipped tensors
-  // through the scratch buffer, wanted tensors straight into their arrays.
+  // through the scratch buffer, wanted tensors into their arrays (readChecksummed).
   const order = entries.map((_, i) => i).sort((a, b) => entries[a].offset - entries[b].offset);
   let at = dataStart;
   for (const i of order) {

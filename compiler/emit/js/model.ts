@@ -64,7 +64,7 @@ export function addCreateModel(f: ModuleText, p: Program, o: EmitOptions, hasSim
     ],
   });
   const docs = [
-    `Creates a model from a weight file's path (Node: read straight into the model's memory), its bytes, or arrays by name; without weights, ${withoutWeights(o)}. ` +
+    `Creates a model from a weight file's path (Node: read into the model's memory, no buffer holding the whole file), its bytes, or arrays by name; without weights, ${withoutWeights(o)}. ` +
       'A weight file must be this model\'s (the same graph or model name) unless `allowForeignWeights`.',
   ];
   const parameters = [
