@@ -12,6 +12,7 @@ import { indexInputs } from '../index-checks.ts';
 import { addCreateModel } from './model.ts';
 import { addCreateTrainer } from './trainer.ts';
 import { WGSL_TABLE } from './device-calls.ts';
+import { TRAINER_VALUES, type GpuJsValue, type ModelValue, type RuntimeType, type TrainerValue } from '../runtime-names.ts';
 import type { WgslSources } from '../../codegen/wgsl/override.ts';
 
 /** `helpers` and each kernel's GPU.js source (`k0Source`, …), which createModel and createTrainer build. */
@@ -69,14 +70,17 @@ export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSou
   const f = openModule(p, o, 'gpujs');
   const runtime = runtimeImport(o);
   const gpuRuntime = runtimeEntry(runtime, 'gpujs');
-  const runtimeNames = ['checkRuntime', 'checkInput', 'feed', 'resolveWeights', ...(indexInputs(p.graph).size ? ['checkIndices'] : []), ...(o.inlineWeights ? ['fromBase64'] : []), ...(o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : []), ...(p.graph.batchAxes ? ['perSampleModel'] : [])];
+  const runtimeNames: (ModelValue | TrainerValue)[] = ['checkRuntime', 'checkInput', 'feed', 'resolveWeights', ...(indexInputs(p.graph).size ? ['checkIndices' as const] : []), ...(o.inlineWeights ? ['fromBase64' as const] : []), ...(o.training ? TRAINER_VALUES : []), ...(p.graph.batchAxes ? ['perSampleModel' as const] : [])];
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
-  f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? ['Trainer', 'TrainerCore', 'TrainerInfo'] : [])] });
+  const types: RuntimeType<'kiln/runtime'>[] = ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? (['Trainer', 'TrainerCore', 'TrainerInfo'] as const) : [])];
+  f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: types });
   const programs = [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])];
   const wgslKernels = wgslEntries(programs, wgsl);
   const choosesByAdapter = wgslKernels.some((e) => typeof e.sources !== 'string');
-  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: ['GpuDevice', 'asFloat32', ...(choosesByAdapter ? ['byAdapter'] : [])] });
-  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: ['DeviceKernel', 'DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels', 'WgslOverrides'] });
+  const gpuNames: GpuJsValue[] = ['GpuDevice', 'asFloat32', ...(choosesByAdapter ? ['byAdapter' as const] : [])];
+  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: gpuNames });
+  const gpuTypes: RuntimeType<'kiln/runtime/gpujs'>[] = ['DeviceKernel', 'DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels', 'WgslOverrides'];
+  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: gpuTypes });
   f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...(o.training ? ['Trainer'] : [])] });
   addDescriptions(f, p, o, 'gpujs');
   f.addInterface({

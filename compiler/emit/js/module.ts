@@ -10,6 +10,7 @@ import { addKernelTables, type KernelGroup } from './pool.ts';
 import { addSimdTable, addWorkerKernels, modelSimdVersions, simdVersions } from './simd-table.ts';
 import { addTrainer } from './trainer.ts';
 import { addProfileTable, loopTimeNames } from './profile.ts';
+import { MODEL_VALUES, TRAINER_VALUES, type ModelValue, type RuntimeType } from '../runtime-names.ts';
 
 /**
  * The module's TypeScript source, formatted, and its JavaScript (types stripped). With a trainer
@@ -31,12 +32,14 @@ function emitModule(p: Program, o: EmitOptions): EmittedModule {
   // whole: it names one file.
   const from = !o.training && runtime === 'kiln/runtime' ? runtimeEntry(runtime, 'inference') : runtime;
   const groups: KernelGroup[] = [{ name: 'model', kernels: p.kernels }, ...(o.training ? [{ name: 'trainer' as const, kernels: [...o.training.program.kernels, ...o.training.evalProgram.kernels] }] : [])];
-  const runtimeNames = ['checkRuntime', 'checkInput', 'checkIndices', 'feed', 'resolveWeights', 'snapshotWeights', 'allocArray', 'fromBase64', 'openSimd', 'workerSimd', 'erf', 'hashUniform', 'perSampleModel'];
-  const trainingNames = o.training ? ['trainerShell', 'savedTrainer', 'savedWeights'] : [];
-  const trainingTypes = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
+  const runtimeNames = MODEL_VALUES;
+  const trainingNames = o.training ? TRAINER_VALUES : [];
+  const trainingTypes: RuntimeType<'kiln/runtime'>[] = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
+  const types: RuntimeType<'kiln/runtime'>[] = ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory', ...trainingTypes, ...(o.training ? (['TrainerCore', 'TrainerInfo'] as const) : [])];
+  const nodeTypes: RuntimeType<'kiln/runtime/node'>[] = ['KernelSplit', 'ThreadPool'];
   f.addImportDeclaration({ moduleSpecifier: from, namedImports: [...runtimeNames, ...trainingNames] });
-  f.addImportDeclaration({ moduleSpecifier: from, isTypeOnly: true, namedImports: ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory', ...trainingTypes, ...(o.training ? ['TrainerCore', 'TrainerInfo'] : [])] });
-  f.addImportDeclaration({ moduleSpecifier: runtimeEntry(runtime, 'node'), isTypeOnly: true, namedImports: ['KernelSplit', 'ThreadPool'] });
+  f.addImportDeclaration({ moduleSpecifier: from, isTypeOnly: true, namedImports: types });
+  f.addImportDeclaration({ moduleSpecifier: runtimeEntry(runtime, 'node'), isTypeOnly: true, namedImports: nodeTypes });
   f.addExportDeclaration({ moduleSpecifier: from, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
   addDescriptions(f, p, o);
   // The kernels go in at the end (closeModule): the transpiler sees a placeholder for each list.
@@ -64,6 +67,7 @@ function emitModule(p: Program, o: EmitOptions): EmittedModule {
   addKernelTables(f, groups, new Set(simdNames.flatMap((s) => [...s])));
   // Import the helpers only when some code calls them (left out of the text closeModule writes).
   const body = f.getFullText() + blocks.texts.join('\n');
-  const unused = ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd', 'perSampleModel'].filter((helper) => !body.includes(`${helper}(`));
+  const helpers: readonly ModelValue[] = ['feed', 'checkIndices', 'erf', 'hashUniform', 'fromBase64', 'openSimd', 'workerSimd', 'perSampleModel'];
+  const unused = helpers.filter((helper) => !body.includes(`${helper}(`));
   return { ...closeModule(f, blocks, new Set([...unused, ...(anySimd ? [] : ['SimdKernels'])])), dts: moduleDeclarations(f) };
 }
