@@ -16,7 +16,7 @@ import { FileError } from '../../runtime/file-errors.ts';
 import { checkWeights, decodeWeights, encodeWeights, WeightFileError, type WeightTensor } from '../../runtime/weights.ts';
 import { checkWeightsIdentity } from '../../runtime/weights-identity.ts';
 import { openWeightsFile } from '../../runtime/weights-opener-node.ts';
-import { readWeightsInPlace, useWeightsOpener, withWeightsFile, type WeightsReader } from '../../runtime/weights-reader.ts';
+import { bytesReader, readWeightsInPlace, useWeightsOpener, withWeightsFile, type WeightsReader } from '../../runtime/weights-reader.ts';
 
 const params: ParameterInfo[] = [
   { name: 'w', dtype: 'float32', shape: [2, 3], init: { kind: 'zeros' }, trainable: true },
@@ -120,6 +120,23 @@ describe('createModel from a weight file path', () => {
     } finally {
       useWeightsOpener((p) => openWeightsFile(fs, p));
     }
+  });
+
+  it('copies bytes already in memory straight into the arrays, one read per tensor, and checks them the same', () => {
+    const big: ParameterInfo[] = [{ name: 'w', dtype: 'float32', shape: [300_000], init: { kind: 'zeros' }, trainable: true }];
+    const data = Float32Array.from({ length: 300_000 }, (_, i) => Math.cos(i));
+    const bytes = encodeWeights([{ name: 'w', dtype: 'float32', shape: [300_000], data }]);
+    const reads: number[] = [];
+    const inner = bytesReader(bytes);
+    const reader: WeightsReader = { ...inner, read: (into, at) => (reads.push(into.length), inner.read(into, at)) };
+    const memory = new SimdMemory();
+    const [w] = readInPlace(big, reader, undefined, false, memory.alloc);
+    expect(w).toEqual(data);
+    expect(reads).toContain(1_200_000);
+    // A flipped bit in the tensor is caught as in a file.
+    const bad = bytes.slice();
+    bad[bad.length - 100] ^= 1;
+    expect(() => readInPlace(big, bytesReader(bad), undefined, false, memory.alloc)).toThrow(/checksum mismatch/);
   });
 
   it("takes a trainer's save: the weights, skipping (but checksumming) the optimizer state", () => {
