@@ -1,9 +1,10 @@
 // Weight files read in place: given a file's path, a model reads each tensor from the file into the
-// array it allocated for it (in its WebAssembly memory), checksumming the bytes as they go by (large
-// ones through the checksum's 64 KiB window), instead of reading the whole file into a fresh buffer
+// array it allocated for it (in its WebAssembly memory), checksumming the bytes as they go by
+// (through the checksum's 64 KiB window), instead of reading the whole file into a fresh buffer
 // and copying it on. Touching fresh memory (page faults) is most of what loading megabytes of
-// weights costs (bench/startup.md), and this touches half as much. Browser-safe: the file system comes from whoever installs an opener
-// (node-host.ts, under Node); elsewhere a path is refused in one line.
+// weights costs (bench/startup.md), and this touches half as much. Browser-safe: the file system
+// comes from whoever installs an opener (node-host.ts, under Node); elsewhere a path is refused in
+// one line.
 import type { Checksum } from './checksum.ts';
 import {
   LITTLE_ENDIAN_HOST,
@@ -77,9 +78,9 @@ function scratchBuffer(): (bytes: number) => Uint8Array {
  * checksum's buffer (XXH32's 64 KiB window) piece by piece where it has one: read there,
  * checksummed where it lies, copied on. A fresh page that the kernel fills in read() costs its
  * page fault and then, at the program's first touch of it (the checksum's), several µs more on a
- * machine where faults are dear; one filled by a copy costs its fault only (bench/startup.md:
- * cifar-cnn's createModel, 34 MB, 171 → 127 ms there). Bytes already in memory are copied
- * straight to `into` and checksummed there.
+ * machine where faults are dear; one filled by a copy costs its fault only (docs/speed.md,
+ * Start-up: reading and checking cifar-cnn's 34 MB, 171 → 127 ms there). Bytes already in
+ * memory are copied straight to `into` and checksummed there.
  */
 function readChecksummed(reader: WeightsReader, into: Uint8Array, position: number, checksum: Checksum): void {
   const window = reader.inMemory ? undefined : checksum.buffer?.();
@@ -117,8 +118,8 @@ function storedChecksum(reader: WeightsReader): number {
 /**
  * Reads a weight file through `reader`, checked as decodeWeights checks one, with the same errors
  * in the same order (size, magic and version; then the checksum; then the header; then whatever
- * `place` refuses), every tensor `place` wants read into the bytes it gives (readChecksummed). Nothing
- * `place` was given may be used when this throws: the checksum is verified after the reads.
+ * `place` refuses), every tensor `place` wants read into the bytes it gives (readChecksummed).
+ * Nothing `place` was given may be used when this throws: the checksum is verified after the reads.
  * @throws WeightFileError for a malformed, truncated or corrupt file; what `place` throws.
  */
 export function readWeightsInPlace(reader: WeightsReader, place: TensorPlacer): void {

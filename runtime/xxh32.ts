@@ -3,10 +3,10 @@
 // stripe is one load, two multiplies, an add and a rotation (the lanes' dependency chains bound
 // it at about 7 GB/s optimised; about 5 GB/s in V8's baseline compiler, which runs its first
 // megabytes, with eight stripes a loop iteration). It reads bytes in place where they lie in a
-// WebAssembly memory: a model's, or the 64 KiB window of its own that a weight file is read through
-// piece by piece (weights-reader.ts) and other data is copied into (copying out of a model's
-// shared memory ran at about 4 GB/s: V8 copies it with relaxed word moves). Against version 1's CRC-32
-// (zlib's, after 2-3 ms loading zlib), in interleaved fresh processes: createModel of cnn2
+// WebAssembly memory: a model's, or the 64 KiB window of its own that a weight file is read
+// through piece by piece (weights-reader.ts) and other data is copied into (copying out of a
+// model's shared memory ran at about 4 GB/s: V8 copies it with relaxed word moves). Against
+// version 1's CRC-32 (zlib's, after 2-3 ms loading zlib), in interleaved fresh processes: createModel of cnn2
 // (3.4 MB) 12.3 → 8.9 ms, of cifar-cnn (34 MB) 49.5 → 37.9 (a busy hour); a browser, which has
 // no zlib, had the WebAssembly CRC-32 at 1.6 GB/s.
 // Specification: https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md (XXH32).
