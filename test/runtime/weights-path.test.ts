@@ -1,10 +1,9 @@
 // A weight file given by path (createModel('model.weights.bin')) is read into the arrays the model
 // allocates, through the checksum's 64 KiB window (from 1 MiB; a smaller one is read whole first),
 // and checked as the same file's bytes are: same values, same errors in the same order, the
-// checksum over every byte. The
-// bytes (createModel(bytes)) are read the same way, as a file in memory; the reference for both is
-// decodeWeights, which checks a file whole before it hands out a tensor, then the names and shapes,
-// then the file's model.
+// checksum over every byte. The bytes (createModel(bytes)) are read the same way, as a file in
+// memory, copied straight to the arrays; the reference for both is decodeWeights, which checks a
+// file whole before it hands out a tensor, then the names and shapes, then the file's model.
 import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
