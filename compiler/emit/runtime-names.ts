@@ -15,14 +15,14 @@ export type TrainerValue = (typeof TRAINER_VALUES)[number];
 export const GPUJS_VALUES = ['GpuDevice', 'asFloat32', 'byAdapter'] as const;
 export type GpuJsValue = (typeof GPUJS_VALUES)[number];
 
-/**
- * Types the modules' code and declarations name, by entry: what the runtime hands a module
- * (SimdKernels, DeviceTensor), what a module hands the runtime (TrainerCore, TrainerInfo), and
- * what an application sees (TensorInfo, Trainer).
- */
-export const RUNTIME_TYPES = {
-  'kiln/runtime': ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory', 'Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer', 'TrainerCore', 'TrainerInfo'],
-  'kiln/runtime/node': ['KernelSplit', 'ThreadPool'],
-  'kiln/runtime/gpujs': ['DeviceKernel', 'DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels', 'WgslOverrides'],
-} as const;
-export type RuntimeType<Entry extends keyof typeof RUNTIME_TYPES> = (typeof RUNTIME_TYPES)[Entry][number];
+/** Types of `kiln/runtime` (and `kiln/runtime/inference`) that model code and declarations name: what the runtime hands a module (SimdKernels) and what an application sees (TensorInfo). */
+export const MODEL_TYPES = ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory'] as const;
+
+/** Types of `kiln/runtime` that a module with a trainer names: what it hands the runtime (TrainerCore, TrainerInfo) and what an application sees (Trainer). */
+export const TRAINER_TYPES = ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer', 'TrainerCore', 'TrainerInfo'] as const;
+
+/** Types of the other entries: a thread pool's (`kiln/runtime/node`), and a GPU.js module's device (`kiln/runtime/gpujs`). */
+export const NODE_TYPES = ['KernelSplit', 'ThreadPool'] as const;
+export const GPUJS_TYPES = ['DeviceKernel', 'DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels', 'WgslOverrides'] as const;
+
+export type RuntimeType = (typeof MODEL_TYPES)[number] | (typeof TRAINER_TYPES)[number];

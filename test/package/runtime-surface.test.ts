@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveLoss, resolveOptimizer } from '../../cli/training-spec.ts';
 import { compileModel } from '../../compiler/compile.ts';
 import { RUNTIME_CONTRACT } from '../../runtime/contract.ts';
-import { GPUJS_VALUES, MODEL_VALUES, RUNTIME_TYPES, TRAINER_VALUES } from '../../compiler/emit/runtime-names.ts';
+import { GPUJS_TYPES, GPUJS_VALUES, MODEL_TYPES, MODEL_VALUES, NODE_TYPES, TRAINER_TYPES, TRAINER_VALUES } from '../../compiler/emit/runtime-names.ts';
 import { layers, sequential } from '../../src/index.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -48,10 +48,10 @@ function importedNames(modules: readonly string[]): Map<string, Set<string>> {
 
 /** The names of runtime-names.ts, by the entry they are imported from (a module's model values come from either of two). */
 const NAMES: Readonly<Record<string, readonly string[]>> = {
-  'kiln/runtime': [...MODEL_VALUES, ...TRAINER_VALUES, ...RUNTIME_TYPES['kiln/runtime']],
-  'kiln/runtime/inference': [...MODEL_VALUES, ...RUNTIME_TYPES['kiln/runtime'].filter((t) => !/^(Dataset|FitOptions|EpochLog|Evaluation|Trainer\w*)$/.test(t))],
-  'kiln/runtime/node': RUNTIME_TYPES['kiln/runtime/node'],
-  'kiln/runtime/gpujs': [...GPUJS_VALUES, ...RUNTIME_TYPES['kiln/runtime/gpujs']],
+  'kiln/runtime': [...MODEL_VALUES, ...TRAINER_VALUES, ...MODEL_TYPES, ...TRAINER_TYPES],
+  'kiln/runtime/inference': [...MODEL_VALUES, ...MODEL_TYPES],
+  'kiln/runtime/node': NODE_TYPES,
+  'kiln/runtime/gpujs': [...GPUJS_VALUES, ...GPUJS_TYPES],
 };
 
 /** Modules of every kind the compiler emits, for a small model with a trainer. */

@@ -12,7 +12,7 @@ import { indexInputs } from '../index-checks.ts';
 import { addCreateModel } from './model.ts';
 import { addCreateTrainer } from './trainer.ts';
 import { WGSL_TABLE } from './device-calls.ts';
-import { TRAINER_VALUES, type GpuJsValue, type ModelValue, type RuntimeType, type TrainerValue } from '../runtime-names.ts';
+import { GPUJS_TYPES, TRAINER_VALUES, type GpuJsValue, type ModelValue, type RuntimeType, type TrainerValue } from '../runtime-names.ts';
 import type { WgslSources } from '../../codegen/wgsl/override.ts';
 
 /** `helpers` and each kernel's GPU.js source (`k0Source`, …), which createModel and createTrainer build. */
@@ -72,15 +72,14 @@ export function emitGpuJsModule(p: Program, o: EmitOptions, wgsl?: WgslKernelSou
   const gpuRuntime = runtimeEntry(runtime, 'gpujs');
   const runtimeNames: (ModelValue | TrainerValue)[] = ['checkRuntime', 'checkInput', 'feed', 'resolveWeights', ...(indexInputs(p.graph).size ? ['checkIndices' as const] : []), ...(o.inlineWeights ? ['fromBase64' as const] : []), ...(o.training ? TRAINER_VALUES : []), ...(p.graph.batchAxes ? ['perSampleModel' as const] : [])];
   f.addImportDeclaration({ moduleSpecifier: runtime, namedImports: runtimeNames });
-  const types: RuntimeType<'kiln/runtime'>[] = ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? (['Trainer', 'TrainerCore', 'TrainerInfo'] as const) : [])];
+  const types: RuntimeType[] = ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', ...(o.training ? (['Trainer', 'TrainerCore', 'TrainerInfo'] as const) : [])];
   f.addImportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedImports: types });
   const programs = [p, ...(o.training ? [o.training.program, o.training.evalProgram] : [])];
   const wgslKernels = wgslEntries(programs, wgsl);
   const choosesByAdapter = wgslKernels.some((e) => typeof e.sources !== 'string');
   const gpuNames: GpuJsValue[] = ['GpuDevice', 'asFloat32', ...(choosesByAdapter ? ['byAdapter' as const] : [])];
   f.addImportDeclaration({ moduleSpecifier: gpuRuntime, namedImports: gpuNames });
-  const gpuTypes: RuntimeType<'kiln/runtime/gpujs'>[] = ['DeviceKernel', 'DeviceTensor', 'GpuMode', 'GpuOptions', 'PrecompiledKernels', 'WgslOverrides'];
-  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: gpuTypes });
+  f.addImportDeclaration({ moduleSpecifier: gpuRuntime, isTypeOnly: true, namedImports: GPUJS_TYPES });
   f.addExportDeclaration({ moduleSpecifier: runtime, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...(o.training ? ['Trainer'] : [])] });
   addDescriptions(f, p, o, 'gpujs');
   f.addInterface({

@@ -10,7 +10,7 @@ import { addKernelTables, type KernelGroup } from './pool.ts';
 import { addSimdTable, addWorkerKernels, modelSimdVersions, simdVersions } from './simd-table.ts';
 import { addTrainer } from './trainer.ts';
 import { addProfileTable, loopTimeNames } from './profile.ts';
-import { MODEL_VALUES, TRAINER_VALUES, type ModelValue, type RuntimeType } from '../runtime-names.ts';
+import { MODEL_TYPES, MODEL_VALUES, NODE_TYPES, TRAINER_TYPES, TRAINER_VALUES, type ModelValue, type RuntimeType } from '../runtime-names.ts';
 
 /**
  * The module's TypeScript source, formatted, and its JavaScript (types stripped). With a trainer
@@ -34,12 +34,11 @@ function emitModule(p: Program, o: EmitOptions): EmittedModule {
   const groups: KernelGroup[] = [{ name: 'model', kernels: p.kernels }, ...(o.training ? [{ name: 'trainer' as const, kernels: [...o.training.program.kernels, ...o.training.evalProgram.kernels] }] : [])];
   const runtimeNames = MODEL_VALUES;
   const trainingNames = o.training ? TRAINER_VALUES : [];
-  const trainingTypes: RuntimeType<'kiln/runtime'>[] = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
-  const types: RuntimeType<'kiln/runtime'>[] = ['ParameterInfo', 'TensorInfo', 'WeightTensor', 'WeightsSource', 'SimdKernels', 'SimdMemory', ...trainingTypes, ...(o.training ? (['TrainerCore', 'TrainerInfo'] as const) : [])];
-  const nodeTypes: RuntimeType<'kiln/runtime/node'>[] = ['KernelSplit', 'ThreadPool'];
+  // The types an application sees re-exported (below); TrainerCore and TrainerInfo are the module's own business.
+  const trainingTypes: RuntimeType[] = o.training ? ['Dataset', 'FitOptions', 'EpochLog', 'Evaluation', 'Trainer'] : [];
   f.addImportDeclaration({ moduleSpecifier: from, namedImports: [...runtimeNames, ...trainingNames] });
-  f.addImportDeclaration({ moduleSpecifier: from, isTypeOnly: true, namedImports: types });
-  f.addImportDeclaration({ moduleSpecifier: runtimeEntry(runtime, 'node'), isTypeOnly: true, namedImports: nodeTypes });
+  f.addImportDeclaration({ moduleSpecifier: from, isTypeOnly: true, namedImports: [...MODEL_TYPES, ...(o.training ? TRAINER_TYPES : [])] });
+  f.addImportDeclaration({ moduleSpecifier: runtimeEntry(runtime, 'node'), isTypeOnly: true, namedImports: NODE_TYPES });
   f.addExportDeclaration({ moduleSpecifier: from, isTypeOnly: true, namedExports: ['TensorInfo', 'ParameterInfo', 'WeightsSource', ...trainingTypes] });
   addDescriptions(f, p, o);
   // The kernels go in at the end (closeModule): the transpiler sees a placeholder for each list.
