@@ -219,8 +219,8 @@ if (compared) {
  * What touching fresh memory costs on this machine, in µs per 4 KiB page: 32 MiB of a new
  * ArrayBuffer written one byte a page, in a fresh process (median of 5). A model's weights must
  * land in fresh pages of its memory, so their size times this is a floor under createModel that no
- * code of Kiln's can lower (measured 0.1-0.3 µs on common hardware; 3 µs and 12 µs on the virtual
- * machines this project has run on).
+ * code of Kiln's can lower (about 3 µs and 12 µs on the two kinds of virtual machine this project
+ * has run on).
  */
 function freshPageMicros(): number {
   const runs = Array.from({ length: 5 }, () =>
