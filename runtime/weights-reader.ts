@@ -73,17 +73,19 @@ function scratchBuffer(): (bytes: number) => Uint8Array {
   };
 }
 
+/** The checksum's buffer when `reader` reads a file (bytes already in memory are copied straight to their arrays). */
+const fileWindow = (reader: WeightsReader, checksum: Checksum) => (reader.inMemory ? undefined : checksum.buffer?.());
+
 /**
- * Reads `into` from the file at `position` and adds it to `checksum`. From a file, through the
- * checksum's buffer (XXH32's 64 KiB window) piece by piece where it has one: read there,
+ * Reads `into` from the file at `position` and adds it to `checksum`. Given the checksum's buffer
+ * (`fileWindow`: XXH32's 64 KiB window, for a file), through it piece by piece: read there,
  * checksummed where it lies, copied on. A fresh page that the kernel fills in read() costs its
  * page fault and then, at the program's first touch of it (the checksum's), several µs more on a
  * machine where faults are dear; one filled by a copy costs its fault only (docs/speed.md,
- * Start-up: reading and checking cifar-cnn's 34 MB, 171 → 127 ms there). Bytes already in
- * memory are copied straight to `into` and checksummed there.
+ * Start-up: reading and checking cifar-cnn's 34 MB, 171 → 127 ms there). Without a buffer
+ * (bytes already in memory), copied straight to `into` and checksummed there.
  */
-function readChecksummed(reader: WeightsReader, into: Uint8Array, position: number, checksum: Checksum): void {
-  const window = reader.inMemory ? undefined : checksum.buffer?.();
+function readChecksummed(reader: WeightsReader, into: Uint8Array, position: number, checksum: Checksum, window: Uint8Array | undefined): void {
   if (!window) {
     reader.read(into, position);
     checksum.update(into);
@@ -136,8 +138,8 @@ export function readWeightsInPlace(reader: WeightsReader, place: TensorPlacer): 
   const headerRaw = front.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength);
   checksum.update(front);
   const end = length - TRAILER_BYTES;
-  // Gaps and skipped tensors: from a file through the checksum's buffer too (readChecksummed).
-  const window = reader.inMemory ? undefined : checksum.buffer?.();
+  // Tensors, gaps and skipped tensors of a file go through the checksum's buffer (readChecksummed).
+  const window = fileWindow(reader, checksum);
   const scratch = window ? () => window : scratchBuffer();
   let entries: WeightHeaderEntry[];
   let targets: (Uint8Array | undefined)[];
@@ -161,7 +163,7 @@ export function readWeightsInPlace(reader: WeightsReader, place: TensorPlacer): 
     const into = targets[i];
     checksumRange(reader, at, start, checksum, scratch);
     if (into) {
-      readChecksummed(reader, into, start, checksum);
+      readChecksummed(reader, into, start, checksum, window);
     } else {
       checksumRange(reader, start, start + entries[i].byteLength, checksum, scratch);
     }
